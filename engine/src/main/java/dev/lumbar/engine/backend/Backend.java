@@ -1,0 +1,88 @@
+package dev.lumbar.engine.backend;
+
+import dev.lumbar.engine.tensor.Device;
+import dev.lumbar.engine.tensor.Tensor;
+
+/**
+ * The operations networks are built from. Every backend (CPU, CUDA) implements the same set
+ * on tensors that live on its device, so a model's forward is written once.
+ *
+ * <p>Activations are NCHW, F32. Every operation returns a new tensor that the caller owns and
+ * closes; inputs are never modified. Weights are the tensors returned by {@link #upload}.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** A short name for logs and reports, e.g. {@code cpu (OpenBLAS)} or {@code cuda}. */
+    String name();
+
+    Device device();
+
+    /** Places a host F32/F16/BF16 tensor on this backend's device as F32 (or the compute type). */
+    Tensor upload(Tensor host);
+
+    /** Copies a tensor of this backend to a new F32 host tensor. */
+    Tensor download(Tensor tensor);
+
+    /**
+     * 2-D convolution {@code y = act(conv(x, weight) + bias)}.
+     *
+     * @param x      {@code [N, C, H, W]}
+     * @param weight {@code [O, C / groups, kh, kw]}
+     * @param bias   {@code [O]} or null
+     * @return {@code [N, O, outH, outW]}
+     */
+    Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec, Activation act);
+
+    /**
+     * {@code y = act(x · weightᵀ + bias)} over the last dimension, as {@code nn.Linear}.
+     *
+     * @param x      {@code [..., in]}
+     * @param weight {@code [out, in]}
+     * @param bias   {@code [out]} or null
+     * @return {@code [..., out]}
+     */
+    Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act);
+
+    /** Batched matrix product {@code [B, M, K] × [B, K, N] → [B, M, N]}. */
+    Tensor matmul(Tensor a, Tensor b);
+
+    /** LayerNorm over the last dimension ({@code nn.LayerNorm(C)} on {@code [..., C]}). */
+    Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    /** LayerNorm over the channels of an NCHW tensor at every pixel (timm's LayerNorm2d). */
+    Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    /** Pointwise activation. */
+    Tensor activate(Tensor x, Activation act);
+
+    /** Elementwise {@code a + b} of two tensors of the same shape. */
+    Tensor add(Tensor a, Tensor b);
+
+    /**
+     * {@code x[n, c, h, w] · scale[c]} (scale {@code [C]}, e.g. ConvNeXt's layer-scale gamma)
+     * or {@code x[n, c, h, w] · scale[n, c]} (scale {@code [N, C]}, e.g. a squeeze-excite gate),
+     * optionally plus {@code residual} of x's shape (null for none).
+     */
+    Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual);
+
+    /**
+     * Squeeze-and-excite as timm's {@code SqueezeExcite}: mean over H·W, 1×1 conv reduce with
+     * {@code act}, 1×1 conv expand, sigmoid gate, multiply.
+     *
+     * @param reduceWeight {@code [Cr, C, 1, 1]}, expandWeight {@code [C, Cr, 1, 1]}
+     */
+    Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act);
+
+    /** Mean over H and W: {@code [N, C, H, W] → [N, C]}. */
+    Tensor globalAvgPool(Tensor x);
+
+    /** Max over H and W: {@code [N, C, H, W] → [N, C]}. */
+    Tensor globalMaxPool(Tensor x);
+
+    /** Softmax over the last dimension. */
+    Tensor softmax(Tensor x);
+
+    @Override
+    void close();
+}
