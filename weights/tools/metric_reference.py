@@ -6,9 +6,9 @@ Prints one `name value` line per loss and the score, values with full double pre
 
 Written from the metric's description alone, with numpy: per condition group a log loss with
 sample weights 1/2/4 by the true severity (predictions clipped to [1e-15, 1-1e-15], rows then
-renormalised); any_severe_spinal: per study a binary log loss on the largest raw spinal severe
-prediction (clipped once, not renormalised), weighted by the largest spinal weight; score = mean of the four. Unlabelled cells
-are left out.
+renormalised); any_severe_spinal: per study a binary log loss on the largest raw spinal
+severe prediction (clipped once, not renormalised), weighted by the largest spinal weight;
+score = mean of the four. Unlabelled cells are left out.
 """
 import csv
 import sys
