@@ -127,9 +127,10 @@ public final class Lstm implements AutoCloseable {
         if (weights == null) {
             throw new IllegalStateException("LSTM weights are not loaded");
         }
-        if (sequences.rank() != 3 || sequences.dim(2) != inputSize) {
-            throw new IllegalArgumentException("LSTM expects [B, S, " + inputSize + "], got "
-                    + sequences);
+        if (sequences.rank() != 3 || sequences.dim(2) != inputSize || sequences.dim(0) < 1
+                || sequences.dim(1) < 1) {
+            throw new IllegalArgumentException("LSTM expects [B, S, " + inputSize + "] with B"
+                    + " and S at least 1, got " + sequences);
         }
         int batch = sequences.size(0);
         int steps = sequences.size(1);

@@ -82,7 +82,8 @@ class HeadGoldenTest {
         int features = c.option("features");
         Map<String, Tensor> weights = HeadFixtures.weights(c);
         try (Backend backend = backend(backendName);
-                Lstm lstm = new Lstm("lstm.", features, features / 2, c.option("lstm_layers"));
+                Lstm lstm = new Lstm("lstm.", features, c.option("lstm_hidden"),
+                        c.option("lstm_layers"));
                 Tensor input = backend.upload(HeadFixtures.tensor(array(c, "input")))) {
             lstm.load(weights, backend);
 
@@ -102,6 +103,7 @@ class HeadGoldenTest {
         int features = c.option("features");
         Map<String, Object> card = Map.of("type", "mil_bilstm",
                 "lstm_layers", (long) c.option("lstm_layers"),
+                "lstm_hidden", (long) c.option("lstm_hidden"),
                 "num_classes", (long) c.option("num_classes"));
         try (Backend backend = backend(backendName);
                 Head head = Head.create(card, features);
@@ -142,6 +144,35 @@ class HeadGoldenTest {
 
             assertEquals(c.option("batch"), logits.length);
             assertClose(c + " logits", array(c, "expected_logits"), flatten(logits), TOLERANCE);
+        }
+    }
+
+    @Test
+    void concatPoolHonoursAvgMaxOrder() throws IOException {
+        HeadFixtures.Case c = HeadFixtures.cases("concat_pool").getFirst();
+        int features = c.option("features");
+        int classes = c.option("num_classes");
+        // the same layer with its two input halves swapped must give the same logits
+        Map<String, Tensor> weights = HeadFixtures.weights(c);
+        float[] w = weights.get("fc.weight").toFloatArray();
+        float[] swapped = new float[w.length];
+        for (int k = 0; k < classes; k++) {
+            System.arraycopy(w, k * 2 * features, swapped, k * 2 * features + features,
+                    features);
+            System.arraycopy(w, k * 2 * features + features, swapped, k * 2 * features,
+                    features);
+        }
+        weights.put("fc.weight", Tensor.of(swapped, classes, 2L * features));
+        try (Backend backend = new ReferenceBackend();
+                Head head = Head.create(Map.of("type", "concat_pool", "pool_order", "avg_max",
+                        "num_classes", (long) classes), features);
+                Tensor maps = backend.upload(HeadFixtures.tensor(array(c, "input")))) {
+            head.load(weights, backend);
+
+            float[][] logits = ((ConcatPoolHead) head).forward(maps, c.option("slices"));
+
+            assertClose(c + " logits, avg_max", array(c, "expected_logits"), flatten(logits),
+                    TOLERANCE);
         }
     }
 
@@ -200,7 +231,7 @@ class HeadGoldenTest {
 
     @Test
     void loadsFromASafetensorsWeightSetWithF16Storage(@TempDir Path temp) throws IOException {
-        HeadFixtures.Case c = HeadFixtures.cases("mil_bilstm").getLast();
+        HeadFixtures.Case c = HeadFixtures.cases("mil_bilstm").get(5);
         Map<String, Object> card = Map.of("type", "mil_bilstm",
                 "lstm_layers", (long) c.option("lstm_layers"));
         Map<String, Tensor> halves = new LinkedHashMap<>();
@@ -246,6 +277,8 @@ class HeadGoldenTest {
         assertArrayEquals(new long[] {1, 16}, shapes.get("attention.1.weight"));
         assertArrayEquals(new long[] {3, 16}, shapes.get("fc.weight"));
         assertEquals(16 + 4, shapes.size());
+        assertArrayEquals(new long[] {3, 20}, Head.create(Map.of("type", "mil_bilstm",
+                "lstm_hidden", 10L), 16).expectedTensors().get("fc.weight"));
     }
 
     @Test
