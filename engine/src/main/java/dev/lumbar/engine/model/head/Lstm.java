@@ -143,9 +143,10 @@ public final class Lstm implements AutoCloseable {
                     inputBiases[layer], Activation.IDENTITY);
                     Tensor onHost = backend.download(onDevice)) {
                 projections = onHost.toFloatArray();
-            }
-            if (layerInput != sequences) {
-                layerInput.close();
+            } finally {
+                if (layerInput != sequences) {
+                    layerInput.close();
+                }
             }
 
             // the recurrence, both directions step by step: [B, S, 2H]
