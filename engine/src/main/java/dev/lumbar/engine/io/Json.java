@@ -486,7 +486,8 @@ public final class Json {
                 try {
                     return Long.parseLong(literal);
                 } catch (NumberFormatException tooLong) {
-                    // Falls through: an integer beyond 64 bits is kept as a double.
+                    // LIMITATION: an integer beyond 64 bits is kept as the nearest double,
+                    // losing digits; no file the engine reads needs such integers.
                 }
             }
             double d = Double.parseDouble(literal);
