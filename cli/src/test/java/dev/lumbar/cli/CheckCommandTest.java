@@ -17,7 +17,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class InspectCommandTest {
+class CheckCommandTest {
 
     @TempDir
     Path dir;
@@ -65,7 +65,7 @@ class InspectCommandTest {
         Path array = dir.resolve("probs.npy");
         Npy.write(array, Tensor.of(new float[] {0.25f, 0.5f, 0.25f}, 1, 3));
 
-        Result result = run("inspect", "--tensors", weights.toString(), card.toString(),
+        Result result = run("check", "--tensors", weights.toString(), card.toString(),
                 array.toString());
         assertEquals(0, result.exit(), result.err());
         assertTrue(result.out().contains(weights + ": safetensors, 2 tensors {F32=1, BF16=1}, "
@@ -84,10 +84,10 @@ class InspectCommandTest {
         Path broken = dir.resolve("broken.safetensors");
         Files.write(broken, new byte[] {(byte) 0xff, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
         Path good = weights();
-        Result result = run("inspect", broken.toString(), good.toString());
-        assertEquals(InspectCommand.INVALID_INPUT, result.exit());
+        Result result = run("check", broken.toString(), good.toString());
+        assertEquals(CheckCommand.INVALID_INPUT, result.exit());
         assertTrue(result.err().contains(broken.toString()), result.err());
         assertTrue(result.out().contains(good.toString()), "later files are still described");
-        assertEquals(2, run("inspect").exit(), "a missing FILE is a usage error");
+        assertEquals(2, run("check").exit(), "a missing FILE is a usage error");
     }
 }

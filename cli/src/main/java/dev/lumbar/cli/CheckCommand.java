@@ -20,24 +20,24 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code lumbar inspect}: checks weights, model cards and arrays against their formats and
+ * {@code lumbar check}: checks weights, model cards and arrays against their formats and
  * says what they hold, so a conversion can be verified before anything runs.
  */
-@Command(name = "inspect",
+@Command(name = "check",
         mixinStandardHelpOptions = true,
         description = {
             "Checks and describes safetensors weights (*.safetensors), model cards "
                     + "(*.model.json, with the weights they name) and arrays (*.npy).",
-            "Exit codes: 0 every file is valid, 3 a file is invalid or unreadable."})
-public final class InspectCommand implements Callable<Integer> {
+            "Exit codes: 0 every file is valid, 2 a file is invalid or unreadable."})
+public final class CheckCommand implements Callable<Integer> {
 
-    /** Exit code when at least one file is invalid or cannot be read. */
-    public static final int INVALID_INPUT = 3;
+    /** Exit code when at least one file is invalid or cannot be read (bad input). */
+    public static final int INVALID_INPUT = 2;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(arity = "1..*", paramLabel = "FILE", description = "files to inspect")
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "files to check")
     List<Path> files;
 
     @Option(names = {"-t", "--tensors"},
