@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -78,7 +79,8 @@ public final class CheckCommand implements Callable<Integer> {
                 elements += Tensor.numel(entry.shape());
                 byDtype.merge(entry.dtype(), 1, Integer::sum);
             }
-            out.printf("%s%s: safetensors, %d tensors %s, %,d elements, %,d bytes%n", indent,
+            out.printf(Locale.ROOT, "%s%s: safetensors, %d tensors %s, %,d elements, %,d bytes%n",
+                    indent,
                     file, weights.names().size(), byDtype, elements, Files.size(file));
             weights.metadata().forEach((key, value) ->
                     out.printf("%s  metadata %s = %s%n", indent, key, value));
