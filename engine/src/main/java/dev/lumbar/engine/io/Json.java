@@ -98,6 +98,10 @@ public final class Json {
     // ---------------------------------------------------------------- writer
 
     private static void writeValue(StringBuilder out, Object value, int indent) {
+        if (indent > MAX_DEPTH) {
+            // Also what a map or list that contains itself looks like from here.
+            throw new JsonException("value nests deeper than " + MAX_DEPTH + " levels");
+        }
         switch (value) {
             case null -> out.append("null");
             case String s -> writeString(out, s);

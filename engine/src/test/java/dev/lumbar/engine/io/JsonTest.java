@@ -182,6 +182,9 @@ class JsonTest {
         assertThrows(JsonException.class, () -> Json.write(Map.of(1, "x")));
         assertThrows(JsonException.class, () -> Json.write(new Object()));
         assertThrows(JsonException.class, () -> Json.write("\udc00"));
+        List<Object> cycle = new ArrayList<>();
+        cycle.add(cycle);
+        assertThrows(JsonException.class, () -> Json.write(cycle));
     }
 
     @Test
