@@ -8,8 +8,9 @@ The engine's metric follows scikit-learn's log_loss as it was up to 1.2: clip to
 [1e-15, 1 - 1e-15], then renormalise each row. Since 1.5, log_loss clips at the float64
 machine epsilon and no longer renormalises (it only warns), so the two agree only where rows
 already sum to 1 (up to the renormalisation of clipped zeros, ~1e-16). This script therefore
-sets the reference's epsilon to the machine epsilon and expects agreement to 1e-12 on the fixtures whose rows sum to 1
-(`confident`, `uniform`); on the others it prints the difference the renormalisation makes.
+sets the reference's epsilon to the machine epsilon and expects agreement to 1e-12 on the
+fixtures whose rows sum to 1 (`confident`, `uniform`); on the others it prints the difference
+the renormalisation makes.
 """
 import os
 import sys
