@@ -218,7 +218,8 @@ def decode_block(block_str):
             key, value = re.split(r'(\d.*)', op)[:2]
             options[key] = value
     args = dict(type=block_type, out=int(options['c']), stride=int(options['s']),
-                k=int(options['k']), exp=float(options.get('e', 1.0)),
+                k=int(options['k']),
+                exp=1.0 if block_type == 'ds' else float(options.get('e', 1.0)),
                 se=float(options.get('se', 0.0)))
     if block_type == 'cn':
         args['skip'] = skip is True
@@ -416,7 +417,8 @@ def write_safetensors(path, tensors):
     """tensors: list of (name, dtype string, shape, raw bytes)."""
     header, offset, blobs = {}, 0, []
     for name, dtype, shape, raw in tensors:
-        header[name] = dict(dtype=dtype, shape=list(shape), data_offsets=[offset, offset + len(raw)])
+        header[name] = dict(dtype=dtype, shape=list(shape),
+                            data_offsets=[offset, offset + len(raw)])
         offset += len(raw)
         blobs.append(raw)
     header['__metadata__'] = dict(format='pt', source='make_backbone_fixtures.py')
@@ -496,9 +498,10 @@ def main():
         features = model.forward_features(x)
         output = model(x)
         write_safetensors(os.path.join(OUT_DIR, name + '.safetensors'), entries)
-        np.save(os.path.join(OUT_DIR, name + '.input.npy'), x32.numpy())
-        np.save(os.path.join(OUT_DIR, name + '.features.npy'), features.numpy())
-        np.save(os.path.join(OUT_DIR, name + '.output.npy'), output.numpy())
+        # C order always: a permuted result would otherwise be saved Fortran-ordered
+        for suffix, array in (('input', x32), ('features', features), ('output', output)):
+            np.save(os.path.join(OUT_DIR, f'{name}.{suffix}.npy'),
+                    np.ascontiguousarray(array.numpy()))
         card = {
             'format': 'lumbar-model/1',
             'name': name,

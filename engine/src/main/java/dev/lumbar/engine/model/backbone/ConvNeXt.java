@@ -33,19 +33,21 @@ final class ConvNeXt implements Backbone {
     record Variant(int[] depths, int[] dims, boolean convMlp) { }
 
     static final Map<String, Variant> VARIANTS = Map.of(
-            "convnext_atto", new Variant(new int[] {2, 2, 6, 2}, new int[] {40, 80, 160, 320}, true),
-            "convnext_femto", new Variant(new int[] {2, 2, 6, 2}, new int[] {48, 96, 192, 384}, true),
-            "convnext_pico", new Variant(new int[] {2, 2, 6, 2}, new int[] {64, 128, 256, 512}, true),
-            "convnext_nano", new Variant(new int[] {2, 2, 8, 2}, new int[] {80, 160, 320, 640}, true),
-            "convnext_tiny", new Variant(new int[] {3, 3, 9, 3}, new int[] {96, 192, 384, 768}, false),
-            "convnext_small",
-            new Variant(new int[] {3, 3, 27, 3}, new int[] {96, 192, 384, 768}, false),
-            "convnext_base",
-            new Variant(new int[] {3, 3, 27, 3}, new int[] {128, 256, 512, 1024}, false),
-            "convnext_large",
-            new Variant(new int[] {3, 3, 27, 3}, new int[] {192, 384, 768, 1536}, false),
-            "convnext_xlarge",
-            new Variant(new int[] {3, 3, 27, 3}, new int[] {256, 512, 1024, 2048}, false));
+            "convnext_atto", variant(2, 2, 6, 2, 40, true),
+            "convnext_femto", variant(2, 2, 6, 2, 48, true),
+            "convnext_pico", variant(2, 2, 6, 2, 64, true),
+            "convnext_nano", variant(2, 2, 8, 2, 80, true),
+            "convnext_tiny", variant(3, 3, 9, 3, 96, false),
+            "convnext_small", variant(3, 3, 27, 3, 96, false),
+            "convnext_base", variant(3, 3, 27, 3, 128, false),
+            "convnext_large", variant(3, 3, 27, 3, 192, false),
+            "convnext_xlarge", variant(3, 3, 27, 3, 256, false));
+
+    /** Every registered ConvNeXt doubles its width at each stage. */
+    private static Variant variant(int d0, int d1, int d2, int d3, int width, boolean convMlp) {
+        return new Variant(new int[] {d0, d1, d2, d3},
+                new int[] {width, 2 * width, 4 * width, 8 * width}, convMlp);
+    }
 
     /** One residual block's uploaded weights. */
     private record Block(
