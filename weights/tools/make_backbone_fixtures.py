@@ -11,7 +11,7 @@ gammas and BatchNorm running statistics, run in float64 on an odd, non-square in
 
 Writes, per fixture NAME, into engine/src/test/resources/fixtures/backbones/:
   NAME.safetensors      weights (F32, or F16/BF16 for the rounded copies)
-  NAME.model.json       model card: arch, in_chans, num_classes, config, weights file
+  NAME.model.json       model card (lumbar-model/1) of the backbone alone, head type 'none'
   NAME.input.npy        float32 input [N, C, H, W]
   NAME.features.npy     float64 forward_features output [N, D, h, w]
   NAME.output.npy       float64 forward output [N, K] (or pooled features when K == 0)
@@ -513,6 +513,10 @@ def main():
                 'prefix': '',
                 'config': config,
             },
+            # backbone only: forward returns the backbone's logits or pooled features
+            'head': {'type': 'none'},
+            'input': {'slices': 1, 'channels': in_chans, 'height': shape[2], 'width': shape[3],
+                      'normalize': {'mode': 'none'}},
         }
         with open(os.path.join(OUT_DIR, name + '.model.json'), 'w') as f:
             json.dump(card, f, indent=2)

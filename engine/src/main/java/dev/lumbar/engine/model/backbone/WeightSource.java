@@ -1,6 +1,7 @@
 package dev.lumbar.engine.model.backbone;
 
 import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.model.BatchNormFolding;
 import dev.lumbar.engine.tensor.Tensor;
 
 import java.util.Arrays;
@@ -50,31 +51,16 @@ final class WeightSource {
 
     /**
      * The convolution {@code convKey} (no bias) followed by the BatchNorm at {@code bnPrefix},
-     * folded into one convolution with a bias: {@code w' = w · s}, {@code b' = β − μ · s} with
-     * {@code s = γ / sqrt(σ² + eps)} per output channel, computed in double precision.
+     * folded into one convolution with a bias by {@link BatchNormFolding}.
      *
      * @return the folded {@code weight} and {@code bias}, uploaded
      */
     Tensor[] convWithBatchNorm(String convKey, String bnPrefix, double eps) {
-        float[] kernel = host(convKey).toFloatArray();
-        float[] gamma = host(bnPrefix + ".weight").toFloatArray();
-        float[] beta = host(bnPrefix + ".bias").toFloatArray();
-        float[] mean = host(bnPrefix + ".running_mean").toFloatArray();
-        float[] variance = host(bnPrefix + ".running_var").toFloatArray();
-        int outChannels = gamma.length;
-        int perOutput = kernel.length / outChannels;
-        float[] foldedKernel = new float[kernel.length];
-        float[] foldedBias = new float[outChannels];
-        for (int o = 0; o < outChannels; o++) {
-            double scale = gamma[o] / Math.sqrt((double) variance[o] + eps);
-            for (int i = o * perOutput; i < (o + 1) * perOutput; i++) {
-                foldedKernel[i] = (float) (kernel[i] * scale);
-            }
-            foldedBias[o] = (float) (beta[o] - mean[o] * scale);
-        }
-        try (Tensor hostKernel = Tensor.of(foldedKernel, expected.get(convKey));
-                Tensor hostBias = Tensor.of(foldedBias, outChannels)) {
-            return new Tensor[] {keep(backend.upload(hostKernel)), keep(backend.upload(hostBias))};
+        try (BatchNormFolding.Folded folded = BatchNormFolding.fold(host(convKey), null,
+                host(bnPrefix + ".weight"), host(bnPrefix + ".bias"),
+                host(bnPrefix + ".running_mean"), host(bnPrefix + ".running_var"), eps)) {
+            return new Tensor[] {keep(backend.upload(folded.weight())),
+                keep(backend.upload(folded.bias()))};
         }
     }
 
