@@ -151,7 +151,7 @@ public final class ForwardCommand implements Callable<Integer> {
                 String summary = String.format(Locale.ROOT, "%s on %s: %s -> %s in %.1f ms",
                         backbone.arch(), backend.name(), Arrays.toString(batch.shape()),
                         Arrays.toString(result.shape()), millis);
-                LOG.log(System.Logger.Level.INFO, summary);
+                LOG.log(System.Logger.Level.DEBUG, summary);
                 out.println("lumbar forward: " + summary + ", written to " + output);
             }
         } catch (IOException e) {
