@@ -36,6 +36,8 @@ public final class Backbones {
             throw new IllegalArgumentException(arch + ": in_chans must be ≥ 1 and num_classes ≥ 0,"
                     + " got " + inChans + " and " + numClasses);
         }
+        // LIMITATION: tensor names are those of the full model; a checkpoint saved from
+        // timm's features_only wrapper (stages_0…, stem_0…) needs a key map when converted.
         ConvNeXt.Variant variant = ConvNeXt.VARIANTS.get(arch);
         if (variant != null) {
             Config.requireKnownKeys(arch, overrides, CONVNEXT_KEYS);
