@@ -110,6 +110,48 @@ class BatchNormFoldingTest {
         }
     }
 
+    /** Conv2d(3, 4, 3) then BatchNorm2d(4, eps=1e-3) in eval mode, as torch computed it. */
+    @Test
+    void foldedConvolutionReproducesTorchConvThenNorm() throws Exception {
+        Path file = Path.of(getClass().getResource("/fixtures/io/bn_fold.safetensors").toURI());
+        Map<String, long[]> expected = new LinkedHashMap<>();
+        expected.put("conv.weight", new long[] {4, 3, 3, 3});
+        expected.put("conv.bias", new long[] {4});
+        for (String stat : List.of("weight", "bias", "running_mean", "running_var")) {
+            expected.put("bn." + stat, new long[] {4});
+        }
+        expected.put("x", new long[] {1, 3, 6, 5});
+        expected.put("y", new long[] {1, 4, 4, 3});
+        try (WeightSet weights = WeightSet.open(file, "conv-bn fixture", expected, List.of());
+                BatchNormFolding.Folded folded = BatchNormFolding.fold(weights, "conv", "bn",
+                        Double.parseDouble(weights.file().metadata().get("eps")));
+                Tensor x = weights.f32("x");
+                Tensor y = weights.f32("y")) {
+            float[] w = folded.weight().toFloatArray();
+            float[] b = folded.bias().toFloatArray();
+            float[] input = x.toFloatArray();
+            float[] torch = y.toFloatArray();
+            for (int co = 0; co < 4; co++) {
+                for (int oy = 0; oy < 4; oy++) {
+                    for (int ox = 0; ox < 3; ox++) {
+                        double sum = b[co];
+                        for (int ci = 0; ci < 3; ci++) {
+                            for (int ky = 0; ky < 3; ky++) {
+                                for (int kx = 0; kx < 3; kx++) {
+                                    sum += w[((co * 3 + ci) * 3 + ky) * 3 + kx]
+                                            * input[(ci * 6 + oy + ky) * 5 + ox + kx];
+                                }
+                            }
+                        }
+                        float want = torch[(co * 4 + oy) * 3 + ox];
+                        assertEquals(want, sum, 1e-5 * (1 + Math.abs(want)),
+                                "channel " + co + " at (" + oy + ", " + ox + ")");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void rejectsVectorsOfTheWrongLength() {
         Tensor w = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
