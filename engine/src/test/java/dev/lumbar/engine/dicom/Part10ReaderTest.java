@@ -62,6 +62,26 @@ class Part10ReaderTest {
     }
 
     @Test
+    void readsSigned8BitAndUnsigned32BitSamples() throws Exception {
+        Path bytes = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)
+                .imagePixel(1, 1, 4, 8, 8, 1)
+                .element(Tag.PixelData, "OB", new byte[] {0, 127, (byte) 0x80, (byte) 0xFF})
+                .write(dir, "signed8.dcm");
+        byte[] words = new byte[8];
+        System.arraycopy(DicomBytes.le32(0xFFFF_FFFEL), 0, words, 0, 4);
+        System.arraycopy(DicomBytes.le32(70_000), 0, words, 4, 4);
+        Path ints = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)
+                .imagePixel(1, 1, 2, 32, 32, 1)
+                .element(Tag.PixelData, "OW", words)
+                .write(dir, "signed32.dcm");
+
+        assertArrayEquals(new float[] {0, 127, -128, -1}, frame(reader.read(bytes), 0));
+        DicomImage wide = reader.read(ints);
+        assertEquals(-2, wide.storedValue(0, 0, 0, 0));
+        assertEquals(70_000, wide.storedValue(0, 0, 1, 0));
+    }
+
+    @Test
     void readsPlanarConfigurationOneAsInterleavedSamples() throws Exception {
         Path file = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)
                 .us(Tag.SamplesPerPixel, 3)
