@@ -132,6 +132,23 @@ class Part10ReaderTest {
     }
 
     @Test
+    void findsTagsListedOutOfOrderAndKeepsTheFirstOfARepeatedTag() throws Exception {
+        Path file = DicomBytes.bare(true, false)
+                .us(Tag.Rows, 4)
+                .text(Tag.Modality, "CS", "MR")
+                .us(Tag.Rows, 5)
+                .text(Tag.SeriesDescription, "LO", "AX T2")
+                .write(dir, "unordered.dcm");
+
+        DicomObject header = reader.readHeader(file);
+
+        assertEquals(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN, header.transferSyntaxUid());
+        assertEquals(4, header.getInt(Tag.Rows, -1));
+        assertEquals("MR", header.getString(Tag.Modality));
+        assertEquals("AX T2", header.getString(Tag.SeriesDescription));
+    }
+
+    @Test
     void refusesSequencesNestedBeyondTheDepthLimit() throws Exception {
         DicomBytes file = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN);
         int levels = DataSetParser.MAX_DEPTH + 5;
@@ -237,6 +254,35 @@ class Part10ReaderTest {
     }
 
     @Test
+    void splitsJpegFramesAtStartOfImageMarkersWithoutAnOffsetTable() throws Exception {
+        byte[] first = grayJpeg(0);
+        byte[] second = grayJpeg(1);
+        DicomImage alone0 = reader.read(jpegFile("first.dcm", 1, first));
+        DicomImage alone1 = reader.read(jpegFile("second.dcm", 1, second));
+
+        // Three fragments for two frames: the first frame's stream is split in two.
+        int half = first.length / 2 & ~1;
+        byte[] firstA = java.util.Arrays.copyOfRange(first, 0, half);
+        byte[] firstB = java.util.Arrays.copyOfRange(first, half, first.length);
+        Path file = DicomBytes.part10(TransferSyntax.JPEG_BASELINE)
+                .imagePixel(2, 16, 16, 8, 8, 0)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, firstA.length).raw(firstA)
+                .item(Tag.Item, firstB.length).raw(firstB)
+                .item(Tag.Item, second.length).raw(second)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .write(dir, "two-frames.dcm");
+
+        DicomImage both = reader.read(file);
+
+        assertEquals(2, both.frames());
+        assertArrayEquals(frame(alone0, 0), frame(both, 0));
+        assertArrayEquals(frame(alone1, 0), frame(both, 1));
+        assertFalse(java.util.Arrays.equals(frame(both, 0), frame(both, 1)));
+    }
+
+    @Test
     void readsTheHeaderWithoutDecodingBrokenPixelData() throws Exception {
         byte[] garbage = new byte[100];
         Path file = DicomBytes.part10(TransferSyntax.RLE_LOSSLESS)
@@ -277,6 +323,31 @@ class Part10ReaderTest {
         assertEquals("RTPLAN", header.getString(Tag.Modality));
         assertEquals(1, header.getInt(Tag.SeriesNumber, -1));
         assertThrows(NoPixelDataException.class, () -> reader.read(file));
+    }
+
+    private Path jpegFile(String name, int frames, byte[] jpeg) throws Exception {
+        return DicomBytes.part10(TransferSyntax.JPEG_BASELINE)
+                .imagePixel(frames, 16, 16, 8, 8, 0)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, jpeg.length).raw(jpeg)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .write(dir, name);
+    }
+
+    /** A 16 x 16 gray baseline JPEG (the JDK's encoder), a gradient that differs by pattern. */
+    private static byte[] grayJpeg(int pattern) throws Exception {
+        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(16, 16,
+                java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                image.getRaster().setSample(x, y, 0, pattern == 0 ? 16 * x : 255 - 16 * y);
+            }
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(image, "jpeg", out);
+        byte[] jpeg = out.toByteArray();
+        return jpeg.length % 2 == 0 ? jpeg : java.util.Arrays.copyOf(jpeg, jpeg.length + 1);
     }
 
     private static float[] frame(DicomImage image, int index) {
