@@ -220,6 +220,10 @@ final class DataSetParser {
                 if (tag == Tag.PixelData && mode == Walk.TOP) {
                     pixelVr = vr;
                     pos = readFragments(valueOffset, limit, big);
+                } else if (tag == Tag.PixelData) {
+                    // Encapsulated pixel data of a nested image (an icon, say): fragments are
+                    // items of defined length, so it skips like a sequence.
+                    pos = skipSequence(valueOffset, limit, depth + 1, explicit, big);
                 } else if (vr == Vr.SQ || vr == Vr.UN || !explicit) {
                     // An undefined-length UN is a sequence encoded implicit VR little endian.
                     boolean innerExplicit = explicit && vr == Vr.SQ;

@@ -283,6 +283,33 @@ class Part10ReaderTest {
     }
 
     @Test
+    void skipsTheEncapsulatedIconInsideASequence() throws Exception {
+        byte[] image = rle(new int[] {9, 8, 7, 6});
+        DicomBytes icon = DicomBytes.bare(true, false)
+                .us(Tag.Rows, 1)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, 4).raw(new byte[4])
+                .item(Tag.SequenceDelimitationItem, 0);
+        Path file = DicomBytes.part10(TransferSyntax.RLE_LOSSLESS)
+                .imagePixel(1, 2, 2, 16, 16, 0)
+                .header(0x0088_0200, "SQ", UNDEFINED)
+                .item(Tag.Item, UNDEFINED).raw(icon.bytes())
+                .item(Tag.ItemDelimitationItem, 0)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, image.length).raw(image)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .write(dir, "icon.dcm");
+
+        DicomImage decoded = reader.read(file);
+
+        assertEquals(2, decoded.rows());
+        assertArrayEquals(new float[] {9, 8, 7, 6}, frame(decoded, 0));
+    }
+
+    @Test
     void readsTheHeaderWithoutDecodingBrokenPixelData() throws Exception {
         byte[] garbage = new byte[100];
         Path file = DicomBytes.part10(TransferSyntax.RLE_LOSSLESS)
