@@ -204,8 +204,8 @@ public final class StudyScanner {
         }
         int rows = header.getInt(Tag.Rows, 0);
         int columns = header.getInt(Tag.Columns, 0);
-        if (rows <= 0 || columns <= 0 || !header.contains(Tag.PixelData)) {
-            warnings.add(name + ": skipped, not an image (no Rows, Columns or Pixel Data)");
+        if (rows <= 0 || columns <= 0) {
+            warnings.add(name + ": skipped, not an image (no Rows or Columns)");
             return java.util.Optional.empty();
         }
         if (header.getInt(Tag.NumberOfFrames, 1) > 1) {
