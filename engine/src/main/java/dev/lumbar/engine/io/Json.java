@@ -2,15 +2,11 @@ package dev.lumbar.engine.io;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -96,38 +92,16 @@ public final class Json {
      */
     public static void writeAtomically(Path file, Object value) throws IOException {
         byte[] bytes = (write(value) + "\n").getBytes(StandardCharsets.UTF_8);
-        writeBytesAtomically(file, bytes);
-    }
-
-    /** The atomic replace behind {@link #writeAtomically}, for any file content. */
-    public static void writeBytesAtomically(Path file, byte[] bytes) throws IOException {
-        Path target = file.toAbsolutePath();
-        Path folder = target.getParent();
-        Path temp = Files.createTempFile(folder, "." + target.getFileName(), ".tmp");
-        try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-                channel.force(true);
-            }
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE,
-                        StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException(target + ": this file system cannot rename atomically",
-                        e);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        AtomicFile.write(file, channel -> AtomicFile.writeFully(channel, ByteBuffer.wrap(bytes)));
     }
 
     // ---------------------------------------------------------------- writer
 
     private static void writeValue(StringBuilder out, Object value, int indent) {
+        if (indent > MAX_DEPTH) {
+            // Also what a map or list that contains itself looks like from here.
+            throw new JsonException("value nests deeper than " + MAX_DEPTH + " levels");
+        }
         switch (value) {
             case null -> out.append("null");
             case String s -> writeString(out, s);
@@ -516,7 +490,8 @@ public final class Json {
                 try {
                     return Long.parseLong(literal);
                 } catch (NumberFormatException tooLong) {
-                    // Falls through: an integer beyond 64 bits is kept as a double.
+                    // LIMITATION: an integer beyond 64 bits is kept as the nearest double,
+                    // losing digits; no file the engine reads needs such integers.
                 }
             }
             double d = Double.parseDouble(literal);
