@@ -98,12 +98,13 @@ public final class InspectCommand implements Callable<Integer> {
                     + "  %dx%d  %s mm  %s  %s%n", s.id(), type, s.typing().rule(),
                     main.orientation(), s.sliceCount(), s.stacks().size(),
                     s.stacks().size() == 1 ? " " : "s", main.rows(), main.columns(),
-                    pixel(main), gap(main), TransferSyntax.describe(s.transferSyntaxUid()));
+                    pixel(main), gap(main), syntax(s.transferSyntaxUid()));
             out.println("      why: " + s.typing().reason());
             if (s.stacks().size() > 1) {
                 for (Stack st : s.stacks()) {
-                    out.printf(Locale.ROOT, "      %s: %d slices, %s, %dx%d, %s%n", st.name(),
-                            st.size(), st.orientation(), st.rows(), st.columns(), gap(st));
+                    out.printf(Locale.ROOT, "      %s: %d slice%s, %s, %dx%d, %s%n", st.name(),
+                            st.size(), st.size() == 1 ? "" : "s", st.orientation(), st.rows(),
+                            st.columns(), gap(st));
                 }
             }
         }
@@ -113,6 +114,11 @@ public final class InspectCommand implements Callable<Integer> {
             out.println("  warnings:");
             study.warnings().forEach(w -> out.println("  - " + w));
         }
+    }
+
+    private static String syntax(String uid) {
+        return Series.MIXED_TRANSFER_SYNTAX.equals(uid) ? "mixed transfer syntaxes"
+                : TransferSyntax.describe(uid);
     }
 
     /** Row spacing × column spacing, as PixelSpacing orders them. */

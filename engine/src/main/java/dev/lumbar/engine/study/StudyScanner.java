@@ -257,7 +257,12 @@ public final class StudyScanner {
                 main == null ? null : main.normal(), first.repetitionTime(), first.echoTime(),
                 first.inversionTime()));
         String syntax = headers.stream().map(FileHeader::transferSyntaxUid).distinct().count() == 1
-                ? first.transferSyntaxUid() : "mixed";
+                ? first.transferSyntaxUid() : Series.MIXED_TRANSFER_SYNTAX;
+        long seriesUids = headers.stream().map(FileHeader::seriesUid).distinct().count();
+        if (seriesUids > 1) {
+            warnings.add("series " + seriesId + ": its files carry " + seriesUids + " different"
+                    + " SeriesInstanceUIDs; all are read as one series");
+        }
         return java.util.Optional.of(new Series(seriesId, first.description(), typing,
                 first.repetitionTime(), first.echoTime(), syntax, stacks));
     }

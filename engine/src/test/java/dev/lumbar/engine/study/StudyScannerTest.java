@@ -222,4 +222,21 @@ class StudyScannerTest {
         assertTrue(warnings.stream().anyMatch(w -> w.startsWith("2 series typed SAG_T1")),
                 warnings.toString());
     }
+
+    @Test
+    void filesWithoutPositionFormOneStackInInstanceOrder() throws Exception {
+        Path series = dir.resolve("1004").resolve("3");
+        int[] instances = {3, 1, 2};
+        for (int k = 0; k < 3; k++) {
+            TestSlices.write(TestSlices.sliceWithoutGeometry(3, instances[k], 4),
+                    series.resolve("f" + k + ".dcm"));
+        }
+        Study study = scan(dir).studies().getFirst();
+        Stack stack = study.series().getFirst().stacks().getFirst();
+        assertEquals(List.of(1, 2, 3), stack.slices().stream().map(Slice::instanceNumber)
+                .toList());
+        assertFalse(stack.geometryKnown());
+        assertTrue(study.warnings().stream().anyMatch(w -> w.contains("without"
+                + " ImagePositionPatient")), study.warnings().toString());
+    }
 }
