@@ -29,7 +29,7 @@ public final class VolumeLoader {
         this.reader = reader;
     }
 
-    /** Bytes of stored pixel data decoded so far (rows × columns × samples × bits/8 per file). */
+    /** Stored pixel bytes decoded so far: rows × columns × samples × bytes per sample. */
     public long storedBytesDecoded() {
         return storedBytes;
     }
