@@ -89,15 +89,16 @@ public final class InspectCommand implements Callable<Integer> {
 
     private static void describe(PrintWriter out, Study study) {
         int slices = study.series().stream().mapToInt(Series::sliceCount).sum();
-        out.printf(Locale.ROOT, "study %s: %d series, %d slices%n", study.id(),
-                study.series().size(), slices);
+        out.printf(Locale.ROOT, "study %s: %d series, %d slice%s%n", study.id(),
+                study.series().size(), slices, slices == 1 ? "" : "s");
         for (Series s : study.series()) {
             Stack main = s.largestStack();
             String type = s.typing().decided() ? s.type().name() : "untyped";
-            out.printf(Locale.ROOT, "  %-12s %-7s by %-18s %-20s %3d slices in %d stack%s"
+            out.printf(Locale.ROOT, "  %-12s %-7s by %-18s %-20s %3d slice%s in %d stack%s"
                     + "  %dx%d  %s mm  %s  %s%n", s.id(), type, s.typing().rule(),
-                    main.orientation(), s.sliceCount(), s.stacks().size(),
-                    s.stacks().size() == 1 ? " " : "s", main.rows(), main.columns(),
+                    main.orientation(), s.sliceCount(), s.sliceCount() == 1 ? " " : "s",
+                    s.stacks().size(), s.stacks().size() == 1 ? " " : "s", main.rows(),
+                    main.columns(),
                     pixel(main), gap(main), syntax(s.transferSyntaxUid()));
             out.println("      why: " + s.typing().reason());
             if (s.stacks().size() > 1) {
