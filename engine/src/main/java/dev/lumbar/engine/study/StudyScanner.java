@@ -59,8 +59,14 @@ public final class StudyScanner {
             throw new StudyException(dir + ": not a folder; give the folder that holds the"
                     + " studies (or one study)");
         }
-        List<Path> files = listFiles(dir);
+        List<Path> found = listFiles(dir);
+        int kaggleDepth = isKaggleLayout(dir, found, 3) ? 3 : isKaggleLayout(dir, found, 2) ? 2
+                : 0;
+        // in the Kaggle layout, top-level files (CSV files, notes) belong to no study
+        List<Path> files = kaggleDepth == 0 ? found : found.stream()
+                .filter(f -> dir.relativize(f).getNameCount() == kaggleDepth).toList();
         long start = System.nanoTime();
+
         // headers are independent: read them on all cores, then assemble in path order
         List<HeaderResult> read = files.parallelStream().map(f -> readHeader(f, dir)).toList();
         Map<Path, HeaderResult> headers = new HashMap<>();
@@ -69,10 +75,8 @@ public final class StudyScanner {
         }
         List<Study> studies = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
-        if (isKaggleLayout(dir, files, 3)) {
-            scanKaggle(dir, files, headers, 3, studies);
-        } else if (isKaggleLayout(dir, files, 2)) {
-            scanKaggle(dir, files, headers, 2, studies);
+        if (kaggleDepth > 0) {
+            scanKaggle(dir, files, headers, kaggleDepth, studies);
         } else {
             scanGrouped(dir, files, headers, studies, warnings);
         }
@@ -133,10 +137,6 @@ public final class StudyScanner {
         String single = folderName(dir);
         for (Path f : files) {
             Path rel = dir.relativize(f);
-            if (rel.getNameCount() == 1) {
-                LOG.log(System.Logger.Level.DEBUG, "ignoring top-level file {0}", rel);
-                continue;
-            }
             String study = depth == 3 ? rel.getName(0).toString() : single;
             String series = rel.getName(depth - 2).toString();
             tree.computeIfAbsent(study, k -> new LinkedHashMap<>())
