@@ -96,7 +96,7 @@ public final class InspectCommand implements Callable<Integer> {
             String type = s.typing().decided() ? s.type().name() : "untyped";
             out.printf(Locale.ROOT, "  %-12s %-7s by %-18s %-20s %3d slice%s in %d stack%s"
                     + "  %dx%d  %s mm  %s  %s%n", s.id(), type, s.typing().rule(),
-                    main.orientation(), s.sliceCount(), s.sliceCount() == 1 ? " " : "s",
+                    orientation(main), s.sliceCount(), s.sliceCount() == 1 ? " " : "s",
                     s.stacks().size(), s.stacks().size() == 1 ? " " : "s", main.rows(),
                     main.columns(),
                     pixel(main), gap(main), syntax(s.transferSyntaxUid()));
@@ -104,7 +104,7 @@ public final class InspectCommand implements Callable<Integer> {
             if (s.stacks().size() > 1) {
                 for (Stack st : s.stacks()) {
                     out.printf(Locale.ROOT, "      %s: %d slice%s, %s, %dx%d, %s%n", st.name(),
-                            st.size(), st.size() == 1 ? "" : "s", st.orientation(), st.rows(),
+                            st.size(), st.size() == 1 ? "" : "s", orientation(st), st.rows(),
                             st.columns(), gap(st));
                 }
             }
@@ -128,7 +128,14 @@ public final class InspectCommand implements Callable<Integer> {
                 stack.columnSpacing());
     }
 
+    private static String orientation(Stack stack) {
+        return stack.geometryKnown() ? stack.orientation().toString() : "orientation unknown";
+    }
+
     private static String gap(Stack stack) {
+        if (!stack.geometryKnown()) {
+            return "no positions";
+        }
         return Double.isNaN(stack.sliceSpacing()) ? "single slice"
                 : String.format(Locale.ROOT, "gap %.2f mm", stack.sliceSpacing());
     }
