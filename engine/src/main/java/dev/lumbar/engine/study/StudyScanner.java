@@ -90,7 +90,8 @@ public final class StudyScanner {
     }
 
     private static List<Path> listFiles(Path dir) throws StudyException {
-        try (Stream<Path> walk = Files.walk(dir)) {
+        // linked folders are followed: datasets are often linked into place
+        try (Stream<Path> walk = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
             return walk.filter(Files::isRegularFile)
                     .filter(p -> !hidden(dir.relativize(p)))
                     .sorted(StudyScanner::byNaturalPath)
