@@ -116,6 +116,9 @@ public final class StudyScanner {
      * top level sits exactly that deep, and no DICOM-named file sits at the top.
      */
     private static boolean isKaggleLayout(Path dir, List<Path> files, int depth) {
+        // LIMITATION: the decision is for the whole tree: one stray file at another depth sends
+        // every study to UID grouping, where series are named S<SeriesNumber> and the series
+        // CSV no longer matches them.
         boolean any = false;
         for (Path f : files) {
             int d = dir.relativize(f).getNameCount();
@@ -258,6 +261,7 @@ public final class StudyScanner {
             warnings.add("series " + seriesId + ": no readable image, left out");
             return java.util.Optional.empty();
         }
+        // LIMITATION: description, TR and TE of a series are its first file's.
         FileHeader first = headers.getFirst();
         if (headers.stream().anyMatch(h -> !h.pixelSpacingKnown())) {
             warnings.add("series " + seriesId + ": no PixelSpacing in some files, 1 mm assumed");
