@@ -1,10 +1,10 @@
 package dev.lumbar.bindings;
 
-import static dev.lumbar.bindings.Symbols.C_DEVICE_PTR;
 import static dev.lumbar.bindings.Symbols.C_INT;
 import static dev.lumbar.bindings.Symbols.C_LONG_LONG;
 import static dev.lumbar.bindings.Symbols.C_POINTER;
 import static dev.lumbar.bindings.Symbols.callInt;
+import static dev.lumbar.bindings.Symbols.device;
 import static dev.lumbar.bindings.Symbols.fn;
 
 import java.lang.foreign.Arena;
@@ -53,14 +53,14 @@ public final class Cublas {
     static final NativeFunction GET_STATUS_STRING = fn("cublasGetStatusString", C_POINTER, C_INT);
     static final NativeFunction SGEMM = fn("cublasSgemm_v2", C_INT,
             C_POINTER, C_INT, C_INT, C_INT, C_INT, C_INT,
-            C_POINTER, C_DEVICE_PTR, C_INT, C_DEVICE_PTR, C_INT, C_POINTER, C_DEVICE_PTR, C_INT);
+            C_POINTER, C_POINTER, C_INT, C_POINTER, C_INT, C_POINTER, C_POINTER, C_INT);
     static final NativeFunction GEMM_STRIDED_BATCHED_EX = fn("cublasGemmStridedBatchedEx", C_INT,
             C_POINTER, C_INT, C_INT, C_INT, C_INT, C_INT,
             C_POINTER,
-            C_DEVICE_PTR, C_INT, C_INT, C_LONG_LONG,
-            C_DEVICE_PTR, C_INT, C_INT, C_LONG_LONG,
+            C_POINTER, C_INT, C_INT, C_LONG_LONG,
+            C_POINTER, C_INT, C_INT, C_LONG_LONG,
             C_POINTER,
-            C_DEVICE_PTR, C_INT, C_INT, C_LONG_LONG,
+            C_POINTER, C_INT, C_INT, C_LONG_LONG,
             C_INT, C_INT, C_INT);
 
     public static List<NativeFunction> functions() {
@@ -160,8 +160,8 @@ public final class Cublas {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment alphaHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, alpha);
             MemorySegment betaHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
-            check(callInt(sgemm, handle, transA, transB, m, n, k, alphaHost, a, lda, b, ldb,
-                    betaHost, c, ldc), "cublasSgemm_v2");
+            check(callInt(sgemm, handle, transA, transB, m, n, k, alphaHost, device(a), lda,
+                    device(b), ldb, betaHost, device(c), ldc), "cublasSgemm_v2");
         }
     }
 
@@ -179,8 +179,8 @@ public final class Cublas {
             MemorySegment alphaHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, alpha);
             MemorySegment betaHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
             check(callInt(gemmStridedBatchedEx, handle, transA, transB, m, n, k, alphaHost,
-                    a, inputType, lda, strideA, b, inputType, ldb, strideB, betaHost,
-                    c, outputType, ldc, strideC, batchCount, computeType, CUBLAS_GEMM_DEFAULT),
+                    device(a), inputType, lda, strideA, device(b), inputType, ldb, strideB,
+                    betaHost, device(c), outputType, ldc, strideC, batchCount, computeType, CUBLAS_GEMM_DEFAULT),
                     "cublasGemmStridedBatchedEx");
         }
     }

@@ -1,11 +1,11 @@
 package dev.lumbar.bindings;
 
-import static dev.lumbar.bindings.Symbols.C_DEVICE_PTR;
 import static dev.lumbar.bindings.Symbols.C_FLOAT;
 import static dev.lumbar.bindings.Symbols.C_INT;
 import static dev.lumbar.bindings.Symbols.C_POINTER;
 import static dev.lumbar.bindings.Symbols.C_SIZE_T;
 import static dev.lumbar.bindings.Symbols.callInt;
+import static dev.lumbar.bindings.Symbols.device;
 import static dev.lumbar.bindings.Symbols.fn;
 
 import java.lang.foreign.Arena;
@@ -49,7 +49,9 @@ public final class Cudnn {
             C_SIZE_T.withName("memory"),
             C_INT.withName("determinism"),
             C_INT.withName("mathType"),
-            MemoryLayout.sequenceLayout(3, C_INT).withName("reserved"));
+            MemoryLayout.sequenceLayout(3, C_INT).withName("reserved"),
+            // The size_t member makes the struct 8-byte aligned: 44 bytes round up to 48.
+            MemoryLayout.paddingLayout(4));
 
     static final NativeFunction GET_VERSION = fn("cudnnGetVersion", C_SIZE_T);
     static final NativeFunction GET_ERROR_STRING = fn("cudnnGetErrorString", C_POINTER, C_INT);
@@ -92,10 +94,10 @@ public final class Cudnn {
             fn("cudnnGetConvolutionForwardWorkspaceSize", C_INT, C_POINTER, C_POINTER,
                     C_POINTER, C_POINTER, C_POINTER, C_INT, C_POINTER);
     static final NativeFunction CONVOLUTION_FORWARD = fn("cudnnConvolutionForward", C_INT,
-            C_POINTER, C_POINTER, C_POINTER, C_DEVICE_PTR, C_POINTER, C_DEVICE_PTR, C_POINTER,
-            C_INT, C_DEVICE_PTR, C_SIZE_T, C_POINTER, C_POINTER, C_DEVICE_PTR);
+            C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER,
+            C_INT, C_POINTER, C_SIZE_T, C_POINTER, C_POINTER, C_POINTER);
     static final NativeFunction ADD_TENSOR = fn("cudnnAddTensor", C_INT, C_POINTER,
-            C_POINTER, C_POINTER, C_DEVICE_PTR, C_POINTER, C_POINTER, C_DEVICE_PTR);
+            C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER);
 
     public static List<NativeFunction> functions() {
         return List.of(GET_VERSION, GET_ERROR_STRING, CREATE, DESTROY, SET_STREAM,
@@ -332,8 +334,9 @@ public final class Cudnn {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
             MemorySegment zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
-            check(callInt(convolutionForward, handle, one, xDesc, x, wDesc, w, conv, algorithm,
-                    workspace, workspaceBytes, zero, yDesc, y), "cudnnConvolutionForward");
+            check(callInt(convolutionForward, handle, one, xDesc, device(x), wDesc, device(w),
+                    conv, algorithm, device(workspace), workspaceBytes, zero, yDesc, device(y)),
+                    "cudnnConvolutionForward");
         }
     }
 
@@ -342,7 +345,8 @@ public final class Cudnn {
             MemorySegment cDesc, long c) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
-            check(callInt(addTensor, handle, one, aDesc, a, one, cDesc, c), "cudnnAddTensor");
+            check(callInt(addTensor, handle, one, aDesc, device(a), one, cDesc, device(c)),
+                    "cudnnAddTensor");
         }
     }
 

@@ -61,6 +61,14 @@ final class Symbols {
         return Optional.empty();
     }
 
+    /**
+     * A device address as the {@code void*} that cuBLAS and cuDNN take (the driver API's
+     * {@code CUdeviceptr} is an integer instead; both are 64 bits wide).
+     */
+    static MemorySegment device(long deviceAddress) {
+        return MemorySegment.ofAddress(deviceAddress);
+    }
+
     /** Reads a NUL-terminated string a library returned; null pointers read as "". */
     static String cString(MemorySegment pointer) {
         if (pointer == null || pointer.equals(MemorySegment.NULL)) {
