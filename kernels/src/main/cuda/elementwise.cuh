@@ -39,3 +39,17 @@ extern "C" __global__ void lumbar_scale_channels(float* y, const float* x, const
         y[i] = v;
     }
 }
+
+// Zero padding of NCHW maps: x [planes, h, w] -> y [planes, h + top + bottom, w + left + right].
+// Used for TensorFlow-style 'same' padding, which can be asymmetric and which cuDNN's
+// descriptors (symmetric padding only) cannot express.
+extern "C" __global__ void lumbar_pad2d(float* y, const float* x, long long planes, int h,
+                                        int w, int top, int left, int outH, int outW) {
+    long long total = planes * outH * outW;
+    LUMBAR_GRID_STRIDE(i, total) {
+        int c = (int) (i % outW) - left;
+        int r = (int) ((i / outW) % outH) - top;
+        long long plane = i / ((long long) outH * outW);
+        y[i] = (r >= 0 && r < h && c >= 0 && c < w) ? x[(plane * h + r) * w + c] : 0.f;
+    }
+}
