@@ -68,6 +68,12 @@ public final class CudaBackend implements Backend {
     /** Whether a usable GPU is present, and if not, why; loads nothing else. */
     public record Probe(boolean usable, String summary) {}
 
+    /** The size in bytes of the kernel fatbin on the class path; empty when not built. */
+    public static java.util.OptionalInt kernelsFatbinBytes() {
+        return CudaKernels.fatbin().map(b -> java.util.OptionalInt.of(b.length))
+                .orElse(java.util.OptionalInt.empty());
+    }
+
     /** Checks for a driver and a device without creating a context. */
     public static Probe probe(NativeLibraries libraries) {
         Loaded<CudaDriver> loaded = CudaDriver.load(libraries);
