@@ -66,11 +66,11 @@ public final class DoctorCommand implements Callable<Integer> {
             line("CUDA runtime", CudaRuntime.formatVersion(rt.runtimeVersion()) + " ("
                     + rt.origin() + ")");
         } else {
-            line("CUDA runtime", "not found (not needed by the engine): " + runtime.reason());
+            line("CUDA runtime", runtime.reason() + " (not needed by the engine)");
         }
         Loaded<CudaDriver> driver = CudaDriver.load(libraries);
         if (!driver.ok()) {
-            line("CUDA driver", "not found: " + driver.reason());
+            line("CUDA driver", driver.reason());
             gpuProblems.add("no NVIDIA driver (libcuda.so.1)");
         } else {
             reportDriver(driver.binding().orElseThrow(), gpuProblems);
@@ -81,7 +81,7 @@ public final class DoctorCommand implements Callable<Integer> {
             line("cuBLAS", versionOf(() -> formatCublas(cublas.binding().orElseThrow()
                     .version())) + " (" + cublas.origin() + ")");
         } else {
-            line("cuBLAS", "not found: " + cublas.reason());
+            line("cuBLAS", cublas.reason());
             gpuProblems.add("no cuBLAS");
         }
         Loaded<Cudnn> cudnn = Cudnn.load(libraries);
@@ -89,7 +89,7 @@ public final class DoctorCommand implements Callable<Integer> {
             line("cuDNN", versionOf(() -> formatCudnn(cudnn.binding().orElseThrow().version()))
                     + " (" + cudnn.origin() + ")");
         } else {
-            line("cuDNN", "not found: " + cudnn.reason());
+            line("cuDNN", cudnn.reason());
             gpuProblems.add("no cuDNN");
         }
         OptionalInt fatbin = CudaBackend.kernelsFatbinBytes();
