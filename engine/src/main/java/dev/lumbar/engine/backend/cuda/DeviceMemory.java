@@ -39,6 +39,7 @@ final class DeviceMemory implements AutoCloseable {
     private long liveBytes;
     private long cachedBytes;
     private long peakBytes;
+    private boolean closed;
 
     DeviceMemory(Allocator allocator, long limitBytes) {
         this.allocator = allocator;
@@ -52,6 +53,9 @@ final class DeviceMemory implements AutoCloseable {
 
     /** A device block of at least {@code bytes}; its address. */
     synchronized long allocate(long bytes) {
+        if (closed) {
+            throw new IllegalStateException("device memory is closed");
+        }
         long size = rounded(bytes);
         Deque<Long> free = cached.get(size);
         if (free != null && !free.isEmpty()) {
@@ -87,6 +91,10 @@ final class DeviceMemory implements AutoCloseable {
 
     /** Returns a block to the cache. */
     synchronized void release(long address) {
+        if (closed) {
+            // The backend closed first and freed everything; a tensor closed later is fine.
+            return;
+        }
         Long size = liveSizes.remove(address);
         if (size == null) {
             throw new IllegalStateException("device block 0x" + Long.toHexString(address)
@@ -155,6 +163,10 @@ final class DeviceMemory implements AutoCloseable {
     /** Frees everything, live blocks included (the backend is closing). */
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         releaseCache();
         for (long address : liveSizes.keySet()) {
             allocator.free(address);

@@ -109,5 +109,7 @@ class DeviceMemoryTest {
 
         assertEquals(2, device.frees.size());
         assertTrue(device.frees.containsAll(List.of(live, cached)));
+        memory.release(live);
+        assertEquals(2, device.frees.size(), "a tensor closed after its backend frees nothing");
     }
 }
