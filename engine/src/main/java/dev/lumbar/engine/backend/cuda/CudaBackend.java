@@ -17,12 +17,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The {@link Backend} on an NVIDIA GPU: convolutions through cuDNN, matrix products through
@@ -59,9 +58,10 @@ public final class CudaBackend implements Backend {
     private final CudaKernels kernels;
     private final DeviceMemory memory;
     private final Map<ConvKey, ConvPlan> convPlans = new HashMap<>();
-    /** Tensors made by {@link #upload}: weights, whose 16-bit copies are kept. */
-    private final Set<Tensor> weights = Collections.newSetFromMap(new WeakHashMap<>());
-    private final Map<Tensor, Long> lowPrecisionWeights = new WeakHashMap<>();
+    /** Device addresses of tensors made by {@link #upload}: weights. */
+    private final Set<Long> weights = ConcurrentHashMap.newKeySet();
+    /** The 16-bit copy of each weight that has one, by the weight's address. */
+    private final Map<Long, Long> lowPrecisionWeights = new ConcurrentHashMap<>();
     private final List<AutoCloseable> cleanup = new ArrayList<>();
     private boolean closed;
 
@@ -179,6 +179,14 @@ public final class CudaBackend implements Backend {
                 }
             }, limit);
             cleanup.add(memory);
+            // A closed weight takes its 16-bit copy with it.
+            memory.onRelease(address -> {
+                weights.remove(address);
+                Long copy = lowPrecisionWeights.remove(address);
+                if (copy != null) {
+                    memory.release(copy);
+                }
+            });
         } catch (RuntimeException e) {
             releaseAll();
             throw e;
@@ -248,9 +256,7 @@ public final class CudaBackend implements Backend {
             driver.copyHostToDeviceAsync(address(out), f32.segment(), f32.byteSize(), stream);
             // The host tensor may be freed as soon as we return: wait for the copy.
             driver.streamSynchronize(stream);
-            synchronized (weights) {
-                weights.add(out);
-            }
+            weights.add(address(out));
             return out;
         } finally {
             if (f32 != host) {
@@ -524,9 +530,7 @@ public final class CudaBackend implements Backend {
     // ---- 16-bit copies ------------------------------------------------------------------
 
     private boolean isWeight(Tensor t) {
-        synchronized (weights) {
-            return weights.contains(t);
-        }
+        return weights.contains(address(t));
     }
 
     /**
@@ -537,16 +541,8 @@ public final class CudaBackend implements Backend {
         if (!isWeight(t)) {
             return toLowPrecision(f32(t), t.numel());
         }
-        synchronized (weights) {
-            Long cached = lowPrecisionWeights.get(t);
-            if (cached == null) {
-                // LIMITATION: a weight's 16-bit copy is freed when the backend closes, not
-                // when the weight is closed; fine for weights uploaded once per run.
-                cached = toLowPrecision(f32(t), t.numel());
-                lowPrecisionWeights.put(t, cached);
-            }
-            return cached;
-        }
+        return lowPrecisionWeights.computeIfAbsent(address(t),
+                address -> toLowPrecision(address, t.numel()));
     }
 
     private long toLowPrecision(long source, long count) {
