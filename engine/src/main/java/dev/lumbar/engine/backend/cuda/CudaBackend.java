@@ -32,8 +32,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link #synchronize}) wait for the device. Tensors it returns live on the device; closing
  * one returns its memory to the backend's cache ({@link DeviceMemory}).
  *
- * <p>Thread safety: calls are serialised (one stream, one cuBLAS and one cuDNN handle);
- * tensors may be closed from any thread.
+ * <p>Thread safety: operations are synchronized on the backend, because they share one
+ * stream, one cuBLAS and one cuDNN handle and the plan cache; tensors may be closed from any
+ * thread.
  */
 public final class CudaBackend implements Backend {
 
@@ -219,7 +220,7 @@ public final class CudaBackend implements Backend {
     // ---- tensors ------------------------------------------------------------------------
 
     /** A new uninitialised F32 tensor on this device. */
-    public Tensor allocate(long... shape) {
+    public synchronized Tensor allocate(long... shape) {
         return allocate(DType.F32, shape);
     }
 
@@ -247,7 +248,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor upload(Tensor host) {
+    public synchronized Tensor upload(Tensor host) {
         host.requireHost();
         enter();
         Tensor f32 = host.dtype() == DType.F32 ? host : host.toF32();
@@ -266,7 +267,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor download(Tensor tensor) {
+    public synchronized Tensor download(Tensor tensor) {
         enter();
         Tensor host = Tensor.allocate(DType.F32, tensor.shape());
         driver.copyDeviceToHostAsync(host.segment(), f32(tensor), tensor.byteSize(), stream);
@@ -275,13 +276,13 @@ public final class CudaBackend implements Backend {
     }
 
     /** Waits for all queued work. */
-    public void synchronize() {
+    public synchronized void synchronize() {
         enter();
         driver.streamSynchronize(stream);
     }
 
     /** Milliseconds of device time {@code work} takes, measured with events on the stream. */
-    public float timeMillis(Runnable work) {
+    public synchronized float timeMillis(Runnable work) {
         enter();
         MemorySegment start = driver.eventCreate(CudaDriver.CU_EVENT_DEFAULT);
         MemorySegment end = driver.eventCreate(CudaDriver.CU_EVENT_DEFAULT);
@@ -307,7 +308,7 @@ public final class CudaBackend implements Backend {
             MemorySegment y, int algorithm, long workspaceBytes, int outH, int outW) {}
 
     @Override
-    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec,
+    public synchronized Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec,
             Activation act) {
         enter();
         requireRank(x, 4, "conv2d input");
@@ -362,6 +363,8 @@ public final class CudaBackend implements Backend {
             }
 
             // bias and activation in place
+            // LIMITATION: a separate kernel after cuDNN, not cuDNN's fused
+            // bias-activation forward (which offers only ReLU); one extra pass over y.
             if (bias != null || act != Activation.IDENTITY) {
                 biasAct(y, y, bias, o, (long) plan.outH() * plan.outW(), act);
             }
@@ -373,6 +376,9 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // LIMITATION: in F16 and BF16 modes activations stay F32 between operations and are
+    // converted around every convolution and GEMM; faster than F32 only where the arithmetic
+    // dominates the conversions.
     private void convolveLowPrecision(ConvPlan plan, Tensor input, Tensor weight, Tensor y,
             long workspace) {
         long xHalf = toLowPrecision(f32(input), input.numel());
@@ -450,7 +456,7 @@ public final class CudaBackend implements Backend {
     // ---- matrix products ----------------------------------------------------------------
 
     @Override
-    public Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act) {
+    public synchronized Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act) {
         enter();
         requireRank(weight, 2, "linear weight");
         int in = weight.size(1);
@@ -465,6 +471,8 @@ public final class CudaBackend implements Backend {
         Tensor y = allocate(shape);
 
         // row-major y[rows, out] = x[rows, in] · Wᵀ is column-major yᵀ = W · xᵀ
+        // LIMITATION: bias and activation run as a second kernel after the GEMM, not as a
+        // cuBLASLt epilogue; one extra pass over y.
         gemm(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, out, Math.toIntExact(rows), in,
                 weight, in, 0, x, in, 0, y, out, 0, 1);
 
@@ -475,7 +483,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor matmul(Tensor a, Tensor b) {
+    public synchronized Tensor matmul(Tensor a, Tensor b) {
         enter();
         requireRank(a, 3, "matmul left operand");
         requireRank(b, 3, "matmul right operand");
@@ -560,7 +568,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** A copy of an F32 tensor in {@code target} storage (F16 or BF16), or back to F32. */
-    public Tensor convert(Tensor x, DType target) {
+    public synchronized Tensor convert(Tensor x, DType target) {
         enter();
         if (x.dtype() == target) {
             throw new IllegalArgumentException("tensor is already " + target);
@@ -589,7 +597,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor activate(Tensor x, Activation act) {
+    public synchronized Tensor activate(Tensor x, Activation act) {
         enter();
         Tensor y = allocate(x.shape());
         biasAct(y, x, null, 1, 1, act);
@@ -597,7 +605,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor add(Tensor a, Tensor b) {
+    public synchronized Tensor add(Tensor a, Tensor b) {
         enter();
         if (!Arrays.equals(a.shape(), b.shape())) {
             throw new IllegalArgumentException("add of " + Arrays.toString(a.shape()) + " and "
@@ -610,7 +618,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual) {
+    public synchronized Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual) {
         enter();
         requireRank(x, 4, "scaleChannels input");
         int channels = x.size(1);
@@ -628,7 +636,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps) {
+    public synchronized Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps) {
         enter();
         int cols = x.size(-1);
         long rows = x.numel() / cols;
@@ -640,7 +648,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
+    public synchronized Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
         enter();
         requireRank(x, 4, "layerNormChannels input");
         Tensor y = allocate(x.shape());
@@ -652,7 +660,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+    public synchronized Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
             Tensor expandWeight, Tensor expandBias, Activation act) {
         enter();
         int channels = x.size(1);
@@ -676,13 +684,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor globalAvgPool(Tensor x) {
+    public synchronized Tensor globalAvgPool(Tensor x) {
         enter();
         return globalPool(x, 0);
     }
 
     @Override
-    public Tensor globalMaxPool(Tensor x) {
+    public synchronized Tensor globalMaxPool(Tensor x) {
         enter();
         return globalPool(x, 1);
     }
@@ -697,7 +705,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor softmax(Tensor x) {
+    public synchronized Tensor softmax(Tensor x) {
         enter();
         int cols = x.size(-1);
         long rows = x.numel() / cols;
@@ -725,7 +733,7 @@ public final class CudaBackend implements Backend {
      * @param w    {@code [D]} or {@code [1, D]} ({@code attention.1.weight})
      * @param bias {@code [1]} ({@code attention.1.bias})
      */
-    public AttentionPooled attentionPool(Tensor h, Tensor w, Tensor bias) {
+    public synchronized AttentionPooled attentionPool(Tensor h, Tensor w, Tensor bias) {
         enter();
         requireRank(h, 3, "attention input");
         int bags = h.size(0);
@@ -752,7 +760,7 @@ public final class CudaBackend implements Backend {
      *
      * @return {@code [T, S, outH, outW]}
      */
-    public Tensor sampleRois(Tensor volumes, List<RoiTarget> targets, int instances, int step,
+    public synchronized Tensor sampleRois(Tensor volumes, List<RoiTarget> targets, int instances, int step,
             int outH, int outW, int normalization) {
         enter();
         int count = targets.size();
@@ -808,7 +816,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** {@code [N, C, H, W] → [N, H, W, C]}. */
-    public Tensor nchwToNhwc(Tensor x) {
+    public synchronized Tensor nchwToNhwc(Tensor x) {
         enter();
         requireRank(x, 4, "layout conversion input");
         Tensor y = allocate(x.dim(0), x.dim(2), x.dim(3), x.dim(1));
@@ -818,7 +826,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** {@code [N, H, W, C] → [N, C, H, W]}. */
-    public Tensor nhwcToNchw(Tensor x) {
+    public synchronized Tensor nhwcToNchw(Tensor x) {
         enter();
         requireRank(x, 4, "layout conversion input");
         Tensor y = allocate(x.dim(0), x.dim(3), x.dim(1), x.dim(2));
@@ -864,24 +872,28 @@ public final class CudaBackend implements Backend {
 
         /** Queues one replay of the captured forward on the backend's stream. */
         public void run() {
-            enter();
-            driver.graphLaunch(executable, stream);
+            synchronized (CudaBackend.this) {
+                enter();
+                driver.graphLaunch(executable, stream);
+            }
         }
 
         @Override
         public void close() {
-            if (released) {
-                return;
+            synchronized (CudaBackend.this) {
+                if (released) {
+                    return;
+                }
+                released = true;
+                if (!closed) {
+                    enter();
+                    driver.streamSynchronize(stream);
+                    driver.graphExecDestroy(executable);
+                    driver.graphDestroy(graph);
+                    memory.unreserve(reserved);
+                }
+                output.close();
             }
-            released = true;
-            if (!closed) {
-                enter();
-                driver.streamSynchronize(stream);
-                driver.graphExecDestroy(executable);
-                driver.graphDestroy(graph);
-                memory.unreserve(reserved);
-            }
-            output.close();
         }
     }
 
@@ -892,7 +904,7 @@ public final class CudaBackend implements Backend {
      * only queue work (no upload, download or synchronisation). The input stays owned by the
      * caller and must outlive the returned graph.
      */
-    public CapturedForward capture(Tensor input, java.util.function.UnaryOperator<Tensor> forward) {
+    public synchronized CapturedForward capture(Tensor input, java.util.function.UnaryOperator<Tensor> forward) {
         enter();
         driver.streamSynchronize(stream);
         memory.beginRecording();
@@ -922,7 +934,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Copies a host tensor into an existing device tensor of the same size (F32). */
-    public void copyInto(Tensor deviceTarget, Tensor host) {
+    public synchronized void copyInto(Tensor deviceTarget, Tensor host) {
         enter();
         host.requireHost();
         host.requireDType(DType.F32);
@@ -974,7 +986,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
