@@ -236,6 +236,7 @@ CUresult cuGetErrorName(CUresult error, const char **name) {
         case CUDA_ERROR_NO_BINARY_FOR_GPU:
             *name = "CUDA_ERROR_NO_BINARY_FOR_GPU"; return CUDA_SUCCESS;
         case CUDA_ERROR_NOT_FOUND: *name = "CUDA_ERROR_NOT_FOUND"; return CUDA_SUCCESS;
+        case CUDA_ERROR_NOT_SUPPORTED: *name = "CUDA_ERROR_NOT_SUPPORTED"; return CUDA_SUCCESS;
         default: *name = NULL; return CUDA_ERROR_INVALID_VALUE;
     }
 }
@@ -247,6 +248,8 @@ CUresult cuGetErrorString(CUresult error, const char **text) {
         case CUDA_ERROR_NO_BINARY_FOR_GPU:
             *text = "no kernel image is available for execution on the device";
             return CUDA_SUCCESS;
+        case CUDA_ERROR_NOT_SUPPORTED:
+            *text = "operation not supported on this device"; return CUDA_SUCCESS;
         default: *text = "mock error"; return CUDA_SUCCESS;
     }
 }

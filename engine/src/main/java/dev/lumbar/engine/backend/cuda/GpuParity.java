@@ -578,7 +578,7 @@ public final class GpuParity {
         return t;
     }
 
-    /** A table of the results, one line per operation, with a closing summary line. */
+    /** A table of the results, one line per operation, and a count of those within tolerance. */
     public static String table(List<Result> results, String title) {
         StringBuilder out = new StringBuilder(title).append('\n');
         out.append(String.format("%-26s %-18s %10s %8s %10s %10s  %s%n", "operation", "shape",
@@ -590,8 +590,8 @@ public final class GpuParity {
                     r.referenceMillis(), r.gpuMillis(), r.passed() ? "ok" : "FAIL"));
             passed += r.passed() ? 1 : 0;
         }
-        out.append(passed).append(" passed, ").append(results.size() - passed)
-                .append(" failed\n");
+        out.append(passed).append(" of ").append(results.size())
+                .append(" comparisons within tolerance\n");
         return out.toString();
     }
 }
