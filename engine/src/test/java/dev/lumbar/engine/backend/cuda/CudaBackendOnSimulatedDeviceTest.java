@@ -119,8 +119,6 @@ class CudaBackendOnSimulatedDeviceTest {
             List<GpuParity.Result> results = parity.runBackbone("tf_efficientnetv2_s",
                     Map.of("channel_multiplier", 0.25, "depth_multiplier", 0.25), 2, 32);
 
-            System.out.print(GpuParity.table(results, "simulated " + gpu.name()));
-
             // The simulated driver cannot capture graphs: those rows say so; the rest match.
             List<GpuParity.Result> forwards = results.stream()
                     .filter(r -> r.operation().endsWith(" forward")).toList();
