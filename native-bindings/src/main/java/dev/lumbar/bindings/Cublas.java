@@ -180,7 +180,8 @@ public final class Cublas {
             MemorySegment betaHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
             check(callInt(gemmStridedBatchedEx, handle, transA, transB, m, n, k, alphaHost,
                     device(a), inputType, lda, strideA, device(b), inputType, ldb, strideB,
-                    betaHost, device(c), outputType, ldc, strideC, batchCount, computeType, CUBLAS_GEMM_DEFAULT),
+                    betaHost, device(c), outputType, ldc, strideC, batchCount, computeType,
+                    CUBLAS_GEMM_DEFAULT),
                     "cublasGemmStridedBatchedEx");
         }
     }

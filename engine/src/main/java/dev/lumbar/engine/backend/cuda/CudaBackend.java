@@ -760,7 +760,8 @@ public final class CudaBackend implements Backend {
      *
      * @return {@code [T, S, outH, outW]}
      */
-    public synchronized Tensor sampleRois(Tensor volumes, List<RoiTarget> targets, int instances, int step,
+    public synchronized Tensor sampleRois(Tensor volumes, List<RoiTarget> targets,
+            int instances, int step,
             int outH, int outW, int normalization) {
         enter();
         int count = targets.size();
@@ -904,7 +905,8 @@ public final class CudaBackend implements Backend {
      * only queue work (no upload, download or synchronisation). The input stays owned by the
      * caller and must outlive the returned graph.
      */
-    public synchronized CapturedForward capture(Tensor input, java.util.function.UnaryOperator<Tensor> forward) {
+    public synchronized CapturedForward capture(Tensor input,
+            java.util.function.UnaryOperator<Tensor> forward) {
         enter();
         driver.streamSynchronize(stream);
         memory.beginRecording();
