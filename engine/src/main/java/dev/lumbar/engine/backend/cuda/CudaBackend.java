@@ -423,6 +423,8 @@ public final class CudaBackend implements Backend {
         cleanup.add(() -> cudnn.destroyTensorDescriptor(yDesc));
 
         // the heuristics' best algorithm that fits, deterministic when asked
+        // LIMITATION: chosen by cuDNN's heuristics, never by timing (cudnnFind is bound but
+        // unused: it allocates outside the memory limit); may miss the fastest algorithm.
         int algorithm = Cudnn.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
         for (Cudnn.AlgorithmChoice choice : cudnn.forwardAlgorithms(cudnnHandle, xDesc, wDesc,
                 convDesc, yDesc)) {
