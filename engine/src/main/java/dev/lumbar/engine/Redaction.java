@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  *
  * <p>Two notions of a UID, because the contexts differ. In free text a UID is a dotted string of
  * at least four numeric components starting with 0, 1 or 2 ({@code 1.2.840.113619.2.55…}), so
- * that version numbers and decimals pass. A file or folder name made only of digits and dots with
+ * that decimals and short version numbers pass; it may be followed by an extension or a full stop. A file or folder name made only of digits and dots with
  * at least two dots ({@code 2.25.1014787}, optionally with an extension such as {@code .dcm}) is
  * what exporters write for SOPInstanceUIDs and SeriesInstanceUIDs, and is masked down to its last
  * four characters, which still help to find the file. Kaggle's plain integer ids pass untouched.
@@ -23,7 +23,7 @@ public final class Redaction {
     public static final String NAME_WITHHELD = "<text withheld: looks like a person name>";
 
     private static final Pattern UID_IN_TEXT = Pattern.compile(
-            "(?<![0-9.])[0-2](\\.(0|[1-9][0-9]*)){3,}(?![0-9.])");
+            "(?<![0-9.])[0-2](\\.(0|[1-9][0-9]*)){3,}(?![0-9]|\\.[0-9])");
 
     private static final Pattern UID_NAME = Pattern.compile(
             "([0-9]+(?:\\.[0-9]+){2,})(\\.[A-Za-z][A-Za-z0-9]{0,4})?");
