@@ -9,10 +9,11 @@ import java.util.regex.Pattern;
  *
  * <p>Two notions of a UID, because the contexts differ. In free text a UID is a dotted string of
  * at least four numeric components starting with 0, 1 or 2 ({@code 1.2.840.113619.2.55…}), so
- * that decimals and short version numbers pass; it may be followed by an extension or a full stop. A file or folder name made only of digits and dots with
- * at least two dots ({@code 2.25.1014787}, optionally with an extension such as {@code .dcm}) is
- * what exporters write for SOPInstanceUIDs and SeriesInstanceUIDs, and is masked down to its last
- * four characters, which still help to find the file. Kaggle's plain integer ids pass untouched.
+ * that decimals and short version numbers pass; an extension or a full stop may follow it. A file
+ * or folder name made only of digits and dots with at least two dots ({@code 2.25.1014787},
+ * optionally with an extension such as {@code .dcm}) is what exporters write for
+ * SOPInstanceUIDs and SeriesInstanceUIDs, and is masked down to its last four characters, which
+ * still help to find the file. Kaggle's plain integer ids pass untouched.
  */
 public final class Redaction {
 

@@ -140,33 +140,33 @@ public final class StudyScanner {
                             }
                             if (!hidden(f)) {
                                 warnings.add(Redaction.path(dir.relativize(f)) + ": "
-                                        + unreadable(e));
+                                        + (e instanceof FileSystemLoopException
+                                                ? "a linked folder that leads back into the"
+                                                        + " tree; not followed"
+                                                : "cannot be read (" + reason(e)
+                                                        + "); skipped"));
                             }
                             return FileVisitResult.CONTINUE;
                         }
                     });
         } catch (IOException e) {
             throw new StudyException(Redaction.path(dir) + ": cannot list the folder ("
-                    + unreadable(e) + ")", e);
+                    + reason(e) + ")", e);
         }
         files.sort(StudyScanner::byNaturalPath);
         return files;
     }
 
     /** Why a file or folder met while listing could not be read, in words. */
-    private static String unreadable(IOException e) {
-        if (e instanceof FileSystemLoopException) {
-            return "a linked folder that leads back into the tree; not followed";
-        }
+    private static String reason(IOException e) {
         if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied; skipped";
+            return "permission denied";
         }
         if (e instanceof java.nio.file.NoSuchFileException) {
-            return "vanished while the folder was read; skipped";
+            return "it vanished while the folder was read";
         }
-        String reason = e instanceof java.nio.file.FileSystemException fse
-                && fse.getReason() != null ? fse.getReason() : e.getClass().getSimpleName();
-        return "cannot be read (" + reason + "); skipped";
+        return e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null
+                ? fse.getReason() : e.getClass().getSimpleName();
     }
 
     private static boolean hidden(Path path) {
@@ -200,6 +200,9 @@ public final class StudyScanner {
 
     private void scanKaggle(Path dir, List<Path> files, Map<Path, HeaderResult> read,
             int depth, List<Study> studies) {
+        // LIMITATION: study and series folders are named as they are, so a tree laid out like
+        // Kaggle's but with UID folder names shows those UIDs in series names and warnings (the
+        // JSON report withholds them); file names within warnings are masked.
         Map<String, Map<String, List<Path>>> tree = new LinkedHashMap<>();
         String single = folderName(dir);
         for (Path f : files) {
@@ -346,7 +349,9 @@ public final class StudyScanner {
         }
         if (spacing == null || spacing.length < 2 || !(spacing[0] > 0) || !(spacing[1] > 0)
                 || !Double.isFinite(spacing[0]) || !Double.isFinite(spacing[1])) {
-            return "PixelSpacing '" + header.getString(Tag.PixelSpacing)
+            String value = Objects.requireNonNullElse(Redaction.freeText(
+                    header.getString(Tag.PixelSpacing)), "");
+            return "PixelSpacing '" + (value.length() > 40 ? value.substring(0, 40) + "…" : value)
                     + "' is not two positive finite numbers";
         }
         return null;
