@@ -48,6 +48,11 @@ public final class Main implements Runnable {
     }
 
     private static int execute(boolean configureLogging, String... args) {
+        return commandLine(configureLogging).execute(args);
+    }
+
+    /** The command line with this program's strategy and error handlers. */
+    static CommandLine commandLine(boolean configureLogging) {
         Main main = new Main();
         CommandLine commandLine = new CommandLine(main);
         commandLine.setExecutionStrategy(parseResult -> {
@@ -76,7 +81,7 @@ public final class Main implements Runnable {
             err.flush();
             return INTERNAL_ERROR;
         });
-        return commandLine.execute(args);
+        return commandLine;
     }
 
     /**
