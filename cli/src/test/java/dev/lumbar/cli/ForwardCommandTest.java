@@ -304,6 +304,57 @@ class ForwardCommandTest {
                 dir.resolve("o.npy").toString(), "--threads", "1").exit());
     }
 
+    /**
+     * The MIL card's logits equal the head run by hand on the pooled features that the same
+     * backbone, as a card without a head, writes: the command wires encoder and head together
+     * (prefix, pooled features, bags) and adds nothing.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMilCardEqualsItsBackboneThenItsHead() throws IOException {
+        Map<String, Object> headConfig = new LinkedHashMap<>(Map.of("type", "mil_bilstm",
+                "num_classes", 4L, "lstm_layers", 2L));
+        Path card = cardWithHead(headConfig, 3);
+        Path bags = randomInput("bags.npy", 2, 3, 3, 32, 32);
+
+        // the backbone alone: the same weights, no head, every image of the bags
+        Map<String, Object> json = (Map<String, Object>) Json.read(card);
+        json.put("head", Map.of("type", "none"));
+        json.put("ignore", java.util.List.of("lstm.*", "attention.*", "fc.*"));
+        Path backboneOnly = dir.resolve("backbone-only.model.json");
+        Json.writeAtomically(backboneOnly, json);
+        Path images = dir.resolve("images.npy");
+        try (Tensor five = Npy.read(bags)) {
+            Npy.write(images, five.reshape(6, 3, 32, 32));
+        }
+
+        try (Tensor logits = forward(card, bags);
+                Tensor pooled = forward(backboneOnly, images);
+                Safetensors weights = Safetensors.open(dir.resolve("with-head.safetensors"));
+                Head head = Head.create(headConfig, 32);
+                dev.lumbar.engine.backend.Backend cpu =
+                        new dev.lumbar.engine.backend.cpu.CpuBackend(1);
+                Tensor instances = cpu.upload(pooled.reshape(2, 3, 32))) {
+            assertArrayEquals(new long[] {6, 32}, pooled.shape());
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (String name : head.expectedTensors().keySet()) {
+                tensors.put(name, weights.view(name));
+            }
+            head.load(tensors, cpu);
+            float[][] expected = ((dev.lumbar.engine.model.head.MilBiLstmHead) head)
+                    .forward(instances).logits();
+            assertArrayEquals(new long[] {2, 4}, logits.shape());
+            float[] actual = logits.toFloatArray();
+            for (int b = 0; b < 2; b++) {
+                for (int k = 0; k < 4; k++) {
+                    assertEquals(expected[b][k], actual[b * 4 + k], 1e-5, "bag " + b);
+                }
+            }
+        }
+        // and check accepts the card that forward runs
+        assertEquals(0, run("check", card.toString()).exit());
+    }
+
     @Test
     void runsASliceScorerOverEachSeries() throws IOException {
         Path card = cardWithHead(new LinkedHashMap<>(Map.of("type", "slice_scorer",
