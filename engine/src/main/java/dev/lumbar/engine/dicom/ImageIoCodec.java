@@ -1,0 +1,92 @@
+package dev.lumbar.engine.dicom;
+
+import com.twelvemonkeys.imageio.stream.ByteArrayImageInputStream;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Path;
+import javax.imageio.ImageReader;
+import javax.imageio.spi.ImageReaderSpi;
+
+/**
+ * JPEG (baseline, extended, lossless) through TwelveMonkeys and JPEG 2000 through jai-imageio.
+ * Frames are read as rasters, so the values are the codestream's own samples: no colour
+ * conversion, no rescaling to 8 bits. The readers are made from their service providers
+ * directly, so the JDK's own JPEG reader (no lossless, no 12-bit) is never picked by accident.
+ */
+final class ImageIoCodec implements FrameCodec {
+
+    private final String codecName;
+    private final ImageReader reader;
+    private int[] samples = new int[0];
+
+    private ImageIoCodec(String codecName, ImageReaderSpi provider) throws IOException {
+        this.codecName = codecName;
+        this.reader = provider.createReaderInstance();
+    }
+
+    static ImageIoCodec jpeg() {
+        return create("JPEG", new com.twelvemonkeys.imageio.plugins.jpeg.JPEGImageReaderSpi());
+    }
+
+    static ImageIoCodec jpeg2000() {
+        return create("JPEG 2000",
+                new com.github.jaiimageio.jpeg2000.impl.J2KImageReaderSpi());
+    }
+
+    private static ImageIoCodec create(String name, ImageReaderSpi provider) {
+        try {
+            return new ImageIoCodec(name, provider);
+        } catch (IOException e) {
+            // The providers create readers without touching any input; this is a broken jar.
+            throw new IllegalStateException("cannot create the " + name + " decoder", e);
+        }
+    }
+
+    @Override
+    public void decode(Path file, byte[] frame, int frameIndex, PixelFormat format,
+            FrameSink sink) throws DicomException {
+        try (ByteArrayImageInputStream input = new ByteArrayImageInputStream(frame)) {
+            reader.setInput(input, true, true);
+
+            // Compare the codestream's own size with the header before the decoder allocates.
+            int width = reader.getWidth(0);
+            int height = reader.getHeight(0);
+            if (width != format.columns() || height != format.rows()) {
+                throw new MalformedDicomException(file, "frame " + frameIndex + ": " + codecName
+                        + " image is " + width + " x " + height + " but the header says "
+                        + format.columns() + " x " + format.rows());
+            }
+
+            Raster raster = reader.canReadRaster() ? reader.readRaster(0, null)
+                    : reader.read(0).getRaster();
+            int bands = raster.getNumBands();
+            if (bands != format.samplesPerPixel() || raster.getWidth() != width
+                    || raster.getHeight() != height) {
+                throw new MalformedDicomException(file, "frame " + frameIndex + ": " + codecName
+                        + " image has " + bands + " component(s), the header says "
+                        + format.samplesPerPixel());
+            }
+            int n = format.samplesPerFrame();
+            if (samples.length < n) {
+                samples = new int[n];
+            }
+            raster.getPixels(raster.getMinX(), raster.getMinY(), width, height, samples);
+            for (int i = 0; i < n; i++) {
+                sink.put(frameIndex, i, samples[i]);
+            }
+        } catch (DicomException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // Decoders signal corrupt streams with all sorts of unchecked exceptions.
+            throw new MalformedDicomException(file, "frame " + frameIndex + ": " + codecName
+                    + " decoding failed: " + e, e);
+        } finally {
+            reader.setInput(null);
+        }
+    }
+
+    @Override
+    public void close() {
+        reader.dispose();
+    }
+}
