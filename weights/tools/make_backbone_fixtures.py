@@ -11,7 +11,7 @@ gammas and BatchNorm running statistics, run in float64 on an odd, non-square in
 
 Writes, per fixture NAME, into engine/src/test/resources/fixtures/backbones/:
   NAME.safetensors      weights (F32, or F16/BF16 for the rounded copies)
-  NAME.model.json       model card: arch, in_chans, num_classes, config, weights file
+  NAME.model.json       model card (lumbar-model/1) of the backbone alone, head type 'none'
   NAME.input.npy        float32 input [N, C, H, W]
   NAME.features.npy     float64 forward_features output [N, D, h, w]
   NAME.output.npy       float64 forward output [N, K] (or pooled features when K == 0)
@@ -218,7 +218,8 @@ def decode_block(block_str):
             key, value = re.split(r'(\d.*)', op)[:2]
             options[key] = value
     args = dict(type=block_type, out=int(options['c']), stride=int(options['s']),
-                k=int(options['k']), exp=float(options.get('e', 1.0)),
+                k=int(options['k']),
+                exp=1.0 if block_type == 'ds' else float(options.get('e', 1.0)),
                 se=float(options.get('se', 0.0)))
     if block_type == 'cn':
         args['skip'] = skip is True
@@ -416,7 +417,8 @@ def write_safetensors(path, tensors):
     """tensors: list of (name, dtype string, shape, raw bytes)."""
     header, offset, blobs = {}, 0, []
     for name, dtype, shape, raw in tensors:
-        header[name] = dict(dtype=dtype, shape=list(shape), data_offsets=[offset, offset + len(raw)])
+        header[name] = dict(dtype=dtype, shape=list(shape),
+                            data_offsets=[offset, offset + len(raw)])
         offset += len(raw)
         blobs.append(raw)
     header['__metadata__'] = dict(format='pt', source='make_backbone_fixtures.py')
@@ -496,9 +498,10 @@ def main():
         features = model.forward_features(x)
         output = model(x)
         write_safetensors(os.path.join(OUT_DIR, name + '.safetensors'), entries)
-        np.save(os.path.join(OUT_DIR, name + '.input.npy'), x32.numpy())
-        np.save(os.path.join(OUT_DIR, name + '.features.npy'), features.numpy())
-        np.save(os.path.join(OUT_DIR, name + '.output.npy'), output.numpy())
+        # C order always: a permuted result would otherwise be saved Fortran-ordered
+        for suffix, array in (('input', x32), ('features', features), ('output', output)):
+            np.save(os.path.join(OUT_DIR, f'{name}.{suffix}.npy'),
+                    np.ascontiguousarray(array.numpy()))
         card = {
             'format': 'lumbar-model/1',
             'name': name,
@@ -510,6 +513,10 @@ def main():
                 'prefix': '',
                 'config': config,
             },
+            # backbone only: forward returns the backbone's logits or pooled features
+            'head': {'type': 'none'},
+            'input': {'slices': 1, 'channels': in_chans, 'height': shape[2], 'width': shape[3],
+                      'normalize': {'mode': 'none'}},
         }
         with open(os.path.join(OUT_DIR, name + '.model.json'), 'w') as f:
             json.dump(card, f, indent=2)

@@ -165,6 +165,11 @@ final class DataSetParser {
                 return pos;
             }
             int tag = group << 16 | u16(pos + 2, big);
+            if (tag == 0 && mode == Walk.TOP) {
+                // Group 0000 never appears in a file: this is zero padding after the data set.
+                // LIMITATION: anything after such padding is ignored.
+                return pos;
+            }
 
             if (tag == Tag.ItemDelimitationItem) {
                 if (mode == Walk.ITEM) {

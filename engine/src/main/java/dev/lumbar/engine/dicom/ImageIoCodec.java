@@ -5,6 +5,7 @@ import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Path;
 import javax.imageio.ImageReader;
+import javax.imageio.spi.IIORegistry;
 import javax.imageio.spi.ImageReaderSpi;
 
 /**
@@ -12,6 +13,10 @@ import javax.imageio.spi.ImageReaderSpi;
  * Frames are read as rasters, so the values are the codestream's own samples: no colour
  * conversion, no rescaling to 8 bits. The readers are made from their service providers
  * directly, so the JDK's own JPEG reader (no lossless, no 12-bit) is never picked by accident.
+ *
+ * <p>Lossless JPEG (8, 12 and 16 bit) and lossless JPEG 2000 give the exact stored values.
+ * LIMITATION: lossy (irreversible 9/7) JPEG 2000 decodes to within 1 of OpenJPEG's values, not
+ * bit for bit: the wavelet's rounding differs between decoders, as the standard allows.
  */
 final class ImageIoCodec implements FrameCodec {
 
@@ -25,15 +30,21 @@ final class ImageIoCodec implements FrameCodec {
     }
 
     static ImageIoCodec jpeg() {
-        return create("JPEG", new com.twelvemonkeys.imageio.plugins.jpeg.JPEGImageReaderSpi());
+        return create("JPEG", com.twelvemonkeys.imageio.plugins.jpeg.JPEGImageReaderSpi.class);
     }
 
     static ImageIoCodec jpeg2000() {
-        return create("JPEG 2000",
-                new com.github.jaiimageio.jpeg2000.impl.J2KImageReaderSpi());
+        return create("JPEG 2000", com.github.jaiimageio.jpeg2000.impl.J2KImageReaderSpi.class);
     }
 
-    private static ImageIoCodec create(String name, ImageReaderSpi provider) {
+    private static ImageIoCodec create(String name, Class<? extends ImageReaderSpi> type) {
+        // The registered instance: TwelveMonkeys wires its fallback reader at registration.
+        ImageReaderSpi provider = IIORegistry.getDefaultInstance()
+                .getServiceProviderByClass(type);
+        if (provider == null) {
+            throw new IllegalStateException("the " + name + " ImageIO plugin ("
+                    + type.getName() + ") is not on the class path");
+        }
         try {
             return new ImageIoCodec(name, provider);
         } catch (IOException e) {
@@ -80,8 +91,6 @@ final class ImageIoCodec implements FrameCodec {
             // Decoders signal corrupt streams with all sorts of unchecked exceptions.
             throw new MalformedDicomException(file, "frame " + frameIndex + ": " + codecName
                     + " decoding failed: " + e, e);
-        } finally {
-            reader.setInput(null);
         }
     }
 

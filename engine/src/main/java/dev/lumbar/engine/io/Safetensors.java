@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -42,6 +43,7 @@ public final class Safetensors implements AutoCloseable {
     /** Largest header accepted: bigger ones are corrupt or hostile, never real checkpoints. */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
+    private static final System.Logger LOG = System.getLogger(Safetensors.class.getName());
     private static final String METADATA_KEY = "__metadata__";
     private static final Set<String> ENTRY_KEYS = Set.of("dtype", "shape", "data_offsets");
     private static final ValueLayout.OfShort HALF =
@@ -84,6 +86,9 @@ public final class Safetensors implements AutoCloseable {
 
     /** Opens, validates and maps {@code file}; the caller closes the result. */
     public static Safetensors open(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new SafetensorsException(file, "is a folder, not a safetensors file");
+        }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long fileSize = channel.size();
 
@@ -122,6 +127,8 @@ public final class Safetensors implements AutoCloseable {
             try {
                 MemorySegment mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, fileSize,
                         arena);
+                LOG.log(System.Logger.Level.DEBUG, "mapped {0}: {1} tensors, {2} data bytes",
+                        file, entries.size(), dataSize);
                 return new Safetensors(file, arena, mapping.asSlice(dataStart, dataSize),
                         Collections.unmodifiableMap(entries),
                         Collections.unmodifiableMap(metadata));

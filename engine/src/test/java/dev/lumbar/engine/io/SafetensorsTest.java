@@ -89,11 +89,28 @@ class SafetensorsTest {
             SafetensorsException missing = assertThrows(SafetensorsException.class,
                     () -> weights.view("nope"));
             assertNames(missing, file, "nope");
-
-            weights.close();
-            assertThrows(IllegalStateException.class, view::toFloatArray);
-            assertThrows(IllegalStateException.class, () -> weights.view("fc.bias"));
         }
+    }
+
+    @Test
+    void viewsFailCleanlyOnceTheFileIsClosed() throws IOException {
+        Path file = dir.resolve("closed.safetensors");
+        Safetensors.write(file, Map.of("w", Tensor.of(new float[] {1, 2}, 2)), Map.of());
+        Safetensors weights = Safetensors.open(file);
+        Tensor view = weights.view("w");
+        assertEquals(2f, view.getFloat(1));
+        weights.close();
+        weights.close();
+        assertThrows(IllegalStateException.class, view::toFloatArray);
+        assertThrows(IllegalStateException.class, () -> weights.view("w"));
+        assertThrows(IllegalStateException.class, () -> weights.f32("w"));
+    }
+
+    @Test
+    void rejectsADirectoryNamingIt() {
+        SafetensorsException e = assertThrows(SafetensorsException.class,
+                () -> Safetensors.open(dir));
+        assertEquals(dir, e.file());
     }
 
     @Test
@@ -252,7 +269,7 @@ class SafetensorsTest {
         SplittableRandom random = new SplittableRandom(7);
         Path bad = dir.resolve("bad.safetensors");
         int rejected = 0;
-        for (int round = 0; round < 2000; round++) {
+        for (int round = 0; round < 1000; round++) {
             byte[] bytes = original.clone();
             int flips = 1 + random.nextInt(3);
             for (int f = 0; f < flips; f++) {
@@ -269,6 +286,6 @@ class SafetensorsTest {
                 rejected++;
             }
         }
-        assertTrue(rejected > 500, "most corruptions are caught: " + rejected);
+        assertTrue(rejected > 250, "most corruptions are caught: " + rejected);
     }
 }

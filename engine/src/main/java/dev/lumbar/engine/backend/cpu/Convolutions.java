@@ -1,0 +1,276 @@
+package dev.lumbar.engine.backend.cpu;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The three ways the CPU backend convolves NCHW images:
+ * <ul>
+ * <li>1×1, stride 1, unpadded, one group: one matrix product per image,
+ *     {@code [O, C] × [C, H·W]};</li>
+ * <li>depthwise (one input and one output channel per group): each plane is copied once into a
+ *     zero-padded buffer, then every output vector sums all kernel taps in a register;</li>
+ * <li>everything else: im2col in tiles of output pixels, then a matrix product per group.</li>
+ * </ul>
+ * Bias and activation are applied once per output plane, after the sums.
+ */
+final class Convolutions {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    /** im2col tiles hold at most this many floats (16 MiB), whatever the image size. */
+    private static final long COLUMN_TILE_FLOATS = 1L << 22;
+
+    private final WorkerPool workers;
+    private final Gemm gemm;
+    private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<MemorySegment> columns =
+            ThreadLocal.withInitial(() -> MemorySegment.NULL);
+
+    Convolutions(WorkerPool workers, Gemm gemm) {
+        this.workers = workers;
+        this.gemm = gemm;
+    }
+
+    /** Shapes of one convolution call, checked by the caller. */
+    record Geometry(int n, int c, int h, int w, int o, int kh, int kw, int outH, int outW,
+            Conv2dSpec spec) {
+        int groups() {
+            return spec.groups();
+        }
+
+        boolean pointwise() {
+            return kh == 1 && kw == 1 && spec.strideH() == 1 && spec.strideW() == 1
+                    && spec.padTop() == 0 && spec.padBottom() == 0 && spec.padLeft() == 0
+                    && spec.padRight() == 0 && spec.groups() == 1;
+        }
+
+        boolean depthwise() {
+            return spec.groups() == c && o == c;
+        }
+    }
+
+    void convolve(Geometry g, MemorySegment x, MemorySegment weight, MemorySegment bias,
+            MemorySegment y, Activation act) {
+        if (g.depthwise()) {
+            depthwise(g, x, weight, bias, y, act);
+            return;
+        }
+        if (g.pointwise()) {
+            long plane = (long) g.h * g.w;
+            gemm.multiply(g.n, g.o, Math.toIntExact(plane), g.c,
+                    weight, 0, 0, g.c, false,
+                    x, 0, g.c * plane, Math.toIntExact(plane), false,
+                    y, 0, g.o * plane, Math.toIntExact(plane), false);
+        } else {
+            im2colProducts(g, x, weight, y);
+        }
+        epilogue(g, bias, y, act);
+    }
+
+    /** {@code y = act(y + bias[o])} on every output plane. */
+    private void epilogue(Geometry g, MemorySegment bias, MemorySegment y, Activation act) {
+        if (bias == null && act == Activation.IDENTITY) {
+            return;
+        }
+        long plane = (long) g.outH * g.outW;
+        workers.forEach(g.n * g.o, p -> {
+            float b = bias == null ? 0f : bias.getAtIndex(F32, p % g.o);
+            long offset = p * plane * Float.BYTES;
+            Pointwise.biasActivate(y, offset, y, offset, plane, b, act);
+        });
+    }
+
+    // ---- im2col + matrix product ------------------------------------------------------------
+
+    private void im2colProducts(Geometry g, MemorySegment x, MemorySegment weight,
+            MemorySegment y) {
+        int groups = g.groups();
+        int cg = g.c / groups;
+        int og = g.o / groups;
+        int rows = cg * g.kh * g.kw;
+        int pixels = g.outH * g.outW;
+        int tile = (int) Math.max(1, Math.min(pixels, COLUMN_TILE_FLOATS / Math.max(1, rows)));
+        MemorySegment col = columnBuffer((long) rows * tile);
+        long inPlane = (long) g.h * g.w;
+        long outPlane = pixels;
+        for (int n = 0; n < g.n; n++) {
+            for (int gi = 0; gi < groups; gi++) {
+                long xBase = ((long) n * g.c + (long) gi * cg) * inPlane;
+                for (int p0 = 0; p0 < pixels; p0 += tile) {
+                    int width = Math.min(tile, pixels - p0);
+                    int from = p0;
+                    workers.forEach(rows, r -> columnRow(g, x, xBase, r, from, width, col));
+                    gemm.multiply(1, og, width, rows,
+                            weight, (long) gi * og * rows, 0, rows, false,
+                            col, 0, 0, width, false,
+                            y, ((long) n * g.o + (long) gi * og) * outPlane + p0, 0, pixels,
+                            false);
+                }
+            }
+        }
+    }
+
+    /**
+     * Row {@code r = (ci · kh + ky) · kw + kx} of the column matrix for output pixels
+     * [p0, p0 + width): the input value under kernel tap (ky, kx) of channel ci, or zero where
+     * the tap falls on padding.
+     */
+    private static void columnRow(Geometry g, MemorySegment x, long xBase, int r, int p0,
+            int width, MemorySegment col) {
+        Conv2dSpec s = g.spec;
+        int kx = r % g.kw;
+        int ky = (r / g.kw) % g.kh;
+        int ci = r / (g.kw * g.kh);
+        long plane = xBase + (long) ci * g.h * g.w;
+        long dst = (long) r * width;
+        int p = p0;
+        int end = p0 + width;
+        while (p < end) {
+            int oy = p / g.outW;
+            int ox0 = p % g.outW;
+            int ox1 = Math.min(g.outW, ox0 + (end - p));
+            int iy = oy * s.strideH() - s.padTop() + ky * s.dilationH();
+            long at = dst + (p - p0);
+            if (iy < 0 || iy >= g.h) {
+                col.asSlice(at * Float.BYTES, (long) (ox1 - ox0) * Float.BYTES).fill((byte) 0);
+            } else {
+                long row = plane + (long) iy * g.w;
+                int shift = kx * s.dilationW() - s.padLeft();
+                for (int ox = ox0; ox < ox1; ) {
+                    int ix = ox * s.strideW() + shift;
+                    if (ix < 0 || ix >= g.w) {
+                        col.setAtIndex(F32, at + (ox - ox0), 0f);
+                        ox++;
+                    } else if (s.strideW() == 1) {
+                        // a contiguous run of valid taps
+                        int run = Math.min(ox1 - ox, g.w - ix);
+                        MemorySegment.copy(x, (row + ix) * Float.BYTES,
+                                col, (at + (ox - ox0)) * Float.BYTES, (long) run * Float.BYTES);
+                        ox += run;
+                    } else {
+                        col.setAtIndex(F32, at + (ox - ox0), x.getAtIndex(F32, row + ix));
+                        ox++;
+                    }
+                }
+            }
+            p += ox1 - ox0;
+        }
+    }
+
+    /** A scratch buffer of at least {@code floats} floats, reused by the calling thread. */
+    private MemorySegment columnBuffer(long floats) {
+        MemorySegment buffer = columns.get();
+        long bytes = floats * Float.BYTES;
+        if (buffer.byteSize() < bytes) {
+            // an automatic arena: any worker may fill it, and the collector frees it
+            buffer = Arena.ofAuto().allocate(bytes, 64);
+            columns.set(buffer);
+        }
+        return buffer.asSlice(0, bytes);
+    }
+
+    // ---- depthwise ---------------------------------------------------------------------------
+
+    private void depthwise(Geometry g, MemorySegment x, MemorySegment weight,
+            MemorySegment bias, MemorySegment y, Activation act) {
+        Conv2dSpec s = g.spec;
+        int paddedH = g.h + s.padTop() + s.padBottom();
+        int paddedW = g.w + s.padLeft() + s.padRight();
+        int taps = g.kh * g.kw;
+        workers.forEach(g.n * g.c, p -> {
+            int channel = p % g.c;
+            float[] padded = paddedPlane(g, x, (long) p * g.h * g.w, paddedH, paddedW);
+            float[] w = new float[taps];
+            MemorySegment.copy(weight, F32, (long) channel * taps * Float.BYTES, w, 0, taps);
+            float b = bias == null ? 0f : bias.getAtIndex(F32, channel);
+            long out = (long) p * g.outH * g.outW * Float.BYTES;
+            if (s.strideW() == 1) {
+                depthwiseRowsUnitStride(g, padded, paddedW, w, b, y, out, act);
+            } else {
+                depthwiseRowsStrided(g, padded, paddedW, w, b, y, out, act);
+            }
+        });
+    }
+
+    /** The plane at {@code offset} (in floats), copied into a zero border of the padding. */
+    private float[] paddedPlane(Geometry g, MemorySegment x, long offset, int paddedH,
+            int paddedW) {
+        Conv2dSpec s = g.spec;
+        int size = paddedH * paddedW + L;
+        float[] padded = planes.get();
+        if (padded.length < size) {
+            padded = new float[size];
+            planes.set(padded);
+        }
+        java.util.Arrays.fill(padded, 0, size, 0f);
+        for (int iy = 0; iy < g.h; iy++) {
+            MemorySegment.copy(x, F32, (offset + (long) iy * g.w) * Float.BYTES, padded,
+                    (iy + s.padTop()) * paddedW + s.padLeft(), g.w);
+        }
+        return padded;
+    }
+
+    private static void depthwiseRowsUnitStride(Geometry g, float[] padded, int paddedW,
+            float[] w, float bias, MemorySegment y, long out, Activation act) {
+        Conv2dSpec s = g.spec;
+        int dh = s.dilationH();
+        int dw = s.dilationW();
+        for (int oy = 0; oy < g.outH; oy++) {
+            int top = oy * s.strideH() * paddedW;
+            long row = out + (long) oy * g.outW * Float.BYTES;
+            for (int ox = 0; ox < g.outW; ox += L) {
+                VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
+                FloatVector acc = FloatVector.broadcast(S, bias);
+                int tap = 0;
+                for (int ky = 0; ky < g.kh; ky++) {
+                    int base = top + ky * dh * paddedW + ox;
+                    for (int kx = 0; kx < g.kw; kx++, tap++) {
+                        // the padded buffer has L spare floats, so whole-vector loads stay in it
+                        acc = FloatVector.fromArray(S, padded, base + kx * dw)
+                                .fma(FloatVector.broadcast(S, w[tap]), acc);
+                    }
+                }
+                Pointwise.apply(acc, act).intoMemorySegment(y, row + (long) ox * Float.BYTES,
+                        LE, lanes);
+            }
+        }
+    }
+
+    private static void depthwiseRowsStrided(Geometry g, float[] padded, int paddedW,
+            float[] w, float bias, MemorySegment y, long out, Activation act) {
+        // LIMITATION: strided depthwise convolutions run a scalar loop over taps (the
+        // stride-2 layers of EfficientNet); they are correct but not vectorised.
+        Conv2dSpec s = g.spec;
+        float[] row = new float[g.outW];
+        for (int oy = 0; oy < g.outH; oy++) {
+            int top = oy * s.strideH() * paddedW;
+            for (int ox = 0; ox < g.outW; ox++) {
+                int left = top + ox * s.strideW();
+                float acc = 0f;
+                int tap = 0;
+                for (int ky = 0; ky < g.kh; ky++) {
+                    int at = left + ky * s.dilationH() * paddedW;
+                    for (int kx = 0; kx < g.kw; kx++, tap++) {
+                        acc += padded[at + kx * s.dilationW()] * w[tap];
+                    }
+                }
+                row[ox] = acc;
+            }
+            long dst = out + (long) oy * g.outW * Float.BYTES;
+            MemorySegment.copy(row, 0, y, F32, dst, g.outW);
+            Pointwise.biasActivate(y, dst, y, dst, g.outW, bias, act);
+        }
+    }
+}

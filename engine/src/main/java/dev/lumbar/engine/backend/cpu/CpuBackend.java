@@ -1,0 +1,482 @@
+package dev.lumbar.engine.backend.cpu;
+
+import dev.lumbar.bindings.OpenBlas;
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.tensor.DType;
+import dev.lumbar.engine.tensor.Device;
+import dev.lumbar.engine.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The CPU backend: NCHW F32 tensors in off-heap memory, kernels vectorised with the Vector API
+ * and run on a fixed pool of worker threads. Matrix products go to OpenBLAS when the library is
+ * found (and not switched off), else to the engine's own {@link JavaGemm}.
+ *
+ * <p>The system property {@value #GEMM_PROPERTY} ({@code auto}, {@code java} or
+ * {@code openblas}) chooses the matrix product when the constructor is given
+ * {@link GemmChoice#AUTO}. Operations may be called from several threads at once; they share
+ * the worker pool.
+ */
+public final class CpuBackend implements Backend {
+
+    /** System property that picks the matrix product: {@code auto}, {@code java}, {@code openblas}. */
+    public static final String GEMM_PROPERTY = "lumbar.cpu.gemm";
+
+    /** Which matrix product the backend uses. */
+    public enum GemmChoice {
+        /** OpenBLAS when found, else the engine's own (the system property can override). */
+        AUTO,
+        /** Always the engine's own Java GEMM. */
+        JAVA,
+        /** OpenBLAS, or fail when it cannot be loaded. */
+        OPENBLAS
+    }
+
+    private static final System.Logger LOG = System.getLogger(CpuBackend.class.getName());
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /** Elementwise loops are split into chunks of at least this many floats. */
+    private static final long GRAIN = 1 << 14;
+
+    private final WorkerPool workers;
+    private final Gemm gemm;
+    private final Convolutions convolutions;
+    private final String name;
+
+    /** A backend with {@code threads} workers and the matrix product {@link GemmChoice#AUTO}. */
+    public CpuBackend(int threads) {
+        this(threads, GemmChoice.AUTO);
+    }
+
+    public CpuBackend(int threads, GemmChoice choice) {
+        this.workers = new WorkerPool(threads);
+        this.gemm = chooseGemm(choice, threads, workers);
+        this.convolutions = new Convolutions(workers, gemm);
+        this.name = "cpu (" + gemm.describe() + ", " + threads
+                + (threads == 1 ? " thread)" : " threads)");
+        LOG.log(System.Logger.Level.INFO, "backend {0}", name);
+    }
+
+    private static Gemm chooseGemm(GemmChoice choice, int threads, WorkerPool workers) {
+        if (choice == GemmChoice.AUTO) {
+            String property = System.getProperty(GEMM_PROPERTY, "auto").trim()
+                    .toLowerCase(Locale.ROOT);
+            choice = switch (property) {
+                case "auto", "" -> GemmChoice.AUTO;
+                case "java" -> GemmChoice.JAVA;
+                case "openblas" -> GemmChoice.OPENBLAS;
+                default -> throw new IllegalArgumentException("system property " + GEMM_PROPERTY
+                        + " is '" + property + "'; expected auto, java or openblas");
+            };
+        }
+        if (choice == GemmChoice.JAVA) {
+            return new JavaGemm(workers);
+        }
+        Optional<OpenBlas> blas = OpenBlas.load();
+        if (blas.isPresent()) {
+            return new OpenBlasGemm(blas.get(), threads);
+        }
+        if (choice == GemmChoice.OPENBLAS) {
+            throw new IllegalStateException("OpenBLAS was asked for but could not be loaded; "
+                    + "install libopenblas0 or set " + OpenBlas.ENV_PATH + " to the library file");
+        }
+        return new JavaGemm(workers);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    /** The number of worker threads. */
+    public int threads() {
+        return workers.threads();
+    }
+
+    @Override
+    public Tensor upload(Tensor host) {
+        host.requireHost();
+        if (!host.dtype().isFloatingPoint()) {
+            throw new IllegalArgumentException("cannot upload a " + host.dtype()
+                    + " tensor as F32: " + host);
+        }
+        return host.toF32();
+    }
+
+    @Override
+    public Tensor download(Tensor tensor) {
+        return tensor.toF32();
+    }
+
+    // ---- convolution and products ------------------------------------------------------------
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec, Activation act) {
+        requireF32("conv2d input", x, 4);
+        requireF32("conv2d weight", weight, 4);
+        int n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+        int o = weight.size(0), kh = weight.size(2), kw = weight.size(3);
+        int groups = spec.groups();
+        if (c % groups != 0 || o % groups != 0 || weight.size(1) != c / groups) {
+            throw new IllegalArgumentException("conv2d: weight " + Arrays.toString(weight.shape())
+                    + " does not fit input " + Arrays.toString(x.shape()) + " with " + groups
+                    + " groups");
+        }
+        if (bias != null) {
+            requireF32("conv2d bias", bias, 1);
+            requireLength("conv2d bias", bias, o);
+        }
+        int outH = spec.outH(h, kh);
+        int outW = spec.outW(w, kw);
+        if (outH <= 0 || outW <= 0) {
+            throw new IllegalArgumentException("conv2d: a " + kh + "×" + kw + " kernel with "
+                    + spec + " leaves no output for input " + Arrays.toString(x.shape()));
+        }
+        Tensor y = Tensor.zeros(n, o, outH, outW);
+        convolutions.convolve(new Convolutions.Geometry(n, c, h, w, o, kh, kw, outH, outW, spec),
+                x.segment(), weight.segment(), bias == null ? null : bias.segment(),
+                y.segment(), act);
+        return y;
+    }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act) {
+        requireF32("linear input", x, -1);
+        requireF32("linear weight", weight, 2);
+        int in = weight.size(1);
+        int out = weight.size(0);
+        if (x.rank() < 1 || x.dim(-1) != in) {
+            throw new IllegalArgumentException("linear: input " + Arrays.toString(x.shape())
+                    + " does not end in " + in + " features of weight "
+                    + Arrays.toString(weight.shape()));
+        }
+        if (bias != null) {
+            requireF32("linear bias", bias, 1);
+            requireLength("linear bias", bias, out);
+        }
+        int rows = Math.toIntExact(x.numel() / Math.max(1, in));
+        long[] shape = x.shape();
+        shape[shape.length - 1] = out;
+        Tensor y = Tensor.zeros(shape);
+        gemm.multiply(1, rows, out, in,
+                x.segment(), 0, 0, in, false,
+                weight.segment(), 0, 0, in, true,
+                y.segment(), 0, 0, out, false);
+        if (bias != null || act != Activation.IDENTITY) {
+            MemorySegment b = bias != null ? bias.segment() : MemorySegment.ofArray(new float[0]);
+            workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
+                if (bias != null) {
+                    Pointwise.columnBiasActivate(y.segment(), r0 * out * Float.BYTES, r1 - r0,
+                            out, b, act);
+                } else {
+                    long off = r0 * out * Float.BYTES;
+                    Pointwise.biasActivate(y.segment(), off, y.segment(), off, (r1 - r0) * out,
+                            0f, act);
+                }
+            });
+        }
+        return y;
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        requireF32("matmul left", a, -1);
+        requireF32("matmul right", b, -1);
+        if (a.rank() < 2 || a.rank() != b.rank()) {
+            throw new IllegalArgumentException("matmul needs two tensors of the same rank >= 2, got "
+                    + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
+        }
+        int m = a.size(-2), k = a.size(-1), n = b.size(-1);
+        long batch = a.numel() / Math.max(1, (long) m * k);
+        for (int i = 0; i < a.rank() - 2; i++) {
+            if (a.dim(i) != b.dim(i)) {
+                throw new IllegalArgumentException("matmul batch dimensions differ: "
+                        + Arrays.toString(a.shape()) + " × " + Arrays.toString(b.shape()));
+            }
+        }
+        if (b.size(-2) != k) {
+            throw new IllegalArgumentException("matmul inner dimensions differ: "
+                    + Arrays.toString(a.shape()) + " × " + Arrays.toString(b.shape()));
+        }
+        long[] shape = a.shape();
+        shape[shape.length - 1] = n;
+        Tensor y = Tensor.zeros(shape);
+        gemm.multiply(Math.toIntExact(batch), m, n, k,
+                a.segment(), 0, (long) m * k, k, false,
+                b.segment(), 0, (long) k * n, n, false,
+                y.segment(), 0, (long) m * n, n, false);
+        return y;
+    }
+
+    // ---- normalisation -----------------------------------------------------------------------
+
+    @Override
+    public Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        requireF32("layerNorm input", x, -1);
+        int width = x.size(-1);
+        requireAffine("layerNorm", gamma, beta, width);
+        long rows = x.numel() / Math.max(1, width);
+        Tensor y = Tensor.zeros(x.shape());
+        workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long off = r * width * Float.BYTES;
+                // the mean as the first value plus the mean deviation from it, so a large
+                // common offset costs no digits
+                float shift = width == 0 ? 0f : x.segment().get(F32, off);
+                float mean = (float) (Reductions.shiftedSum(x.segment(), off, width, shift)
+                        / width);
+                double variance = Reductions.squaredDeviations(x.segment(), off, width, shift,
+                        mean) / width;
+                float rstd = (float) (1 / Math.sqrt(variance + eps));
+                Reductions.normalizeRow(x.segment(), off, y.segment(), off, width, shift, mean,
+                        rstd, gamma.segment(), beta.segment());
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        requireF32("layerNorm2d input", x, 4);
+        int n = x.size(0), c = x.size(1);
+        long plane = x.dim(2) * x.dim(3);
+        requireAffine("layerNorm2d", gamma, beta, c);
+        float[] g = gamma.toFloatArray();
+        float[] b = beta.toFloatArray();
+        Tensor y = Tensor.zeros(x.shape());
+        long chunks = (plane + L - 1) / L;
+        workers.forChunks(n * chunks, Math.max(1, GRAIN / Math.max(1, (long) c * L)),
+                (t0, t1) -> {
+                    for (long t = t0; t < t1; t++) {
+                        Reductions.normalizeChannels(x.segment(), y.segment(), t / chunks, c,
+                                plane, (t % chunks) * L, g, b, eps);
+                    }
+                });
+        return y;
+    }
+
+    // ---- pointwise ---------------------------------------------------------------------------
+
+    @Override
+    public Tensor activate(Tensor x, Activation act) {
+        requireF32("activation input", x, -1);
+        Tensor y = Tensor.zeros(x.shape());
+        workers.forChunks(x.numel(), GRAIN, (i0, i1) -> Pointwise.biasActivate(x.segment(),
+                i0 * Float.BYTES, y.segment(), i0 * Float.BYTES, i1 - i0, 0f, act));
+        return y;
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        requireF32("add left", a, -1);
+        requireF32("add right", b, -1);
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException("add needs equal shapes, got "
+                    + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
+        }
+        Tensor y = Tensor.zeros(a.shape());
+        workers.forChunks(a.numel(), GRAIN, (i0, i1) -> {
+            for (long i = i0; i < i1; i += L) {
+                VectorMask<Float> lanes = S.indexInRange(i, i1);
+                long o = i * Float.BYTES;
+                FloatVector.fromMemorySegment(S, a.segment(), o, LE, lanes)
+                        .add(FloatVector.fromMemorySegment(S, b.segment(), o, LE, lanes))
+                        .intoMemorySegment(y.segment(), o, LE, lanes);
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual) {
+        requireF32("scaleChannels input", x, 4);
+        requireF32("scaleChannels scale", scale, -1);
+        int n = x.size(0), c = x.size(1);
+        long plane = x.dim(2) * x.dim(3);
+        boolean perImage = scale.rank() == 2;
+        if (!(scale.rank() == 1 && scale.dim(0) == c)
+                && !(perImage && scale.dim(0) == n && scale.dim(1) == c)) {
+            throw new IllegalArgumentException("scaleChannels: scale "
+                    + Arrays.toString(scale.shape()) + " is neither [C] nor [N, C] for input "
+                    + Arrays.toString(x.shape()));
+        }
+        if (residual != null) {
+            requireF32("scaleChannels residual", residual, 4);
+            if (!Arrays.equals(residual.shape(), x.shape())) {
+                throw new IllegalArgumentException("scaleChannels: residual "
+                        + Arrays.toString(residual.shape()) + " differs from input "
+                        + Arrays.toString(x.shape()));
+            }
+        }
+        Tensor y = Tensor.zeros(x.shape());
+        workers.forEach(n * c, p -> {
+            float s = scale.segment().getAtIndex(F32, perImage ? p : p % c);
+            long base = p * plane * Float.BYTES;
+            for (long i = 0; i < plane; i += L) {
+                VectorMask<Float> lanes = S.indexInRange(i, plane);
+                long o = base + i * Float.BYTES;
+                FloatVector v = FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
+                        .mul(s);
+                if (residual != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, residual.segment(), o, LE, lanes));
+                }
+                v.intoMemorySegment(y.segment(), o, LE, lanes);
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        requireF32("squeezeExcite input", x, 4);
+        int c = x.size(1);
+        requireF32("squeezeExcite reduce weight", reduceWeight, 4);
+        requireF32("squeezeExcite expand weight", expandWeight, 4);
+        int reduced = reduceWeight.size(0);
+        if (reduceWeight.dim(1) != c || expandWeight.dim(0) != c || expandWeight.dim(1) != reduced
+                || reduceWeight.dim(2) * reduceWeight.dim(3) != 1
+                || expandWeight.dim(2) * expandWeight.dim(3) != 1) {
+            throw new IllegalArgumentException("squeezeExcite: weights "
+                    + Arrays.toString(reduceWeight.shape()) + " and "
+                    + Arrays.toString(expandWeight.shape()) + " do not fit " + c + " channels");
+        }
+
+        // squeeze: the mean of every channel
+        try (Tensor pooled = globalAvgPool(x);
+                Tensor reduceW = reduceWeight.reshape(reduced, c);
+                Tensor expandW = expandWeight.reshape(c, reduced);
+
+                // excite: reduce with act, expand with a sigmoid gate
+                Tensor hidden = linear(pooled, reduceW, reduceBias, act);
+                Tensor gate = linear(hidden, expandW, expandBias, Activation.SIGMOID)) {
+
+            // scale every channel by its gate
+            return scaleChannels(x, gate, null);
+        }
+    }
+
+    // ---- pooling and softmax -----------------------------------------------------------------
+
+    @Override
+    public Tensor globalAvgPool(Tensor x) {
+        requireF32("globalAvgPool input", x, 4);
+        long plane = x.dim(2) * x.dim(3);
+        Tensor y = Tensor.zeros(x.dim(0), x.dim(1));
+        workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
+                (p0, p1) -> {
+                    for (long p = p0; p < p1; p++) {
+                        double sum = Reductions.shiftedSum(x.segment(), p * plane * Float.BYTES, plane,
+                                0f);
+                        y.segment().setAtIndex(F32, p, (float) (sum / plane));
+                    }
+                });
+        return y;
+    }
+
+    @Override
+    public Tensor globalMaxPool(Tensor x) {
+        requireF32("globalMaxPool input", x, 4);
+        long plane = x.dim(2) * x.dim(3);
+        Tensor y = Tensor.zeros(x.dim(0), x.dim(1));
+        workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
+                (p0, p1) -> {
+                    for (long p = p0; p < p1; p++) {
+                        y.segment().setAtIndex(F32, p,
+                                Reductions.max(x.segment(), p * plane * Float.BYTES, plane));
+                    }
+                });
+        return y;
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        requireF32("softmax input", x, -1);
+        int width = x.size(-1);
+        long rows = x.numel() / Math.max(1, width);
+        Tensor y = Tensor.zeros(x.shape());
+        workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long off = r * width * Float.BYTES;
+                float max = Reductions.max(x.segment(), off, width);
+
+                // exp(x - max), then divide by the sum
+                FloatVector shift = FloatVector.broadcast(S, max);
+                for (int i = 0; i < width; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, width);
+                    long o = off + (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes).sub(shift)
+                            .lanewise(VectorOperators.EXP)
+                            .intoMemorySegment(y.segment(), o, LE, lanes);
+                }
+                float inverse = (float) (1 / Reductions.shiftedSum(y.segment(), off, width, 0f));
+                for (int i = 0; i < width; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, width);
+                    long o = off + (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, y.segment(), o, LE, lanes).mul(inverse)
+                            .intoMemorySegment(y.segment(), o, LE, lanes);
+                }
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public void close() {
+        workers.close();
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+
+    // ---- checks ------------------------------------------------------------------------------
+
+    /** An F32 CPU tensor of the given rank (any rank when {@code rank} is negative). */
+    private static void requireF32(String what, Tensor t, int rank) {
+        if (t == null) {
+            throw new IllegalArgumentException(what + " is missing");
+        }
+        if (!t.device().isCpu() || t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(what + " must be an F32 CPU tensor, got " + t);
+        }
+        if (rank >= 0 && t.rank() != rank) {
+            throw new IllegalArgumentException(what + " must have rank " + rank + ", got "
+                    + Arrays.toString(t.shape()));
+        }
+    }
+
+    private static void requireLength(String what, Tensor t, long length) {
+        if (t.numel() != length) {
+            throw new IllegalArgumentException(what + " must hold " + length + " values, got "
+                    + Arrays.toString(t.shape()));
+        }
+    }
+
+    private static void requireAffine(String what, Tensor gamma, Tensor beta, int width) {
+        requireF32(what + " weight", gamma, 1);
+        requireF32(what + " bias", beta, 1);
+        requireLength(what + " weight", gamma, width);
+        requireLength(what + " bias", beta, width);
+    }
+}

@@ -1,0 +1,56 @@
+package dev.lumbar.engine.backend.cpu;
+
+import dev.lumbar.bindings.OpenBlas;
+import java.lang.foreign.MemorySegment;
+
+/** Products through OpenBLAS's {@code cblas_sgemm}, which threads each call itself. */
+final class OpenBlasGemm implements Gemm {
+
+    private final OpenBlas blas;
+
+    OpenBlasGemm(OpenBlas blas, int threads) {
+        this.blas = blas;
+        blas.setThreads(threads);
+    }
+
+    @Override
+    public String describe() {
+        return "OpenBLAS " + blas.version();
+    }
+
+    @Override
+    public void multiply(int batch, int m, int n, int k,
+            MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
+            MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
+            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        long aSpan = span(transA ? k : m, transA ? m : k, lda);
+        long bSpan = span(transB ? n : k, transB ? k : n, ldb);
+        long cSpan = span(m, n, ldc);
+        for (int i = 0; i < batch; i++) {
+            MemorySegment ai = a.asSlice((aOffset + i * aBatchStride) * Float.BYTES, aSpan);
+            MemorySegment bi = b.asSlice((bOffset + i * bBatchStride) * Float.BYTES, bSpan);
+            MemorySegment ci = c.asSlice((cOffset + i * cBatchStride) * Float.BYTES, cSpan);
+            if (k == 0) {
+                if (!accumulate) {
+                    zeroRows(ci, m, n, ldc);
+                }
+                continue;
+            }
+            blas.sgemm(transA, transB, m, n, k, 1f, ai, lda, bi, ldb, accumulate ? 1f : 0f,
+                    ci, ldc);
+        }
+    }
+
+    private static long span(int rows, int cols, int ld) {
+        return rows == 0 || cols == 0 ? 0 : ((long) (rows - 1) * ld + cols) * Float.BYTES;
+    }
+
+    private static void zeroRows(MemorySegment c, int m, int n, int ldc) {
+        for (int r = 0; r < m; r++) {
+            c.asSlice((long) r * ldc * Float.BYTES, (long) n * Float.BYTES).fill((byte) 0);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.lumbar.engine.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Kernels that reduce: layer norms (two passes: mean, then the mean of squared deviations, so
+ * no cancellation), pooling and softmax. Vector lanes hold float partial sums of at most a few
+ * hundred terms each; the lanes are combined in double. Offsets are in bytes.
+ */
+final class Reductions {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    private Reductions() {
+    }
+
+    /**
+     * Sum of {@code x − shift} over {@code count} contiguous floats. Callers shift by one of
+     * the values so that a large common offset does not swamp the float partial sums.
+     */
+    static double shiftedSum(MemorySegment x, long offset, long count, float shift) {
+        FloatVector acc = FloatVector.zero(S);
+        double total = 0;
+        long i = 0;
+        // restart the float partials every 64 vectors so none sums more than 64 terms
+        while (i + L <= count) {
+            long blockEnd = Math.min(count - count % L, i + 64L * L);
+            for (; i < blockEnd; i += L) {
+                acc = acc.add(FloatVector.fromMemorySegment(S, x, offset + i * Float.BYTES, LE)
+                        .sub(shift));
+            }
+            total += reduce(acc);
+            acc = FloatVector.zero(S);
+        }
+        for (; i < count; i++) {
+            total += x.get(F32, offset + i * Float.BYTES) - shift;
+        }
+        return total;
+    }
+
+    /** Sum of {@code ((x − shift) − mean)²} over {@code count} contiguous floats. */
+    static double squaredDeviations(MemorySegment x, long offset, long count, float shift,
+            float mean) {
+        FloatVector acc = FloatVector.zero(S);
+        double total = 0;
+        long i = 0;
+        while (i + L <= count) {
+            long blockEnd = Math.min(count - count % L, i + 64L * L);
+            for (; i < blockEnd; i += L) {
+                FloatVector d = FloatVector.fromMemorySegment(S, x, offset + i * Float.BYTES, LE)
+                        .sub(shift).sub(mean);
+                acc = d.fma(d, acc);
+            }
+            total += reduce(acc);
+            acc = FloatVector.zero(S);
+        }
+        for (; i < count; i++) {
+            double d = (x.get(F32, offset + i * Float.BYTES) - shift) - mean;
+            total += d * d;
+        }
+        return total;
+    }
+
+    private static double reduce(FloatVector v) {
+        double total = 0;
+        for (int lane = 0; lane < L; lane++) {
+            total += v.lane(lane);
+        }
+        return total;
+    }
+
+    /** Maximum of {@code count} contiguous floats ({@code -inf} for none, NaN if any is NaN). */
+    static float max(MemorySegment x, long offset, long count) {
+        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        long i = 0;
+        for (long bound = count - count % L; i < bound; i += L) {
+            acc = acc.max(FloatVector.fromMemorySegment(S, x, offset + i * Float.BYTES, LE));
+        }
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < count; i++) {
+            m = Math.max(m, x.get(F32, offset + i * Float.BYTES));
+        }
+        return m;
+    }
+
+    /**
+     * {@code y = ((x − shift) − mean) · rstd · gamma + beta} over one row of {@code width}
+     * floats, where {@code shift + mean} is the row's mean.
+     */
+    static void normalizeRow(MemorySegment x, long xOffset, MemorySegment y, long yOffset,
+            int width, float shift, float mean, float rstd, MemorySegment gamma,
+            MemorySegment beta) {
+        int i = 0;
+        for (; i < width; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, width);
+            long o = (long) i * Float.BYTES;
+            FloatVector v = FloatVector.fromMemorySegment(S, x, xOffset + o, LE, lanes);
+            FloatVector g = FloatVector.fromMemorySegment(S, gamma, o, LE, lanes);
+            FloatVector b = FloatVector.fromMemorySegment(S, beta, o, LE, lanes);
+            v.sub(shift).sub(mean).mul(rstd).fma(g, b)
+                    .intoMemorySegment(y, yOffset + o, LE, lanes);
+        }
+    }
+
+    /**
+     * LayerNorm across the {@code channels} planes of one image, for the pixels
+     * [p0, p0 + L) of each plane (masked at the plane's end).
+     */
+    static void normalizeChannels(MemorySegment x, MemorySegment y, long image, int channels,
+            long plane, long p0, float[] gamma, float[] beta, float eps) {
+        VectorMask<Float> lanes = S.indexInRange(p0, plane);
+        long base = (image * channels * plane + p0) * Float.BYTES;
+        long step = plane * Float.BYTES;
+
+        // mean over channels, of the deviations from channel 0 (an offset common to all
+        // channels would otherwise cost the float sums their low digits)
+        FloatVector shift = FloatVector.fromMemorySegment(S, x, base, LE, lanes);
+        FloatVector sum = FloatVector.zero(S);
+        for (int c = 1; c < channels; c++) {
+            sum = sum.add(FloatVector.fromMemorySegment(S, x, base + c * step, LE, lanes)
+                    .sub(shift));
+        }
+        FloatVector mean = sum.div(channels);
+
+        // variance as the mean squared deviation
+        FloatVector squares = FloatVector.zero(S);
+        for (int c = 0; c < channels; c++) {
+            FloatVector d = FloatVector.fromMemorySegment(S, x, base + c * step, LE, lanes)
+                    .sub(shift).sub(mean);
+            squares = d.fma(d, squares);
+        }
+        FloatVector rstd = squares.div(channels).add(eps).sqrt();
+        rstd = FloatVector.broadcast(S, 1f).div(rstd);
+
+        for (int c = 0; c < channels; c++) {
+            FloatVector v = FloatVector.fromMemorySegment(S, x, base + c * step, LE, lanes);
+            v.sub(shift).sub(mean).mul(rstd).mul(gamma[c]).add(beta[c])
+                    .intoMemorySegment(y, base + c * step, LE, lanes);
+        }
+    }
+}

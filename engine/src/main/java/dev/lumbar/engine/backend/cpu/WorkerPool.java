@@ -1,0 +1,87 @@
+package dev.lumbar.engine.backend.cpu;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+
+/**
+ * A fixed set of worker threads that run the iterations of a loop. Iterations are handed out
+ * one at a time from a shared counter, so uneven iterations balance themselves. A loop issued
+ * from inside a worker (a kernel calling another parallel kernel) runs inline on that worker.
+ */
+final class WorkerPool implements AutoCloseable {
+
+    private final int threads;
+    private final ForkJoinPool pool;
+
+    WorkerPool(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        this.threads = threads;
+        this.pool = threads == 1 ? null : new ForkJoinPool(threads,
+                p -> {
+                    var worker = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+                    worker.setName("lumbar-cpu-" + worker.getPoolIndex());
+                    worker.setDaemon(true);
+                    return worker;
+                }, null, false);
+    }
+
+    int threads() {
+        return threads;
+    }
+
+    /** Runs {@code body.accept(i)} for every i in [0, count), in parallel, and waits. */
+    void forEach(int count, IntConsumer body) {
+        if (count <= 0) {
+            return;
+        }
+        if (pool == null || count == 1 || ForkJoinTask.getPool() == pool) {
+            for (int i = 0; i < count; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        int workers = Math.min(threads, count);
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[workers];
+        for (int w = 0; w < workers; w++) {
+            tasks[w] = pool.submit(() -> {
+                for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
+                    body.accept(i);
+                }
+            });
+        }
+        for (ForkJoinTask<?> task : tasks) {
+            task.join();
+        }
+    }
+
+    /**
+     * Splits [0, count) into contiguous chunks of at least {@code grain} iterations and runs
+     * {@code body.run(from, to)} for each, in parallel.
+     */
+    void forChunks(long count, long grain, ChunkBody body) {
+        if (count <= 0) {
+            return;
+        }
+        long chunks = Math.max(1, Math.min((long) threads * 4, count / Math.max(1, grain)));
+        long size = (count + chunks - 1) / chunks;
+        int n = (int) ((count + size - 1) / size);
+        forEach(n, i -> body.run(i * size, Math.min(count, (i + 1) * size)));
+    }
+
+    @FunctionalInterface
+    interface ChunkBody {
+        void run(long from, long to);
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdown();
+        }
+    }
+}

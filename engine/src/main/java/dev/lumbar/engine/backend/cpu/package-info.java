@@ -1,0 +1,19 @@
+/**
+ * The CPU backend: {@link dev.lumbar.engine.backend.cpu.CpuBackend} and its kernels.
+ *
+ * <p>Tensors are NCHW F32 in off-heap segments; kernels read and write them through the Vector
+ * API ({@code FloatVector.fromMemorySegment}) with the platform's preferred vector width, and
+ * handle the ragged ends of rows with masks. Every operation allocates its output and leaves
+ * its inputs untouched.
+ *
+ * <p>Threads: each backend owns a fixed pool of workers. Kernels split their work into
+ * independent pieces (images × planes, pixel chunks, row and column blocks of a matrix
+ * product) that write disjoint parts of the output, so no piece waits on another. Scratch
+ * memory (packing buffers, padded planes, im2col tiles) is per thread.
+ *
+ * <p>Matrix products go through {@code Gemm}: OpenBLAS when it is installed (its own threads,
+ * set to the backend's count), or the engine's blocked, packed Java GEMM. Numerics: sums run
+ * in float vector lanes over short stretches and are combined in double; layer norms shift
+ * by one sample before summing and take the variance as a second pass over the deviations.
+ */
+package dev.lumbar.engine.backend.cpu;

@@ -1,0 +1,437 @@
+package dev.lumbar.engine.backend.cpu;
+
+import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
+import static dev.lumbar.engine.backend.cpu.Reference.assertElementwise;
+import static dev.lumbar.engine.backend.cpu.Reference.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.bindings.OpenBlas;
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every operation of the CPU backend against a double-precision reference on random data with
+ * odd sizes, with the Java and the OpenBLAS matrix product, on one and on two threads.
+ */
+class CpuBackendTest {
+
+    private static final long SEED = 20261204L;
+
+    static Stream<Arguments> backends() {
+        List<Arguments> list = new ArrayList<>();
+        for (GemmChoice gemm : new GemmChoice[] {GemmChoice.JAVA, GemmChoice.OPENBLAS}) {
+            for (int threads : new int[] {1, 2}) {
+                list.add(Arguments.of(gemm, threads));
+            }
+        }
+        return list.stream();
+    }
+
+    private static CpuBackend open(GemmChoice gemm, int threads) {
+        if (gemm == GemmChoice.OPENBLAS) {
+            Assumptions.assumeTrue(OpenBlas.load().isPresent(), "OpenBLAS is not installed");
+        }
+        return new CpuBackend(threads, gemm);
+    }
+
+    private static SplittableRandom seeded(String test) {
+        long seed = SEED ^ test.hashCode();
+        System.out.println(test + " seed " + seed);
+        return new SplittableRandom(seed);
+    }
+
+    private static void checkConv(CpuBackend cpu, SplittableRandom random, long[] xShape,
+            long[] wShape, boolean withBias, Conv2dSpec spec, Activation act, String what) {
+        try (Tensor x = random(random, -1, 1, xShape);
+                Tensor w = random(random, -0.5, 0.5, wShape);
+                Tensor b = withBias ? random(random, -0.5, 0.5, wShape[0]) : null;
+                Tensor y = cpu.conv2d(x, w, b, spec, act)) {
+            double[] expected = Reference.conv2d(x.toFloatArray(), xShape, w.toFloatArray(),
+                    wShape, b == null ? null : b.toFloatArray(), spec, act);
+            assertEquals(spec.outH((int) xShape[2], (int) wShape[2]), y.size(2), what);
+            assertEquals(spec.outW((int) xShape[3], (int) wShape[3]), y.size(3), what);
+            assertClose(what + " on " + cpu.name(), expected, y.toFloatArray(), 2e-6);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void pointwiseConvolutionMatchesReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("pointwise");
+        try (CpuBackend cpu = open(gemm, threads)) {
+            checkConv(cpu, random, new long[] {3, 13, 5, 7}, new long[] {37, 13, 1, 1}, true,
+                    Conv2dSpec.symmetric(1, 0, 1, 1), Activation.GELU, "1x1 conv");
+            checkConv(cpu, random, new long[] {2, 300, 3, 11}, new long[] {101, 300, 1, 1},
+                    false, Conv2dSpec.symmetric(1, 0, 1, 1), Activation.IDENTITY,
+                    "1x1 conv, K over one block");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void denseConvolutionsMatchReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("dense");
+        try (CpuBackend cpu = open(gemm, threads)) {
+            checkConv(cpu, random, new long[] {2, 3, 17, 19}, new long[] {24, 3, 3, 3}, true,
+                    new Conv2dSpec(2, 2, 0, 1, 0, 1, 1, 1, 1), Activation.SILU,
+                    "3x3 stride 2, TF same padding");
+            checkConv(cpu, random, new long[] {2, 3, 16, 20}, new long[] {8, 3, 4, 4}, true,
+                    Conv2dSpec.symmetric(4, 0, 1, 1), Activation.IDENTITY, "4x4 stride 4 stem");
+            checkConv(cpu, random, new long[] {1, 6, 11, 9}, new long[] {4, 3, 3, 3}, true,
+                    new Conv2dSpec(1, 1, 2, 2, 1, 2, 2, 2, 2), Activation.RELU,
+                    "dilated grouped");
+            checkConv(cpu, random, new long[] {2, 5, 8, 8}, new long[] {7, 5, 2, 2}, false,
+                    Conv2dSpec.symmetric(2, 0, 1, 1), Activation.TANH, "2x2 stride 2");
+            checkConv(cpu, random, new long[] {1, 8, 9, 9}, new long[] {16, 1, 3, 3}, true,
+                    Conv2dSpec.symmetric(1, 1, 1, 8), Activation.IDENTITY,
+                    "depthwise with channel multiplier");
+            checkConv(cpu, random, new long[] {2, 10, 7, 7}, new long[] {6, 10, 1, 1}, true,
+                    Conv2dSpec.symmetric(2, 0, 1, 1), Activation.SIGMOID, "1x1 stride 2");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void depthwiseConvolutionsMatchReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("depthwise");
+        try (CpuBackend cpu = open(gemm, threads)) {
+            checkConv(cpu, random, new long[] {2, 5, 13, 19}, new long[] {5, 1, 7, 7}, true,
+                    Conv2dSpec.symmetric(1, 3, 1, 5), Activation.IDENTITY, "depthwise 7x7");
+            checkConv(cpu, random, new long[] {2, 3, 15, 17}, new long[] {3, 1, 5, 5}, true,
+                    new Conv2dSpec(2, 2, 1, 2, 1, 2, 1, 1, 3), Activation.SILU,
+                    "depthwise 5x5 stride 2, TF same padding");
+            checkConv(cpu, random, new long[] {1, 4, 12, 33}, new long[] {4, 1, 3, 3}, false,
+                    Conv2dSpec.symmetric(1, 2, 2, 4), Activation.GELU, "depthwise 3x3 dilated");
+            checkConv(cpu, random, new long[] {1, 2, 9, 10}, new long[] {2, 1, 3, 3}, true,
+                    new Conv2dSpec(2, 1, 0, 2, 1, 0, 1, 1, 2), Activation.RELU,
+                    "depthwise 3x3 stride (2, 1)");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void linearAndMatmulMatchReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("linear");
+        try (CpuBackend cpu = open(gemm, threads);
+                Tensor x = random(random, -1, 1, 3, 7, 45);
+                Tensor w = random(random, -0.3, 0.3, 19, 45);
+                Tensor b = random(random, -0.3, 0.3, 19);
+                Tensor y = cpu.linear(x, w, b, Activation.SILU);
+                Tensor plain = cpu.linear(x, w, null, Activation.IDENTITY)) {
+            assertEquals(List.of(3L, 7L, 19L), List.of(y.dim(0), y.dim(1), y.dim(2)));
+            float[] xs = x.toFloatArray(), ws = w.toFloatArray(), bs = b.toFloatArray();
+            double[] expected = new double[21 * 19];
+            double[] expectedPlain = new double[21 * 19];
+            for (int r = 0; r < 21; r++) {
+                for (int o = 0; o < 19; o++) {
+                    double acc = 0;
+                    for (int i = 0; i < 45; i++) {
+                        acc += (double) xs[r * 45 + i] * ws[o * 45 + i];
+                    }
+                    expectedPlain[r * 19 + o] = acc;
+                    expected[r * 19 + o] = Reference.activate(acc + bs[o], Activation.SILU);
+                }
+            }
+            assertClose("linear", expected, y.toFloatArray(), 2e-6);
+            assertClose("linear without bias", expectedPlain, plain.toFloatArray(), 2e-6);
+        }
+        try (CpuBackend cpu = open(gemm, threads)) {
+            int[][] shapes = {{2, 5, 3, 7}, {3, 101, 300, 70}, {1, 1, 1, 1}, {2, 97, 33, 263}};
+            for (int[] s : shapes) {
+                int batch = s[0], m = s[1], k = s[2], n = s[3];
+                try (Tensor a = random(random, -1, 1, batch, m, k);
+                        Tensor bm = random(random, -1, 1, batch, k, n);
+                        Tensor y = cpu.matmul(a, bm)) {
+                    float[] as = a.toFloatArray(), bs = bm.toFloatArray();
+                    double[] expected = new double[batch * m * n];
+                    for (int i = 0; i < batch; i++) {
+                        double[] one = Reference.matmul(
+                                java.util.Arrays.copyOfRange(as, i * m * k, (i + 1) * m * k),
+                                java.util.Arrays.copyOfRange(bs, i * k * n, (i + 1) * k * n),
+                                m, k, n);
+                        System.arraycopy(one, 0, expected, i * m * n, m * n);
+                    }
+                    assertClose("matmul " + java.util.Arrays.toString(s), expected,
+                            y.toFloatArray(), 2e-6);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void gemmHandlesTranspositionsAndAccumulation(GemmChoice choice, int threads) {
+        SplittableRandom random = seeded("gemm");
+        try (CpuBackend cpu = open(choice, threads);
+                WorkerPool pool = new WorkerPool(threads)) {
+            Gemm gemm = choice == GemmChoice.JAVA ? new JavaGemm(pool)
+                    : new OpenBlasGemm(OpenBlas.load().orElseThrow(), threads);
+            int m = 29, n = 71, k = 263;
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    try (Tensor a = random(random, -1, 1, m * k);
+                            Tensor b = random(random, -1, 1, k * n);
+                            Tensor c = random(random, -1, 1, m * n)) {
+                        float[] as = a.toFloatArray(), bs = b.toFloatArray();
+                        float[] old = c.toFloatArray();
+                        gemm.multiply(1, m, n, k, a.segment(), 0, 0, transA ? m : k, transA,
+                                b.segment(), 0, 0, transB ? k : n, transB,
+                                c.segment(), 0, 0, n, true);
+                        double[] expected = new double[m * n];
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                double acc = old[i * n + j];
+                                for (int p = 0; p < k; p++) {
+                                    acc += (double) (transA ? as[p * m + i] : as[i * k + p])
+                                            * (transB ? bs[j * k + p] : bs[p * n + j]);
+                                }
+                                expected[i * n + j] = acc;
+                            }
+                        }
+                        assertClose("gemm transA=" + transA + " transB=" + transB + " on "
+                                + cpu.name(), expected, c.toFloatArray(), 2e-6);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void layerNormsMatchReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("layernorm");
+        try (CpuBackend cpu = open(gemm, threads);
+                // a large common offset: a one-pass variance would lose every digit here
+                Tensor x = random(random, 999, 1001, 2, 37, 5, 7);
+                Tensor gamma = random(random, 0.5, 1.5, 37);
+                Tensor beta = random(random, -0.5, 0.5, 37);
+                Tensor y = cpu.layerNormChannels(x, gamma, beta, 1e-6f);
+                Tensor rows = random(random, -997, -995, 6, 3, 101);
+                Tensor g2 = random(random, 0.5, 1.5, 101);
+                Tensor b2 = random(random, -0.5, 0.5, 101);
+                Tensor z = cpu.layerNormLastDim(rows, g2, b2, 1e-5f)) {
+            float[] xs = x.toFloatArray(), gs = gamma.toFloatArray(), bs = beta.toFloatArray();
+            double[] expected = new double[xs.length];
+            int plane = 35;
+            for (int n = 0; n < 2; n++) {
+                for (int p = 0; p < plane; p++) {
+                    double mean = 0, var = 0;
+                    for (int c = 0; c < 37; c++) {
+                        mean += xs[(n * 37 + c) * plane + p];
+                    }
+                    mean /= 37;
+                    for (int c = 0; c < 37; c++) {
+                        double d = xs[(n * 37 + c) * plane + p] - mean;
+                        var += d * d;
+                    }
+                    var /= 37;
+                    for (int c = 0; c < 37; c++) {
+                        int i = (n * 37 + c) * plane + p;
+                        expected[i] = (xs[i] - mean) / Math.sqrt(var + 1e-6) * gs[c] + bs[c];
+                    }
+                }
+            }
+            assertClose("layerNormChannels", expected, y.toFloatArray(), 2e-6);
+
+            float[] rs = rows.toFloatArray(), g2s = g2.toFloatArray(), b2s = b2.toFloatArray();
+            double[] expectedRows = new double[rs.length];
+            for (int r = 0; r < 18; r++) {
+                double mean = 0, var = 0;
+                for (int i = 0; i < 101; i++) {
+                    mean += rs[r * 101 + i];
+                }
+                mean /= 101;
+                for (int i = 0; i < 101; i++) {
+                    double d = rs[r * 101 + i] - mean;
+                    var += d * d;
+                }
+                var /= 101;
+                for (int i = 0; i < 101; i++) {
+                    expectedRows[r * 101 + i] = (rs[r * 101 + i] - mean) / Math.sqrt(var + 1e-5)
+                            * g2s[i] + b2s[i];
+                }
+            }
+            assertClose("layerNormLastDim", expectedRows, z.toFloatArray(), 2e-6);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void activationsMatchReferenceElementwise(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("activations");
+        int n = 4099;
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            // dense near zero, and out into both tails
+            values[i] = i < 2000 ? (float) (-12 + 24.0 * i / 1999)
+                    : (float) (random.nextGaussian() * (i % 3 == 0 ? 0.3 : 4));
+        }
+        try (CpuBackend cpu = open(gemm, threads); Tensor x = Tensor.of(values, n)) {
+            for (Activation act : Activation.values()) {
+                try (Tensor y = cpu.activate(x, act)) {
+                    double[] expected = new double[n];
+                    for (int i = 0; i < n; i++) {
+                        expected[i] = Reference.activate(values[i], act);
+                    }
+                    // within a few float32 ulps of the double result, relative to the value
+                    assertElementwise(act.name(), expected, y.toFloatArray(), 1e-6, 1e-30);
+                }
+            }
+        }
+    }
+
+    @Test
+    void geluIsAccurateInTheNegativeTail() {
+        float[] values = {-1e-6f, -0.5f, -0.99f, -0.9899495f, -1.5f, -3f, -5.5f, -8f, -11.9f};
+        try (CpuBackend cpu = new CpuBackend(1, GemmChoice.JAVA);
+                Tensor x = Tensor.of(values, values.length);
+                Tensor y = cpu.activate(x, Activation.GELU)) {
+            double[] expected = new double[values.length];
+            for (int i = 0; i < values.length; i++) {
+                expected[i] = Reference.activate(values[i], Activation.GELU);
+            }
+            assertElementwise("GELU tail", expected, y.toFloatArray(), 5e-7, 1e-37);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void addScaleAndSqueezeExciteMatchReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("scale");
+        int n = 3, c = 11, h = 5, w = 7, plane = h * w, reduced = 4;
+        try (CpuBackend cpu = open(gemm, threads);
+                Tensor x = random(random, -2, 2, n, c, h, w);
+                Tensor other = random(random, -2, 2, n, c, h, w);
+                Tensor gamma = random(random, -1, 1, c);
+                Tensor gate = random(random, 0, 1, n, c);
+                Tensor sum = cpu.add(x, other);
+                Tensor layerScaled = cpu.scaleChannels(x, gamma, other);
+                Tensor gated = cpu.scaleChannels(x, gate, null);
+                Tensor rw = random(random, -0.5, 0.5, reduced, c, 1, 1);
+                Tensor rb = random(random, -0.5, 0.5, reduced);
+                Tensor ew = random(random, -0.5, 0.5, c, reduced, 1, 1);
+                Tensor eb = random(random, -0.5, 0.5, c);
+                Tensor se = cpu.squeezeExcite(x, rw, rb, ew, eb, Activation.SILU)) {
+            float[] xs = x.toFloatArray(), os = other.toFloatArray();
+            float[] gs = gamma.toFloatArray(), ts = gate.toFloatArray();
+            float[] rws = rw.toFloatArray(), rbs = rb.toFloatArray();
+            float[] ews = ew.toFloatArray(), ebs = eb.toFloatArray();
+            double[] eSum = new double[xs.length], eScaled = new double[xs.length];
+            double[] eGated = new double[xs.length], eSe = new double[xs.length];
+            for (int b = 0; b < n; b++) {
+                double[] mean = new double[c];
+                for (int ch = 0; ch < c; ch++) {
+                    for (int p = 0; p < plane; p++) {
+                        mean[ch] += xs[(b * c + ch) * plane + p] / (double) plane;
+                    }
+                }
+                double[] hidden = new double[reduced];
+                for (int r = 0; r < reduced; r++) {
+                    double acc = rbs[r];
+                    for (int ch = 0; ch < c; ch++) {
+                        acc += rws[r * c + ch] * mean[ch];
+                    }
+                    hidden[r] = Reference.activate(acc, Activation.SILU);
+                }
+                for (int ch = 0; ch < c; ch++) {
+                    double acc = ebs[ch];
+                    for (int r = 0; r < reduced; r++) {
+                        acc += ews[ch * reduced + r] * hidden[r];
+                    }
+                    double g = Reference.activate(acc, Activation.SIGMOID);
+                    for (int p = 0; p < plane; p++) {
+                        int i = (b * c + ch) * plane + p;
+                        eSum[i] = (double) xs[i] + os[i];
+                        eScaled[i] = (double) xs[i] * gs[ch] + os[i];
+                        eGated[i] = (double) xs[i] * ts[b * c + ch];
+                        eSe[i] = xs[i] * g;
+                    }
+                }
+            }
+            assertClose("add", eSum, sum.toFloatArray(), 1e-7);
+            assertClose("layer scale + residual", eScaled, layerScaled.toFloatArray(), 1e-7);
+            assertClose("gate per image", eGated, gated.toFloatArray(), 1e-7);
+            assertClose("squeezeExcite", eSe, se.toFloatArray(), 2e-6);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void poolingAndSoftmaxMatchReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("pool");
+        try (CpuBackend cpu = open(gemm, threads);
+                Tensor x = random(random, -3, 3, 2, 9, 13, 11);
+                Tensor avg = cpu.globalAvgPool(x);
+                Tensor max = cpu.globalMaxPool(x);
+                Tensor logits = random(random, -30, 30, 4, 3, 37);
+                Tensor soft = cpu.softmax(logits)) {
+            float[] xs = x.toFloatArray();
+            int plane = 13 * 11;
+            double[] eAvg = new double[18], eMax = new double[18];
+            for (int p = 0; p < 18; p++) {
+                double s = 0, m = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < plane; i++) {
+                    s += xs[p * plane + i];
+                    m = Math.max(m, xs[p * plane + i]);
+                }
+                eAvg[p] = s / plane;
+                eMax[p] = m;
+            }
+            assertClose("globalAvgPool", eAvg, avg.toFloatArray(), 1e-6);
+            assertClose("globalMaxPool", eMax, max.toFloatArray(), 0);
+
+            float[] ls = logits.toFloatArray();
+            double[] eSoft = new double[ls.length];
+            for (int r = 0; r < 12; r++) {
+                double m = Double.NEGATIVE_INFINITY, s = 0;
+                for (int i = 0; i < 37; i++) {
+                    m = Math.max(m, ls[r * 37 + i]);
+                }
+                for (int i = 0; i < 37; i++) {
+                    s += Math.exp(ls[r * 37 + i] - m);
+                }
+                for (int i = 0; i < 37; i++) {
+                    eSoft[r * 37 + i] = Math.exp(ls[r * 37 + i] - m) / s;
+                }
+            }
+            assertElementwise("softmax", eSoft, soft.toFloatArray(), 2e-6, 1e-30);
+        }
+    }
+
+    @Test
+    void nameSaysWhichMatrixProductRuns() {
+        try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA)) {
+            assertTrue(cpu.name().startsWith("cpu (Java GEMM"), cpu.name());
+            assertTrue(cpu.name().endsWith("2 threads)"), cpu.name());
+        }
+        Assumptions.assumeTrue(OpenBlas.load().isPresent(), "OpenBLAS is not installed");
+        try (CpuBackend cpu = new CpuBackend(1, GemmChoice.OPENBLAS)) {
+            assertTrue(cpu.name().matches("cpu \\(OpenBLAS [0-9.]+, 1 thread\\)"), cpu.name());
+        }
+    }
+
+    @Test
+    void rejectsMismatchedShapesNamingThem() {
+        try (CpuBackend cpu = new CpuBackend(1, GemmChoice.JAVA);
+                Tensor x = Tensor.zeros(1, 4, 5, 5);
+                Tensor w = Tensor.zeros(8, 3, 3, 3)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.conv2d(x, w, null, Conv2dSpec.symmetric(1, 1, 1, 1),
+                            Activation.IDENTITY));
+            assertTrue(e.getMessage().contains("[8, 3, 3, 3]"), e.getMessage());
+        }
+    }
+}
