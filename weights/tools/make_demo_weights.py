@@ -98,8 +98,7 @@ def write_model(folder, name, family, in_chans, prefix, head, inputs, seed):
     card = {
         'format': 'lumbar-model/1',
         'name': name,
-        'trained': False,
-        'description': 'random weights for the demo; outputs are meaningless',
+        'description': 'UNTRAINED: random weights for the demo; its outputs are meaningless',
         'weights': name + '.safetensors',
         'backbone': {'arch': arch, 'in_chans': in_chans, 'num_classes': 0, 'prefix': prefix,
                      'config': config},
@@ -113,8 +112,8 @@ def write_model(folder, name, family, in_chans, prefix, head, inputs, seed):
 
 
 def image_input(size, channels):
-    return {'slices': 1, 'channels': channels, 'size': [size, size],
-            'normalisation': 'minmax'}
+    return {'slices': 1, 'channels': channels, 'height': size, 'width': size,
+            'normalize': {'mode': 'minmax'}}
 
 
 def bag(slices, channels, crop, size, level=False, flip_other_side=False,
@@ -159,8 +158,8 @@ def main():
     # stage 2: the 1st place's attention MIL on one family, the 2nd place's concat pool on the
     # other; crop boxes in pixels of the image resized to 256 x 256
     def grader(name, family, head, slices, channels, size, seed):
-        inputs = {'slices': slices, 'channels': channels, 'size': [size, size],
-                  'normalisation': 'minmax'}
+        inputs = {'slices': slices, 'channels': channels, 'height': size, 'width': size,
+                  'normalize': {'mode': 'minmax'}}
         return write_model('stage2', name, family, channels, 'encoder.', head, inputs, seed)
 
     mil = {'type': 'mil_bilstm', 'num_classes': 3, 'lstm_layers': 1}
