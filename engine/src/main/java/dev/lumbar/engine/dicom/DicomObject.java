@@ -20,6 +20,7 @@ public interface DicomObject {
     /** The first numeric value, or {@code dflt} when absent or not numeric. */
     int getInt(int tag, int dflt);
 
+    /** Whether the element is present; true for Pixel Data too, whose value is not held. */
     boolean contains(int tag);
 
     /** The transfer syntax the data set was read with (from the meta group, or sniffed). */

@@ -88,7 +88,7 @@ final class ParsedDataSet implements DicomObject {
 
     @Override
     public boolean contains(int tag) {
-        return indexOf(tag) >= 0;
+        return indexOf(tag) >= 0 || (tag == Tag.PixelData && pixelDataOffset >= 0);
     }
 
     /** Where the Pixel Data element's value starts in the file, or -1 without pixel data. */

@@ -98,6 +98,10 @@ public final class Json {
     // ---------------------------------------------------------------- writer
 
     private static void writeValue(StringBuilder out, Object value, int indent) {
+        if (indent > MAX_DEPTH) {
+            // Also what a map or list that contains itself looks like from here.
+            throw new JsonException("value nests deeper than " + MAX_DEPTH + " levels");
+        }
         switch (value) {
             case null -> out.append("null");
             case String s -> writeString(out, s);
@@ -486,7 +490,8 @@ public final class Json {
                 try {
                     return Long.parseLong(literal);
                 } catch (NumberFormatException tooLong) {
-                    // Falls through: an integer beyond 64 bits is kept as a double.
+                    // LIMITATION: an integer beyond 64 bits is kept as the nearest double,
+                    // losing digits; no file the engine reads needs such integers.
                 }
             }
             double d = Double.parseDouble(literal);

@@ -177,6 +177,8 @@ public final class Npy {
         if ("<f8".equals(descr)) {
             return DType.F64;
         }
+        // LIMITATION: other dtypes, big-endian included, are refused; convert in numpy with
+        // array.astype('<f4') first.
         throw new NpyException(file, "dtype " + (descr instanceof String s ? "'" + s + "'"
                 : "of unexpected form") + " is not read; only little-endian float32 ('<f4') "
                 + "and float64 ('<f8')");

@@ -349,6 +349,8 @@ public final class Safetensors implements AutoCloseable {
             }
         }
         if (dtype == null) {
+            // LIMITATION: F8_E4M3, F8_E5M2, unsigned 16-64 bit and complex tensors are refused
+            // with this error; the networks the engine runs are stored in F32, F16 or BF16.
             throw new SafetensorsException(file, name, "unsupported dtype "
                     + describe(fields.get("dtype")) + "; supported: "
                     + Arrays.toString(DType.values()));

@@ -10,7 +10,9 @@
  * <p>Ownership: a {@link dev.lumbar.engine.io.Safetensors} file owns the arena of its memory
  * mapping; the tensors {@code view} returns borrow from it and must not be used after the file
  * is closed (a closed mapping fails with {@link IllegalStateException}, not a crash). Tensors
- * returned by {@code f32} and by {@link dev.lumbar.engine.io.Npy#read} own their memory.
+ * returned by {@code f32} and by {@link dev.lumbar.engine.io.Npy#read} own their memory. A
+ * view is only as aligned as the file lays it out (the data area starts 8-aligned in files this
+ * package writes, at any byte in others); {@code f32} copies are {@code Tensor.ALIGNMENT}-aligned.
  *
  * <p>Byte order is little-endian throughout. Files written here are replaced atomically: a
  * temporary file in the same folder is renamed over the target.

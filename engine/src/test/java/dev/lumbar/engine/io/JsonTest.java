@@ -125,6 +125,33 @@ class JsonTest {
     }
 
     @Test
+    void survivesRandomCorruptionWithJsonExceptionsOnly() {
+        String valid = Json.write(Json.parse("{\"a\": [1, -2.5e-3, true, null, \"s\\u00e9\\n\"],"
+                + " \"b\": {\"c\": \"\ud83d\ude00\", \"d\": []}}"));
+        String alphabet = "{}[]\":,.-+eE0123456789tfnul\\/ \n\tx\u00e9\ud800\udc00";
+        SplittableRandom random = new SplittableRandom(99);
+        int rejected = 0;
+        for (int round = 0; round < 5000; round++) {
+            StringBuilder text = new StringBuilder(valid);
+            for (int edits = 1 + random.nextInt(3); edits > 0; edits--) {
+                int at = random.nextInt(text.length());
+                char c = alphabet.charAt(random.nextInt(alphabet.length()));
+                switch (random.nextInt(3)) {
+                    case 0 -> text.setCharAt(at, c);
+                    case 1 -> text.insert(at, c);
+                    default -> text.deleteCharAt(at);
+                }
+            }
+            try {
+                Json.parse(text.toString());
+            } catch (JsonException e) {
+                rejected++;
+            }
+        }
+        assertTrue(rejected > 2500, "most corruptions are caught: " + rejected);
+    }
+
+    @Test
     void reportsLineAndColumnOfTheProblem() {
         JsonException e = assertThrows(JsonException.class,
                 () -> Json.parse("{\n  \"a\": 1,\n  \"b\": tru\n}"));
@@ -155,6 +182,9 @@ class JsonTest {
         assertThrows(JsonException.class, () -> Json.write(Map.of(1, "x")));
         assertThrows(JsonException.class, () -> Json.write(new Object()));
         assertThrows(JsonException.class, () -> Json.write("\udc00"));
+        List<Object> cycle = new ArrayList<>();
+        cycle.add(cycle);
+        assertThrows(JsonException.class, () -> Json.write(cycle));
     }
 
     @Test
