@@ -90,6 +90,11 @@ public final class DicomDataset {
         return put(tag, "OW", b.array());
     }
 
+    /** Native 8-bit pixel data (OB), e.g. interleaved RGB samples. */
+    public DicomDataset putPixels8(int tag, byte[] pixels) {
+        return put(tag, "OB", pad(pixels.clone(), (byte) 0));
+    }
+
     /**
      * Writes preamble, meta header and this data set to {@code file} through a temporary file
      * beside it, so a crash never leaves half a file.

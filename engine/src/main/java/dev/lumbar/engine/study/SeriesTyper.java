@@ -51,7 +51,8 @@ public final class SeriesTyper {
         SeriesTyping t = fromGeometry(e.normal(), e.repetitionTime(), e.echoTime(),
                 e.inversionTime());
         if (t.decided()) {
-            return t;
+            return why.isEmpty() ? t : new SeriesTyping(t.type(), t.rule(), t.reason() + "; "
+                    + why.substring(0, why.length() - 2));
         }
         return SeriesTyping.undecided(why + t.reason());
     }
