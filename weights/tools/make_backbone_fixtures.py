@@ -229,7 +229,7 @@ def decode_block(block_str):
 
 
 def scale_depth(repeats, depth_multiplier):
-    # one block string per stage in every architecture here, as in timm's definitions
+    # timm's _scale_stage_depth, 'ceil': scale the stage total, share it out from the end
     num_repeat = sum(repeats)
     num_scaled = int(math.ceil(num_repeat * depth_multiplier))
     scaled = []
@@ -353,14 +353,19 @@ class EfficientNet(nn.Module):
         self.conv_stem = conv(in_chans, stem, 3, 2, same=same)
         self.bn1 = BatchNormAct2d(stem, eps, True)
         stages, in_chs = [], stem
-        for block_str in block_strings:
-            a, r = decode_block(block_str)
-            a['out'] = round_channels(a['out'], cm)
+        for stage_strings in block_strings:
+            if isinstance(stage_strings, str):
+                stage_strings = [stage_strings]
+            decoded = [decode_block(block_str) for block_str in stage_strings]
+            repeats = scale_depth([r for _, r in decoded], dm)
             blocks = []
-            for i in range(scale_depth([r], dm)[0]):
-                b = dict(a, stride=a['stride'] if i == 0 else 1)
-                blocks.append(Block(b, in_chs, eps, same))
-                in_chs = a['out']
+            for (a, _), count in zip(decoded, repeats):
+                a['out'] = round_channels(a['out'], cm)
+                for _ in range(count):
+                    # only a stage's first block strides
+                    b = dict(a, stride=a['stride'] if not blocks else 1)
+                    blocks.append(Block(b, in_chs, eps, same))
+                    in_chs = a['out']
             stages.append(nn.Sequential(*blocks))
         self.blocks = nn.Sequential(*stages)
         features = round_channels(spec['features'], cm) if spec['round_features'] \
@@ -474,6 +479,13 @@ FIXTURES = [
      dict(channel_multiplier=0.2, depth_multiplier=0.15), 'F32', (2, 3, 67, 45), 23),
     ('tf_efficientnetv2_s_tiny_bf16', 'tf_efficientnetv2_s', 3, 6,
      dict(channel_multiplier=0.2, depth_multiplier=0.15), 'BF16', (2, 3, 67, 45), 23),
+    ('efficientnet_custom_blocks', 'efficientnet_b0', 2, 3,
+     dict(channel_multiplier=0.5, depth_multiplier=1.5, blocks=[
+         'ds_r1_k3_s1_e1_c8_se0.25',
+         ['ir_r1_k5_s2_e3_c16_se0.25', 'er_r3_k3_s1_e2_c16_se0.5'],
+         'cn_r2_k3_s1_e1_c16_skip',
+         ['ir_r1_k3_s2_e6_c24_noskip', 'ds_r1_k5_s1_e1_c24']]),
+     'F32', (2, 2, 33, 29), 25),
     ('efficientnetv2_rw_s_tiny', 'efficientnetv2_rw_s', 2, 0,
      dict(channel_multiplier=0.2, depth_multiplier=0.1), 'F32', (1, 2, 53, 66), 24),
 ]

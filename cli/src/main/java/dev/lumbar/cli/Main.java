@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         version = "lumbar 0.1.0",
         description = "Grades degenerative conditions of the lumbar spine from MRI studies.",
         subcommands = {CommandLine.HelpCommand.class, CheckCommand.class, InspectCommand.class,
-                PhantomCommand.class, ScoreCommand.class, PredictCommand.class})
+                PhantomCommand.class, ForwardCommand.class, ScoreCommand.class,
+                PredictCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -28,6 +28,7 @@ final class ConvNeXt implements Backbone {
     private static final float LN_EPS = 1e-6f;
     private static final int PATCH = 4;
     private static final int KERNEL = 7;
+    private static final int MIN_SIZE = 32;
 
     /** Depths, widths and MLP flavour of timm's registered ConvNeXt models. */
     record Variant(int[] depths, int[] dims, boolean convMlp) { }
@@ -226,6 +227,11 @@ final class ConvNeXt implements Backbone {
     public Tensor forwardFeatures(Backend backend, Tensor x) {
         requireLoaded();
         Backbones.requireInput(this, x);
+        if (x.dim(2) < MIN_SIZE || x.dim(3) < MIN_SIZE) {
+            // the stem and three downsamplings divide by 32; PyTorch fails on anything smaller
+            throw new IllegalArgumentException(arch + " needs inputs of at least " + MIN_SIZE
+                    + "×" + MIN_SIZE + " pixels, got " + x.dim(2) + "×" + x.dim(3));
+        }
 
         // stem: 4×4 patches, stride 4, then LayerNorm2d
         Tensor patches = backend.conv2d(x, stemWeight, stemBias,

@@ -170,4 +170,17 @@ class BackboneArchitectureTest {
                     && misshaped.getMessage().contains("[3]"), misshaped.getMessage());
         }
     }
+
+    @Test
+    void convNeXtRefusesInputsTooSmallForItsStrides() {
+        try (Backbone backbone = Backbones.create("convnext_atto", 1, 0,
+                Map.of("depths", List.of(1L, 1L, 1L, 1L), "dims", List.of(8L, 8L, 8L, 8L)));
+                Tensor x = Tensor.zeros(1, 1, 31, 64)) {
+            backbone.load(key -> Tensor.zeros(backbone.expectedTensors().get(key)),
+                    new ReferenceBackend());
+            var error = assertThrows(IllegalArgumentException.class,
+                    () -> backbone.forward(new ReferenceBackend(), x));
+            assertTrue(error.getMessage().contains("31"), error.getMessage());
+        }
+    }
 }

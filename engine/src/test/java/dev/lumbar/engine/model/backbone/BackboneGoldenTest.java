@@ -38,7 +38,8 @@ class BackboneGoldenTest {
     @ValueSource(strings = {
         "convnext_atto_tiny", "convnext_atto_tiny_f16", "convnext_small_tiny_nohead",
         "convnext_tiny_tiny", "efficientnet_b0_tiny", "tf_efficientnet_b2_tiny",
-        "tf_efficientnetv2_s_tiny", "tf_efficientnetv2_s_tiny_bf16", "efficientnetv2_rw_s_tiny"})
+        "tf_efficientnetv2_s_tiny", "tf_efficientnetv2_s_tiny_bf16", "efficientnetv2_rw_s_tiny",
+        "efficientnet_custom_blocks"})
     void matchesPyTorchReferenceOnReferenceBackend(String name) throws IOException {
         try (Backend backend = new ReferenceBackend()) {
             GoldenFixture.check(name, backend);
@@ -49,7 +50,8 @@ class BackboneGoldenTest {
     @ValueSource(strings = {
         "convnext_atto_tiny", "convnext_atto_tiny_f16", "convnext_small_tiny_nohead",
         "convnext_tiny_tiny", "efficientnet_b0_tiny", "tf_efficientnet_b2_tiny",
-        "tf_efficientnetv2_s_tiny", "tf_efficientnetv2_s_tiny_bf16", "efficientnetv2_rw_s_tiny"})
+        "tf_efficientnetv2_s_tiny", "tf_efficientnetv2_s_tiny_bf16", "efficientnetv2_rw_s_tiny",
+        "efficientnet_custom_blocks"})
     void matchesPyTorchReferenceOnCpuBackend(String name) throws IOException {
         try (Backend backend = new CpuBackend(2)) {
             GoldenFixture.check(name, backend);
