@@ -24,12 +24,12 @@ import picocli.CommandLine.Option;
             "competition did: weighted log loss per condition group, any_severe_spinal, and",
             "their mean. Unlabelled targets are left out.",
             "",
-            "Exit codes: 0 scored, 2 bad command line, 3 an input file is missing or",
-            "malformed, 4 the submission lacks a row the labels grade."})
+            "Exit codes: 0 scored; 2 bad usage, an input file missing or malformed (the",
+            "message names file and line), or a labelled row missing from the submission."})
 public final class ScoreCommand implements Callable<Integer> {
 
-    static final int EXIT_BAD_FILE = 3;
-    static final int EXIT_INCOMPLETE = 4;
+    /** The project-wide code for bad usage or unusable input. */
+    static final int EXIT_BAD_INPUT = 2;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -55,10 +55,10 @@ public final class ScoreCommand implements Callable<Integer> {
         } catch (CsvFormatException | NoSuchFileException e) {
             err.println("lumbar score: " + (e instanceof NoSuchFileException
                     ? e.getMessage() + ": no such file" : e.getMessage()));
-            return EXIT_BAD_FILE;
+            return EXIT_BAD_INPUT;
         } catch (IOException e) {
             err.println("lumbar score: cannot read input: " + e.getMessage());
-            return EXIT_BAD_FILE;
+            return EXIT_BAD_INPUT;
         }
 
         CompetitionMetric.Score score;
@@ -66,7 +66,7 @@ public final class ScoreCommand implements Callable<Integer> {
             score = CompetitionMetric.score(truth, submitted);
         } catch (IllegalArgumentException e) {
             err.println("lumbar score: " + e.getMessage());
-            return EXIT_INCOMPLETE;
+            return EXIT_BAD_INPUT;
         }
 
         for (Condition.Group group : Condition.Group.values()) {

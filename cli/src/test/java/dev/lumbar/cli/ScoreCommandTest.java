@@ -86,24 +86,24 @@ class ScoreCommandTest {
         Run run = lumbar("score", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
 
-        assertEquals(ScoreCommand.EXIT_BAD_FILE, run.exitCode());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, run.exitCode());
         assertTrue(run.err().contains(submission + ":3:"), run.err());
     }
 
     @Test
-    void incompleteSubmissionAndMissingFilesHaveTheirOwnExitCodes() throws Exception {
+    void incompleteSubmissionsMissingFilesAndBadUsageExitWithTwo() throws Exception {
         Path submission = writeUniformCase();
         List<String> lines = Files.readAllLines(submission);
         Files.write(submission, lines.subList(0, 10));
 
         Run incomplete = lumbar("score", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
-        assertEquals(ScoreCommand.EXIT_INCOMPLETE, incomplete.exitCode());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, incomplete.exitCode());
         assertTrue(incomplete.err().contains("no row"), incomplete.err());
 
         Run missing = lumbar("score", "-s", temp.resolve("nope.csv").toString(),
                 "-l", temp.resolve("train.csv").toString());
-        assertEquals(ScoreCommand.EXIT_BAD_FILE, missing.exitCode());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, missing.exitCode());
         assertTrue(missing.err().contains("nope.csv"), missing.err());
 
         assertEquals(2, lumbar("score", "-s", submission.toString()).exitCode());

@@ -1,7 +1,10 @@
 package dev.lumbar.engine.model.head;
 
 import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.io.SafetensorsException;
+import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.tensor.Tensor;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -39,6 +42,18 @@ public sealed interface Head extends AutoCloseable
      * @throws IllegalArgumentException naming the first missing or misshapen tensor
      */
     void load(Map<String, Tensor> weights, Backend backend);
+
+    /**
+     * Loads the head's tensors from a checked weight set (zero-copy views of the safetensors
+     * file; F16 and BF16 are widened as they are uploaded).
+     */
+    default void load(WeightSet weights, Backend backend) throws SafetensorsException {
+        Map<String, Tensor> views = new LinkedHashMap<>();
+        for (String name : expectedTensors().keySet()) {
+            views.put(name, weights.view(name));
+        }
+        load(views, backend);
+    }
 
     /** Frees the uploaded weights. */
     @Override

@@ -5,9 +5,6 @@ import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A multi-layer bidirectional LSTM with PyTorch's semantics ({@code nn.LSTM(batch_first=True,
@@ -16,13 +13,13 @@ import jdk.incubator.vector.VectorSpecies;
  * from its end and its output at step t sits beside the forward output at step t; a layer's
  * input is the previous layer's {@code [forward, reverse]} output.
  *
- * <p>Per layer, the input projections of every step of both directions are one GEMM on the
- * backend ({@code [B·S, in] × [in, 8H]}); the recurrence {@code W_hh · h} then runs step by
- * step on the host.
+ * <p>The matrix products run on the backend: per layer, the input projections of every step
+ * of both directions are one GEMM ({@code [B·S, in] × [in, 8H]}); per step, the recurrent
+ * products of both directions are one batched GEMM ({@code [2, B, H] × [2, H, 4H]}). The gate
+ * nonlinearities and the cell update, {@code O(B·H)} per step, run on the host between them.
  */
 public final class Lstm implements AutoCloseable {
 
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final String[] DIRECTIONS = {"", "_reverse"};
 
     private final String prefix;
@@ -33,7 +30,7 @@ public final class Lstm implements AutoCloseable {
     private HeadWeights weights;
     private Tensor[] inputWeights;      // per layer: [8H, in], forward gates then reverse gates
     private Tensor[] inputBiases;       // per layer: [8H], bias_ih + bias_hh of both directions
-    private float[][][] recurrentWeights; // per layer and direction: [4H, H] row-major
+    private Tensor[] recurrentWeights;  // per layer: [2, H, 4H], W_hh transposed per direction
 
     /**
      * @param prefix    where the keys start, e.g. {@code lstm.}
@@ -84,11 +81,12 @@ public final class Lstm implements AutoCloseable {
         try {
             inputWeights = new Tensor[layers];
             inputBiases = new Tensor[layers];
-            recurrentWeights = new float[layers][2][];
+            recurrentWeights = new Tensor[layers];
             for (int layer = 0; layer < layers; layer++) {
                 int in = layer == 0 ? inputSize : 2 * hidden;
                 float[] stacked = new float[8 * hidden * in];
                 float[] bias = new float[8 * hidden];
+                float[] recurrent = new float[2 * hidden * 4 * hidden];
                 for (int dir = 0; dir < 2; dir++) {
                     String suffix = "_l" + layer + DIRECTIONS[dir];
                     float[] wih = taken.floats(prefix + "weight_ih" + suffix);
@@ -98,10 +96,18 @@ public final class Lstm implements AutoCloseable {
                     for (int j = 0; j < 4 * hidden; j++) {
                         bias[dir * 4 * hidden + j] = bih[j] + bhh[j];
                     }
-                    recurrentWeights[layer][dir] = taken.floats(prefix + "weight_hh" + suffix);
+                    // W_hh is [4H, H]; the batched product wants its transpose, [H, 4H]
+                    float[] whh = taken.floats(prefix + "weight_hh" + suffix);
+                    for (int j = 0; j < 4 * hidden; j++) {
+                        for (int k = 0; k < hidden; k++) {
+                            recurrent[(dir * hidden + k) * 4 * hidden + j] = whh[j * hidden + k];
+                        }
+                    }
                 }
                 inputWeights[layer] = taken.upload(backend, stacked, 8L * hidden, in);
                 inputBiases[layer] = taken.upload(backend, bias, 8L * hidden);
+                recurrentWeights[layer] = taken.upload(backend, recurrent, 2, hidden,
+                        4L * hidden);
             }
             taken.finishLoading();
             weights = taken;
@@ -121,9 +127,10 @@ public final class Lstm implements AutoCloseable {
         if (weights == null) {
             throw new IllegalStateException("LSTM weights are not loaded");
         }
-        if (sequences.rank() != 3 || sequences.dim(2) != inputSize) {
-            throw new IllegalArgumentException("LSTM expects [B, S, " + inputSize + "], got "
-                    + sequences);
+        if (sequences.rank() != 3 || sequences.dim(2) != inputSize || sequences.dim(0) < 1
+                || sequences.dim(1) < 1) {
+            throw new IllegalArgumentException("LSTM expects [B, S, " + inputSize + "] with B"
+                    + " and S at least 1, got " + sequences);
         }
         int batch = sequences.size(0);
         int steps = sequences.size(1);
@@ -136,16 +143,14 @@ public final class Lstm implements AutoCloseable {
                     inputBiases[layer], Activation.IDENTITY);
                     Tensor onHost = backend.download(onDevice)) {
                 projections = onHost.toFloatArray();
-            }
-            if (layerInput != sequences) {
-                layerInput.close();
+            } finally {
+                if (layerInput != sequences) {
+                    layerInput.close();
+                }
             }
 
-            // the recurrence, one direction at a time: [B, S, 2H]
-            float[] output = new float[batch * steps * 2 * hidden];
-            for (int dir = 0; dir < 2; dir++) {
-                recur(projections, recurrentWeights[layer][dir], dir, batch, steps, output);
-            }
+            // the recurrence, both directions step by step: [B, S, 2H]
+            float[] output = recur(backend, projections, recurrentWeights[layer], batch, steps);
 
             try (Tensor host = Tensor.of(output, batch, steps, 2L * hidden)) {
                 layerInput = backend.upload(host);
@@ -155,70 +160,60 @@ public final class Lstm implements AutoCloseable {
     }
 
     /**
-     * One direction of one layer. {@code projections} is {@code [B, S, 8H]} with this
-     * direction's four gates at offset {@code dir·4H}; writes {@code h} at offset {@code dir·H}
-     * of {@code output} {@code [B, S, 2H]}.
+     * One layer's recurrence. {@code projections} is {@code [B, S, 8H]}: per step the forward
+     * direction's four gates, then the reverse direction's. Returns {@code [B, S, 2H]}.
      */
-    private void recur(float[] projections, float[] recurrent, int dir, int batch, int steps,
-            float[] output) {
-        int gatesPerStep = 4 * hidden;
-        float[] h = new float[batch * hidden];
-        float[] c = new float[batch * hidden];
-        float[] gates = new float[batch * gatesPerStep];
+    private float[] recur(Backend backend, float[] projections, Tensor recurrent, int batch,
+            int steps) {
+        int gateWidth = 4 * hidden;
+        float[] output = new float[batch * steps * 2 * hidden];
+        float[] h = new float[2 * batch * hidden];     // [2, B, H]
+        float[] c = new float[2 * batch * hidden];     // [2, B, H]
+        float[] fromState = new float[2 * batch * gateWidth];
 
         for (int n = 0; n < steps; n++) {
-            int step = dir == 0 ? n : steps - 1 - n;
-
-            // gates = W_ih·x + b (precomputed) + W_hh·h, each row of W_hh read once per step
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(projections, ((b * steps + step) * 2 + dir) * gatesPerStep,
-                        gates, b * gatesPerStep, gatesPerStep);
-            }
+            // W_hh·h of both directions in one batched product: [2, B, H] × [2, H, 4H]
+            // LIMITATION: the gate update runs on the host between these products, so on a GPU
+            // every step uploads 2·B·H and downloads 8·B·H floats; a fused device kernel for
+            // the update would keep the state on the device.
             if (n > 0) {
-                for (int j = 0; j < gatesPerStep; j++) {
-                    for (int b = 0; b < batch; b++) {
-                        gates[b * gatesPerStep + j] += dot(recurrent, j * hidden, h, b * hidden,
-                                hidden);
+                try (Tensor hostState = Tensor.of(h, 2, batch, hidden);
+                        Tensor state = backend.upload(hostState);
+                        Tensor product = backend.matmul(state, recurrent);
+                        Tensor hostProduct = backend.download(product)) {
+                    fromState = hostProduct.toFloatArray();
+                }
+            }
+
+            // gates, then c' = f·c + i·g and h' = o·tanh(c'); the reverse direction at S-1-n
+            for (int dir = 0; dir < 2; dir++) {
+                int step = dir == 0 ? n : steps - 1 - n;
+                for (int b = 0; b < batch; b++) {
+                    int projected = ((b * steps + step) * 2 + dir) * gateWidth;
+                    int recurred = (dir * batch + b) * gateWidth;
+                    int state = (dir * batch + b) * hidden;
+                    int out = (b * steps + step) * 2 * hidden + dir * hidden;
+                    for (int k = 0; k < hidden; k++) {
+                        float input = sigmoid(projections[projected + k]
+                                + fromState[recurred + k]);
+                        float forget = sigmoid(projections[projected + hidden + k]
+                                + fromState[recurred + hidden + k]);
+                        float cell = (float) Math.tanh(projections[projected + 2 * hidden + k]
+                                + fromState[recurred + 2 * hidden + k]);
+                        float emit = sigmoid(projections[projected + 3 * hidden + k]
+                                + fromState[recurred + 3 * hidden + k]);
+                        c[state + k] = forget * c[state + k] + input * cell;
+                        h[state + k] = emit * (float) Math.tanh(c[state + k]);
+                        output[out + k] = h[state + k];
                     }
                 }
             }
-
-            // c' = f·c + i·g, h' = o·tanh(c')
-            for (int b = 0; b < batch; b++) {
-                int g0 = b * gatesPerStep;
-                int out = (b * steps + step) * 2 * hidden + dir * hidden;
-                for (int k = 0; k < hidden; k++) {
-                    float input = sigmoid(gates[g0 + k]);
-                    float forget = sigmoid(gates[g0 + hidden + k]);
-                    float cell = (float) Math.tanh(gates[g0 + 2 * hidden + k]);
-                    float outGate = sigmoid(gates[g0 + 3 * hidden + k]);
-                    int s = b * hidden + k;
-                    c[s] = forget * c[s] + input * cell;
-                    h[s] = outGate * (float) Math.tanh(c[s]);
-                    output[out + k] = h[s];
-                }
-            }
         }
+        return output;
     }
 
     private static float sigmoid(float x) {
         return (float) (1.0 / (1.0 + Math.exp(-x)));
-    }
-
-    private static float dot(float[] a, int aOffset, float[] b, int bOffset, int length) {
-        FloatVector sum = FloatVector.zero(SPECIES);
-        int i = 0;
-        int bound = SPECIES.loopBound(length);
-        for (; i < bound; i += SPECIES.length()) {
-            FloatVector va = FloatVector.fromArray(SPECIES, a, aOffset + i);
-            FloatVector vb = FloatVector.fromArray(SPECIES, b, bOffset + i);
-            sum = va.fma(vb, sum);
-        }
-        float total = sum.reduceLanes(VectorOperators.ADD);
-        for (; i < length; i++) {
-            total += a[aOffset + i] * b[bOffset + i];
-        }
-        return total;
     }
 
     /** Frees the uploaded weights; the LSTM can be loaded again afterwards. */
