@@ -233,10 +233,12 @@ public final class PredictCommand implements Callable<Integer> {
                             result.stacks().size(), fallbacks, result.warnings().size(),
                             String.format(Locale.ROOT, "%.2f", seconds), backend.name());
                     if (!quiet) {
-                        stdout.println(String.format(Locale.ROOT, "%s: %d series, %d targets"
-                                + " graded, %d from priors, %d warnings, %.2f s", progress,
-                                result.stacks().size(), 25 - fallbacks, fallbacks,
-                                result.warnings().size(), seconds));
+                        long series = result.stacks().stream().map(s -> s.seriesId())
+                                .distinct().count();
+                        stdout.println(String.format(Locale.ROOT, "%s: %d series (%d stacks),"
+                                + " %d targets graded, %d from priors, %d warnings, %.2f s",
+                                progress, series, result.stacks().size(), 25 - fallbacks,
+                                fallbacks, result.warnings().size(), seconds));
                     }
                     for (String warning : result.warnings()) {
                         err.println("lumbar predict: study " + study.id() + ": warning: "

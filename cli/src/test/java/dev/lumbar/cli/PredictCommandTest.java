@@ -140,6 +140,22 @@ class PredictCommandTest {
     }
 
     @Test
+    void withoutInputOrModelItRunsTheBundledDemo() throws IOException {
+        Run run = predict("--out", work.resolve("out/submission.csv").toString(),
+                "--report-dir", work.resolve("out/reports").toString(), "--threads", "1");
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("UNTRAINED"), run.out());
+        List<String> rows = submissionRows();
+        assertProbabilityRows(rows, 1);
+        String study = rows.get(1).substring(0, rows.get(1).indexOf('_'));
+        Map<String, Object> report = report(study);
+        assertEquals(25, ((List<?>) report.get("targets")).size());
+        assertEquals(Boolean.FALSE, ((Map<?, ?>) report.get("ensemble")).get("trained"));
+        assertTrue(((Map<?, ?>) report.get("timings")).get("stage2_ms") instanceof Long);
+    }
+
+    @Test
     void studyWithoutAxialSeriesFallsBackToPriorsWithAWarning() throws IOException {
         Path root = studyCopy();
         Path axial = axialSeriesFolder(root.resolve("1001"));

@@ -45,10 +45,13 @@ public final class PredictionReport {
         timings.put("stage2_ms", result.stage2Millis());
         report.put("timings", timings);
 
+        // one entry per stack: an axial series often holds one stack per disc
         List<Object> series = new ArrayList<>();
+        Map<String, Long> stacksSeen = new LinkedHashMap<>();
         for (Stack stack : result.stacks()) {
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("series", stack.seriesId());
+            s.put("stack", stacksSeen.merge(stack.seriesId(), 1L, Long::sum));
             s.put("type", stack.type().name());
             s.put("typed_by", stack.typedBy());
             s.put("slices", (long) stack.slices());
@@ -99,6 +102,10 @@ public final class PredictionReport {
         l.put("source", at.source());
         if (!Double.isNaN(at.distanceMm())) {
             l.put("distance_mm", round(at.distanceMm()));
+        }
+        if (at.spineX() != 0 || at.spineY() != 0) {
+            l.put("disc_tilt_degrees", round(Math.toDegrees(
+                    Math.atan2(at.spineY(), at.spineX()) - Math.PI / 2)));
         }
         return l;
     }
