@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         description = "Grades degenerative conditions of the lumbar spine from MRI studies.",
         subcommands = {CommandLine.HelpCommand.class, CheckCommand.class, InspectCommand.class,
                 PhantomCommand.class, ForwardCommand.class, ScoreCommand.class,
-                PredictCommand.class})
+                PredictCommand.class, DoctorCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

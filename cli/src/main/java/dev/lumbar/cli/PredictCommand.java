@@ -1,7 +1,7 @@
 package dev.lumbar.cli;
 
 import dev.lumbar.engine.backend.Backend;
-import dev.lumbar.engine.backend.cpu.CpuBackend;
+import dev.lumbar.engine.backend.Backends;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.pipeline.CardNetworks;
@@ -267,14 +267,12 @@ public final class PredictCommand implements Callable<Integer> {
             err.println("lumbar predict: --threads must be at least 1");
             return null;
         }
-        if (device == DeviceChoice.cuda) {
-            // LIMITATION: this build has no CUDA backend wired into predict; --device cuda
-            // stops with a message and --device auto runs on the CPU.
-            err.println("lumbar predict: --device cuda: this build has no CUDA backend; use"
-                    + " --device cpu");
+        try {
+            return Backends.open(device.name(), workers);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            err.println("lumbar predict: " + message(e));
             return null;
         }
-        return new CpuBackend(workers);
     }
 
     private static double[][] probabilities(StudyResult result) {
