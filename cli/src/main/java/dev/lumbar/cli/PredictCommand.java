@@ -13,6 +13,8 @@ import dev.lumbar.engine.pipeline.StudyPredictor;
 import dev.lumbar.engine.pipeline.StudyResult;
 import dev.lumbar.engine.pipeline.StudyStacks;
 import dev.lumbar.engine.report.SubmissionWriter;
+import dev.lumbar.engine.spine.Condition;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
 import dev.lumbar.engine.study.SeriesDescriptions;
 import dev.lumbar.engine.study.Study;
@@ -193,6 +195,18 @@ public final class PredictCommand implements Callable<Integer> {
         try (CardNetworks networks = new CardNetworks(backend);
                 SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
                         : SubmissionWriter.create(outFile)) {
+            // every network up front: a broken ensemble stops here, before any study
+            long loadStart = System.nanoTime();
+            try {
+                preload(manifest, networks);
+            } catch (RuntimeException e) {
+                return usageError(err, e);
+            }
+            if (!quiet) {
+                stdout.println(String.format(Locale.ROOT, "lumbar predict: %d networks loaded on"
+                        + " %s in %.2f s", networks.loadedModels().size(), backend.name(),
+                        (System.nanoTime() - loadStart) / 1e9));
+            }
             StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
             VolumeLoader loader = new VolumeLoader(DicomReader.standard());
             Map<String, String> hashes = null;
@@ -215,6 +229,10 @@ public final class PredictCommand implements Callable<Integer> {
                     long readMillis;
                     try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
                         readMillis = (System.nanoTime() - readStart) / 1_000_000;
+                        if (stacks.stacks().isEmpty()) {
+                            throw new IllegalArgumentException("no usable series ("
+                                    + String.join("; ", warnings) + ")");
+                        }
                         result = predictor.predict(study.id(), stacks.stacks(),
                                 given.forStudy(study.id()), warnings);
                         if (hashes == null) {
@@ -259,6 +277,25 @@ public final class PredictCommand implements Callable<Integer> {
                     studies.size() - failed - skipped, failed, skipped, out, reportDir));
         }
         return failed > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /** Loads every network the manifest names, so that errors surface before any study. */
+    private static void preload(EnsembleManifest manifest, CardNetworks networks) {
+        for (SeriesType type : SeriesType.values()) {
+            manifest.stage1(type).ifPresent(models -> {
+                if (models.slices() != null) {
+                    networks.sliceScorer(models.slices());
+                }
+                if (models.points() != null) {
+                    networks.pointModel(models.points());
+                }
+            });
+        }
+        for (Condition condition : Condition.ALL) {
+            for (EnsembleManifest.Member member : manifest.plan(condition).members()) {
+                networks.grader(member.model());
+            }
+        }
     }
 
     private Backend backend(PrintWriter err) {

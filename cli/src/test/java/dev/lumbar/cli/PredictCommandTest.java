@@ -208,6 +208,43 @@ class PredictCommandTest {
     }
 
     @Test
+    void aStudyWithNothingReadableFailsAndTheOthersAreWritten() throws IOException {
+        Path root = studyCopy();
+        Path broken = Files.createDirectories(root.resolve("1002/1"));
+        Files.writeString(broken.resolve("1.dcm"), "DICM? no, plain text");
+
+        Run run = predict(args(root));
+
+        assertEquals(3, run.exit(), run.err());
+        assertTrue(run.err().contains("study 1002 failed"), run.err());
+        assertProbabilityRows(submissionRows(), 1);
+        assertTrue(submissionRows().get(1).startsWith("1001_"));
+    }
+
+    @Test
+    void aBrokenEnsembleStopsBeforeAnyStudy() throws IOException {
+        Path demo = DEMO_MANIFEST.getParent();
+        Path copy = work.resolve("ensemble");
+        copyTree(demo.resolve("stage1"), copy.resolve("stage1"));
+        copyTree(demo.resolve("stage2"), copy.resolve("stage2"));
+        Files.copy(DEMO_MANIFEST, copy.resolve("demo.ensemble.json"));
+        Files.copy(demo.resolve("../train_label_counts.csv"),
+                work.resolve("train_label_counts.csv"));
+        Path weights = copy.resolve("stage2/foraminal_effnet_mil.safetensors");
+        byte[] bytes = Files.readAllBytes(weights);
+        Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+
+        Run run = predict("--input", phantoms.toString(), "--model",
+                copy.resolve("demo.ensemble.json").toString(), "--out",
+                work.resolve("out/submission.csv").toString(), "--report-dir",
+                work.resolve("out/reports").toString());
+
+        assertEquals(2, run.exit(), run.err());
+        assertTrue(run.err().contains("foraminal_effnet_mil"), run.err());
+        assertFalse(run.out().contains("[1/1]"), run.out());
+    }
+
+    @Test
     void seriesCsvNamingMissingSeriesStillCompletes() throws IOException {
         Path csv = work.resolve("series.csv");
         Files.writeString(csv, """
