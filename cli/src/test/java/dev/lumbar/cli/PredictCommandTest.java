@@ -174,6 +174,22 @@ class PredictCommandTest {
     }
 
     @Test
+    void givenCoordinatesReplaceStageOneAndShowInTheReport() throws IOException {
+        Path coordinates = phantoms.resolve(PhantomWriter.LABEL_COORDINATES_CSV);
+
+        Run run = predict(args(phantoms, "--coordinates", coordinates.toString()));
+
+        assertEquals(0, run.exit(), run.err());
+        List<String> given = Files.readAllLines(coordinates);
+        for (Object t : (List<?>) report("1001").get("targets")) {
+            Map<?, ?> location = (Map<?, ?>) ((Map<?, ?>) t).get("location");
+            assertEquals("given coordinates", location.get("source"), t.toString());
+            String point = location.get("series") + "," + location.get("instance_number");
+            assertTrue(given.stream().anyMatch(line -> line.contains(point)), point);
+        }
+    }
+
+    @Test
     void emptyFolderIsAWarningAndAnEmptySubmission() throws IOException {
         Path empty = Files.createDirectories(work.resolve("empty"));
 

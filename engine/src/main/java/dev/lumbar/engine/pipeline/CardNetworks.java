@@ -224,6 +224,8 @@ public final class CardNetworks implements Networks {
         }
     }
 
+    // LIMITATION: stage-1 networks always see their slice repeated across the channels; a
+    // point model trained on adjacent slices as channels gets the same slice three times.
     /** The card's input as a stage-1 network reads it: whole slices, repeated channels. */
     private static ImageInput imageInput(ModelCard card) {
         ModelCard.Input in = card.input();

@@ -106,6 +106,8 @@ public final class EnsembleGrader {
                         bag.level() ? at.discAngle(bag) : 0,
                         condition.side() == Side.LEFT));
             }
+            // LIMITATION: bags are always cut on the CPU and then uploaded; on a GPU backend
+            // the engine's CUDA ROI sampler kernel is not used yet.
             Networks.Grades graded;
             try (Tensor bags = RoiSampler.sample(entry.getKey().volume(), rois, bag)) {
                 graded = grader.grade(bags);
@@ -117,6 +119,8 @@ public final class EnsembleGrader {
             }
             for (int t = 0; t < targets.size(); t++) {
                 Target target = targets.get(t);
+                // LIMITATION: a member grades one target per bag (3 logits); heads that
+                // answer several targets from one bag are refused here
                 if (graded.logits()[t].length != 3) {
                     throw new IllegalArgumentException("member " + member.name() + " answers "
                             + graded.logits()[t].length + " logits per bag; 3 severities"

@@ -66,6 +66,8 @@ public final class Localiser {
         return found;
     }
 
+    // LIMITATION: of several sagittal stacks of one type only the first is localised; the
+    // others are listed in the report but never graded.
     private static Optional<Stack> first(List<Stack> stacks, SeriesType type,
             List<String> warnings) {
         List<Stack> ofType = stacks.stream().filter(s -> s.type() == type).toList();
@@ -229,6 +231,8 @@ public final class Localiser {
      * The spine's direction at each level of one sagittal stack, from its neighbouring levels'
      * points (the levels above and below, or the one neighbour at the ends).
      */
+    // LIMITATION: the disc's tilt is taken as perpendicular to the line through the
+    // neighbouring levels' points, not measured from the disc itself.
     private static void addSpineDirections(Map<Level, Location> levels) {
         Map<Level, Location> copy = Map.copyOf(levels);
         for (Level level : Level.ALL) {
