@@ -82,6 +82,8 @@ public final class PhantomWriter {
                 .putString(Tag.InstitutionName, "LO", patient.institution())
                 .putString(Tag.ReferringPhysicianName, "PN", patient.referringPhysician())
                 .putString(Tag.SeriesDescription, "LO", series.description())
+                .putString(Tag.PerformingPhysicianName, "PN", patient.performingPhysician())
+                .putString(Tag.OperatorsName, "PN", patient.operator())
                 .putString(Tag.PatientName, "PN", patient.name())
                 .putString(Tag.PatientID, "LO", patient.id())
                 .putString(Tag.PatientBirthDate, "DA", patient.birthDate())
