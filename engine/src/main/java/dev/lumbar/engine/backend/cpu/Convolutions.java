@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The three ways the CPU backend convolves NCHW images:
  * <ul>
  * <li>1×1, stride 1, unpadded, one group: one matrix product per image,
- *     {@code [O, C] × [C, H·W]};</li>
+ *     {@code [O, C] × [C, H·W]}, or one for the whole batch when images are small;</li>
  * <li>depthwise (one input and one output channel per group): each plane is copied once into a
  *     zero-padded buffer, then every output vector sums all kernel taps in a register;</li>
  * <li>everything else: im2col in tiles of output pixels, then a matrix product per group.</li>
@@ -29,6 +29,9 @@ final class Convolutions {
     private static final ValueLayout.OfFloat F32 =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
+    /** 1×1 convolutions over images with fewer pixels than this run as one product. */
+    private static final long BATCHED_PLANE = 256;
+
     /** im2col tiles hold at most this many floats (16 MiB), whatever the image size. */
     private static final long COLUMN_TILE_FLOATS = 1L << 22;
 
@@ -36,6 +39,8 @@ final class Convolutions {
     private final Gemm gemm;
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<MemorySegment> columns =
+            ThreadLocal.withInitial(() -> MemorySegment.NULL);
+    private final ThreadLocal<MemorySegment> outputs =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     Convolutions(WorkerPool workers, Gemm gemm) {
@@ -67,7 +72,9 @@ final class Convolutions {
             depthwise(g, x, weight, bias, y, act);
             return;
         }
-        if (g.pointwise()) {
+        if (g.pointwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1) {
+            pointwiseAcrossImages(g, x, weight, y);
+        } else if (g.pointwise()) {
             long plane = (long) g.h * g.w;
             gemm.multiply(g.n, g.o, Math.toIntExact(plane), g.c,
                     weight, 0, 0, g.c, false,
@@ -92,6 +99,34 @@ final class Convolutions {
         });
     }
 
+    /**
+     * A 1×1 convolution over small images as one product {@code [O, C] × [C, N·H·W]}: the
+     * weights are then packed once for the batch rather than once per few-pixel image. The
+     * input is gathered into {@code [C, N, H·W]} and the result scattered back to NCHW.
+     */
+    private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment weight,
+            MemorySegment y) {
+        long plane = (long) g.h * g.w;
+        int pixels = Math.toIntExact(g.n * plane);
+        MemorySegment gathered = scratch(columns, (long) g.c * pixels);
+        MemorySegment product = scratch(outputs, (long) g.o * pixels);
+        long planeBytes = plane * Float.BYTES;
+        workers.forEach(g.c, ci -> {
+            for (int n = 0; n < g.n; n++) {
+                MemorySegment.copy(x, ((long) n * g.c + ci) * planeBytes,
+                        gathered, ((long) ci * g.n + n) * planeBytes, planeBytes);
+            }
+        });
+        gemm.multiply(1, g.o, pixels, g.c, weight, 0, 0, g.c, false,
+                gathered, 0, 0, pixels, false, product, 0, 0, pixels, false);
+        workers.forEach(g.o, oc -> {
+            for (int n = 0; n < g.n; n++) {
+                MemorySegment.copy(product, ((long) oc * g.n + n) * planeBytes,
+                        y, ((long) n * g.o + oc) * planeBytes, planeBytes);
+            }
+        });
+    }
+
     // ---- im2col + matrix product ------------------------------------------------------------
 
     private void im2colProducts(Geometry g, MemorySegment x, MemorySegment weight,
@@ -102,7 +137,7 @@ final class Convolutions {
         int rows = cg * g.kh * g.kw;
         int pixels = g.outH * g.outW;
         int tile = (int) Math.max(1, Math.min(pixels, COLUMN_TILE_FLOATS / Math.max(1, rows)));
-        MemorySegment col = columnBuffer((long) rows * tile);
+        MemorySegment col = scratch(columns, (long) rows * tile);
         long inPlane = (long) g.h * g.w;
         long outPlane = pixels;
         for (int n = 0; n < g.n; n++) {
@@ -170,13 +205,13 @@ final class Convolutions {
     }
 
     /** A scratch buffer of at least {@code floats} floats, reused by the calling thread. */
-    private MemorySegment columnBuffer(long floats) {
-        MemorySegment buffer = columns.get();
+    private static MemorySegment scratch(ThreadLocal<MemorySegment> slot, long floats) {
+        MemorySegment buffer = slot.get();
         long bytes = floats * Float.BYTES;
         if (buffer.byteSize() < bytes) {
             // an automatic arena: any worker may fill it, and the collector frees it
             buffer = Arena.ofAuto().allocate(bytes, 64);
-            columns.set(buffer);
+            slot.set(buffer);
         }
         return buffer.asSlice(0, bytes);
     }
