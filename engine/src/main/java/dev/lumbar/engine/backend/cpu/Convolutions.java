@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <li>1×1, stride 1, unpadded, one group: one matrix product per image,
  *     {@code [O, C] × [C, H·W]}, or one for the whole batch when images are small;</li>
  * <li>depthwise (one input and one output channel per group): each plane is copied once into a
- *     zero-padded buffer, then every output vector sums all kernel taps in a register;</li>
+ *     zero-padded buffer (split by column phase when strided), then every output vector sums
+ *     all kernel taps in a register;</li>
  * <li>everything else: im2col in tiles of output pixels, then a matrix product per group.</li>
  * </ul>
  * Bias and activation are applied once per output plane, after the sums.
@@ -38,6 +39,7 @@ final class Convolutions {
     private final WorkerPool workers;
     private final Gemm gemm;
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<MemorySegment> columns =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private final ThreadLocal<MemorySegment> outputs =
@@ -232,9 +234,11 @@ final class Convolutions {
             float b = bias == null ? 0f : bias.getAtIndex(F32, channel);
             long out = (long) p * g.outH * g.outW * Float.BYTES;
             if (s.strideW() == 1) {
-                depthwiseRowsUnitStride(g, padded, paddedW, w, b, y, out, act);
+                depthwiseRows(g, padded, paddedW, 0, w, b, y, out, act);
             } else {
-                depthwiseRowsStrided(g, padded, paddedW, w, b, y, out, act);
+                int phaseW = (paddedW + s.strideW() - 1) / s.strideW();
+                float[] phased = phases(padded, paddedH, paddedW, s.strideW(), phaseW);
+                depthwiseRows(g, phased, phaseW, paddedH * phaseW, w, b, y, out, act);
             }
         });
     }
@@ -243,13 +247,8 @@ final class Convolutions {
     private float[] paddedPlane(Geometry g, MemorySegment x, long offset, int paddedH,
             int paddedW) {
         Conv2dSpec s = g.spec;
-        int size = paddedH * paddedW + L;
-        float[] padded = planes.get();
-        if (padded.length < size) {
-            padded = new float[size];
-            planes.set(padded);
-        }
-        java.util.Arrays.fill(padded, 0, size, 0f);
+        float[] padded = buffer(planes, paddedH * paddedW + L);
+        java.util.Arrays.fill(padded, 0, paddedH * paddedW + L, 0f);
         for (int iy = 0; iy < g.h; iy++) {
             MemorySegment.copy(x, F32, (offset + (long) iy * g.w) * Float.BYTES, padded,
                     (iy + s.padTop()) * paddedW + s.padLeft(), g.w);
@@ -257,55 +256,68 @@ final class Convolutions {
         return padded;
     }
 
-    private static void depthwiseRowsUnitStride(Geometry g, float[] padded, int paddedW,
+    /**
+     * The padded plane split by column phase for a horizontal stride: phase {@code ph} holds
+     * columns {@code ph, ph + stride, …} of every row, {@code phaseW} to a row, so the taps
+     * of consecutive outputs are again consecutive floats.
+     */
+    private float[] phases(float[] padded, int paddedH, int paddedW, int stride, int phaseW) {
+        int size = stride * paddedH * phaseW;
+        float[] phased = buffer(strided, size + L);
+        java.util.Arrays.fill(phased, size, size + L, 0f);
+        for (int ph = 0; ph < stride; ph++) {
+            for (int iy = 0; iy < paddedH; iy++) {
+                int dst = (ph * paddedH + iy) * phaseW;
+                int src = iy * paddedW + ph;
+                for (int j = 0; j < phaseW; j++, src += stride) {
+                    phased[dst + j] = src < (iy + 1) * paddedW ? padded[src] : 0f;
+                }
+            }
+        }
+        return phased;
+    }
+
+    private static float[] buffer(ThreadLocal<float[]> slot, int size) {
+        float[] buffer = slot.get();
+        if (buffer.length < size) {
+            buffer = new float[size];
+            slot.set(buffer);
+        }
+        return buffer;
+    }
+
+    /**
+     * Every output row of one depthwise plane: each output vector sums all taps in a register.
+     * The source is the padded plane ({@code phaseSize} 0, rows of {@code rowW}) or, for a
+     * horizontal stride, its column phases; tap (ky, kx) of output column ox then reads phase
+     * {@code (kx·dw) mod sw} at column {@code ox + (kx·dw) div sw}.
+     */
+    private static void depthwiseRows(Geometry g, float[] source, int rowW, int phaseSize,
             float[] w, float bias, MemorySegment y, long out, Activation act) {
         Conv2dSpec s = g.spec;
-        int dh = s.dilationH();
-        int dw = s.dilationW();
+        int[] tapOffset = new int[g.kh * g.kw];
+        for (int ky = 0, tap = 0; ky < g.kh; ky++) {
+            for (int kx = 0; kx < g.kw; kx++, tap++) {
+                int column = kx * s.dilationW();
+                tapOffset[tap] = (column % s.strideW()) * phaseSize
+                        + ky * s.dilationH() * rowW + column / s.strideW();
+            }
+        }
         for (int oy = 0; oy < g.outH; oy++) {
-            int top = oy * s.strideH() * paddedW;
+            int top = oy * s.strideH() * rowW;
             long row = out + (long) oy * g.outW * Float.BYTES;
             for (int ox = 0; ox < g.outW; ox += L) {
                 VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
                 FloatVector acc = FloatVector.broadcast(S, bias);
-                int tap = 0;
-                for (int ky = 0; ky < g.kh; ky++) {
-                    int base = top + ky * dh * paddedW + ox;
-                    for (int kx = 0; kx < g.kw; kx++, tap++) {
-                        // the padded buffer has L spare floats, so whole-vector loads stay in it
-                        acc = FloatVector.fromArray(S, padded, base + kx * dw)
-                                .fma(FloatVector.broadcast(S, w[tap]), acc);
-                    }
+                int base = top + ox;
+                for (int tap = 0; tap < tapOffset.length; tap++) {
+                    // the source has L spare floats, so whole-vector loads stay inside it
+                    acc = FloatVector.fromArray(S, source, base + tapOffset[tap])
+                            .fma(FloatVector.broadcast(S, w[tap]), acc);
                 }
                 Pointwise.apply(acc, act).intoMemorySegment(y, row + (long) ox * Float.BYTES,
                         LE, lanes);
             }
-        }
-    }
-
-    private static void depthwiseRowsStrided(Geometry g, float[] padded, int paddedW,
-            float[] w, float bias, MemorySegment y, long out, Activation act) {
-        // LIMITATION: strided depthwise convolutions run a scalar loop over taps (the
-        // stride-2 layers of EfficientNet); they are correct but not vectorised.
-        Conv2dSpec s = g.spec;
-        float[] row = new float[g.outW];
-        for (int oy = 0; oy < g.outH; oy++) {
-            int top = oy * s.strideH() * paddedW;
-            for (int ox = 0; ox < g.outW; ox++) {
-                int left = top + ox * s.strideW();
-                float acc = 0f;
-                int tap = 0;
-                for (int ky = 0; ky < g.kh; ky++) {
-                    int at = left + ky * s.dilationH() * paddedW;
-                    for (int kx = 0; kx < g.kw; kx++, tap++) {
-                        acc += padded[at + kx * s.dilationW()] * w[tap];
-                    }
-                }
-                row[ox] = acc;
-            }
-            long dst = out + (long) oy * g.outW * Float.BYTES;
-            MemorySegment.copy(row, 0, y, F32, dst, g.outW);
-            Pointwise.biasActivate(y, dst, y, dst, g.outW, bias, act);
         }
     }
 }

@@ -121,6 +121,9 @@ class CpuBackendTest {
             checkConv(cpu, random, new long[] {1, 2, 9, 10}, new long[] {2, 1, 3, 3}, true,
                     new Conv2dSpec(2, 1, 0, 2, 1, 0, 1, 1, 2), Activation.RELU,
                     "depthwise 3x3 stride (2, 1)");
+            checkConv(cpu, random, new long[] {2, 3, 8, 41}, new long[] {3, 1, 3, 3}, true,
+                    new Conv2dSpec(1, 3, 1, 1, 2, 1, 1, 2, 3), Activation.GELU,
+                    "depthwise 3x3 stride (1, 3) dilation (1, 2)");
         }
     }
 
