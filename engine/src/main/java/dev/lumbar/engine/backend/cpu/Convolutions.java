@@ -75,8 +75,10 @@ final class Convolutions {
             return;
         }
         if (g.pointwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1) {
-            pointwiseAcrossImages(g, x, weight, y);
-        } else if (g.pointwise()) {
+            pointwiseAcrossImages(g, x, weight, bias, y, act);
+            return;
+        }
+        if (g.pointwise()) {
             long plane = (long) g.h * g.w;
             gemm.multiply(g.n, g.o, Math.toIntExact(plane), g.c,
                     weight, 0, 0, g.c, false,
@@ -104,10 +106,11 @@ final class Convolutions {
     /**
      * A 1×1 convolution over small images as one product {@code [O, C] × [C, N·H·W]}: the
      * weights are then packed once for the batch rather than once per few-pixel image. The
-     * input is gathered into {@code [C, N, H·W]} and the result scattered back to NCHW.
+     * input is gathered into {@code [C, N, H·W]} and the result scattered back to NCHW, with
+     * bias and activation applied on the way.
      */
     private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment weight,
-            MemorySegment y) {
+            MemorySegment bias, MemorySegment y, Activation act) {
         long plane = (long) g.h * g.w;
         int pixels = Math.toIntExact(g.n * plane);
         MemorySegment gathered = scratch(columns, (long) g.c * pixels);
@@ -122,9 +125,10 @@ final class Convolutions {
         gemm.multiply(1, g.o, pixels, g.c, weight, 0, 0, g.c, false,
                 gathered, 0, 0, pixels, false, product, 0, 0, pixels, false);
         workers.forEach(g.o, oc -> {
+            float b = bias == null ? 0f : bias.getAtIndex(F32, oc);
             for (int n = 0; n < g.n; n++) {
-                MemorySegment.copy(product, ((long) oc * g.n + n) * planeBytes,
-                        y, ((long) n * g.o + oc) * planeBytes, planeBytes);
+                Pointwise.biasActivate(product, ((long) oc * g.n + n) * planeBytes,
+                        y, ((long) n * g.o + oc) * planeBytes, plane, b, act);
             }
         });
     }
