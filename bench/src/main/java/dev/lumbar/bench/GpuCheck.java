@@ -48,7 +48,8 @@ public final class GpuCheck {
                     GpuParity parity = new GpuParity(gpu, cpu, seed, repetitions);
                     List<GpuParity.Result> results = parity.runAll();
                     if (precision == CudaOptions.Precision.F32) {
-                        results = parity.runGpuOnly();
+                        parity.runGpuOnly();
+                results = parity.runGraphCheck();
                     }
                     long[] use = gpu.memoryUse();
                     System.out.print(GpuParity.table(results, "== " + gpu.name() + " vs "

@@ -831,6 +831,112 @@ public final class CudaBackend implements Backend {
         return y;
     }
 
+    // ---- CUDA graphs --------------------------------------------------------------------
+
+    /**
+     * A forward pass captured as a CUDA graph for fixed shapes: {@link #run} replays every
+     * kernel, cuDNN and cuBLAS call with one launch. The graph reads {@link #input()} and
+     * writes {@link #output()} at the addresses they had during the capture; copy new data
+     * into the input with {@link CudaBackend#copyInto} before each run.
+     */
+    public final class CapturedForward implements AutoCloseable {
+        private final MemorySegment graph;
+        private final MemorySegment executable;
+        private final Tensor input;
+        private final Tensor output;
+        private final Set<Long> reserved;
+        private boolean released;
+
+        private CapturedForward(MemorySegment graph, MemorySegment executable, Tensor input,
+                Tensor output, Set<Long> reserved) {
+            this.graph = graph;
+            this.executable = executable;
+            this.input = input;
+            this.output = output;
+            this.reserved = reserved;
+        }
+
+        /** The tensor the graph reads; its shape and address are fixed. */
+        public Tensor input() {
+            return input;
+        }
+
+        /** The tensor the graph writes; valid after {@link #run} until the next run. */
+        public Tensor output() {
+            return output.reshape(output.shape());
+        }
+
+        /** Queues one replay of the captured forward on the backend's stream. */
+        public void run() {
+            enter();
+            driver.graphLaunch(executable, stream);
+        }
+
+        @Override
+        public void close() {
+            if (released) {
+                return;
+            }
+            released = true;
+            if (!closed) {
+                enter();
+                driver.streamSynchronize(stream);
+                driver.graphExecDestroy(executable);
+                driver.graphDestroy(graph);
+                memory.unreserve(reserved);
+            }
+            output.close();
+        }
+    }
+
+    /**
+     * Captures {@code forward} applied to {@code input} as a CUDA graph. Run the forward once
+     * uncaptured first, with the same shapes: that uploads the weights, makes the cuDNN plans
+     * and fills the memory cache, none of which may happen inside a capture. The forward must
+     * only queue work (no upload, download or synchronisation). The input stays owned by the
+     * caller and must outlive the returned graph.
+     */
+    public CapturedForward capture(Tensor input, java.util.function.UnaryOperator<Tensor> forward) {
+        enter();
+        driver.streamSynchronize(stream);
+        memory.beginRecording();
+        Tensor output = null;
+        Set<Long> reserved;
+        MemorySegment graph;
+        try {
+            // Relaxed mode: a cache miss may still call cuMemAlloc during the capture.
+            driver.beginCapture(stream, CudaDriver.CU_STREAM_CAPTURE_MODE_RELAXED);
+            try {
+                output = forward.apply(input);
+            } finally {
+                graph = driver.endCapture(stream);
+            }
+        } finally {
+            reserved = memory.endRecording();
+        }
+        try {
+            MemorySegment executable = driver.graphInstantiate(graph);
+            return new CapturedForward(graph, executable, input, output, reserved);
+        } catch (RuntimeException e) {
+            driver.graphDestroy(graph);
+            memory.unreserve(reserved);
+            output.close();
+            throw e;
+        }
+    }
+
+    /** Copies a host tensor into an existing device tensor of the same size (F32). */
+    public void copyInto(Tensor deviceTarget, Tensor host) {
+        enter();
+        host.requireHost();
+        host.requireDType(DType.F32);
+        if (host.byteSize() != deviceTarget.byteSize()) {
+            throw new IllegalArgumentException("cannot copy " + host + " into " + deviceTarget);
+        }
+        driver.copyHostToDeviceAsync(f32(deviceTarget), host.segment(), host.byteSize(), stream);
+        driver.streamSynchronize(stream);
+    }
+
     // ---- launching ----------------------------------------------------------------------
 
     /** A grid-stride kernel over {@code work} elements: enough blocks to fill the device. */

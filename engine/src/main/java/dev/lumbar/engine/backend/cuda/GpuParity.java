@@ -38,7 +38,8 @@ public final class GpuParity {
 
     /**
      * @param repetitions timed runs of each GPU operation after one warm-up (its mean is
-     *                    reported); the reference runs once
+     *                    reported); the reference runs once (for the graph check, the
+     *                    reference column is the step-by-step GPU time)
      */
     public GpuParity(CudaBackend gpu, Backend reference, long seed, int repetitions) {
         this.gpu = gpu;
@@ -169,6 +170,69 @@ public final class GpuParity {
                 }
                 results.add(new Result("f32->" + storage + "->f32", "[2, 24, 7, 9]",
                         relativeError(host.toFloatArray(), want), 0, 0, 0));
+            }
+        }
+        return List.copyOf(results);
+    }
+
+    /**
+     * Captures a small network (conv, LayerNorm2d, GELU, pooling, linear) as a CUDA graph and
+     * checks that replaying it on new input gives what running it step by step gives; reports
+     * the time of both.
+     */
+    public List<Result> runGraphCheck() {
+        Random random = new Random(seed ^ 0x62a9);
+        Tensor convWeight = randomTensor(random, 64, 32, 3, 3);
+        Tensor convBias = randomTensor(random, 64);
+        Tensor gamma = randomTensor(random, 64);
+        Tensor beta = randomTensor(random, 64);
+        Tensor fcWeight = randomTensor(random, 10, 64);
+        Tensor fcBias = randomTensor(random, 10);
+        Tensor first = randomTensor(random, 4, 32, 28, 28);
+        Tensor second = randomTensor(random, 4, 32, 28, 28);
+        try (Tensor cw = gpu.upload(convWeight); Tensor cb = gpu.upload(convBias);
+                Tensor g = gpu.upload(gamma); Tensor b = gpu.upload(beta);
+                Tensor fw = gpu.upload(fcWeight); Tensor fb = gpu.upload(fcBias);
+                Tensor input = gpu.upload(first)) {
+            java.util.function.UnaryOperator<Tensor> network = x -> {
+                try (Tensor conv = gpu.conv2d(x, cw, cb, Conv2dSpec.symmetric(1, 1, 1, 1),
+                        Activation.IDENTITY);
+                        Tensor norm = gpu.layerNormChannels(conv, g, b, 1e-6f);
+                        Tensor act = gpu.activate(norm, Activation.GELU);
+                        Tensor pooled = gpu.globalAvgPool(act)) {
+                    return gpu.linear(pooled, fw, fb, Activation.IDENTITY);
+                }
+            };
+
+            // step by step on the second input (also the warm-up the capture needs)
+            float[] expected;
+            try (Tensor x = gpu.upload(second); Tensor y = network.apply(x);
+                    Tensor host = gpu.download(y)) {
+                expected = host.toFloatArray();
+            }
+            float eagerTotal = gpu.timeMillis(() -> {
+                for (int i = 0; i < repetitions; i++) {
+                    network.apply(input).close();
+                }
+            });
+
+            // captured once, replayed on the second input
+            try (CudaBackend.CapturedForward captured = gpu.capture(input, network)) {
+                gpu.copyInto(captured.input(), second);
+                captured.run();
+                float[] replayed;
+                try (Tensor host = gpu.download(captured.output())) {
+                    replayed = host.toFloatArray();
+                }
+                float graphTotal = gpu.timeMillis(() -> {
+                    for (int i = 0; i < repetitions; i++) {
+                        captured.run();
+                    }
+                });
+                int reps = Math.max(1, repetitions);
+                results.add(new Result("graph replay vs eager", "[4, 32, 28, 28]",
+                        relativeError(replayed, expected), 1e-6, eagerTotal / reps,
+                        graphTotal / reps));
             }
         }
         return List.copyOf(results);
