@@ -13,8 +13,6 @@ import dev.lumbar.engine.pipeline.StudyPredictor;
 import dev.lumbar.engine.pipeline.StudyResult;
 import dev.lumbar.engine.pipeline.StudyStacks;
 import dev.lumbar.engine.report.SubmissionWriter;
-import dev.lumbar.engine.spine.Condition;
-import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
 import dev.lumbar.engine.study.SeriesDescriptions;
 import dev.lumbar.engine.study.Study;
@@ -196,9 +194,12 @@ public final class PredictCommand implements Callable<Integer> {
                 SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
                         : SubmissionWriter.create(outFile)) {
             // every network up front: a broken ensemble stops here, before any study
+            StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
             long loadStart = System.nanoTime();
+            Map<String, String> hashes;
             try {
-                preload(manifest, networks);
+                predictor.loadAll();
+                hashes = networks.fingerprints();
             } catch (RuntimeException e) {
                 return usageError(err, e);
             }
@@ -207,9 +208,7 @@ public final class PredictCommand implements Callable<Integer> {
                         + " %s in %.2f s", networks.loadedModels().size(), backend.name(),
                         (System.nanoTime() - loadStart) / 1e9));
             }
-            StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
             VolumeLoader loader = new VolumeLoader(DicomReader.standard());
-            Map<String, String> hashes = null;
             for (int i = 0; i < studies.size(); i++) {
                 Study study = studies.get(i);
                 String progress = String.format(Locale.ROOT, "[%d/%d] study %s", i + 1,
@@ -235,9 +234,6 @@ public final class PredictCommand implements Callable<Integer> {
                         }
                         result = predictor.predict(study.id(), stacks.stacks(),
                                 given.forStudy(study.id()), warnings);
-                        if (hashes == null) {
-                            hashes = networks.fingerprints();
-                        }
                         Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
                                 PredictionReport.of(result, manifest, version, backend.name(),
                                         hashes, readMillis));
@@ -277,25 +273,6 @@ public final class PredictCommand implements Callable<Integer> {
                     studies.size() - failed - skipped, failed, skipped, out, reportDir));
         }
         return failed > 0 ? EXIT_SOME_FAILED : 0;
-    }
-
-    /** Loads every network the manifest names, so that errors surface before any study. */
-    private static void preload(EnsembleManifest manifest, CardNetworks networks) {
-        for (SeriesType type : SeriesType.values()) {
-            manifest.stage1(type).ifPresent(models -> {
-                if (models.slices() != null) {
-                    networks.sliceScorer(models.slices());
-                }
-                if (models.points() != null) {
-                    networks.pointModel(models.points());
-                }
-            });
-        }
-        for (Condition condition : Condition.ALL) {
-            for (EnsembleManifest.Member member : manifest.plan(condition).members()) {
-                networks.grader(member.model());
-            }
-        }
     }
 
     private Backend backend(PrintWriter err) {

@@ -240,7 +240,8 @@ public final class CardNetworks implements Networks {
             case "minmax" -> Normalisation.MINMAX;
             case "zscore" -> Normalisation.ZSCORE;
             case "window" -> {
-                if (!(n.get("low") instanceof Number low) || !(n.get("high") instanceof Number high)) {
+                if (!(n.get("low") instanceof Number low)
+                        || !(n.get("high") instanceof Number high)) {
                     throw new IllegalArgumentException(card.file() + ": input.normalize window"
                             + " needs numbers 'low' and 'high'");
                 }

@@ -37,7 +37,7 @@ import java.util.Optional;
  *       "members": [ {
  *         "name": "spinal_convnext",       // for reports; defaults to the model file's name
  *         "model": "f.model.json",         // a lumbar-model/1 card, relative to this file
- *         "view": "SAG_T2",                // SAG_T1 | SAG_T2 | AX_T2: the stack the bag is cut from
+ *         "view": "SAG_T2",                // SAG_T1 | SAG_T2 | AX_T2: the bag's stack
  *         "weight": 1.0,
  *         "flip_tta": true,                // also grade the left-right flipped bag, average logits
  *         "bag": {
@@ -143,7 +143,8 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
                 if (plans.containsKey(condition)) {
                     throw conditions.problem(key, condition.kaggleName() + " is planned twice");
                 }
-                plans.put(condition, new ConditionPlan(condition, temperature, List.copyOf(members)));
+                plans.put(condition, new ConditionPlan(condition, temperature,
+                        List.copyOf(members)));
             }
         }
         for (Condition condition : Condition.ALL) {
