@@ -12,9 +12,14 @@ import dev.lumbar.engine.pipeline.PredictionReport;
 import dev.lumbar.engine.pipeline.StudyPredictor;
 import dev.lumbar.engine.pipeline.StudyResult;
 import dev.lumbar.engine.pipeline.StudyStacks;
+import dev.lumbar.engine.report.ModelFingerprint;
+import dev.lumbar.engine.report.StudyReport;
 import dev.lumbar.engine.report.SubmissionWriter;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
+import dev.lumbar.engine.study.Series;
 import dev.lumbar.engine.study.SeriesDescriptions;
+import dev.lumbar.engine.study.SeriesTyping;
 import dev.lumbar.engine.study.Study;
 import dev.lumbar.engine.study.StudyException;
 import dev.lumbar.engine.study.StudyScan;
@@ -28,7 +33,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -196,10 +200,10 @@ public final class PredictCommand implements Callable<Integer> {
             // every network up front: a broken ensemble stops here, before any study
             StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
             long loadStart = System.nanoTime();
-            Map<String, String> hashes;
+            List<ModelFingerprint> models;
             try {
                 predictor.loadAll();
-                hashes = networks.fingerprints();
+                models = networks.fingerprints();
             } catch (RuntimeException e) {
                 return usageError(err, e);
             }
@@ -235,8 +239,10 @@ public final class PredictCommand implements Callable<Integer> {
                         result = predictor.predict(study.id(), stacks.stacks(),
                                 given.forStudy(study.id()), warnings);
                         Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
-                                PredictionReport.of(result, manifest, version, backend.name(),
-                                        hashes, readMillis));
+                                PredictionReport.of(result, manifest, version,
+                                        new StudyReport.BackendInfo(backend.name(),
+                                                backend.device().toString()),
+                                        models, seriesEntries(study), readMillis));
                     }
                     submission.append(study.id(), probabilities(result));
                     double seconds = (System.nanoTime() - start) / 1e9;
@@ -273,6 +279,24 @@ public final class PredictCommand implements Callable<Integer> {
                     studies.size() - failed - skipped, failed, skipped, out, reportDir));
         }
         return failed > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /** The study's series for the report, typed or not, named by their folders. */
+    private static List<StudyReport.SeriesEntry> seriesEntries(Study study) {
+        List<StudyReport.SeriesEntry> entries = new ArrayList<>();
+        for (Series series : study.series()) {
+            SeriesTyping typing = series.typing();
+            StudyReport.TypedBy typedBy = switch (typing.rule()) {
+                case SERIES_CSV -> StudyReport.TypedBy.SERIES_CSV;
+                case SERIES_DESCRIPTION -> StudyReport.TypedBy.SERIES_DESCRIPTION;
+                case GEOMETRY -> StudyReport.TypedBy.GEOMETRY;
+                case UNDECIDED -> StudyReport.TypedBy.NOT_TYPED;
+            };
+            entries.add(new StudyReport.SeriesEntry(series.id(), typing.decided()
+                    ? SeriesType.valueOf(typing.type().name()) : null, typedBy,
+                    series.description(), series.sliceCount()));
+        }
+        return entries;
     }
 
     private Backend backend(PrintWriter err) {

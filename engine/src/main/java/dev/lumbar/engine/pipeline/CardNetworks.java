@@ -152,14 +152,13 @@ public final class CardNetworks implements Networks {
         return backend.name();
     }
 
-    /** SHA-256 of every weight file loaded so far, by file name, for reports. */
-    public Map<String, String> fingerprints() throws IOException {
-        Map<String, String> hashes = new LinkedHashMap<>();
+    /** Name and SHA-256 of the weights of every network loaded so far, for reports. */
+    public List<ModelFingerprint> fingerprints() throws IOException {
+        List<ModelFingerprint> prints = new ArrayList<>();
         for (Network net : loaded.values()) {
-            ModelFingerprint f = ModelFingerprint.of(net.card().name(), net.card().weights());
-            hashes.put(f.weightsFile(), f.sha256());
+            prints.add(ModelFingerprint.of(net.card().name(), net.card().weights()));
         }
-        return hashes;
+        return prints;
     }
 
     @Override

@@ -121,8 +121,14 @@ public final class EnsembleGrader {
                             + graded.logits()[t].length + " logits per bag; 3 severities"
                             + " expected");
                 }
+                Location at = locations.get(target);
+                int[] instances = new int[bag.slices()];
+                for (int s = 0; s < instances.length; s++) {
+                    instances[s] = bag.channelSlices(at.slice(), s,
+                            at.stack().slices())[(bag.channels() - 1) / 2];
+                }
                 grades.get(target).add(new StudyResult.MemberGrade(member.name(), member.view(),
-                        member.weight(), locations.get(target), graded.logits()[t],
+                        member.weight(), at, instances, graded.logits()[t],
                         graded.attention() == null ? null : graded.attention()[t]));
             }
         }

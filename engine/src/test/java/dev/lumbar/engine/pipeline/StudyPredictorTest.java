@@ -325,9 +325,9 @@ class StudyPredictorTest {
     @Test
     void membersAverageLogitsWithWeightsThenTemperature() {
         List<StudyResult.MemberGrade> grades = List.of(
-                new StudyResult.MemberGrade("a", SeriesType.SAG_T2, 1, null,
+                new StudyResult.MemberGrade("a", SeriesType.SAG_T2, 1, null, new int[0],
                         new float[] {2, 0, 0}, null),
-                new StudyResult.MemberGrade("b", SeriesType.AX_T2, 3, null,
+                new StudyResult.MemberGrade("b", SeriesType.AX_T2, 3, null, new int[0],
                         new float[] {-2, 0, 4}, null));
         double[] p = EnsembleGrader.combine(grades, 2);
         // mean logits (-1, 0, 3) / 2 = (-0.5, 0, 1.5)
