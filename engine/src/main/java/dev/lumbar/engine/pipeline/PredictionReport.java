@@ -11,7 +11,8 @@ import java.util.Map;
  * The per-study JSON report: {@link StudyReport}'s fields (engine, backend, weights, timings,
  * series and their typing, every target's location, probabilities, attention and fallback,
  * warnings with UIDs masked), plus what only the pipeline knows: the ensemble, and per target
- * how its location was found and every member's logits. The additions carry no series names,
+ * how its location was found and every member's logits. Slices are numbered within the series
+ * (an axial series' stacks one after another). The additions carry no series names,
  * only slice indices, so they cannot leak a UID-like folder name that the report withholds.
  */
 public final class PredictionReport {
@@ -66,8 +67,8 @@ public final class PredictionReport {
             Location at = t.location();
             // a given point is taken as certain; a projected axial slice has no score of its own
             double confidence = Double.isNaN(at.confidence()) ? 1.0 : at.confidence();
-            location = new StudyReport.Location(at.stack().seriesId(), at.slice(), at.x(),
-                    at.y(), confidence);
+            location = new StudyReport.Location(at.stack().seriesId(),
+                    at.stack().seriesOffset() + at.slice(), at.x(), at.y(), confidence);
         }
 
         // attention of the first member that has one, with the slices its instances show
@@ -79,7 +80,7 @@ public final class PredictionReport {
                 bagSlices = new int[g.attention().length];
                 for (int s = 0; s < attention.length; s++) {
                     attention[s] = g.attention()[s];
-                    bagSlices[s] = g.instanceSlices()[s];
+                    bagSlices[s] = g.location().stack().seriesOffset() + g.instanceSlices()[s];
                 }
                 break;
             }
@@ -93,6 +94,7 @@ public final class PredictionReport {
     private static Map<String, Object> locatedBy(Location at) {
         Map<String, Object> how = new LinkedHashMap<>();
         how.put("source", at.source());
+        how.put("instance_number", (long) at.stack().instanceNumbers()[at.slice()]);
         if (!Double.isNaN(at.distanceMm())) {
             how.put("distance_mm", round(at.distanceMm()));
         }
@@ -110,7 +112,8 @@ public final class PredictionReport {
             m.put("member", g.member());
             m.put("view", g.view().name());
             m.put("weight", g.weight());
-            m.put("slice", (long) g.location().slice());
+            m.put("slice", (long) (g.location().stack().seriesOffset()
+                    + g.location().slice()));
             m.put("x", round(g.location().x()));
             m.put("y", round(g.location().y()));
             m.put("logits", floats(g.logits()));
