@@ -90,7 +90,8 @@ public final class StudyScanner {
     }
 
     private static List<Path> listFiles(Path dir) throws StudyException {
-        try (Stream<Path> walk = Files.walk(dir)) {
+        // linked folders are followed: datasets are often linked into place
+        try (Stream<Path> walk = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
             return walk.filter(Files::isRegularFile)
                     .filter(p -> !hidden(dir.relativize(p)))
                     .sorted(StudyScanner::byNaturalPath)
@@ -115,6 +116,9 @@ public final class StudyScanner {
      * top level sits exactly that deep, and no DICOM-named file sits at the top.
      */
     private static boolean isKaggleLayout(Path dir, List<Path> files, int depth) {
+        // LIMITATION: the decision is for the whole tree: one stray file at another depth sends
+        // every study to UID grouping, where series are named S<SeriesNumber> and the series
+        // CSV no longer matches them.
         boolean any = false;
         for (Path f : files) {
             int d = dir.relativize(f).getNameCount();
@@ -257,6 +261,7 @@ public final class StudyScanner {
             warnings.add("series " + seriesId + ": no readable image, left out");
             return java.util.Optional.empty();
         }
+        // LIMITATION: description, TR and TE of a series are its first file's.
         FileHeader first = headers.getFirst();
         if (headers.stream().anyMatch(h -> !h.pixelSpacingKnown())) {
             warnings.add("series " + seriesId + ": no PixelSpacing in some files, 1 mm assumed");

@@ -252,4 +252,18 @@ class StudyScannerTest {
         assertTrue(warnings.contains("4/stack 1: unusual slice spacing 15.00 mm"),
                 warnings.toString());
     }
+
+    @Test
+    void followsLinkedStudyFolders() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(12));
+        Path real = dir.resolve("real");
+        PhantomWriter.write(phantom, real);
+        Path root = dir.resolve("root");
+        Files.createDirectories(root);
+        Files.createSymbolicLink(root.resolve(phantom.studyId()),
+                real.resolve(phantom.studyId()));
+        Study study = scan(root).studies().getFirst();
+        assertEquals(phantom.studyId(), study.id());
+        assertEquals(52, study.series().stream().mapToInt(Series::sliceCount).sum());
+    }
 }
