@@ -319,8 +319,10 @@ final class Convolutions {
                     acc = FloatVector.fromArray(S, source, base + tapOffset[tap])
                             .fma(FloatVector.broadcast(S, w[tap]), acc);
                 }
-                Pointwise.apply(acc, act).intoMemorySegment(y, row + (long) ox * Float.BYTES,
-                        LE, lanes);
+                acc.intoMemorySegment(y, row + (long) ox * Float.BYTES, LE, lanes);
+            }
+            if (act != Activation.IDENTITY) {
+                Pointwise.biasActivate(y, row, y, row, g.outW, 0f, act);
             }
         }
     }

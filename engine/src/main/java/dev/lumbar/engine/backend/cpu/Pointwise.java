@@ -60,19 +60,7 @@ final class Pointwise {
      */
     static void biasActivate(MemorySegment src, long srcOffset, MemorySegment dst,
             long dstOffset, long count, float bias, Activation act) {
-        FloatVector b = FloatVector.broadcast(S, bias);
-        long i = 0;
-        for (long bound = count - count % L; i < bound; i += L) {
-            long o = i * Float.BYTES;
-            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE).add(b);
-            apply(x, act).intoMemorySegment(dst, dstOffset + o, LE);
-        }
-        if (i < count) {
-            VectorMask<Float> tail = S.indexInRange(i, count);
-            long o = i * Float.BYTES;
-            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, tail).add(b);
-            apply(x, act).intoMemorySegment(dst, dstOffset + o, LE, tail);
-        }
+        apply(act, src, srcOffset, dst, dstOffset, count, bias, null);
     }
 
     /**
@@ -83,72 +71,138 @@ final class Pointwise {
             MemorySegment bias, Activation act) {
         for (long r = 0; r < rows; r++) {
             long row = offset + r * width * Float.BYTES;
-            int i = 0;
-            for (int bound = width - width % L; i < bound; i += L) {
-                long o = (long) i * Float.BYTES;
-                FloatVector x = FloatVector.fromMemorySegment(S, data, row + o, LE)
-                        .add(FloatVector.fromMemorySegment(S, bias, o, LE));
-                apply(x, act).intoMemorySegment(data, row + o, LE);
-            }
-            if (i < width) {
-                VectorMask<Float> tail = S.indexInRange(i, width);
-                long o = (long) i * Float.BYTES;
-                FloatVector x = FloatVector.fromMemorySegment(S, data, row + o, LE, tail)
-                        .add(FloatVector.fromMemorySegment(S, bias, o, LE, tail));
-                apply(x, act).intoMemorySegment(data, row + o, LE, tail);
-            }
+            apply(act, data, row, data, row, width, 0f, bias);
         }
     }
 
-    /** The activation of every lane. */
-    static FloatVector apply(FloatVector x, Activation act) {
-        return switch (act) {
-            case IDENTITY -> x;
-            case RELU -> x.max(0f);
-            case GELU -> gelu(x);
-            case SILU -> x.mul(sigmoid(x));
-            case SIGMOID -> sigmoid(x);
-            case TANH -> x.lanewise(VectorOperators.TANH);
-        };
+    /**
+     * One loop per activation, each with its whole body written out: a vector passed to a
+     * method the compiler does not inline is boxed on the heap, which costs several times
+     * the arithmetic. {@code biasVector} (null for none) adds {@code biasVector[i]} as well.
+     */
+    private static void apply(Activation act, MemorySegment src, long srcOffset,
+            MemorySegment dst, long dstOffset, long count, float bias,
+            MemorySegment biasVector) {
+        switch (act) {
+            case IDENTITY -> identity(src, srcOffset, dst, dstOffset, count, bias, biasVector);
+            case RELU -> relu(src, srcOffset, dst, dstOffset, count, bias, biasVector);
+            case GELU -> gelu(src, srcOffset, dst, dstOffset, count, bias, biasVector);
+            case SILU -> silu(src, srcOffset, dst, dstOffset, count, bias, biasVector);
+            case SIGMOID -> sigmoid(src, srcOffset, dst, dstOffset, count, bias, biasVector);
+            case TANH -> tanh(src, srcOffset, dst, dstOffset, count, bias, biasVector);
+        }
     }
 
-    /** The activation of one value, for short loops; agrees with the vector form. */
-    static float apply(float x, Activation act) {
-        return apply(FloatVector.broadcast(S, x), act).lane(0);
+    private static void identity(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long count, float bias, MemorySegment biasVector) {
+        for (long i = 0; i < count; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, count);
+            long o = i * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
+                    .add(bias);
+            if (biasVector != null) {
+                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
+            }
+            x.intoMemorySegment(dst, dstOffset + o, LE, lanes);
+        }
     }
 
-    static FloatVector sigmoid(FloatVector x) {
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        return one.div(one.add(x.neg().lanewise(VectorOperators.EXP)));
+    private static void relu(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long count, float bias, MemorySegment biasVector) {
+        for (long i = 0; i < count; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, count);
+            long o = i * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
+                    .add(bias);
+            if (biasVector != null) {
+                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
+            }
+            x.max(0f).intoMemorySegment(dst, dstOffset + o, LE, lanes);
+        }
+    }
+
+    private static void sigmoid(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long count, float bias, MemorySegment biasVector) {
+        for (long i = 0; i < count; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, count);
+            long o = i * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
+                    .add(bias);
+            if (biasVector != null) {
+                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
+            }
+            FloatVector e = x.neg().lanewise(VectorOperators.EXP);
+            FloatVector.broadcast(S, 1f).div(e.add(1f))
+                    .intoMemorySegment(dst, dstOffset + o, LE, lanes);
+        }
+    }
+
+    private static void silu(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long count, float bias, MemorySegment biasVector) {
+        for (long i = 0; i < count; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, count);
+            long o = i * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
+                    .add(bias);
+            if (biasVector != null) {
+                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
+            }
+            FloatVector e = x.neg().lanewise(VectorOperators.EXP);
+            x.div(e.add(1f)).intoMemorySegment(dst, dstOffset + o, LE, lanes);
+        }
+    }
+
+    private static void tanh(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long count, float bias, MemorySegment biasVector) {
+        for (long i = 0; i < count; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, count);
+            long o = i * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
+                    .add(bias);
+            if (biasVector != null) {
+                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
+            }
+            x.lanewise(VectorOperators.TANH).intoMemorySegment(dst, dstOffset + o, LE, lanes);
+        }
     }
 
     /** Exact GELU, {@code x · Φ(x)}. */
-    static FloatVector gelu(FloatVector x) {
-        FloatVector t = x.abs().mul(INV_SQRT2);
+    private static void gelu(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long count, float bias, MemorySegment biasVector) {
+        for (long i = 0; i < count; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, count);
+            long o = i * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
+                    .add(bias);
+            if (biasVector != null) {
+                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
+            }
+            FloatVector t = x.abs().mul(INV_SQRT2);
+            VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
 
-        // near zero: Φ = (1 ± erf(t)) / 2
-        FloatVector s = t.mul(t);
-        FloatVector p = s.fma(P6, P5).fma(s, bc(P4)).fma(s, bc(P3)).fma(s, bc(P2))
-                .fma(s, bc(P1)).fma(s, bc(P0));
-        FloatVector halfErf = t.mul(p).mul(0.5f);
-        VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
-        FloatVector phiNear = halfErf.blend(halfErf.neg(), negative).add(0.5f);
+            // near zero: Φ = (1 ± erf(t)) / 2
+            FloatVector s = t.mul(t);
+            FloatVector p = s.fma(P6, P5).fma(s, bc(P4)).fma(s, bc(P3)).fma(s, bc(P2))
+                    .fma(s, bc(P1)).fma(s, bc(P0));
+            FloatVector halfErf = t.mul(p).mul(0.5f);
+            FloatVector phiNear = halfErf.blend(halfErf.neg(), negative).add(0.5f);
 
-        // the tails: erfc(t) = exp(-t²) · R(u), Φ = erfc/2 below zero and 1 - erfc/2 above;
-        // t² = x²/2 is formed from x exactly (a rounded t would cost 1e-5 at x = -11)
-        FloatVector xc = x.abs().min(ERFC_LIMIT * (float) Math.sqrt(2));
-        FloatVector u = FloatVector.broadcast(S, 1f).div(xc.mul(INV_SQRT2).fma(ERFC_SCALE, 1f));
-        FloatVector r = u.fma(R9, R8).fma(u, bc(R7)).fma(u, bc(R6)).fma(u, bc(R5))
-                .fma(u, bc(R4)).fma(u, bc(R3)).fma(u, bc(R2)).fma(u, bc(R1)).fma(u, bc(R0));
-        FloatVector square = xc.mul(xc);
-        FloatVector squareError = xc.fma(xc, square.neg());
-        FloatVector gauss = square.mul(-0.5f).lanewise(VectorOperators.EXP)
-                .mul(squareError.mul(-0.5f).add(1f));
-        FloatVector halfErfc = gauss.mul(r).mul(0.5f);
-        FloatVector phiTail = FloatVector.broadcast(S, 1f).sub(halfErfc).blend(halfErfc, negative);
+            // the tails: erfc(t) = exp(-t²) · R(u), Φ = erfc/2 below zero and 1 - erfc/2
+            // above; t² = x²/2 is formed from x exactly (a rounded t would cost 1e-5 at -11)
+            FloatVector xc = x.abs().min(ERFC_LIMIT * (float) Math.sqrt(2));
+            FloatVector u = bc(1f).div(xc.mul(INV_SQRT2).fma(ERFC_SCALE, 1f));
+            FloatVector r = u.fma(R9, R8).fma(u, bc(R7)).fma(u, bc(R6)).fma(u, bc(R5))
+                    .fma(u, bc(R4)).fma(u, bc(R3)).fma(u, bc(R2)).fma(u, bc(R1)).fma(u, bc(R0));
+            FloatVector square = xc.mul(xc);
+            FloatVector squareError = xc.fma(xc, square.neg());
+            FloatVector gauss = square.mul(-0.5f).lanewise(VectorOperators.EXP)
+                    .mul(squareError.mul(-0.5f).add(1f));
+            FloatVector halfErfc = gauss.mul(r).mul(0.5f);
+            FloatVector phiTail = bc(1f).sub(halfErfc).blend(halfErfc, negative);
 
-        FloatVector phi = phiTail.blend(phiNear, t.compare(VectorOperators.LT, ERF_SPLIT));
-        return x.mul(phi);
+            FloatVector phi = phiTail.blend(phiNear, t.compare(VectorOperators.LT, ERF_SPLIT));
+            x.mul(phi).intoMemorySegment(dst, dstOffset + o, LE, lanes);
+        }
     }
 
     private static FloatVector bc(float v) {
