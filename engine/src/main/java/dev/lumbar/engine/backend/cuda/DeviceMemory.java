@@ -45,6 +45,7 @@ final class DeviceMemory implements AutoCloseable {
     /** Blocks released during a capture, kept for the graph that uses them: size by address. */
     private final Map<Long, Long> reserved = new HashMap<>();
     private long reservedBytes;
+    private java.util.function.LongConsumer releaseListener = address -> { };
 
     DeviceMemory(Allocator allocator, long limitBytes) {
         this.allocator = allocator;
@@ -112,6 +113,12 @@ final class DeviceMemory implements AutoCloseable {
         liveBytes -= size;
         cached.computeIfAbsent(size, k -> new ArrayDeque<>()).push(address);
         cachedBytes += size;
+        releaseListener.accept(address);
+    }
+
+    /** Called with the address of every block released, e.g. to drop data derived from it. */
+    synchronized void onRelease(java.util.function.LongConsumer listener) {
+        releaseListener = listener;
     }
 
     /**
@@ -195,6 +202,7 @@ final class DeviceMemory implements AutoCloseable {
     /** Blocks released during a capture, kept for the graph that uses them: size by address. */
     private final Map<Long, Long> reserved = new HashMap<>();
     private long reservedBytes;
+    private java.util.function.LongConsumer releaseListener = address -> { };
 
             @Override
             public MemorySegment allocate(long byteSize, long byteAlignment) {
