@@ -159,17 +159,11 @@ final class DataSetParser {
      * what it reads. Returns where reading stopped.
      *
      * <p>The loop only classifies each element; decoding its header, skipping an undefined
-<<<<<<< HEAD
-     * length and recording its value live in the small methods below. Kept as one method, the
-     * walk crashed the C2 compiler of Temurin 25.0.3 (SIGSEGV in final graph reshaping) once it
-     * grew hot, killing the JVM; the split keeps each compiled unit small.
-=======
      * length and recording its value live in the small methods below. The walk once was one
      * 692-byte method, and Temurin 25.0.3's C2 compiler crashed the JVM (SIGSEGV in final graph
      * reshaping) compiling it once it grew hot. The split alone did not stop the crash; reading
      * through a constant layout in {@link #u16} and {@link #u32} did. The split stays so each
      * compiled unit is small and a future crash is easier to pin down.
->>>>>>> main
      */
     private long walk(long pos, long limit, int depth, boolean explicit, boolean big, Walk mode)
             throws DicomException {
@@ -483,15 +477,10 @@ final class DataSetParser {
         return data.get(ValueLayout.JAVA_BYTE, pos) & 0xFF;
     }
 
-<<<<<<< HEAD
-    // One access per byte order, each with a constant layout, so the compiler can resolve
-    // the access fully instead of dispatching on a layout chosen at run time.
-=======
     // One access per byte order, each with a constant layout. Passing a layout chosen at run
     // time (get(big ? U16_BE : U16_LE, pos)) leaves an unresolved var-handle dispatch inside
     // walk, and Temurin 25.0.3's C2 compiler crashed the JVM compiling walk in that shape.
     // Keep every segment read in this class on a constant layout.
->>>>>>> main
     private int u16(long pos, boolean big) {
         short value = big ? data.get(U16_BE, pos) : data.get(U16_LE, pos);
         return value & 0xFFFF;
