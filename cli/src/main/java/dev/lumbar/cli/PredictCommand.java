@@ -101,16 +101,19 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "keep the studies already in --out and skip them")
     boolean resume;
 
-    @Option(names = {"-q", "--quiet"}, description = "no progress lines")
-    boolean quiet;
+    /** The root command, which holds {@code --quiet} and {@code --verbose} for every verb. */
+    @CommandLine.ParentCommand
+    Main root;
 
-    @Option(names = "--verbose", description = "stack traces with errors")
-    boolean verbose;
+    private boolean quiet;
+    private boolean verbose;
 
     @Override
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        quiet = root != null && root.quiet;
+        verbose = root != null && root.verbose();
 
         // the bundled demo when neither input nor model is given
         if (input == null && model == null) {

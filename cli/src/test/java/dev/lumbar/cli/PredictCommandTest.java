@@ -284,7 +284,9 @@ class PredictCommandTest {
 
     @Test
     void resumeSkipsStudiesAlreadyWritten() throws IOException {
-        assertEquals(0, predict(args(phantoms, "-q")).exit());
+        Run quiet = predict(args(phantoms, "-q"));
+        assertEquals(0, quiet.exit(), quiet.err());
+        assertFalse(quiet.out().contains("[1/1]"), quiet.out());
         Run again = predict(args(phantoms, "--resume"));
 
         assertEquals(0, again.exit(), again.err());
