@@ -251,7 +251,7 @@ public final class PredictCommand implements Callable<Integer> {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long fallbacks = result.targets().stream()
                             .filter(StudyResult.TargetResult::fromPriors).count();
-                    LOG.log(System.Logger.Level.INFO, "study {0}: {1} stacks, {2} targets from"
+                    LOG.log(System.Logger.Level.DEBUG, "study {0}: {1} stacks, {2} targets from"
                             + " priors, {3} warnings, {4} s on {5}", study.id(),
                             result.stacks().size(), fallbacks, result.warnings().size(),
                             String.format(Locale.ROOT, "%.2f", seconds), backend.name());
