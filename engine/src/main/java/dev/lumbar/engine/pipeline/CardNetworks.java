@@ -223,9 +223,10 @@ public final class CardNetworks implements Networks {
         }
     }
 
-    // LIMITATION: stage-1 networks always see their slice repeated across the channels; a
-    // point model trained on adjacent slices as channels gets the same slice three times.
-    /** The card's input as a stage-1 network reads it: whole slices, repeated channels. */
+    /**
+     * The card's input as a stage-1 network reads it: whole slices, channels repeated unless
+     * the manifest's stage-1 entry asks for neighbours.
+     */
     private static ImageInput imageInput(ModelCard card) {
         ModelCard.Input in = card.input();
         return new ImageInput(in.height(), in.width(), in.channels(),
