@@ -216,14 +216,20 @@ CUresult cuStreamBeginCapture(CUstream s, CUstreamCaptureMode mode) {
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
-CUresult cuStreamEndCapture(CUstream s, CUgraph *g) { (void) s; (void) g; return CUDA_ERROR_NOT_SUPPORTED; }
+CUresult cuStreamEndCapture(CUstream s, CUgraph *g) {
+    (void) s; (void) g;
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
 
 CUresult cuGraphInstantiate(CUgraphExec *e, CUgraph g, unsigned long long flags) {
     (void) e; (void) g; (void) flags;
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
-CUresult cuGraphLaunch(CUgraphExec e, CUstream s) { (void) e; (void) s; return CUDA_ERROR_NOT_SUPPORTED; }
+CUresult cuGraphLaunch(CUgraphExec e, CUstream s) {
+    (void) e; (void) s;
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
 CUresult cuGraphExecDestroy(CUgraphExec e) { (void) e; return CUDA_SUCCESS; }
 CUresult cuGraphDestroy(CUgraph g) { (void) g; return CUDA_SUCCESS; }
 

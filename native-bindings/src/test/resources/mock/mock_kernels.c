@@ -189,7 +189,8 @@ static void attention_pool(void **params, unsigned int grid) {
         for (int s = 0; s < instances; s++) alpha[b * instances + s] = (float) (logits[s] / sum);
         for (int d = 0; d < dim; d++) {
             double acc = 0;
-            for (int s = 0; s < instances; s++) acc += logits[s] / sum * hb[(long long) s * dim + d];
+            for (int s = 0; s < instances; s++)
+                acc += logits[s] / sum * hb[(long long) s * dim + d];
             z[(long long) b * dim + d] = (float) acc;
         }
     }
@@ -204,7 +205,8 @@ static void nchw_to_nhwc(void **params, unsigned int grid) {
     for (int i = 0; i < n; i++)
         for (int c = 0; c < channels; c++)
             for (long long p = 0; p < hw; p++)
-                y[((long long) i * hw + p) * channels + c] = x[((long long) i * channels + c) * hw + p];
+                y[((long long) i * hw + p) * channels + c] =
+                        x[((long long) i * channels + c) * hw + p];
 }
 
 static void nhwc_to_nchw(void **params, unsigned int grid) {
@@ -216,7 +218,8 @@ static void nhwc_to_nchw(void **params, unsigned int grid) {
     for (int i = 0; i < n; i++)
         for (int c = 0; c < channels; c++)
             for (long long p = 0; p < hw; p++)
-                y[((long long) i * channels + c) * hw + p] = x[((long long) i * hw + p) * channels + c];
+                y[((long long) i * channels + c) * hw + p] =
+                        x[((long long) i * hw + p) * channels + c];
 }
 
 static uint16_t to_bf16(float v) {

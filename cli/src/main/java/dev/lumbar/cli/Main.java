@@ -8,9 +8,14 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "lumbar 0.1.0",
         description = "Grades degenerative conditions of the lumbar spine from MRI studies.",
-        subcommands = {CommandLine.HelpCommand.class, CheckCommand.class, InspectCommand.class,
-                PhantomCommand.class, ForwardCommand.class, ScoreCommand.class,
-                PredictCommand.class, DoctorCommand.class})
+        subcommands = {CommandLine.HelpCommand.class,
+                InspectCommand.class,
+                ScoreCommand.class,
+                ForwardCommand.class,
+                CheckCommand.class,
+                PhantomCommand.class,
+                DoctorCommand.class,
+                PredictCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -423,6 +423,8 @@ public final class CudaBackend implements Backend {
         cleanup.add(() -> cudnn.destroyTensorDescriptor(yDesc));
 
         // the heuristics' best algorithm that fits, deterministic when asked
+        // LIMITATION: chosen by cuDNN's heuristics, never by timing (cudnnFind is bound but
+        // unused: it allocates outside the memory limit); may miss the fastest algorithm.
         int algorithm = Cudnn.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
         for (Cudnn.AlgorithmChoice choice : cudnn.forwardAlgorithms(cudnnHandle, xDesc, wDesc,
                 convDesc, yDesc)) {
@@ -760,7 +762,8 @@ public final class CudaBackend implements Backend {
      *
      * @return {@code [T, S, outH, outW]}
      */
-    public synchronized Tensor sampleRois(Tensor volumes, List<RoiTarget> targets, int instances, int step,
+    public synchronized Tensor sampleRois(Tensor volumes, List<RoiTarget> targets,
+            int instances, int step,
             int outH, int outW, int normalization) {
         enter();
         int count = targets.size();
@@ -904,7 +907,8 @@ public final class CudaBackend implements Backend {
      * only queue work (no upload, download or synchronisation). The input stays owned by the
      * caller and must outlive the returned graph.
      */
-    public synchronized CapturedForward capture(Tensor input, java.util.function.UnaryOperator<Tensor> forward) {
+    public synchronized CapturedForward capture(Tensor input,
+            java.util.function.UnaryOperator<Tensor> forward) {
         enter();
         driver.streamSynchronize(stream);
         memory.beginRecording();
