@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
                 ForwardCommand.class,
                 CheckCommand.class,
                 PhantomCommand.class,
-                DoctorCommand.class})
+                DoctorCommand.class,
+                PredictCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code of an unexpected failure inside a command: a bug to report. */
