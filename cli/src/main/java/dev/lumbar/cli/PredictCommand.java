@@ -46,8 +46,8 @@ import picocli.CommandLine.Option;
 @Command(name = "predict",
         mixinStandardHelpOptions = true,
         description = {
-            "Grades the 25 targets of every study under --input with the ensemble --model,",
-            "writing Kaggle's submission CSV and a JSON report per study. With neither",
+            "Grades the 25 targets of every study under --input with an ensemble.",
+            "Writes Kaggle's submission CSV and a JSON report per study. With neither",
             "--input nor --model it runs the bundled demo (an UNTRAINED ensemble on a",
             "synthetic study).",
             "",
