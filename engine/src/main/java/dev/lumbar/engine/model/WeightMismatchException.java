@@ -1,0 +1,72 @@
+package dev.lumbar.engine.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A weights file that does not fit the network built for it. Every problem is listed at once,
+ * so a bad conversion is diagnosed in one run instead of one missing tensor at a time.
+ */
+public final class WeightMismatchException extends IOException {
+
+    /** A tensor present on both sides with different shapes, or of a non-float dtype. */
+    public record Mismatch(String name, String expected, String found) {
+        @Override
+        public String toString() {
+            return name + " expected " + expected + ", found " + found;
+        }
+    }
+
+    private final Path file;
+    private final List<String> missing;
+    private final List<String> unexpected;
+    private final List<Mismatch> mismatched;
+
+    public WeightMismatchException(Path file, String model, List<String> missing,
+            List<String> unexpected, List<Mismatch> mismatched) {
+        super(message(file, model, missing, unexpected, mismatched));
+        this.file = file;
+        this.missing = List.copyOf(missing);
+        this.unexpected = List.copyOf(unexpected);
+        this.mismatched = List.copyOf(mismatched);
+    }
+
+    private static String message(Path file, String model, List<String> missing,
+            List<String> unexpected, List<Mismatch> mismatched) {
+        StringBuilder out = new StringBuilder();
+        out.append(file).append(": weights do not match ").append(model).append(':');
+        if (!missing.isEmpty()) {
+            out.append("\n  missing (").append(missing.size()).append("): ")
+                    .append(String.join(", ", missing));
+        }
+        if (!unexpected.isEmpty()) {
+            out.append("\n  unexpected (").append(unexpected.size()).append("): ")
+                    .append(String.join(", ", unexpected))
+                    .append("\n    (add them to the card's \"ignore\" list if they are unused)");
+        }
+        if (!mismatched.isEmpty()) {
+            out.append("\n  wrong shape or dtype (").append(mismatched.size()).append("):");
+            for (Mismatch m : mismatched) {
+                out.append("\n    ").append(m);
+            }
+        }
+        return out.toString();
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public List<String> missing() {
+        return missing;
+    }
+
+    public List<String> unexpected() {
+        return unexpected;
+    }
+
+    public List<Mismatch> mismatched() {
+        return mismatched;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.lumbar.engine.model;
+
+import dev.lumbar.engine.io.Safetensors;
+import dev.lumbar.engine.io.SafetensorsException;
+import dev.lumbar.engine.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The weights of one network, opened from its safetensors file and checked against the tensor
+ * names and shapes the network's builders expect. After {@link #open} succeeds, every expected
+ * name is present with its expected shape and a floating-point dtype.
+ *
+ * <p>Names in the file that are not expected are an error unless the card's {@code ignore}
+ * patterns cover them. BatchNorm's {@code *.num_batches_tracked} counters are ignored without
+ * being listed: PyTorch saves them in every state dict and inference never reads them.
+ *
+ * <p>Owns the mapped file: views from {@link #view} are valid until {@link #close}.
+ */
+public final class WeightSet implements AutoCloseable {
+
+    private static final String BN_COUNTER_SUFFIX = ".num_batches_tracked";
+
+    private final Safetensors file;
+    private final Map<String, long[]> expected;
+
+    private WeightSet(Safetensors file, Map<String, long[]> expected) {
+        this.file = file;
+        this.expected = expected;
+    }
+
+    /** Opens the card's weights and checks them against {@code expected} (name → shape). */
+    public static WeightSet open(ModelCard card, Map<String, long[]> expected)
+            throws IOException {
+        if (!Files.isRegularFile(card.weights())) {
+            throw new ModelCardException(card.file(), "weights file " + card.weights()
+                    + " does not exist");
+        }
+        return open(card.weights(), "model '" + card.name() + "' (" + card.file() + ")",
+                expected, card.ignore());
+    }
+
+    /**
+     * Opens {@code weights} and checks it against {@code expected}; {@code model} names the
+     * network in the error, {@code ignore} holds exact names or {@code prefix.*} patterns.
+     */
+    public static WeightSet open(Path weights, String model, Map<String, long[]> expected,
+            List<String> ignore) throws IOException {
+        Safetensors file = Safetensors.open(weights);
+        try {
+            check(file, model, expected, ignore);
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            expected.forEach((name, shape) -> shapes.put(name, shape.clone()));
+            return new WeightSet(file, shapes);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    private static void check(Safetensors file, String model, Map<String, long[]> expected,
+            List<String> ignore) throws WeightMismatchException {
+        List<String> missing = new ArrayList<>();
+        List<String> unexpected = new ArrayList<>();
+        List<WeightMismatchException.Mismatch> mismatched = new ArrayList<>();
+
+        for (Map.Entry<String, long[]> want : expected.entrySet()) {
+            Safetensors.Entry found = file.entries().get(want.getKey());
+            if (found == null) {
+                missing.add(want.getKey());
+            } else if (!Arrays.equals(want.getValue(), found.shape())) {
+                mismatched.add(new WeightMismatchException.Mismatch(want.getKey(),
+                        Arrays.toString(want.getValue()), Arrays.toString(found.shape())));
+            } else if (!found.dtype().isFloatingPoint()) {
+                mismatched.add(new WeightMismatchException.Mismatch(want.getKey(),
+                        "a floating-point dtype", found.dtype().name()));
+            }
+        }
+        for (String name : file.names()) {
+            if (!expected.containsKey(name) && !name.endsWith(BN_COUNTER_SUFFIX)
+                    && !ModelCard.matchesAny(ignore, name)) {
+                unexpected.add(name);
+            }
+        }
+
+        if (!missing.isEmpty() || !unexpected.isEmpty() || !mismatched.isEmpty()) {
+            throw new WeightMismatchException(file.file(), model, missing, unexpected,
+                    mismatched);
+        }
+    }
+
+    /** An owned F32 copy (F16/BF16 widened); the caller closes it. */
+    public Tensor f32(String name) throws SafetensorsException {
+        return file.f32(name);
+    }
+
+    /** A zero-copy view in the file's dtype, valid until this set is closed. */
+    public Tensor view(String name) throws SafetensorsException {
+        return file.view(name);
+    }
+
+    public boolean contains(String name) {
+        return file.contains(name);
+    }
+
+    /** The names and shapes this set was checked against, in the builders' order. */
+    public Map<String, long[]> expected() {
+        Map<String, long[]> copy = new LinkedHashMap<>();
+        expected.forEach((name, shape) -> copy.put(name, shape.clone()));
+        return copy;
+    }
+
+    /** The underlying file, for metadata and for tensors outside the expected set. */
+    public Safetensors file() {
+        return file;
+    }
+
+    @Override
+    public void close() {
+        file.close();
+    }
+}
