@@ -198,7 +198,12 @@ final class JavaGemm implements Gemm {
         }
     }
 
-    /** Packs op(A)[mb × kc] into strips of MR rows, each laid out [kc][MR]. */
+    /**
+     * Packs op(A)[mb × kc] into strips of MR rows, each laid out [kc][MR].
+     *
+     * <p>LIMITATION: weights are packed again on every call (a scalar gather); products with
+     * few columns and large weights (a linear layer on one row) spend most time here.
+     */
     private static void packA(MemorySegment a, long base, int lda, boolean trans, int mb, int kc,
             Buffers buf) {
         float[] dst = buf.aPack;
