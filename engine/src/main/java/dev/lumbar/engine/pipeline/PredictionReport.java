@@ -1,0 +1,137 @@
+package dev.lumbar.engine.pipeline;
+
+import dev.lumbar.engine.report.ModelFingerprint;
+import dev.lumbar.engine.report.StudyReport;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The per-study JSON report: {@link StudyReport}'s fields (engine, backend, weights, timings,
+ * series and their typing, every target's location, probabilities, attention and fallback,
+ * warnings with UIDs masked), plus what only the pipeline knows: the ensemble, and per target
+ * how its location was found and every member's logits. Slices are numbered within the series
+ * (an axial series' stacks one after another). The additions carry no series names,
+ * only slice indices, so they cannot leak a UID-like folder name that the report withholds.
+ */
+public final class PredictionReport {
+
+    private PredictionReport() {
+    }
+
+    /**
+     * The report as JSON values, ready for {@link dev.lumbar.engine.io.Json#writeAtomically}.
+     *
+     * @param series     the study's series as read, typed or not
+     * @param readMillis time spent decoding the study's pixels
+     */
+    public static Map<String, Object> of(StudyResult result, EnsembleManifest manifest,
+            String engineVersion, StudyReport.BackendInfo backend,
+            List<ModelFingerprint> models, List<StudyReport.SeriesEntry> series,
+            long readMillis) {
+        Map<String, Double> timings = new LinkedHashMap<>();
+        timings.put("read", (double) readMillis);
+        timings.put("stage1", (double) result.stage1Millis());
+        timings.put("stage2", (double) result.stage2Millis());
+
+        List<StudyReport.TargetEntry> targets = new ArrayList<>();
+        for (StudyResult.TargetResult t : result.targets()) {
+            targets.add(entry(t));
+        }
+        StudyReport report = new StudyReport(result.studyId(), engineVersion, backend, models,
+                timings, series, targets, result.warnings());
+        Map<String, Object> map = report.toMap();
+
+        Map<String, Object> ensemble = new LinkedHashMap<>();
+        ensemble.put("name", manifest.name());
+        ensemble.put("manifest", manifest.file().getFileName().toString());
+        ensemble.put("trained", manifest.trained());
+        map.put("ensemble", ensemble);
+        List<?> targetMaps = (List<?>) map.get("targets");
+        for (int i = 0; i < targetMaps.size(); i++) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> target = (Map<String, Object>) targetMaps.get(i);
+            StudyResult.TargetResult t = result.targets().get(i);
+            if (t.location() != null) {
+                target.put("located_by", locatedBy(t.location()));
+            }
+            target.put("members", members(t));
+        }
+        return map;
+    }
+
+    private static StudyReport.TargetEntry entry(StudyResult.TargetResult t) {
+        StudyReport.Location location = null;
+        if (t.location() != null) {
+            Location at = t.location();
+            // a given point is taken as certain; a projected axial slice has no score of its own
+            double confidence = Double.isNaN(at.confidence()) ? 1.0 : at.confidence();
+            location = new StudyReport.Location(at.stack().seriesId(),
+                    at.stack().seriesOffset() + at.slice(), at.x(), at.y(), confidence);
+        }
+
+        // attention of the first member that has one, with the slices its instances show
+        int[] bagSlices = null;
+        double[] attention = null;
+        for (StudyResult.MemberGrade g : t.grades()) {
+            if (g.attention() != null && g.location() != null) {
+                attention = new double[g.attention().length];
+                bagSlices = new int[g.attention().length];
+                for (int s = 0; s < attention.length; s++) {
+                    attention[s] = g.attention()[s];
+                    bagSlices[s] = g.location().stack().seriesOffset() + g.instanceSlices()[s];
+                }
+                break;
+            }
+        }
+        String fallback = t.fromPriors()
+                ? "label priors: no ensemble member could grade this target" : null;
+        return new StudyReport.TargetEntry(t.target(), t.probabilities(), location, bagSlices,
+                attention, fallback);
+    }
+
+    private static Map<String, Object> locatedBy(Location at) {
+        Map<String, Object> how = new LinkedHashMap<>();
+        how.put("source", at.source());
+        how.put("instance_number", (long) at.stack().instanceNumbers()[at.slice()]);
+        if (!Double.isNaN(at.distanceMm())) {
+            how.put("distance_mm", round(at.distanceMm()));
+        }
+        if (at.spineX() != 0 || at.spineY() != 0) {
+            how.put("disc_tilt_degrees", round(Math.toDegrees(
+                    Math.atan2(at.spineY(), at.spineX()) - Math.PI / 2)));
+        }
+        return how;
+    }
+
+    private static List<Object> members(StudyResult.TargetResult t) {
+        List<Object> members = new ArrayList<>();
+        for (StudyResult.MemberGrade g : t.grades()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("member", g.member());
+            m.put("view", g.view().name());
+            m.put("weight", g.weight());
+            m.put("slice", (long) (g.location().stack().seriesOffset()
+                    + g.location().slice()));
+            m.put("x", round(g.location().x()));
+            m.put("y", round(g.location().y()));
+            m.put("logits", floats(g.logits()));
+            m.put("attention", g.attention() == null ? null : floats(g.attention()));
+            members.add(m);
+        }
+        return members;
+    }
+
+    private static List<Object> floats(float[] values) {
+        List<Object> out = new ArrayList<>();
+        for (float v : values) {
+            out.add(Float.isFinite(v) ? (double) v : null);
+        }
+        return out;
+    }
+
+    private static Object round(double v) {
+        return Double.isFinite(v) ? Math.round(v * 1e4) / 1e4 : null;
+    }
+}
