@@ -1,6 +1,6 @@
 package dev.lumbar.engine.phantom;
 
-import dev.lumbar.engine.study.SeriesType;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.study.SliceGeometry;
 import dev.lumbar.engine.study.Vec3;
 import java.util.ArrayList;

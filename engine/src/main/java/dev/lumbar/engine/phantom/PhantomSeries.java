@@ -1,6 +1,6 @@
 package dev.lumbar.engine.phantom;
 
-import dev.lumbar.engine.study.SeriesType;
+import dev.lumbar.engine.spine.SeriesType;
 import java.util.List;
 
 /**

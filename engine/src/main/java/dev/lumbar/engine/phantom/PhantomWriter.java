@@ -1,7 +1,7 @@
 package dev.lumbar.engine.phantom;
 
 import dev.lumbar.engine.dicom.Tag;
-import dev.lumbar.engine.study.SeriesType;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.study.SliceGeometry;
 import dev.lumbar.engine.study.Vec3;
 import java.io.IOException;
@@ -129,7 +129,7 @@ public final class PhantomWriter {
         StringBuilder csv = new StringBuilder("study_id,series_id,series_description\n");
         for (PhantomSeries s : study.series()) {
             csv.append(study.studyId()).append(',').append(s.seriesId()).append(',')
-                    .append(s.type().kaggleDescription()).append('\n');
+                    .append(s.type().description()).append('\n');
         }
         return csv.toString();
     }

@@ -35,7 +35,7 @@ public final class StudyStacks implements AutoCloseable {
                             + series.typing().reason());
                     continue;
                 }
-                SeriesType type = SeriesType.valueOf(series.type().name());
+                SeriesType type = series.type();
                 List<dev.lumbar.engine.study.Stack> chosen = type.isSagittal()
                         ? List.of(series.largestStack()) : series.stacks();
                 if (type.isSagittal() && series.stacks().size() > 1) {

@@ -1,6 +1,7 @@
 package dev.lumbar.engine.study;
 
 import dev.lumbar.engine.Redaction;
+import dev.lumbar.engine.spine.SeriesType;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;

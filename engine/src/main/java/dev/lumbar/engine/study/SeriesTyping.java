@@ -1,5 +1,6 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.spine.SeriesType;
 import java.util.Optional;
 
 /**

@@ -6,6 +6,7 @@ import dev.lumbar.engine.dicom.DicomObject;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.dicom.Tag;
 import dev.lumbar.engine.dicom.TransferSyntax;
+import dev.lumbar.engine.spine.SeriesType;
 import java.io.IOException;
 import java.nio.file.FileSystemLoopException;
 import java.nio.file.FileVisitOption;

@@ -2,7 +2,7 @@ package dev.lumbar.engine.phantom;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lumbar.engine.study.SeriesType;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.study.SliceGeometry;
 import dev.lumbar.engine.study.Vec3;
 import org.junit.jupiter.api.Test;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.study.SeriesDescriptions;
 import dev.lumbar.engine.study.Series;
-import dev.lumbar.engine.study.SeriesType;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.study.SliceGeometry;
 import dev.lumbar.engine.study.Stack;
 import dev.lumbar.engine.study.Study;

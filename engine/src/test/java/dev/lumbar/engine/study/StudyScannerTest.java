@@ -13,6 +13,7 @@ import dev.lumbar.engine.phantom.PhantomGenerator;
 import dev.lumbar.engine.phantom.PhantomOptions;
 import dev.lumbar.engine.phantom.PhantomStudy;
 import dev.lumbar.engine.phantom.PhantomWriter;
+import dev.lumbar.engine.spine.SeriesType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
