@@ -1,6 +1,7 @@
 package dev.lumbar.engine.io;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -46,8 +47,13 @@ public final class AtomicFile {
         }
     }
 
+    /** Replaces {@code file} with exactly {@code bytes}. */
+    public static void write(Path file, byte[] bytes) throws IOException {
+        write(file, channel -> writeFully(channel, ByteBuffer.wrap(bytes)));
+    }
+
     /** Writes all remaining bytes of {@code buffer}, however many calls that takes. */
-    static void writeFully(FileChannel channel, java.nio.ByteBuffer buffer) throws IOException {
+    static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
         }

@@ -92,7 +92,7 @@ public final class Json {
      */
     public static void writeAtomically(Path file, Object value) throws IOException {
         byte[] bytes = (write(value) + "\n").getBytes(StandardCharsets.UTF_8);
-        AtomicFile.write(file, channel -> AtomicFile.writeFully(channel, ByteBuffer.wrap(bytes)));
+        AtomicFile.write(file, bytes);
     }
 
     // ---------------------------------------------------------------- writer

@@ -2,6 +2,7 @@ package dev.lumbar.engine.phantom;
 
 import dev.lumbar.engine.dicom.Tag;
 import dev.lumbar.engine.dicom.TransferSyntax;
+import dev.lumbar.engine.io.AtomicFile;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,7 +12,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -119,14 +119,7 @@ public final class DicomDataset {
         try {
             Path parent = file.toAbsolutePath().getParent();
             Files.createDirectories(parent);
-            Path temp = Files.createTempFile(parent, ".dicom-", ".part");
-            try {
-                Files.write(temp, out.toByteArray());
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING,
-                        StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(temp);
-            }
+            AtomicFile.write(file, out.toByteArray());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write DICOM file " + file + " ("
                     + IoProblems.describe(e) + ")", e);
