@@ -1,5 +1,6 @@
 package dev.lumbar.engine.report;
 
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Severity;
@@ -137,11 +138,11 @@ public record StudyReport(String study, String engineVersion, BackendInfo backen
         Objects.requireNonNull(backend, "backend");
         List<String> notes = new ArrayList<>();
         for (String warning : warnings) {
-            notes.add(Identifiers.withoutUids(warning));
+            notes.add(Redaction.withoutUids(warning));
         }
 
         // names that look like UIDs are replaced, locations follow the new names
-        if (Identifiers.containsUid(study)) {
+        if (Redaction.containsUid(study)) {
             study = "study";
             notes.add("the study folder's name looks like a DICOM UID and is withheld");
         }
@@ -149,26 +150,26 @@ public record StudyReport(String study, String engineVersion, BackendInfo backen
         List<SeriesEntry> named = new ArrayList<>();
         for (int i = 0; i < series.size(); i++) {
             SeriesEntry entry = series.get(i);
-            if (Identifiers.containsUid(entry.name())) {
+            if (Redaction.containsUid(entry.name())) {
                 String neutral = "series-" + (i + 1);
                 renamed.put(entry.name(), neutral);
                 notes.add(neutral + ": the folder's name looks like a DICOM UID and is"
                         + " withheld");
                 entry = new SeriesEntry(neutral, entry.type(), entry.typedBy(),
-                        Identifiers.withoutUids(entry.description()), entry.slices());
+                        Redaction.withoutUids(entry.description()), entry.slices());
             }
             named.add(entry);
         }
         List<TargetEntry> located = new ArrayList<>();
         for (TargetEntry entry : targets) {
             Location at = entry.location();
-            if (at != null && at.series() != null && Identifiers.containsUid(at.series())) {
-                at = new Location(renamed.getOrDefault(at.series(), Identifiers.WITHHELD),
+            if (at != null && at.series() != null && Redaction.containsUid(at.series())) {
+                at = new Location(renamed.getOrDefault(at.series(), Redaction.WITHHELD),
                         at.slice(), at.x(), at.y(), at.confidence());
             }
             located.add(new TargetEntry(entry.target(), entry.probabilities(), at,
                     entry.bagSlices(), entry.attention(),
-                    Identifiers.withoutUids(entry.fallback())));
+                    Redaction.withoutUids(entry.fallback())));
         }
 
         models = List.copyOf(models);

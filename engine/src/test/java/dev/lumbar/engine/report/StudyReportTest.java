@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
@@ -94,11 +95,11 @@ class StudyReportTest {
         assertEquals("study.json", file.getFileName().toString());
         assertEquals("series-1", report.series().getFirst().name());
         assertEquals("series-1", report.targets().getFirst().location().series());
-        assertTrue(report.warnings().getFirst().contains(Identifiers.WITHHELD));
+        assertTrue(report.warnings().getFirst().contains(Redaction.WITHHELD));
         // Kaggle's integer ids and version-like numbers are not UIDs
-        assertFalse(Identifiers.containsUid("4003253"));
-        assertFalse(Identifiers.containsUid("0.1.0"));
-        assertFalse(Identifiers.containsUid("p=0.25"));
+        assertFalse(Redaction.containsUid("4003253"));
+        assertFalse(Redaction.containsUid("0.1.0"));
+        assertFalse(Redaction.containsUid("p=0.25"));
     }
 
     @Test
