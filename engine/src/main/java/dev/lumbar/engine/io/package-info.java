@@ -1,6 +1,7 @@
 /**
  * Reading and writing the files the engine exchanges with the outside: JSON (model cards,
- * manifests, reports), safetensors (weights) and npy (test fixtures, debug dumps).
+ * manifests, reports), safetensors (weights), npy (test fixtures, debug dumps) and the lines of
+ * Kaggle's CSV files.
  *
  * <p>Everything here treats its input as untrusted: lengths and offsets are checked against the
  * file and against fixed limits before anything is allocated or mapped, and a malformed file

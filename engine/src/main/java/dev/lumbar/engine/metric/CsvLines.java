@@ -1,18 +1,18 @@
 package dev.lumbar.engine.metric;
 
+import dev.lumbar.engine.io.Csv;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * The plain comma-separated files Kaggle ships: no field holds a comma, a quote or a line
- * break, so a line is split on commas. Surrounding double quotes on a field are dropped, a
- * byte-order mark and CR line ends are tolerated, blank lines are skipped.
+ * Reads a CSV file with a header line, split as {@link Csv} splits lines; every data row must
+ * have as many fields as the header. A byte-order mark and CR line ends are tolerated, blank
+ * lines are skipped.
  */
 final class CsvLines {
 
@@ -36,10 +36,7 @@ final class CsvLines {
             if (headerLine == null) {
                 throw new CsvFormatException(file, 0, "the file is empty; expected a header line");
             }
-            if (headerLine.startsWith("\uFEFF")) {
-                headerLine = headerLine.substring(1);
-            }
-            List<String> columns = split(headerLine);
+            List<String> columns = Csv.fields(Csv.withoutBom(headerLine));
             header.accept(columns);
             long lineNumber = 1;
             String line;
@@ -48,33 +45,13 @@ final class CsvLines {
                 if (line.isBlank()) {
                     continue;
                 }
-                List<String> fields = split(line);
+                List<String> fields = Csv.fields(line);
                 if (fields.size() != columns.size()) {
                     throw new CsvFormatException(file, lineNumber, "expected " + columns.size()
                             + " fields as in the header, found " + fields.size());
                 }
                 row.accept(fields, lineNumber);
             }
-        }
-    }
-
-    // LIMITATION: RFC 4180 quoting (a comma or line break inside quotes) is not understood;
-    // such a line fails with a field-count error naming file and line instead.
-    static List<String> split(String line) {
-        List<String> fields = new ArrayList<>();
-        int start = 0;
-        while (true) {
-            int comma = line.indexOf(',', start);
-            String field = (comma < 0 ? line.substring(start) : line.substring(start, comma))
-                    .strip();
-            if (field.length() >= 2 && field.startsWith("\"") && field.endsWith("\"")) {
-                field = field.substring(1, field.length() - 1);
-            }
-            fields.add(field);
-            if (comma < 0) {
-                return fields;
-            }
-            start = comma + 1;
         }
     }
 }

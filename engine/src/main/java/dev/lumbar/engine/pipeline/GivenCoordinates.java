@@ -1,5 +1,6 @@
 package dev.lumbar.engine.pipeline;
 
+import dev.lumbar.engine.io.Csv;
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
 import dev.lumbar.engine.spine.Target;
@@ -39,7 +40,7 @@ public final class GivenCoordinates {
             throw new IllegalArgumentException(file + ": empty; expected the header"
                     + " study_id,series_id,instance_number,condition,level,x,y");
         }
-        List<String> header = List.of(lines.getFirst().strip().replace("\uFEFF", "").split(","));
+        List<String> header = Csv.fields(Csv.withoutBom(lines.getFirst()));
         int[] column = new int[7];
         String[] names = {"study_id", "series_id", "instance_number", "condition", "level", "x",
             "y"};
@@ -56,7 +57,7 @@ public final class GivenCoordinates {
             if (line.isEmpty()) {
                 continue;
             }
-            String[] cells = line.split(",", -1);
+            String[] cells = Csv.fields(line).toArray(String[]::new);
             String where = file + ": line " + (n + 1) + ": ";
             if (cells.length < header.size()) {
                 throw new IllegalArgumentException(where + "expected " + header.size()

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.pipeline;
 
+import dev.lumbar.engine.io.Csv;
 import dev.lumbar.engine.spine.Target;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -39,8 +40,10 @@ public final class LabelPriors {
             throw new IllegalArgumentException(file + ": cannot read label counts: "
                     + e.getMessage(), e);
         }
-        if (lines.isEmpty() || !lines.getFirst().strip()
-                .startsWith("condition_level,normal_mild,moderate,severe")) {
+        List<String> header = lines.isEmpty() ? List.of()
+                : Csv.fields(Csv.withoutBom(lines.getFirst()));
+        if (header.size() < 4 || !header.subList(0, 4)
+                .equals(List.of("condition_level", "normal_mild", "moderate", "severe"))) {
             throw new IllegalArgumentException(file + ": expected the header"
                     + " condition_level,normal_mild,moderate,severe[,missing]");
         }
@@ -50,7 +53,7 @@ public final class LabelPriors {
             if (line.isEmpty()) {
                 continue;
             }
-            String[] cells = line.split(",");
+            String[] cells = Csv.fields(line).toArray(String[]::new);
             int lineNumber = i + 1;
             Target target = Target.fromKaggleName(cells[0]).orElseThrow(() ->
                     new IllegalArgumentException(file + ": line " + lineNumber

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.io.Csv;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -45,7 +46,7 @@ public final class SeriesDescriptions {
             throw new StudyException(csv + ": the series CSV is empty; expected a header"
                     + " study_id,series_id,series_description");
         }
-        List<String> header = fields(stripBom(lines.getFirst()));
+        List<String> header = Csv.fields(Csv.withoutBom(lines.getFirst()));
         int study = header.indexOf("study_id");
         int series = header.indexOf("series_id");
         int description = header.indexOf("series_description");
@@ -60,7 +61,7 @@ public final class SeriesDescriptions {
             if (lines.get(i).isBlank()) {
                 continue;
             }
-            List<String> row = fields(lines.get(i));
+            List<String> row = Csv.fields(lines.get(i));
             int needed = Math.max(study, Math.max(series, description));
             if (row.size() <= needed) {
                 throw new StudyException(csv + " line " + (i + 1) + ": expected at least "
@@ -123,38 +124,5 @@ public final class SeriesDescriptions {
 
     private static String key(String study, String series) {
         return study.strip() + "/" + series.strip();
-    }
-
-    private static String stripBom(String line) {
-        return line.startsWith("\uFEFF") ? line.substring(1) : line;
-    }
-
-    /** Splits one CSV line; double quotes group a field and {@code ""} is a literal quote. */
-    private static List<String> fields(String line) {
-        List<String> out = new ArrayList<>();
-        StringBuilder field = new StringBuilder();
-        boolean quoted = false;
-        for (int i = 0; i < line.length(); i++) {
-            char c = line.charAt(i);
-            if (quoted) {
-                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
-                    field.append('"');
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
-                } else {
-                    field.append(c);
-                }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == ',') {
-                out.add(field.toString().strip());
-                field.setLength(0);
-            } else {
-                field.append(c);
-            }
-        }
-        out.add(field.toString().strip());
-        return out;
     }
 }

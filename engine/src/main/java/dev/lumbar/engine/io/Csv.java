@@ -1,0 +1,52 @@
+package dev.lumbar.engine.io;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One line of the comma-separated files Kaggle ships and the engine reads (series
+ * descriptions, labels, coordinates, submissions). A field may be wrapped in double quotes,
+ * which then group commas and write a literal quote as {@code ""}; fields are stripped of
+ * surrounding white space.
+ */
+public final class Csv {
+
+    private Csv() {
+    }
+
+    /** {@code line} without a leading UTF-8 byte-order mark, which spreadsheet exports add. */
+    public static String withoutBom(String line) {
+        return line.startsWith("\uFEFF") ? line.substring(1) : line;
+    }
+
+    // LIMITATION: a quoted field that spans lines is not joined; the reader sees two short rows
+    // and fails with a field-count error naming the file and line.
+    /** The fields of one line, unquoted and stripped. */
+    public static List<String> fields(String line) {
+        List<String> fields = new ArrayList<>();
+        StringBuilder field = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quoted) {
+                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    field.append('"');
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                } else {
+                    field.append(c);
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                fields.add(field.toString().strip());
+                field.setLength(0);
+            } else {
+                field.append(c);
+            }
+        }
+        fields.add(field.toString().strip());
+        return fields;
+    }
+}
