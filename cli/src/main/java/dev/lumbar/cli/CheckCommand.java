@@ -2,6 +2,7 @@ package dev.lumbar.cli;
 
 import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
+import dev.lumbar.engine.model.CardNetwork;
 import dev.lumbar.engine.model.ModelCard;
 import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.tensor.DType;

@@ -3,6 +3,7 @@ package dev.lumbar.cli;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Backends;
 import dev.lumbar.engine.io.Npy;
+import dev.lumbar.engine.model.CardNetwork;
 import dev.lumbar.engine.model.ModelCard;
 import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.model.backbone.Backbone;

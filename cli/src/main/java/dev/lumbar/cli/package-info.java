@@ -1,9 +1,9 @@
 /**
  * The {@code lumbar} command line: {@link dev.lumbar.cli.Main} and one picocli command per
  * verb ({@code inspect}, {@code score}, {@code forward}, {@code check}, {@code phantom},
- * {@code doctor}), one-line logging on standard error, and
- * {@link dev.lumbar.cli.CardNetwork}, which builds a model card's network the one way both
- * {@code check} and {@code forward} use.
+ * {@code doctor}) and one-line logging on standard error. {@code check} and {@code forward}
+ * build a model card's network through {@link dev.lumbar.engine.model.CardNetwork}, as
+ * {@code predict} does, so a card that passes {@code check} runs in the others.
  *
  * <p>Invariants: results go to standard output, messages to standard error; an error a
  * command expects reads {@code lumbar <verb>: <file>: <problem>} and exits with a code the

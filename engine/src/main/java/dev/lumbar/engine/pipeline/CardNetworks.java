@@ -1,6 +1,7 @@
 package dev.lumbar.engine.pipeline;
 
 import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.model.CardNetwork;
 import dev.lumbar.engine.model.ModelCard;
 import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.model.backbone.Backbone;
@@ -39,11 +40,14 @@ public final class CardNetworks implements Networks {
         this.backend = backend;
     }
 
-    /** A backbone and head with their card, loaded onto the backend. */
-    private record Network(ModelCard card, Backbone backbone, Head head) {
-        void close() {
-            backbone.close();
-            head.close();
+    /** A card's network loaded onto the backend, and its head, which every card here has. */
+    private record Network(CardNetwork parts, Head head) {
+        ModelCard card() {
+            return parts.card();
+        }
+
+        Backbone backbone() {
+            return parts.backbone();
         }
     }
 
@@ -163,7 +167,7 @@ public final class CardNetworks implements Networks {
 
     @Override
     public void close() {
-        loaded.values().forEach(Network::close);
+        loaded.values().forEach(net -> net.parts().close());
         loaded.clear();
     }
 
@@ -186,41 +190,28 @@ public final class CardNetworks implements Networks {
 
     private Network build(Path cardFile) throws IOException {
         ModelCard card = ModelCard.load(cardFile);
-        ModelCard.Backbone b = card.backbone();
-        if (b.numClasses() != 0) {
+        if (card.backbone().numClasses() != 0) {
             throw new IllegalArgumentException(cardFile + ": backbone.num_classes must be 0 in an"
                     + " ensemble; the head owns the classifier");
         }
-        Backbone backbone = Backbones.create(b.arch(), b.inChans(), 0, b.config());
-        Head head = Head.create(card.head(), backbone.numFeatures());
-
-        // every tensor both expect, the backbone's under the card's prefix
-        Map<String, long[]> expected = new LinkedHashMap<>();
-        backbone.expectedTensors().forEach((name, shape) -> expected.put(b.prefix() + name,
-                shape));
-        head.expectedTensors().forEach(expected::put);
-
-        try (WeightSet weights = WeightSet.open(card, expected)) {
-            backbone.load(name -> view(weights, b.prefix() + name), backend);
-            Map<String, Tensor> headTensors = new LinkedHashMap<>();
-            for (String name : head.expectedTensors().keySet()) {
-                headTensors.put(name, view(weights, name));
-            }
-            head.load(headTensors, backend);
+        CardNetwork network;
+        try {
+            network = CardNetwork.build(card);
+        } catch (CardNetwork.Unusable e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        if (network.head().isEmpty()) {
+            network.close();
+            throw new IllegalArgumentException(cardFile + ": an ensemble's networks need a"
+                    + " head; the card's head type is " + CardNetwork.NO_HEAD);
+        }
+        try (WeightSet weights = network.openWeights()) {
+            network.load(weights, backend);
         } catch (RuntimeException | IOException e) {
-            backbone.close();
-            head.close();
+            network.close();
             throw e;
         }
-        return new Network(card, backbone, head);
-    }
-
-    private static Tensor view(WeightSet weights, String name) {
-        try {
-            return weights.contains(name) ? weights.view(name) : null;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return new Network(network, network.head().get());
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.lumbar.engine.io.SafetensorsException;
 import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,6 +29,10 @@ import java.util.Map;
  */
 public sealed interface Head extends AutoCloseable
         permits MilBiLstmHead, ConcatPoolHead, SliceScorerHead, KeypointHead {
+
+    /** The head types {@link #create} builds. */
+    List<String> TYPES = List.of(MilBiLstmHead.TYPE, ConcatPoolHead.TYPE, SliceScorerHead.TYPE,
+            KeypointHead.TYPE);
 
     /** The card's name for this kind of head, e.g. {@code mil_bilstm}. */
     String type();
@@ -84,7 +89,7 @@ public sealed interface Head extends AutoCloseable
                     KeypointHead.Output.fromCard(config.string("activation", "sigmoid")),
                     config.string("fc", "fc"));
             default -> throw new IllegalArgumentException("unknown head type '" + type
-                    + "'; known: mil_bilstm, concat_pool, slice_scorer, keypoint");
+                    + "'; known: " + String.join(", ", TYPES));
         };
     }
 }

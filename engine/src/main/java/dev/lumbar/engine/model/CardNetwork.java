@@ -1,9 +1,7 @@
-package dev.lumbar.cli;
+package dev.lumbar.engine.model;
 
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.io.SafetensorsException;
-import dev.lumbar.engine.model.ModelCard;
-import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.model.backbone.Backbone;
 import dev.lumbar.engine.model.backbone.Backbones;
 import dev.lumbar.engine.model.head.Head;
@@ -17,19 +15,19 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The network a model card describes, built the one way both {@code check} and
- * {@code forward} use: the backbone from {@link Backbones#create}, the head (unless its type
- * is {@code none}) from {@link Head#create}, and the tensors both expect, the backbone's under
- * the card's prefix. {@code check} stops after {@link #openWeights}; {@code forward} goes on to
- * {@link #load}, so a card that passes {@code check} loads in {@code forward}.
+ * The network a model card describes, built the one way every user of a card takes: the
+ * backbone from {@link Backbones#create}, the head (unless its type is {@code none}) from
+ * {@link Head#create}, and the tensors both expect, the backbone's under the card's prefix.
+ * Checking a card stops after {@link #openWeights}; running it goes on to {@link #load}, so a
+ * card that passes the check loads for a run.
  */
-final class CardNetwork implements AutoCloseable {
+public final class CardNetwork implements AutoCloseable {
 
     /** The head type of a card whose backbone is the whole network. */
-    static final String NO_HEAD = "none";
+    public static final String NO_HEAD = "none";
 
     /** Why a card cannot be built: a card error, or a feature this engine lacks. */
-    static final class Unusable extends Exception {
+    public static final class Unusable extends Exception {
         private final boolean unsupported;
 
         Unusable(String message, boolean unsupported) {
@@ -38,14 +36,10 @@ final class CardNetwork implements AutoCloseable {
         }
 
         /** True when the card names an architecture or head type this engine does not have. */
-        boolean unsupported() {
+        public boolean unsupported() {
             return unsupported;
         }
     }
-
-    /** The head types {@link Head#create} builds, in its documentation's order. */
-    private static final List<String> KNOWN_HEADS =
-            List.of("mil_bilstm", "concat_pool", "slice_scorer", "keypoint");
 
     private final ModelCard card;
     private final Backbone backbone;
@@ -61,12 +55,12 @@ final class CardNetwork implements AutoCloseable {
     }
 
     /** Builds the card's backbone and head, without weights. */
-    static CardNetwork build(ModelCard card) throws Unusable {
+    public static CardNetwork build(ModelCard card) throws Unusable {
         ModelCard.Backbone spec = card.backbone();
         boolean withHead = !card.headType().equals(NO_HEAD);
-        if (withHead && !KNOWN_HEADS.contains(card.headType())) {
+        if (withHead && !Head.TYPES.contains(card.headType())) {
             throw new Unusable(card.file() + ": head: unknown head type '" + card.headType()
-                    + "'; known: none, " + String.join(", ", KNOWN_HEADS), true);
+                    + "'; known: none, " + String.join(", ", Head.TYPES), true);
         }
         if (withHead && spec.numClasses() != 0) {
             throw new Unusable(card.file() + ": backbone.num_classes is " + spec.numClasses()
@@ -108,21 +102,21 @@ final class CardNetwork implements AutoCloseable {
         return new CardNetwork(card, backbone, head, Collections.unmodifiableMap(expected));
     }
 
-    ModelCard card() {
+    public ModelCard card() {
         return card;
     }
 
-    Backbone backbone() {
+    public Backbone backbone() {
         return backbone;
     }
 
     /** The head, empty for a card of head type {@code none}. */
-    Optional<Head> head() {
+    public Optional<Head> head() {
         return Optional.ofNullable(head);
     }
 
     /** Every tensor name (with the backbone's prefix) and shape the network reads. */
-    Map<String, long[]> expectedTensors() {
+    public Map<String, long[]> expectedTensors() {
         return expected;
     }
 
@@ -131,12 +125,12 @@ final class CardNetwork implements AutoCloseable {
      * present with its shape and a floating-point dtype, nothing unexpected that the card's
      * {@code ignore} does not cover.
      */
-    WeightSet openWeights() throws IOException {
+    public WeightSet openWeights() throws IOException {
         return WeightSet.open(card, expected);
     }
 
     /** Uploads the checked weights to {@code backend}, which every forward must then use. */
-    void load(WeightSet weights, Backend backend) throws SafetensorsException {
+    public void load(WeightSet weights, Backend backend) throws SafetensorsException {
         String prefix = card.backbone().prefix();
         try {
             backbone.load(name -> view(weights, prefix + name), backend);
