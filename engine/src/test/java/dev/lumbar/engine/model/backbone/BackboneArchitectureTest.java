@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lumbar.engine.backend.cpu.ReferenceBackend;
 import dev.lumbar.engine.tensor.Tensor;
 
 import java.util.HashMap;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.cpu.CpuBackend;
+import dev.lumbar.engine.backend.cpu.ReferenceBackend;
 import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.io.SafetensorsException;

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.cpu.CpuBackend;
+import dev.lumbar.engine.backend.cpu.ReferenceBackend;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.tensor.DType;

@@ -1,4 +1,4 @@
-package dev.lumbar.engine.model.backbone;
+package dev.lumbar.engine.backend.cpu;
 
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
@@ -8,8 +8,9 @@ import dev.lumbar.engine.tensor.Tensor;
 
 /**
  * The {@link Backend} operations written as plain loops with double accumulators: slow, but
- * short enough to check by eye, so that the backbones' parity with PyTorch can be tested on
- * their own and the optimised backends can be compared against the same goldens.
+ * short enough to check by eye, so that the backbones' and heads' parity with PyTorch can be
+ * tested on their own and the optimised backends can be compared against the same goldens.
+ * Convolution and activations are {@link Reference}'s, which the CPU kernels' tests use too.
  */
 public final class ReferenceBackend implements Backend {
 
@@ -36,57 +37,25 @@ public final class ReferenceBackend implements Backend {
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec,
             Activation act) {
-        int n = x.size(0);
         int c = x.size(1);
-        int h = x.size(2);
-        int w = x.size(3);
-        int o = weight.size(0);
-        int cPerGroup = weight.size(1);
-        int kh = weight.size(2);
-        int kw = weight.size(3);
         int groups = spec.groups();
-        if (cPerGroup * groups != c || o % groups != 0) {
+        if (weight.size(1) * groups != c || weight.size(0) % groups != 0) {
             throw new IllegalArgumentException("conv2d: input " + x + ", weight " + weight
                     + ", groups " + groups);
         }
-        int oPerGroup = o / groups;
-        int outH = spec.outH(h, kh);
-        int outW = spec.outW(w, kw);
-        float[] in = x.toFloatArray();
-        float[] k = weight.toFloatArray();
         float[] b = bias == null ? null : bias.toFloatArray();
-        float[] out = new float[n * o * outH * outW];
-        for (int img = 0; img < n; img++) {
-            for (int oc = 0; oc < o; oc++) {
-                int g = oc / oPerGroup;
-                for (int oy = 0; oy < outH; oy++) {
-                    for (int ox = 0; ox < outW; ox++) {
-                        double sum = b == null ? 0 : b[oc];
-                        for (int ic = 0; ic < cPerGroup; ic++) {
-                            int channel = g * cPerGroup + ic;
-                            for (int ky = 0; ky < kh; ky++) {
-                                int iy = oy * spec.strideH() - spec.padTop()
-                                        + ky * spec.dilationH();
-                                if (iy < 0 || iy >= h) {
-                                    continue;
-                                }
-                                for (int kx = 0; kx < kw; kx++) {
-                                    int ix = ox * spec.strideW() - spec.padLeft()
-                                            + kx * spec.dilationW();
-                                    if (ix < 0 || ix >= w) {
-                                        continue;
-                                    }
-                                    sum += (double) in[((img * c + channel) * h + iy) * w + ix]
-                                            * k[((oc * cPerGroup + ic) * kh + ky) * kw + kx];
-                                }
-                            }
-                        }
-                        out[((img * o + oc) * outH + oy) * outW + ox] = (float) apply(act, sum);
-                    }
-                }
-            }
+        double[] y = Reference.conv2d(x.toFloatArray(), x.shape(), weight.toFloatArray(),
+                weight.shape(), b, spec, act);
+        return Tensor.of(toFloats(y), x.dim(0), weight.dim(0),
+                spec.outH(x.size(2), weight.size(2)), spec.outW(x.size(3), weight.size(3)));
+    }
+
+    private static float[] toFloats(double[] values) {
+        float[] floats = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            floats[i] = (float) values[i];
         }
-        return Tensor.of(out, n, o, outH, outW);
+        return floats;
     }
 
     @Override
@@ -309,44 +278,8 @@ public final class ReferenceBackend implements Backend {
         return Tensor.of(out, x.shape());
     }
 
-    static double apply(Activation act, double v) {
-        return switch (act) {
-            case IDENTITY -> v;
-            case RELU -> Math.max(v, 0);
-            case GELU -> 0.5 * v * (1 + erf(v / Math.sqrt(2)));
-            case SILU -> v / (1 + Math.exp(-v));
-            case SIGMOID -> 1 / (1 + Math.exp(-v));
-            case TANH -> Math.tanh(v);
-        };
-    }
-
-    /** The error function to about 1e-15 (Taylor series near 0, continued fraction beyond). */
-    static double erf(double x) {
-        double ax = Math.abs(x);
-        double result;
-        if (ax < 2.5) {
-            double term = ax;
-            double sum = ax;
-            double x2 = ax * ax;
-            for (int k = 1; k < 100; k++) {
-                term *= -x2 / k;
-                double add = term / (2 * k + 1);
-                sum += add;
-                if (Math.abs(add) < 1e-17 * Math.abs(sum)) {
-                    break;
-                }
-            }
-            result = 2 / Math.sqrt(Math.PI) * sum;
-        } else {
-            // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …))))
-            // (Lentz-free backward)
-            double f = 0;
-            for (int k = 60; k >= 1; k--) {
-                f = (k / 2.0) / (ax + f);
-            }
-            result = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
-        }
-        return x < 0 ? -result : result;
+    private static double apply(Activation act, double v) {
+        return Reference.activate(v, act);
     }
 
     @Override
