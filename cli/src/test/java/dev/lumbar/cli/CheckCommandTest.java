@@ -1,5 +1,6 @@
 package dev.lumbar.cli;
 
+import static dev.lumbar.cli.CommandRun.lumbar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,10 +10,7 @@ import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -26,26 +24,6 @@ class CheckCommandTest {
 
     @TempDir
     Path dir;
-
-    private record Result(int exit, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Result(exit, out.toString(StandardCharsets.UTF_8),
-                    err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     private Path weights() throws Exception {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
@@ -74,7 +52,7 @@ class CheckCommandTest {
         Path array = dir.resolve("probs.npy");
         Npy.write(array, Tensor.of(new float[] {0.25f, 0.5f, 0.25f}, 1, 3));
 
-        Result result = run("check", "--tensors", weights.toString(), card.toString(),
+        CommandRun result = lumbar("check", "--tensors", weights.toString(), card.toString(),
                 array.toString());
         assertEquals(0, result.exit(), result.err());
         assertTrue(result.out().contains(weights + ": safetensors, 2 tensors {F32=1, BF16=1}, "
@@ -115,7 +93,7 @@ class CheckCommandTest {
         Path bad = dir.resolve("bad.model.json");
         Json.writeAtomically(bad, root);
 
-        Result result = run("check", bad.toString());
+        CommandRun result = lumbar("check", bad.toString());
         assertEquals(CheckCommand.INVALID_INPUT, result.exit(), result.out());
         assertTrue(result.err().startsWith("lumbar check: "), result.err());
         assertTrue(result.err().contains(bad.toString()), result.err());
@@ -127,28 +105,28 @@ class CheckCommandTest {
         // a safetensors file under another name is still read as one
         Path misnamed = dir.resolve("weights.bin");
         Files.copy(weights(), misnamed);
-        Result result = run("check", misnamed.toString());
+        CommandRun result = lumbar("check", misnamed.toString());
         assertEquals(0, result.exit(), result.err());
         assertTrue(result.out().contains(misnamed + ": safetensors"), result.out());
 
         // a CSV is neither, whatever its size
         Path csv = Files.writeString(dir.resolve("x.csv"), "study_id,series_id\n1,2\n");
-        result = run("check", csv.toString());
+        result = lumbar("check", csv.toString());
         assertEquals(CheckCommand.INVALID_INPUT, result.exit());
         assertEquals("lumbar check: " + csv + ": not a safetensors file, an .npy array or a"
                 + " model card (by its first bytes)", result.err().strip());
 
         Path npyName = Files.writeString(dir.resolve("fake.npy"), "hello, world\n");
-        result = run("check", npyName.toString());
+        result = lumbar("check", npyName.toString());
         assertTrue(result.err().contains(npyName + ": not a safetensors file"), result.err());
         assertTrue(result.err().contains("magic bytes"), result.err());
 
         Path missing = dir.resolve("nope.npy");
-        result = run("check", missing.toString());
+        result = lumbar("check", missing.toString());
         assertEquals("lumbar check: " + missing + ": no such file", result.err().strip());
 
         Path folder = Files.createDirectories(dir.resolve("d.npy"));
-        result = run("check", folder.toString());
+        result = lumbar("check", folder.toString());
         assertEquals("lumbar check: " + folder + ": is a folder, not a file",
                 result.err().strip());
     }
@@ -159,7 +137,7 @@ class CheckCommandTest {
         String json = Files.readString(card).replace("\"convnext_atto_tiny.safetensors\"",
                 "\"../../../../etc/passwd\"");
         Path escaping = Files.writeString(dir.resolve("escaping.model.json"), json);
-        Result result = run("check", escaping.toString());
+        CommandRun result = lumbar("check", escaping.toString());
         assertEquals(CheckCommand.INVALID_INPUT, result.exit());
         assertTrue(result.err().contains("leads outside the card's folder"), result.err());
         assertFalse(result.out().contains("passwd: safetensors"), result.out());
@@ -170,10 +148,10 @@ class CheckCommandTest {
         Path broken = dir.resolve("broken.safetensors");
         Files.write(broken, new byte[] {(byte) 0xff, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
         Path good = weights();
-        Result result = run("check", broken.toString(), good.toString());
+        CommandRun result = lumbar("check", broken.toString(), good.toString());
         assertEquals(CheckCommand.INVALID_INPUT, result.exit());
         assertTrue(result.err().contains(broken.toString()), result.err());
         assertTrue(result.out().contains(good.toString()), "later files are still described");
-        assertEquals(2, run("check").exit(), "a missing FILE is a usage error");
+        assertEquals(2, lumbar("check").exit(), "a missing FILE is a usage error");
     }
 }

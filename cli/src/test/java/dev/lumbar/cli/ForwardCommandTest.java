@@ -1,5 +1,6 @@
 package dev.lumbar.cli;
 
+import static dev.lumbar.cli.CommandRun.lumbar;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,7 +13,6 @@ import dev.lumbar.engine.model.head.Head;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -167,50 +167,30 @@ class ForwardCommandTest {
         assertFalse(Files.exists(out));
     }
 
-    private record Result(int exit, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        java.io.PrintStream oldOut = System.out;
-        java.io.PrintStream oldErr = System.err;
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
-        try {
-            System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Result(exit, out.toString(StandardCharsets.UTF_8),
-                    err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void namesTheProblemWithThreadsAndOutputPaths() throws IOException {
         copyFixture("convnext_atto_tiny");
         String card = dir.resolve("convnext_atto_tiny.model.json").toString();
         String input = dir.resolve("convnext_atto_tiny.input.npy").toString();
 
-        Result threads = run("forward", "-m", card, "-i", input, "-o",
+        CommandRun threads = lumbar("forward", "-m", card, "-i", input, "-o",
                 dir.resolve("out.npy").toString(), "--threads", "100000");
         assertEquals(2, threads.exit());
         assertTrue(threads.err().startsWith("lumbar forward: --threads must be between 1 and "
                 + ForwardCommand.MAX_THREADS + ", got 100000"), threads.err());
 
         Path noFolder = dir.resolve("nodir").resolve("x.npy");
-        Result missing = run("forward", "-m", card, "-i", input, "-o", noFolder.toString());
+        CommandRun missing = lumbar("forward", "-m", card, "-i", input, "-o", noFolder.toString());
         assertEquals(2, missing.exit());
         assertTrue(missing.err().contains(noFolder + ": the folder "), missing.err());
         assertTrue(missing.err().contains("does not exist"), missing.err());
 
-        Result folder = run("forward", "-m", card, "-i", input, "-o", dir.toString());
+        CommandRun folder = lumbar("forward", "-m", card, "-i", input, "-o", dir.toString());
         assertEquals(2, folder.exit());
         assertEquals("lumbar forward: " + dir + ": is a folder; name the output file",
                 folder.err().strip());
 
-        Result device = run("forward", "-m", card, "-i", input, "-o",
+        CommandRun device = lumbar("forward", "-m", card, "-i", input, "-o",
                 dir.resolve("out.npy").toString(), "--device", "tpu");
         assertEquals(2, device.exit());
         assertTrue(device.err().contains("expected auto, cpu, cuda or cuda:N"), device.err());
@@ -271,7 +251,7 @@ class ForwardCommandTest {
 
     private Tensor forward(Path card, Path input) throws IOException {
         Path out = dir.resolve("out-" + input.getFileName());
-        Result result = run("forward", "-m", card.toString(), "-i", input.toString(),
+        CommandRun result = lumbar("forward", "-m", card.toString(), "-i", input.toString(),
                 "-o", out.toString(), "--device", "cpu", "--threads", "1");
         assertEquals(0, result.exit(), result.err());
         return Npy.read(out);
@@ -294,12 +274,12 @@ class ForwardCommandTest {
         }
 
         // a batch that is not whole bags, or bags of another size, does not fit
-        Result partial = run("forward", "-m", card.toString(), "-i",
+        CommandRun partial = lumbar("forward", "-m", card.toString(), "-i",
                 randomInput("partial.npy", 5, 3, 32, 32).toString(), "-o",
                 dir.resolve("o.npy").toString(), "--threads", "1");
         assertEquals(2, partial.exit());
         assertTrue(partial.err().contains("input.slices is 3"), partial.err());
-        assertEquals(2, run("forward", "-m", card.toString(), "-i",
+        assertEquals(2, lumbar("forward", "-m", card.toString(), "-i",
                 randomInput("four.npy", 1, 4, 3, 32, 32).toString(), "-o",
                 dir.resolve("o.npy").toString(), "--threads", "1").exit());
     }
@@ -352,7 +332,7 @@ class ForwardCommandTest {
             }
         }
         // and check accepts the card that forward runs
-        assertEquals(0, run("check", card.toString()).exit());
+        assertEquals(0, lumbar("check", card.toString()).exit());
     }
 
     @Test

@@ -1,10 +1,9 @@
 package dev.lumbar.cli;
 
+import static dev.lumbar.cli.CommandRun.lumbar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,27 +15,6 @@ class ScoreCommandTest {
 
     @TempDir
     Path temp;
-
-    /** Runs {@code lumbar args} and returns exit code, stdout and stderr. */
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run lumbar(String... args) {
-        PrintStream savedOut = System.out;
-        PrintStream savedErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8),
-                    err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-        }
-    }
 
     private Path writeUniformCase() throws Exception {
         StringBuilder header = new StringBuilder("study_id");
@@ -55,10 +33,10 @@ class ScoreCommandTest {
     void printsTheFourLossesAndTheScore() throws Exception {
         Path submission = writeUniformCase();
 
-        Run run = lumbar("score", "--submission", submission.toString(),
+        CommandRun run = lumbar("score", "--submission", submission.toString(),
                 "--labels", temp.resolve("train.csv").toString());
 
-        assertEquals(0, run.exitCode(), run.err());
+        assertEquals(0, run.exit(), run.err());
         List<String> lines = run.out().lines().toList();
         assertEquals(5, lines.size(), run.out());
         // every row renormalises to thirds; the binary term sees the raw 0.5
@@ -80,10 +58,10 @@ class ScoreCommandTest {
     void perTargetPrintsTheTwentyFiveTargetsAfterTheScore() throws Exception {
         Path submission = writeUniformCase();
 
-        Run run = lumbar("score", "--per-target", "-s", submission.toString(),
+        CommandRun run = lumbar("score", "--per-target", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
 
-        assertEquals(0, run.exitCode(), run.err());
+        assertEquals(0, run.exit(), run.err());
         List<String> lines = run.out().lines().toList();
         assertEquals(5 + 1 + 25, lines.size(), run.out());
         assertTrue(lines.get(6).startsWith("spinal_canal_stenosis_l1_l2 "), lines.get(6));
@@ -97,10 +75,10 @@ class ScoreCommandTest {
         Files.writeString(submission, lines.get(0) + "\n" + lines.get(1) + "\n"
                 + lines.get(2).replace("0.5,0.5,0.5", "0.5,x,0.5") + "\n");
 
-        Run run = lumbar("score", "-s", submission.toString(),
+        CommandRun run = lumbar("score", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
 
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, run.exitCode());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, run.exit());
         assertTrue(run.err().contains(submission + ":3:"), run.err());
     }
 
@@ -110,17 +88,17 @@ class ScoreCommandTest {
         List<String> lines = Files.readAllLines(submission);
         Files.write(submission, lines.subList(0, 10));
 
-        Run incomplete = lumbar("score", "-s", submission.toString(),
+        CommandRun incomplete = lumbar("score", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, incomplete.exitCode());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, incomplete.exit());
         assertTrue(incomplete.err().contains("no row"), incomplete.err());
 
-        Run missing = lumbar("score", "-s", temp.resolve("nope.csv").toString(),
+        CommandRun missing = lumbar("score", "-s", temp.resolve("nope.csv").toString(),
                 "-l", temp.resolve("train.csv").toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, missing.exitCode());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, missing.exit());
         assertTrue(missing.err().contains("nope.csv"), missing.err());
 
-        assertEquals(2, lumbar("score", "-s", submission.toString()).exitCode());
+        assertEquals(2, lumbar("score", "-s", submission.toString()).exit());
     }
 
     @Test
@@ -128,8 +106,8 @@ class ScoreCommandTest {
         Path submission = writeUniformCase();
         Path labels = temp.resolve("train.csv");
 
-        Run folder = lumbar("score", "-s", temp.toString(), "-l", labels.toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, folder.exitCode());
+        CommandRun folder = lumbar("score", "-s", temp.toString(), "-l", labels.toString());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, folder.exit());
         assertEquals("lumbar score: " + temp + " (submission): is a folder, not a CSV file",
                 folder.err().strip());
 
@@ -137,8 +115,8 @@ class ScoreCommandTest {
         byte[] latin1 = (Files.readString(submission).replace("row_id", "row_id\u00e9"))
                 .getBytes(StandardCharsets.ISO_8859_1);
         Path notUtf8 = Files.write(temp.resolve("latin1.csv"), latin1);
-        Run encoding = lumbar("score", "-s", notUtf8.toString(), "-l", labels.toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, encoding.exitCode());
+        CommandRun encoding = lumbar("score", "-s", notUtf8.toString(), "-l", labels.toString());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, encoding.exit());
         assertEquals("lumbar score: " + notUtf8 + ": not UTF-8 text; save the CSV as UTF-8",
                 encoding.err().strip());
     }
