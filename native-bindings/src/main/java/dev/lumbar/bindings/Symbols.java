@@ -39,10 +39,6 @@ final class Symbols {
         return NativeFunction.of(symbol, FunctionDescriptor.of(result, args));
     }
 
-    static NativeFunction fnVoid(String symbol, MemoryLayout... args) {
-        return NativeFunction.of(symbol, FunctionDescriptor.ofVoid(args));
-    }
-
     /** A handle to the first of the function's symbols the library exports. */
     MethodHandle bind(NativeFunction function) {
         return find(function).orElseThrow(() -> new UnsupportedOperationException(libraryName

@@ -61,11 +61,4 @@ public final class TransferSyntax {
             default -> false;
         };
     }
-
-    /** Whether the pixel data of this syntax is encapsulated (split into fragments). */
-    static boolean isEncapsulated(String uid) {
-        return !uid.equals(IMPLICIT_VR_LITTLE_ENDIAN) && !uid.equals(EXPLICIT_VR_LITTLE_ENDIAN)
-                && !uid.equals(DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
-                && !uid.equals(EXPLICIT_VR_BIG_ENDIAN);
-    }
 }

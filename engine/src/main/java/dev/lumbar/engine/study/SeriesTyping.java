@@ -1,7 +1,6 @@
 package dev.lumbar.engine.study;
 
 import dev.lumbar.engine.spine.SeriesType;
-import java.util.Optional;
 
 /**
  * The outcome of typing one series: the type (absent when undecided), the rule that decided, and
@@ -11,10 +10,6 @@ public record SeriesTyping(SeriesType type, TypingRule rule, String reason) {
 
     public static SeriesTyping undecided(String reason) {
         return new SeriesTyping(null, TypingRule.UNDECIDED, reason);
-    }
-
-    public Optional<SeriesType> typeIfKnown() {
-        return Optional.ofNullable(type);
     }
 
     public boolean decided() {
