@@ -3,7 +3,6 @@ package dev.lumbar.engine.model.head;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.tensor.Tensor;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -39,10 +38,7 @@ public final class ConcatPoolHead implements Head {
     private final int classes;
     private final PoolOrder order;
 
-    private HeadWeights weights;
-    private Backend backend;
-    private Tensor fcWeight;  // [K, 2D]
-    private Tensor fcBias;    // [K]
+    private final LinearLayer fc;  // weight [K, 2D], bias [K]
 
     public ConcatPoolHead(int features, int classes, PoolOrder order) {
         if (features < 1 || classes < 1) {
@@ -52,6 +48,7 @@ public final class ConcatPoolHead implements Head {
         this.features = features;
         this.classes = classes;
         this.order = order;
+        this.fc = new LinearLayer("fc", classes, 2 * features);
     }
 
     @Override
@@ -61,26 +58,12 @@ public final class ConcatPoolHead implements Head {
 
     @Override
     public Map<String, long[]> expectedTensors() {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put("fc.weight", new long[] {classes, 2L * features});
-        shapes.put("fc.bias", new long[] {classes});
-        return shapes;
+        return fc.expectedTensors();
     }
 
     @Override
     public void load(Map<String, Tensor> tensors, Backend target) {
-        close();
-        HeadWeights taken = new HeadWeights(tensors, expectedTensors());
-        try {
-            fcWeight = taken.upload(target, "fc.weight");
-            fcBias = taken.upload(target, "fc.bias");
-            taken.finishLoading();
-        } catch (RuntimeException e) {
-            taken.close();
-            throw e;
-        }
-        weights = taken;
-        backend = target;
+        fc.load(tensors, target);
     }
 
     /**
@@ -92,9 +75,10 @@ public final class ConcatPoolHead implements Head {
      * @return logits {@code [B][K]}
      */
     public float[][] forward(Tensor featureMaps, int slices) {
-        if (weights == null) {
+        if (!fc.loaded()) {
             throw new IllegalStateException("concat_pool weights are not loaded");
         }
+        Backend backend = fc.backend();
         if (featureMaps.rank() != 4 || featureMaps.dim(1) != features || slices < 1
                 || featureMaps.dim(0) % slices != 0) {
             throw new IllegalArgumentException("concat_pool expects [B·" + slices + ", "
@@ -134,7 +118,7 @@ public final class ConcatPoolHead implements Head {
         // logits = fc(pooled): [B, K]
         try (Tensor host = Tensor.of(pooled, batch, 2L * features);
                 Tensor onDevice = backend.upload(host);
-                Tensor logits = backend.linear(onDevice, fcWeight, fcBias, Activation.IDENTITY);
+                Tensor logits = fc.apply(onDevice, Activation.IDENTITY);
                 Tensor hostLogits = backend.download(logits)) {
             return HostArrays.rows(hostLogits.toFloatArray(), batch, classes);
         }
@@ -142,10 +126,6 @@ public final class ConcatPoolHead implements Head {
 
     @Override
     public void close() {
-        if (weights != null) {
-            weights.close();
-            weights = null;
-        }
-        backend = null;
+        fc.close();
     }
 }

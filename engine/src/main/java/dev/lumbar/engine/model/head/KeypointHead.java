@@ -3,7 +3,6 @@ package dev.lumbar.engine.model.head;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.tensor.Tensor;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -35,12 +34,8 @@ public final class KeypointHead implements Head {
     private final int features;
     private final int targets;
     private final Output output;
-    private final String fc;
 
-    private HeadWeights weights;
-    private Backend backend;
-    private Tensor fcWeight;  // [2T, D]
-    private Tensor fcBias;    // [2T]
+    private final LinearLayer fc;  // weight [2T, D], bias [2T]
 
     public KeypointHead(int features, int targets, Output output, String fc) {
         if (features < 1 || targets < 1) {
@@ -50,7 +45,7 @@ public final class KeypointHead implements Head {
         this.features = features;
         this.targets = targets;
         this.output = output;
-        this.fc = fc;
+        this.fc = new LinearLayer(fc, 2 * targets, features);
     }
 
     @Override
@@ -60,26 +55,12 @@ public final class KeypointHead implements Head {
 
     @Override
     public Map<String, long[]> expectedTensors() {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put(fc + ".weight", new long[] {2L * targets, features});
-        shapes.put(fc + ".bias", new long[] {2L * targets});
-        return shapes;
+        return fc.expectedTensors();
     }
 
     @Override
     public void load(Map<String, Tensor> tensors, Backend target) {
-        close();
-        HeadWeights taken = new HeadWeights(tensors, expectedTensors());
-        try {
-            fcWeight = taken.upload(target, fc + ".weight");
-            fcBias = taken.upload(target, fc + ".bias");
-            taken.finishLoading();
-        } catch (RuntimeException e) {
-            taken.close();
-            throw e;
-        }
-        weights = taken;
-        backend = target;
+        fc.load(tensors, target);
     }
 
     /**
@@ -89,9 +70,10 @@ public final class KeypointHead implements Head {
      * @return {@code [N][T][2]}: {@code (x/W, y/H)} per target
      */
     public float[][][] forward(Tensor pooled) {
-        if (weights == null) {
+        if (!fc.loaded()) {
             throw new IllegalStateException("keypoint weights are not loaded");
         }
+        Backend backend = fc.backend();
         if (pooled.rank() != 2 || pooled.dim(1) != features) {
             throw new IllegalArgumentException("keypoint expects [N, " + features
                     + "] features, got " + pooled);
@@ -102,7 +84,7 @@ public final class KeypointHead implements Head {
         Activation activation = output == Output.SIGMOID ? Activation.SIGMOID
                 : Activation.IDENTITY;
         float[] flat;
-        try (Tensor onDevice = backend.linear(pooled, fcWeight, fcBias, activation);
+        try (Tensor onDevice = fc.apply(pooled, activation);
                 Tensor host = backend.download(onDevice)) {
             flat = host.toFloatArray();
         }
@@ -119,10 +101,6 @@ public final class KeypointHead implements Head {
 
     @Override
     public void close() {
-        if (weights != null) {
-            weights.close();
-            weights = null;
-        }
-        backend = null;
+        fc.close();
     }
 }

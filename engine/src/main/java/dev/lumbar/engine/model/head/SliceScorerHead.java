@@ -3,7 +3,6 @@ package dev.lumbar.engine.model.head;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.tensor.Tensor;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -22,12 +21,8 @@ public final class SliceScorerHead implements Head {
     private final int features;
     private final int targets;
     private final int window;
-    private final String fc;
 
-    private HeadWeights weights;
-    private Backend backend;
-    private Tensor fcWeight;  // [T, D]
-    private Tensor fcBias;    // [T]
+    private final LinearLayer fc;  // weight [T, D], bias [T]
 
     /**
      * Per target: the chosen slice, its (smoothed) probability, and the whole distribution.
@@ -49,7 +44,7 @@ public final class SliceScorerHead implements Head {
         this.features = features;
         this.targets = targets;
         this.window = window;
-        this.fc = fc;
+        this.fc = new LinearLayer(fc, targets, features);
     }
 
     @Override
@@ -59,26 +54,12 @@ public final class SliceScorerHead implements Head {
 
     @Override
     public Map<String, long[]> expectedTensors() {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put(fc + ".weight", new long[] {targets, features});
-        shapes.put(fc + ".bias", new long[] {targets});
-        return shapes;
+        return fc.expectedTensors();
     }
 
     @Override
     public void load(Map<String, Tensor> tensors, Backend target) {
-        close();
-        HeadWeights taken = new HeadWeights(tensors, expectedTensors());
-        try {
-            fcWeight = taken.upload(target, fc + ".weight");
-            fcBias = taken.upload(target, fc + ".bias");
-            taken.finishLoading();
-        } catch (RuntimeException e) {
-            taken.close();
-            throw e;
-        }
-        weights = taken;
-        backend = target;
+        fc.load(tensors, target);
     }
 
     /**
@@ -87,9 +68,10 @@ public final class SliceScorerHead implements Head {
      * @param slices {@code [S, D]} pooled encoder features of the series' slices, in order
      */
     public Output forward(Tensor slices) {
-        if (weights == null) {
+        if (!fc.loaded()) {
             throw new IllegalStateException("slice_scorer weights are not loaded");
         }
+        Backend backend = fc.backend();
         if (slices.rank() != 2 || slices.dim(1) != features || slices.dim(0) < 1) {
             throw new IllegalArgumentException("slice_scorer expects [S, " + features
                     + "] features, got " + slices);
@@ -98,7 +80,7 @@ public final class SliceScorerHead implements Head {
 
         // scores per slice and target: [S, T]
         float[][] scores;
-        try (Tensor onDevice = backend.linear(slices, fcWeight, fcBias, Activation.IDENTITY);
+        try (Tensor onDevice = fc.apply(slices, Activation.IDENTITY);
                 Tensor host = backend.download(onDevice)) {
             scores = HostArrays.rows(host.toFloatArray(), count, targets);
         }
@@ -154,10 +136,6 @@ public final class SliceScorerHead implements Head {
 
     @Override
     public void close() {
-        if (weights != null) {
-            weights.close();
-            weights = null;
-        }
-        backend = null;
+        fc.close();
     }
 }
