@@ -225,34 +225,28 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor globalAvgPool(Tensor x) {
-        int n = x.size(0);
-        int c = x.size(1);
-        int plane = x.size(2) * x.size(3);
-        float[] in = x.toFloatArray();
-        float[] out = new float[n * c];
-        for (int i = 0; i < n * c; i++) {
-            double sum = 0;
-            for (int p = 0; p < plane; p++) {
-                sum += in[i * plane + p];
-            }
-            out[i] = (float) (sum / plane);
-        }
-        return Tensor.of(out, n, c);
+        return pool(x, false);
     }
 
     @Override
     public Tensor globalMaxPool(Tensor x) {
+        return pool(x, true);
+    }
+
+    /** The mean or the maximum of every {@code [h, w]} plane: {@code [N, C]}. */
+    private static Tensor pool(Tensor x, boolean max) {
         int n = x.size(0);
         int c = x.size(1);
         int plane = x.size(2) * x.size(3);
         float[] in = x.toFloatArray();
         float[] out = new float[n * c];
         for (int i = 0; i < n * c; i++) {
-            float max = Float.NEGATIVE_INFINITY;
+            double acc = max ? Double.NEGATIVE_INFINITY : 0;
             for (int p = 0; p < plane; p++) {
-                max = Math.max(max, in[i * plane + p]);
+                float v = in[i * plane + p];
+                acc = max ? Math.max(acc, v) : acc + v;
             }
-            out[i] = max;
+            out[i] = (float) (max ? acc : acc / plane);
         }
         return Tensor.of(out, n, c);
     }
