@@ -42,9 +42,6 @@ import picocli.CommandLine.Parameters;
             "Exit codes: 0 every file is valid, 2 a file is invalid or unreadable."})
 public final class CheckCommand implements Callable<Integer> {
 
-    /** Exit code when at least one file is invalid or cannot be read (bad input). */
-    public static final int INVALID_INPUT = 2;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -76,10 +73,10 @@ public final class CheckCommand implements Callable<Integer> {
                 }
             } catch (IOException | CardNetwork.Unusable e) {
                 err.println("lumbar check: " + withFile(file, e.getMessage()));
-                exit = INVALID_INPUT;
+                exit = Main.BAD_INPUT;
             } catch (UncheckedIOException e) {
                 err.println("lumbar check: " + withFile(file, e.getCause().getMessage()));
-                exit = INVALID_INPUT;
+                exit = Main.BAD_INPUT;
             }
             out.flush();
         }

@@ -46,7 +46,6 @@ import picocli.CommandLine.Option;
             "available."})
 public final class ForwardCommand implements Callable<Integer> {
 
-    static final int EXIT_BAD_INPUT = 2;
     static final int EXIT_UNSUPPORTED = 4;
     static final int EXIT_NO_DEVICE = 5;
 
@@ -103,14 +102,14 @@ public final class ForwardCommand implements Callable<Integer> {
         try {
             card = ModelCard.load(model);
         } catch (NoSuchFileException e) {
-            return fail(err, EXIT_BAD_INPUT, model + ": no such model card");
+            return fail(err, Main.BAD_INPUT, model + ": no such model card");
         } catch (IOException e) {
-            return fail(err, EXIT_BAD_INPUT, withFile(model, e.getMessage()));
+            return fail(err, Main.BAD_INPUT, withFile(model, e.getMessage()));
         }
         try (CardNetwork network = CardNetwork.build(card)) {
             return run(network, workers, out, err);
         } catch (CardNetwork.Unusable e) {
-            return fail(err, e.unsupported() ? EXIT_UNSUPPORTED : EXIT_BAD_INPUT,
+            return fail(err, e.unsupported() ? EXIT_UNSUPPORTED : Main.BAD_INPUT,
                     e.getMessage());
         }
     }
@@ -118,18 +117,18 @@ public final class ForwardCommand implements Callable<Integer> {
     private int run(CardNetwork network, int workers, PrintWriter out, PrintWriter err) {
         Path target = output.toAbsolutePath().normalize();
         if (Files.isDirectory(target)) {
-            return fail(err, EXIT_BAD_INPUT, output + ": is a folder; name the output file");
+            return fail(err, Main.BAD_INPUT, output + ": is a folder; name the output file");
         }
         Path folder = target.getParent();
         if (folder == null || !Files.isDirectory(folder)) {
-            return fail(err, EXIT_BAD_INPUT, output + ": the folder " + folder
+            return fail(err, Main.BAD_INPUT, output + ": the folder " + folder
                     + " does not exist");
         }
         if (Files.isDirectory(input)) {
-            return fail(err, EXIT_BAD_INPUT, input + ": is a folder, not an input array");
+            return fail(err, Main.BAD_INPUT, input + ": is a folder, not an input array");
         }
         if (!Files.isRegularFile(input)) {
-            return fail(err, EXIT_BAD_INPUT, input + ": no such input file");
+            return fail(err, Main.BAD_INPUT, input + ": no such input file");
         }
 
         try (WeightSet weights = network.openWeights();
@@ -138,7 +137,7 @@ public final class ForwardCommand implements Callable<Integer> {
             try {
                 batch = Batch.of(network, hostInput, features);
             } catch (IllegalArgumentException e) {
-                return fail(err, EXIT_BAD_INPUT, input + ": " + e.getMessage());
+                return fail(err, Main.BAD_INPUT, input + ": " + e.getMessage());
             }
             Backend backend;
             try {
@@ -163,7 +162,7 @@ public final class ForwardCommand implements Callable<Integer> {
                 }
             }
         } catch (IOException e) {
-            return fail(err, EXIT_BAD_INPUT, e.getMessage());
+            return fail(err, Main.BAD_INPUT, e.getMessage());
         }
         out.flush();
         return CommandLine.ExitCode.OK;

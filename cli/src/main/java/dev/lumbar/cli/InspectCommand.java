@@ -38,9 +38,6 @@ import picocli.CommandLine.Parameters;
                     + " or holds no DICOM image, or with --timing a stack could not be decoded."})
 public final class InspectCommand implements Callable<Integer> {
 
-    /** Exit code for input that cannot be read or holds no study. */
-    public static final int BAD_INPUT = 2;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -73,7 +70,7 @@ public final class InspectCommand implements Callable<Integer> {
             }
             if (scan.studies().isEmpty()) {
                 err.println(Redaction.path(dir) + ": no DICOM image found");
-                return BAD_INPUT;
+                return Main.BAD_INPUT;
             }
             if (timing) {
                 int[] failedOfTotal = printTiming(out, scan, reader);
@@ -81,13 +78,13 @@ public final class InspectCommand implements Callable<Integer> {
                     err.printf(Locale.ROOT, "%s: %d of %d stacks could not be decoded (see"
                             + " above)%n", Redaction.path(dir), failedOfTotal[0],
                             failedOfTotal[1]);
-                    return BAD_INPUT;
+                    return Main.BAD_INPUT;
                 }
             }
             return 0;
         } catch (StudyException e) {
             err.println(e.getMessage());
-            return BAD_INPUT;
+            return Main.BAD_INPUT;
         } finally {
             out.flush();
             err.flush();

@@ -25,6 +25,9 @@ public final class Main implements Runnable {
     /** Exit code of an unexpected failure inside a command: a bug to report. */
     public static final int INTERNAL_ERROR = 1;
 
+    /** Exit code of bad usage or input a command cannot use: picocli's usage code, 2. */
+    public static final int BAD_INPUT = CommandLine.ExitCode.USAGE;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

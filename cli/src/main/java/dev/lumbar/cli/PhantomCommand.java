@@ -83,7 +83,7 @@ public final class PhantomCommand implements Callable<Integer> {
             return 0;
         } catch (IllegalArgumentException | UncheckedIOException e) {
             err.println("lumbar phantom: " + e.getMessage());
-            return InspectCommand.BAD_INPUT;
+            return Main.BAD_INPUT;
         } finally {
             stdout.flush();
             err.flush();

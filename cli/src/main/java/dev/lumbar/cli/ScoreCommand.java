@@ -29,9 +29,6 @@ import picocli.CommandLine.Option;
             "message names file and line), or a labelled row missing from the submission."})
 public final class ScoreCommand implements Callable<Integer> {
 
-    /** The project-wide code for bad usage or unusable input. */
-    static final int EXIT_BAD_INPUT = 2;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -59,18 +56,18 @@ public final class ScoreCommand implements Callable<Integer> {
             submitted = Submission.read(requireFile(submission, "submission"));
         } catch (CsvFormatException e) {
             err.println("lumbar score: " + e.getMessage());
-            return EXIT_BAD_INPUT;
+            return Main.BAD_INPUT;
         } catch (InputFileException e) {
             err.println("lumbar score: " + e.getMessage());
-            return EXIT_BAD_INPUT;
+            return Main.BAD_INPUT;
         } catch (CharacterCodingException e) {
             err.println("lumbar score: " + reading + ": not UTF-8 text; save the CSV as UTF-8");
-            return EXIT_BAD_INPUT;
+            return Main.BAD_INPUT;
         } catch (IOException e) {
             err.println("lumbar score: " + reading + ": cannot read ("
                     + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
                     + ")");
-            return EXIT_BAD_INPUT;
+            return Main.BAD_INPUT;
         }
 
         CompetitionMetric.Score score;
@@ -78,7 +75,7 @@ public final class ScoreCommand implements Callable<Integer> {
             score = CompetitionMetric.score(truth, submitted);
         } catch (IllegalArgumentException e) {
             err.println("lumbar score: " + e.getMessage());
-            return EXIT_BAD_INPUT;
+            return Main.BAD_INPUT;
         }
 
         for (Condition.Group group : Condition.Group.values()) {

@@ -94,7 +94,7 @@ class CheckCommandTest {
         Json.writeAtomically(bad, root);
 
         CommandRun result = lumbar("check", bad.toString());
-        assertEquals(CheckCommand.INVALID_INPUT, result.exit(), result.out());
+        assertEquals(Main.BAD_INPUT, result.exit(), result.out());
         assertTrue(result.err().startsWith("lumbar check: "), result.err());
         assertTrue(result.err().contains(bad.toString()), result.err());
         assertTrue(result.err().contains(reason), result.err());
@@ -112,7 +112,7 @@ class CheckCommandTest {
         // a CSV is neither, whatever its size
         Path csv = Files.writeString(dir.resolve("x.csv"), "study_id,series_id\n1,2\n");
         result = lumbar("check", csv.toString());
-        assertEquals(CheckCommand.INVALID_INPUT, result.exit());
+        assertEquals(Main.BAD_INPUT, result.exit());
         assertEquals("lumbar check: " + csv + ": not a safetensors file, an .npy array or a"
                 + " model card (by its first bytes)", result.err().strip());
 
@@ -138,7 +138,7 @@ class CheckCommandTest {
                 "\"../../../../etc/passwd\"");
         Path escaping = Files.writeString(dir.resolve("escaping.model.json"), json);
         CommandRun result = lumbar("check", escaping.toString());
-        assertEquals(CheckCommand.INVALID_INPUT, result.exit());
+        assertEquals(Main.BAD_INPUT, result.exit());
         assertTrue(result.err().contains("leads outside the card's folder"), result.err());
         assertFalse(result.out().contains("passwd: safetensors"), result.out());
     }
@@ -149,7 +149,7 @@ class CheckCommandTest {
         Files.write(broken, new byte[] {(byte) 0xff, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
         Path good = weights();
         CommandRun result = lumbar("check", broken.toString(), good.toString());
-        assertEquals(CheckCommand.INVALID_INPUT, result.exit());
+        assertEquals(Main.BAD_INPUT, result.exit());
         assertTrue(result.err().contains(broken.toString()), result.err());
         assertTrue(result.out().contains(good.toString()), "later files are still described");
         assertEquals(2, lumbar("check").exit(), "a missing FILE is a usage error");

@@ -78,7 +78,7 @@ class ScoreCommandTest {
         CommandRun run = lumbar("score", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
 
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, run.exit());
+        assertEquals(Main.BAD_INPUT, run.exit());
         assertTrue(run.err().contains(submission + ":3:"), run.err());
     }
 
@@ -90,12 +90,12 @@ class ScoreCommandTest {
 
         CommandRun incomplete = lumbar("score", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, incomplete.exit());
+        assertEquals(Main.BAD_INPUT, incomplete.exit());
         assertTrue(incomplete.err().contains("no row"), incomplete.err());
 
         CommandRun missing = lumbar("score", "-s", temp.resolve("nope.csv").toString(),
                 "-l", temp.resolve("train.csv").toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, missing.exit());
+        assertEquals(Main.BAD_INPUT, missing.exit());
         assertTrue(missing.err().contains("nope.csv"), missing.err());
 
         assertEquals(2, lumbar("score", "-s", submission.toString()).exit());
@@ -107,7 +107,7 @@ class ScoreCommandTest {
         Path labels = temp.resolve("train.csv");
 
         CommandRun folder = lumbar("score", "-s", temp.toString(), "-l", labels.toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, folder.exit());
+        assertEquals(Main.BAD_INPUT, folder.exit());
         assertEquals("lumbar score: " + temp + " (submission): is a folder, not a CSV file",
                 folder.err().strip());
 
@@ -116,7 +116,7 @@ class ScoreCommandTest {
                 .getBytes(StandardCharsets.ISO_8859_1);
         Path notUtf8 = Files.write(temp.resolve("latin1.csv"), latin1);
         CommandRun encoding = lumbar("score", "-s", notUtf8.toString(), "-l", labels.toString());
-        assertEquals(ScoreCommand.EXIT_BAD_INPUT, encoding.exit());
+        assertEquals(Main.BAD_INPUT, encoding.exit());
         assertEquals("lumbar score: " + notUtf8 + ": not UTF-8 text; save the CSV as UTF-8",
                 encoding.err().strip());
     }
