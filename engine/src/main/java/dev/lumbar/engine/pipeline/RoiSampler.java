@@ -2,6 +2,9 @@ package dev.lumbar.engine.pipeline;
 
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.List;
 
 /**
@@ -42,6 +45,10 @@ import java.util.List;
  */
 public final class RoiSampler {
 
+    /** An F32 voxel as tensors lay it out: little-endian, at any alignment. */
+    private static final ValueLayout.OfFloat VOXEL =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private RoiSampler() {
     }
 
@@ -59,7 +66,7 @@ public final class RoiSampler {
             throw new IllegalArgumentException("stack must be [slices, rows, cols], got " + stack);
         }
         int slices = stack.size(0);
-        float[] voxels = stack.toFloatArray();
+        MemorySegment voxels = stack.segment();
         int bagLength = geometry.slices() * geometry.channels() * geometry.outRows()
                 * geometry.outCols();
         float[] bags = new float[Math.multiplyExact(targets.size(), bagLength)];
@@ -80,8 +87,8 @@ public final class RoiSampler {
     // LIMITATION: the composed resample reads four pixels per output pixel and never
     // low-pass filters, so a crop box much larger than the output aliases where an area resize
     // (cv2 INTER_AREA) would average.
-    private static void cutBag(float[] voxels, int rows, int cols, int slices, RoiTarget target,
-            BagGeometry g, float[] out, int offset) {
+    private static void cutBag(MemorySegment voxels, int rows, int cols, int slices,
+            RoiTarget target, BagGeometry g, float[] out, int offset) {
         int h = g.outRows();
         int w = g.outCols();
 
@@ -117,7 +124,7 @@ public final class RoiSampler {
         int index = offset;
         for (int s = 0; s < g.slices(); s++) {
             for (int slice : g.channelSlices(target.slice(), s, slices)) {
-                int base = slice * plane;
+                long base = (long) slice * plane;
                 for (int p = 0; p < h * w; p++) {
                     out[index++] = bilinear(voxels, base, rows, cols, sourceX[p], sourceY[p]);
                 }
@@ -126,7 +133,8 @@ public final class RoiSampler {
     }
 
     /** Bilinear read at (x, y) of the slice starting at {@code base}; outside pixels are 0. */
-    static float bilinear(float[] voxels, int base, int rows, int cols, double x, double y) {
+    private static float bilinear(MemorySegment voxels, long base, int rows, int cols, double x,
+            double y) {
         double fx = Math.floor(x);
         double fy = Math.floor(y);
         if (fx < -1 || fy < -1 || fx >= cols || fy >= rows) {
@@ -143,7 +151,9 @@ public final class RoiSampler {
         return (float) ((1 - wy) * top + wy * bottom);
     }
 
-    private static float pixel(float[] voxels, int base, int rows, int cols, int x, int y) {
-        return x < 0 || y < 0 || x >= cols || y >= rows ? 0f : voxels[base + y * cols + x];
+    private static float pixel(MemorySegment voxels, long base, int rows, int cols, int x,
+            int y) {
+        return x < 0 || y < 0 || x >= cols || y >= rows ? 0f
+                : voxels.getAtIndex(VOXEL, base + (long) y * cols + x);
     }
 }
