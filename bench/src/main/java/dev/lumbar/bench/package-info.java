@@ -1,7 +1,8 @@
 /**
  * Benchmarks and machine checks: JMH benchmarks of kernels and networks, and
  * {@link dev.lumbar.bench.GpuCheck}, the stand-alone GPU-versus-CPU check that
- * {@code bench/gpu-check.sh} runs on a GPU machine.
+ * {@code bench/gpu-check.sh} runs on a GPU machine, and {@link dev.lumbar.bench.StudyBench},
+ * the whole pipeline on the demo study per stage, which {@code bench/study.sh} runs.
  *
  * <p>Invariants: nothing in the product depends on this package (no other module lists it),
  * and the build's tests never run a benchmark; inputs are synthetic, from fixed seeds, so two
