@@ -31,7 +31,7 @@ import java.util.SplittableRandom;
  * <p>One network per process, so that the peak resident set ({@code VmHWM}) belongs to that
  * network alone. The first warm-up forward writes the output; after the timed forwards one more,
  * through {@link CountingBackend}, counts the FLOPs (2 × MACs of convolutions, linears and
- * squeeze-excite) and, with {@code --profile}, breaks that warm forward's time down by kind of
+ * squeeze-excite); with {@code --profile} a second one breaks its time down by kind of
  * operation.
  *
  * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 2] [--runs 5]
@@ -43,6 +43,7 @@ public final class NetworkBench {
 
     private static final int SGEMM_SIZE = 2048;
     private static final int SGEMM_RUNS = 5;
+    static final double SGEMM_FLOPS = 2.0 * SGEMM_SIZE * SGEMM_SIZE * SGEMM_SIZE;
 
     private NetworkBench() {
     }
@@ -59,7 +60,7 @@ public final class NetworkBench {
 
         // the ceiling first, while the heap is still small
         double[] sgemmSeconds = sgemmSeconds(threads);
-        double sgemmRate = 2.0 * SGEMM_SIZE * SGEMM_SIZE * SGEMM_SIZE / median(sgemmSeconds);
+        double sgemmRate = SGEMM_FLOPS / median(sgemmSeconds);
 
         try (CpuBackend backend = new CpuBackend(threads);
                 Backbone backbone = Backbones.create(arch, 3, 0, Map.of())) {
@@ -86,9 +87,13 @@ public final class NetworkBench {
                     seconds[i] = (System.nanoTime() - start) / 1e9;
                 }
 
-                // one more, counted, when the code is warm: FLOPs and the per-operation times
+                // counted forwards after the timed ones: FLOPs, and the per-operation times of
+                // the last one (the first through the wrapper recompiles the callers)
                 CountingBackend counting = new CountingBackend(backend);
-                backbone.forward(counting, onDevice).close();
+                for (int i = 0; i < (profile ? 2 : 1); i++) {
+                    counting.reset();
+                    backbone.forward(counting, onDevice).close();
+                }
                 double flops = counting.totalFlops();
 
                 Map<String, Object> result = result(arch, batch, size, threads, backend.name(),
@@ -149,6 +154,7 @@ public final class NetworkBench {
 
     private static void printProfile(CountingBackend counting) {
         double total = counting.totalNanos();
+        System.out.printf(Locale.ROOT, "profiled forward: %.3f s in backend calls%n", total / 1e9);
         System.out.println("| operation | calls | ms | share | GFLOP | GFLOP/s |");
         System.out.println("|---|---:|---:|---:|---:|---:|");
         counting.tallies().entrySet().stream()
@@ -163,7 +169,7 @@ public final class NetworkBench {
     }
 
     /** OpenBLAS sgemm 2048³ with {@code threads} threads: one warm-up, then timed calls. */
-    private static double[] sgemmSeconds(int threads) {
+    static double[] sgemmSeconds(int threads) {
         OpenBlas blas = OpenBlas.load().orElseThrow(() -> new IllegalStateException(
                 "the sgemm ceiling needs OpenBLAS: install libopenblas0 or set "
                         + OpenBlas.ENV_PATH));

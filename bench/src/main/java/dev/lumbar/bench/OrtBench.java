@@ -40,6 +40,9 @@ public final class OrtBench {
         int warmup = Integer.parseInt(options.getOrDefault("warmup", "1"));
         int runs = Integer.parseInt(options.getOrDefault("runs", "5"));
 
+        // the same ceiling as the engine's process, measured in this one before the session
+        double[] sgemmSeconds = NetworkBench.sgemmSeconds(threads);
+
         float[] pixels;
         long[] shape;
         try (Tensor images = Npy.read(inputFile)) {
@@ -95,6 +98,8 @@ public final class OrtBench {
                 }
                 result.put("seconds", times);
                 result.put("median_s", NetworkBench.median(seconds));
+                result.put("sgemm_gflops_per_s", NetworkBench.SGEMM_FLOPS
+                        / NetworkBench.median(sgemmSeconds) / 1e9);
                 result.put("peak_rss_mib", NetworkBench.peakRssKib() / 1024.0);
                 result.put("load_average", NetworkBench.loadAverage());
                 System.out.printf(Locale.ROOT, "%s %s: median %.3f s over %d runs, peak RSS %.0f"

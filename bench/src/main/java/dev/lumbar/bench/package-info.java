@@ -1,0 +1,11 @@
+/**
+ * Benchmarks, never run by the tests: JMH kernel benchmarks with their ceilings (sgemm, a
+ * memory triad), and whole-network forwards ({@link dev.lumbar.bench.NetworkBench}) with their
+ * ONNX Runtime peer ({@link dev.lumbar.bench.OrtBench}), which {@code bench/peers/compare.py}
+ * runs side by side with PyTorch.
+ *
+ * <p>Every rate is reported next to a ceiling measured in the same run, because the machines
+ * these run on are often shared: an absolute time alone says little. A whole-network run owns
+ * its process so that the peak resident set it reports is that network's.
+ */
+package dev.lumbar.bench;
