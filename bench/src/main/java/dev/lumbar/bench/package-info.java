@@ -1,8 +1,10 @@
 /**
- * Benchmarks, never run by the tests: JMH kernel benchmarks with their ceilings (sgemm, a
- * memory triad), and whole-network forwards ({@link dev.lumbar.bench.NetworkBench}) with their
- * ONNX Runtime peer ({@link dev.lumbar.bench.OrtBench}), which {@code bench/peers/compare.py}
- * runs side by side with PyTorch.
+ * Benchmarks and machine checks, never run by the tests: JMH benchmarks of kernels and networks
+ * with their ceilings (sgemm, a memory triad); whole-network forwards
+ * ({@link dev.lumbar.bench.NetworkBench}) and their ONNX Runtime peer
+ * ({@link dev.lumbar.bench.OrtBench}), which {@code bench/peers/compare.py} runs side by side
+ * with PyTorch; and {@link dev.lumbar.bench.GpuCheck}, the stand-alone GPU-versus-CPU check that
+ * {@code bench/gpu-check.sh} runs on a GPU machine.
  *
  * <p>Every rate is reported next to a ceiling measured in the same run, because the machines
  * these run on are often shared: an absolute time alone says little. A whole-network run owns
