@@ -251,8 +251,8 @@ final class Convolutions {
     private float[] paddedPlane(Geometry g, MemorySegment x, long offset, int paddedH,
             int paddedW) {
         Conv2dSpec s = g.spec;
-        float[] padded = buffer(planes, paddedH * paddedW + L);
-        java.util.Arrays.fill(padded, 0, paddedH * paddedW + L, 0f);
+        float[] padded = buffer(planes, paddedH * paddedW + 2 * L);
+        java.util.Arrays.fill(padded, 0, paddedH * paddedW + 2 * L, 0f);
         for (int iy = 0; iy < g.h; iy++) {
             MemorySegment.copy(x, F32, (offset + (long) iy * g.w) * Float.BYTES, padded,
                     (iy + s.padTop()) * paddedW + s.padLeft(), g.w);
@@ -267,8 +267,8 @@ final class Convolutions {
      */
     private float[] phases(float[] padded, int paddedH, int paddedW, int stride, int phaseW) {
         int size = stride * paddedH * phaseW;
-        float[] phased = buffer(strided, size + L);
-        java.util.Arrays.fill(phased, size, size + L, 0f);
+        float[] phased = buffer(strided, size + 2 * L);
+        java.util.Arrays.fill(phased, size, size + 2 * L, 0f);
         for (int ph = 0; ph < stride; ph++) {
             for (int iy = 0; iy < paddedH; iy++) {
                 int dst = (ph * paddedH + iy) * phaseW;
@@ -310,17 +310,37 @@ final class Convolutions {
         for (int oy = 0; oy < g.outH; oy++) {
             int top = oy * s.strideH() * rowW;
             long row = out + (long) oy * g.outW * Float.BYTES;
-            for (int ox = 0; ox < g.outW; ox += L) {
-                VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
+            if (g.outW <= L) {
+                // a row fits one vector
+                VectorMask<Float> lanes = S.indexInRange(0, g.outW);
                 FloatVector acc = FloatVector.broadcast(S, bias);
-                int base = top + ox;
                 for (int tap = 0; tap < tapOffset.length; tap++) {
-                    // the source has L spare floats, so whole-vector loads stay inside it
-                    acc = FloatVector.fromArray(S, source, base + tapOffset[tap])
+                    acc = FloatVector.fromArray(S, source, top + tapOffset[tap])
                             .fma(FloatVector.broadcast(S, w[tap]), acc);
                 }
-                Pointwise.apply(acc, act).intoMemorySegment(y, row + (long) ox * Float.BYTES,
-                        LE, lanes);
+                acc.intoMemorySegment(y, row, LE, lanes);
+            }
+            for (int ox = 0; g.outW > L && ox < g.outW; ox += 2 * L) {
+                // two vectors of outputs per pass share each tap's weight, and their sums
+                // are independent chains of multiply-adds; the source has 2·L spare floats,
+                // so whole-vector loads stay inside it
+                VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
+                VectorMask<Float> nextLanes = S.indexInRange(ox + L, g.outW);
+                FloatVector acc = FloatVector.broadcast(S, bias);
+                FloatVector next = acc;
+                int base = top + ox;
+                for (int tap = 0; tap < tapOffset.length; tap++) {
+                    FloatVector weight = FloatVector.broadcast(S, w[tap]);
+                    int at = base + tapOffset[tap];
+                    acc = FloatVector.fromArray(S, source, at).fma(weight, acc);
+                    next = FloatVector.fromArray(S, source, at + L).fma(weight, next);
+                }
+                long o = row + (long) ox * Float.BYTES;
+                acc.intoMemorySegment(y, o, LE, lanes);
+                next.intoMemorySegment(y, o + (long) L * Float.BYTES, LE, nextLanes);
+            }
+            if (act != Activation.IDENTITY) {
+                Pointwise.biasActivate(y, row, y, row, g.outW, 0f, act);
             }
         }
     }
