@@ -58,6 +58,8 @@ def build(arch, seed):
 
 def count_flops(model, x):
     """2 x multiply-accumulates of every Conv2d and Linear in one forward of x."""
+    # LIMITATION: norms, activations, pooling and elementwise work are not counted, as in the
+    # engine's count; the GFLOP/s are those of the arithmetic-heavy layers only.
     import torch.nn as nn
     total = [0.0]
 
@@ -238,6 +240,8 @@ def report(args):
             tag = f'{arch}.{shape_tag(shape)}'
             base = os.path.join(args.work, tag)
             engine = results[tag, 'lumbar']
+            # LIMITATION: the reference is torch eager in float32, not a float64 forward; the
+            # errors show agreement between implementations, not distance from exact values.
             reference = np.load(base + '.torch.out.npy')
             gflop = engine['gflop']
             if abs(gflop * 1e9 - flops[tag]) > 0.01 * flops[tag]:

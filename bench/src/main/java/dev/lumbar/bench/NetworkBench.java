@@ -59,6 +59,8 @@ public final class NetworkBench {
         boolean profile = options.containsKey("profile");
 
         // the ceiling first, while the heap is still small
+        // LIMITATION: on a shared machine the ceiling and the forwards see different loads;
+        // the peer script therefore takes the best ceiling of the whole sitting.
         double[] sgemmSeconds = sgemmSeconds(threads);
         double sgemmRate = SGEMM_FLOPS / median(sgemmSeconds);
 
@@ -275,6 +277,8 @@ public final class NetworkBench {
 
     /** The peak resident set of this process so far, from /proc/self/status (Linux). */
     static long peakRssKib() {
+        // LIMITATION: the peak includes the JVM itself, the three 16 MiB sgemm matrices and the
+        // weight tensors while they are read: the process's cost, not the network's alone.
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmHWM:")) {

@@ -52,6 +52,8 @@ public final class OrtBench {
 
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions()) {
+            // LIMITATION: ONNX Runtime's default spinning workers are kept, as a user gets them;
+            // on a loaded machine they lose time slices, which the table's load column shows.
             sessionOptions.setIntraOpNumThreads(threads);
             sessionOptions.setInterOpNumThreads(1);
             sessionOptions.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
