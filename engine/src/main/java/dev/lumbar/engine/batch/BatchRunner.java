@@ -178,6 +178,8 @@ public final class BatchRunner<R> {
     }
 
     private Outcome<R> abandon(Task<R> task) {
+        // LIMITATION: Java cannot stop a thread; an abandoned study that never reaches a check
+        // keeps its thread, memory and open files until it returns or the process exits.
         task.deadline().abandon();
         task.future().cancel(true);
         task.releaseSlot().run();

@@ -37,6 +37,8 @@ public final class ResilientNetworks implements Networks {
         return List.copyOf(notes);
     }
 
+    // LIMITATION: only stage-2 bags are split; a stage-1 stack that does not fit on the device
+    // is not, and the whole study goes to the CPU fallback instead.
     @Override
     public SliceScorer sliceScorer(Path card) {
         SliceScorer scorer = shared.sliceScorer(card);
