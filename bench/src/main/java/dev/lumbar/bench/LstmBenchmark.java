@@ -60,6 +60,8 @@ public class LstmBenchmark {
         sequences = Shapes.random(1, BAGS, steps, INPUT);
     }
 
+    // LIMITATION: Lstm has no single-step entry point; the per-step figure is the whole
+    // recurrence divided by the steps, so it carries each step's share of the input projection.
     @Benchmark
     public float recurrence() {
         try (Tensor y = lstm.forward(cpu, sequences)) {

@@ -148,6 +148,8 @@ public class RoiSamplerBenchmark {
         }
     }
 
+    // LIMITATION: the sampler is single-threaded, so the threads parameter only reaches the
+    // set-up's stage-1 run; flip test-time augmentation's mirrored copies are not timed.
     @Benchmark
     public float allBags(Output output) {
         output.passes++;

@@ -74,6 +74,9 @@ public final class StudyBench {
         List<Map<String, Double>> perRun = new ArrayList<>();
         int studies = 0;
         double loadSeconds;
+        // LIMITATION: runs StudyPredictor directly, as predict does with one worker and no
+        // device fallback; no coordinates file or series CSV is read (stage 1 always runs,
+        // series are typed from their descriptions or geometry).
         try (Backend backend = Backends.open(device, threads);
                 CardNetworks networks = new CardNetworks(backend)) {
             StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
