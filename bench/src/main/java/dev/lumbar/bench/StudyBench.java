@@ -14,9 +14,7 @@ import dev.lumbar.engine.pipeline.StudyStacks;
 import dev.lumbar.engine.report.ModelFingerprint;
 import dev.lumbar.engine.report.StudyReport;
 import dev.lumbar.engine.report.SubmissionWriter;
-import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
-import dev.lumbar.engine.study.Series;
 import dev.lumbar.engine.study.SeriesDescriptions;
 import dev.lumbar.engine.study.Study;
 import dev.lumbar.engine.study.StudyScan;
@@ -109,7 +107,7 @@ public final class StudyBench {
                             result = predictor.predict(study.id(), stacks.stacks(), List.of(),
                                     warnings);
                             report = PredictionReport.of(result, manifest, "bench",
-                                    backendInfo, models, seriesEntries(study), readMillis);
+                                    backendInfo, models, PredictionReport.series(study), readMillis);
                         }
                         long writeStart = System.nanoTime();
                         Json.writeAtomically(reports.resolve(study.id() + ".json"), report);
@@ -196,22 +194,6 @@ public final class StudyBench {
         }
         String[] parts = Files.readString(file).strip().split(" ");
         return String.join(" ", Arrays.copyOf(parts, Math.min(3, parts.length)));
-    }
-
-    private static List<StudyReport.SeriesEntry> seriesEntries(Study study) {
-        List<StudyReport.SeriesEntry> entries = new ArrayList<>();
-        for (Series series : study.series()) {
-            StudyReport.TypedBy typedBy = switch (series.typing().rule()) {
-                case SERIES_CSV -> StudyReport.TypedBy.SERIES_CSV;
-                case SERIES_DESCRIPTION -> StudyReport.TypedBy.SERIES_DESCRIPTION;
-                case GEOMETRY -> StudyReport.TypedBy.GEOMETRY;
-                case UNDECIDED -> StudyReport.TypedBy.NOT_TYPED;
-            };
-            entries.add(new StudyReport.SeriesEntry(series.id(), series.typing().decided()
-                    ? SeriesType.valueOf(series.typing().type().name()) : null, typedBy,
-                    series.description(), series.sliceCount()));
-        }
-        return entries;
     }
 
     private static double[][] probabilities(StudyResult result) {

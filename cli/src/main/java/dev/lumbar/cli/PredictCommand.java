@@ -17,11 +17,8 @@ import dev.lumbar.engine.pipeline.StudyStacks;
 import dev.lumbar.engine.report.ModelFingerprint;
 import dev.lumbar.engine.report.StudyReport;
 import dev.lumbar.engine.report.SubmissionWriter;
-import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
-import dev.lumbar.engine.study.Series;
 import dev.lumbar.engine.study.SeriesDescriptions;
-import dev.lumbar.engine.study.SeriesTyping;
 import dev.lumbar.engine.study.Study;
 import dev.lumbar.engine.study.StudyException;
 import dev.lumbar.engine.study.StudyScan;
@@ -287,7 +284,7 @@ public final class PredictCommand implements Callable<Integer> {
                     return new Predicted(graded.result(), PredictionReport.of(graded.result(),
                             manifest, version, new StudyReport.BackendInfo(used.name(),
                                     used.device().toString()),
-                            models, seriesEntries(study), readMillis), used.name());
+                            models, PredictionReport.series(study), readMillis), used.name());
                 }
             };
             BatchRunner.Commit<StudyOutput> commit = outcome -> {
@@ -372,24 +369,6 @@ public final class PredictCommand implements Callable<Integer> {
 
     private Duration studyTimeout() {
         return Duration.ofNanos(Math.round(studyTimeoutSeconds * 1e9));
-    }
-
-    /** The study's series for the report, typed or not, named by their folders. */
-    private static List<StudyReport.SeriesEntry> seriesEntries(Study study) {
-        List<StudyReport.SeriesEntry> entries = new ArrayList<>();
-        for (Series series : study.series()) {
-            SeriesTyping typing = series.typing();
-            StudyReport.TypedBy typedBy = switch (typing.rule()) {
-                case SERIES_CSV -> StudyReport.TypedBy.SERIES_CSV;
-                case SERIES_DESCRIPTION -> StudyReport.TypedBy.SERIES_DESCRIPTION;
-                case GEOMETRY -> StudyReport.TypedBy.GEOMETRY;
-                case UNDECIDED -> StudyReport.TypedBy.NOT_TYPED;
-            };
-            entries.add(new StudyReport.SeriesEntry(series.id(), typing.decided()
-                    ? SeriesType.valueOf(typing.type().name()) : null, typedBy,
-                    series.description(), series.sliceCount()));
-        }
-        return entries;
     }
 
     private Backend backend(PrintWriter err) {

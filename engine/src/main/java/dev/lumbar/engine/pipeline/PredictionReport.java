@@ -2,6 +2,8 @@ package dev.lumbar.engine.pipeline;
 
 import dev.lumbar.engine.report.ModelFingerprint;
 import dev.lumbar.engine.report.StudyReport;
+import dev.lumbar.engine.study.Series;
+import dev.lumbar.engine.study.Study;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +20,22 @@ import java.util.Map;
 public final class PredictionReport {
 
     private PredictionReport() {
+    }
+
+    /** The study's series for the report, typed or not, named by their folders. */
+    public static List<StudyReport.SeriesEntry> series(Study study) {
+        List<StudyReport.SeriesEntry> entries = new ArrayList<>();
+        for (Series series : study.series()) {
+            StudyReport.TypedBy typedBy = switch (series.typing().rule()) {
+                case SERIES_CSV -> StudyReport.TypedBy.SERIES_CSV;
+                case SERIES_DESCRIPTION -> StudyReport.TypedBy.SERIES_DESCRIPTION;
+                case GEOMETRY -> StudyReport.TypedBy.GEOMETRY;
+                case UNDECIDED -> StudyReport.TypedBy.NOT_TYPED;
+            };
+            entries.add(new StudyReport.SeriesEntry(series.id(), series.typing().type(), typedBy,
+                    series.description(), series.sliceCount()));
+        }
+        return entries;
     }
 
     /**
