@@ -107,7 +107,8 @@ public final class StudyBench {
                             result = predictor.predict(study.id(), stacks.stacks(), List.of(),
                                     warnings);
                             report = PredictionReport.of(result, manifest, "bench",
-                                    backendInfo, models, PredictionReport.series(study), readMillis);
+                                    backendInfo, models, PredictionReport.series(study),
+                                    readMillis);
                         }
                         long writeStart = System.nanoTime();
                         Json.writeAtomically(reports.resolve(study.id() + ".json"), report);

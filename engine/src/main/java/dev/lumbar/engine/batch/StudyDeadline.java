@@ -41,7 +41,10 @@ public final class StudyDeadline {
         return started;
     }
 
-    /** Nanoseconds left before the limit; negative once it has passed, the full limit if not begun. */
+    /**
+     * Nanoseconds left before the limit; negative once it has passed, the full limit if not
+     * begun.
+     */
     public long remainingNanos() {
         return started ? startNanos + limit.toNanos() - System.nanoTime() : limit.toNanos();
     }
@@ -51,7 +54,10 @@ public final class StudyDeadline {
         abandoned = true;
     }
 
-    /** Throws {@link StudyTimeoutException} when the limit has passed or the study was abandoned. */
+    /**
+     * Throws {@link StudyTimeoutException} when the limit has passed or the study was
+     * abandoned.
+     */
     public void check() {
         if (abandoned || (started && remainingNanos() < 0)) {
             throw new StudyTimeoutException(message());
