@@ -168,7 +168,7 @@ public final class PredictCommand implements Callable<Integer> {
             return EXIT_USAGE;
         }
         if (!Files.isDirectory(input)) {
-            err.println("lumbar predict: --input " + input + " is not a folder");
+            err.println("lumbar predict: --input " + Redaction.path(input) + " is not a folder");
             return EXIT_USAGE;
         }
 
@@ -206,7 +206,8 @@ public final class PredictCommand implements Callable<Integer> {
         }
         scan.warnings().forEach(w -> err.println("lumbar predict: warning: " + w));
         if (scan.studies().isEmpty()) {
-            err.println("lumbar predict: warning: no DICOM studies found under " + input);
+            err.println("lumbar predict: warning: no DICOM studies found under "
+                    + Redaction.path(input));
         }
 
         try (Backend backend = backend(err)) {
