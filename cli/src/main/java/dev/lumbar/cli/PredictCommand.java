@@ -66,7 +66,6 @@ import picocli.CommandLine.Option;
             "input, 3 some studies failed (the others are written)."})
 public final class PredictCommand implements Callable<Integer> {
 
-    static final int EXIT_USAGE = 2;
     static final int EXIT_SOME_FAILED = 3;
 
     private static final System.Logger LOG = System.getLogger(PredictCommand.class.getName());
@@ -145,7 +144,7 @@ public final class PredictCommand implements Callable<Integer> {
             if (home.isEmpty()) {
                 err.println("lumbar predict: cannot find the bundled demo (weights/demo); give"
                         + " --input and --model");
-                return EXIT_USAGE;
+                return Main.BAD_INPUT;
             }
             input = home.get().resolve("weights/demo/study");
             model = home.get().resolve("weights/demo/demo.ensemble.json");
@@ -157,19 +156,19 @@ public final class PredictCommand implements Callable<Integer> {
         } else if (input == null || model == null) {
             err.println("lumbar predict: give both --input and --model, or neither to run the"
                     + " bundled demo");
-            return EXIT_USAGE;
+            return Main.BAD_INPUT;
         }
         if (workers < 1) {
             err.println("lumbar predict: --workers must be at least 1");
-            return EXIT_USAGE;
+            return Main.BAD_INPUT;
         }
         if (!(studyTimeoutSeconds > 0) || studyTimeoutSeconds > 1e9) {
             err.println("lumbar predict: --study-timeout must be a positive number of seconds");
-            return EXIT_USAGE;
+            return Main.BAD_INPUT;
         }
         if (!Files.isDirectory(input)) {
             err.println("lumbar predict: --input " + Redaction.path(input) + " is not a folder");
-            return EXIT_USAGE;
+            return Main.BAD_INPUT;
         }
 
         // the ensemble, its priors and the given points
@@ -212,12 +211,12 @@ public final class PredictCommand implements Callable<Integer> {
 
         try (Backend backend = backend(err)) {
             if (backend == null) {
-                return EXIT_USAGE;
+                return Main.BAD_INPUT;
             }
             return predictAll(scan.studies(), manifest, priors, given, backend, stdout, err);
         } catch (IOException e) {
             err.println("lumbar predict: cannot write " + out + ": " + e.getMessage());
-            return EXIT_USAGE;
+            return Main.BAD_INPUT;
         }
     }
 
@@ -399,7 +398,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (verbose) {
             e.printStackTrace(err);
         }
-        return EXIT_USAGE;
+        return Main.BAD_INPUT;
     }
 
     private static String message(Throwable e) {
