@@ -8,10 +8,7 @@ import dev.lumbar.engine.phantom.PhantomGenerator;
 import dev.lumbar.engine.phantom.PhantomOptions;
 import dev.lumbar.engine.phantom.PhantomWriter;
 import dev.lumbar.engine.report.SubmissionWriter;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,26 +45,10 @@ class PredictBatchTest {
         Files.writeString(broken.resolve("1.dcm"), "not DICOM at all");
     }
 
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run predict(List<String> args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            List<String> full = new ArrayList<>(List.of("predict"));
-            full.addAll(args);
-            int exit = Main.run(full.toArray(String[]::new));
-            return new Run(exit, out.toString(StandardCharsets.UTF_8),
-                    err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CommandRun predict(List<String> args) {
+        List<String> full = new ArrayList<>(List.of("predict"));
+        full.addAll(args);
+        return CommandRun.lumbar(full.toArray(String[]::new));
     }
 
     private List<String> args(String outName, String... more) {
@@ -94,8 +75,8 @@ class PredictBatchTest {
 
     @Test
     void threeWorkersWriteWhatOneWorkerWrites() throws IOException {
-        Run one = predict(args("one", "--workers", "1"));
-        Run three = predict(args("three", "--workers", "3"));
+        CommandRun one = predict(args("one", "--workers", "1"));
+        CommandRun three = predict(args("three", "--workers", "3"));
 
         assertEquals(3, one.exit(), one.err());
         assertEquals(3, three.exit(), three.err());
@@ -155,7 +136,7 @@ class PredictBatchTest {
 
     @Test
     void aFailedStudyHasAFailedReportAndTheBatchGoesOn() throws IOException {
-        Run run = predict(args("out", "--workers", "2"));
+        CommandRun run = predict(args("out", "--workers", "2"));
 
         assertEquals(3, run.exit(), run.err());
         assertTrue(run.err().contains("study 2012b failed: no usable series"), run.err());
@@ -173,7 +154,7 @@ class PredictBatchTest {
     @Test
     void studiesPastTheTimeLimitAreAbandonedAndReportedAsTimedOut() throws IOException {
         long start = System.nanoTime();
-        Run run = predict(args("late", "--study-timeout", "0.001", "--workers", "2"));
+        CommandRun run = predict(args("late", "--study-timeout", "0.001", "--workers", "2"));
         double seconds = (System.nanoTime() - start) / 1e9;
 
         assertEquals(3, run.exit(), run.err());
@@ -202,7 +183,7 @@ class PredictBatchTest {
 
     @Test
     void helpNamesTheBatchOptions() {
-        Run help = predict(List.of("--help"));
+        CommandRun help = predict(List.of("--help"));
         assertTrue(help.out().contains("--study-timeout") && help.out().contains("--workers")
                 && help.out().contains("status failed"), help.out());
     }

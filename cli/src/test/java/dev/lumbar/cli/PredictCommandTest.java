@@ -8,10 +8,7 @@ import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.phantom.PhantomGenerator;
 import dev.lumbar.engine.phantom.PhantomOptions;
 import dev.lumbar.engine.phantom.PhantomWriter;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -43,28 +40,11 @@ class PredictCommandTest {
                 phantoms);
     }
 
-    /** Runs the command with stdout and stderr captured. */
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run predict(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            String[] full = new String[args.length + 1];
-            full[0] = "predict";
-            System.arraycopy(args, 0, full, 1, args.length);
-            int exit = Main.run(full);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8),
-                    err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CommandRun predict(String... args) {
+        String[] full = new String[args.length + 1];
+        full[0] = "predict";
+        System.arraycopy(args, 0, full, 1, args.length);
+        return CommandRun.lumbar(full);
     }
 
     private String[] args(Path input, String... more) {
@@ -122,7 +102,7 @@ class PredictCommandTest {
 
     @Test
     void gradesAPhantomStudyWithTheDemoEnsemble() throws IOException {
-        Run run = predict(args(phantoms));
+        CommandRun run = predict(args(phantoms));
 
         assertEquals(0, run.exit(), run.err());
         assertProbabilityRows(submissionRows(), 1);
@@ -143,7 +123,7 @@ class PredictCommandTest {
 
     @Test
     void withoutInputOrModelItRunsTheBundledDemo() throws IOException {
-        Run run = predict("--out", work.resolve("out/submission.csv").toString(),
+        CommandRun run = predict("--out", work.resolve("out/submission.csv").toString(),
                 "--report-dir", work.resolve("out/reports").toString(), "--threads", "1");
 
         assertEquals(0, run.exit(), run.err());
@@ -170,7 +150,7 @@ class PredictCommandTest {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
 
-        Run run = predict(args(root));
+        CommandRun run = predict(args(root));
 
         assertEquals(0, run.exit(), run.err());
         assertProbabilityRows(submissionRows(), 1);
@@ -184,7 +164,7 @@ class PredictCommandTest {
     void givenCoordinatesReplaceStageOneAndShowInTheReport() throws IOException {
         Path coordinates = phantoms.resolve(PhantomWriter.LABEL_COORDINATES_CSV);
 
-        Run run = predict(args(phantoms, "--coordinates", coordinates.toString()));
+        CommandRun run = predict(args(phantoms, "--coordinates", coordinates.toString()));
 
         assertEquals(0, run.exit(), run.err());
         List<String> given = Files.readAllLines(coordinates);
@@ -205,7 +185,7 @@ class PredictCommandTest {
     void emptyFolderIsAWarningAndAnEmptySubmission() throws IOException {
         Path empty = Files.createDirectories(work.resolve("empty"));
 
-        Run run = predict(args(empty));
+        CommandRun run = predict(args(empty));
 
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.err().contains("no DICOM studies found"), run.err());
@@ -228,7 +208,7 @@ class PredictCommandTest {
         byte[] bytes = Files.readAllBytes(slice);
         Files.write(slice, java.util.Arrays.copyOf(bytes, bytes.length - 20_000));
 
-        Run run = predict(args(root));
+        CommandRun run = predict(args(root));
 
         assertEquals(0, run.exit(), run.err());
         assertProbabilityRows(submissionRows(), 1);
@@ -241,7 +221,7 @@ class PredictCommandTest {
         Path broken = Files.createDirectories(root.resolve("1002/1"));
         Files.writeString(broken.resolve("1.dcm"), "DICM? no, plain text");
 
-        Run run = predict(args(root));
+        CommandRun run = predict(args(root));
 
         assertEquals(3, run.exit(), run.err());
         assertTrue(run.err().contains("study 1002 failed"), run.err());
@@ -262,7 +242,7 @@ class PredictCommandTest {
         byte[] bytes = Files.readAllBytes(weights);
         Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length / 2));
 
-        Run run = predict("--input", phantoms.toString(), "--model",
+        CommandRun run = predict("--input", phantoms.toString(), "--model",
                 copy.resolve("demo.ensemble.json").toString(), "--out",
                 work.resolve("out/submission.csv").toString(), "--report-dir",
                 work.resolve("out/reports").toString());
@@ -281,7 +261,7 @@ class PredictCommandTest {
                 4242,1,Axial T2
                 """);
 
-        Run run = predict(args(phantoms, "--series-csv", csv.toString()));
+        CommandRun run = predict(args(phantoms, "--series-csv", csv.toString()));
 
         assertEquals(0, run.exit(), run.err());
         assertProbabilityRows(submissionRows(), 1);
@@ -289,10 +269,10 @@ class PredictCommandTest {
 
     @Test
     void resumeSkipsStudiesAlreadyWritten() throws IOException {
-        Run quiet = predict(args(phantoms, "-q"));
+        CommandRun quiet = predict(args(phantoms, "-q"));
         assertEquals(0, quiet.exit(), quiet.err());
         assertFalse(quiet.out().contains("[1/1]"), quiet.out());
-        Run again = predict(args(phantoms, "--resume"));
+        CommandRun again = predict(args(phantoms, "--resume"));
 
         assertEquals(0, again.exit(), again.err());
         assertTrue(again.out().contains("skipped"), again.out());
@@ -304,7 +284,7 @@ class PredictCommandTest {
         assertEquals(2, predict("--input", work.toString()).exit());
         assertEquals(2, predict(args(work.resolve("missing"))).exit());
         assertEquals(2, predict(args(phantoms, "--device", "cuda")).exit());
-        Run badModel = predict("--input", phantoms.toString(), "--model",
+        CommandRun badModel = predict("--input", phantoms.toString(), "--model",
                 work.resolve("none.ensemble.json").toString());
         assertEquals(2, badModel.exit());
         assertTrue(badModel.err().contains("none.ensemble.json"), badModel.err());
