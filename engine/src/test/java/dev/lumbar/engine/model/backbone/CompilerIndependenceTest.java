@@ -69,6 +69,9 @@ class CompilerIndependenceTest {
 
         Map<String, List<String>> digests = new LinkedHashMap<>();
         for (String line : output.split("\n")) {
+            if (line.startsWith("backend ")) {
+                System.out.println(List.of(jitFlags) + " " + line);
+            }
             String[] fields = line.trim().split(" ");
             if (fields.length == 3 && fields[2].length() == 64) {
                 digests.computeIfAbsent(fields[0], k -> new ArrayList<>()).add(fields[2]);
