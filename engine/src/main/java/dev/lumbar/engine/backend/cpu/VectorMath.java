@@ -65,23 +65,32 @@ final class VectorMath {
     }
 
     /** e^x in every lane. */
+    // LIMITATION: speed, not the result, depends on the compiler inlining this method (about
+    // 200 bytecodes) into the calling loop; where its profile is too thin to, the vectors are
+    // boxed and that loop runs several times slower until it is recompiled.
     static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
 
         // k = round(x / ln2), r = x − k·ln2
         FloatVector shifted = xc.fma(LOG2E, ROUNDER);
         FloatVector k = shifted.sub(ROUNDER);
-        FloatVector r = k.fma(bc(x, -LN2_LO), k.fma(bc(x, -LN2_HI), xc));
+        FloatVector r = k.fma(x.broadcast(-LN2_LO), k.fma(x.broadcast(-LN2_HI), xc));
 
         // exp(r)
-        FloatVector p = r.fma(E7, E6).fma(r, bc(x, E5)).fma(r, bc(x, E4)).fma(r, bc(x, E3))
-                .fma(r, bc(x, E2)).fma(r, bc(x, 1f)).fma(r, bc(x, 1f));
+        FloatVector p = r.fma(E7, E6).fma(r, x.broadcast(E5)).fma(r, x.broadcast(E4))
+                .fma(r, x.broadcast(E3)).fma(r, x.broadcast(E2)).fma(r, x.broadcast(1f))
+                .fma(r, x.broadcast(1f));
 
-        // times 2^k1 · 2^k2 with k1 + k2 = k
+        // times 2^k1 · 2^k2 with k1 + k2 = k, each built in the exponent bits (no helper
+        // methods here: a vector passed to a call the compiler does not inline is boxed)
         IntVector ki = shifted.viewAsIntegralLanes().sub(ROUNDER_BITS);
         IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1);
         IntVector k2 = ki.sub(k1);
-        return p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2));
+        FloatVector scale1 = k1.add(EXPONENT_BIAS).lanewise(VectorOperators.LSHL, MANTISSA_BITS)
+                .viewAsFloatingLanes();
+        FloatVector scale2 = k2.add(EXPONENT_BIAS).lanewise(VectorOperators.LSHL, MANTISSA_BITS)
+                .viewAsFloatingLanes();
+        return p.mul(scale1).mul(scale2);
     }
 
     /** The scalar twin of {@link #exp(FloatVector)}. */
@@ -110,14 +119,15 @@ final class VectorMath {
     static FloatVector tanh(FloatVector x) {
         // near zero: x + x³ · q(x²)
         FloatVector s = x.mul(x);
-        FloatVector q = s.fma(T17, T15).fma(s, bc(x, T13)).fma(s, bc(x, T11))
-                .fma(s, bc(x, T9)).fma(s, bc(x, T7)).fma(s, bc(x, T5)).fma(s, bc(x, T3));
+        FloatVector q = s.fma(T17, T15).fma(s, x.broadcast(T13)).fma(s, x.broadcast(T11))
+                .fma(s, x.broadcast(T9)).fma(s, x.broadcast(T7)).fma(s, x.broadcast(T5))
+                .fma(s, x.broadcast(T3));
         FloatVector series = x.mul(s).fma(q, x);
 
         // elsewhere: (1 − e) / (1 + e) for e = exp(−2|x|)
         FloatVector magnitude = x.abs();
         FloatVector e = exp(magnitude.mul(-2f));
-        FloatVector one = bc(x, 1f);
+        FloatVector one = x.broadcast(1f);
         FloatVector far = one.sub(e).div(one.add(e));
 
         // with the sign of x, which the series has already but for x = −0
@@ -149,16 +159,7 @@ final class VectorMath {
     }
 
     /** 2^k for k in [-126, 127], from the exponent bits. */
-    private static FloatVector powerOfTwo(IntVector k) {
-        return k.add(EXPONENT_BIAS).lanewise(VectorOperators.LSHL, MANTISSA_BITS)
-                .viewAsFloatingLanes();
-    }
-
     private static float powerOfTwo(int k) {
         return Float.intBitsToFloat((k + EXPONENT_BIAS) << MANTISSA_BITS);
-    }
-
-    private static FloatVector bc(FloatVector like, float v) {
-        return FloatVector.broadcast(like.species(), v);
     }
 }

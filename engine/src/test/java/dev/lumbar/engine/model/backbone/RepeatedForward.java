@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  */
 public final class RepeatedForward {
 
-    private static final int CALLS_PER_PASS = 300;
+    private static final int CALLS_PER_PASS = 150;
 
     private RepeatedForward() {
     }
