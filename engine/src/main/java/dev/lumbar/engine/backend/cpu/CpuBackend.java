@@ -15,7 +15,6 @@ import java.util.Locale;
 import java.util.Optional;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -425,9 +424,8 @@ public final class CpuBackend implements Backend {
                 for (int i = 0; i < width; i += L) {
                     VectorMask<Float> lanes = S.indexInRange(i, width);
                     long o = off + (long) i * Float.BYTES;
-                    FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes).sub(shift)
-                            .lanewise(VectorOperators.EXP)
-                            .intoMemorySegment(y.segment(), o, LE, lanes);
+                    VectorMath.exp(FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
+                            .sub(shift)).intoMemorySegment(y.segment(), o, LE, lanes);
                 }
                 float inverse = (float) (1 / Reductions.shiftedSum(y.segment(), off, width, 0f));
                 for (int i = 0; i < width; i += L) {

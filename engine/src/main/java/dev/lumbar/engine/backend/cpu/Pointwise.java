@@ -123,7 +123,7 @@ final class Pointwise {
             if (biasVector != null) {
                 x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
             }
-            FloatVector e = x.neg().lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(x.neg());
             FloatVector.broadcast(S, 1f).div(e.add(1f))
                     .intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
@@ -139,7 +139,7 @@ final class Pointwise {
             if (biasVector != null) {
                 x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
             }
-            FloatVector e = x.neg().lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(x.neg());
             x.div(e.add(1f)).intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
     }
@@ -154,7 +154,7 @@ final class Pointwise {
             if (biasVector != null) {
                 x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
             }
-            x.lanewise(VectorOperators.TANH).intoMemorySegment(dst, dstOffset + o, LE, lanes);
+            VectorMath.tanh(x).intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
     }
 
@@ -179,7 +179,7 @@ final class Pointwise {
                     .fma(u, bc(R0));
             FloatVector square = xc.mul(xc);
             FloatVector squareError = xc.fma(xc, square.neg());
-            FloatVector gauss = square.mul(-0.5f).lanewise(VectorOperators.EXP)
+            FloatVector gauss = VectorMath.exp(square.mul(-0.5f))
                     .mul(squareError.mul(-0.5f).add(1f));
             FloatVector halfErfc = gauss.mul(r).mul(0.5f);
 

@@ -15,5 +15,11 @@
  * set to the backend's count), or the engine's blocked, packed Java GEMM. Numerics: sums run
  * in float vector lanes over short stretches and are combined in double; layer norms shift
  * by one sample before summing and take the variance as a second pass over the deviations.
+ *
+ * <p>Reproducibility: every output value is computed by one fixed sequence of IEEE float
+ * operations, whatever the thread count and however far the JIT has compiled the kernel.
+ * Work is split only across outputs (rows, planes, tiles), never inside one output's sum;
+ * lanes are combined in a fixed order; exp and tanh come from {@code VectorMath}, not from
+ * {@code lanewise(EXP)}, whose interpreted and compiled forms round differently.
  */
 package dev.lumbar.engine.backend.cpu;
