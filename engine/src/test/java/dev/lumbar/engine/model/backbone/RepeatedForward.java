@@ -3,6 +3,7 @@ package dev.lumbar.engine.model.backbone;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.cpu.CpuBackend;
+import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.tensor.Tensor;
 import java.nio.ByteBuffer;
@@ -36,8 +37,7 @@ public final class RepeatedForward {
                 String name = args[a];
                 try (Backbone backbone = BackboneGoldenTest.GoldenFixture.create(name);
                         Safetensors weights = Safetensors.open(dir.resolve(name + ".safetensors"));
-                        Tensor hostInput = NpyArray.read(dir.resolve(name + ".input.npy"))
-                                .toTensor();
+                        Tensor hostInput = Npy.read(dir.resolve(name + ".input.npy"));
                         Tensor input = backend.upload(hostInput)) {
                     backbone.load(BackboneGoldenTest.GoldenFixture.lookup(weights), backend);
                     for (int pass = 0; pass < passes; pass++) {
