@@ -8,7 +8,9 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "lumbar 0.1.0",
         description = "Grades degenerative conditions of the lumbar spine from MRI studies.",
-        subcommands = {CommandLine.HelpCommand.class, CheckCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, CheckCommand.class, InspectCommand.class,
+                PhantomCommand.class, ForwardCommand.class, ScoreCommand.class,
+                PredictCommand.class, DoctorCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

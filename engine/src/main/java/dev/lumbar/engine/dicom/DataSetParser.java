@@ -14,6 +14,10 @@ import java.util.zip.Inflater;
  * meta group names (or the first element reveals). Top-level elements are copied into a
  * {@link ParsedDataSet}; sequences are walked and skipped; Pixel Data is located, not copied.
  *
+ * <p>LIMITATION: values inside sequences are walked over, not kept, so per-frame geometry of
+ * enhanced multi-frame objects (Per-frame Functional Groups) is not available; such files read
+ * as one image with the top-level tags only.
+ *
  * <p>Hardening: every length is compared with the bytes left in its enclosing value before
  * anything is read or allocated; every loop step consumes at least eight bytes, so no input can
  * make the walk spin; nesting deeper than {@link Limits#nestingDepth()} is refused.
@@ -217,6 +221,10 @@ final class DataSetParser {
                 if (tag == Tag.PixelData && mode == Walk.TOP) {
                     pixelVr = vr;
                     pos = readFragments(valueOffset, limit, big);
+                } else if (tag == Tag.PixelData) {
+                    // Encapsulated pixel data of a nested image (an icon, say): fragments are
+                    // items of defined length, so it skips like a sequence.
+                    pos = skipSequence(valueOffset, limit, depth + 1, explicit, big);
                 } else if (vr == Vr.SQ || vr == Vr.UN || !explicit) {
                     // An undefined-length UN is a sequence encoded implicit VR little endian.
                     boolean innerExplicit = explicit && vr == Vr.SQ;

@@ -15,6 +15,8 @@ import javax.imageio.spi.ImageReaderSpi;
  * directly, so the JDK's own JPEG reader (no lossless, no 12-bit) is never picked by accident.
  *
  * <p>Lossless JPEG (8, 12 and 16 bit) and lossless JPEG 2000 give the exact stored values.
+ * LIMITATION: colour JPEG frames come out as the codestream's components (YCbCr for
+ * YBR_FULL_422), as PhotometricInterpretation says; converting them to RGB is the caller's job.
  * LIMITATION: lossy (irreversible 9/7) JPEG 2000 decodes to within 1 of OpenJPEG's values, not
  * bit for bit: the wavelet's rounding differs between decoders, as the standard allows.
  */

@@ -39,16 +39,22 @@ final class ParsedDataSet implements DicomObject {
         this.pixelDataLength = pixelDataLength;
 
         // Files list elements in ascending tag order; sort defensively for the few that do not.
-        Integer[] byTag = new Integer[count];
+        // Sorting (unsigned tag, position) pairs keeps the first of repeated tags first.
+        int[] byTag = new int[count];
         boolean sorted = true;
         for (int i = 0; i < count; i++) {
             byTag[i] = i;
             sorted &= i == 0 || Integer.compareUnsigned(tags[i - 1], tags[i]) < 0;
         }
         if (!sorted) {
-            Arrays.sort(byTag, (a, b) -> a.equals(b) ? 0
-                    : tags[a] != tags[b] ? Integer.compareUnsigned(tags[a], tags[b])
-                    : Integer.compare(a, b));
+            long[] keys = new long[count];
+            for (int i = 0; i < count; i++) {
+                keys[i] = (tags[i] & 0xFFFF_FFFFL) << 32 | i;
+            }
+            Arrays.sort(keys);
+            for (int k = 0; k < count; k++) {
+                byTag[k] = (int) keys[k];
+            }
         }
         int kept = 0;
         int[] t = new int[count];
@@ -71,6 +77,8 @@ final class ParsedDataSet implements DicomObject {
         this.offsets = Arrays.copyOf(o, kept);
         this.lengths = Arrays.copyOf(l, kept);
 
+        // LIMITATION: of the character sets only UTF-8 (ISO_IR 192) is honoured; any other
+        // SpecificCharacterSet is read as Latin-1, so names in e.g. ISO 2022 come out garbled.
         String characterSet = rawString(0x0008_0005);
         this.charset = characterSet != null && characterSet.contains("ISO_IR 192")
                 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1;

@@ -62,6 +62,26 @@ class Part10ReaderTest {
     }
 
     @Test
+    void readsSigned8BitAndUnsigned32BitSamples() throws Exception {
+        Path bytes = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)
+                .imagePixel(1, 1, 4, 8, 8, 1)
+                .element(Tag.PixelData, "OB", new byte[] {0, 127, (byte) 0x80, (byte) 0xFF})
+                .write(dir, "signed8.dcm");
+        byte[] words = new byte[8];
+        System.arraycopy(DicomBytes.le32(0xFFFF_FFFEL), 0, words, 0, 4);
+        System.arraycopy(DicomBytes.le32(70_000), 0, words, 4, 4);
+        Path ints = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)
+                .imagePixel(1, 1, 2, 32, 32, 1)
+                .element(Tag.PixelData, "OW", words)
+                .write(dir, "signed32.dcm");
+
+        assertArrayEquals(new float[] {0, 127, -128, -1}, frame(reader.read(bytes), 0));
+        DicomImage wide = reader.read(ints);
+        assertEquals(-2, wide.storedValue(0, 0, 0, 0));
+        assertEquals(70_000, wide.storedValue(0, 0, 1, 0));
+    }
+
+    @Test
     void readsPlanarConfigurationOneAsInterleavedSamples() throws Exception {
         Path file = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)
                 .us(Tag.SamplesPerPixel, 3)
@@ -109,6 +129,23 @@ class Part10ReaderTest {
         assertEquals(4, header.getInt(Tag.Rows, -1));
         assertFalse(header.contains(0x0009_1002));
         assertFalse(header.contains(Tag.PixelData));
+    }
+
+    @Test
+    void findsTagsListedOutOfOrderAndKeepsTheFirstOfARepeatedTag() throws Exception {
+        Path file = DicomBytes.bare(true, false)
+                .us(Tag.Rows, 4)
+                .text(Tag.Modality, "CS", "MR")
+                .us(Tag.Rows, 5)
+                .text(Tag.SeriesDescription, "LO", "AX T2")
+                .write(dir, "unordered.dcm");
+
+        DicomObject header = reader.readHeader(file);
+
+        assertEquals(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN, header.transferSyntaxUid());
+        assertEquals(4, header.getInt(Tag.Rows, -1));
+        assertEquals("MR", header.getString(Tag.Modality));
+        assertEquals("AX T2", header.getString(Tag.SeriesDescription));
     }
 
     @Test
@@ -217,6 +254,62 @@ class Part10ReaderTest {
     }
 
     @Test
+    void splitsJpegFramesAtStartOfImageMarkersWithoutAnOffsetTable() throws Exception {
+        byte[] first = grayJpeg(0);
+        byte[] second = grayJpeg(1);
+        DicomImage alone0 = reader.read(jpegFile("first.dcm", 1, first));
+        DicomImage alone1 = reader.read(jpegFile("second.dcm", 1, second));
+
+        // Three fragments for two frames: the first frame's stream is split in two.
+        int half = first.length / 2 & ~1;
+        byte[] firstA = java.util.Arrays.copyOfRange(first, 0, half);
+        byte[] firstB = java.util.Arrays.copyOfRange(first, half, first.length);
+        Path file = DicomBytes.part10(TransferSyntax.JPEG_BASELINE)
+                .imagePixel(2, 16, 16, 8, 8, 0)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, firstA.length).raw(firstA)
+                .item(Tag.Item, firstB.length).raw(firstB)
+                .item(Tag.Item, second.length).raw(second)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .write(dir, "two-frames.dcm");
+
+        DicomImage both = reader.read(file);
+
+        assertEquals(2, both.frames());
+        assertArrayEquals(frame(alone0, 0), frame(both, 0));
+        assertArrayEquals(frame(alone1, 0), frame(both, 1));
+        assertFalse(java.util.Arrays.equals(frame(both, 0), frame(both, 1)));
+    }
+
+    @Test
+    void skipsTheEncapsulatedIconInsideASequence() throws Exception {
+        byte[] image = rle(new int[] {9, 8, 7, 6});
+        DicomBytes icon = DicomBytes.bare(true, false)
+                .us(Tag.Rows, 1)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, 4).raw(new byte[4])
+                .item(Tag.SequenceDelimitationItem, 0);
+        Path file = DicomBytes.part10(TransferSyntax.RLE_LOSSLESS)
+                .imagePixel(1, 2, 2, 16, 16, 0)
+                .header(0x0088_0200, "SQ", UNDEFINED)
+                .item(Tag.Item, UNDEFINED).raw(icon.bytes())
+                .item(Tag.ItemDelimitationItem, 0)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, image.length).raw(image)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .write(dir, "icon.dcm");
+
+        DicomImage decoded = reader.read(file);
+
+        assertEquals(2, decoded.rows());
+        assertArrayEquals(new float[] {9, 8, 7, 6}, frame(decoded, 0));
+    }
+
+    @Test
     void readsTheHeaderWithoutDecodingBrokenPixelData() throws Exception {
         byte[] garbage = new byte[100];
         Path file = DicomBytes.part10(TransferSyntax.RLE_LOSSLESS)
@@ -257,6 +350,31 @@ class Part10ReaderTest {
         assertEquals("RTPLAN", header.getString(Tag.Modality));
         assertEquals(1, header.getInt(Tag.SeriesNumber, -1));
         assertThrows(NoPixelDataException.class, () -> reader.read(file));
+    }
+
+    private Path jpegFile(String name, int frames, byte[] jpeg) throws Exception {
+        return DicomBytes.part10(TransferSyntax.JPEG_BASELINE)
+                .imagePixel(frames, 16, 16, 8, 8, 0)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, jpeg.length).raw(jpeg)
+                .item(Tag.SequenceDelimitationItem, 0)
+                .write(dir, name);
+    }
+
+    /** A 16 x 16 gray baseline JPEG (the JDK's encoder), a gradient that differs by pattern. */
+    private static byte[] grayJpeg(int pattern) throws Exception {
+        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(16, 16,
+                java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                image.getRaster().setSample(x, y, 0, pattern == 0 ? 16 * x : 255 - 16 * y);
+            }
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(image, "jpeg", out);
+        byte[] jpeg = out.toByteArray();
+        return jpeg.length % 2 == 0 ? jpeg : java.util.Arrays.copyOf(jpeg, jpeg.length + 1);
     }
 
     private static float[] frame(DicomImage image, int index) {

@@ -1,0 +1,155 @@
+package dev.lumbar.cli;
+
+import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.dicom.TransferSyntax;
+import dev.lumbar.engine.study.Series;
+import dev.lumbar.engine.study.SeriesDescriptions;
+import dev.lumbar.engine.study.Stack;
+import dev.lumbar.engine.study.Study;
+import dev.lumbar.engine.study.StudyException;
+import dev.lumbar.engine.study.StudyScan;
+import dev.lumbar.engine.study.StudyScanner;
+import dev.lumbar.engine.study.VolumeLoader;
+import dev.lumbar.engine.tensor.Tensor;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code lumbar inspect}: what the engine makes of a folder of DICOM studies, before anything is
+ * graded. Names come from folders; no patient identifier or UID is printed.
+ */
+@Command(name = "inspect",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Describes the studies under DIR (a folder of studies or one study): one line per"
+                    + " series with its type and the rule that decided it, orientation, slices"
+                    + " and stacks, image size, pixel and slice spacing, transfer syntax; then"
+                    + " the warnings.",
+            "Exit codes: 0 described (warnings included), 2 DIR or the series CSV is unreadable"
+                    + " or holds no DICOM image."})
+public final class InspectCommand implements Callable<Integer> {
+
+    /** Exit code for input that cannot be read or holds no study. */
+    public static final int BAD_INPUT = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "DIR", description = "folder of studies, or one study folder")
+    Path dir;
+
+    @Option(names = "--series-csv", paramLabel = "F",
+            description = "Kaggle series CSV: study_id,series_id,series_description")
+    Path seriesCsv;
+
+    @Option(names = "--timing",
+            description = "also decode every stack and print header files/s and decode MB/s")
+    boolean timing;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            SeriesDescriptions descriptions = seriesCsv == null ? SeriesDescriptions.none()
+                    : SeriesDescriptions.read(seriesCsv);
+            DicomReader reader = DicomReader.standard();
+            StudyScan scan = new StudyScanner(reader, descriptions).scan(dir);
+            for (Study study : scan.studies()) {
+                describe(out, study);
+            }
+            if (!scan.warnings().isEmpty()) {
+                out.println("warnings outside any study:");
+                scan.warnings().forEach(w -> out.println("  - " + w));
+            }
+            if (scan.studies().isEmpty()) {
+                err.println(dir + ": no DICOM image found");
+                return BAD_INPUT;
+            }
+            if (timing) {
+                printTiming(out, scan, reader);
+            }
+            return 0;
+        } catch (StudyException e) {
+            err.println(e.getMessage());
+            return BAD_INPUT;
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private static void describe(PrintWriter out, Study study) {
+        int slices = study.series().stream().mapToInt(Series::sliceCount).sum();
+        out.printf(Locale.ROOT, "study %s: %d series, %d slices%n", study.id(),
+                study.series().size(), slices);
+        for (Series s : study.series()) {
+            Stack main = s.largestStack();
+            String type = s.typing().decided() ? s.type().name() : "untyped";
+            out.printf(Locale.ROOT, "  %-12s %-7s by %-18s %-20s %3d slices in %d stack%s"
+                    + "  %dx%d  %s mm  %s  %s%n", s.id(), type, s.typing().rule(),
+                    main.orientation(), s.sliceCount(), s.stacks().size(),
+                    s.stacks().size() == 1 ? " " : "s", main.rows(), main.columns(),
+                    pixel(main), gap(main), TransferSyntax.describe(s.transferSyntaxUid()));
+            out.println("      why: " + s.typing().reason());
+            if (s.stacks().size() > 1) {
+                for (Stack st : s.stacks()) {
+                    out.printf(Locale.ROOT, "      %s: %d slices, %s, %dx%d, %s%n", st.name(),
+                            st.size(), st.orientation(), st.rows(), st.columns(), gap(st));
+                }
+            }
+        }
+        if (study.warnings().isEmpty()) {
+            out.println("  no warnings");
+        } else {
+            out.println("  warnings:");
+            study.warnings().forEach(w -> out.println("  - " + w));
+        }
+    }
+
+    /** Row spacing × column spacing, as PixelSpacing orders them. */
+    private static String pixel(Stack stack) {
+        return String.format(Locale.ROOT, "%.3gx%.3g", stack.rowSpacing(),
+                stack.columnSpacing());
+    }
+
+    private static String gap(Stack stack) {
+        return Double.isNaN(stack.sliceSpacing()) ? "single slice"
+                : String.format(Locale.ROOT, "gap %.2f mm", stack.sliceSpacing());
+    }
+
+    private static void printTiming(PrintWriter out, StudyScan scan, DicomReader reader) {
+        double headerSeconds = scan.headerNanos() / 1e9;
+        out.printf(Locale.ROOT, "timing: %d headers in %.3f s = %.0f files/s (header only)%n",
+                scan.filesRead(), headerSeconds, scan.filesRead() / headerSeconds);
+        VolumeLoader loader = new VolumeLoader(reader);
+        List<String> warnings = new ArrayList<>();
+        long start = System.nanoTime();
+        int failed = 0;
+        for (Study study : scan.studies()) {
+            for (Series series : study.series()) {
+                for (Stack stack : series.stacks()) {
+                    try (Tensor volume = loader.load(stack, warnings)) {
+                        volume.numel();
+                    } catch (StudyException e) {
+                        failed++;
+                        out.println("  - " + e.getMessage());
+                    }
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double megabytes = loader.storedBytesDecoded() / 1e6;
+        out.printf(Locale.ROOT, "timing: decoded %.1f MB of stored pixels in %.3f s = %.1f MB/s"
+                + "%s%n", megabytes, seconds, megabytes / seconds,
+                failed == 0 ? "" : " (" + failed + " stacks failed)");
+    }
+}

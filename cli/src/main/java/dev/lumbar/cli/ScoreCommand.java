@@ -1,0 +1,97 @@
+package dev.lumbar.cli;
+
+import dev.lumbar.engine.metric.CompetitionMetric;
+import dev.lumbar.engine.metric.CsvFormatException;
+import dev.lumbar.engine.metric.Labels;
+import dev.lumbar.engine.metric.Submission;
+import dev.lumbar.engine.spine.Condition;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lumbar score}: the competition metric of a submission against known labels. */
+@Command(name = "score",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Scores a submission CSV against labels in Kaggle's train.csv format, as the",
+            "competition did: weighted log loss per condition group, any_severe_spinal, and",
+            "their mean. Unlabelled targets are left out.",
+            "",
+            "Exit codes: 0 scored; 2 bad usage, an input file missing or malformed (the",
+            "message names file and line), or a labelled row missing from the submission."})
+public final class ScoreCommand implements Callable<Integer> {
+
+    /** The project-wide code for bad usage or unusable input. */
+    static final int EXIT_BAD_INPUT = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-s", "--submission"}, required = true, paramLabel = "FILE",
+            description = "submission CSV: row_id,normal_mild,moderate,severe")
+    Path submission;
+
+    @Option(names = {"-l", "--labels"}, required = true, paramLabel = "FILE",
+            description = "labels CSV in train.csv's wide format (study_id and 25 columns)")
+    Path labels;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+
+        Labels truth;
+        Submission submitted;
+        try {
+            truth = Labels.read(requireFile(labels, "labels"));
+            submitted = Submission.read(requireFile(submission, "submission"));
+        } catch (CsvFormatException | NoSuchFileException e) {
+            err.println("lumbar score: " + (e instanceof NoSuchFileException
+                    ? e.getMessage() + ": no such file" : e.getMessage()));
+            return EXIT_BAD_INPUT;
+        } catch (IOException e) {
+            err.println("lumbar score: cannot read input: " + e.getMessage());
+            return EXIT_BAD_INPUT;
+        }
+
+        CompetitionMetric.Score score;
+        try {
+            score = CompetitionMetric.score(truth, submitted);
+        } catch (IllegalArgumentException e) {
+            err.println("lumbar score: " + e.getMessage());
+            return EXIT_BAD_INPUT;
+        }
+
+        for (Condition.Group group : Condition.Group.values()) {
+            CompetitionMetric.Loss loss = score.groups().get(group);
+            out.println(line(group.kaggleName(), loss.loss(), loss.rows() + " rows"));
+        }
+        CompetitionMetric.Loss any = score.anySevereSpinal();
+        out.println(line("any_severe_spinal", any.loss(), any.rows() + " studies"));
+        out.println(line("score", score.score(), truth.studyCount() + " studies"));
+        if (score.ignoredRows() > 0) {
+            err.println("lumbar score: " + score.ignoredRows()
+                    + " submitted rows have no label and were left out");
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static String line(String name, double value, String count) {
+        return String.format(Locale.ROOT, "%-28s %.6f  (%s)", name, value, count);
+    }
+
+    private static Path requireFile(Path file, String what) throws NoSuchFileException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file + " (" + what + ")");
+        }
+        return file;
+    }
+}

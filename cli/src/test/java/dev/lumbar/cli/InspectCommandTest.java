@@ -1,0 +1,183 @@
+package dev.lumbar.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.engine.phantom.PatientTags;
+import dev.lumbar.engine.phantom.PhantomGenerator;
+import dev.lumbar.engine.phantom.PhantomOptions;
+import dev.lumbar.engine.phantom.PhantomSeries;
+import dev.lumbar.engine.phantom.PhantomStudy;
+import dev.lumbar.engine.phantom.PhantomWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class InspectCommandTest {
+
+    private static final PatientTags CANARY = new PatientTags("CANARYNAME^TWEETY",
+            "CANARYID4711", "19230417", "F", "CANARYACC99", "CANARY INSTITUTE",
+            "CANARYDOC^SYLVESTER");
+
+    @TempDir
+    Path dir;
+
+    /** Runs {@code lumbar args...}; returns exit code, stdout, stderr and every log message. */
+    private record Run(int exit, String out, String err, String logs) {
+        String all() {
+            return out + err + logs;
+        }
+    }
+
+    private static Run lumbar(String... args) {
+        PrintStream stdout = System.out;
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        List<String> logs = new ArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                logs.add(new java.util.logging.SimpleFormatter().formatMessage(r));
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        capture.setLevel(Level.ALL);
+        Logger root = Logger.getLogger("");
+        Level before = root.getLevel();
+        root.setLevel(Level.ALL);
+        root.addHandler(capture);
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8), String.join("\n", logs));
+        } finally {
+            System.setOut(stdout);
+            System.setErr(stderr);
+            root.removeHandler(capture);
+            root.setLevel(before);
+        }
+    }
+
+    @Test
+    void describesEverySeriesWithTypeRuleAndStacks() {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(31));
+        PhantomWriter.write(phantom, dir);
+        Run run = lumbar("inspect", dir.toString(), "--series-csv",
+                dir.resolve(PhantomWriter.SERIES_CSV).toString());
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().startsWith("study " + phantom.studyId() + ": 3 series, 52 slices"),
+                run.out());
+        for (PhantomSeries s : phantom.series()) {
+            assertTrue(run.out().lines().anyMatch(l -> l.contains(s.seriesId())
+                    && l.contains(s.type().name()) && l.contains("by SERIES_CSV")
+                    && l.contains("Explicit VR Little Endian")), run.out());
+        }
+        assertTrue(run.out().contains("20 slices in 5 stacks"), run.out());
+        assertTrue(run.out().contains("axial oblique"), run.out());
+        assertTrue(run.out().contains("no warnings"), run.out());
+    }
+
+    @Test
+    void printsNoPatientIdentifierOrUid() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(32)
+                .withPatient(CANARY));
+        PhantomWriter.write(phantom, dir.resolve("kaggle"));
+        // also a non-Kaggle tree, where studies and series are found by UID
+        Path flat = dir.resolve("flat");
+        Files.createDirectories(flat);
+        try (var files = Files.walk(dir.resolve("kaggle").resolve(phantom.studyId()))) {
+            int n = 0;
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, flat.resolve("IMG" + n++));
+            }
+        }
+        Files.writeString(flat.resolve("README.txt"), "not DICOM");
+        List<String> uids = uidsIn(dir.resolve("kaggle").resolve(phantom.studyId()));
+        assertFalse(uids.isEmpty());
+
+        for (Path input : List.of(dir.resolve("kaggle"), flat)) {
+            Run run = lumbar("inspect", input.toString(), "--timing");
+            assertEquals(0, run.exit(), run.err());
+            String all = run.all();
+            assertTrue(all.contains("SAG_T1"), all);
+            for (String canary : List.of("CANARY", "TWEETY", "SYLVESTER", "4711", "19230417")) {
+                assertFalse(all.toUpperCase().contains(canary), canary + " leaked:\n" + all);
+            }
+            for (String uid : uids) {
+                assertFalse(all.contains(uid), "a UID leaked:\n" + all);
+            }
+            assertFalse(all.contains("2.25."), all);
+        }
+    }
+
+    @Test
+    void unreadableInputIsExitCodeTwo() throws Exception {
+        assertEquals(2, lumbar("inspect", dir.resolve("missing").toString()).exit());
+        Files.writeString(dir.resolve("a.txt"), "hello");
+        Run empty = lumbar("inspect", dir.toString());
+        assertEquals(2, empty.exit());
+        assertTrue(empty.err().contains("no DICOM image"), empty.err());
+        Files.writeString(dir.resolve("bad.csv"), "a,b\n1,2\n");
+        Run csv = lumbar("inspect", dir.toString(), "--series-csv",
+                dir.resolve("bad.csv").toString());
+        assertEquals(2, csv.exit());
+        assertTrue(csv.err().contains("series_description"), csv.err());
+    }
+
+    @Test
+    void phantomCommandIsReproducible() throws Exception {
+        Run first = lumbar("phantom", "--out", dir.resolve("a").toString(), "--seed", "5",
+                "--study-id", "demo1");
+        assertEquals(0, first.exit(), first.err());
+        Run second = lumbar("phantom", "--out", dir.resolve("b").toString(), "--seed", "5",
+                "--study-id", "demo1");
+        assertEquals(0, second.exit(), second.err());
+        Path one = dir.resolve("a").resolve("demo1");
+        Path two = dir.resolve("b").resolve("demo1");
+        List<Path> files;
+        try (var walk = Files.walk(one)) {
+            files = walk.filter(Files::isRegularFile).toList();
+        }
+        assertEquals(52, files.size());
+        for (Path f : files) {
+            assertTrue(java.util.Arrays.equals(Files.readAllBytes(f),
+                    Files.readAllBytes(two.resolve(one.relativize(f)))), f.toString());
+        }
+        assertEquals(Files.readString(dir.resolve("a").resolve(PhantomWriter.GROUND_TRUTH_CSV)),
+                Files.readString(dir.resolve("b").resolve(PhantomWriter.GROUND_TRUTH_CSV)));
+    }
+
+    /** Every UID value in the files, found by scanning for the 2.25 root the phantom uses. */
+    private static List<String> uidsIn(Path studyDir) throws Exception {
+        List<String> uids = new ArrayList<>();
+        try (var files = Files.walk(studyDir)) {
+            for (Path f : files.filter(Files::isRegularFile).limit(3).toList()) {
+                String text = new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1);
+                var m = java.util.regex.Pattern.compile("2\\.25\\.[0-9]+").matcher(text);
+                while (m.find()) {
+                    uids.add(m.group());
+                }
+            }
+        }
+        return uids;
+    }
+}

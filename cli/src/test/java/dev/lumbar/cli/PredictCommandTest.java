@@ -1,0 +1,301 @@
+package dev.lumbar.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.engine.io.Json;
+import dev.lumbar.engine.phantom.PhantomGenerator;
+import dev.lumbar.engine.phantom.PhantomOptions;
+import dev.lumbar.engine.phantom.PhantomWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code lumbar predict} end to end: phantom studies through the demo ensemble on the CPU. */
+class PredictCommandTest {
+
+    private static final Path DEMO_MANIFEST = Path.of("..", "weights", "demo",
+            "demo.ensemble.json");
+
+    @TempDir
+    static Path shared;
+
+    private static Path phantoms;
+
+    @TempDir
+    Path work;
+
+    @BeforeAll
+    static void writePhantoms() {
+        phantoms = shared.resolve("phantoms");
+        PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(7).withStudyId("1001")),
+                phantoms);
+    }
+
+    /** Runs the command with stdout and stderr captured. */
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run predict(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            String[] full = new String[args.length + 1];
+            full[0] = "predict";
+            System.arraycopy(args, 0, full, 1, args.length);
+            int exit = Main.run(full);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private String[] args(Path input, String... more) {
+        List<String> all = new java.util.ArrayList<>(List.of("--input", input.toString(),
+                "--model", DEMO_MANIFEST.toString(), "--out",
+                work.resolve("out/submission.csv").toString(), "--report-dir",
+                work.resolve("out/reports").toString(), "--threads", "1"));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path f : files.toList()) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
+        }
+    }
+
+    /** A copy of the phantom study folder, to damage. */
+    private Path studyCopy() throws IOException {
+        Path root = work.resolve("in");
+        copyTree(phantoms.resolve("1001"), root.resolve("1001"));
+        return root;
+    }
+
+    private List<String> submissionRows() throws IOException {
+        return Files.readAllLines(work.resolve("out/submission.csv"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> report(String study) throws IOException {
+        return (Map<String, Object>) Json.read(work.resolve("out/reports/" + study + ".json"));
+    }
+
+    private static void assertProbabilityRows(List<String> lines, int studies) {
+        assertEquals("row_id,normal_mild,moderate,severe", lines.getFirst());
+        assertEquals(1 + 25 * studies, lines.size());
+        for (String line : lines.subList(1, lines.size())) {
+            String[] cells = line.split(",");
+            double sum = 0;
+            for (int k = 1; k <= 3; k++) {
+                double p = Double.parseDouble(cells[k]);
+                assertTrue(Double.isFinite(p) && p >= 0 && p <= 1, line);
+                sum += p;
+            }
+            assertEquals(1, sum, 1e-3, line);
+        }
+    }
+
+    @Test
+    void gradesAPhantomStudyWithTheDemoEnsemble() throws IOException {
+        Run run = predict(args(phantoms));
+
+        assertEquals(0, run.exit(), run.err());
+        assertProbabilityRows(submissionRows(), 1);
+        assertTrue(run.out().contains("[1/1] study 1001"), run.out());
+        Map<String, Object> report = report("1001");
+        assertEquals("lumbar-report/1", report.get("format"));
+        List<?> targets = (List<?>) report.get("targets");
+        assertEquals(25, targets.size());
+        for (Object t : targets) {
+            assertEquals("ensemble", ((Map<?, ?>) t).get("source"), t.toString());
+        }
+        assertEquals(3, ((List<?>) report.get("series")).size() >= 3 ? 3 : -1);
+        String text = Files.readString(work.resolve("out/reports/1001.json"));
+        assertFalse(text.contains("1.2.826"), "a UID reached the report");
+    }
+
+    @Test
+    void withoutInputOrModelItRunsTheBundledDemo() throws IOException {
+        Run run = predict("--out", work.resolve("out/submission.csv").toString(),
+                "--report-dir", work.resolve("out/reports").toString(), "--threads", "1");
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("UNTRAINED"), run.out());
+        List<String> rows = submissionRows();
+        assertProbabilityRows(rows, 1);
+        String study = rows.get(1).substring(0, rows.get(1).indexOf('_'));
+        Map<String, Object> report = report(study);
+        assertEquals(25, ((List<?>) report.get("targets")).size());
+        assertEquals(Boolean.FALSE, ((Map<?, ?>) report.get("ensemble")).get("trained"));
+        assertTrue(((Map<?, ?>) report.get("timings")).get("stage2_ms") instanceof Long);
+    }
+
+    @Test
+    void studyWithoutAxialSeriesFallsBackToPriorsWithAWarning() throws IOException {
+        Path root = studyCopy();
+        Path axial = axialSeriesFolder(root.resolve("1001"));
+        try (Stream<Path> files = Files.walk(axial)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+
+        Run run = predict(args(root));
+
+        assertEquals(0, run.exit(), run.err());
+        assertProbabilityRows(submissionRows(), 1);
+        assertTrue(run.err().contains("no axial T2 series"), run.err());
+        long priors = ((List<?>) report("1001").get("targets")).stream()
+                .filter(t -> "label priors".equals(((Map<?, ?>) t).get("source"))).count();
+        assertEquals(10, priors);
+    }
+
+    @Test
+    void emptyFolderIsAWarningAndAnEmptySubmission() throws IOException {
+        Path empty = Files.createDirectories(work.resolve("empty"));
+
+        Run run = predict(args(empty));
+
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains("no DICOM studies found"), run.err());
+        assertEquals(List.of("row_id,normal_mild,moderate,severe"), submissionRows());
+    }
+
+    @Test
+    void nonDicomFilesAndACorruptSliceAreWarnings() throws IOException {
+        Path root = studyCopy();
+        Path study = root.resolve("1001");
+        Files.writeString(study.resolve("notes.txt"), "not an image");
+        Path series = axialSeriesFolder(study);
+        Files.writeString(series.resolve("README.md"), "# not DICOM either");
+        // a slice whose pixel data is cut short: its header reads, its pixels do not
+        Path slice;
+        try (Stream<Path> files = Files.list(sagittalT2Folder(study))) {
+            slice = files.filter(p -> p.toString().endsWith(".dcm")).sorted().findFirst()
+                    .orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(slice);
+        Files.write(slice, java.util.Arrays.copyOf(bytes, bytes.length - 20_000));
+
+        Run run = predict(args(root));
+
+        assertEquals(0, run.exit(), run.err());
+        assertProbabilityRows(submissionRows(), 1);
+        assertTrue(run.err().contains("warning"), run.err());
+    }
+
+    @Test
+    void aStudyWithNothingReadableFailsAndTheOthersAreWritten() throws IOException {
+        Path root = studyCopy();
+        Path broken = Files.createDirectories(root.resolve("1002/1"));
+        Files.writeString(broken.resolve("1.dcm"), "DICM? no, plain text");
+
+        Run run = predict(args(root));
+
+        assertEquals(3, run.exit(), run.err());
+        assertTrue(run.err().contains("study 1002 failed"), run.err());
+        assertProbabilityRows(submissionRows(), 1);
+        assertTrue(submissionRows().get(1).startsWith("1001_"));
+    }
+
+    @Test
+    void aBrokenEnsembleStopsBeforeAnyStudy() throws IOException {
+        Path demo = DEMO_MANIFEST.getParent();
+        Path copy = work.resolve("ensemble");
+        copyTree(demo.resolve("stage1"), copy.resolve("stage1"));
+        copyTree(demo.resolve("stage2"), copy.resolve("stage2"));
+        Files.copy(DEMO_MANIFEST, copy.resolve("demo.ensemble.json"));
+        Files.copy(demo.resolve("../train_label_counts.csv"),
+                work.resolve("train_label_counts.csv"));
+        Path weights = copy.resolve("stage2/foraminal_effnet_mil.safetensors");
+        byte[] bytes = Files.readAllBytes(weights);
+        Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+
+        Run run = predict("--input", phantoms.toString(), "--model",
+                copy.resolve("demo.ensemble.json").toString(), "--out",
+                work.resolve("out/submission.csv").toString(), "--report-dir",
+                work.resolve("out/reports").toString());
+
+        assertEquals(2, run.exit(), run.err());
+        assertTrue(run.err().contains("foraminal_effnet_mil"), run.err());
+        assertFalse(run.out().contains("[1/1]"), run.out());
+    }
+
+    @Test
+    void seriesCsvNamingMissingSeriesStillCompletes() throws IOException {
+        Path csv = work.resolve("series.csv");
+        Files.writeString(csv, """
+                study_id,series_id,series_description
+                1001,999999,Sagittal T1
+                4242,1,Axial T2
+                """);
+
+        Run run = predict(args(phantoms, "--series-csv", csv.toString()));
+
+        assertEquals(0, run.exit(), run.err());
+        assertProbabilityRows(submissionRows(), 1);
+    }
+
+    @Test
+    void resumeSkipsStudiesAlreadyWritten() throws IOException {
+        assertEquals(0, predict(args(phantoms, "-q")).exit());
+        Run again = predict(args(phantoms, "--resume"));
+
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.out().contains("skipped"), again.out());
+        assertProbabilityRows(submissionRows(), 1);
+    }
+
+    @Test
+    void badUsageIsExitCodeTwo() {
+        assertEquals(2, predict("--input", work.toString()).exit());
+        assertEquals(2, predict(args(work.resolve("missing"))).exit());
+        assertEquals(2, predict(args(phantoms, "--device", "cuda")).exit());
+        Run badModel = predict("--input", phantoms.toString(), "--model",
+                work.resolve("none.ensemble.json").toString());
+        assertEquals(2, badModel.exit());
+        assertTrue(badModel.err().contains("none.ensemble.json"), badModel.err());
+    }
+
+    private static Path axialSeriesFolder(Path study) throws IOException {
+        return seriesFolder(study, "Axial T2");
+    }
+
+    private static Path sagittalT2Folder(Path study) throws IOException {
+        return seriesFolder(study, "Sagittal T2/STIR");
+    }
+
+    /** The series folder the phantom's series CSV gives {@code description}. */
+    private static Path seriesFolder(Path study, String description) throws IOException {
+        for (String line : Files.readAllLines(phantoms.resolve(PhantomWriter.SERIES_CSV))) {
+            String[] cells = line.split(",");
+            if (cells.length == 3 && cells[2].equals(description)) {
+                return study.resolve(cells[1]);
+            }
+        }
+        throw new IllegalStateException("phantom has no " + description + " series");
+    }
+}

@@ -1,0 +1,111 @@
+package dev.lumbar.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ScoreCommandTest {
+
+    @TempDir
+    Path temp;
+
+    /** Runs {@code lumbar args} and returns exit code, stdout and stderr. */
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run lumbar(String... args) {
+        PrintStream savedOut = System.out;
+        PrintStream savedErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(savedOut);
+            System.setErr(savedErr);
+        }
+    }
+
+    private Path writeUniformCase() throws Exception {
+        StringBuilder header = new StringBuilder("study_id");
+        StringBuilder row = new StringBuilder("11");
+        StringBuilder submission = new StringBuilder("row_id,normal_mild,moderate,severe\n");
+        for (var target : dev.lumbar.engine.spine.Target.ALL) {
+            header.append(',').append(target.kaggleName());
+            row.append(",Normal/Mild");
+            submission.append(target.rowId("11")).append(",0.5,0.5,0.5\n");
+        }
+        Files.writeString(temp.resolve("train.csv"), header + "\n" + row + "\n");
+        return Files.writeString(temp.resolve("submission.csv"), submission);
+    }
+
+    @Test
+    void printsTheFourLossesAndTheScore() throws Exception {
+        Path submission = writeUniformCase();
+
+        Run run = lumbar("score", "--submission", submission.toString(),
+                "--labels", temp.resolve("train.csv").toString());
+
+        assertEquals(0, run.exitCode(), run.err());
+        List<String> lines = run.out().lines().toList();
+        assertEquals(5, lines.size(), run.out());
+        // every row renormalises to thirds; the binary term sees the raw 0.5
+        String third = String.format(java.util.Locale.ROOT, "%.6f", Math.log(3));
+        String half = String.format(java.util.Locale.ROOT, "%.6f", Math.log(2));
+        assertTrue(lines.get(0).startsWith("spinal_canal_stenosis"), lines.get(0));
+        assertTrue(lines.get(0).contains(third), lines.get(0));
+        assertTrue(lines.get(1).startsWith("neural_foraminal_narrowing"));
+        assertTrue(lines.get(2).startsWith("subarticular_stenosis"));
+        assertTrue(lines.get(3).startsWith("any_severe_spinal") && lines.get(3).contains(half),
+                lines.get(3));
+        String score = String.format(java.util.Locale.ROOT, "%.6f",
+                (3 * Math.log(3) + Math.log(2)) / 4);
+        assertTrue(lines.get(4).startsWith("score") && lines.get(4).contains(score),
+                lines.get(4));
+    }
+
+    @Test
+    void malformedSubmissionExitsWithItsFileAndLine() throws Exception {
+        Path submission = writeUniformCase();
+        List<String> lines = Files.readAllLines(submission);
+        Files.writeString(submission, lines.get(0) + "\n" + lines.get(1) + "\n"
+                + lines.get(2).replace("0.5,0.5,0.5", "0.5,x,0.5") + "\n");
+
+        Run run = lumbar("score", "-s", submission.toString(),
+                "-l", temp.resolve("train.csv").toString());
+
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, run.exitCode());
+        assertTrue(run.err().contains(submission + ":3:"), run.err());
+    }
+
+    @Test
+    void incompleteSubmissionsMissingFilesAndBadUsageExitWithTwo() throws Exception {
+        Path submission = writeUniformCase();
+        List<String> lines = Files.readAllLines(submission);
+        Files.write(submission, lines.subList(0, 10));
+
+        Run incomplete = lumbar("score", "-s", submission.toString(),
+                "-l", temp.resolve("train.csv").toString());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, incomplete.exitCode());
+        assertTrue(incomplete.err().contains("no row"), incomplete.err());
+
+        Run missing = lumbar("score", "-s", temp.resolve("nope.csv").toString(),
+                "-l", temp.resolve("train.csv").toString());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, missing.exitCode());
+        assertTrue(missing.err().contains("nope.csv"), missing.err());
+
+        assertEquals(2, lumbar("score", "-s", submission.toString()).exitCode());
+    }
+}

@@ -1,0 +1,70 @@
+package dev.lumbar.engine.backend;
+
+import dev.lumbar.bindings.NativeLibraries;
+import dev.lumbar.engine.backend.cpu.CpuBackend;
+import dev.lumbar.engine.backend.cuda.CudaBackend;
+import dev.lumbar.engine.backend.cuda.CudaOptions;
+import java.util.Locale;
+
+/** Chooses a backend by name: {@code cpu}, {@code cuda} (or {@code cuda:N}) or {@code auto}. */
+public final class Backends {
+
+    private static final System.Logger LOG = System.getLogger(Backends.class.getName());
+
+    private Backends() {
+    }
+
+    /**
+     * Opens a backend.
+     *
+     * @param choice  {@code auto} (the GPU when one works, else the CPU), {@code cpu},
+     *                {@code cuda} or {@code cuda:N}
+     * @param threads CPU worker threads (for the CPU backend)
+     * @throws IllegalArgumentException for an unknown choice
+     * @throws IllegalStateException    for {@code cuda} without a usable GPU, saying why
+     */
+    public static Backend open(String choice, int threads) {
+        return open(choice, threads, CudaOptions.defaults());
+    }
+
+    public static Backend open(String choice, int threads, CudaOptions cudaOptions) {
+        String normalised = choice.trim().toLowerCase(Locale.ROOT);
+        if (normalised.equals("cpu")) {
+            return new CpuBackend(threads);
+        }
+        if (normalised.equals("auto")) {
+            CudaBackend.Probe probe = CudaBackend.probe(NativeLibraries.system());
+            if (probe.usable()) {
+                try {
+                    return CudaBackend.open(cudaOptions);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "GPU present but not usable, running "
+                            + "on the CPU: {0}", e.getMessage());
+                }
+            } else {
+                LOG.log(System.Logger.Level.INFO, "running on the CPU: {0}", probe.summary());
+            }
+            return new CpuBackend(threads);
+        }
+        if (normalised.equals("cuda") || normalised.startsWith("cuda:")) {
+            int ordinal = 0;
+            if (normalised.startsWith("cuda:")) {
+                try {
+                    ordinal = Integer.parseInt(normalised.substring(5));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("device '" + choice + "': expected cuda:N "
+                            + "with N a GPU number");
+                }
+            }
+            CudaBackend.Probe probe = CudaBackend.probe(NativeLibraries.system());
+            if (!probe.usable()) {
+                throw new IllegalStateException("no usable GPU for --device " + choice + ": "
+                        + probe.summary() + " (use --device cpu or auto)");
+            }
+            return CudaBackend.open(new CudaOptions(ordinal, cudaOptions.precision(),
+                    cudaOptions.deterministic(), cudaOptions.memoryLimitBytes()));
+        }
+        throw new IllegalArgumentException("device '" + choice + "': expected auto, cpu, cuda "
+                + "or cuda:N");
+    }
+}

@@ -1,0 +1,192 @@
+package dev.lumbar.engine.pipeline;
+
+import dev.lumbar.engine.spine.Condition;
+import dev.lumbar.engine.spine.Level;
+import dev.lumbar.engine.spine.Side;
+import dev.lumbar.engine.spine.Target;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Stage 2: cuts every member's bags, grades them, and combines the members into probabilities.
+ *
+ * <p>Per member, the targets it can see (located on its view) are cut per stack in one
+ * {@link RoiSampler} call and graded in one batch; with flip test-time augmentation the bags
+ * are graded again flipped left-right and the logits averaged. Per target, the members that
+ * graded it are averaged with their weights, divided by the condition's temperature and turned
+ * into probabilities by softmax. A target no member could grade takes the label priors.
+ */
+public final class EnsembleGrader {
+
+    private final EnsembleManifest manifest;
+    private final Networks networks;
+    private final LabelPriors priors;
+
+    public EnsembleGrader(EnsembleManifest manifest, Networks networks, LabelPriors priors) {
+        this.manifest = manifest;
+        this.networks = networks;
+        this.priors = priors;
+    }
+
+    public List<StudyResult.TargetResult> grade(Localisation where, List<String> warnings) {
+        Map<Target, List<StudyResult.MemberGrade>> grades = new LinkedHashMap<>();
+        for (Target target : Target.ALL) {
+            grades.put(target, new ArrayList<>());
+        }
+        for (Condition condition : Condition.ALL) {
+            for (EnsembleManifest.Member member : manifest.plan(condition).members()) {
+                gradeMember(condition, member, where, grades, warnings);
+            }
+        }
+
+        List<StudyResult.TargetResult> results = new ArrayList<>();
+        List<String> fellBack = new ArrayList<>();
+        for (Target target : Target.ALL) {
+            List<StudyResult.MemberGrade> graded = grades.get(target);
+            Location location = where.natural(target).orElse(null);
+            if (graded.isEmpty()) {
+                fellBack.add(target.kaggleName());
+                results.add(new StudyResult.TargetResult(target, priors.of(target), true,
+                        location, List.of()));
+            } else {
+                double temperature = manifest.plan(target.condition()).temperature();
+                results.add(new StudyResult.TargetResult(target, combine(graded, temperature),
+                        false, location, List.copyOf(graded)));
+            }
+        }
+        if (!fellBack.isEmpty()) {
+            warnings.add(fellBack.size() + " targets took the label priors (no member could"
+                    + " grade them): " + String.join(", ", fellBack));
+        }
+        return results;
+    }
+
+    private void gradeMember(Condition condition, EnsembleManifest.Member member,
+            Localisation where, Map<Target, List<StudyResult.MemberGrade>> grades,
+            List<String> warnings) {
+        BagGeometry bag = member.bag();
+        Networks.BagGrader grader = networks.grader(member.model());
+        if ((grader.slices() != 0 && grader.slices() != bag.slices())
+                || (grader.channels() != 0 && grader.channels() != bag.channels())) {
+            throw new ManifestException(manifest.file(), "member " + member.name(),
+                    "bag of " + bag.slices() + " slices x " + bag.channels() + " channels, but"
+                    + " its model card expects " + grader.slices() + " x " + grader.channels());
+        }
+
+        // the member's targets grouped by the stack they were located on
+        Map<Stack, List<Target>> byStack = new LinkedHashMap<>();
+        Map<Target, Location> locations = new LinkedHashMap<>();
+        int unlocated = 0;
+        for (Level level : Level.ALL) {
+            Target target = new Target(condition, level);
+            Optional<Location> location = where.on(member.view(), target);
+            if (location.isEmpty()) {
+                unlocated++;
+                continue;
+            }
+            locations.put(target, location.get());
+            byStack.computeIfAbsent(location.get().stack(), k -> new ArrayList<>()).add(target);
+        }
+        if (unlocated > 0) {
+            warnings.add("member " + member.name() + " cannot grade " + unlocated + " of 5 "
+                    + condition.kaggleName() + " targets: not located on "
+                    + member.view().description());
+        }
+
+        for (Map.Entry<Stack, List<Target>> entry : byStack.entrySet()) {
+            List<Target> targets = entry.getValue();
+            List<RoiTarget> rois = new ArrayList<>();
+            for (Target target : targets) {
+                Location at = locations.get(target);
+                rois.add(new RoiTarget(at.slice(), at.x(), at.y(),
+                        bag.level() ? at.discAngle(bag) : 0,
+                        condition.side() == Side.LEFT));
+            }
+            Networks.Grades graded;
+            try (Tensor bags = RoiSampler.sample(entry.getKey().volume(), rois, bag)) {
+                graded = grader.grade(bags);
+                if (member.flipTta()) {
+                    try (Tensor flipped = flipLeftRight(bags)) {
+                        graded = average(graded, grader.grade(flipped));
+                    }
+                }
+            }
+            for (int t = 0; t < targets.size(); t++) {
+                Target target = targets.get(t);
+                if (graded.logits()[t].length != 3) {
+                    throw new IllegalArgumentException("member " + member.name() + " answers "
+                            + graded.logits()[t].length + " logits per bag; 3 severities"
+                            + " expected");
+                }
+                grades.get(target).add(new StudyResult.MemberGrade(member.name(), member.view(),
+                        member.weight(), locations.get(target), graded.logits()[t],
+                        graded.attention() == null ? null : graded.attention()[t]));
+            }
+        }
+    }
+
+    /** Weighted mean logits over members, over the temperature, through softmax. */
+    static double[] combine(List<StudyResult.MemberGrade> graded, double temperature) {
+        double[] logits = new double[3];
+        double weights = 0;
+        for (StudyResult.MemberGrade g : graded) {
+            for (int k = 0; k < 3; k++) {
+                logits[k] += g.weight() * g.logits()[k];
+            }
+            weights += g.weight();
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < 3; k++) {
+            logits[k] /= weights * temperature;
+            max = Math.max(max, logits[k]);
+        }
+        double sum = 0;
+        double[] p = new double[3];
+        for (int k = 0; k < 3; k++) {
+            p[k] = Math.exp(logits[k] - max);
+            sum += p[k];
+        }
+        for (int k = 0; k < 3; k++) {
+            p[k] /= sum;
+        }
+        return p;
+    }
+
+    private static Networks.Grades average(Networks.Grades a, Networks.Grades b) {
+        float[][] logits = new float[a.logits().length][];
+        for (int t = 0; t < logits.length; t++) {
+            logits[t] = new float[a.logits()[t].length];
+            for (int k = 0; k < logits[t].length; k++) {
+                logits[t][k] = (a.logits()[t][k] + b.logits()[t][k]) / 2;
+            }
+        }
+        float[][] attention = null;
+        if (a.attention() != null && b.attention() != null) {
+            attention = new float[a.attention().length][];
+            for (int t = 0; t < attention.length; t++) {
+                attention[t] = new float[a.attention()[t].length];
+                for (int s = 0; s < attention[t].length; s++) {
+                    attention[t][s] = (a.attention()[t][s] + b.attention()[t][s]) / 2;
+                }
+            }
+        }
+        return new Networks.Grades(logits, attention);
+    }
+
+    /** The bags mirrored along their width: {@code [T, S, C, h, w]} with w reversed. */
+    static Tensor flipLeftRight(Tensor bags) {
+        float[] values = bags.toFloatArray();
+        int w = bags.size(-1);
+        float[] flipped = new float[values.length];
+        for (int row = 0; row < values.length; row += w) {
+            for (int x = 0; x < w; x++) {
+                flipped[row + x] = values[row + w - 1 - x];
+            }
+        }
+        return Tensor.of(flipped, bags.shape());
+    }
+}

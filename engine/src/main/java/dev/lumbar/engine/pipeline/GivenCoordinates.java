@@ -1,0 +1,99 @@
+package dev.lumbar.engine.pipeline;
+
+import dev.lumbar.engine.spine.Condition;
+import dev.lumbar.engine.spine.Level;
+import dev.lumbar.engine.spine.Target;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Target points given in a file with the columns of Kaggle's
+ * {@code train_label_coordinates.csv}: {@code study_id,series_id,instance_number,condition,
+ * level,x,y}. They replace the stage-1 models for the targets they name.
+ */
+public final class GivenCoordinates {
+
+    /** One given point: a target on slice {@code instance} of series {@code seriesId}. */
+    public record Point(String seriesId, int instance, Target target, double x, double y) {
+    }
+
+    private final Map<String, List<Point>> byStudy;
+
+    private GivenCoordinates(Map<String, List<Point>> byStudy) {
+        this.byStudy = byStudy;
+    }
+
+    public static GivenCoordinates none() {
+        return new GivenCoordinates(Map.of());
+    }
+
+    public static GivenCoordinates read(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        if (lines.isEmpty()) {
+            throw new IllegalArgumentException(file + ": empty; expected the header"
+                    + " study_id,series_id,instance_number,condition,level,x,y");
+        }
+        List<String> header = List.of(lines.getFirst().strip().replace("\uFEFF", "").split(","));
+        int[] column = new int[7];
+        String[] names = {"study_id", "series_id", "instance_number", "condition", "level", "x",
+            "y"};
+        for (int i = 0; i < names.length; i++) {
+            column[i] = header.indexOf(names[i]);
+            if (column[i] < 0) {
+                throw new IllegalArgumentException(file + ": no column '" + names[i]
+                        + "'; expected study_id,series_id,instance_number,condition,level,x,y");
+            }
+        }
+        Map<String, List<Point>> byStudy = new LinkedHashMap<>();
+        for (int n = 1; n < lines.size(); n++) {
+            String line = lines.get(n).strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            String[] cells = line.split(",", -1);
+            String where = file + ": line " + (n + 1) + ": ";
+            if (cells.length < header.size()) {
+                throw new IllegalArgumentException(where + "expected " + header.size()
+                        + " cells, got " + cells.length);
+            }
+            Condition condition = Condition.fromLabel(cells[column[3]])
+                    .or(() -> Condition.fromKaggleName(cells[column[3]].strip()))
+                    .orElseThrow(() -> new IllegalArgumentException(where + "unknown condition '"
+                            + cells[column[3]] + "'"));
+            Level level = Level.fromLabel(cells[column[4]])
+                    .or(() -> Level.fromKaggleName(cells[column[4]].strip()))
+                    .orElseThrow(() -> new IllegalArgumentException(where + "unknown level '"
+                            + cells[column[4]] + "'"));
+            try {
+                Point point = new Point(cells[column[1]].strip(),
+                        Integer.parseInt(cells[column[2]].strip()),
+                        new Target(condition, level), Double.parseDouble(cells[column[5]]),
+                        Double.parseDouble(cells[column[6]]));
+                if (!Double.isFinite(point.x()) || !Double.isFinite(point.y())) {
+                    throw new NumberFormatException("not finite");
+                }
+                byStudy.computeIfAbsent(cells[column[0]].strip(), k -> new ArrayList<>())
+                        .add(point);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(where + "instance_number, x and y must be"
+                        + " numbers");
+            }
+        }
+        return new GivenCoordinates(byStudy);
+    }
+
+    /** The points given for study {@code studyId} (its folder name). */
+    public List<Point> forStudy(String studyId) {
+        return byStudy.getOrDefault(studyId, List.of());
+    }
+
+    public boolean isEmpty() {
+        return byStudy.isEmpty();
+    }
+}

@@ -1,0 +1,291 @@
+package dev.lumbar.engine.pipeline;
+
+import dev.lumbar.engine.spine.Condition;
+import dev.lumbar.engine.spine.Level;
+import dev.lumbar.engine.spine.SeriesType;
+import dev.lumbar.engine.spine.Side;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Stage 1: finds the slice and point of every target.
+ * <ul>
+ * <li>Sagittal T2: the slice scorer picks each level's slice, the point model places the level's
+ *     point in the spinal canal on that slice.</li>
+ * <li>Sagittal T1: the slice scorer picks a slice per level for the left foramen (targets 0–4)
+ *     and for the right (5–9); the point model places the level on each.</li>
+ * <li>Axial T2: each level's sagittal T2 point is carried into patient space and the nearest
+ *     axial slice taken ({@link AxialAssignment}); the point's foot there is the canal, and the
+ *     point model places the left and right subarticular zones on that slice.</li>
+ * </ul>
+ * Points given in a coordinates file replace the models for their targets. Point models answer
+ * (x / W, y / H) with 0 and 1 at the image's outer edges, so pixel x = x/W · cols − 0.5.
+ */
+public final class Localiser {
+
+    private final EnsembleManifest manifest;
+    private final Networks networks;
+
+    public Localiser(EnsembleManifest manifest, Networks networks) {
+        this.manifest = manifest;
+        this.networks = networks;
+    }
+
+    /** Locates the targets of one study; problems that leave targets unlocated are warnings. */
+    public Localisation locate(List<Stack> stacks, List<GivenCoordinates.Point> given,
+            List<String> warnings) {
+        Localisation found = new Localisation();
+        placeGiven(stacks, given, found, warnings);
+
+        Optional<Stack> sagT2 = first(stacks, SeriesType.SAG_T2, warnings);
+        if (sagT2.isPresent() && found.canal.size() < Level.ALL.size()) {
+            locateSagittal(sagT2.get(), 1, found.canal, null, warnings);
+        }
+        Optional<Stack> sagT1 = first(stacks, SeriesType.SAG_T1, warnings);
+        if (sagT1.isPresent() && (found.leftForamen.size() < Level.ALL.size()
+                || found.rightForamen.size() < Level.ALL.size())) {
+            locateSagittal(sagT1.get(), 2, found.leftForamen, found.rightForamen, warnings);
+        }
+        addSpineDirections(found.canal);
+        addSpineDirections(found.leftForamen);
+        addSpineDirections(found.rightForamen);
+
+        List<Stack> axial = stacks.stream().filter(s -> s.type() == SeriesType.AX_T2).toList();
+        if (axial.isEmpty()) {
+            warnings.add("no axial T2 series: targets graded on axial slices cannot be located");
+        } else {
+            locateAxial(axial, found, warnings);
+        }
+        return found;
+    }
+
+    private static Optional<Stack> first(List<Stack> stacks, SeriesType type,
+            List<String> warnings) {
+        List<Stack> ofType = stacks.stream().filter(s -> s.type() == type).toList();
+        if (ofType.isEmpty()) {
+            warnings.add("no " + type.description() + " series: targets located on it cannot be"
+                    + " graded from it");
+            return Optional.empty();
+        }
+        if (ofType.size() > 1) {
+            warnings.add(ofType.size() + " " + type.description() + " stacks; the first (series "
+                    + ofType.getFirst().seriesId() + ") is used");
+        }
+        return Optional.of(ofType.getFirst());
+    }
+
+    /**
+     * Runs the slice scorer and the point model of a sagittal stack. With {@code sides} 1 the
+     * scorer has 5 targets (the levels) and fills {@code first}; with 2 it has 10 (left levels,
+     * then right) and fills {@code first} (left) and {@code second} (right). Levels already
+     * located (given coordinates) are kept.
+     */
+    private void locateSagittal(Stack stack, int sides, Map<Level, Location> first,
+            Map<Level, Location> second, List<String> warnings) {
+        SeriesType type = stack.type();
+        Optional<EnsembleManifest.Stage1Models> models = manifest.stage1(type);
+        if (models.isEmpty() || models.get().slices() == null || models.get().points() == null) {
+            warnings.add("the ensemble has no slice scorer and point model for "
+                    + type.description() + ": its targets are not located");
+            return;
+        }
+        Networks.SliceScorer scorer = networks.sliceScorer(models.get().slices());
+        Networks.PointModel points = networks.pointModel(models.get().points());
+        int levels = Level.ALL.size();
+        if (scorer.targets() != sides * levels || points.targets() != levels) {
+            throw new IllegalArgumentException(type.description() + " stage-1 models must have "
+                    + sides * levels + " slice targets and " + levels + " point targets, have "
+                    + scorer.targets() + " and " + points.targets());
+        }
+
+        // every slice scored, one pick per target
+        Networks.SlicePicks picks;
+        try (Tensor images = wholeSlices(stack, scorer.input(), allSlices(stack))) {
+            picks = scorer.score(images.reshape(stack.slices(), scorer.input().channels(),
+                    scorer.input().rows(), scorer.input().cols()));
+        }
+
+        // the point model on each picked slice
+        TreeSet<Integer> picked = new TreeSet<>();
+        for (int slice : picks.slice()) {
+            picked.add(slice);
+        }
+        Map<Integer, float[][]> pointsOnSlice = locatePoints(stack, points, picked);
+        for (int side = 0; side < sides; side++) {
+            Map<Level, Location> into = side == 0 ? first : second;
+            for (Level level : Level.ALL) {
+                int target = side * levels + level.ordinal();
+                if (into.containsKey(level)) {
+                    continue;
+                }
+                int slice = picks.slice()[target];
+                float[] p = pointsOnSlice.get(slice)[level.ordinal()];
+                into.put(level, new Location(stack, slice, p[0] * stack.cols() - 0.5,
+                        p[1] * stack.rows() - 0.5, 0, 0, picks.confidence()[target],
+                        "slice scorer and point model", Double.NaN));
+            }
+        }
+    }
+
+    private void locateAxial(List<Stack> axial, Localisation found, List<String> warnings) {
+        List<StackGeometry> geometries = axial.stream().map(Stack::geometry).toList();
+        for (Level level : Level.ALL) {
+            Location sagittal = found.canal.get(level);
+            if (sagittal == null || found.axialCanal.containsKey(level)) {
+                continue;
+            }
+            double[] world = sagittal.stack().geometry()
+                    .pixelToWorld(sagittal.slice(), sagittal.x(), sagittal.y());
+            AxialAssignment.nearest(world, geometries).ifPresent(a -> found.axialCanal.put(level,
+                    new Location(axial.get(a.stack()), a.slice(), a.x(), a.y(), 0, 0,
+                            Double.NaN, "projected from the sagittal T2 point", a.distanceMm())));
+        }
+        if (found.axialCanal.size() < Level.ALL.size()) {
+            warnings.add("axial slices found for " + found.axialCanal.size()
+                    + " of 5 levels (the others have no sagittal T2 point)");
+        }
+
+        boolean sidesMissing = Level.ALL.stream().anyMatch(l -> found.axialCanal.containsKey(l)
+                && (!found.leftSubarticular.containsKey(l)
+                        || !found.rightSubarticular.containsKey(l)));
+        if (!sidesMissing) {
+            return;
+        }
+        Optional<EnsembleManifest.Stage1Models> models = manifest.stage1(SeriesType.AX_T2);
+        if (models.isEmpty() || models.get().points() == null) {
+            warnings.add("the ensemble has no axial point model: subarticular points are not"
+                    + " located");
+            return;
+        }
+        Networks.PointModel points = networks.pointModel(models.get().points());
+        if (points.targets() != 2) {
+            throw new IllegalArgumentException("the axial point model must have 2 targets (left,"
+                    + " right), has " + points.targets());
+        }
+        // one model run per axial stack, on the slices assigned to its levels
+        Map<Stack, TreeSet<Integer>> slicesByStack = new LinkedHashMap<>();
+        for (Location canal : found.axialCanal.values()) {
+            slicesByStack.computeIfAbsent(canal.stack(), k -> new TreeSet<>()).add(canal.slice());
+        }
+        Map<Stack, Map<Integer, float[][]>> answers = new HashMap<>();
+        slicesByStack.forEach((stack, slices) ->
+                answers.put(stack, locatePoints(stack, points, slices)));
+        for (Level level : Level.ALL) {
+            Location canal = found.axialCanal.get(level);
+            if (canal == null) {
+                continue;
+            }
+            float[][] p = answers.get(canal.stack()).get(canal.slice());
+            Stack stack = canal.stack();
+            found.leftSubarticular.putIfAbsent(level, new Location(stack, canal.slice(),
+                    p[0][0] * stack.cols() - 0.5, p[0][1] * stack.rows() - 0.5, 0, 0,
+                    Double.NaN, "point model on the projected slice", canal.distanceMm()));
+            found.rightSubarticular.putIfAbsent(level, new Location(stack, canal.slice(),
+                    p[1][0] * stack.cols() - 0.5, p[1][1] * stack.rows() - 0.5, 0, 0,
+                    Double.NaN, "point model on the projected slice", canal.distanceMm()));
+        }
+    }
+
+    /** The point model's answers on each of {@code slices}, in original pixels' fractions. */
+    private static Map<Integer, float[][]> locatePoints(Stack stack, Networks.PointModel model,
+            TreeSet<Integer> slices) {
+        List<Integer> ordered = new ArrayList<>(slices);
+        float[][][] answers;
+        try (Tensor images = wholeSlices(stack, model.input(), ordered)) {
+            answers = model.locate(images.reshape(ordered.size(), model.input().channels(),
+                    model.input().rows(), model.input().cols()));
+        }
+        Map<Integer, float[][]> bySlice = new TreeMap<>();
+        for (int i = 0; i < ordered.size(); i++) {
+            bySlice.put(ordered.get(i), answers[i]);
+        }
+        return bySlice;
+    }
+
+    /** Whole slices resized to a network's input: {@code [n, 1, C, H, W]}. */
+    static Tensor wholeSlices(Stack stack, ImageInput input, List<Integer> slices) {
+        List<RoiTarget> centres = slices.stream()
+                .map(s -> ImageInput.imageCentre(s, stack.rows(), stack.cols())).toList();
+        return RoiSampler.sample(stack.volume(), centres,
+                input.wholeImage(stack.rows(), stack.cols()));
+    }
+
+    private static List<Integer> allSlices(Stack stack) {
+        List<Integer> all = new ArrayList<>();
+        for (int s = 0; s < stack.slices(); s++) {
+            all.add(s);
+        }
+        return all;
+    }
+
+    /**
+     * The spine's direction at each level of one sagittal stack, from its neighbouring levels'
+     * points (the levels above and below, or the one neighbour at the ends).
+     */
+    private static void addSpineDirections(Map<Level, Location> levels) {
+        Map<Level, Location> copy = Map.copyOf(levels);
+        for (Level level : Level.ALL) {
+            Location here = copy.get(level);
+            if (here == null) {
+                continue;
+            }
+            int i = level.ordinal();
+            Location above = i > 0 ? copy.get(Level.ALL.get(i - 1)) : null;
+            Location below = i < 4 ? copy.get(Level.ALL.get(i + 1)) : null;
+            Location from = above != null ? above : here;
+            Location to = below != null ? below : here;
+            if (from == to || from.stack() != to.stack()) {
+                continue;
+            }
+            double dx = to.x() - from.x();
+            double dy = to.y() - from.y();
+            if (Math.hypot(dx, dy) > 1e-6) {
+                levels.put(level, here.withSpine(dx, dy));
+            }
+        }
+    }
+
+    /** Places the given points on the stacks their series and instance name. */
+    private static void placeGiven(List<Stack> stacks, List<GivenCoordinates.Point> given,
+            Localisation found, List<String> warnings) {
+        for (GivenCoordinates.Point point : given) {
+            Stack stack = null;
+            int slice = -1;
+            for (Stack candidate : stacks) {
+                if (candidate.seriesId().equals(point.seriesId())) {
+                    slice = candidate.sliceOfInstance(point.instance());
+                    if (slice >= 0) {
+                        stack = candidate;
+                        break;
+                    }
+                }
+            }
+            if (stack == null) {
+                warnings.add("given point for " + point.target() + " names series "
+                        + point.seriesId() + " instance " + point.instance()
+                        + ", which the study lacks; ignored");
+                continue;
+            }
+            Location location = new Location(stack, slice, point.x(), point.y(), 0, 0,
+                    Double.NaN, "given coordinates", Double.NaN);
+            Condition condition = point.target().condition();
+            Level level = point.target().level();
+            Side side = condition.side();
+            switch (condition.group()) {
+                case SPINAL -> (stack.type() == SeriesType.AX_T2 ? found.axialCanal
+                        : found.canal).put(level, location);
+                case FORAMINAL -> (side == Side.LEFT ? found.leftForamen : found.rightForamen)
+                        .put(level, location);
+                case SUBARTICULAR -> (side == Side.LEFT ? found.leftSubarticular
+                        : found.rightSubarticular).put(level, location);
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.lumbar.engine.report;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Which weights a result came from: the model's name, its weights file's name and the file's
+ * SHA-256, so that two reports can be compared knowing whether the same weights ran.
+ */
+public record ModelFingerprint(String name, String weightsFile, String sha256) {
+
+    /** Hashes {@code weights} (streamed, so multi-gigabyte files need no memory). */
+    public static ModelFingerprint of(String name, Path weights) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this Java runtime lacks SHA-256", e);
+        }
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(weights)) {
+            int read;
+            while ((read = in.read(buffer)) > 0) {
+                digest.update(buffer, 0, read);
+            }
+        }
+        return new ModelFingerprint(name, weights.getFileName().toString(),
+                HexFormat.of().formatHex(digest.digest()));
+    }
+
+    Map<String, Object> toMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("name", name);
+        map.put("weights", weightsFile);
+        map.put("sha256", sha256);
+        return map;
+    }
+}

@@ -1,0 +1,221 @@
+package dev.lumbar.engine.report;
+
+import dev.lumbar.engine.io.AtomicFile;
+import dev.lumbar.engine.spine.Severity;
+import dev.lumbar.engine.spine.Target;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes the Kaggle submission CSV, {@code row_id,normal_mild,moderate,severe}, 25 rows per
+ * study in {@link Target#submissionOrder()} (the order of {@code sample_submission.csv}),
+ * studies in the order they were appended.
+ *
+ * <p>Each {@link #append} adds the study's rows to a journal, {@code <file>.partial}, with one
+ * write and a forced flush; {@link #close()} writes the complete file atomically and removes
+ * the journal. After a crash the journal holds every finished study (a torn last study is
+ * dropped when read), is itself a valid partial submission, and {@link #resume} continues from
+ * it. Thread-safe: studies finishing on different threads may append concurrently.
+ */
+public final class SubmissionWriter implements AutoCloseable {
+
+    /** The header line of every submission. */
+    public static final String HEADER = "row_id,normal_mild,moderate,severe";
+
+    /** How far a row's probabilities may sum from 1 before it is refused. */
+    public static final double SUM_TOLERANCE = 1e-3;
+
+    private final Path file;
+    private final Path journal;
+    private final Map<String, String> rowsByStudy = new LinkedHashMap<>();
+    private FileChannel journalChannel;
+
+    private SubmissionWriter(Path file) {
+        this.file = file.toAbsolutePath();
+        this.journal = this.file.resolveSibling(this.file.getFileName() + ".partial");
+    }
+
+    /** A writer that starts empty; any earlier file and journal are replaced. */
+    public static SubmissionWriter create(Path file) throws IOException {
+        SubmissionWriter writer = new SubmissionWriter(file);
+        writer.openJournal();
+        return writer;
+    }
+
+    /**
+     * A writer that keeps the complete studies already in {@code file} and in its journal,
+     * for rerunning an interrupted batch; {@link #completedStudies()} says what to skip.
+     */
+    public static SubmissionWriter resume(Path file) throws IOException {
+        SubmissionWriter writer = new SubmissionWriter(file);
+        writer.readComplete(writer.file);
+        writer.readComplete(writer.journal);
+        writer.openJournal();
+        return writer;
+    }
+
+    /** The studies written so far, in order. */
+    public synchronized Set<String> completedStudies() {
+        return Collections.unmodifiableSet(new LinkedHashSet<>(rowsByStudy.keySet()));
+    }
+
+    /**
+     * Adds one study's 25 rows and forces them into the journal.
+     *
+     * @param studyId       the study's folder name, the prefix of its row ids
+     * @param probabilities {@code [25][3]}: per {@link Target#index()}, normal/mild, moderate
+     *                      and severe, each finite and in [0, 1], summing to 1 within
+     *                      {@link #SUM_TOLERANCE}
+     * @throws IllegalArgumentException naming the target whose probabilities are unusable, or
+     *                                  when the study was already written
+     */
+    public synchronized void append(String studyId, double[][] probabilities)
+            throws IOException {
+        if (journalChannel == null) {
+            throw new IllegalStateException("the submission writer is closed");
+        }
+        if (studyId.isEmpty() || studyId.contains(",") || studyId.contains("\n")) {
+            throw new IllegalArgumentException("a study id must be non-empty text without"
+                    + " commas or line breaks");
+        }
+        if (rowsByStudy.containsKey(studyId)) {
+            throw new IllegalArgumentException("the submission already holds this study");
+        }
+        String rows = formatRows(studyId, probabilities);
+
+        ByteBuffer bytes = ByteBuffer.wrap(rows.getBytes(StandardCharsets.UTF_8));
+        while (bytes.hasRemaining()) {
+            journalChannel.write(bytes);
+        }
+        journalChannel.force(false);
+        rowsByStudy.put(studyId, rows);
+    }
+
+    /** Writes the complete submission atomically and removes the journal. */
+    @Override
+    public synchronized void close() throws IOException {
+        if (journalChannel == null) {
+            return;
+        }
+        StringBuilder text = new StringBuilder(HEADER).append('\n');
+        rowsByStudy.values().forEach(text::append);
+        ByteBuffer bytes = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
+        AtomicFile.write(file, channel -> {
+            while (bytes.hasRemaining()) {
+                channel.write(bytes);
+            }
+        });
+        journalChannel.close();
+        journalChannel = null;
+        Files.deleteIfExists(journal);
+    }
+
+    private static String formatRows(String studyId, double[][] probabilities) {
+        if (probabilities.length != Target.COUNT) {
+            throw new IllegalArgumentException("a study needs probabilities for "
+                    + Target.COUNT + " targets, got " + probabilities.length);
+        }
+        StringBuilder rows = new StringBuilder();
+        for (Target target : Target.submissionOrder()) {
+            double[] row = probabilities[target.index()];
+            if (row == null || row.length != Severity.ALL.size()) {
+                throw new IllegalArgumentException(target.kaggleName() + " needs "
+                        + Severity.ALL.size() + " probabilities");
+            }
+            double sum = 0;
+            for (double p : row) {
+                if (!(p >= 0 && p <= 1)) {
+                    throw new IllegalArgumentException(target.kaggleName() + " has probability "
+                            + p + "; probabilities must lie in [0, 1]");
+                }
+                sum += p;
+            }
+            if (Math.abs(sum - 1) > SUM_TOLERANCE) {
+                throw new IllegalArgumentException(target.kaggleName() + " has probabilities"
+                        + " summing to " + sum + ", not 1");
+            }
+            rows.append(target.rowId(studyId));
+            for (double p : row) {
+                rows.append(',').append(p);
+            }
+            rows.append('\n');
+        }
+        return rows.toString();
+    }
+
+    /** Starts the journal with the header and the studies already held. */
+    private void openJournal() throws IOException {
+        StringBuilder text = new StringBuilder(HEADER).append('\n');
+        rowsByStudy.values().forEach(text::append);
+        ByteBuffer bytes = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
+        AtomicFile.write(journal, channel -> {
+            while (bytes.hasRemaining()) {
+                channel.write(bytes);
+            }
+        });
+        journalChannel = FileChannel.open(journal, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
+    }
+
+    /**
+     * Adds every study of {@code source} that has all 25 rows, each well-formed; anything else
+     * (a row torn by a crash, a study cut short) is dropped, to be computed again.
+     */
+    private void readComplete(Path source) throws IOException {
+        if (!Files.isRegularFile(source)) {
+            return;
+        }
+        String text = Files.readString(source, StandardCharsets.UTF_8);
+        String[] lines = text.split("\n", -1);
+        if (!lines[0].strip().equals(HEADER)) {
+            throw new IOException(source + ": not a submission (the first line is not "
+                    + HEADER + ")");
+        }
+        // the last element follows the final line break: empty, or a line a crash cut short
+        Map<String, Map<Target, String>> found = new LinkedHashMap<>();
+        for (int i = 1; i < lines.length - 1; i++) {
+            String[] fields = lines[i].strip().split(",", -1);
+            if (fields.length != 4 || !numbers(fields)) {
+                continue;
+            }
+            Target.parseRowId(fields[0]).ifPresent(id -> found
+                    .computeIfAbsent(id.studyId(), study -> new LinkedHashMap<>())
+                    .put(id.target(), fields[1] + "," + fields[2] + "," + fields[3]));
+        }
+        for (Map.Entry<String, Map<Target, String>> study : found.entrySet()) {
+            if (study.getValue().size() != Target.COUNT) {
+                continue;
+            }
+            StringBuilder rows = new StringBuilder();
+            for (Target target : Target.submissionOrder()) {
+                rows.append(target.rowId(study.getKey())).append(',')
+                        .append(study.getValue().get(target)).append('\n');
+            }
+            rowsByStudy.putIfAbsent(study.getKey(), rows.toString());
+        }
+    }
+
+    private static boolean numbers(String[] fields) {
+        for (int i = 1; i < fields.length; i++) {
+            try {
+                double value = Double.parseDouble(fields[i]);
+                if (!(value >= 0 && value <= 1)) {
+                    return false;
+                }
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,110 @@
+package dev.lumbar.engine.study;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The series CSV Kaggle ships ({@code study_id,series_id,series_description}), looked up by
+ * study folder and series folder name. Columns may come in any order; extra columns are ignored.
+ */
+public final class SeriesDescriptions {
+
+    private final Map<String, String> byStudyAndSeries;
+
+    private SeriesDescriptions(Map<String, String> byStudyAndSeries) {
+        this.byStudyAndSeries = byStudyAndSeries;
+    }
+
+    public static SeriesDescriptions none() {
+        return new SeriesDescriptions(Map.of());
+    }
+
+    public static SeriesDescriptions read(Path csv) throws StudyException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new StudyException(csv + ": cannot read the series CSV (" + e.getMessage()
+                    + ")", e);
+        }
+        if (lines.isEmpty()) {
+            throw new StudyException(csv + ": the series CSV is empty; expected a header"
+                    + " study_id,series_id,series_description");
+        }
+        List<String> header = fields(stripBom(lines.getFirst()));
+        int study = header.indexOf("study_id");
+        int series = header.indexOf("series_id");
+        int description = header.indexOf("series_description");
+        if (study < 0 || series < 0 || description < 0) {
+            throw new StudyException(csv + ": the header must name study_id, series_id and"
+                    + " series_description, found " + header);
+        }
+        Map<String, String> map = new HashMap<>();
+        for (int i = 1; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) {
+                continue;
+            }
+            List<String> row = fields(lines.get(i));
+            int needed = Math.max(study, Math.max(series, description));
+            if (row.size() <= needed) {
+                throw new StudyException(csv + " line " + (i + 1) + ": expected at least "
+                        + (needed + 1) + " fields, found " + row.size());
+            }
+            map.put(key(row.get(study), row.get(series)), row.get(description));
+        }
+        return new SeriesDescriptions(map);
+    }
+
+    /** The description given for series folder {@code seriesId} of study folder {@code studyId}. */
+    public Optional<String> find(String studyId, String seriesId) {
+        return Optional.ofNullable(byStudyAndSeries.get(key(studyId, seriesId)));
+    }
+
+    public int size() {
+        return byStudyAndSeries.size();
+    }
+
+    private static String key(String study, String series) {
+        return study.strip() + "/" + series.strip();
+    }
+
+    private static String stripBom(String line) {
+        return line.startsWith("\uFEFF") ? line.substring(1) : line;
+    }
+
+    /** Splits one CSV line; double quotes group a field and {@code ""} is a literal quote. */
+    private static List<String> fields(String line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder field = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quoted) {
+                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    field.append('"');
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                } else {
+                    field.append(c);
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                out.add(field.toString().strip());
+                field.setLength(0);
+            } else {
+                field.append(c);
+            }
+        }
+        out.add(field.toString().strip());
+        return out;
+    }
+}

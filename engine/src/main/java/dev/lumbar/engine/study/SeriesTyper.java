@@ -1,0 +1,134 @@
+package dev.lumbar.engine.study;
+
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Decides a series' type from, in order: the series CSV, the SeriesDescription tag, and the
+ * geometry with the sequence timing. Each rule either decides or says why it could not, and the
+ * next rule is tried.
+ */
+public final class SeriesTyper {
+
+    /** A sagittal normal within this angle of x (an axial one of z) counts as that plane. */
+    static final double MAX_PLANE_ANGLE_DEGREES = 40;
+
+    // T1 spin echo: TR well under a second and a short TE; T2: long TE.
+    private static final double T1_MAX_TR = 1000;
+    private static final double T1_MAX_TE = 40;
+    private static final double T2_MIN_TR = 1500;
+    private static final double T2_MIN_TE = 60;
+
+    private static final Pattern SAGITTAL = Pattern.compile("SAG");
+    private static final Pattern AXIAL = Pattern.compile("(^|[^A-Z])(AX|TRA)");
+    private static final Pattern T1 = Pattern.compile("T1(?![0-9])");
+    private static final Pattern T2 = Pattern.compile("T2(?![0-9])|STIR|TIRM");
+
+    private SeriesTyper() {}
+
+    /** Series facts the rules look at; any of them may be null when the tag was absent. */
+    public record Evidence(String csvDescription, String seriesDescription, Vec3 normal,
+            Double repetitionTime, Double echoTime, Double inversionTime) {}
+
+    /** Applies the rules in order and returns the first decision, or why none decided. */
+    public static SeriesTyping type(Evidence e) {
+        StringBuilder why = new StringBuilder();
+        if (e.csvDescription() != null) {
+            SeriesTyping t = fromText(e.csvDescription(), TypingRule.SERIES_CSV, "series CSV");
+            if (t.decided()) {
+                return t;
+            }
+            why.append(t.reason()).append("; ");
+        }
+        if (e.seriesDescription() != null && !e.seriesDescription().isBlank()) {
+            SeriesTyping t = fromText(e.seriesDescription(), TypingRule.SERIES_DESCRIPTION,
+                    "SeriesDescription");
+            if (t.decided()) {
+                return t;
+            }
+            why.append(t.reason()).append("; ");
+        }
+        SeriesTyping t = fromGeometry(e.normal(), e.repetitionTime(), e.echoTime(),
+                e.inversionTime());
+        if (t.decided()) {
+            return why.isEmpty() ? t : new SeriesTyping(t.type(), t.rule(), t.reason() + "; "
+                    + why.substring(0, why.length() - 2));
+        }
+        return SeriesTyping.undecided(why + t.reason());
+    }
+
+    /**
+     * Types a description such as "Sagittal T2/STIR", "SAG T1", "T2 STIR SAG" or "AX T2 FSE":
+     * the plane from SAG / AX / TRA, the weighting from T1 / T2 / STIR.
+     */
+    public static SeriesTyping fromText(String text, TypingRule rule, String source) {
+        String upper = text.toUpperCase(Locale.ROOT);
+        boolean sagittal = SAGITTAL.matcher(upper).find();
+        boolean axial = AXIAL.matcher(upper).find();
+        boolean t1 = T1.matcher(upper).find();
+        boolean t2 = T2.matcher(upper).find();
+        String quoted = source + " '" + text.strip() + "'";
+        if (sagittal == axial) {
+            return SeriesTyping.undecided(quoted + (sagittal ? " names both planes"
+                    : " names no plane"));
+        }
+        if (t1 == t2) {
+            return SeriesTyping.undecided(quoted + (t1 ? " names both weightings"
+                    : " names no weighting"));
+        }
+        if (axial && t1) {
+            return SeriesTyping.undecided(quoted + " is an axial T1, which no model reads");
+        }
+        SeriesType type = axial ? SeriesType.AX_T2 : t1 ? SeriesType.SAG_T1 : SeriesType.SAG_T2;
+        return new SeriesTyping(type, rule, quoted);
+    }
+
+    /**
+     * Types by plane (the stack normal: sagittal near x, axial near z) and weighting (TR/TE, or an
+     * inversion time for STIR). An axial series without timing is taken as T2, the only axial
+     * series the models read; a sagittal one needs timing to tell T1 from T2.
+     */
+    public static SeriesTyping fromGeometry(Vec3 normal, Double tr, Double te, Double ti) {
+        if (normal == null) {
+            return SeriesTyping.undecided("no ImageOrientationPatient");
+        }
+        int axis = normal.dominantAxis();
+        double angle = Math.toDegrees(Math.acos(Math.min(1, Math.abs(switch (axis) {
+            case 0 -> normal.x();
+            case 1 -> normal.y();
+            default -> normal.z();
+        }))));
+        if (axis == 1 || angle > MAX_PLANE_ANGLE_DEGREES) {
+            return SeriesTyping.undecided(String.format(Locale.ROOT,
+                    "orientation is neither sagittal nor axial (normal %s)", normal));
+        }
+        String plane = String.format(Locale.ROOT, "%s normal (%.0f° off %s)",
+                axis == 0 ? "sagittal" : "axial", angle, axis == 0 ? "x" : "z");
+        String timing = tr == null || te == null ? "no TR/TE"
+                : String.format(Locale.ROOT, "TR %.0f ms, TE %.0f ms", tr, te);
+        Boolean isT1 = null;
+        if (tr != null && te != null) {
+            if (tr < T1_MAX_TR && te < T1_MAX_TE) {
+                isT1 = true;
+            } else if (tr >= T2_MIN_TR && (te >= T2_MIN_TE || ti != null && ti > 0)) {
+                isT1 = false;
+                if (te < T2_MIN_TE) {
+                    timing += String.format(Locale.ROOT, ", TI %.0f ms (STIR)", ti);
+                }
+            }
+        }
+        if (axis == 2) {
+            if (Boolean.TRUE.equals(isT1)) {
+                return SeriesTyping.undecided(plane + ", " + timing
+                        + ": an axial T1, which no model reads");
+            }
+            return new SeriesTyping(SeriesType.AX_T2, TypingRule.GEOMETRY, plane + ", " + timing
+                    + (isT1 == null ? " (taken as T2, the only axial series read)" : ""));
+        }
+        if (isT1 == null) {
+            return SeriesTyping.undecided(plane + ", " + timing + ": weighting unclear");
+        }
+        return new SeriesTyping(isT1 ? SeriesType.SAG_T1 : SeriesType.SAG_T2, TypingRule.GEOMETRY,
+                plane + ", " + timing);
+    }
+}

@@ -1,0 +1,157 @@
+package dev.lumbar.engine.study;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Splits the slices of one series into stacks: first by orientation, then, within one
+ * orientation, at gaps much wider than the usual slice spacing (axial blocks at several discs).
+ * Each stack is ordered by position along its normal, never by file name or InstanceNumber;
+ * stacks are listed in acquisition order (by their smallest InstanceNumber).
+ */
+final class StackSplitter {
+
+    /** Cosines closer than this per component count as one orientation (about 0.6°). */
+    static final double ORIENTATION_TOLERANCE = 0.01;
+
+    /** A gap this many times the median spacing (and 2 mm wider than it) starts a new stack. */
+    static final double GAP_FACTOR = 2.5;
+
+    /** Slices this close along the normal (mm) share a position. */
+    static final double SAME_POSITION_MM = 0.01;
+
+    /** Relative deviation of a gap from the median that is reported as uneven spacing. */
+    static final double UNEVEN_SPACING = 0.2;
+
+    private StackSplitter() {}
+
+    /** The stacks of {@code slices}, named {@code <seriesId>/stack <n>}; notes go to warnings. */
+    static List<Stack> split(String seriesId, List<Slice> slices, List<String> warnings) {
+        List<Slice> located = slices.stream().filter(Slice::geometryKnown).toList();
+        List<Slice> unlocated = slices.stream().filter(s -> !s.geometryKnown()).toList();
+        List<List<Slice>> groups = new ArrayList<>();
+        for (List<Slice> sameOrientation : byOrientation(located)) {
+            groups.addAll(atGaps(sortedByDepth(sameOrientation)));
+        }
+        if (!unlocated.isEmpty()) {
+            // LIMITATION: files without ImagePositionPatient/ImageOrientationPatient are ordered
+            // by InstanceNumber and given a stand-in axial geometry with 1 mm spacing.
+            warnings.add("series " + seriesId + ": " + unlocated.size() + " file(s) without"
+                    + " ImagePositionPatient/ImageOrientationPatient, ordered by InstanceNumber"
+                    + " with assumed geometry");
+            List<Slice> ordered = unlocated.stream().sorted(Comparator
+                    .comparingInt(Slice::instanceNumber)
+                    .thenComparing(s -> s.file().getFileName().toString())).toList();
+            List<Slice> placed = new ArrayList<>();
+            for (Slice s : ordered) {
+                SliceGeometry g = s.geometry();
+                placed.add(new Slice(s.file(), s.instanceNumber(), new SliceGeometry(
+                        new Vec3(0, 0, placed.size()), g.rowCosine(), g.columnCosine(),
+                        g.rowSpacing(), g.columnSpacing(), g.rows(), g.columns()), false));
+            }
+            groups.add(placed);
+        }
+        groups.sort(Comparator.comparingInt(g -> g.stream().mapToInt(Slice::instanceNumber)
+                .min().orElse(0)));
+
+        List<Stack> stacks = new ArrayList<>();
+        for (List<Slice> group : groups) {
+            Stack stack = new Stack(seriesId + "/stack " + (stacks.size() + 1), group);
+            checkSpacing(stack, warnings);
+            stacks.add(stack);
+        }
+        return stacks;
+    }
+
+    private static List<List<Slice>> byOrientation(List<Slice> slices) {
+        List<List<Slice>> groups = new ArrayList<>();
+        for (Slice s : slices) {
+            List<Slice> home = null;
+            for (List<Slice> g : groups) {
+                if (g.getFirst().geometry().sameOrientation(s.geometry(),
+                        ORIENTATION_TOLERANCE)) {
+                    home = g;
+                    break;
+                }
+            }
+            if (home == null) {
+                home = new ArrayList<>();
+                groups.add(home);
+            }
+            home.add(s);
+        }
+        return groups;
+    }
+
+    private static List<Slice> sortedByDepth(List<Slice> slices) {
+        Vec3 normal = slices.getFirst().geometry().normal();
+        return slices.stream().sorted(Comparator
+                .comparingDouble((Slice s) -> s.geometry().position().dot(normal))
+                .thenComparingInt(Slice::instanceNumber)).toList();
+    }
+
+    private static List<List<Slice>> atGaps(List<Slice> sorted) {
+        Vec3 normal = sorted.getFirst().geometry().normal();
+        double[] gaps = new double[Math.max(0, sorted.size() - 1)];
+        for (int i = 0; i < gaps.length; i++) {
+            gaps[i] = (sorted.get(i + 1).geometry().position()
+                    .minus(sorted.get(i).geometry().position())).dot(normal);
+        }
+        double median = median(gaps);
+        List<List<Slice>> blocks = new ArrayList<>();
+        List<Slice> block = new ArrayList<>();
+        for (int i = 0; i < sorted.size(); i++) {
+            if (i > 0 && median > SAME_POSITION_MM && gaps[i - 1] > GAP_FACTOR * median
+                    && gaps[i - 1] > median + 2) {
+                blocks.add(block);
+                block = new ArrayList<>();
+            }
+            block.add(sorted.get(i));
+        }
+        blocks.add(block);
+        return blocks;
+    }
+
+    private static void checkSpacing(Stack stack, List<String> warnings) {
+        double[] depths = stack.depths();
+        int shared = 0;
+        boolean uneven = false;
+        double median = stack.sliceSpacing();
+        for (int i = 1; i < depths.length; i++) {
+            double gap = depths[i] - depths[i - 1];
+            if (gap < SAME_POSITION_MM) {
+                shared++;
+            } else if (Math.abs(gap - median) > UNEVEN_SPACING * median) {
+                uneven = true;
+            }
+        }
+        if (shared > 0) {
+            warnings.add(stack.name() + ": " + shared + " slice(s) share a position with their"
+                    + " neighbour");
+        }
+        if (uneven) {
+            warnings.add(String.format(Locale.ROOT, "%s: uneven slice spacing (median %.2f mm)",
+                    stack.name(), median));
+        }
+        int rows = stack.rows();
+        int columns = stack.columns();
+        boolean sizes = stack.slices().stream().anyMatch(s -> s.geometry().rows() != rows
+                || s.geometry().columns() != columns);
+        if (sizes) {
+            warnings.add(stack.name() + ": slices of different image size; its volume cannot be"
+                    + " loaded");
+        }
+    }
+
+    private static double median(double[] values) {
+        if (values.length == 0) {
+            return 0;
+        }
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        int m = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+}

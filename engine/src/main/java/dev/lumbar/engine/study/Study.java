@@ -1,0 +1,22 @@
+package dev.lumbar.engine.study;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One study: named by its folder (never by patient data or UIDs), its series in folder or series
+ * number order, and the warnings collected while reading it.
+ */
+public record Study(String id, Path directory, List<Series> series, List<String> warnings) {
+
+    public Study {
+        series = List.copyOf(series);
+        warnings = List.copyOf(warnings);
+    }
+
+    /** The series of {@code type} the pipeline reads: the first one typed so. */
+    public Optional<Series> series(SeriesType type) {
+        return series.stream().filter(s -> s.type() == type).findFirst();
+    }
+}

@@ -1,0 +1,16 @@
+package dev.lumbar.engine.study;
+
+import java.util.List;
+
+/**
+ * What a scan of a folder found: the studies, warnings that belong to no study (files that could
+ * not be attributed), how many files were looked at, and how long reading their headers took.
+ */
+public record StudyScan(List<Study> studies, List<String> warnings, int filesRead,
+        long headerNanos) {
+
+    public StudyScan {
+        studies = List.copyOf(studies);
+        warnings = List.copyOf(warnings);
+    }
+}

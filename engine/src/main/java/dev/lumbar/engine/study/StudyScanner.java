@@ -1,0 +1,367 @@
+package dev.lumbar.engine.study;
+
+import dev.lumbar.engine.dicom.DicomException;
+import dev.lumbar.engine.dicom.DicomObject;
+import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.dicom.Tag;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.stream.Stream;
+
+/**
+ * Finds the studies under a folder and reads them into {@link Study} values, headers only.
+ *
+ * <p>Layouts: a root of studies in the Kaggle layout ({@code <root>/<study>/<series>/<n>.dcm},
+ * every image file exactly three levels down) or one such study folder ({@code <study>/<series>/
+ * <n>.dcm}) is read as is, folders naming study and series. Any other tree is grouped by
+ * StudyInstanceUID and SeriesInstanceUID; a study is then named by the folder that holds all its
+ * files and a series by {@code S<SeriesNumber>}, so no UID ever reaches the output. Hidden files
+ * are ignored; a file that is not DICOM or cannot be read is a warning, not a failure.
+ */
+public final class StudyScanner {
+
+    private static final System.Logger LOG = System.getLogger(StudyScanner.class.getName());
+
+    private final DicomReader reader;
+    private final SeriesDescriptions descriptions;
+
+    public StudyScanner(DicomReader reader, SeriesDescriptions descriptions) {
+        this.reader = Objects.requireNonNull(reader);
+        this.descriptions = Objects.requireNonNull(descriptions);
+    }
+
+    /** One readable image file's header facts. */
+    private record FileHeader(Slice slice, String studyUid, String seriesUid,
+            Integer seriesNumber, String description, Double repetitionTime, Double echoTime,
+            Double inversionTime, String transferSyntaxUid, boolean pixelSpacingKnown) {}
+
+    /** Files of one series before they are read. */
+    private record SeriesFiles(String studyId, String seriesId, List<Path> files) {}
+
+    /** Reads every study under {@code dir}. */
+    public StudyScan scan(Path dir) throws StudyException {
+        if (!Files.isDirectory(dir)) {
+            throw new StudyException(dir + ": not a folder; give the folder that holds the"
+                    + " studies (or one study)");
+        }
+        List<Path> files = listFiles(dir);
+        long start = System.nanoTime();
+        List<Study> studies = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        int read;
+        if (isKaggleLayout(dir, files, 3)) {
+            read = scanKaggle(dir, files, 3, studies);
+        } else if (isKaggleLayout(dir, files, 2)) {
+            read = scanKaggle(dir, files, 2, studies);
+        } else {
+            read = scanGrouped(dir, files, studies, warnings);
+        }
+        long nanos = System.nanoTime() - start;
+        for (Study s : studies) {
+            LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2} slices, {3} warnings",
+                    s.id(), s.series().size(), s.series().stream().mapToInt(Series::sliceCount)
+                            .sum(), s.warnings().size());
+        }
+        return new StudyScan(studies, warnings, read, nanos);
+    }
+
+    private static List<Path> listFiles(Path dir) throws StudyException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile)
+                    .filter(p -> !hidden(dir.relativize(p)))
+                    .sorted(StudyScanner::byNaturalPath)
+                    .toList();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new StudyException(dir + ": cannot list the folder (" + e.getMessage() + ")",
+                    e);
+        }
+    }
+
+    private static boolean hidden(Path relative) {
+        for (Path part : relative) {
+            if (part.toString().startsWith(".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Kaggle layout with images {@code depth} levels below {@code dir}: every file below the
+     * top level sits exactly that deep, and no DICOM-named file sits at the top.
+     */
+    private static boolean isKaggleLayout(Path dir, List<Path> files, int depth) {
+        boolean any = false;
+        for (Path f : files) {
+            int d = dir.relativize(f).getNameCount();
+            if (d == 1) {
+                if (f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".dcm")) {
+                    return false;
+                }
+            } else if (d != depth) {
+                return false;
+            } else {
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    private int scanKaggle(Path dir, List<Path> files, int depth, List<Study> studies) {
+        Map<String, Map<String, List<Path>>> tree = new LinkedHashMap<>();
+        String single = folderName(dir);
+        for (Path f : files) {
+            Path rel = dir.relativize(f);
+            if (rel.getNameCount() == 1) {
+                LOG.log(System.Logger.Level.DEBUG, "ignoring top-level file {0}", rel);
+                continue;
+            }
+            String study = depth == 3 ? rel.getName(0).toString() : single;
+            String series = rel.getName(depth - 2).toString();
+            tree.computeIfAbsent(study, k -> new LinkedHashMap<>())
+                    .computeIfAbsent(series, k -> new ArrayList<>()).add(f);
+        }
+        int read = 0;
+        for (var study : tree.entrySet()) {
+            Path studyDir = depth == 3 ? dir.resolve(study.getKey()) : dir;
+            List<String> warnings = new ArrayList<>();
+            List<Series> series = new ArrayList<>();
+            for (var s : study.getValue().entrySet()) {
+                List<FileHeader> headers = new ArrayList<>();
+                for (Path f : s.getValue()) {
+                    read++;
+                    readHeader(f, dir, warnings).ifPresent(headers::add);
+                }
+                buildSeries(study.getKey(), s.getKey(), headers, warnings)
+                        .ifPresent(series::add);
+            }
+            studies.add(finish(study.getKey(), studyDir, series, warnings));
+        }
+        return read;
+    }
+
+    private int scanGrouped(Path dir, List<Path> files, List<Study> studies,
+            List<String> warnings) {
+        Map<String, Map<String, List<FileHeader>>> byUid = new LinkedHashMap<>();
+        for (Path f : files) {
+            readHeader(f, dir, warnings).ifPresent(h -> byUid
+                    .computeIfAbsent(Objects.requireNonNullElse(h.studyUid(), ""),
+                            k -> new LinkedHashMap<>())
+                    .computeIfAbsent(seriesKey(h), k -> new ArrayList<>()).add(h));
+        }
+        Map<String, Integer> namesUsed = new HashMap<>();
+        for (Map<String, List<FileHeader>> studySeries : byUid.values()) {
+            List<Path> studyFiles = studySeries.values().stream().flatMap(List::stream)
+                    .map(h -> h.slice().file()).toList();
+            Path folder = commonFolder(studyFiles);
+            String id = unique(folderName(folder), namesUsed);
+            List<String> studyWarnings = new ArrayList<>();
+            List<Series> series = new ArrayList<>();
+            Map<String, Integer> seriesNames = new HashMap<>();
+            List<List<FileHeader>> ordered = new ArrayList<>(studySeries.values());
+            ordered.sort(Comparator.comparingInt(l -> Objects.requireNonNullElse(
+                    l.getFirst().seriesNumber(), Integer.MAX_VALUE)));
+            for (List<FileHeader> headers : ordered) {
+                Integer number = headers.getFirst().seriesNumber();
+                String seriesId = unique(number == null ? "S" : "S" + number, seriesNames);
+                buildSeries(id, seriesId, headers, studyWarnings).ifPresent(series::add);
+            }
+            studies.add(finish(id, folder, series, studyWarnings));
+        }
+        return files.size();
+    }
+
+    private static String seriesKey(FileHeader h) {
+        if (h.seriesUid() != null) {
+            return h.seriesUid();
+        }
+        return "#" + h.seriesNumber() + "/" + h.description();
+    }
+
+    private java.util.Optional<FileHeader> readHeader(Path file, Path root, List<String> warnings) {
+        String name = root.relativize(file).toString();
+        DicomObject header;
+        try {
+            header = reader.readHeader(file);
+        } catch (DicomException e) {
+            warnings.add(name + ": skipped, " + problem(e, file));
+            return java.util.Optional.empty();
+        } catch (RuntimeException e) {
+            warnings.add(name + ": skipped, the reader failed (" + e.getClass().getSimpleName()
+                    + ")");
+            LOG.log(System.Logger.Level.DEBUG, "reader failure on " + name, e);
+            return java.util.Optional.empty();
+        }
+        int rows = header.getInt(Tag.Rows, 0);
+        int columns = header.getInt(Tag.Columns, 0);
+        if (rows <= 0 || columns <= 0) {
+            warnings.add(name + ": skipped, not an image (no Rows or Columns)");
+            return java.util.Optional.empty();
+        }
+        if (header.getInt(Tag.NumberOfFrames, 1) > 1) {
+            // LIMITATION: multi-frame (enhanced) images are skipped; their per-frame geometry
+            // lives in functional group sequences that the reader does not expose.
+            warnings.add(name + ": skipped, multi-frame images are not supported");
+            return java.util.Optional.empty();
+        }
+        double[] position = header.getDoubles(Tag.ImagePositionPatient);
+        double[] orientation = header.getDoubles(Tag.ImageOrientationPatient);
+        double[] spacing = header.getDoubles(Tag.PixelSpacing);
+        boolean spacingKnown = spacing != null && spacing.length >= 2 && spacing[0] > 0
+                && spacing[1] > 0;
+        double rowSpacing = spacingKnown ? spacing[0] : 1;
+        double columnSpacing = spacingKnown ? spacing[1] : 1;
+        boolean located = position != null && position.length >= 3 && orientation != null
+                && orientation.length >= 6 && validCosines(orientation);
+        SliceGeometry geometry = located
+                ? new SliceGeometry(Vec3.of(position, 0), Vec3.of(orientation, 0),
+                        Vec3.of(orientation, 3), rowSpacing, columnSpacing, rows, columns)
+                : new SliceGeometry(Vec3.ZERO, new Vec3(1, 0, 0), new Vec3(0, 1, 0), rowSpacing,
+                        columnSpacing, rows, columns);
+        Slice slice = new Slice(file, header.getInt(Tag.InstanceNumber, 0), geometry, located);
+        Integer seriesNumber = header.contains(Tag.SeriesNumber)
+                ? header.getInt(Tag.SeriesNumber, 0) : null;
+        return java.util.Optional.of(new FileHeader(slice, blankToNull(header.getString(
+                Tag.StudyInstanceUID)), blankToNull(header.getString(Tag.SeriesInstanceUID)),
+                seriesNumber, blankToNull(header.getString(Tag.SeriesDescription)),
+                first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
+                first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingKnown));
+    }
+
+    private java.util.Optional<Series> buildSeries(String studyId, String seriesId,
+            List<FileHeader> headers, List<String> warnings) {
+        if (headers.isEmpty()) {
+            warnings.add("series " + seriesId + ": no readable image, left out");
+            return java.util.Optional.empty();
+        }
+        FileHeader first = headers.getFirst();
+        if (headers.stream().anyMatch(h -> !h.pixelSpacingKnown())) {
+            warnings.add("series " + seriesId + ": no PixelSpacing in some files, 1 mm assumed");
+        }
+        List<Stack> stacks = StackSplitter.split(seriesId,
+                headers.stream().map(FileHeader::slice).toList(), warnings);
+        Stack main = stacks.stream().filter(Stack::geometryKnown)
+                .max(Comparator.comparingInt(Stack::size)).orElse(null);
+        SeriesTyping typing = SeriesTyper.type(new SeriesTyper.Evidence(
+                descriptions.find(studyId, seriesId).orElse(null), first.description(),
+                main == null ? null : main.normal(), first.repetitionTime(), first.echoTime(),
+                first.inversionTime()));
+        String syntax = headers.stream().map(FileHeader::transferSyntaxUid).distinct().count() == 1
+                ? first.transferSyntaxUid() : "mixed";
+        return java.util.Optional.of(new Series(seriesId, first.description(), typing,
+                first.repetitionTime(), first.echoTime(), syntax, stacks));
+    }
+
+    /** Adds the study-level checks: types missing, typed twice, or undecided. */
+    private static Study finish(String id, Path dir, List<Series> series, List<String> warnings) {
+        Map<SeriesType, List<String>> byType = new EnumMap<>(SeriesType.class);
+        for (Series s : series) {
+            if (s.typing().decided()) {
+                byType.computeIfAbsent(s.type(), k -> new ArrayList<>()).add(s.id());
+            } else {
+                warnings.add("series " + s.id() + ": type undecided (" + s.typing().reason()
+                        + "), not used");
+            }
+        }
+        for (SeriesType type : SeriesType.values()) {
+            List<String> ids = byType.get(type);
+            if (ids == null) {
+                warnings.add("no " + type + " series: targets read from it fall back");
+            } else if (ids.size() > 1) {
+                warnings.add(ids.size() + " series typed " + type + " (" + String.join(", ", ids)
+                        + "): series " + ids.getFirst() + " is used");
+            }
+        }
+        return new Study(id, dir, series, warnings);
+    }
+
+    private static Double first(DicomObject header, int tag) {
+        double[] v = header.getDoubles(tag);
+        return v == null || v.length == 0 ? null : v[0];
+    }
+
+    private static boolean validCosines(double[] o) {
+        Vec3 row = Vec3.of(o, 0);
+        Vec3 column = Vec3.of(o, 3);
+        return Math.abs(row.norm() - 1) < 0.05 && Math.abs(column.norm() - 1) < 0.05
+                && row.cross(column).norm() > 0.9;
+    }
+
+    private static String problem(DicomException e, Path file) {
+        String message = Objects.requireNonNullElse(e.getMessage(), "unreadable");
+        String prefix = file + ": ";
+        return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.strip();
+    }
+
+    private static Path commonFolder(List<Path> files) {
+        Path common = files.getFirst().toAbsolutePath().getParent();
+        for (Path f : files) {
+            while (!f.toAbsolutePath().startsWith(common)) {
+                common = common.getParent();
+            }
+        }
+        return common;
+    }
+
+    private static String folderName(Path dir) {
+        Path name = dir.toAbsolutePath().normalize().getFileName();
+        return name == null ? "study" : name.toString();
+    }
+
+    private static String unique(String name, Map<String, Integer> used) {
+        int n = used.merge(name, 1, Integer::sum);
+        return n == 1 ? name : name + "-" + n;
+    }
+
+    /** Path order with digit runs compared as numbers, so 2.dcm sorts before 10.dcm. */
+    private static int byNaturalPath(Path a, Path b) {
+        return naturalCompare(a.toString(), b.toString());
+    }
+
+    static int naturalCompare(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            char ca = a.charAt(i);
+            char cb = b.charAt(j);
+            if (Character.isDigit(ca) && Character.isDigit(cb)) {
+                int si = i;
+                int sj = j;
+                while (i < a.length() && Character.isDigit(a.charAt(i))) {
+                    i++;
+                }
+                while (j < b.length() && Character.isDigit(b.charAt(j))) {
+                    j++;
+                }
+                String na = a.substring(si, i).replaceFirst("^0+(?=.)", "");
+                String nb = b.substring(sj, j).replaceFirst("^0+(?=.)", "");
+                int c = na.length() != nb.length() ? Integer.compare(na.length(), nb.length())
+                        : na.compareTo(nb);
+                if (c != 0) {
+                    return c;
+                }
+            } else {
+                if (ca != cb) {
+                    return Character.compare(ca, cb);
+                }
+                i++;
+                j++;
+            }
+        }
+        return Integer.compare(a.length() - i, b.length() - j);
+    }
+}

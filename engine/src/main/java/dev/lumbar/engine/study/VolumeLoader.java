@@ -1,0 +1,149 @@
+package dev.lumbar.engine.study;
+
+import dev.lumbar.engine.dicom.DicomException;
+import dev.lumbar.engine.dicom.DicomImage;
+import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.dicom.Tag;
+import dev.lumbar.engine.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Decodes a stack into a float32 volume {@code [slices, rows, columns]} in position order, in
+ * modality units: stored value × RescaleSlope + RescaleIntercept, read per file. MONOCHROME1
+ * images are inverted within their stored range first, so bright always means high signal; RGB
+ * and YBR images are reduced to luminance with a warning.
+ */
+public final class VolumeLoader {
+
+    private static final ValueLayout.OfFloat F32_LE =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final DicomReader reader;
+    private long storedBytes;
+
+    public VolumeLoader(DicomReader reader) {
+        this.reader = reader;
+    }
+
+    /** Bytes of stored pixel data decoded so far (rows × columns × samples × bits/8 per file). */
+    public long storedBytesDecoded() {
+        return storedBytes;
+    }
+
+    /** The volume of {@code stack}; the caller owns and closes it. */
+    public Tensor load(Stack stack, List<String> warnings) throws StudyException {
+        int rows = stack.rows();
+        int columns = stack.columns();
+        int plane = rows * columns;
+        Tensor volume = Tensor.zeros(stack.size(), rows, columns);
+        try {
+            float[] stored = null;
+            float[] values = new float[plane];
+            boolean colourWarned = false;
+            for (int i = 0; i < stack.size(); i++) {
+                Slice slice = stack.slices().get(i);
+                String name = slice.file().getFileName().toString();
+                DicomImage image;
+                try {
+                    image = reader.read(slice.file());
+                } catch (DicomException e) {
+                    throw new StudyException(stack.name() + ": cannot decode slice " + name + " ("
+                            + problem(e, slice) + ")", e);
+                }
+                if (image.rows() != rows || image.columns() != columns) {
+                    throw new StudyException(String.format(Locale.ROOT, "%s: slices of different"
+                            + " size, %s is %dx%d but the stack's first slice is %dx%d",
+                            stack.name(), name, image.rows(), image.columns(), rows, columns));
+                }
+                int samples = image.samplesPerPixel();
+                if (stored == null || stored.length != plane * samples) {
+                    stored = new float[plane * samples];
+                }
+                image.readFrame(0, stored);
+                storedBytes += (long) plane * samples * ((image.bitsAllocated() + 7) / 8);
+
+                String photometric = image.photometricInterpretation() == null ? "MONOCHROME2"
+                        : image.photometricInterpretation().strip();
+                if (samples == 1) {
+                    System.arraycopy(stored, 0, values, 0, plane);
+                    if (photometric.equals("MONOCHROME1")) {
+                        invert(values, image);
+                    } else if (!photometric.equals("MONOCHROME2")) {
+                        throw new StudyException(stack.name() + ": slice " + name + " has"
+                                + " photometric interpretation " + photometric
+                                + ", which is not supported");
+                    }
+                } else if (samples == 3) {
+                    luminance(stored, values, photometric, stack, name);
+                    if (!colourWarned) {
+                        warnings.add(stack.name() + ": colour (" + photometric + ") images"
+                                + " reduced to luminance");
+                        colourWarned = true;
+                    }
+                } else {
+                    throw new StudyException(stack.name() + ": slice " + name + " has "
+                            + samples + " samples per pixel; 1 or 3 are supported");
+                }
+                rescale(values, image);
+                MemorySegment.copy(values, 0, volume.segment(), F32_LE, (long) i * plane * 4,
+                        plane);
+            }
+            return volume;
+        } catch (StudyException | RuntimeException e) {
+            volume.close();
+            throw e;
+        }
+    }
+
+    /** MONOCHROME1: the lowest stored value is white; mirror the values within their range. */
+    private static void invert(float[] values, DicomImage image) {
+        int bits = image.bitsStored();
+        double low = image.signed() ? -Math.pow(2, bits - 1) : 0;
+        double high = image.signed() ? Math.pow(2, bits - 1) - 1 : Math.pow(2, bits) - 1;
+        float sum = (float) (low + high);
+        for (int p = 0; p < values.length; p++) {
+            values[p] = sum - values[p];
+        }
+    }
+
+    /** ITU-R BT.601 luma from interleaved RGB; for YBR the first sample already is luma. */
+    private static void luminance(float[] interleaved, float[] out, String photometric,
+            Stack stack, String name) throws StudyException {
+        if (photometric.equals("RGB")) {
+            for (int p = 0; p < out.length; p++) {
+                out[p] = 0.299f * interleaved[3 * p] + 0.587f * interleaved[3 * p + 1]
+                        + 0.114f * interleaved[3 * p + 2];
+            }
+        } else if (photometric.startsWith("YBR")) {
+            for (int p = 0; p < out.length; p++) {
+                out[p] = interleaved[3 * p];
+            }
+        } else {
+            throw new StudyException(stack.name() + ": slice " + name + " has 3 samples per"
+                    + " pixel with photometric interpretation " + photometric);
+        }
+    }
+
+    private static void rescale(float[] values, DicomImage image) {
+        double[] slope = image.header().getDoubles(Tag.RescaleSlope);
+        double[] intercept = image.header().getDoubles(Tag.RescaleIntercept);
+        float m = slope == null || slope.length == 0 || slope[0] == 0 ? 1f : (float) slope[0];
+        float b = intercept == null || intercept.length == 0 ? 0f : (float) intercept[0];
+        if (m == 1f && b == 0f) {
+            return;
+        }
+        for (int p = 0; p < values.length; p++) {
+            values[p] = values[p] * m + b;
+        }
+    }
+
+    private static String problem(DicomException e, Slice slice) {
+        String message = e.getMessage() == null ? "unreadable" : e.getMessage();
+        String prefix = slice.file() + ": ";
+        return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+    }
+}

@@ -1,0 +1,140 @@
+package dev.lumbar.engine.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.lumbar.engine.metric.CompetitionMetric;
+import dev.lumbar.engine.metric.Labels;
+import dev.lumbar.engine.metric.Submission;
+import dev.lumbar.engine.spine.Severity;
+import dev.lumbar.engine.spine.Target;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SubmissionWriterTest {
+
+    @TempDir
+    Path temp;
+
+    /** Distinct probabilities per target, so a row in the wrong place is caught. */
+    private static double[][] probabilities(int seed) {
+        double[][] rows = new double[Target.COUNT][];
+        for (Target target : Target.ALL) {
+            double severe = (target.index() + seed) % 7 / 20.0;
+            double moderate = (target.index() * 3 + seed) % 5 / 20.0;
+            rows[target.index()] = new double[] {1 - severe - moderate, moderate, severe};
+        }
+        return rows;
+    }
+
+    @Test
+    void writesRowsInSampleSubmissionOrder() throws Exception {
+        String shared = System.getProperty("lumbar.shared.dir");
+        assumeTrue(shared != null, "lumbar.shared.dir not set");
+        Path sample = Path.of(shared, "data", "rsna-format", "sample_submission.csv");
+        assumeTrue(Files.isRegularFile(sample), "no sample_submission.csv");
+        List<String> sampleLines = Files.readAllLines(sample);
+        String study = sampleLines.get(1).substring(0, sampleLines.get(1).indexOf('_'));
+        double[][] thirds = new double[Target.COUNT][];
+        for (int i = 0; i < Target.COUNT; i++) {
+            thirds[i] = new double[] {1 / 3.0, 1 / 3.0, 1 / 3.0};
+        }
+        Path file = temp.resolve("submission.csv");
+
+        try (SubmissionWriter writer = SubmissionWriter.create(file)) {
+            writer.append(study, thirds);
+        }
+
+        assertEquals(sampleLines, Files.readAllLines(file));
+        assertFalse(Files.exists(temp.resolve("submission.csv.partial")));
+    }
+
+    @Test
+    void roundTripsThroughTheMetricsReader() throws Exception {
+        Path file = temp.resolve("submission.csv");
+        try (SubmissionWriter writer = SubmissionWriter.create(file)) {
+            writer.append("101", probabilities(0));
+            writer.append("202", probabilities(3));
+        }
+
+        Submission read = Submission.read(file);
+
+        assertEquals(50, read.rowCount());
+        for (Target target : Target.ALL) {
+            assertEquals(probabilities(3)[target.index()][Severity.SEVERE.ordinal()],
+                    read.row(target.rowId("202")).orElseThrow()[Severity.SEVERE.ordinal()]);
+        }
+        // and scores: a submission can be checked against labels with the same code
+        Map<String, Severity[]> truth = new HashMap<>();
+        Severity[] normal = new Severity[Target.COUNT];
+        java.util.Arrays.fill(normal, Severity.NORMAL_MILD);
+        truth.put("101", normal);
+        assertTrue(CompetitionMetric.score(Labels.of(truth), read).score() > 0);
+    }
+
+    @Test
+    void journalKeepsFinishedStudiesAcrossACrashAndResumeSkipsThem() throws Exception {
+        Path file = temp.resolve("submission.csv");
+        Path journal = temp.resolve("submission.csv.partial");
+        SubmissionWriter crashed = SubmissionWriter.create(file);
+        crashed.append("101", probabilities(0));
+        crashed.append("202", probabilities(1));
+        // the process dies here: no close(); a third study was being written and tore
+        List<String> rows = Files.readAllLines(journal);
+        assertEquals(1 + 50, rows.size());
+        Files.writeString(journal, "303_left_neural_foraminal_narrowing_l1_l2,0.5,0.25,0.25\n"
+                + "303_left_neural_foraminal_narrowing_l2_l3,0.5,0.2",
+                java.nio.file.StandardOpenOption.APPEND);
+        assertFalse(Files.exists(file), "no half-written submission appears");
+
+        try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
+            assertEquals(Set.of("101", "202"), resumed.completedStudies());
+            resumed.append("303", probabilities(2));
+        }
+
+        List<String> lines = Files.readAllLines(file);
+        assertEquals(1 + 75, lines.size());
+        assertEquals(SubmissionWriter.HEADER, lines.getFirst());
+        assertTrue(lines.get(51).startsWith("303_left_neural_foraminal_narrowing_l1_l2,"));
+        assertFalse(Files.exists(journal));
+
+        try (SubmissionWriter again = SubmissionWriter.resume(file)) {
+            assertEquals(List.of("101", "202", "303"), List.copyOf(again.completedStudies()));
+        }
+        assertEquals(lines, Files.readAllLines(file));
+    }
+
+    @Test
+    void refusesUnusableProbabilitiesNamingTheTarget() throws Exception {
+        try (SubmissionWriter writer = SubmissionWriter.create(temp.resolve("s.csv"))) {
+            double[][] bad = probabilities(0);
+            bad[Target.ALL.indexOf(Target.fromKaggleName("left_subarticular_stenosis_l4_l5")
+                    .orElseThrow())] = new double[] {0.9, 0.9, 0.1};
+            IllegalArgumentException sum = assertThrows(IllegalArgumentException.class,
+                    () -> writer.append("1", bad));
+            assertTrue(sum.getMessage().contains("left_subarticular_stenosis_l4_l5"));
+
+            double[][] nan = probabilities(0);
+            nan[0] = new double[] {Double.NaN, 0.5, 0.5};
+            assertThrows(IllegalArgumentException.class, () -> writer.append("1", nan));
+            assertThrows(IllegalArgumentException.class,
+                    () -> writer.append("1", new double[24][]));
+
+            writer.append("1", probabilities(0));
+            assertThrows(IllegalArgumentException.class,
+                    () -> writer.append("1", probabilities(0)));
+            assertThrows(IllegalArgumentException.class,
+                    () -> writer.append("a,b", probabilities(0)));
+        }
+        assertEquals(26, Files.readAllLines(temp.resolve("s.csv")).size());
+    }
+}

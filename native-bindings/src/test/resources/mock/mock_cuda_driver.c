@@ -1,0 +1,233 @@
+/*
+ * A stand-in for libcuda.so.1 used by the binding tests on machines without a GPU: one fake
+ * device whose "device memory" is host memory. It includes the real cuda.h and defines the
+ * functions by their unversioned names, so the compiler checks every signature against
+ * NVIDIA's header and the header's own macros pick the exported symbol (cuMemAlloc becomes
+ * cuMemAlloc_v2): the library exports what a C program built with that header would call.
+ */
+#include <cuda.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int initialised = 0;
+static int context_token = 0;
+static int stream_token = 0;
+static int event_tokens[64];
+static int next_event = 0;
+
+CUresult cuInit(unsigned int flags) {
+    if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
+    initialised = 1;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDriverGetVersion(int *version) { *version = 12040; return CUDA_SUCCESS; }
+
+CUresult cuDeviceGetCount(int *count) {
+    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
+    *count = 1;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGet(CUdevice *device, int ordinal) {
+    if (ordinal != 0) return CUDA_ERROR_INVALID_DEVICE;
+    *device = 7;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetName(char *name, int len, CUdevice dev) {
+    if (dev != 7) return CUDA_ERROR_INVALID_DEVICE;
+    strncpy(name, "Mock GPU", (size_t) len);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceTotalMem(size_t *bytes, CUdevice dev) {
+    if (dev != 7) return CUDA_ERROR_INVALID_DEVICE;
+    *bytes = (size_t) 80 << 30;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev) {
+    if (dev != 7) return CUDA_ERROR_INVALID_DEVICE;
+    switch (attrib) {
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *pi = 9; return CUDA_SUCCESS;
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *pi = 0; return CUDA_SUCCESS;
+        case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *pi = 132; return CUDA_SUCCESS;
+        default: return CUDA_ERROR_INVALID_VALUE;
+    }
+}
+
+CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) {
+    if (dev != 7) return CUDA_ERROR_INVALID_DEVICE;
+    *pctx = (CUcontext) &context_token;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRelease(CUdevice dev) {
+    return dev == 7 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+
+CUresult cuCtxSetCurrent(CUcontext ctx) {
+    return ctx == (CUcontext) &context_token ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+CUresult cuCtxSynchronize(void) { return CUDA_SUCCESS; }
+
+CUresult cuMemGetInfo(size_t *free_bytes, size_t *total) {
+    *free_bytes = (size_t) 70 << 30;
+    *total = (size_t) 80 << 30;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemAlloc(CUdeviceptr *dptr, size_t bytesize) {
+    if (bytesize > ((size_t) 1 << 32)) return CUDA_ERROR_OUT_OF_MEMORY;
+    void *p = malloc(bytesize);
+    if (p == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
+    *dptr = (CUdeviceptr) p;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemFree(CUdeviceptr dptr) { free((void *) dptr); return CUDA_SUCCESS; }
+
+CUresult cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n) {
+    memcpy((void *) dst, src, n);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t n) {
+    memcpy(dst, (const void *) src, n);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyDtoD(CUdeviceptr dst, CUdeviceptr src, size_t n) {
+    memmove((void *) dst, (const void *) src, n);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyHtoDAsync(CUdeviceptr dst, const void *src, size_t n, CUstream s) {
+    if (s != (CUstream) &stream_token) return CUDA_ERROR_INVALID_HANDLE;
+    return cuMemcpyHtoD(dst, src, n);
+}
+
+CUresult cuMemcpyDtoHAsync(void *dst, CUdeviceptr src, size_t n, CUstream s) {
+    if (s != (CUstream) &stream_token) return CUDA_ERROR_INVALID_HANDLE;
+    return cuMemcpyDtoH(dst, src, n);
+}
+
+CUresult cuMemcpyDtoDAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s) {
+    if (s != (CUstream) &stream_token) return CUDA_ERROR_INVALID_HANDLE;
+    return cuMemcpyDtoD(dst, src, n);
+}
+
+CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char value, size_t n, CUstream s) {
+    if (s != (CUstream) &stream_token) return CUDA_ERROR_INVALID_HANDLE;
+    memset((void *) dst, value, n);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int flags) {
+    (void) flags;
+    *pp = calloc(1, bytesize);
+    return *pp == NULL ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_SUCCESS;
+}
+
+CUresult cuMemFreeHost(void *p) { free(p); return CUDA_SUCCESS; }
+
+CUresult cuStreamCreate(CUstream *phStream, unsigned int flags) {
+    if (flags > 1) return CUDA_ERROR_INVALID_VALUE;
+    *phStream = (CUstream) &stream_token;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamDestroy(CUstream s) {
+    return s == (CUstream) &stream_token ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult cuStreamSynchronize(CUstream s) {
+    return s == (CUstream) &stream_token ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult cuEventCreate(CUevent *ev, unsigned int flags) {
+    (void) flags;
+    if (next_event >= 64) return CUDA_ERROR_OUT_OF_MEMORY;
+    event_tokens[next_event] = 0;
+    *ev = (CUevent) &event_tokens[next_event++];
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventRecord(CUevent ev, CUstream s) {
+    static int clock_ms = 0;
+    if (s != (CUstream) &stream_token) return CUDA_ERROR_INVALID_HANDLE;
+    clock_ms += 5;
+    *(int *) ev = clock_ms;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventSynchronize(CUevent ev) { (void) ev; return CUDA_SUCCESS; }
+
+CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end) {
+    *ms = (float) (*(int *) end - *(int *) start);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuEventDestroy(CUevent ev) { (void) ev; return CUDA_SUCCESS; }
+
+CUresult cuModuleLoadData(CUmodule *module, const void *image) {
+    (void) module;
+    (void) image;
+    return CUDA_ERROR_NO_BINARY_FOR_GPU;
+}
+
+CUresult cuModuleUnload(CUmodule m) { (void) m; return CUDA_SUCCESS; }
+
+CUresult cuModuleGetFunction(CUfunction *f, CUmodule m, const char *name) {
+    (void) f; (void) m; (void) name;
+    return CUDA_ERROR_NOT_FOUND;
+}
+
+CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                        unsigned int bx, unsigned int by, unsigned int bz,
+                        unsigned int shared, CUstream s, void **params, void **extra) {
+    (void) f; (void) gx; (void) gy; (void) gz; (void) bx; (void) by; (void) bz;
+    (void) shared; (void) s; (void) params; (void) extra;
+    return CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult cuStreamBeginCapture(CUstream s, CUstreamCaptureMode mode) {
+    (void) s; (void) mode;
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+CUresult cuStreamEndCapture(CUstream s, CUgraph *g) { (void) s; (void) g; return CUDA_ERROR_NOT_SUPPORTED; }
+
+CUresult cuGraphInstantiate(CUgraphExec *e, CUgraph g, unsigned long long flags) {
+    (void) e; (void) g; (void) flags;
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+CUresult cuGraphLaunch(CUgraphExec e, CUstream s) { (void) e; (void) s; return CUDA_ERROR_NOT_SUPPORTED; }
+CUresult cuGraphExecDestroy(CUgraphExec e) { (void) e; return CUDA_SUCCESS; }
+CUresult cuGraphDestroy(CUgraph g) { (void) g; return CUDA_SUCCESS; }
+
+CUresult cuGetErrorName(CUresult error, const char **name) {
+    switch (error) {
+        case CUDA_SUCCESS: *name = "CUDA_SUCCESS"; return CUDA_SUCCESS;
+        case CUDA_ERROR_INVALID_VALUE: *name = "CUDA_ERROR_INVALID_VALUE"; return CUDA_SUCCESS;
+        case CUDA_ERROR_OUT_OF_MEMORY: *name = "CUDA_ERROR_OUT_OF_MEMORY"; return CUDA_SUCCESS;
+        case CUDA_ERROR_INVALID_DEVICE: *name = "CUDA_ERROR_INVALID_DEVICE"; return CUDA_SUCCESS;
+        case CUDA_ERROR_NO_BINARY_FOR_GPU:
+            *name = "CUDA_ERROR_NO_BINARY_FOR_GPU"; return CUDA_SUCCESS;
+        default: *name = NULL; return CUDA_ERROR_INVALID_VALUE;
+    }
+}
+
+CUresult cuGetErrorString(CUresult error, const char **text) {
+    switch (error) {
+        case CUDA_ERROR_OUT_OF_MEMORY: *text = "out of memory"; return CUDA_SUCCESS;
+        case CUDA_ERROR_INVALID_DEVICE: *text = "invalid device ordinal"; return CUDA_SUCCESS;
+        case CUDA_ERROR_NO_BINARY_FOR_GPU:
+            *text = "no kernel image is available for execution on the device";
+            return CUDA_SUCCESS;
+        default: *text = "mock error"; return CUDA_SUCCESS;
+    }
+}
