@@ -1,5 +1,6 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.Limits;
 import dev.lumbar.engine.dicom.DicomException;
 import dev.lumbar.engine.dicom.DicomObject;
 import dev.lumbar.engine.dicom.DicomReader;
@@ -76,11 +77,18 @@ public final class StudyScanner {
     }
 
     private static List<Path> listFiles(Path dir) throws StudyException {
+        int limit = Limits.current().filesPerScan();
         try (Stream<Path> walk = Files.walk(dir)) {
-            return walk.filter(Files::isRegularFile)
+            List<Path> files = walk.filter(Files::isRegularFile)
                     .filter(p -> !hidden(dir.relativize(p)))
-                    .sorted(StudyScanner::byNaturalPath)
+                    .limit(limit + 1L)
                     .toList();
+            if (files.size() > limit) {
+                throw new StudyException(dir + ": holds more than " + limit + " files, the"
+                        + " limit (raise it with -Dlumbar.limit.filesPerScan=...); give a folder"
+                        + " of studies, not a whole disk");
+            }
+            return files.stream().sorted(StudyScanner::byNaturalPath).toList();
         } catch (IOException | java.io.UncheckedIOException e) {
             throw new StudyException(dir + ": cannot list the folder (" + e.getMessage() + ")",
                     e);
@@ -136,7 +144,8 @@ public final class StudyScanner {
             Path studyDir = depth == 3 ? dir.resolve(study.getKey()) : dir;
             List<String> warnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
-            for (var s : study.getValue().entrySet()) {
+            for (var s : withinLimits(study.getValue(), e -> e.getKey(), warnings)
+                    .entrySet()) {
                 List<FileHeader> headers = new ArrayList<>();
                 for (Path f : s.getValue()) {
                     read++;
@@ -168,7 +177,9 @@ public final class StudyScanner {
             List<String> studyWarnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
             Map<String, Integer> seriesNames = new HashMap<>();
-            List<List<FileHeader>> ordered = new ArrayList<>(studySeries.values());
+            List<List<FileHeader>> ordered = new ArrayList<>(
+                    withinLimits(studySeries, e -> "S" + e.getValue().getFirst().seriesNumber(),
+                            studyWarnings).values());
             ordered.sort(Comparator.comparingInt(l -> Objects.requireNonNullElse(
                     l.getFirst().seriesNumber(), Integer.MAX_VALUE)));
             for (List<FileHeader> headers : ordered) {
@@ -179,6 +190,32 @@ public final class StudyScanner {
             studies.add(finish(id, folder, series, studyWarnings));
         }
         return files.size();
+    }
+
+    /**
+     * The series of one study that are within {@link Limits#seriesPerStudy()} and whose file
+     * count is within {@link Limits#slicesPerSeries()}; the others are left out with a warning
+     * that calls them by {@code name} (never by UID) before any of their files is decoded.
+     */
+    private static <T> Map<String, List<T>> withinLimits(Map<String, List<T>> series,
+            java.util.function.Function<Map.Entry<String, List<T>>, String> name,
+            List<String> warnings) {
+        Limits limits = Limits.current();
+        Map<String, List<T>> kept = new LinkedHashMap<>();
+        for (var s : series.entrySet()) {
+            if (s.getValue().size() > limits.slicesPerSeries()) {
+                warnings.add("series " + name.apply(s) + ": left out, " + Limits.exceeded(
+                        "its number of files", s.getValue().size(), limits.slicesPerSeries(),
+                        "slicesPerSeries"));
+            } else if (kept.size() == limits.seriesPerStudy()) {
+                warnings.add("series " + name.apply(s) + ": left out, the study has "
+                        + series.size() + " series, over the limit of " + limits.seriesPerStudy()
+                        + " (raise it with -Dlumbar.limit.seriesPerStudy=...)");
+            } else {
+                kept.put(s.getKey(), s.getValue());
+            }
+        }
+        return kept;
     }
 
     private static String seriesKey(FileHeader h) {
