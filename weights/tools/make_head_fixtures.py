@@ -147,7 +147,7 @@ def slice_scorer_case(name, slices, features, targets, window, seed, cases):
     save(d, "input", x.float())
     save(d, "expected_scores", scores)
     save(d, "expected_probabilities", smoothed)
-    save(d, "expected_slice", best.astype(np.int64))
+    save(d, "expected_slice", best.astype(np.float64))   # the engine's npy reader is float-only
     save(d, "expected_confidence", smoothed[best, np.arange(targets)])
     cases.append(f"{name} slice_scorer slices={slices} features={features} "
                  f"num_targets={targets} rolling_window={window}")

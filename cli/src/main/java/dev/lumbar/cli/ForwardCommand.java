@@ -33,12 +33,12 @@ import picocli.CommandLine.Option;
             "when the backbone has num_classes 0, or with --features the feature map",
             "[N, D, h, w]. Cards whose head type is 'none' (the backbone alone) are run.",
             "",
-            "Exit codes: 0 written, 2 bad command line, 3 a file is missing or malformed,",
-            "4 the card's model or the input's shape is not supported, 5 the device is",
-            "not available."})
+            "Exit codes: 0 written, 2 bad command line or an input file that is missing,",
+            "malformed or does not fit the model, 4 a card this command does not run",
+            "(unknown architecture, a head), 5 the device is not available."})
 public final class ForwardCommand implements Callable<Integer> {
 
-    static final int EXIT_BAD_FILE = 3;
+    static final int EXIT_BAD_INPUT = 2;
     static final int EXIT_UNSUPPORTED = 4;
     static final int EXIT_NO_DEVICE = 5;
 
@@ -82,7 +82,7 @@ public final class ForwardCommand implements Callable<Integer> {
         try {
             card = ModelCard.load(model);
         } catch (IOException e) {
-            return fail(err, EXIT_BAD_FILE, e);
+            return fail(err, EXIT_BAD_INPUT, e);
         }
         if (!card.headType().equals("none")) {
             // LIMITATION: only backbone-only cards (head type 'none') run here; a card with a
@@ -96,8 +96,10 @@ public final class ForwardCommand implements Callable<Integer> {
             backbone = Backbones.create(backboneSpec.arch(), backboneSpec.inChans(),
                     backboneSpec.numClasses(), backboneSpec.config());
         } catch (IllegalArgumentException e) {
+            // an architecture this engine lacks, or a bad override in a card naming a known one
             err.println("lumbar forward: " + card.file() + ": " + e.getMessage());
-            return EXIT_UNSUPPORTED;
+            return Backbones.supportedArchs().contains(backboneSpec.arch())
+                    ? EXIT_BAD_INPUT : EXIT_UNSUPPORTED;
         }
 
         // the device
@@ -138,7 +140,7 @@ public final class ForwardCommand implements Callable<Integer> {
                 err.println("lumbar forward: " + input + ": shape "
                         + Arrays.toString(hostInput.shape()) + " does not fit " + backbone.arch()
                         + ", which takes [N, " + backbone.inChans() + ", H, W]");
-                return EXIT_UNSUPPORTED;
+                return EXIT_BAD_INPUT;
             }
 
             long start = System.nanoTime();
@@ -155,12 +157,12 @@ public final class ForwardCommand implements Callable<Integer> {
                 out.println("lumbar forward: " + summary + ", written to " + output);
             }
         } catch (IOException e) {
-            return fail(err, EXIT_BAD_FILE, e);
+            return fail(err, EXIT_BAD_INPUT, e);
         } catch (UncheckedIOException e) {
-            return fail(err, EXIT_BAD_FILE, e.getCause());
+            return fail(err, EXIT_BAD_INPUT, e.getCause());
         } catch (IllegalArgumentException e) {
             err.println("lumbar forward: " + e.getMessage());
-            return EXIT_UNSUPPORTED;
+            return EXIT_BAD_INPUT;
         }
         out.flush();
         return CommandLine.ExitCode.OK;

@@ -42,6 +42,10 @@ public final class ScoreCommand implements Callable<Integer> {
             description = "labels CSV in train.csv's wide format (study_id and 25 columns)")
     Path labels;
 
+    @Option(names = "--per-target",
+            description = "also print the weighted log loss of each of the 25 targets")
+    boolean perTarget;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -76,6 +80,11 @@ public final class ScoreCommand implements Callable<Integer> {
         CompetitionMetric.Loss any = score.anySevereSpinal();
         out.println(line("any_severe_spinal", any.loss(), any.rows() + " studies"));
         out.println(line("score", score.score(), truth.studyCount() + " studies"));
+        if (perTarget) {
+            out.println();
+            score.targets().forEach((target, loss) ->
+                    out.println(line(target.kaggleName(), loss.loss(), loss.rows() + " rows")));
+        }
         if (score.ignoredRows() > 0) {
             err.println("lumbar score: " + score.ignoredRows()
                     + " submitted rows have no label and were left out");
@@ -85,7 +94,7 @@ public final class ScoreCommand implements Callable<Integer> {
     }
 
     private static String line(String name, double value, String count) {
-        return String.format(Locale.ROOT, "%-28s %.6f  (%s)", name, value, count);
+        return String.format(Locale.ROOT, "%-40s %.6f  (%s)", name, value, count);
     }
 
     private static Path requireFile(Path file, String what) throws NoSuchFileException {

@@ -118,7 +118,7 @@ class ForwardCommandTest {
         Path out = dir.resolve("out.npy");
 
         // a missing input file
-        assertEquals(3, Main.run("forward", "-m", card, "-i", dir.resolve("nope.npy")
+        assertEquals(2, Main.run("forward", "-m", card, "-i", dir.resolve("nope.npy")
                 .toString(), "-o", out.toString()));
 
         // an input with the wrong number of channels
@@ -126,7 +126,7 @@ class ForwardCommandTest {
         try (Tensor x = Tensor.zeros(1, 1, 32, 32)) {
             Npy.write(oneChannel, x);
         }
-        assertEquals(4, Main.run("forward", "-m", card, "-i", oneChannel.toString(),
+        assertEquals(2, Main.run("forward", "-m", card, "-i", oneChannel.toString(),
                 "-o", out.toString()));
 
         // no GPU path in this command
@@ -138,7 +138,14 @@ class ForwardCommandTest {
         ((Map<String, Object>) json.get("backbone")).put("arch", "convnext_tiny");
         Path wrongArch = dir.resolve("wrong-arch.model.json");
         Json.writeAtomically(wrongArch, json);
-        assertEquals(3, Main.run("forward", "-m", wrongArch.toString(), "-i", input,
+        assertEquals(2, Main.run("forward", "-m", wrongArch.toString(), "-i", input,
+                "-o", out.toString()));
+
+        // an architecture this engine does not know
+        ((Map<String, Object>) json.get("backbone")).put("arch", "resnet50");
+        Path unknownArch = dir.resolve("unknown-arch.model.json");
+        Json.writeAtomically(unknownArch, json);
+        assertEquals(4, Main.run("forward", "-m", unknownArch.toString(), "-i", input,
                 "-o", out.toString()));
 
         // a head this command does not run

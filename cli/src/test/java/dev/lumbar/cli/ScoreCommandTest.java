@@ -77,6 +77,20 @@ class ScoreCommandTest {
     }
 
     @Test
+    void perTargetPrintsTheTwentyFiveTargetsAfterTheScore() throws Exception {
+        Path submission = writeUniformCase();
+
+        Run run = lumbar("score", "--per-target", "-s", submission.toString(),
+                "-l", temp.resolve("train.csv").toString());
+
+        assertEquals(0, run.exitCode(), run.err());
+        List<String> lines = run.out().lines().toList();
+        assertEquals(5 + 1 + 25, lines.size(), run.out());
+        assertTrue(lines.get(6).startsWith("spinal_canal_stenosis_l1_l2 "), lines.get(6));
+        assertTrue(lines.get(30).startsWith("right_subarticular_stenosis_l5_s1 "));
+    }
+
+    @Test
     void malformedSubmissionExitsWithItsFileAndLine() throws Exception {
         Path submission = writeUniformCase();
         List<String> lines = Files.readAllLines(submission);

@@ -63,6 +63,11 @@ final class DataSetParser {
     private byte[] values = new byte[1024];
     private int valuesUsed;
 
+    /** The element header {@link #readElementHeader} decoded last. */
+    private int elementVr;
+    private long elementValueOffset;
+    private long elementLength;
+
     private int pixelVr;
     private long pixelOffset = -1;
     private long pixelLength;
@@ -152,18 +157,23 @@ final class DataSetParser {
      * Reads elements from {@code pos} up to {@code limit}. META stops at the first element
      * outside group 0002; ITEM stops after an Item Delimitation; TOP runs to the end and keeps
      * what it reads. Returns where reading stopped.
+     *
+     * <p>The loop only classifies each element; decoding its header, skipping an undefined
+     * length and recording its value live in the small methods below. The walk once was one
+     * 692-byte method, and Temurin 25.0.3's C2 compiler crashed the JVM (SIGSEGV in final graph
+     * reshaping) compiling it once it grew hot. The split alone did not stop the crash; reading
+     * through a constant layout in {@link #u16} and {@link #u32} did. The split stays so each
+     * compiled unit is small and a future crash is easier to pin down.
      */
     private long walk(long pos, long limit, int depth, boolean explicit, boolean big, Walk mode)
             throws DicomException {
         if (depth > maxDepth) {
-            throw new MalformedDicomException(file, "sequences nested deeper than "
-                    + maxDepth + " levels at offset " + pos + " (the limit; raise it with"
-                    + " -Dlumbar.limit.nestingDepth=...)");
+            throw tooDeep(pos);
         }
         while (pos < limit) {
             if (limit - pos < 8) {
-                throw new MalformedDicomException(file, "truncated element header at offset "
-                        + pos + " (" + (limit - pos) + " bytes left)");
+                throw malformed("truncated element header at offset " + pos + " ("
+                        + (limit - pos) + " bytes left)");
             }
             int group = u16(pos, big);
             if (mode == Walk.META && group != 0x0002) {
@@ -175,97 +185,125 @@ final class DataSetParser {
                 // LIMITATION: anything after such padding is ignored.
                 return pos;
             }
-
             if (tag == Tag.ItemDelimitationItem) {
                 if (mode == Walk.ITEM) {
                     return pos + 8;
                 }
-                throw new MalformedDicomException(file, "item delimiter outside an item at"
-                        + " offset " + pos);
+                throw malformed("item delimiter outside an item at offset " + pos);
             }
             if (group == 0xFFFE) {
-                throw new MalformedDicomException(file, "unexpected " + Tag.toString(tag)
-                        + " in a data set at offset " + pos);
+                throw malformed("unexpected " + Tag.toString(tag) + " in a data set at offset "
+                        + pos);
             }
 
-            // Element header: explicit VR has short (16-bit) and long (32-bit) length forms.
-            int vr;
-            long valueOffset;
-            long length;
-            if (explicit) {
-                int b0 = byteAt(pos + 4);
-                int b1 = byteAt(pos + 5);
-                if (!Vr.looksLikeVr(b0, b1)) {
-                    throw new MalformedDicomException(file, "element " + Tag.toString(tag)
-                            + " at offset " + pos + " has no valid VR");
-                }
-                vr = b0 << 8 | b1;
-                if (Vr.hasLongLength(vr)) {
-                    if (limit - pos < 12) {
-                        throw new MalformedDicomException(file, "truncated element header of "
-                                + Tag.toString(tag) + " at offset " + pos);
-                    }
-                    length = u32(pos + 8, big);
-                    valueOffset = pos + 12;
-                } else {
-                    length = u16(pos + 6, big);
-                    valueOffset = pos + 8;
-                }
-            } else {
-                vr = Vr.implicitVr(tag);
-                length = u32(pos + 4, big);
-                valueOffset = pos + 8;
-            }
-
+            readElementHeader(pos, limit, tag, explicit, big);
+            int vr = elementVr;
+            long valueOffset = elementValueOffset;
+            long length = elementLength;
             if (length == UNDEFINED) {
-                if (tag == Tag.PixelData && mode == Walk.TOP) {
-                    pixelVr = vr;
-                    pos = readFragments(valueOffset, limit, big);
-                } else if (tag == Tag.PixelData) {
-                    // Encapsulated pixel data of a nested image (an icon, say): fragments are
-                    // items of defined length, so it skips like a sequence.
-                    pos = skipSequence(valueOffset, limit, depth + 1, explicit, big);
-                } else if (vr == Vr.SQ || vr == Vr.UN || !explicit) {
-                    // An undefined-length UN is a sequence encoded implicit VR little endian.
-                    boolean innerExplicit = explicit && vr == Vr.SQ;
-                    boolean innerBig = big && vr == Vr.SQ;
-                    pos = skipSequence(valueOffset, limit, depth + 1, innerExplicit, innerBig);
-                } else {
-                    throw new MalformedDicomException(file, "element " + Tag.toString(tag)
-                            + " (" + Vr.name(vr) + ") has undefined length");
-                }
-                continue;
+                pos = skipUndefinedLength(tag, vr, valueOffset, limit, depth, explicit, big, mode);
+            } else {
+                pos = recordValue(tag, vr, pos, valueOffset, length, limit, mode);
             }
-            if (length > limit - valueOffset) {
-                throw new MalformedDicomException(file, "element " + Tag.toString(tag)
-                        + " at offset " + pos + " claims " + length + " bytes but only "
-                        + (limit - valueOffset) + " are left");
-            }
-            if (mode != Walk.ITEM) {
-                if (tag == Tag.PixelData && mode == Walk.TOP) {
-                    pixelVr = vr;
-                    pixelOffset = valueOffset;
-                    pixelLength = length;
-                } else if (vr != Vr.SQ) {
-                    keep(tag, vr, valueOffset, (int) length);
-                }
-            }
-            pos = valueOffset + length;
         }
         if (mode == Walk.ITEM) {
-            throw new MalformedDicomException(file, "item of undefined length not terminated"
-                    + " before offset " + limit);
+            throw malformed("item of undefined length not terminated before offset " + limit);
         }
         return pos;
+    }
+
+    /**
+     * Decodes the VR and length of the element at {@code pos} into {@link #elementVr},
+     * {@link #elementValueOffset} and {@link #elementLength}. Explicit VR has short (16-bit) and
+     * long (32-bit) length forms; implicit VR takes the VR from the tag.
+     */
+    private void readElementHeader(long pos, long limit, int tag, boolean explicit, boolean big)
+            throws DicomException {
+        if (!explicit) {
+            elementVr = Vr.implicitVr(tag);
+            elementLength = u32(pos + 4, big);
+            elementValueOffset = pos + 8;
+            return;
+        }
+        int b0 = byteAt(pos + 4);
+        int b1 = byteAt(pos + 5);
+        if (!Vr.looksLikeVr(b0, b1)) {
+            throw malformed("element " + Tag.toString(tag) + " at offset " + pos
+                    + " has no valid VR");
+        }
+        int vr = b0 << 8 | b1;
+        elementVr = vr;
+        if (Vr.hasLongLength(vr)) {
+            if (limit - pos < 12) {
+                throw malformed("truncated element header of " + Tag.toString(tag)
+                        + " at offset " + pos);
+            }
+            elementLength = u32(pos + 8, big);
+            elementValueOffset = pos + 12;
+        } else {
+            elementLength = u16(pos + 6, big);
+            elementValueOffset = pos + 8;
+        }
+    }
+
+    /** Steps over a value of undefined length; returns the offset after its delimiter. */
+    private long skipUndefinedLength(int tag, int vr, long valueOffset, long limit, int depth,
+            boolean explicit, boolean big, Walk mode) throws DicomException {
+        if (tag == Tag.PixelData && mode == Walk.TOP) {
+            pixelVr = vr;
+            return readFragments(valueOffset, limit, big);
+        }
+        if (tag == Tag.PixelData) {
+            // Encapsulated pixel data of a nested image (an icon, say): fragments are items of
+            // defined length, so it skips like a sequence.
+            return skipSequence(valueOffset, limit, depth + 1, explicit, big);
+        }
+        if (vr == Vr.SQ || vr == Vr.UN || !explicit) {
+            // An undefined-length UN is a sequence encoded implicit VR little endian.
+            boolean innerExplicit = explicit && vr == Vr.SQ;
+            boolean innerBig = big && vr == Vr.SQ;
+            return skipSequence(valueOffset, limit, depth + 1, innerExplicit, innerBig);
+        }
+        throw malformed("element " + Tag.toString(tag) + " (" + Vr.name(vr)
+                + ") has undefined length");
+    }
+
+    /**
+     * Checks a defined-length value against the bytes left, then keeps it (outside items) or
+     * notes where Pixel Data lies; returns the offset after the value.
+     */
+    private long recordValue(int tag, int vr, long pos, long valueOffset, long length, long limit,
+            Walk mode) throws DicomException {
+        if (length > limit - valueOffset) {
+            throw malformed("element " + Tag.toString(tag) + " at offset " + pos + " claims "
+                    + length + " bytes but only " + (limit - valueOffset) + " are left");
+        }
+        if (mode != Walk.ITEM) {
+            if (tag == Tag.PixelData && mode == Walk.TOP) {
+                pixelVr = vr;
+                pixelOffset = valueOffset;
+                pixelLength = length;
+            } else if (vr != Vr.SQ) {
+                keep(tag, vr, valueOffset, (int) length);
+            }
+        }
+        return valueOffset + length;
+    }
+
+    private MalformedDicomException malformed(String problem) {
+        return new MalformedDicomException(file, problem);
+    }
+
+    private MalformedDicomException tooDeep(long pos) {
+        return malformed("sequences nested deeper than " + maxDepth + " levels at offset " + pos
+                + " (the limit; raise it with -Dlumbar.limit.nestingDepth=...)");
     }
 
     /** Skips the items of an undefined-length sequence; returns the offset after its end. */
     private long skipSequence(long pos, long limit, int depth, boolean explicit, boolean big)
             throws DicomException {
         if (depth > maxDepth) {
-            throw new MalformedDicomException(file, "sequences nested deeper than "
-                    + maxDepth + " levels at offset " + pos + " (the limit; raise it with"
-                    + " -Dlumbar.limit.nestingDepth=...)");
+            throw tooDeep(pos);
         }
         while (true) {
             if (limit - pos < 8) {
@@ -440,11 +478,17 @@ final class DataSetParser {
         return data.get(ValueLayout.JAVA_BYTE, pos) & 0xFF;
     }
 
+    // One access per byte order, each with a constant layout. Passing a layout chosen at run
+    // time (get(big ? U16_BE : U16_LE, pos)) leaves an unresolved var-handle dispatch inside
+    // walk, and Temurin 25.0.3's C2 compiler crashed the JVM compiling walk in that shape.
+    // Keep every segment read in this class on a constant layout.
     private int u16(long pos, boolean big) {
-        return data.get(big ? U16_BE : U16_LE, pos) & 0xFFFF;
+        short value = big ? data.get(U16_BE, pos) : data.get(U16_LE, pos);
+        return value & 0xFFFF;
     }
 
     private long u32(long pos, boolean big) {
-        return data.get(big ? U32_BE : U32_LE, pos) & 0xFFFF_FFFFL;
+        int value = big ? data.get(U32_BE, pos) : data.get(U32_LE, pos);
+        return value & 0xFFFF_FFFFL;
     }
 }

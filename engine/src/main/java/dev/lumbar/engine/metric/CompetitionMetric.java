@@ -4,7 +4,9 @@ import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Severity;
 import dev.lumbar.engine.spine.Target;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,9 +38,11 @@ public final class CompetitionMetric {
      * @param score           the mean of the four losses
      * @param ignoredRows     submitted rows no label grades (other studies, unlabelled
      *                        targets)
+     * @param targets         the same weighted log loss per target, for finding where a
+     *                        submission loses; column order, targets without labels left out
      */
     public record Score(Map<Condition.Group, Loss> groups, Loss anySevereSpinal, double score,
-            int ignoredRows) {
+            int ignoredRows, Map<Target, Loss> targets) {
     }
 
     /**
@@ -58,6 +62,9 @@ public final class CompetitionMetric {
         double anyWeight = 0;
         int anyStudies = 0;
         int matchedRows = 0;
+        double[] targetLoss = new double[Target.COUNT];
+        double[] targetWeight = new double[Target.COUNT];
+        int[] targetRows = new int[Target.COUNT];
 
         for (String study : labels.studies()) {
             boolean spinalLabelled = false;
@@ -79,10 +86,14 @@ public final class CompetitionMetric {
                 // weighted log loss of the renormalised, clipped row
                 Severity truth = label.get();
                 double weight = truth.metricWeight();
+                double loss = weight * -Math.log(clippedShare(submitted, truth.ordinal()));
                 double[] group = sums.get(target.condition().group());
-                group[0] += weight * -Math.log(clippedShare(submitted, truth.ordinal()));
+                group[0] += loss;
                 group[1] += weight;
                 counts.merge(target.condition().group(), 1, Integer::sum);
+                targetLoss[target.index()] += loss;
+                targetWeight[target.index()] += weight;
+                targetRows[target.index()]++;
 
                 // any_severe_spinal uses the raw severe value
                 if (target.condition() == Condition.SPINAL_CANAL_STENOSIS) {
@@ -117,8 +128,18 @@ public final class CompetitionMetric {
         losses.add(anySevereSpinal.loss());
         double score = losses.stream().mapToDouble(Double::doubleValue).sum() / losses.size();
 
+        Map<Target, Loss> perTarget = new LinkedHashMap<>();
+        for (Target target : Target.ALL) {
+            int t = target.index();
+            if (targetRows[t] > 0) {
+                perTarget.put(target, new Loss(targetLoss[t] / targetWeight[t], targetRows[t],
+                        targetWeight[t]));
+            }
+        }
+
         int ignored = submission.rowCount() - matchedRows;
-        return new Score(groups, anySevereSpinal, score, ignored);
+        return new Score(groups, anySevereSpinal, score, ignored,
+                Collections.unmodifiableMap(perTarget));
     }
 
     /** The share of class {@code index} after clipping every value and renormalising the row. */

@@ -58,6 +58,8 @@ final class CsvLines {
         }
     }
 
+    // LIMITATION: RFC 4180 quoting (a comma or line break inside quotes) is not understood;
+    // such a line fails with a field-count error naming file and line instead.
     static List<String> split(String line) {
         List<String> fields = new ArrayList<>();
         int start = 0;

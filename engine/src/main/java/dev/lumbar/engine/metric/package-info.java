@@ -11,6 +11,11 @@
  * is the largest submitted spinal {@code severe} value as submitted (not renormalised), clipped
  * to {@code [1e-15, 1 − 1e-15]}. The score is the mean of the four losses.
  *
+ * <p>This is scikit-learn's {@code log_loss} as it was up to version 1.2 (clip at 1e-15, then
+ * renormalise), as the design prescribes. From 1.5 on, scikit-learn clips at the float64
+ * machine epsilon and no longer renormalises rows, so it gives other numbers for rows that do
+ * not sum to 1 ({@code weights/tools/check_metric_against_sklearn.py} shows by how much).
+ *
  * <p>Targets without a label are left out of everything, including the study's
  * {@code any_severe_spinal} label, weight and prediction; a study without any labelled spinal
  * level has no {@code any_severe_spinal} term. All arithmetic is in double.

@@ -133,6 +133,7 @@ public record StudyReport(String study, String engineVersion, BackendInfo backen
 
     public StudyReport {
         Objects.requireNonNull(study, "study");
+        Objects.requireNonNull(engineVersion, "engineVersion");
         Objects.requireNonNull(backend, "backend");
         List<String> notes = new ArrayList<>();
         for (String warning : warnings) {

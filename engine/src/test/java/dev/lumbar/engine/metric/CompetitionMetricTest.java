@@ -68,6 +68,23 @@ class CompetitionMetricTest {
         }
         assertEquals(labelledSpinal, score.groups().get(Condition.Group.SPINAL).rows());
         assertEquals(labels.studyCount() - 1, score.anySevereSpinal().rows());
+
+        // the per-target losses add up to their group's
+        for (Condition.Group group : Condition.Group.values()) {
+            double loss = 0;
+            double weight = 0;
+            int rows = 0;
+            for (var entry : score.targets().entrySet()) {
+                if (entry.getKey().condition().group() == group) {
+                    loss += entry.getValue().loss() * entry.getValue().totalWeight();
+                    weight += entry.getValue().totalWeight();
+                    rows += entry.getValue().rows();
+                }
+            }
+            CompetitionMetric.Loss whole = score.groups().get(group);
+            assertEquals(whole.loss(), loss / weight, 1e-12 * whole.loss());
+            assertEquals(whole.rows(), rows);
+        }
     }
 
     @Test

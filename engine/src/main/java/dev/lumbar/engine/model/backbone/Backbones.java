@@ -36,6 +36,9 @@ public final class Backbones {
             throw new IllegalArgumentException(arch + ": in_chans must be ≥ 1 and num_classes ≥ 0,"
                     + " got " + inChans + " and " + numClasses);
         }
+        // LIMITATION: tensors are those of the full model; a checkpoint saved from timm's
+        // features_only wrapper (ConvNeXt's stem_0…/stages_0… names, EfficientNet without
+        // conv_head/bn2) is refused by the shape check and needs converting first.
         ConvNeXt.Variant variant = ConvNeXt.VARIANTS.get(arch);
         if (variant != null) {
             Config.requireKnownKeys(arch, overrides, CONVNEXT_KEYS);

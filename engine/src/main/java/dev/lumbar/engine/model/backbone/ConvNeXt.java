@@ -30,6 +30,10 @@ final class ConvNeXt implements Backbone {
     private static final int KERNEL = 7;
     private static final int MIN_SIZE = 32;
 
+    // LIMITATION: only the patch stem, the pool → norm → fc head and output stride 32 are
+    // built; timm's _ols/_hnf/_mlp variants, ConvNeXt-V2 (GRN) and dilated output strides are
+    // unknown names here and are refused by Backbones.create.
+
     /** Depths, widths and MLP flavour of timm's registered ConvNeXt models. */
     record Variant(int[] depths, int[] dims, boolean convMlp) { }
 

@@ -29,6 +29,9 @@ import java.util.function.Function;
  */
 final class EfficientNet implements Backbone {
 
+    // LIMITATION: output stride is always 32 (timm's output_stride=8/16 dilation is not
+    // built); a card cannot ask for it, so no model runs with the wrong geometry.
+
     /** A convolution with folded BatchNorm and its fused activation. */
     private record ConvBn(
             Tensor weight,       // [O, I / groups, k, k]

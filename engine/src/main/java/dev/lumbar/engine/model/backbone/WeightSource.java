@@ -84,6 +84,8 @@ final class WeightSource {
                     + Arrays.toString(tensor.shape()) + " but " + arch + " expects "
                     + Arrays.toString(shape));
         }
+        // LIMITATION: F64 weights are refused with this message instead of being narrowed;
+        // convert the checkpoint to F32 first.
         switch (tensor.dtype()) {
             case F32, F16, BF16 -> { }
             default -> throw new IllegalArgumentException("tensor '" + key + "' is "
