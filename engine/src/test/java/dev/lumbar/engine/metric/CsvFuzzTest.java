@@ -1,11 +1,17 @@
 package dev.lumbar.engine.metric;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.lumbar.engine.fuzz.Refusals;
 import dev.lumbar.engine.fuzz.ScratchFile;
 import dev.lumbar.engine.spine.Target;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Coverage-guided fuzzing of the readers behind {@code lumbar score}: labels ({@code train.csv})
@@ -43,5 +49,20 @@ class CsvFuzzTest {
         } catch (IOException | CsvFormatException refused) {
             Refusals.requireNamesFile(refused, file);
         }
+    }
+
+    /** Found by fuzzing: a byte that is not UTF-8 was refused as "Input length = 1". */
+    @Test
+    void textThatIsNotUtf8IsRefusedNamingTheFile(@TempDir Path dir) throws IOException {
+        byte[] latin1 = "study_id,spinal_canal_stenosis_l1_l2\n1,Mild\u00e9\n"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        Path labels = Files.write(dir.resolve("latin1-train.csv"), latin1);
+        Path submission = Files.write(dir.resolve("latin1-submission.csv"), latin1);
+
+        CsvFormatException e = assertThrows(CsvFormatException.class, () -> Labels.read(labels));
+        assertTrue(e.getMessage().contains("latin1-train.csv: not valid UTF-8"), e.getMessage());
+        e = assertThrows(CsvFormatException.class, () -> Submission.read(submission));
+        assertTrue(e.getMessage().contains("latin1-submission.csv: not valid UTF-8"),
+                e.getMessage());
     }
 }
