@@ -35,7 +35,8 @@ pack() {
     # The GPU check and `lumbar doctor` need only these; add java.desktop (ImageIO, for
     # compressed DICOM) through LUMBAR_PACK_MODULES to run whole studies from the pack. The
     # default keeps the pack well under 64 MiB.
-    local modules="java.base,java.logging,jdk.incubator.vector${LUMBAR_PACK_MODULES:+,$LUMBAR_PACK_MODULES}"
+    local modules="java.base,java.logging,jdk.incubator.vector"
+    modules+="${LUMBAR_PACK_MODULES:+,$LUMBAR_PACK_MODULES}"
     echo "gpu-check: linking a Java runtime with $modules" >&2
     "$JAVA_HOME/bin/jlink" --add-modules "$modules" \
         --strip-debug --no-man-pages --no-header-files --compress=zip-9 \

@@ -1,49 +1,43 @@
 #!/usr/bin/env python3
-"""Fits the polynomial coefficients of the CPU backend's vectorised erf/erfc (exact GELU).
+"""Fits the polynomial behind the CPU backend's vectorised exact GELU.
 
-Two pieces, each a weighted least-squares fit on Chebyshev nodes against mpmath at 30 digits,
-weights 1/f so the error is relative:
-  erf(t)  = t * P(t^2)               for 0 <= t < SPLIT
-  erfc(t) = exp(-t^2) * R(u),  u = 1 / (1 + SCALE * t)   for SPLIT <= t <= 10
-Prints the float32 coefficients (lowest degree first) and the worst relative error of a
-float32 Horner evaluation, the way the Java kernel evaluates them.
+GELU(x) = x * Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, and for t = |x| / sqrt 2 >= 0
+  erfc(t) = exp(-t^2) * R(u),   u = 1 / (1 + SCALE * t),   0 <= t <= HI,
+so Phi = 1 - erfc(t) / 2 above zero and erfc(t) / 2 below, without cancellation in either
+tail. R is a weighted least-squares fit (weights 1/R, so the error is relative) on Chebyshev
+nodes in u, against mpmath at 30 digits. Prints the float32 coefficients, lowest degree first,
+and the worst relative error of a float32 Horner evaluation, the way the Java kernel does it.
 """
 import mpmath as mp
 import numpy as np
 
 mp.mp.dps = 30
-SPLIT, SCALE, HI = 0.7, 0.5, 10.0
+SCALE, HI, DEGREE = 0.5, 10.0, 10
 
 
 def nodes(n, lo, hi):
     return (np.cos(np.pi * (np.arange(n) + 0.5) / n) * 0.5 + 0.5) * (hi - lo) + lo
 
 
-def weighted_fit(xs, f, powers):
-    ys = np.array([f(x) for x in xs])
-    a = np.array([[x ** p for p in powers] for x in xs]) / ys[:, None]
-    c, *_ = np.linalg.lstsq(a, np.ones_like(ys), rcond=None)
-    return c.astype(np.float32)
+def scaled_erfc(u):
+    t = (1 / u - 1) / SCALE
+    return float(mp.erfc(t) * mp.exp(t * t))
 
 
-def horner(c, x):
+us = nodes(700, 1 / (1 + SCALE * HI), 1.0)
+ys = np.array([scaled_erfc(u) for u in us])
+a = np.array([[u ** i for i in range(DEGREE + 1)] for u in us]) / ys[:, None]
+c, *_ = np.linalg.lstsq(a, np.ones_like(ys), rcond=None)
+r = c.astype(np.float32)
+
+ts = np.linspace(0.0, HI, 5001).astype(np.float32)
+worst = 0.0
+for t in ts:
+    u = np.float32(1) / (np.float32(1) + np.float32(SCALE) * t)
     acc = np.float32(0)
-    for ci in c[::-1]:
-        acc = acc * x + ci
-    return acc
-
-
-erf_over_t = lambda t: float(mp.erf(t) / t)
-p = weighted_fit(nodes(400, 0, SPLIT), erf_over_t, [2 * i for i in range(7)])
-ts = np.linspace(1e-4, SPLIT, 5001).astype(np.float32)
-err = max(abs(float(t * horner(p, t * t)) / float(mp.erf(float(t))) - 1) for t in ts)
-print("P", [float(x) for x in p], "max rel err", err)
-
-u_lo, u_hi = 1 / (1 + SCALE * HI), 1 / (1 + SCALE * SPLIT)
-scaled = lambda u: float(mp.erfc((1 / u - 1) / SCALE) * mp.exp(((1 / u - 1) / SCALE) ** 2))
-r = weighted_fit(nodes(600, u_lo, u_hi), scaled, list(range(10)))
-ts = np.linspace(SPLIT, HI, 5001).astype(np.float32)
-us = np.float32(1) / (np.float32(1) + np.float32(SCALE) * ts)
-err = max(abs(float(horner(r, u)) / float(mp.erfc(float(t)) * mp.exp(float(t) ** 2)) - 1)
-          for t, u in zip(ts, us))
-print("R", [float(x) for x in r], "max rel err", err)
+    for ci in r[::-1]:
+        acc = acc * u + ci
+    ref = float(mp.erfc(float(t)) * mp.exp(float(t) ** 2))
+    worst = max(worst, abs(float(acc) / ref - 1))
+print("R", [float(x) for x in r])
+print("max rel err", worst)

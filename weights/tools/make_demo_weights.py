@@ -136,6 +136,7 @@ def main():
                                   {'type': 'keypoint', 'num_targets': 5,
                                    'activation': 'sigmoid', 'fc': 'classifier'},
                                   image_input(64, 3), 102),
+            'channel_mode': 'adjacent',
         },
         'SAG_T1': {
             'slices': write_model('stage1', 'sag_t1_slices', CONVNEXT, 3, '',

@@ -1,4 +1,4 @@
-// Shared helpers of the engine's kernels.
+// Device functions and conventions shared by the engine's kernels.
 //
 // Conventions for every kernel in this module:
 // - Tensors are dense, row-major (NCHW for images), F32 unless a name says otherwise.

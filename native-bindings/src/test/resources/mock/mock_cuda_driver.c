@@ -9,11 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Kernels, when mock_kernels.c is linked in: host implementations of the engine's kernels,
+ * looked up by name. Without it, modules load but hold no functions.
+ */
+typedef void (*mock_kernel)(void **params, unsigned int grid);
+__attribute__((weak)) mock_kernel mock_kernel_lookup(const char *name);
+
+static int module_token = 0;
+
 static int initialised = 0;
 static int context_token = 0;
 static int stream_token = 0;
-static int event_tokens[64];
-static int next_event = 0;
 
 CUresult cuInit(unsigned int flags) {
     if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
@@ -147,11 +154,12 @@ CUresult cuStreamSynchronize(CUstream s) {
     return s == (CUstream) &stream_token ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
+/* An event is the mock clock's reading when it was recorded. */
 CUresult cuEventCreate(CUevent *ev, unsigned int flags) {
     (void) flags;
-    if (next_event >= 64) return CUDA_ERROR_OUT_OF_MEMORY;
-    event_tokens[next_event] = 0;
-    *ev = (CUevent) &event_tokens[next_event++];
+    int *clock_reading = calloc(1, sizeof *clock_reading);
+    if (clock_reading == NULL) return CUDA_ERROR_OUT_OF_MEMORY;
+    *ev = (CUevent) clock_reading;
     return CUDA_SUCCESS;
 }
 
@@ -170,27 +178,37 @@ CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end) {
     return CUDA_SUCCESS;
 }
 
-CUresult cuEventDestroy(CUevent ev) { (void) ev; return CUDA_SUCCESS; }
+CUresult cuEventDestroy(CUevent ev) { free(ev); return CUDA_SUCCESS; }
 
+/* Accepts a fatbin (magic 0xBA55ED50); anything else has no code for this device. */
 CUresult cuModuleLoadData(CUmodule *module, const void *image) {
-    (void) module;
-    (void) image;
-    return CUDA_ERROR_NO_BINARY_FOR_GPU;
+    unsigned int magic;
+    memcpy(&magic, image, sizeof magic);
+    if (magic != 0xBA55ED50u) return CUDA_ERROR_NO_BINARY_FOR_GPU;
+    *module = (CUmodule) &module_token;
+    return CUDA_SUCCESS;
 }
 
 CUresult cuModuleUnload(CUmodule m) { (void) m; return CUDA_SUCCESS; }
 
 CUresult cuModuleGetFunction(CUfunction *f, CUmodule m, const char *name) {
-    (void) f; (void) m; (void) name;
-    return CUDA_ERROR_NOT_FOUND;
+    if (m != (CUmodule) &module_token) return CUDA_ERROR_INVALID_HANDLE;
+    mock_kernel kernel = mock_kernel_lookup ? mock_kernel_lookup(name) : NULL;
+    if (kernel == NULL) return CUDA_ERROR_NOT_FOUND;
+    *f = (CUfunction) kernel;
+    return CUDA_SUCCESS;
 }
 
 CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
                         unsigned int bx, unsigned int by, unsigned int bz,
                         unsigned int shared, CUstream s, void **params, void **extra) {
-    (void) f; (void) gx; (void) gy; (void) gz; (void) bx; (void) by; (void) bz;
-    (void) shared; (void) s; (void) params; (void) extra;
-    return CUDA_ERROR_INVALID_HANDLE;
+    (void) gy; (void) gz; (void) by; (void) bz; (void) shared;
+    if (s != (CUstream) &stream_token || extra != NULL || bx == 0 || gx == 0) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    /* The stream is in order and the host is the device: run the kernel now. */
+    ((mock_kernel) f)(params, gx);
+    return CUDA_SUCCESS;
 }
 
 CUresult cuStreamBeginCapture(CUstream s, CUstreamCaptureMode mode) {
@@ -198,14 +216,20 @@ CUresult cuStreamBeginCapture(CUstream s, CUstreamCaptureMode mode) {
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
-CUresult cuStreamEndCapture(CUstream s, CUgraph *g) { (void) s; (void) g; return CUDA_ERROR_NOT_SUPPORTED; }
+CUresult cuStreamEndCapture(CUstream s, CUgraph *g) {
+    (void) s; (void) g;
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
 
 CUresult cuGraphInstantiate(CUgraphExec *e, CUgraph g, unsigned long long flags) {
     (void) e; (void) g; (void) flags;
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
-CUresult cuGraphLaunch(CUgraphExec e, CUstream s) { (void) e; (void) s; return CUDA_ERROR_NOT_SUPPORTED; }
+CUresult cuGraphLaunch(CUgraphExec e, CUstream s) {
+    (void) e; (void) s;
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
 CUresult cuGraphExecDestroy(CUgraphExec e) { (void) e; return CUDA_SUCCESS; }
 CUresult cuGraphDestroy(CUgraph g) { (void) g; return CUDA_SUCCESS; }
 
@@ -217,6 +241,8 @@ CUresult cuGetErrorName(CUresult error, const char **name) {
         case CUDA_ERROR_INVALID_DEVICE: *name = "CUDA_ERROR_INVALID_DEVICE"; return CUDA_SUCCESS;
         case CUDA_ERROR_NO_BINARY_FOR_GPU:
             *name = "CUDA_ERROR_NO_BINARY_FOR_GPU"; return CUDA_SUCCESS;
+        case CUDA_ERROR_NOT_FOUND: *name = "CUDA_ERROR_NOT_FOUND"; return CUDA_SUCCESS;
+        case CUDA_ERROR_NOT_SUPPORTED: *name = "CUDA_ERROR_NOT_SUPPORTED"; return CUDA_SUCCESS;
         default: *name = NULL; return CUDA_ERROR_INVALID_VALUE;
     }
 }
@@ -228,6 +254,8 @@ CUresult cuGetErrorString(CUresult error, const char **text) {
         case CUDA_ERROR_NO_BINARY_FOR_GPU:
             *text = "no kernel image is available for execution on the device";
             return CUDA_SUCCESS;
+        case CUDA_ERROR_NOT_SUPPORTED:
+            *text = "operation not supported on this device"; return CUDA_SUCCESS;
         default: *text = "mock error"; return CUDA_SUCCESS;
     }
 }

@@ -11,12 +11,21 @@ import java.util.List;
 /**
  * Runs every backend operation on the GPU and on the CPU backend with the same random inputs
  * (F32 within 1e-4 with TF32 off; F16 and BF16 within 1e-2), checks the GPU-only operations
- * against their Java twins, and prints a table of errors and times per precision.
+ * against their Java twins, runs whole ConvNeXt and EfficientNet encoders (random weights) on
+ * both, step by step and as CUDA graphs, and prints a table of errors and times per
+ * precision.
  *
  * <p>Exit code: 0 all passed, 1 some comparison failed, 2 no usable GPU, 3 the GPU backend
  * failed to run. Arguments: {@code [seed] [repetitions]}.
  */
 public final class GpuCheck {
+
+    /** The two encoder families of the winning solutions, at full size. */
+    private static final List<String> BACKBONES = List.of("convnext_small",
+            "tf_efficientnetv2_s");
+    /** A bag of slices as stage 2 sees it: several slices at a modest size. */
+    private static final int BAG_SLICES = 5;
+    private static final int SLICE_SIZE = 224;
 
     private GpuCheck() {
     }
@@ -48,7 +57,8 @@ public final class GpuCheck {
                     GpuParity parity = new GpuParity(gpu, cpu, seed, repetitions);
                     List<GpuParity.Result> results = parity.runAll();
                     if (precision == CudaOptions.Precision.F32) {
-                        results = parity.runGpuOnly();
+                        parity.runGpuOnly();
+                results = parity.runGraphCheck();
                     }
                     long[] use = gpu.memoryUse();
                     System.out.print(GpuParity.table(results, "== " + gpu.name() + " vs "

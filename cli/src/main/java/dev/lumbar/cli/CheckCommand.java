@@ -3,11 +3,18 @@ package dev.lumbar.cli;
 import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.model.ModelCard;
+import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -27,8 +34,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "check",
         mixinStandardHelpOptions = true,
         description = {
-            "Checks and describes safetensors weights (*.safetensors), model cards "
-                    + "(*.model.json, with the weights they name) and arrays (*.npy).",
+            "Checks and describes safetensors weights, model cards and .npy arrays.",
+            "A file's kind is judged by its first bytes, not its name. A model card is",
+            "checked as forward would load it: its backbone and head are built and the",
+            "weights it names must hold exactly the tensors they expect, with their shapes.",
             "Exit codes: 0 every file is valid, 2 a file is invalid or unreadable."})
 public final class CheckCommand implements Callable<Integer> {
 
@@ -45,6 +54,9 @@ public final class CheckCommand implements Callable<Integer> {
             description = "list every tensor of a safetensors file (name, dtype, shape)")
     boolean listTensors;
 
+    /** What a file holds, judged by its first bytes. */
+    enum Kind { SAFETENSORS, NPY, MODEL_CARD, UNKNOWN }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -52,23 +64,98 @@ public final class CheckCommand implements Callable<Integer> {
         int exit = 0;
         for (Path file : files) {
             try {
-                String name = file.getFileName().toString();
-                if (name.endsWith(".model.json")) {
-                    describeCard(out, file);
-                } else if (name.endsWith(".npy")) {
-                    describeArray(out, file);
-                } else {
-                    describeWeights(out, file, "");
+                requireReadableFile(file);
+                switch (sniff(file)) {
+                    case MODEL_CARD -> describeCard(out, file);
+                    case NPY -> describeArray(out, file);
+                    case SAFETENSORS -> describeWeights(out, file, "");
+                    case UNKNOWN -> throw new IOException(file + ": not a safetensors file, an"
+                            + " .npy array or a model card (by its first bytes"
+                            + expectation(file) + ")");
                 }
-            } catch (IOException | RuntimeException e) {
-                err.println("invalid: " + (e.getMessage() == null ? e.toString()
-                        : e.getMessage()));
+            } catch (IOException | CardNetwork.Unusable e) {
+                err.println("lumbar check: " + withFile(file, e.getMessage()));
+                exit = INVALID_INPUT;
+            } catch (UncheckedIOException e) {
+                err.println("lumbar check: " + withFile(file, e.getCause().getMessage()));
                 exit = INVALID_INPUT;
             }
+            out.flush();
         }
-        out.flush();
         err.flush();
         return exit;
+    }
+
+    private static void requireReadableFile(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException(file + ": is a folder, not a file");
+        }
+        if (!Files.exists(file)) {
+            throw new NoSuchFileException(file + ": no such file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": not a regular file");
+        }
+        if (!Files.isReadable(file)) {
+            throw new IOException(file + ": not readable (permission denied)");
+        }
+    }
+
+    /**
+     * Judges a file by content, so that a misnamed file is read by the right reader and a
+     * file of another kind is named as such instead of failing deep in a parser.
+     */
+    static Kind sniff(Path file) throws IOException {
+        byte[] head;
+        try (InputStream in = Files.newInputStream(file)) {
+            head = in.readNBytes(16);
+        }
+        long size = Files.size(file);
+        if (head.length >= 6 && (head[0] & 0xff) == 0x93
+                && new String(head, 1, 5, StandardCharsets.ISO_8859_1).equals("NUMPY")) {
+            return Kind.NPY;
+        }
+        // safetensors: an 8-byte little-endian header length, then the JSON header
+        if (head.length >= 9 && head[8] == '{') {
+            long headerLength = ByteBuffer.wrap(head, 0, 8).order(ByteOrder.LITTLE_ENDIAN)
+                    .getLong();
+            if (headerLength >= 2 && headerLength <= size - 8) {
+                return Kind.SAFETENSORS;
+            }
+        }
+        for (byte b : head) {
+            if (b == '{') {
+                return Kind.MODEL_CARD;
+            }
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                break;
+            }
+        }
+        if (head.length >= 9 && head[8] == '{') {
+            // a safetensors file whose header length is wrong: its reader says how
+            return Kind.SAFETENSORS;
+        }
+        return Kind.UNKNOWN;
+    }
+
+    private static String expectation(Path file) {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".safetensors")) {
+            return "; the name says safetensors, but byte 8 does not start a JSON header";
+        }
+        if (name.endsWith(".npy")) {
+            return "; the name says .npy, but the magic bytes \\x93NUMPY are missing";
+        }
+        if (name.endsWith(".json")) {
+            return "; the name says JSON, but the file does not start with '{'";
+        }
+        return "";
+    }
+
+    /** The message, starting with the file's name unless it already names it. */
+    private static String withFile(Path file, String message) {
+        String text = message == null ? "unreadable" : message;
+        return text.contains(file.toString()) ? text : file + ": " + text;
     }
 
     private void describeWeights(PrintWriter out, Path file, String indent) throws IOException {
@@ -93,7 +180,8 @@ public final class CheckCommand implements Callable<Integer> {
         }
     }
 
-    private void describeCard(PrintWriter out, Path file) throws IOException {
+    private void describeCard(PrintWriter out, Path file)
+            throws IOException, CardNetwork.Unusable {
         ModelCard card = ModelCard.load(file);
         ModelCard.Backbone backbone = card.backbone();
         ModelCard.Input input = card.input();
@@ -107,9 +195,13 @@ public final class CheckCommand implements Callable<Integer> {
         if (!card.ignore().isEmpty()) {
             out.printf("  ignore %s%n", card.ignore());
         }
-        if (!Files.isRegularFile(card.weights())) {
-            throw new IOException(file + ": weights file " + card.weights()
-                    + " does not exist");
+        // the network as forward builds it, and its weights checked as forward loads them
+        try (CardNetwork network = CardNetwork.build(card);
+                WeightSet weights = network.openWeights()) {
+            out.printf(Locale.ROOT, "  network %s (%d features) + head %s: all %d tensors"
+                    + " present with their shapes%n", network.backbone().arch(),
+                    network.backbone().numFeatures(), card.headType(),
+                    network.expectedTensors().size());
         }
         describeWeights(out, card.weights(), "  ");
     }

@@ -89,21 +89,23 @@ public final class InspectCommand implements Callable<Integer> {
 
     private static void describe(PrintWriter out, Study study) {
         int slices = study.series().stream().mapToInt(Series::sliceCount).sum();
-        out.printf(Locale.ROOT, "study %s: %d series, %d slices%n", study.id(),
-                study.series().size(), slices);
+        out.printf(Locale.ROOT, "study %s: %d series, %d slice%s%n", study.id(),
+                study.series().size(), slices, slices == 1 ? "" : "s");
         for (Series s : study.series()) {
             Stack main = s.largestStack();
             String type = s.typing().decided() ? s.type().name() : "untyped";
-            out.printf(Locale.ROOT, "  %-12s %-7s by %-18s %-20s %3d slices in %d stack%s"
+            out.printf(Locale.ROOT, "  %-12s %-7s by %-18s %-20s %3d slice%s in %d stack%s"
                     + "  %dx%d  %s mm  %s  %s%n", s.id(), type, s.typing().rule(),
-                    main.orientation(), s.sliceCount(), s.stacks().size(),
-                    s.stacks().size() == 1 ? " " : "s", main.rows(), main.columns(),
-                    pixel(main), gap(main), TransferSyntax.describe(s.transferSyntaxUid()));
+                    orientation(main), s.sliceCount(), s.sliceCount() == 1 ? " " : "s",
+                    s.stacks().size(), s.stacks().size() == 1 ? " " : "s", main.rows(),
+                    main.columns(),
+                    pixel(main), gap(main), syntax(s.transferSyntaxUid()));
             out.println("      why: " + s.typing().reason());
             if (s.stacks().size() > 1) {
                 for (Stack st : s.stacks()) {
-                    out.printf(Locale.ROOT, "      %s: %d slices, %s, %dx%d, %s%n", st.name(),
-                            st.size(), st.orientation(), st.rows(), st.columns(), gap(st));
+                    out.printf(Locale.ROOT, "      %s: %d slice%s, %s, %dx%d, %s%n", st.name(),
+                            st.size(), st.size() == 1 ? "" : "s", orientation(st), st.rows(),
+                            st.columns(), gap(st));
                 }
             }
         }
@@ -115,13 +117,25 @@ public final class InspectCommand implements Callable<Integer> {
         }
     }
 
+    private static String syntax(String uid) {
+        return Series.MIXED_TRANSFER_SYNTAX.equals(uid) ? "mixed transfer syntaxes"
+                : TransferSyntax.describe(uid);
+    }
+
     /** Row spacing × column spacing, as PixelSpacing orders them. */
     private static String pixel(Stack stack) {
         return String.format(Locale.ROOT, "%.3gx%.3g", stack.rowSpacing(),
                 stack.columnSpacing());
     }
 
+    private static String orientation(Stack stack) {
+        return stack.geometryKnown() ? stack.orientation().toString() : "orientation unknown";
+    }
+
     private static String gap(Stack stack) {
+        if (!stack.geometryKnown()) {
+            return "no positions";
+        }
         return Double.isNaN(stack.sliceSpacing()) ? "single slice"
                 : String.format(Locale.ROOT, "gap %.2f mm", stack.sliceSpacing());
     }

@@ -1,5 +1,6 @@
 package dev.lumbar.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,26 +8,131 @@ import picocli.CommandLine.Command;
 @Command(name = "lumbar",
         mixinStandardHelpOptions = true,
         version = "lumbar 0.1.0",
-        description = "Grades degenerative conditions of the lumbar spine from MRI studies.",
-        subcommands = {CommandLine.HelpCommand.class, CheckCommand.class, InspectCommand.class,
-                PhantomCommand.class, ForwardCommand.class, ScoreCommand.class,
-                PredictCommand.class, DoctorCommand.class})
+        description = {"Grades degenerative conditions of the lumbar spine from MRI studies.",
+            "",
+            "Exit codes: 0 done, 1 internal error (a bug; --verbose shows its stack trace),",
+            "2 bad usage or input; commands add their own, listed in their --help."},
+        subcommands = {CommandLine.HelpCommand.class,
+                InspectCommand.class,
+                ScoreCommand.class,
+                ForwardCommand.class,
+                CheckCommand.class,
+                PhantomCommand.class,
+                DoctorCommand.class,
+                PredictCommand.class})
 public final class Main implements Runnable {
+
+    /** Exit code of an unexpected failure inside a command: a bug to report. */
+    public static final int INTERNAL_ERROR = 1;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+            description = "Log details (DEBUG) and show stack traces of internal errors.")
+    boolean verbose;
+
+    @CommandLine.Option(names = {"-q", "--quiet"}, scope = CommandLine.ScopeType.INHERIT,
+            description = "Log warnings and errors only.")
+    boolean quiet;
+
     public static void main(String[] args) {
-        System.exit(run(args));
+        System.exit(execute(true, args));
     }
 
-    /** Runs the command line and returns its exit code; tests call this instead of main. */
+    /**
+     * Runs the command line and returns its exit code; tests call this instead of main. It
+     * leaves the JVM's logging set-up alone, so tests can capture log records.
+     */
     public static int run(String... args) {
-        return new CommandLine(new Main()).execute(args);
+        return execute(false, args);
     }
 
+    private static int execute(boolean configureLogging, String... args) {
+        return commandLine(configureLogging).execute(args);
+    }
+
+    /** The command line with this program's strategy and error handlers. */
+    static CommandLine commandLine(boolean configureLogging) {
+        Main main = new Main();
+        CommandLine commandLine = new CommandLine(main);
+        commandLine.setExecutionStrategy(parseResult -> {
+            requireVerb(parseResult);
+            if (main.verbose && main.quiet) {
+                throw new CommandLine.ParameterException(deepest(parseResult).commandSpec()
+                        .commandLine(), "--quiet and --verbose contradict each other; give one");
+            }
+            if (configureLogging) {
+                Logging.configure(main.verbose, main.quiet, System.err);
+            }
+            return new CommandLine.RunLast().execute(parseResult);
+        });
+        commandLine.setParameterExceptionHandler(Main::usageError);
+        commandLine.setExecutionExceptionHandler((e, failed, parseResult) -> {
+            // a bug, not bad input: commands report the input errors they expect themselves
+            PrintWriter err = failed.getErr();
+            err.println(failed.getCommandSpec().qualifiedName() + ": internal error: "
+                    + (e.getMessage() == null ? e.getClass().getName()
+                            : e.getClass().getSimpleName() + ": " + e.getMessage()));
+            if (main.verbose) {
+                e.printStackTrace(err);
+            } else {
+                err.println("(run again with --verbose for the stack trace)");
+            }
+            err.flush();
+            return INTERNAL_ERROR;
+        });
+        return commandLine;
+    }
+
+    /**
+     * Refuses a command line without a verb, or with a word that is not one: picocli would
+     * otherwise let {@code --help} after an unknown word print the top-level help with 0.
+     */
+    private static void requireVerb(CommandLine.ParseResult parseResult) {
+        CommandLine top = parseResult.commandSpec().commandLine();
+        if (!parseResult.unmatched().isEmpty()) {
+            throw new CommandLine.UnmatchedArgumentException(top, parseResult.unmatched());
+        }
+        if (!parseResult.hasSubcommand() && !parseResult.isUsageHelpRequested()
+                && !parseResult.isVersionHelpRequested()) {
+            throw new CommandLine.ParameterException(top, "no verb given");
+        }
+    }
+
+    private static CommandLine.ParseResult deepest(CommandLine.ParseResult parseResult) {
+        CommandLine.ParseResult result = parseResult;
+        while (result.hasSubcommand()) {
+            result = result.subcommand();
+        }
+        return result;
+    }
+
+    /** {@code lumbar <verb>: <problem>}, then how to get help; exit code 2. */
+    private static int usageError(CommandLine.ParameterException e, String[] args) {
+        CommandLine failed = e.getCommandLine();
+        PrintWriter err = failed.getErr();
+        err.println(failed.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+        if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) {
+            if (failed.getCommandSpec().parent() == null) {
+                failed.usage(err);
+            } else {
+                err.println("Try '" + failed.getCommandSpec().qualifiedName()
+                        + " --help' for more information.");
+            }
+        }
+        err.flush();
+        return CommandLine.ExitCode.USAGE;
+    }
+
+    /** Whether {@code --verbose} was given, for commands deciding to show stack traces. */
+    public boolean verbose() {
+        return verbose;
+    }
+
+    /** Not reached: the execution strategy refuses a command line without a verb first. */
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        throw new CommandLine.ParameterException(spec.commandLine(), "no verb given");
     }
 }

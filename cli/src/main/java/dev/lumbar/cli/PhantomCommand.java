@@ -67,7 +67,7 @@ public final class PhantomCommand implements Callable<Integer> {
             PatientTags patient = new PatientTags(or(patientName, fake.name()),
                     or(patientId, fake.id()), or(birthDate, fake.birthDate()), fake.sex(),
                     or(accession, fake.accessionNumber()), or(institution, fake.institution()),
-                    fake.referringPhysician());
+                    fake.referringPhysician(), fake.performingPhysician(), fake.operator());
             PhantomOptions options = PhantomOptions.of(seed).withPatient(patient)
                     .withStudyId(studyId);
             PhantomStudy study = PhantomGenerator.generate(options);

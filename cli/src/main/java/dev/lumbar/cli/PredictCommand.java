@@ -12,11 +12,14 @@ import dev.lumbar.engine.pipeline.PredictionReport;
 import dev.lumbar.engine.pipeline.StudyPredictor;
 import dev.lumbar.engine.pipeline.StudyResult;
 import dev.lumbar.engine.pipeline.StudyStacks;
+import dev.lumbar.engine.report.ModelFingerprint;
+import dev.lumbar.engine.report.StudyReport;
 import dev.lumbar.engine.report.SubmissionWriter;
-import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
+import dev.lumbar.engine.study.Series;
 import dev.lumbar.engine.study.SeriesDescriptions;
+import dev.lumbar.engine.study.SeriesTyping;
 import dev.lumbar.engine.study.Study;
 import dev.lumbar.engine.study.StudyException;
 import dev.lumbar.engine.study.StudyScan;
@@ -30,7 +33,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -99,16 +101,19 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "keep the studies already in --out and skip them")
     boolean resume;
 
-    @Option(names = {"-q", "--quiet"}, description = "no progress lines")
-    boolean quiet;
+    /** The root command, which holds {@code --quiet} and {@code --verbose} for every verb. */
+    @CommandLine.ParentCommand
+    Main root;
 
-    @Option(names = "--verbose", description = "stack traces with errors")
-    boolean verbose;
+    private boolean quiet;
+    private boolean verbose;
 
     @Override
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        quiet = root != null && root.quiet;
+        verbose = root != null && root.verbose();
 
         // the bundled demo when neither input nor model is given
         if (input == null && model == null) {
@@ -196,9 +201,12 @@ public final class PredictCommand implements Callable<Integer> {
                 SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
                         : SubmissionWriter.create(outFile)) {
             // every network up front: a broken ensemble stops here, before any study
+            StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
             long loadStart = System.nanoTime();
+            List<ModelFingerprint> models;
             try {
-                preload(manifest, networks);
+                predictor.loadAll();
+                models = networks.fingerprints();
             } catch (RuntimeException e) {
                 return usageError(err, e);
             }
@@ -207,9 +215,7 @@ public final class PredictCommand implements Callable<Integer> {
                         + " %s in %.2f s", networks.loadedModels().size(), backend.name(),
                         (System.nanoTime() - loadStart) / 1e9));
             }
-            StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
             VolumeLoader loader = new VolumeLoader(DicomReader.standard());
-            Map<String, String> hashes = null;
             for (int i = 0; i < studies.size(); i++) {
                 Study study = studies.get(i);
                 String progress = String.format(Locale.ROOT, "[%d/%d] study %s", i + 1,
@@ -235,18 +241,17 @@ public final class PredictCommand implements Callable<Integer> {
                         }
                         result = predictor.predict(study.id(), stacks.stacks(),
                                 given.forStudy(study.id()), warnings);
-                        if (hashes == null) {
-                            hashes = networks.fingerprints();
-                        }
                         Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
-                                PredictionReport.of(result, manifest, version, backend.name(),
-                                        hashes, readMillis));
+                                PredictionReport.of(result, manifest, version,
+                                        new StudyReport.BackendInfo(backend.name(),
+                                                backend.device().toString()),
+                                        models, seriesEntries(study), readMillis));
                     }
                     submission.append(study.id(), probabilities(result));
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long fallbacks = result.targets().stream()
                             .filter(StudyResult.TargetResult::fromPriors).count();
-                    LOG.log(System.Logger.Level.INFO, "study {0}: {1} stacks, {2} targets from"
+                    LOG.log(System.Logger.Level.DEBUG, "study {0}: {1} stacks, {2} targets from"
                             + " priors, {3} warnings, {4} s on {5}", study.id(),
                             result.stacks().size(), fallbacks, result.warnings().size(),
                             String.format(Locale.ROOT, "%.2f", seconds), backend.name());
@@ -279,23 +284,22 @@ public final class PredictCommand implements Callable<Integer> {
         return failed > 0 ? EXIT_SOME_FAILED : 0;
     }
 
-    /** Loads every network the manifest names, so that errors surface before any study. */
-    private static void preload(EnsembleManifest manifest, CardNetworks networks) {
-        for (SeriesType type : SeriesType.values()) {
-            manifest.stage1(type).ifPresent(models -> {
-                if (models.slices() != null) {
-                    networks.sliceScorer(models.slices());
-                }
-                if (models.points() != null) {
-                    networks.pointModel(models.points());
-                }
-            });
+    /** The study's series for the report, typed or not, named by their folders. */
+    private static List<StudyReport.SeriesEntry> seriesEntries(Study study) {
+        List<StudyReport.SeriesEntry> entries = new ArrayList<>();
+        for (Series series : study.series()) {
+            SeriesTyping typing = series.typing();
+            StudyReport.TypedBy typedBy = switch (typing.rule()) {
+                case SERIES_CSV -> StudyReport.TypedBy.SERIES_CSV;
+                case SERIES_DESCRIPTION -> StudyReport.TypedBy.SERIES_DESCRIPTION;
+                case GEOMETRY -> StudyReport.TypedBy.GEOMETRY;
+                case UNDECIDED -> StudyReport.TypedBy.NOT_TYPED;
+            };
+            entries.add(new StudyReport.SeriesEntry(series.id(), typing.decided()
+                    ? SeriesType.valueOf(typing.type().name()) : null, typedBy,
+                    series.description(), series.sliceCount()));
         }
-        for (Condition condition : Condition.ALL) {
-            for (EnsembleManifest.Member member : manifest.plan(condition).members()) {
-                networks.grader(member.model());
-            }
-        }
+        return entries;
     }
 
     private Backend backend(PrintWriter err) {

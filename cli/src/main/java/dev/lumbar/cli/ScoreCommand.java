@@ -7,8 +7,8 @@ import dev.lumbar.engine.metric.Submission;
 import dev.lumbar.engine.spine.Condition;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -20,9 +20,10 @@ import picocli.CommandLine.Option;
 @Command(name = "score",
         mixinStandardHelpOptions = true,
         description = {
-            "Scores a submission CSV against labels in Kaggle's train.csv format, as the",
-            "competition did: weighted log loss per condition group, any_severe_spinal, and",
-            "their mean. Unlabelled targets are left out.",
+            "Scores a submission CSV against labels, as the competition did.",
+            "The labels are in Kaggle's train.csv format. Printed: the weighted log loss per",
+            "condition group, any_severe_spinal, and their mean. Unlabelled targets are left",
+            "out.",
             "",
             "Exit codes: 0 scored; 2 bad usage, an input file missing or malformed (the",
             "message names file and line), or a labelled row missing from the submission."})
@@ -56,12 +57,19 @@ public final class ScoreCommand implements Callable<Integer> {
         try {
             truth = Labels.read(requireFile(labels, "labels"));
             submitted = Submission.read(requireFile(submission, "submission"));
-        } catch (CsvFormatException | NoSuchFileException e) {
-            err.println("lumbar score: " + (e instanceof NoSuchFileException
-                    ? e.getMessage() + ": no such file" : e.getMessage()));
+        } catch (CsvFormatException e) {
+            err.println("lumbar score: " + e.getMessage());
+            return EXIT_BAD_INPUT;
+        } catch (InputFileException e) {
+            err.println("lumbar score: " + e.getMessage());
+            return EXIT_BAD_INPUT;
+        } catch (CharacterCodingException e) {
+            err.println("lumbar score: " + reading + ": not UTF-8 text; save the CSV as UTF-8");
             return EXIT_BAD_INPUT;
         } catch (IOException e) {
-            err.println("lumbar score: cannot read input: " + e.getMessage());
+            err.println("lumbar score: " + reading + ": cannot read ("
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+                    + ")");
             return EXIT_BAD_INPUT;
         }
 
@@ -97,10 +105,24 @@ public final class ScoreCommand implements Callable<Integer> {
         return String.format(Locale.ROOT, "%-40s %.6f  (%s)", name, value, count);
     }
 
-    private static Path requireFile(Path file, String what) throws NoSuchFileException {
-        if (!Files.isRegularFile(file)) {
-            throw new NoSuchFileException(file + " (" + what + ")");
+    /** The file about to be read, so that a read error can name it. */
+    private Path reading;
+
+    private Path requireFile(Path file, String what) throws InputFileException {
+        if (Files.isDirectory(file)) {
+            throw new InputFileException(file + " (" + what + "): is a folder, not a CSV file");
         }
+        if (!Files.isRegularFile(file)) {
+            throw new InputFileException(file + " (" + what + "): no such file");
+        }
+        reading = file;
         return file;
+    }
+
+    /** An input path that is missing or not a file; the message names it. */
+    private static final class InputFileException extends IOException {
+        InputFileException(String message) {
+            super(message);
+        }
     }
 }

@@ -1,13 +1,16 @@
 package dev.lumbar.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class CheckCommandTest {
 
@@ -51,17 +56,21 @@ class CheckCommandTest {
         return file;
     }
 
+    /** Copies the tiny ConvNeXt card and its weights out of the test jar. */
+    private Path fixtureCard() throws Exception {
+        for (String suffix : new String[] {".model.json", ".safetensors"}) {
+            try (InputStream in = getClass().getResourceAsStream(
+                    "/fixtures/backbones/convnext_atto_tiny" + suffix)) {
+                Files.copy(in, dir.resolve("convnext_atto_tiny" + suffix));
+            }
+        }
+        return dir.resolve("convnext_atto_tiny.model.json");
+    }
+
     @Test
     void describesWeightsCardsAndArrays() throws Exception {
         Path weights = weights();
-        Path card = Files.writeString(dir.resolve("demo.model.json"), """
-                {"format": "lumbar-model/1", "name": "demo-spinal-convnext",
-                 "weights": "demo-spinal-convnext.safetensors",
-                 "backbone": {"arch": "convnext_atto", "in_chans": 3, "prefix": "encoder."},
-                 "head": {"type": "mil_bilstm", "num_classes": 3},
-                 "input": {"slices": 5, "channels": 3, "height": 64, "width": 64,
-                           "normalize": {"mode": "minmax"}}}
-                """);
+        Path card = fixtureCard();
         Path array = dir.resolve("probs.npy");
         Npy.write(array, Tensor.of(new float[] {0.25f, 0.5f, 0.25f}, 1, 3));
 
@@ -73,10 +82,87 @@ class CheckCommandTest {
         assertTrue(result.out().contains("metadata format = pt"), result.out());
         assertTrue(result.out().contains("encoder.stem.0.weight BF16 [16, 3, 4, 4]"),
                 result.out());
-        assertTrue(result.out().contains("'demo-spinal-convnext'"), result.out());
-        assertTrue(result.out().contains("input 5 slices x 3 x 64 x 64"), result.out());
+        assertTrue(result.out().contains("'convnext_atto_tiny'"), result.out());
+        assertTrue(result.out().contains("input 1 slices x 3 x 67 x 45"), result.out());
+        assertTrue(result.out().contains("network convnext_atto (32 features) + head none: all"
+                + " 65 tensors present"), result.out());
         assertTrue(result.out().contains("npy F32 [1, 3], min 0.25, max 0.5, mean "),
                 result.out());
+    }
+
+    /** Every card that forward refuses is invalid to check, with the reason. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "backbone.arch | \"resnet50\" | unknown backbone architecture 'resnet50'",
+        "backbone.config.dims | [8, 16, 24] | dims",
+        "backbone.config.depths | [1, -1, 2, 1] | depths",
+        "backbone.config.dims | [8, \"x\", 24, 32] | dims",
+        "backbone.num_classes | 7 | head.fc.weight",
+        "backbone.prefix | \"x.\" | x.stem.0.weight",
+        "head.type | \"bogus\" | unknown head type 'bogus'",
+        "head | {\"type\": \"mil_bilstm\"} | backbone.num_classes is 5"})
+    @SuppressWarnings("unchecked")
+    void refusesCardsThatForwardRefuses(String field, String json, String reason)
+            throws Exception {
+        Path card = fixtureCard();
+        Map<String, Object> root = (Map<String, Object>) Json.read(card);
+        String[] path = field.split("\\.");
+        Map<String, Object> at = root;
+        for (int i = 0; i < path.length - 1; i++) {
+            at = (Map<String, Object>) at.get(path[i]);
+        }
+        at.put(path[path.length - 1], Json.parse(json));
+        Path bad = dir.resolve("bad.model.json");
+        Json.writeAtomically(bad, root);
+
+        Result result = run("check", bad.toString());
+        assertEquals(CheckCommand.INVALID_INPUT, result.exit(), result.out());
+        assertTrue(result.err().startsWith("lumbar check: "), result.err());
+        assertTrue(result.err().contains(bad.toString()), result.err());
+        assertTrue(result.err().contains(reason), result.err());
+    }
+
+    @Test
+    void judgesFilesByContentAndNamesTheProblem() throws Exception {
+        // a safetensors file under another name is still read as one
+        Path misnamed = dir.resolve("weights.bin");
+        Files.copy(weights(), misnamed);
+        Result result = run("check", misnamed.toString());
+        assertEquals(0, result.exit(), result.err());
+        assertTrue(result.out().contains(misnamed + ": safetensors"), result.out());
+
+        // a CSV is neither, whatever its size
+        Path csv = Files.writeString(dir.resolve("x.csv"), "study_id,series_id\n1,2\n");
+        result = run("check", csv.toString());
+        assertEquals(CheckCommand.INVALID_INPUT, result.exit());
+        assertEquals("lumbar check: " + csv + ": not a safetensors file, an .npy array or a"
+                + " model card (by its first bytes)", result.err().strip());
+
+        Path npyName = Files.writeString(dir.resolve("fake.npy"), "hello, world\n");
+        result = run("check", npyName.toString());
+        assertTrue(result.err().contains(npyName + ": not a safetensors file"), result.err());
+        assertTrue(result.err().contains("magic bytes"), result.err());
+
+        Path missing = dir.resolve("nope.npy");
+        result = run("check", missing.toString());
+        assertEquals("lumbar check: " + missing + ": no such file", result.err().strip());
+
+        Path folder = Files.createDirectories(dir.resolve("d.npy"));
+        result = run("check", folder.toString());
+        assertEquals("lumbar check: " + folder + ": is a folder, not a file",
+                result.err().strip());
+    }
+
+    @Test
+    void refusesACardWhoseWeightsLieOutsideItsFolder() throws Exception {
+        Path card = fixtureCard();
+        String json = Files.readString(card).replace("\"convnext_atto_tiny.safetensors\"",
+                "\"../../../../etc/passwd\"");
+        Path escaping = Files.writeString(dir.resolve("escaping.model.json"), json);
+        Result result = run("check", escaping.toString());
+        assertEquals(CheckCommand.INVALID_INPUT, result.exit());
+        assertTrue(result.err().contains("leads outside the card's folder"), result.err());
+        assertFalse(result.out().contains("passwd: safetensors"), result.out());
     }
 
     @Test

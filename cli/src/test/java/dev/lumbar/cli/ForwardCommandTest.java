@@ -8,13 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
+import dev.lumbar.engine.model.head.Head;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -148,13 +151,243 @@ class ForwardCommandTest {
         assertEquals(4, Main.run("forward", "-m", unknownArch.toString(), "-i", input,
                 "-o", out.toString()));
 
-        // a head this command does not run
+        // a head type this engine does not have
         ((Map<String, Object>) json.get("backbone")).put("arch", "convnext_atto");
-        json.put("head", Map.of("type", "mil_bilstm"));
+        json.put("head", Map.of("type", "transformer"));
         Path withHead = dir.resolve("with-head.model.json");
         Json.writeAtomically(withHead, json);
         assertEquals(4, Main.run("forward", "-m", withHead.toString(), "-i", input,
                 "-o", out.toString()));
+
+        // a head on a backbone that keeps its classifier
+        json.put("head", Map.of("type", "mil_bilstm"));
+        Json.writeAtomically(withHead, json);
+        assertEquals(2, Main.run("forward", "-m", withHead.toString(), "-i", input,
+                "-o", out.toString()));
         assertFalse(Files.exists(out));
+    }
+
+    private record Result(int exit, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        java.io.PrintStream oldOut = System.out;
+        java.io.PrintStream oldErr = System.err;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        try {
+            System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new Result(exit, out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void namesTheProblemWithThreadsAndOutputPaths() throws IOException {
+        copyFixture("convnext_atto_tiny");
+        String card = dir.resolve("convnext_atto_tiny.model.json").toString();
+        String input = dir.resolve("convnext_atto_tiny.input.npy").toString();
+
+        Result threads = run("forward", "-m", card, "-i", input, "-o",
+                dir.resolve("out.npy").toString(), "--threads", "100000");
+        assertEquals(2, threads.exit());
+        assertTrue(threads.err().startsWith("lumbar forward: --threads must be between 1 and "
+                + ForwardCommand.MAX_THREADS + ", got 100000"), threads.err());
+
+        Path noFolder = dir.resolve("nodir").resolve("x.npy");
+        Result missing = run("forward", "-m", card, "-i", input, "-o", noFolder.toString());
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().contains(noFolder + ": the folder "), missing.err());
+        assertTrue(missing.err().contains("does not exist"), missing.err());
+
+        Result folder = run("forward", "-m", card, "-i", input, "-o", dir.toString());
+        assertEquals(2, folder.exit());
+        assertEquals("lumbar forward: " + dir + ": is a folder; name the output file",
+                folder.err().strip());
+
+        Result device = run("forward", "-m", card, "-i", input, "-o",
+                dir.resolve("out.npy").toString(), "--device", "tpu");
+        assertEquals(2, device.exit());
+        assertTrue(device.err().contains("expected auto, cpu, cuda or cuda:N"), device.err());
+    }
+
+    /**
+     * Writes a card for the tiny ConvNeXt backbone (pooled features, 32 wide) with the given
+     * head, and a safetensors file with the backbone's weights plus random head weights of the
+     * shapes the head expects.
+     */
+    @SuppressWarnings("unchecked")
+    private Path cardWithHead(Map<String, Object> headConfig, int slices) throws IOException {
+        copyFixture("convnext_atto_tiny");
+        Path weights = dir.resolve("with-head.safetensors");
+        Random random = new Random(7);
+        try (Safetensors plain = Safetensors.open(dir.resolve("convnext_atto_tiny.safetensors"));
+                Head head = Head.create(headConfig, 32)) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (String name : plain.names()) {
+                if (!name.startsWith("head.fc.")) {
+                    tensors.put("encoder." + name, plain.view(name));
+                }
+            }
+            head.expectedTensors().forEach((name, shape) -> {
+                float[] values = new float[(int) Tensor.numel(shape)];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) (random.nextGaussian() * 0.3);
+                }
+                tensors.put(name, Tensor.of(values, shape));
+            });
+            Safetensors.write(weights, tensors, Map.of());
+        }
+        Map<String, Object> card = (Map<String, Object>) Json.read(
+                dir.resolve("convnext_atto_tiny.model.json"));
+        card.put("weights", weights.getFileName().toString());
+        Map<String, Object> backbone = (Map<String, Object>) card.get("backbone");
+        backbone.put("num_classes", 0L);
+        backbone.put("prefix", "encoder.");
+        card.put("head", headConfig);
+        ((Map<String, Object>) card.get("input")).put("slices", (long) slices);
+        Path file = dir.resolve("with-head.model.json");
+        Json.writeAtomically(file, card);
+        return file;
+    }
+
+    private Path randomInput(String name, long... shape) throws IOException {
+        Random random = new Random(11);
+        float[] values = new float[(int) Tensor.numel(shape)];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextFloat();
+        }
+        Path file = dir.resolve(name);
+        try (Tensor x = Tensor.of(values, shape)) {
+            Npy.write(file, x);
+        }
+        return file;
+    }
+
+    private Tensor forward(Path card, Path input) throws IOException {
+        Path out = dir.resolve("out-" + input.getFileName());
+        Result result = run("forward", "-m", card.toString(), "-i", input.toString(),
+                "-o", out.toString(), "--device", "cpu", "--threads", "1");
+        assertEquals(0, result.exit(), result.err());
+        return Npy.read(out);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"mil_bilstm", "concat_pool"})
+    void runsABagHeadOnBagsOfTheCardsSlices(String type) throws IOException {
+        Path card = cardWithHead(new LinkedHashMap<>(Map.of("type", type, "num_classes", 3L)),
+                3);
+        try (Tensor fiveD = forward(card, randomInput("bags.npy", 2, 3, 3, 32, 32));
+                Tensor flat = forward(card, randomInput("flat.npy", 6, 3, 32, 32));
+                Tensor first = forward(card, randomInput("first.npy", 1, 3, 3, 32, 32))) {
+            assertArrayEquals(new long[] {2, 3}, fiveD.shape());
+            // [B, S, C, H, W] and [B·S, C, H, W] are the same bags
+            assertArrayEquals(fiveD.toFloatArray(), flat.toFloatArray(), 1e-6f);
+            // the first bag alone gives the first row: bags do not mix
+            float[] firstRow = java.util.Arrays.copyOf(fiveD.toFloatArray(), 3);
+            assertArrayEquals(firstRow, first.toFloatArray(), 1e-5f);
+        }
+
+        // a batch that is not whole bags, or bags of another size, does not fit
+        Result partial = run("forward", "-m", card.toString(), "-i",
+                randomInput("partial.npy", 5, 3, 32, 32).toString(), "-o",
+                dir.resolve("o.npy").toString(), "--threads", "1");
+        assertEquals(2, partial.exit());
+        assertTrue(partial.err().contains("input.slices is 3"), partial.err());
+        assertEquals(2, run("forward", "-m", card.toString(), "-i",
+                randomInput("four.npy", 1, 4, 3, 32, 32).toString(), "-o",
+                dir.resolve("o.npy").toString(), "--threads", "1").exit());
+    }
+
+    /**
+     * The MIL card's logits equal the head run by hand on the pooled features that the same
+     * backbone, as a card without a head, writes: the command wires encoder and head together
+     * (prefix, pooled features, bags) and adds nothing.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMilCardEqualsItsBackboneThenItsHead() throws IOException {
+        Map<String, Object> headConfig = new LinkedHashMap<>(Map.of("type", "mil_bilstm",
+                "num_classes", 4L, "lstm_layers", 2L));
+        Path card = cardWithHead(headConfig, 3);
+        Path bags = randomInput("bags.npy", 2, 3, 3, 32, 32);
+
+        // the backbone alone: the same weights, no head, every image of the bags
+        Map<String, Object> json = (Map<String, Object>) Json.read(card);
+        json.put("head", Map.of("type", "none"));
+        json.put("ignore", java.util.List.of("lstm.*", "attention.*", "fc.*"));
+        Path backboneOnly = dir.resolve("backbone-only.model.json");
+        Json.writeAtomically(backboneOnly, json);
+        Path images = dir.resolve("images.npy");
+        try (Tensor five = Npy.read(bags)) {
+            Npy.write(images, five.reshape(6, 3, 32, 32));
+        }
+
+        try (Tensor logits = forward(card, bags);
+                Tensor pooled = forward(backboneOnly, images);
+                Safetensors weights = Safetensors.open(dir.resolve("with-head.safetensors"));
+                Head head = Head.create(headConfig, 32);
+                dev.lumbar.engine.backend.Backend cpu =
+                        new dev.lumbar.engine.backend.cpu.CpuBackend(1);
+                Tensor instances = cpu.upload(pooled.reshape(2, 3, 32))) {
+            assertArrayEquals(new long[] {6, 32}, pooled.shape());
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (String name : head.expectedTensors().keySet()) {
+                tensors.put(name, weights.view(name));
+            }
+            head.load(tensors, cpu);
+            float[][] expected = ((dev.lumbar.engine.model.head.MilBiLstmHead) head)
+                    .forward(instances).logits();
+            assertArrayEquals(new long[] {2, 4}, logits.shape());
+            float[] actual = logits.toFloatArray();
+            for (int b = 0; b < 2; b++) {
+                for (int k = 0; k < 4; k++) {
+                    assertEquals(expected[b][k], actual[b * 4 + k], 1e-5, "bag " + b);
+                }
+            }
+        }
+        // and check accepts the card that forward runs
+        assertEquals(0, run("check", card.toString()).exit());
+    }
+
+    @Test
+    void runsASliceScorerOverEachSeries() throws IOException {
+        Path card = cardWithHead(new LinkedHashMap<>(Map.of("type", "slice_scorer",
+                "num_targets", 4L, "fc", "fc")), 1);
+        try (Tensor series = forward(card, randomInput("series.npy", 5, 3, 32, 32));
+                Tensor two = forward(card, randomInput("two.npy", 2, 5, 3, 32, 32))) {
+            assertArrayEquals(new long[] {5, 4}, series.shape());
+            assertArrayEquals(new long[] {2, 5, 4}, two.shape());
+            // each target's probabilities over the slices of one series sum to 1
+            float[] p = two.toFloatArray();
+            for (int b = 0; b < 2; b++) {
+                for (int t = 0; t < 4; t++) {
+                    double sum = 0;
+                    for (int s = 0; s < 5; s++) {
+                        sum += p[(b * 5 + s) * 4 + t];
+                    }
+                    assertEquals(1.0, sum, 1e-5);
+                }
+            }
+        }
+    }
+
+    @Test
+    void runsAKeypointHeadOnEveryImage() throws IOException {
+        Path card = cardWithHead(new LinkedHashMap<>(Map.of("type", "keypoint",
+                "num_targets", 5L, "fc", "fc")), 1);
+        try (Tensor points = forward(card, randomInput("images.npy", 3, 3, 32, 32));
+                Tensor one = forward(card, randomInput("one.npy", 3, 32, 32))) {
+            assertArrayEquals(new long[] {3, 5, 2}, points.shape());
+            assertArrayEquals(new long[] {1, 5, 2}, one.shape());
+            for (float v : points.toFloatArray()) {
+                assertTrue(v > 0 && v < 1, "sigmoid output " + v);
+            }
+        }
     }
 }

@@ -28,7 +28,7 @@ class InspectCommandTest {
 
     private static final PatientTags CANARY = new PatientTags("CANARYNAME^TWEETY",
             "CANARYID4711", "19230417", "F", "CANARYACC99", "CANARY INSTITUTE",
-            "CANARYDOC^SYLVESTER");
+            "CANARYDOC^SYLVESTER", "CANARYRAD^GRANNY", "CANARYTECH^HECTOR");
 
     @TempDir
     Path dir;
@@ -119,7 +119,8 @@ class InspectCommandTest {
             assertEquals(0, run.exit(), run.err());
             String all = run.all();
             assertTrue(all.contains("SAG_T1"), all);
-            for (String canary : List.of("CANARY", "TWEETY", "SYLVESTER", "4711", "19230417")) {
+            for (String canary : List.of("CANARY", "TWEETY", "SYLVESTER", "GRANNY", "HECTOR",
+                    "4711", "19230417")) {
                 assertFalse(all.toUpperCase().contains(canary), canary + " leaked:\n" + all);
             }
             for (String uid : uids) {

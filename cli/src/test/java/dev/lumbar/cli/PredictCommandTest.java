@@ -132,9 +132,11 @@ class PredictCommandTest {
         List<?> targets = (List<?>) report.get("targets");
         assertEquals(25, targets.size());
         for (Object t : targets) {
-            assertEquals("ensemble", ((Map<?, ?>) t).get("source"), t.toString());
+            assertEquals(null, ((Map<?, ?>) t).get("fallback"), t.toString());
+            assertFalse(((List<?>) ((Map<?, ?>) t).get("members")).isEmpty(), t.toString());
         }
-        assertEquals(3, ((List<?>) report.get("series")).size() >= 3 ? 3 : -1);
+        assertEquals(3, ((List<?>) report.get("series")).size());
+        assertEquals(9, ((List<?>) report.get("models")).size());
         String text = Files.readString(work.resolve("out/reports/1001.json"));
         assertFalse(text.contains("1.2.826"), "a UID reached the report");
     }
@@ -152,7 +154,7 @@ class PredictCommandTest {
         Map<String, Object> report = report(study);
         assertEquals(25, ((List<?>) report.get("targets")).size());
         assertEquals(Boolean.FALSE, ((Map<?, ?>) report.get("ensemble")).get("trained"));
-        assertTrue(((Map<?, ?>) report.get("timings")).get("stage2_ms") instanceof Long);
+        assertTrue(((Map<?, ?>) report.get("timings_ms")).get("stage2") instanceof Number);
     }
 
     @Test
@@ -169,8 +171,29 @@ class PredictCommandTest {
         assertProbabilityRows(submissionRows(), 1);
         assertTrue(run.err().contains("no axial T2 series"), run.err());
         long priors = ((List<?>) report("1001").get("targets")).stream()
-                .filter(t -> "label priors".equals(((Map<?, ?>) t).get("source"))).count();
+                .filter(t -> ((Map<?, ?>) t).get("fallback") != null).count();
         assertEquals(10, priors);
+    }
+
+    @Test
+    void givenCoordinatesReplaceStageOneAndShowInTheReport() throws IOException {
+        Path coordinates = phantoms.resolve(PhantomWriter.LABEL_COORDINATES_CSV);
+
+        Run run = predict(args(phantoms, "--coordinates", coordinates.toString()));
+
+        assertEquals(0, run.exit(), run.err());
+        List<String> given = Files.readAllLines(coordinates);
+        for (Object t : (List<?>) report("1001").get("targets")) {
+            Map<?, ?> target = (Map<?, ?>) t;
+            assertEquals("given coordinates",
+                    ((Map<?, ?>) target.get("located_by")).get("source"), t.toString());
+            Map<?, ?> location = (Map<?, ?>) target.get("location");
+            String xy = String.format(java.util.Locale.ROOT, "%.3f,%.3f",
+                    ((Number) location.get("x")).doubleValue(),
+                    ((Number) location.get("y")).doubleValue());
+            assertTrue(given.stream().anyMatch(line -> line.contains(location.get("series")
+                    + ",") && line.endsWith(xy)), xy);
+        }
     }
 
     @Test
@@ -261,7 +284,9 @@ class PredictCommandTest {
 
     @Test
     void resumeSkipsStudiesAlreadyWritten() throws IOException {
-        assertEquals(0, predict(args(phantoms, "-q")).exit());
+        Run quiet = predict(args(phantoms, "-q"));
+        assertEquals(0, quiet.exit(), quiet.err());
+        assertFalse(quiet.out().contains("[1/1]"), quiet.out());
         Run again = predict(args(phantoms, "--resume"));
 
         assertEquals(0, again.exit(), again.err());

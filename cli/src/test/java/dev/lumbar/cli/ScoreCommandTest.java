@@ -122,4 +122,24 @@ class ScoreCommandTest {
 
         assertEquals(2, lumbar("score", "-s", submission.toString()).exitCode());
     }
+
+    @Test
+    void aFolderOrANonUtf8FileIsNamedWithItsProblem() throws Exception {
+        Path submission = writeUniformCase();
+        Path labels = temp.resolve("train.csv");
+
+        Run folder = lumbar("score", "-s", temp.toString(), "-l", labels.toString());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, folder.exitCode());
+        assertEquals("lumbar score: " + temp + " (submission): is a folder, not a CSV file",
+                folder.err().strip());
+
+        // Latin-1 bytes: 0xe9 alone is not UTF-8
+        byte[] latin1 = (Files.readString(submission).replace("row_id", "row_id\u00e9"))
+                .getBytes(StandardCharsets.ISO_8859_1);
+        Path notUtf8 = Files.write(temp.resolve("latin1.csv"), latin1);
+        Run encoding = lumbar("score", "-s", notUtf8.toString(), "-l", labels.toString());
+        assertEquals(ScoreCommand.EXIT_BAD_INPUT, encoding.exitCode());
+        assertEquals("lumbar score: " + notUtf8 + ": not UTF-8 text; save the CSV as UTF-8",
+                encoding.err().strip());
+    }
 }

@@ -24,6 +24,9 @@ import java.util.Optional;
  */
 public final class Cublas {
 
+    // LIMITATION: cuBLASLt is found (Library.CUBLAS_LT) and preloaded but not bound, so no
+    // fused bias/GELU epilogues; the engine runs bias and activation as its own kernel.
+
     public static final int CUBLAS_STATUS_SUCCESS = 0;
     public static final int CUBLAS_OP_N = 0;
     public static final int CUBLAS_OP_T = 1;
@@ -180,7 +183,8 @@ public final class Cublas {
             MemorySegment betaHost = arena.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
             check(callInt(gemmStridedBatchedEx, handle, transA, transB, m, n, k, alphaHost,
                     device(a), inputType, lda, strideA, device(b), inputType, ldb, strideB,
-                    betaHost, device(c), outputType, ldc, strideC, batchCount, computeType, CUBLAS_GEMM_DEFAULT),
+                    betaHost, device(c), outputType, ldc, strideC, batchCount, computeType,
+                    CUBLAS_GEMM_DEFAULT),
                     "cublasGemmStridedBatchedEx");
         }
     }

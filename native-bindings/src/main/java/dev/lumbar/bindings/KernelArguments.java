@@ -49,6 +49,23 @@ public final class KernelArguments {
         return this;
     }
 
+    /**
+     * One letter per parameter: {@code p} device pointer, {@code i} int, {@code l} long long,
+     * {@code f} float.
+     */
+    public String signature() {
+        StringBuilder out = new StringBuilder(values.size());
+        for (Value value : values) {
+            out.append(switch (value) {
+                case DevicePointer p -> 'p';
+                case Int32 v -> 'i';
+                case Int64 v -> 'l';
+                case Float32 v -> 'f';
+            });
+        }
+        return out.toString();
+    }
+
     public int count() {
         return values.size();
     }

@@ -39,7 +39,10 @@ public final class NativeLibraries {
             Path.of("/usr/local/lib"),
             Path.of("/usr/local/cuda/lib64"),
             Path.of("/usr/local/cuda/targets/x86_64-linux/lib"),
-            Path.of("/usr/lib/wsl/lib"));
+            Path.of("/usr/lib/wsl/lib"),
+            // where NVIDIA's container runtime mounts the driver
+            Path.of("/usr/local/nvidia/lib64"),
+            Path.of("/usr/local/nvidia/lib"));
 
     private static final System.Logger LOG = System.getLogger(NativeLibraries.class.getName());
 

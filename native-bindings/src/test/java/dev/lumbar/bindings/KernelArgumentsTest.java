@@ -23,6 +23,7 @@ class KernelArgumentsTest {
             }
 
             assertEquals(4, arguments.count());
+            assertEquals("pifl", arguments.signature());
             assertEquals(0xdead_beef_0000L, slots[0].get(ValueLayout.JAVA_LONG, 0));
             assertEquals(-7, slots[1].get(ValueLayout.JAVA_INT, 0));
             assertEquals(2.5f, slots[2].get(ValueLayout.JAVA_FLOAT, 0));

@@ -11,7 +11,8 @@ import java.util.Arrays;
  * <p>PyTorch's BatchNorm in eval mode computes, per output channel c,
  * {@code y = (x − mean[c]) / sqrt(var[c] + eps) · γ[c] + β[c]}. With
  * {@code s[c] = γ[c] / sqrt(var[c] + eps)} the convolution followed by the norm equals one
- * convolution with weight {@code W[c, …] · s[c]} and bias {@code (b[c] − mean[c]) · s[c] + β[c]}.
+ * convolution with weight {@code W[c, …] · s[c]} and bias
+ * {@code (b[c] − mean[c]) · s[c] + β[c]}.
  * The arithmetic is done in double and rounded once to float32, so a folded weight can differ
  * from PyTorch's float32 fusion by one unit in the last place.
  */

@@ -3,6 +3,7 @@ package dev.lumbar.engine.model;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.io.JsonException;
 import java.io.IOException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -106,8 +107,7 @@ public final class ModelCard {
         if (weightsName.isBlank()) {
             throw top.error("weights", "is empty; name the safetensors file beside the card");
         }
-        Path folder = card.toAbsolutePath().getParent();
-        Path weights = folder.resolve(weightsName).normalize();
+        Path weights = weightsBesideCard(card, top, weightsName);
 
         Fields b = Fields.of(card, "backbone", top.map.get("backbone"), BACKBONE_KEYS);
         b.requireKeys("arch", "in_chans");
@@ -139,6 +139,33 @@ public final class ModelCard {
         List<String> ignore = top.map.containsKey("ignore")
                 ? ignorePatterns(top) : List.of();
         return new ModelCard(card, name, description, weights, backbone, head, input, ignore);
+    }
+
+    /**
+     * The weights path, which must stay inside the card's folder: a card is data that may come
+     * from anywhere, and must not make the engine open (and describe) files elsewhere.
+     */
+    private static Path weightsBesideCard(Path card, Fields top, String weightsName)
+            throws ModelCardException {
+        Path named;
+        try {
+            named = Path.of(weightsName);
+        } catch (InvalidPathException e) {
+            throw top.error("weights", "'" + weightsName + "' is not a valid file name");
+        }
+        if (named.isAbsolute() || named.getRoot() != null) {
+            throw top.error("weights", "'" + weightsName + "' is an absolute path; name the"
+                    + " safetensors file relative to the card's folder");
+        }
+        Path folder = card.toAbsolutePath().normalize().getParent();
+        Path weights = folder.resolve(named).normalize();
+        if (!weights.startsWith(folder) || weights.equals(folder)) {
+            throw top.error("weights", "'" + weightsName + "' leads outside the card's folder "
+                    + folder + "; the safetensors file must sit beside the card or below it");
+        }
+        // LIMITATION: the check is on the path as written; a symbolic link inside the folder
+        // that points elsewhere is followed.
+        return weights;
     }
 
     private static List<String> ignorePatterns(Fields top) throws ModelCardException {
@@ -174,7 +201,10 @@ public final class ModelCard {
         return description;
     }
 
-    /** The safetensors file, resolved against the card's folder (not checked to exist). */
+    /**
+     * The safetensors file, resolved against the card's folder and guaranteed to lie inside it
+     * (not checked to exist).
+     */
     public Path weights() {
         return weights;
     }

@@ -14,9 +14,12 @@ import java.util.SplittableRandom;
  * @param accessionNumber AccessionNumber
  * @param institution InstitutionName
  * @param referringPhysician ReferringPhysicianName (PN)
+ * @param performingPhysician PerformingPhysicianName (PN)
+ * @param operator OperatorsName (PN)
  */
 public record PatientTags(String name, String id, String birthDate, String sex,
-        String accessionNumber, String institution, String referringPhysician) {
+        String accessionNumber, String institution, String referringPhysician,
+        String performingPhysician, String operator) {
 
     private static final List<String> FAMILY = List.of("MUELLER", "GARCIA", "OKAFOR", "TANAKA",
             "LINDQVIST", "ROSSI", "NOWAK", "DUBOIS");
@@ -37,6 +40,8 @@ public record PatientTags(String name, String id, String birthDate, String sex,
                 random.nextBoolean() ? "F" : "M",
                 String.format("ACC%08d", random.nextInt(100_000_000)),
                 "ST ELSEWHERE GENERAL HOSPITAL",
-                FAMILY.get(random.nextInt(FAMILY.size())) + "^DR");
+                FAMILY.get(random.nextInt(FAMILY.size())) + "^DR",
+                FAMILY.get(random.nextInt(FAMILY.size())) + "^RAD",
+                FAMILY.get(random.nextInt(FAMILY.size())) + "^TECH");
     }
 }

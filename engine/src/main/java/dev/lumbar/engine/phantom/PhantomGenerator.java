@@ -18,6 +18,10 @@ import java.util.SplittableRandom;
  */
 public final class PhantomGenerator {
 
+    // LIMITATION: the anatomy is healthy and piecewise constant, and each pixel samples one
+    // point (no slice thickness, no partial volume): the phantom checks geometry and plumbing,
+    // not grading accuracy, and carries no severity labels.
+
     private static final int SAGITTAL_SIZE = 256;
     private static final int AXIAL_SIZE = 192;
     private static final int AXIAL_SLICES_PER_DISC = 4;

@@ -22,8 +22,9 @@ import java.util.UUID;
  * out/label_coordinates.csv          Kaggle train_label_coordinates.csv columns
  * out/&lt;study_id&gt;/&lt;series_id&gt;/&lt;instance&gt;.dcm
  * </pre>
- * The CSV files are rewritten to hold only this study; UIDs are derived from the seed so the
- * same options always give byte-identical files.
+ * Each CSV keeps the rows of other studies already in it and replaces this study's, so several
+ * phantoms can share one root. UIDs are derived from the seed so the same options always give
+ * byte-identical files.
  */
 public final class PhantomWriter {
 
@@ -60,9 +61,10 @@ public final class PhantomWriter {
                         DicomDataset.MR_IMAGE_STORAGE, sopUid);
             }
         }
-        writeText(out.resolve(SERIES_CSV), seriesCsv(study));
-        writeText(out.resolve(GROUND_TRUTH_CSV), groundTruthCsv(study));
-        writeText(out.resolve(LABEL_COORDINATES_CSV), labelCoordinatesCsv(study));
+        writeCsv(out.resolve(SERIES_CSV), seriesCsv(study), study.studyId());
+        writeCsv(out.resolve(GROUND_TRUTH_CSV), groundTruthCsv(study), study.studyId());
+        writeCsv(out.resolve(LABEL_COORDINATES_CSV), labelCoordinatesCsv(study),
+                study.studyId());
         return studyDir;
     }
 
@@ -82,6 +84,8 @@ public final class PhantomWriter {
                 .putString(Tag.InstitutionName, "LO", patient.institution())
                 .putString(Tag.ReferringPhysicianName, "PN", patient.referringPhysician())
                 .putString(Tag.SeriesDescription, "LO", series.description())
+                .putString(Tag.PerformingPhysicianName, "PN", patient.performingPhysician())
+                .putString(Tag.OperatorsName, "PN", patient.operator())
                 .putString(Tag.PatientName, "PN", patient.name())
                 .putString(Tag.PatientID, "LO", patient.id())
                 .putString(Tag.PatientBirthDate, "DA", patient.birthDate())
@@ -203,6 +207,31 @@ public final class PhantomWriter {
                 .putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits())
                 .array());
         return "2.25." + value;
+    }
+
+    /**
+     * Writes {@code csv} (header and this study's rows) to {@code file}, after the rows of other
+     * studies that the file already holds under the same header.
+     */
+    private static void writeCsv(Path file, String csv, String studyId) {
+        String header = csv.substring(0, csv.indexOf('\n') + 1);
+        StringBuilder text = new StringBuilder(header);
+        try {
+            if (Files.isRegularFile(file)) {
+                List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+                if (!lines.isEmpty() && (lines.getFirst() + "\n").equals(header)) {
+                    for (String line : lines.subList(1, lines.size())) {
+                        if (!line.isBlank() && !line.startsWith(studyId + ",")) {
+                            text.append(line).append('\n');
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        text.append(csv, header.length(), csv.length());
+        writeText(file, text.toString());
     }
 
     private static void writeText(Path file, String text) {

@@ -107,7 +107,7 @@ final class SpineModel {
         return discs.subList(1, discs.size());
     }
 
-    /** The ground-truth targets of one level, by target name, in world coordinates. */
+    /** The disc centre and the five targets of every level, in world coordinates. */
     List<Landmark> landmarks() {
         List<Landmark> out = new ArrayList<>();
         List<Segment> levels = levelDiscs();

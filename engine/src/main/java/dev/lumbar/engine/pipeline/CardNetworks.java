@@ -152,14 +152,13 @@ public final class CardNetworks implements Networks {
         return backend.name();
     }
 
-    /** SHA-256 of every weight file loaded so far, by file name, for reports. */
-    public Map<String, String> fingerprints() throws IOException {
-        Map<String, String> hashes = new LinkedHashMap<>();
+    /** Name and SHA-256 of the weights of every network loaded so far, for reports. */
+    public List<ModelFingerprint> fingerprints() throws IOException {
+        List<ModelFingerprint> prints = new ArrayList<>();
         for (Network net : loaded.values()) {
-            ModelFingerprint f = ModelFingerprint.of(net.card().name(), net.card().weights());
-            hashes.put(f.weightsFile(), f.sha256());
+            prints.add(ModelFingerprint.of(net.card().name(), net.card().weights()));
         }
-        return hashes;
+        return prints;
     }
 
     @Override
@@ -224,7 +223,10 @@ public final class CardNetworks implements Networks {
         }
     }
 
-    /** The card's input as a stage-1 network reads it: whole slices, repeated channels. */
+    /**
+     * The card's input as a stage-1 network reads it: whole slices, channels repeated unless
+     * the manifest's stage-1 entry asks for neighbours.
+     */
     private static ImageInput imageInput(ModelCard card) {
         ModelCard.Input in = card.input();
         return new ImageInput(in.height(), in.width(), in.channels(),
@@ -238,7 +240,8 @@ public final class CardNetworks implements Networks {
             case "minmax" -> Normalisation.MINMAX;
             case "zscore" -> Normalisation.ZSCORE;
             case "window" -> {
-                if (!(n.get("low") instanceof Number low) || !(n.get("high") instanceof Number high)) {
+                if (!(n.get("low") instanceof Number low)
+                        || !(n.get("high") instanceof Number high)) {
                     throw new IllegalArgumentException(card.file() + ": input.normalize window"
                             + " needs numbers 'low' and 'high'");
                 }

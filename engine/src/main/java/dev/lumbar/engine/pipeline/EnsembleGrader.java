@@ -2,6 +2,7 @@ package dev.lumbar.engine.pipeline;
 
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Side;
 import dev.lumbar.engine.spine.Target;
 import dev.lumbar.engine.tensor.Tensor;
@@ -69,13 +70,7 @@ public final class EnsembleGrader {
             Localisation where, Map<Target, List<StudyResult.MemberGrade>> grades,
             List<String> warnings) {
         BagGeometry bag = member.bag();
-        Networks.BagGrader grader = networks.grader(member.model());
-        if ((grader.slices() != 0 && grader.slices() != bag.slices())
-                || (grader.channels() != 0 && grader.channels() != bag.channels())) {
-            throw new ManifestException(manifest.file(), "member " + member.name(),
-                    "bag of " + bag.slices() + " slices x " + bag.channels() + " channels, but"
-                    + " its model card expects " + grader.slices() + " x " + grader.channels());
-        }
+        Networks.BagGrader grader = checkedGrader(member);
 
         // the member's targets grouped by the stack they were located on
         Map<Stack, List<Target>> byStack = new LinkedHashMap<>();
@@ -106,6 +101,8 @@ public final class EnsembleGrader {
                         bag.level() ? at.discAngle(bag) : 0,
                         condition.side() == Side.LEFT));
             }
+            // LIMITATION: bags are always cut on the CPU and then uploaded; on a GPU backend
+            // the engine's CUDA ROI sampler kernel is not used yet.
             Networks.Grades graded;
             try (Tensor bags = RoiSampler.sample(entry.getKey().volume(), rois, bag)) {
                 graded = grader.grade(bags);
@@ -117,16 +114,58 @@ public final class EnsembleGrader {
             }
             for (int t = 0; t < targets.size(); t++) {
                 Target target = targets.get(t);
+                // LIMITATION: a member grades one target per bag (3 logits); heads that
+                // answer several targets from one bag are refused here
                 if (graded.logits()[t].length != 3) {
                     throw new IllegalArgumentException("member " + member.name() + " answers "
                             + graded.logits()[t].length + " logits per bag; 3 severities"
                             + " expected");
                 }
+                Location at = locations.get(target);
+                int[] instances = new int[bag.slices()];
+                for (int s = 0; s < instances.length; s++) {
+                    instances[s] = bag.channelSlices(at.slice(), s,
+                            at.stack().slices())[(bag.channels() - 1) / 2];
+                }
                 grades.get(target).add(new StudyResult.MemberGrade(member.name(), member.view(),
-                        member.weight(), locations.get(target), graded.logits()[t],
+                        member.weight(), at, instances, graded.logits()[t],
                         graded.attention() == null ? null : graded.attention()[t]));
             }
         }
+    }
+
+    /**
+     * Loads every network the manifest names and checks each member's bag against its card, so
+     * that a broken ensemble fails before the first study.
+     */
+    public void loadAll() {
+        for (SeriesType type : SeriesType.values()) {
+            manifest.stage1(type).ifPresent(models -> {
+                if (models.slices() != null) {
+                    networks.sliceScorer(models.slices());
+                }
+                if (models.points() != null) {
+                    networks.pointModel(models.points());
+                }
+            });
+        }
+        for (Condition condition : Condition.ALL) {
+            for (EnsembleManifest.Member member : manifest.plan(condition).members()) {
+                checkedGrader(member);
+            }
+        }
+    }
+
+    private Networks.BagGrader checkedGrader(EnsembleManifest.Member member) {
+        BagGeometry bag = member.bag();
+        Networks.BagGrader grader = networks.grader(member.model());
+        if ((grader.slices() != 0 && grader.slices() != bag.slices())
+                || (grader.channels() != 0 && grader.channels() != bag.channels())) {
+            throw new ManifestException(manifest.file(), "member " + member.name(),
+                    "bag of " + bag.slices() + " slices x " + bag.channels() + " channels, but"
+                    + " its model card expects " + grader.slices() + " x " + grader.channels());
+        }
+        return grader;
     }
 
     /** Weighted mean logits over members, over the temperature, through softmax. */

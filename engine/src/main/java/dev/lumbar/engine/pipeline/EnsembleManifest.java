@@ -27,7 +27,8 @@ import java.util.Optional;
  *   "description": "…",                    // optional
  *   "priors": "train_label_counts.csv",    // label counts, the last fallback of every target
  *   "stage1": {                            // per series type; each model optional
- *     "SAG_T2": {"slices": "a.model.json", "points": "b.model.json"},
+ *     "SAG_T2": {"slices": "a.model.json", "points": "b.model.json",
+ *                "channel_mode": "adjacent"},   // channels: neighbours (default "repeat")
  *     "SAG_T1": {"slices": "c.model.json", "points": "d.model.json"},
  *     "AX_T2":  {"points": "e.model.json"}
  *   },
@@ -37,7 +38,7 @@ import java.util.Optional;
  *       "members": [ {
  *         "name": "spinal_convnext",       // for reports; defaults to the model file's name
  *         "model": "f.model.json",         // a lumbar-model/1 card, relative to this file
- *         "view": "SAG_T2",                // SAG_T1 | SAG_T2 | AX_T2: the stack the bag is cut from
+ *         "view": "SAG_T2",                // SAG_T1 | SAG_T2 | AX_T2: the bag's stack
  *         "weight": 1.0,
  *         "flip_tta": true,                // also grade the left-right flipped bag, average logits
  *         "bag": {
@@ -75,8 +76,11 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
 
     public static final String FORMAT = "lumbar-ensemble/1";
 
-    /** The localisation models of one series type; either may be null. */
-    public record Stage1Models(Path slices, Path points) {
+    /**
+     * The localisation models of one series type; either may be null. Their images hold the
+     * slice repeated across the card's channels, or its neighbours ({@code channel_mode}).
+     */
+    public record Stage1Models(Path slices, Path points, BagGeometry.ChannelMode channelMode) {
     }
 
     /** One stage-2 network and how its bags are cut. */
@@ -121,8 +125,8 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
             for (String key : models.keys()) {
                 SeriesType type = seriesType(models, key, key);
                 JsonFields entry = models.object(key);
-                stage1.put(type, new Stage1Models(
-                        modelPath(entry, "slices", folder), modelPath(entry, "points", folder)));
+                stage1.put(type, new Stage1Models(modelPath(entry, "slices", folder),
+                        modelPath(entry, "points", folder), channelMode(entry)));
             }
         }
 
@@ -143,7 +147,8 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
                 if (plans.containsKey(condition)) {
                     throw conditions.problem(key, condition.kaggleName() + " is planned twice");
                 }
-                plans.put(condition, new ConditionPlan(condition, temperature, List.copyOf(members)));
+                plans.put(condition, new ConditionPlan(condition, temperature,
+                        List.copyOf(members)));
             }
         }
         for (Condition condition : Condition.ALL) {
@@ -190,13 +195,7 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
         int[] resize = json.has("resize") ? json.size("resize") : new int[] {0, 0};
         int[] size = json.size("size");
         JsonFields crop = json.object("crop");
-        String mode = json.string("channel_mode", "repeat");
-        BagGeometry.ChannelMode channelMode = switch (mode) {
-            case "repeat" -> BagGeometry.ChannelMode.REPEAT;
-            case "adjacent" -> BagGeometry.ChannelMode.ADJACENT;
-            default -> throw json.problem("channel_mode",
-                    "expected \"repeat\" or \"adjacent\", got \"" + mode + "\"");
-        };
+        BagGeometry.ChannelMode channelMode = channelMode(json);
         try {
             return new BagGeometry(json.integer("slices"), json.integer("slice_step", 1),
                     json.integer("channels", 1), channelMode, resize[0], resize[1],
@@ -210,6 +209,16 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
             }
             throw json.problem("", e.getMessage());
         }
+    }
+
+    private static BagGeometry.ChannelMode channelMode(JsonFields json) {
+        String mode = json.string("channel_mode", "repeat");
+        return switch (mode) {
+            case "repeat" -> BagGeometry.ChannelMode.REPEAT;
+            case "adjacent" -> BagGeometry.ChannelMode.ADJACENT;
+            default -> throw json.problem("channel_mode",
+                    "expected \"repeat\" or \"adjacent\", got \"" + mode + "\"");
+        };
     }
 
     private static Normalisation normalisation(JsonFields json) {

@@ -14,6 +14,11 @@ public record ImageInput(int rows, int cols, int channels, BagGeometry.ChannelMo
         }
     }
 
+    /** The same input with its channels taken as {@code mode} says. */
+    public ImageInput withChannelMode(BagGeometry.ChannelMode mode) {
+        return new ImageInput(rows, cols, channels, mode, normalisation);
+    }
+
     /**
      * The bag geometry that reads a whole {@code imageRows × imageCols} slice resized to this
      * input: a crop box covering the image exactly, centred on the image centre.

@@ -29,6 +29,8 @@ public final class Localisation {
         Level level = target.level();
         return Optional.ofNullable(switch (view) {
             case SAG_T2 -> canal.get(level);
+            // LIMITATION: the spinal canal has no location on a sagittal T1 stack, so a
+            // member grading it from SAG_T1 never serves and the next member or the priors do
             case SAG_T1 -> side == Side.LEFT ? leftForamen.get(level)
                     : side == Side.RIGHT ? rightForamen.get(level) : null;
             case AX_T2 -> side == Side.LEFT ? leftSubarticular.get(level)

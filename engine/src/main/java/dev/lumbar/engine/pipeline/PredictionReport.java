@@ -1,113 +1,126 @@
 package dev.lumbar.engine.pipeline;
 
-import dev.lumbar.engine.spine.Severity;
+import dev.lumbar.engine.report.ModelFingerprint;
+import dev.lumbar.engine.report.StudyReport;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The per-study JSON report: engine and ensemble, backend, timings, the stacks and how they
- * were typed, every target's location, probabilities and member grades (with attention), and
- * the warnings. It names the study by its folder and series by their folder or number: no
- * patient name, ID, date or UID appears.
+ * The per-study JSON report: {@link StudyReport}'s fields (engine, backend, weights, timings,
+ * series and their typing, every target's location, probabilities, attention and fallback,
+ * warnings with UIDs masked), plus what only the pipeline knows: the ensemble, and per target
+ * how its location was found and every member's logits. Slices are numbered within the series
+ * (an axial series' stacks one after another). The additions carry no series names,
+ * only slice indices, so they cannot leak a UID-like folder name that the report withholds.
  */
 public final class PredictionReport {
-
-    public static final String FORMAT = "lumbar-report/1";
 
     private PredictionReport() {
     }
 
     /**
-     * The report as JSON values ({@link dev.lumbar.engine.io.Json#write} writes it).
+     * The report as JSON values, ready for {@link dev.lumbar.engine.io.Json#writeAtomically}.
      *
-     * @param modelHashes the SHA-256 of each weight file the ensemble used, by file name
-     * @param readMillis  time spent reading the study's DICOM files
+     * @param series     the study's series as read, typed or not
+     * @param readMillis time spent decoding the study's pixels
      */
     public static Map<String, Object> of(StudyResult result, EnsembleManifest manifest,
-            String engineVersion, String backend, Map<String, String> modelHashes,
+            String engineVersion, StudyReport.BackendInfo backend,
+            List<ModelFingerprint> models, List<StudyReport.SeriesEntry> series,
             long readMillis) {
-        Map<String, Object> report = new LinkedHashMap<>();
-        report.put("format", FORMAT);
-        report.put("study", result.studyId());
-        report.put("engine", engineVersion);
+        Map<String, Double> timings = new LinkedHashMap<>();
+        timings.put("read", (double) readMillis);
+        timings.put("stage1", (double) result.stage1Millis());
+        timings.put("stage2", (double) result.stage2Millis());
+
+        List<StudyReport.TargetEntry> targets = new ArrayList<>();
+        for (StudyResult.TargetResult t : result.targets()) {
+            targets.add(entry(t));
+        }
+        StudyReport report = new StudyReport(result.studyId(), engineVersion, backend, models,
+                timings, series, targets, result.warnings());
+        Map<String, Object> map = report.toMap();
+
         Map<String, Object> ensemble = new LinkedHashMap<>();
         ensemble.put("name", manifest.name());
         ensemble.put("manifest", manifest.file().getFileName().toString());
         ensemble.put("trained", manifest.trained());
-        ensemble.put("weights_sha256", new LinkedHashMap<>(modelHashes));
-        report.put("ensemble", ensemble);
-        report.put("backend", backend);
-        Map<String, Object> timings = new LinkedHashMap<>();
-        timings.put("read_ms", readMillis);
-        timings.put("stage1_ms", result.stage1Millis());
-        timings.put("stage2_ms", result.stage2Millis());
-        report.put("timings", timings);
-
-        // one entry per stack: an axial series often holds one stack per disc
-        List<Object> series = new ArrayList<>();
-        Map<String, Long> stacksSeen = new LinkedHashMap<>();
-        for (Stack stack : result.stacks()) {
-            Map<String, Object> s = new LinkedHashMap<>();
-            s.put("series", stack.seriesId());
-            s.put("stack", stacksSeen.merge(stack.seriesId(), 1L, Long::sum));
-            s.put("type", stack.type().name());
-            s.put("typed_by", stack.typedBy());
-            s.put("slices", (long) stack.slices());
-            s.put("rows", (long) stack.rows());
-            s.put("cols", (long) stack.cols());
-            series.add(s);
-        }
-        report.put("series", series);
-
-        List<Object> targets = new ArrayList<>();
-        for (StudyResult.TargetResult t : result.targets()) {
-            Map<String, Object> entry = new LinkedHashMap<>();
-            entry.put("target", t.target().kaggleName());
-            Map<String, Object> probabilities = new LinkedHashMap<>();
-            for (Severity severity : Severity.ALL) {
-                probabilities.put(severity.kaggleName(), t.probabilities()[severity.ordinal()]);
+        map.put("ensemble", ensemble);
+        List<?> targetMaps = (List<?>) map.get("targets");
+        for (int i = 0; i < targetMaps.size(); i++) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> target = (Map<String, Object>) targetMaps.get(i);
+            StudyResult.TargetResult t = result.targets().get(i);
+            if (t.location() != null) {
+                target.put("located_by", locatedBy(t.location()));
             }
-            entry.put("probabilities", probabilities);
-            entry.put("source", t.fromPriors() ? "label priors" : "ensemble");
-            entry.put("location", t.location() == null ? null : location(t.location()));
-            List<Object> members = new ArrayList<>();
-            for (StudyResult.MemberGrade g : t.grades()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("member", g.member());
-                m.put("view", g.view().name());
-                m.put("weight", g.weight());
-                m.put("location", location(g.location()));
-                m.put("logits", floats(g.logits()));
-                m.put("attention", g.attention() == null ? null : floats(g.attention()));
-                members.add(m);
-            }
-            entry.put("members", members);
-            targets.add(entry);
+            target.put("members", members(t));
         }
-        report.put("targets", targets);
-        report.put("warnings", new ArrayList<Object>(result.warnings()));
-        return report;
+        return map;
     }
 
-    private static Map<String, Object> location(Location at) {
-        Map<String, Object> l = new LinkedHashMap<>();
-        l.put("series", at.stack().seriesId());
-        l.put("slice", (long) at.slice());
-        l.put("instance_number", (long) at.stack().instanceNumbers()[at.slice()]);
-        l.put("x", round(at.x()));
-        l.put("y", round(at.y()));
-        l.put("confidence", Double.isNaN(at.confidence()) ? null : round(at.confidence()));
-        l.put("source", at.source());
+    private static StudyReport.TargetEntry entry(StudyResult.TargetResult t) {
+        StudyReport.Location location = null;
+        if (t.location() != null) {
+            Location at = t.location();
+            // a given point is taken as certain; a projected axial slice has no score of its own
+            double confidence = Double.isNaN(at.confidence()) ? 1.0 : at.confidence();
+            location = new StudyReport.Location(at.stack().seriesId(),
+                    at.stack().seriesOffset() + at.slice(), at.x(), at.y(), confidence);
+        }
+
+        // attention of the first member that has one, with the slices its instances show
+        int[] bagSlices = null;
+        double[] attention = null;
+        for (StudyResult.MemberGrade g : t.grades()) {
+            if (g.attention() != null && g.location() != null) {
+                attention = new double[g.attention().length];
+                bagSlices = new int[g.attention().length];
+                for (int s = 0; s < attention.length; s++) {
+                    attention[s] = g.attention()[s];
+                    bagSlices[s] = g.location().stack().seriesOffset() + g.instanceSlices()[s];
+                }
+                break;
+            }
+        }
+        String fallback = t.fromPriors()
+                ? "label priors: no ensemble member could grade this target" : null;
+        return new StudyReport.TargetEntry(t.target(), t.probabilities(), location, bagSlices,
+                attention, fallback);
+    }
+
+    private static Map<String, Object> locatedBy(Location at) {
+        Map<String, Object> how = new LinkedHashMap<>();
+        how.put("source", at.source());
+        how.put("instance_number", (long) at.stack().instanceNumbers()[at.slice()]);
         if (!Double.isNaN(at.distanceMm())) {
-            l.put("distance_mm", round(at.distanceMm()));
+            how.put("distance_mm", round(at.distanceMm()));
         }
         if (at.spineX() != 0 || at.spineY() != 0) {
-            l.put("disc_tilt_degrees", round(Math.toDegrees(
+            how.put("disc_tilt_degrees", round(Math.toDegrees(
                     Math.atan2(at.spineY(), at.spineX()) - Math.PI / 2)));
         }
-        return l;
+        return how;
+    }
+
+    private static List<Object> members(StudyResult.TargetResult t) {
+        List<Object> members = new ArrayList<>();
+        for (StudyResult.MemberGrade g : t.grades()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("member", g.member());
+            m.put("view", g.view().name());
+            m.put("weight", g.weight());
+            m.put("slice", (long) (g.location().stack().seriesOffset()
+                    + g.location().slice()));
+            m.put("x", round(g.location().x()));
+            m.put("y", round(g.location().y()));
+            m.put("logits", floats(g.logits()));
+            m.put("attention", g.attention() == null ? null : floats(g.attention()));
+            members.add(m);
+        }
+        return members;
     }
 
     private static List<Object> floats(float[] values) {

@@ -77,6 +77,9 @@ public final class RoiSampler {
                 geometry.outRows(), geometry.outCols());
     }
 
+    // LIMITATION: the composed resample reads four pixels per output pixel and never
+    // low-pass filters, so a crop box much larger than the output aliases where an area resize
+    // (cv2 INTER_AREA) would average.
     private static void cutBag(float[] voxels, int rows, int cols, int slices, RoiTarget target,
             BagGeometry g, float[] out, int offset) {
         int h = g.outRows();

@@ -13,9 +13,11 @@ import dev.lumbar.engine.tensor.Tensor;
  * @param geometry where the slices lie
  * @param instanceNumbers each slice's InstanceNumber, in stack order (the slice numbering of
  *                 Kaggle's coordinate files)
+ * @param seriesOffset how many slices the series' earlier stacks hold: slice s of this stack
+ *                 is slice {@code seriesOffset + s} of the series
  */
 public record Stack(String seriesId, SeriesType type, String typedBy, Tensor volume,
-        StackGeometry geometry, int[] instanceNumbers) {
+        StackGeometry geometry, int[] instanceNumbers, int seriesOffset) {
 
     public Stack {
         if (volume.rank() != 3 || volume.dim(0) != geometry.slices()) {

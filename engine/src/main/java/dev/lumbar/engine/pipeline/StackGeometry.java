@@ -52,7 +52,7 @@ public record StackGeometry(double[][] positions, double[] rowCosine, double[] c
         return out;
     }
 
-    /** Signed distance (mm) of {@code point} from the plane of slice {@code s}, along the normal. */
+    /** Signed distance (mm) of {@code point} from slice {@code s}'s plane, along the normal. */
     public double distanceToSlice(int slice, double[] point) {
         return dot(minus(point, positions[slice]), normal());
     }

@@ -17,6 +17,11 @@ public final class StudyPredictor {
         this.grader = new EnsembleGrader(manifest, networks, priors);
     }
 
+    /** Loads and checks every network of the ensemble now rather than on first use. */
+    public void loadAll() {
+        grader.loadAll();
+    }
+
     /**
      * Grades one study.
      *

@@ -30,9 +30,11 @@ public record StudyResult(String studyId, List<TargetResult> targets, List<Stack
     /**
      * One member's answer for one target: logits averaged over flips, and attention over the
      * bag's instances (null for heads without attention).
+     *
+     * @param instanceSlices the stack slice each instance of the bag shows (its middle channel)
      */
     public record MemberGrade(String member, SeriesType view, double weight, Location location,
-            float[] logits, float[] attention) {
+            int[] instanceSlices, float[] logits, float[] attention) {
     }
 
     public TargetResult target(Target target) {

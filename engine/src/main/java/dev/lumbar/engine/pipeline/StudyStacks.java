@@ -43,6 +43,13 @@ public final class StudyStacks implements AutoCloseable {
                             + " stacks; the largest is used");
                 }
                 for (dev.lumbar.engine.study.Stack stack : chosen) {
+                    int offset = 0;
+                    for (dev.lumbar.engine.study.Stack earlier : series.stacks()) {
+                        if (earlier == stack) {
+                            break;
+                        }
+                        offset += earlier.size();
+                    }
                     Tensor volume;
                     try {
                         volume = loader.load(stack, warnings);
@@ -51,7 +58,7 @@ public final class StudyStacks implements AutoCloseable {
                         continue;
                     }
                     stacks.add(new Stack(series.id(), type, typedBy(series), volume,
-                            geometry(stack), instances(stack)));
+                            geometry(stack), instances(stack), offset));
                 }
             }
         } catch (RuntimeException e) {

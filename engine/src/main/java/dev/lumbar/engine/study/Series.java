@@ -11,11 +11,14 @@ import java.util.List;
  * @param typing the type and the rule that decided it
  * @param repetitionTime RepetitionTime (ms) of the first file, or null
  * @param echoTime EchoTime (ms) of the first file, or null
- * @param transferSyntaxUid the first file's transfer syntax ("mixed" when files differ)
+ * @param transferSyntaxUid the files' transfer syntax, or {@link #MIXED_TRANSFER_SYNTAX}
  * @param stacks position-ordered stacks, at least one
  */
 public record Series(String id, String description, SeriesTyping typing, Double repetitionTime,
         Double echoTime, String transferSyntaxUid, List<Stack> stacks) {
+
+    /** What {@link #transferSyntaxUid} holds when the files use more than one syntax. */
+    public static final String MIXED_TRANSFER_SYNTAX = "mixed";
 
     public Series {
         stacks = List.copyOf(stacks);

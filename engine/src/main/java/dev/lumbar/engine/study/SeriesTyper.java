@@ -122,8 +122,10 @@ public final class SeriesTyper {
                 return SeriesTyping.undecided(plane + ", " + timing
                         + ": an axial T1, which no model reads");
             }
+            String assumed = tr == null || te == null ? " (taken as T2, the only axial series"
+                    + " read)" : " (weighting unclear, taken as T2, the only axial series read)";
             return new SeriesTyping(SeriesType.AX_T2, TypingRule.GEOMETRY, plane + ", " + timing
-                    + (isT1 == null ? " (taken as T2, the only axial series read)" : ""));
+                    + (isT1 == null ? assumed : ""));
         }
         if (isT1 == null) {
             return SeriesTyping.undecided(plane + ", " + timing + ": weighting unclear");

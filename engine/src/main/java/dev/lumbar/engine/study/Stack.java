@@ -9,8 +9,8 @@ import java.util.List;
  * <p>Voxel coordinates are {@code (slice, row, column)}, the index order of the stack's volume
  * {@code [slices, rows, columns]}. Between slices the position is interpolated linearly between
  * the two neighbouring slice positions (so uneven spacing and a sheared stack map exactly); beyond
- * the ends it is extrapolated from the end pair; a stack of one slice steps 1 mm per slice. In-plane
- * axes and pixel spacing are the first slice's.
+ * the ends it is extrapolated from the end pair; a stack of one slice steps 1 mm per slice.
+ * In-plane axes and pixel spacing are the first slice's.
  */
 public final class Stack {
 

@@ -25,6 +25,12 @@ final class StackSplitter {
     /** Relative deviation of a gap from the median that is reported as uneven spacing. */
     static final double UNEVEN_SPACING = 0.2;
 
+    // spine MR: slices 0.5–10 mm apart, pixels 0.1–3 mm; anything else is worth a look
+    static final double MIN_PLAUSIBLE_GAP_MM = 0.5;
+    static final double MAX_PLAUSIBLE_GAP_MM = 10;
+    static final double MIN_PLAUSIBLE_PIXEL_MM = 0.1;
+    static final double MAX_PLAUSIBLE_PIXEL_MM = 3;
+
     private StackSplitter() {}
 
     /** The stacks of {@code slices}, named {@code <seriesId>/stack <n>}; notes go to warnings. */
@@ -135,6 +141,15 @@ final class StackSplitter {
             warnings.add(String.format(Locale.ROOT, "%s: uneven slice spacing (median %.2f mm)",
                     stack.name(), median));
         }
+        if (stack.geometryKnown() && (median > MAX_PLAUSIBLE_GAP_MM
+                || median > SAME_POSITION_MM && median < MIN_PLAUSIBLE_GAP_MM)) {
+            warnings.add(String.format(Locale.ROOT, "%s: unusual slice spacing %.2f mm",
+                    stack.name(), median));
+        }
+        if (!plausiblePixel(stack.rowSpacing()) || !plausiblePixel(stack.columnSpacing())) {
+            warnings.add(String.format(Locale.ROOT, "%s: unusual pixel spacing %.3fx%.3f mm",
+                    stack.name(), stack.rowSpacing(), stack.columnSpacing()));
+        }
         int rows = stack.rows();
         int columns = stack.columns();
         boolean sizes = stack.slices().stream().anyMatch(s -> s.geometry().rows() != rows
@@ -143,6 +158,10 @@ final class StackSplitter {
             warnings.add(stack.name() + ": slices of different image size; its volume cannot be"
                     + " loaded");
         }
+    }
+
+    private static boolean plausiblePixel(double mm) {
+        return mm >= MIN_PLAUSIBLE_PIXEL_MM && mm <= MAX_PLAUSIBLE_PIXEL_MM;
     }
 
     private static double median(double[] values) {

@@ -46,8 +46,13 @@ public final class StudyScanner {
             Integer seriesNumber, String description, Double repetitionTime, Double echoTime,
             Double inversionTime, String transferSyntaxUid, boolean pixelSpacingKnown) {}
 
-    /** Files of one series before they are read. */
-    private record SeriesFiles(String studyId, String seriesId, List<Path> files) {}
+    /** What reading one file gave: a header, or the warning that says why it is skipped. */
+    private record HeaderResult(FileHeader header, String warning) {
+
+        static HeaderResult skipped(String warning) {
+            return new HeaderResult(null, warning);
+        }
+    }
 
     /** Reads every study under {@code dir}. */
     public StudyScan scan(Path dir) throws StudyException {
@@ -55,17 +60,26 @@ public final class StudyScanner {
             throw new StudyException(dir + ": not a folder; give the folder that holds the"
                     + " studies (or one study)");
         }
-        List<Path> files = listFiles(dir);
+        List<Path> found = listFiles(dir);
+        int kaggleDepth = isKaggleLayout(dir, found, 3) ? 3 : isKaggleLayout(dir, found, 2) ? 2
+                : 0;
+        // in the Kaggle layout, top-level files (CSV files, notes) belong to no study
+        List<Path> files = kaggleDepth == 0 ? found : found.stream()
+                .filter(f -> dir.relativize(f).getNameCount() == kaggleDepth).toList();
         long start = System.nanoTime();
+
+        // headers are independent: read them on all cores, then assemble in path order
+        List<HeaderResult> read = files.parallelStream().map(f -> readHeader(f, dir)).toList();
+        Map<Path, HeaderResult> headers = new HashMap<>();
+        for (int i = 0; i < files.size(); i++) {
+            headers.put(files.get(i), read.get(i));
+        }
         List<Study> studies = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
-        int read;
-        if (isKaggleLayout(dir, files, 3)) {
-            read = scanKaggle(dir, files, 3, studies);
-        } else if (isKaggleLayout(dir, files, 2)) {
-            read = scanKaggle(dir, files, 2, studies);
+        if (kaggleDepth > 0) {
+            scanKaggle(dir, files, headers, kaggleDepth, studies);
         } else {
-            read = scanGrouped(dir, files, studies, warnings);
+            scanGrouped(dir, files, headers, studies, warnings);
         }
         long nanos = System.nanoTime() - start;
         for (Study s : studies) {
@@ -73,12 +87,13 @@ public final class StudyScanner {
                     s.id(), s.series().size(), s.series().stream().mapToInt(Series::sliceCount)
                             .sum(), s.warnings().size());
         }
-        return new StudyScan(studies, warnings, read, nanos);
+        return new StudyScan(studies, warnings, files.size(), nanos);
     }
 
     private static List<Path> listFiles(Path dir) throws StudyException {
         int limit = Limits.current().filesPerScan();
-        try (Stream<Path> walk = Files.walk(dir)) {
+        // linked folders are followed: datasets are often linked into place
+        try (Stream<Path> walk = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
             List<Path> files = walk.filter(Files::isRegularFile)
                     .filter(p -> !hidden(dir.relativize(p)))
                     .limit(limit + 1L)
@@ -109,6 +124,9 @@ public final class StudyScanner {
      * top level sits exactly that deep, and no DICOM-named file sits at the top.
      */
     private static boolean isKaggleLayout(Path dir, List<Path> files, int depth) {
+        // LIMITATION: the decision is for the whole tree: one stray file at another depth sends
+        // every study to UID grouping, where series are named S<SeriesNumber> and the series
+        // CSV no longer matches them.
         boolean any = false;
         for (Path f : files) {
             int d = dir.relativize(f).getNameCount();
@@ -125,21 +143,17 @@ public final class StudyScanner {
         return any;
     }
 
-    private int scanKaggle(Path dir, List<Path> files, int depth, List<Study> studies) {
+    private void scanKaggle(Path dir, List<Path> files, Map<Path, HeaderResult> read,
+            int depth, List<Study> studies) {
         Map<String, Map<String, List<Path>>> tree = new LinkedHashMap<>();
         String single = folderName(dir);
         for (Path f : files) {
             Path rel = dir.relativize(f);
-            if (rel.getNameCount() == 1) {
-                LOG.log(System.Logger.Level.DEBUG, "ignoring top-level file {0}", rel);
-                continue;
-            }
             String study = depth == 3 ? rel.getName(0).toString() : single;
             String series = rel.getName(depth - 2).toString();
             tree.computeIfAbsent(study, k -> new LinkedHashMap<>())
                     .computeIfAbsent(series, k -> new ArrayList<>()).add(f);
         }
-        int read = 0;
         for (var study : tree.entrySet()) {
             Path studyDir = depth == 3 ? dir.resolve(study.getKey()) : dir;
             List<String> warnings = new ArrayList<>();
@@ -148,25 +162,32 @@ public final class StudyScanner {
                     .entrySet()) {
                 List<FileHeader> headers = new ArrayList<>();
                 for (Path f : s.getValue()) {
-                    read++;
-                    readHeader(f, dir, warnings).ifPresent(headers::add);
+                    HeaderResult r = read.get(f);
+                    if (r.header() != null) {
+                        headers.add(r.header());
+                    } else {
+                        warnings.add(r.warning());
+                    }
                 }
                 buildSeries(study.getKey(), s.getKey(), headers, warnings)
                         .ifPresent(series::add);
             }
             studies.add(finish(study.getKey(), studyDir, series, warnings));
         }
-        return read;
     }
 
-    private int scanGrouped(Path dir, List<Path> files, List<Study> studies,
-            List<String> warnings) {
+    private void scanGrouped(Path dir, List<Path> files, Map<Path, HeaderResult> read,
+            List<Study> studies, List<String> warnings) {
         Map<String, Map<String, List<FileHeader>>> byUid = new LinkedHashMap<>();
         for (Path f : files) {
-            readHeader(f, dir, warnings).ifPresent(h -> byUid
-                    .computeIfAbsent(Objects.requireNonNullElse(h.studyUid(), ""),
+            FileHeader h = read.get(f).header();
+            if (h == null) {
+                warnings.add(read.get(f).warning());
+                continue;
+            }
+            byUid.computeIfAbsent(Objects.requireNonNullElse(h.studyUid(), ""),
                             k -> new LinkedHashMap<>())
-                    .computeIfAbsent(seriesKey(h), k -> new ArrayList<>()).add(h));
+                    .computeIfAbsent(seriesKey(h), k -> new ArrayList<>()).add(h);
         }
         Map<String, Integer> namesUsed = new HashMap<>();
         for (Map<String, List<FileHeader>> studySeries : byUid.values()) {
@@ -189,13 +210,12 @@ public final class StudyScanner {
             }
             studies.add(finish(id, folder, series, studyWarnings));
         }
-        return files.size();
     }
 
     /**
      * The series of one study that are within {@link Limits#seriesPerStudy()} and whose file
      * count is within {@link Limits#slicesPerSeries()}; the others are left out with a warning
-     * that calls them by {@code name} (never by UID) before any of their files is decoded.
+     * that calls them by {@code name} (never by UID), before any of their pixels is decoded.
      */
     private static <T> Map<String, List<T>> withinLimits(Map<String, List<T>> series,
             java.util.function.Function<Map.Entry<String, List<T>>, String> name,
@@ -225,31 +245,28 @@ public final class StudyScanner {
         return "#" + h.seriesNumber() + "/" + h.description();
     }
 
-    private java.util.Optional<FileHeader> readHeader(Path file, Path root, List<String> warnings) {
+    private HeaderResult readHeader(Path file, Path root) {
         String name = root.relativize(file).toString();
         DicomObject header;
         try {
             header = reader.readHeader(file);
         } catch (DicomException e) {
-            warnings.add(name + ": skipped, " + problem(e, file));
-            return java.util.Optional.empty();
+            return HeaderResult.skipped(name + ": skipped, " + problem(e, file));
         } catch (RuntimeException e) {
-            warnings.add(name + ": skipped, the reader failed (" + e.getClass().getSimpleName()
-                    + ")");
             LOG.log(System.Logger.Level.DEBUG, "reader failure on " + name, e);
-            return java.util.Optional.empty();
+            return HeaderResult.skipped(name + ": skipped, the reader failed ("
+                    + e.getClass().getSimpleName() + ")");
         }
         int rows = header.getInt(Tag.Rows, 0);
         int columns = header.getInt(Tag.Columns, 0);
         if (rows <= 0 || columns <= 0) {
-            warnings.add(name + ": skipped, not an image (no Rows or Columns)");
-            return java.util.Optional.empty();
+            return HeaderResult.skipped(name + ": skipped, not an image (no Rows or Columns)");
         }
         if (header.getInt(Tag.NumberOfFrames, 1) > 1) {
             // LIMITATION: multi-frame (enhanced) images are skipped; their per-frame geometry
             // lives in functional group sequences that the reader does not expose.
-            warnings.add(name + ": skipped, multi-frame images are not supported");
-            return java.util.Optional.empty();
+            return HeaderResult.skipped(name + ": skipped, multi-frame images are not"
+                    + " supported");
         }
         double[] position = header.getDoubles(Tag.ImagePositionPatient);
         double[] orientation = header.getDoubles(Tag.ImageOrientationPatient);
@@ -268,11 +285,11 @@ public final class StudyScanner {
         Slice slice = new Slice(file, header.getInt(Tag.InstanceNumber, 0), geometry, located);
         Integer seriesNumber = header.contains(Tag.SeriesNumber)
                 ? header.getInt(Tag.SeriesNumber, 0) : null;
-        return java.util.Optional.of(new FileHeader(slice, blankToNull(header.getString(
+        return new HeaderResult(new FileHeader(slice, blankToNull(header.getString(
                 Tag.StudyInstanceUID)), blankToNull(header.getString(Tag.SeriesInstanceUID)),
                 seriesNumber, blankToNull(header.getString(Tag.SeriesDescription)),
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
-                first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingKnown));
+                first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingKnown), null);
     }
 
     private java.util.Optional<Series> buildSeries(String studyId, String seriesId,
@@ -281,6 +298,7 @@ public final class StudyScanner {
             warnings.add("series " + seriesId + ": no readable image, left out");
             return java.util.Optional.empty();
         }
+        // LIMITATION: description, TR and TE of a series are its first file's.
         FileHeader first = headers.getFirst();
         if (headers.stream().anyMatch(h -> !h.pixelSpacingKnown())) {
             warnings.add("series " + seriesId + ": no PixelSpacing in some files, 1 mm assumed");
@@ -294,7 +312,12 @@ public final class StudyScanner {
                 main == null ? null : main.normal(), first.repetitionTime(), first.echoTime(),
                 first.inversionTime()));
         String syntax = headers.stream().map(FileHeader::transferSyntaxUid).distinct().count() == 1
-                ? first.transferSyntaxUid() : "mixed";
+                ? first.transferSyntaxUid() : Series.MIXED_TRANSFER_SYNTAX;
+        long seriesUids = headers.stream().map(FileHeader::seriesUid).distinct().count();
+        if (seriesUids > 1) {
+            warnings.add("series " + seriesId + ": its files carry " + seriesUids + " different"
+                    + " SeriesInstanceUIDs; all are read as one series");
+        }
         return java.util.Optional.of(new Series(seriesId, first.description(), typing,
                 first.repetitionTime(), first.echoTime(), syntax, stacks));
     }

@@ -29,7 +29,7 @@ public final class VolumeLoader {
         this.reader = reader;
     }
 
-    /** Bytes of stored pixel data decoded so far (rows × columns × samples × bits/8 per file). */
+    /** Stored pixel bytes decoded so far: rows × columns × samples × bytes per sample. */
     public long storedBytesDecoded() {
         return storedBytes;
     }
@@ -78,7 +78,7 @@ public final class VolumeLoader {
                                 + ", which is not supported");
                     }
                 } else if (samples == 3) {
-                    luminance(stored, values, photometric, stack, name);
+                    luminance(stored, values, colourModel(photometric, image), stack, name);
                     if (!colourWarned) {
                         warnings.add(stack.name() + ": colour (" + photometric + ") images"
                                 + " reduced to luminance");
@@ -108,6 +108,18 @@ public final class VolumeLoader {
         for (int p = 0; p < values.length; p++) {
             values[p] = sum - values[p];
         }
+    }
+
+    /**
+     * How the decoded samples are to be read. JPEG decoders hand back RGB even when the header
+     * says YBR; native YBR data stays YBR.
+     */
+    private static String colourModel(String photometric, DicomImage image) {
+        String syntax = image.header().transferSyntaxUid();
+        boolean jpeg = syntax != null && syntax.startsWith("1.2.840.10008.1.2.4.");
+        // LIMITATION: YBR inside a JPEG syntax is assumed decoded to RGB; a decoder that kept
+        // YBR would have its Y sample weighted as red.
+        return photometric.startsWith("YBR") && jpeg ? "RGB" : photometric;
     }
 
     /** ITU-R BT.601 luma from interleaved RGB; for YBR the first sample already is luma. */

@@ -4,8 +4,9 @@
  *
  * <p>Coordinates are DICOM patient coordinates (LPS, mm). A stack's slices share one orientation
  * and are ordered by position along the normal {@code rowCosine × columnCosine}; its voxels are
- * indexed {@code (slice, row, column)} like its volume {@code [slices, rows, columns]}. PixelSpacing
- * is (row spacing, column spacing): the step along a row, image x, is the second value.
+ * indexed {@code (slice, row, column)} like its volume {@code [slices, rows, columns]}.
+ * PixelSpacing is (row spacing, column spacing): the step along a row, image x, is the second
+ * value.
  *
  * <p>Naming: a study is its folder name and a series its folder name (or {@code S<number>}); no
  * patient identifier and no UID is kept in these values, their warnings or their errors. Values

@@ -98,4 +98,20 @@ class ModelCardTest {
         assertMentions("[1]", "the card is not a JSON object");
         assertMentions("{\"format\": ", "not valid JSON");
     }
+
+    @Test
+    void refusesWeightsOutsideTheCardsFolder() throws IOException {
+        String name = "\"demo-spinal-convnext.safetensors\"";
+        assertMentions(DEMO.replace(name, "\"/etc/passwd\""), "is an absolute path");
+        assertMentions(DEMO.replace(name, "\"../../../../etc/passwd\""),
+                "leads outside the card's folder");
+        assertMentions(DEMO.replace(name, "\"sub/../../x.safetensors\""),
+                "leads outside the card's folder");
+        assertMentions(DEMO.replace(name, "\".\""), "leads outside the card's folder");
+
+        // a subfolder, or a detour that comes back, stays inside
+        Path file = card(DEMO.replace(name, "\"sub/../w/x.safetensors\""));
+        assertEquals(file.getParent().toAbsolutePath().resolve("w/x.safetensors"),
+                ModelCard.load(file).weights());
+    }
 }

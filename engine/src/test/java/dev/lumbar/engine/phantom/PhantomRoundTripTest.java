@@ -113,6 +113,24 @@ class PhantomRoundTripTest {
         assertTrue(!digest(a).equals(digest(dir.resolve("c"))));
     }
 
+    @Test
+    void severalPhantomsShareOneRootAndItsCsvFiles() throws Exception {
+        PhantomStudy first = PhantomGenerator.generate(PhantomOptions.of(1).withStudyId("101"));
+        PhantomStudy second = PhantomGenerator.generate(PhantomOptions.of(2).withStudyId("102"));
+        PhantomWriter.write(first, dir);
+        PhantomWriter.write(second, dir);
+        PhantomWriter.write(first, dir);
+        List<String> series = Files.readAllLines(dir.resolve(PhantomWriter.SERIES_CSV));
+        assertEquals(7, series.size(), series.toString());
+        assertTrue(series.get(1).startsWith("102,") && series.get(4).startsWith("101,"));
+        assertEquals(61, Files.readAllLines(dir.resolve(PhantomWriter.GROUND_TRUTH_CSV)).size());
+        StudyScan scan = new StudyScanner(DicomReader.standard(), SeriesDescriptions.read(
+                dir.resolve(PhantomWriter.SERIES_CSV))).scan(dir);
+        assertEquals(List.of("101", "102"), scan.studies().stream().map(Study::id).toList());
+        assertTrue(scan.studies().stream().flatMap(s -> s.series().stream())
+                .allMatch(s -> s.typing().rule() == TypingRule.SERIES_CSV));
+    }
+
     private static String digest(Path root) throws Exception {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         try (Stream<Path> files = Files.walk(root)) {

@@ -3,17 +3,21 @@ package dev.lumbar.engine.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.cpu.CpuBackend;
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The bundled demo ensemble loads from its cards and every network answers in shape. */
 class DemoEnsembleTest {
@@ -27,6 +31,28 @@ class DemoEnsembleTest {
             values[i] = random.nextFloat();
         }
         return Tensor.of(values, shape);
+    }
+
+    @Test
+    void aBagThatDisagreesWithItsCardFailsAtLoad(@TempDir Path folder) throws IOException {
+        Path card = DEMO.toAbsolutePath().getParent()
+                .resolve("stage2/spinal_convnext_mil.model.json");
+        Path file = folder.resolve("bad.ensemble.json");
+        Files.writeString(file, """
+                {"format": "lumbar-ensemble/1", "conditions": {"spinal_canal_stenosis": {
+                  "members": [{"name": "four", "model": "CARD", "view": "SAG_T2",
+                    "bag": {"slices": 4, "channels": 3, "size": [48, 48],
+                            "crop": {"left": 8, "right": 8, "up": 8, "down": 8}}}]}}}
+                """.replace("CARD", card.toString().replace("\\", "/")));
+        EnsembleManifest manifest = EnsembleManifest.read(file);
+        try (CpuBackend backend = new CpuBackend(1);
+                CardNetworks networks = new CardNetworks(backend)) {
+            StudyPredictor predictor = new StudyPredictor(manifest, networks,
+                    LabelPriors.uniform());
+            ManifestException e = assertThrows(ManifestException.class, predictor::loadAll);
+            assertTrue(e.getMessage().contains("member four"), e.getMessage());
+            assertTrue(e.getMessage().contains("5 x 3"), e.getMessage());
+        }
     }
 
     @Test

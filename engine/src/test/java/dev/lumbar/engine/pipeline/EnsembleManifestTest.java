@@ -26,7 +26,8 @@ class EnsembleManifestTest {
               "name": "test",
               "trained": false,
               "priors": "counts.csv",
-              "stage1": {"SAG_T2": {"slices": "s.model.json", "points": "p.model.json"}},
+              "stage1": {"SAG_T2": {"slices": "s.model.json", "points": "p.model.json",
+                                    "channel_mode": "adjacent"}},
               "conditions": {
                 "spinal_canal_stenosis": {
                   "temperature": 1.5,
@@ -70,6 +71,8 @@ class EnsembleManifestTest {
         assertEquals("test", m.name());
         assertFalse(m.trained());
         assertEquals(folder.resolve("s.model.json"), m.stage1(SeriesType.SAG_T2).get().slices());
+        assertEquals(BagGeometry.ChannelMode.ADJACENT,
+                m.stage1(SeriesType.SAG_T2).get().channelMode());
         assertTrue(m.stage1(SeriesType.AX_T2).isEmpty());
 
         EnsembleManifest.ConditionPlan spinal = m.plan(Condition.SPINAL_CANAL_STENOSIS);

@@ -86,7 +86,7 @@ class StudyPredictorTest {
         }
         return new Stack(series, type, "test", Tensor.of(voxels, SAG_SLICES, SIZE, SIZE),
                 new StackGeometry(positions, new double[] {0, 1, 0}, new double[] {0, 0, -1},
-                        1, 1), instances);
+                        1, 1), instances, 0);
     }
 
     /** Axial slices every 3 mm from z = -30; the levels sit at z = 24, 12, 0, -12, -24. */
@@ -104,7 +104,7 @@ class StudyPredictorTest {
         }
         return new Stack("ax", SeriesType.AX_T2, "test", Tensor.of(voxels, AX_SLICES, SIZE, SIZE),
                 new StackGeometry(positions, new double[] {1, 0, 0}, new double[] {0, 1, 0},
-                        1, 1), instances);
+                        1, 1), instances, 0);
     }
 
     /** Stand-in networks whose answers are computed from their inputs. */
@@ -325,9 +325,9 @@ class StudyPredictorTest {
     @Test
     void membersAverageLogitsWithWeightsThenTemperature() {
         List<StudyResult.MemberGrade> grades = List.of(
-                new StudyResult.MemberGrade("a", SeriesType.SAG_T2, 1, null,
+                new StudyResult.MemberGrade("a", SeriesType.SAG_T2, 1, null, new int[0],
                         new float[] {2, 0, 0}, null),
-                new StudyResult.MemberGrade("b", SeriesType.AX_T2, 3, null,
+                new StudyResult.MemberGrade("b", SeriesType.AX_T2, 3, null, new int[0],
                         new float[] {-2, 0, 4}, null));
         double[] p = EnsembleGrader.combine(grades, 2);
         // mean logits (-1, 0, 3) / 2 = (-0.5, 0, 1.5)

@@ -222,4 +222,48 @@ class StudyScannerTest {
         assertTrue(warnings.stream().anyMatch(w -> w.startsWith("2 series typed SAG_T1")),
                 warnings.toString());
     }
+
+    @Test
+    void filesWithoutPositionFormOneStackInInstanceOrder() throws Exception {
+        Path series = dir.resolve("1004").resolve("3");
+        int[] instances = {3, 1, 2};
+        for (int k = 0; k < 3; k++) {
+            TestSlices.write(TestSlices.sliceWithoutGeometry(3, instances[k], 4),
+                    series.resolve("f" + k + ".dcm"));
+        }
+        Study study = scan(dir).studies().getFirst();
+        Stack stack = study.series().getFirst().stacks().getFirst();
+        assertEquals(List.of(1, 2, 3), stack.slices().stream().map(Slice::instanceNumber)
+                .toList());
+        assertFalse(stack.geometryKnown());
+        assertTrue(study.warnings().stream().anyMatch(w -> w.contains("without"
+                + " ImagePositionPatient")), study.warnings().toString());
+    }
+
+    @Test
+    void implausibleSpacingIsWarned() throws Exception {
+        Path series = dir.resolve("1005").resolve("4");
+        for (int k = 0; k < 3; k++) {
+            TestSlices.write(TestSlices.slice(4, "AX T2", k + 1, TestSlices.geometry(
+                    new Vec3(0, 0, 15.0 * k), AX_ROW, AX_COLUMN, 4), 1),
+                    series.resolve(k + ".dcm"));
+        }
+        List<String> warnings = scan(dir).studies().getFirst().warnings();
+        assertTrue(warnings.contains("4/stack 1: unusual slice spacing 15.00 mm"),
+                warnings.toString());
+    }
+
+    @Test
+    void followsLinkedStudyFolders() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(12));
+        Path real = dir.resolve("real");
+        PhantomWriter.write(phantom, real);
+        Path root = dir.resolve("root");
+        Files.createDirectories(root);
+        Files.createSymbolicLink(root.resolve(phantom.studyId()),
+                real.resolve(phantom.studyId()));
+        Study study = scan(root).studies().getFirst();
+        assertEquals(phantom.studyId(), study.id());
+        assertEquals(52, study.series().stream().mapToInt(Series::sliceCount).sum());
+    }
 }

@@ -45,6 +45,25 @@ final class TestSlices {
                 .putPixels16(Tag.PixelData, pixels);
     }
 
+    /** A 16-bit slice with no ImagePositionPatient, ImageOrientationPatient or PixelSpacing. */
+    static DicomDataset sliceWithoutGeometry(int seriesNumber, int instance, int size) {
+        return new DicomDataset()
+                .putUid(Tag.SOPClassUID, DicomDataset.MR_IMAGE_STORAGE)
+                .putUid(Tag.StudyInstanceUID, "1.2.826.0.1.3680043.2.1143.78")
+                .putUid(Tag.SeriesInstanceUID, "1.2.826.0.1.3680043.2.1143.78." + seriesNumber)
+                .putInteger(Tag.SeriesNumber, seriesNumber)
+                .putInteger(Tag.InstanceNumber, instance)
+                .putUnsignedShort(Tag.SamplesPerPixel, 1)
+                .putString(Tag.PhotometricInterpretation, "CS", "MONOCHROME2")
+                .putUnsignedShort(Tag.Rows, size)
+                .putUnsignedShort(Tag.Columns, size)
+                .putUnsignedShort(Tag.BitsAllocated, 16)
+                .putUnsignedShort(Tag.BitsStored, 16)
+                .putUnsignedShort(Tag.HighBit, 15)
+                .putUnsignedShort(Tag.PixelRepresentation, 0)
+                .putPixels16(Tag.PixelData, new short[size * size]);
+    }
+
     static void write(DicomDataset ds, Path file) {
         String sop = "1.2.826.0.1.3680043.2.1143.99." + Math.abs(file.toString().hashCode());
         ds.putUid(Tag.SOPInstanceUID, sop);

@@ -14,9 +14,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The three ways the CPU backend convolves NCHW images:
  * <ul>
  * <li>1×1, stride 1, unpadded, one group: one matrix product per image,
- *     {@code [O, C] × [C, H·W]};</li>
+ *     {@code [O, C] × [C, H·W]}, or one for the whole batch when images are small;</li>
  * <li>depthwise (one input and one output channel per group): each plane is copied once into a
- *     zero-padded buffer, then every output vector sums all kernel taps in a register;</li>
+ *     zero-padded buffer (split by column phase when strided), then every output vector sums
+ *     all kernel taps in a register;</li>
  * <li>everything else: im2col in tiles of output pixels, then a matrix product per group.</li>
  * </ul>
  * Bias and activation are applied once per output plane, after the sums.
@@ -29,13 +30,19 @@ final class Convolutions {
     private static final ValueLayout.OfFloat F32 =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
+    /** 1×1 convolutions over images with fewer pixels than this run as one product. */
+    private static final long BATCHED_PLANE = 256;
+
     /** im2col tiles hold at most this many floats (16 MiB), whatever the image size. */
     private static final long COLUMN_TILE_FLOATS = 1L << 22;
 
     private final WorkerPool workers;
     private final Gemm gemm;
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<MemorySegment> columns =
+            ThreadLocal.withInitial(() -> MemorySegment.NULL);
+    private final ThreadLocal<MemorySegment> outputs =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     Convolutions(WorkerPool workers, Gemm gemm) {
@@ -67,6 +74,10 @@ final class Convolutions {
             depthwise(g, x, weight, bias, y, act);
             return;
         }
+        if (g.pointwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1) {
+            pointwiseAcrossImages(g, x, weight, bias, y, act);
+            return;
+        }
         if (g.pointwise()) {
             long plane = (long) g.h * g.w;
             gemm.multiply(g.n, g.o, Math.toIntExact(plane), g.c,
@@ -92,6 +103,36 @@ final class Convolutions {
         });
     }
 
+    /**
+     * A 1×1 convolution over small images as one product {@code [O, C] × [C, N·H·W]}: the
+     * weights are then packed once for the batch rather than once per few-pixel image. The
+     * input is gathered into {@code [C, N, H·W]} and the result scattered back to NCHW, with
+     * bias and activation applied on the way.
+     */
+    private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment weight,
+            MemorySegment bias, MemorySegment y, Activation act) {
+        long plane = (long) g.h * g.w;
+        int pixels = Math.toIntExact(g.n * plane);
+        MemorySegment gathered = scratch(columns, (long) g.c * pixels);
+        MemorySegment product = scratch(outputs, (long) g.o * pixels);
+        long planeBytes = plane * Float.BYTES;
+        workers.forEach(g.c, ci -> {
+            for (int n = 0; n < g.n; n++) {
+                MemorySegment.copy(x, ((long) n * g.c + ci) * planeBytes,
+                        gathered, ((long) ci * g.n + n) * planeBytes, planeBytes);
+            }
+        });
+        gemm.multiply(1, g.o, pixels, g.c, weight, 0, 0, g.c, false,
+                gathered, 0, 0, pixels, false, product, 0, 0, pixels, false);
+        workers.forEach(g.o, oc -> {
+            float b = bias == null ? 0f : bias.getAtIndex(F32, oc);
+            for (int n = 0; n < g.n; n++) {
+                Pointwise.biasActivate(product, ((long) oc * g.n + n) * planeBytes,
+                        y, ((long) n * g.o + oc) * planeBytes, plane, b, act);
+            }
+        });
+    }
+
     // ---- im2col + matrix product ------------------------------------------------------------
 
     private void im2colProducts(Geometry g, MemorySegment x, MemorySegment weight,
@@ -102,7 +143,7 @@ final class Convolutions {
         int rows = cg * g.kh * g.kw;
         int pixels = g.outH * g.outW;
         int tile = (int) Math.max(1, Math.min(pixels, COLUMN_TILE_FLOATS / Math.max(1, rows)));
-        MemorySegment col = columnBuffer((long) rows * tile);
+        MemorySegment col = scratch(columns, (long) rows * tile);
         long inPlane = (long) g.h * g.w;
         long outPlane = pixels;
         for (int n = 0; n < g.n; n++) {
@@ -170,13 +211,13 @@ final class Convolutions {
     }
 
     /** A scratch buffer of at least {@code floats} floats, reused by the calling thread. */
-    private MemorySegment columnBuffer(long floats) {
-        MemorySegment buffer = columns.get();
+    private static MemorySegment scratch(ThreadLocal<MemorySegment> slot, long floats) {
+        MemorySegment buffer = slot.get();
         long bytes = floats * Float.BYTES;
         if (buffer.byteSize() < bytes) {
             // an automatic arena: any worker may fill it, and the collector frees it
             buffer = Arena.ofAuto().allocate(bytes, 64);
-            columns.set(buffer);
+            slot.set(buffer);
         }
         return buffer.asSlice(0, bytes);
     }
@@ -197,9 +238,11 @@ final class Convolutions {
             float b = bias == null ? 0f : bias.getAtIndex(F32, channel);
             long out = (long) p * g.outH * g.outW * Float.BYTES;
             if (s.strideW() == 1) {
-                depthwiseRowsUnitStride(g, padded, paddedW, w, b, y, out, act);
+                depthwiseRows(g, padded, paddedW, 0, w, b, y, out, act);
             } else {
-                depthwiseRowsStrided(g, padded, paddedW, w, b, y, out, act);
+                int phaseW = (paddedW + s.strideW() - 1) / s.strideW();
+                float[] phased = phases(padded, paddedH, paddedW, s.strideW(), phaseW);
+                depthwiseRows(g, phased, phaseW, paddedH * phaseW, w, b, y, out, act);
             }
         });
     }
@@ -208,13 +251,8 @@ final class Convolutions {
     private float[] paddedPlane(Geometry g, MemorySegment x, long offset, int paddedH,
             int paddedW) {
         Conv2dSpec s = g.spec;
-        int size = paddedH * paddedW + L;
-        float[] padded = planes.get();
-        if (padded.length < size) {
-            padded = new float[size];
-            planes.set(padded);
-        }
-        java.util.Arrays.fill(padded, 0, size, 0f);
+        float[] padded = buffer(planes, paddedH * paddedW + 2 * L);
+        java.util.Arrays.fill(padded, 0, paddedH * paddedW + 2 * L, 0f);
         for (int iy = 0; iy < g.h; iy++) {
             MemorySegment.copy(x, F32, (offset + (long) iy * g.w) * Float.BYTES, padded,
                     (iy + s.padTop()) * paddedW + s.padLeft(), g.w);
@@ -222,55 +260,88 @@ final class Convolutions {
         return padded;
     }
 
-    private static void depthwiseRowsUnitStride(Geometry g, float[] padded, int paddedW,
-            float[] w, float bias, MemorySegment y, long out, Activation act) {
-        Conv2dSpec s = g.spec;
-        int dh = s.dilationH();
-        int dw = s.dilationW();
-        for (int oy = 0; oy < g.outH; oy++) {
-            int top = oy * s.strideH() * paddedW;
-            long row = out + (long) oy * g.outW * Float.BYTES;
-            for (int ox = 0; ox < g.outW; ox += L) {
-                VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
-                FloatVector acc = FloatVector.broadcast(S, bias);
-                int tap = 0;
-                for (int ky = 0; ky < g.kh; ky++) {
-                    int base = top + ky * dh * paddedW + ox;
-                    for (int kx = 0; kx < g.kw; kx++, tap++) {
-                        // the padded buffer has L spare floats, so whole-vector loads stay in it
-                        acc = FloatVector.fromArray(S, padded, base + kx * dw)
-                                .fma(FloatVector.broadcast(S, w[tap]), acc);
-                    }
+    /**
+     * The padded plane split by column phase for a horizontal stride: phase {@code ph} holds
+     * columns {@code ph, ph + stride, …} of every row, {@code phaseW} to a row, so the taps
+     * of consecutive outputs are again consecutive floats.
+     */
+    private float[] phases(float[] padded, int paddedH, int paddedW, int stride, int phaseW) {
+        int size = stride * paddedH * phaseW;
+        float[] phased = buffer(strided, size + 2 * L);
+        java.util.Arrays.fill(phased, size, size + 2 * L, 0f);
+        for (int ph = 0; ph < stride; ph++) {
+            for (int iy = 0; iy < paddedH; iy++) {
+                int dst = (ph * paddedH + iy) * phaseW;
+                int src = iy * paddedW + ph;
+                for (int j = 0; j < phaseW; j++, src += stride) {
+                    phased[dst + j] = src < (iy + 1) * paddedW ? padded[src] : 0f;
                 }
-                Pointwise.apply(acc, act).intoMemorySegment(y, row + (long) ox * Float.BYTES,
-                        LE, lanes);
             }
         }
+        return phased;
     }
 
-    private static void depthwiseRowsStrided(Geometry g, float[] padded, int paddedW,
+    private static float[] buffer(ThreadLocal<float[]> slot, int size) {
+        float[] buffer = slot.get();
+        if (buffer.length < size) {
+            buffer = new float[size];
+            slot.set(buffer);
+        }
+        return buffer;
+    }
+
+    /**
+     * Every output row of one depthwise plane: each output vector sums all taps in a register.
+     * The source is the padded plane ({@code phaseSize} 0, rows of {@code rowW}) or, for a
+     * horizontal stride, its column phases; tap (ky, kx) of output column ox then reads phase
+     * {@code (kx·dw) mod sw} at column {@code ox + (kx·dw) div sw}.
+     */
+    private static void depthwiseRows(Geometry g, float[] source, int rowW, int phaseSize,
             float[] w, float bias, MemorySegment y, long out, Activation act) {
-        // LIMITATION: strided depthwise convolutions run a scalar loop over taps (the
-        // stride-2 layers of EfficientNet); they are correct but not vectorised.
         Conv2dSpec s = g.spec;
-        float[] row = new float[g.outW];
-        for (int oy = 0; oy < g.outH; oy++) {
-            int top = oy * s.strideH() * paddedW;
-            for (int ox = 0; ox < g.outW; ox++) {
-                int left = top + ox * s.strideW();
-                float acc = 0f;
-                int tap = 0;
-                for (int ky = 0; ky < g.kh; ky++) {
-                    int at = left + ky * s.dilationH() * paddedW;
-                    for (int kx = 0; kx < g.kw; kx++, tap++) {
-                        acc += padded[at + kx * s.dilationW()] * w[tap];
-                    }
-                }
-                row[ox] = acc;
+        int[] tapOffset = new int[g.kh * g.kw];
+        for (int ky = 0, tap = 0; ky < g.kh; ky++) {
+            for (int kx = 0; kx < g.kw; kx++, tap++) {
+                int column = kx * s.dilationW();
+                tapOffset[tap] = (column % s.strideW()) * phaseSize
+                        + ky * s.dilationH() * rowW + column / s.strideW();
             }
-            long dst = out + (long) oy * g.outW * Float.BYTES;
-            MemorySegment.copy(row, 0, y, F32, dst, g.outW);
-            Pointwise.biasActivate(y, dst, y, dst, g.outW, bias, act);
+        }
+        for (int oy = 0; oy < g.outH; oy++) {
+            int top = oy * s.strideH() * rowW;
+            long row = out + (long) oy * g.outW * Float.BYTES;
+            if (g.outW <= L) {
+                // a row fits one vector
+                VectorMask<Float> lanes = S.indexInRange(0, g.outW);
+                FloatVector acc = FloatVector.broadcast(S, bias);
+                for (int tap = 0; tap < tapOffset.length; tap++) {
+                    acc = FloatVector.fromArray(S, source, top + tapOffset[tap])
+                            .fma(FloatVector.broadcast(S, w[tap]), acc);
+                }
+                acc.intoMemorySegment(y, row, LE, lanes);
+            }
+            for (int ox = 0; g.outW > L && ox < g.outW; ox += 2 * L) {
+                // two vectors of outputs per pass share each tap's weight, and their sums
+                // are independent chains of multiply-adds; the source has 2·L spare floats,
+                // so whole-vector loads stay inside it
+                VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
+                VectorMask<Float> nextLanes = S.indexInRange(ox + L, g.outW);
+                FloatVector acc = FloatVector.broadcast(S, bias);
+                FloatVector next = acc;
+                int base = top + ox;
+                for (int tap = 0; tap < tapOffset.length; tap++) {
+                    FloatVector weight = FloatVector.broadcast(S, w[tap]);
+                    int at = base + tapOffset[tap];
+                    acc = FloatVector.fromArray(S, source, at).fma(weight, acc);
+                    next = FloatVector.fromArray(S, source, at + L).fma(weight, next);
+                }
+                long o = row + (long) ox * Float.BYTES;
+                acc.intoMemorySegment(y, o, LE, lanes);
+                next.intoMemorySegment(y, o + (long) L * Float.BYTES, LE, nextLanes);
+            }
+            if (act != Activation.IDENTITY) {
+                Pointwise.biasActivate(y, row, y, row, g.outW, 0f, act);
+            }
         }
     }
 }

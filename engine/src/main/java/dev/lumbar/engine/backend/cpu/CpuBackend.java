@@ -30,7 +30,10 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class CpuBackend implements Backend {
 
-    /** System property that picks the matrix product: {@code auto}, {@code java}, {@code openblas}. */
+    /**
+     * System property that picks the matrix product: {@code auto}, {@code java},
+     * {@code openblas}.
+     */
     public static final String GEMM_PROPERTY = "lumbar.cpu.gemm";
 
     /** Which matrix product the backend uses. */
@@ -202,8 +205,9 @@ public final class CpuBackend implements Backend {
         requireF32("matmul left", a, -1);
         requireF32("matmul right", b, -1);
         if (a.rank() < 2 || a.rank() != b.rank()) {
-            throw new IllegalArgumentException("matmul needs two tensors of the same rank >= 2, got "
-                    + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
+            throw new IllegalArgumentException("matmul needs two tensors of the same rank"
+                    + " >= 2, got " + Arrays.toString(a.shape()) + " and "
+                    + Arrays.toString(b.shape()));
         }
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
         long batch = a.numel() / Math.max(1, (long) m * k);
@@ -385,8 +389,8 @@ public final class CpuBackend implements Backend {
         workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
                 (p0, p1) -> {
                     for (long p = p0; p < p1; p++) {
-                        double sum = Reductions.shiftedSum(x.segment(), p * plane * Float.BYTES, plane,
-                                0f);
+                        double sum = Reductions.shiftedSum(x.segment(),
+                                p * plane * Float.BYTES, plane, 0f);
                         y.segment().setAtIndex(F32, p, (float) (sum / plane));
                     }
                 });

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * time into column strips of {@code NR} (each strip {@code [kc][NR]}, read by the kernel while
  * it stays in L1); {@code op(A)} is packed {@value #MC} rows at a time into row strips of
  * {@value #MR} (each {@code [kc][MR]}). Strips at the edges are padded with zeros and their
- * results copied out through a small tile. Work is split into independent (batch, row block,
+ * results copied out through a small tile. Work is split into independent (batch, row group,
  * column block) tasks, each with its own packing buffers, so threads never share writes.
  */
 final class JavaGemm implements Gemm {
@@ -23,7 +24,7 @@ final class JavaGemm implements Gemm {
     private static final int L = S.length();
     static final int MR = 6;
     static final int NR = 2 * L;
-    static final int KC = 256;
+    static final int KC = 192;
     static final int MC = 16 * MR;
     static final int NC = 32 * NR;
 
@@ -46,7 +47,6 @@ final class JavaGemm implements Gemm {
     private static final class Buffers {
         final float[] aPack = new float[MC * KC];
         final float[] bPack = new float[KC * NC];
-        final float[] row = new float[Math.max(KC, NC)];
         final float[] tile = new float[MR * NR];
     }
 
@@ -58,40 +58,77 @@ final class JavaGemm implements Gemm {
         if (batch == 0 || m == 0 || n == 0) {
             return;
         }
-        int rowBlocks = (m + MC - 1) / MC;
-
-        // narrower column blocks when there are too few tasks to keep every thread busy
-        int nc = NC;
-        while (nc > NR && (long) batch * rowBlocks * ((n + nc - 1) / nc)
-                < 2L * workers.threads()) {
-            nc -= NR * Math.max(1, nc / NR / 2);
+        if (n < NR && m > n) {
+            // narrow products (the last stages of a backbone, a few pixels per image) would fill
+            // only part of each register tile, so compute C^T = op(B)^T · op(A)^T instead
+            // and write the tiles transposed
+            run(batch, n, m, k, b, bOffset, bBatchStride, ldb, !transB,
+                    a, aOffset, aBatchStride, lda, !transA,
+                    c, cOffset, cBatchStride, 1, ldc, accumulate);
+        } else {
+            run(batch, m, n, k, a, aOffset, aBatchStride, lda, transA,
+                    b, bOffset, bBatchStride, ldb, transB,
+                    c, cOffset, cBatchStride, ldc, 1, accumulate);
         }
-        int colBlock = Math.max(NR, nc);
+    }
+
+    /** The product with C addressed as {@code c[i · cRow + j · cCol]}. */
+    private void run(int batch, int m, int n, int k,
+            MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
+            MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
+            MemorySegment c, long cOffset, long cBatchStride, int cRow, int cCol,
+            boolean accumulate) {
+        int rowBlocks = (m + MC - 1) / MC;
+        int wanted = 2 * workers.threads();
+
+        // Work splits into (batch, row group, column block) tasks. A task packs each stretch
+        // of op(B) once and reuses it for all its row blocks, so rows are split only as far
+        // as needed to give every thread work, and columns only after that.
+        int colBlock = Math.min(NC, roundUp(n, NR));
         int colBlocks = (n + colBlock - 1) / colBlock;
-        long tasks = (long) batch * rowBlocks * colBlocks;
+        int rowGroups = Math.min(rowBlocks, ceilDiv(wanted, batch * colBlocks));
+        while ((long) batch * colBlocks * rowGroups < wanted && colBlock > NR) {
+            colBlock = roundUp(colBlock / 2, NR);
+            colBlocks = (n + colBlock - 1) / colBlock;
+        }
+        int groupRows = ceilDiv(rowBlocks, rowGroups) * MC;
+        int groups = ceilDiv(m, groupRows);
+        int width = colBlock;
+        int columns = colBlocks;
+        long tasks = (long) batch * groups * columns;
         workers.forEach(Math.toIntExact(tasks), t -> {
-            int bi = t / (rowBlocks * colBlocks);
-            int rest = t % (rowBlocks * colBlocks);
-            int i0 = (rest / colBlocks) * MC;
-            int j0 = (rest % colBlocks) * colBlock;
-            block(Math.min(MC, m - i0), Math.min(colBlock, n - j0), k,
+            int bi = t / (groups * columns);
+            int rest = t % (groups * columns);
+            int i0 = (rest / columns) * groupRows;
+            int j0 = (rest % columns) * width;
+            block(Math.min(groupRows, m - i0), Math.min(width, n - j0), k,
                     a, aOffset + bi * aBatchStride + (transA ? i0 : (long) i0 * lda), lda, transA,
                     b, bOffset + bi * bBatchStride + (transB ? (long) j0 * ldb : j0), ldb, transB,
-                    c, cOffset + bi * cBatchStride + (long) i0 * ldc + j0, ldc, accumulate);
+                    c, cOffset + bi * cBatchStride + (long) i0 * cRow + (long) j0 * cCol,
+                    cRow, cCol, accumulate);
         });
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static int roundUp(int a, int multiple) {
+        return ceilDiv(a, multiple) * multiple;
     }
 
     /** One task: C[mb × nb] (+)= op(A)[mb × k] · op(B)[k × nb], single-threaded. */
     private void block(int mb, int nb, int k,
             MemorySegment a, long aBase, int lda, boolean transA,
             MemorySegment b, long bBase, int ldb, boolean transB,
-            MemorySegment c, long cBase, int ldc, boolean accumulate) {
+            MemorySegment c, long cBase, int cRow, int cCol, boolean accumulate) {
         Buffers buf = buffers.get();
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < mb; i++) {
-                    c.asSlice((cBase + (long) i * ldc) * Float.BYTES, (long) nb * Float.BYTES)
-                            .fill((byte) 0);
+                    for (int j = 0; j < nb; j++) {
+                        c.set(F32, (cBase + (long) i * cRow + (long) j * cCol) * Float.BYTES, 0f);
+                    }
                 }
             }
             return;
@@ -100,14 +137,20 @@ final class JavaGemm implements Gemm {
             int kc = Math.min(KC, k - p0);
             boolean add = accumulate || p0 > 0;
             packB(b, transB ? bBase + p0 : bBase + (long) p0 * ldb, ldb, transB, kc, nb, buf);
-            packA(a, transA ? aBase + (long) p0 * lda : aBase + p0, lda, transA, mb, kc, buf);
-            for (int j = 0; j < nb; j += NR) {
-                int cols = Math.min(NR, nb - j);
-                int bOff = j * kc;
-                for (int i = 0; i < mb; i += MR) {
-                    int rows = Math.min(MR, mb - i);
-                    kernel(kc, buf.aPack, i * kc, buf.bPack, bOff,
-                            c, cBase + (long) i * ldc + j, ldc, add, rows, cols, buf.tile);
+            for (int i0 = 0; i0 < mb; i0 += MC) {
+                int mc = Math.min(MC, mb - i0);
+                long aRows = transA ? aBase + i0 : aBase + (long) i0 * lda;
+                packA(a, transA ? aRows + (long) p0 * lda : aRows + p0, lda, transA, mc, kc,
+                        buf);
+                for (int j = 0; j < nb; j += NR) {
+                    int cols = Math.min(NR, nb - j);
+                    int bOff = j * kc;
+                    for (int i = 0; i < mc; i += MR) {
+                        int rows = Math.min(MR, mc - i);
+                        kernel(kc, buf.aPack, i * kc, buf.bPack, bOff,
+                                c, cBase + (long) (i0 + i) * cRow + (long) j * cCol, cRow,
+                                cCol, add, rows, cols, buf.tile);
+                    }
                 }
             }
         }
@@ -120,23 +163,30 @@ final class JavaGemm implements Gemm {
         for (int j = 0; j < nb; j += NR) {
             int cols = Math.min(NR, nb - j);
             int strip = j * kc;
-            if (!trans) {
-                for (int p = 0; p < kc; p++) {
-                    int d = strip + p * NR;
-                    MemorySegment.copy(b, F32, (base + (long) p * ldb + j) * Float.BYTES,
-                            dst, d, cols);
-                    for (int q = cols; q < NR; q++) {
-                        dst[d + q] = 0f;
-                    }
+            if (!trans && cols == NR) {
+                long at = (base + j) * Float.BYTES;
+                long step = (long) ldb * Float.BYTES;
+                for (int p = 0; p < kc; p++, at += step) {
+                    FloatVector.fromMemorySegment(S, b, at, LE).intoArray(dst, strip + p * NR);
+                    FloatVector.fromMemorySegment(S, b, at + (long) L * Float.BYTES, LE)
+                            .intoArray(dst, strip + p * NR + L);
+                }
+            } else if (!trans) {
+                VectorMask<Float> lo = S.indexInRange(0, cols);
+                VectorMask<Float> hi = S.indexInRange(L, cols);
+                long at = (base + j) * Float.BYTES;
+                long step = (long) ldb * Float.BYTES;
+                for (int p = 0; p < kc; p++, at += step) {
+                    FloatVector.fromMemorySegment(S, b, at, LE, lo).intoArray(dst, strip + p * NR);
+                    FloatVector.fromMemorySegment(S, b, at + (long) L * Float.BYTES, LE, hi)
+                            .intoArray(dst, strip + p * NR + L);
                 }
             } else {
-                float[] row = buf.row;
                 for (int q = 0; q < NR; q++) {
                     if (q < cols) {
-                        MemorySegment.copy(b, F32, (base + (long) (j + q) * ldb) * Float.BYTES,
-                                row, 0, kc);
+                        long at = (base + (long) (j + q) * ldb) * Float.BYTES;
                         for (int p = 0; p < kc; p++) {
-                            dst[strip + p * NR + q] = row[p];
+                            dst[strip + p * NR + q] = b.get(F32, at + (long) p * Float.BYTES);
                         }
                     } else {
                         for (int p = 0; p < kc; p++) {
@@ -155,28 +205,21 @@ final class JavaGemm implements Gemm {
         for (int i = 0; i < mb; i += MR) {
             int rows = Math.min(MR, mb - i);
             int strip = i * kc;
-            if (trans) {
-                for (int p = 0; p < kc; p++) {
-                    int d = strip + p * MR;
-                    MemorySegment.copy(a, F32, (base + (long) p * lda + i) * Float.BYTES,
-                            dst, d, rows);
-                    for (int r = rows; r < MR; r++) {
-                        dst[d + r] = 0f;
+            for (int r = 0; r < MR; r++) {
+                if (r >= rows) {
+                    for (int p = 0; p < kc; p++) {
+                        dst[strip + p * MR + r] = 0f;
                     }
-                }
-            } else {
-                float[] row = buf.row;
-                for (int r = 0; r < MR; r++) {
-                    if (r < rows) {
-                        MemorySegment.copy(a, F32, (base + (long) (i + r) * lda) * Float.BYTES,
-                                row, 0, kc);
-                        for (int p = 0; p < kc; p++) {
-                            dst[strip + p * MR + r] = row[p];
-                        }
-                    } else {
-                        for (int p = 0; p < kc; p++) {
-                            dst[strip + p * MR + r] = 0f;
-                        }
+                } else if (trans) {
+                    long at = (base + i + r) * Float.BYTES;
+                    long step = (long) lda * Float.BYTES;
+                    for (int p = 0; p < kc; p++) {
+                        dst[strip + p * MR + r] = a.get(F32, at + p * step);
+                    }
+                } else {
+                    long at = (base + (long) (i + r) * lda) * Float.BYTES;
+                    for (int p = 0; p < kc; p++) {
+                        dst[strip + p * MR + r] = a.get(F32, at + (long) p * Float.BYTES);
                     }
                 }
             }
@@ -185,7 +228,7 @@ final class JavaGemm implements Gemm {
 
     /** C tile [rows × cols] (+)= A strip [MR × kc] · B strip [kc × NR]. */
     private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff,
-            MemorySegment c, long cIndex, int ldc, boolean add, int rows, int cols,
+            MemorySegment c, long cIndex, int cRow, int cCol, boolean add, int rows, int cols,
             float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
@@ -217,17 +260,8 @@ final class JavaGemm implements Gemm {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        if (rows == MR && cols == NR) {
-            long row = cIndex * Float.BYTES;
-            long step = (long) ldc * Float.BYTES;
-            store(c, row, c00, c01, add);
-            store(c, row + step, c10, c11, add);
-            store(c, row + 2 * step, c20, c21, add);
-            store(c, row + 3 * step, c30, c31, add);
-            store(c, row + 4 * step, c40, c41, add);
-            store(c, row + 5 * step, c50, c51, add);
-            return;
-        }
+        // the tile goes out through an array: vector loads from C inside this long method
+        // would not be inlined, and the boxed accumulators would cost three quarters of the speed
         c00.intoArray(tile, 0);
         c01.intoArray(tile, L);
         c10.intoArray(tile, NR);
@@ -240,24 +274,45 @@ final class JavaGemm implements Gemm {
         c41.intoArray(tile, 4 * NR + L);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + L);
-        for (int r = 0; r < rows; r++) {
-            long at = cIndex + (long) r * ldc;
-            for (int q = 0; q < cols; q++) {
-                float v = tile[r * NR + q];
-                long off = (at + q) * Float.BYTES;
-                c.set(F32, off, add ? c.get(F32, off) + v : v);
-            }
-        }
+        writeTile(tile, c, cIndex, cRow, cCol, add, rows, cols);
     }
 
-    private static void store(MemorySegment c, long offset, FloatVector lo, FloatVector hi,
-            boolean add) {
-        long offsetHi = offset + (long) L * Float.BYTES;
-        if (add) {
-            lo = lo.add(FloatVector.fromMemorySegment(S, c, offset, LE));
-            hi = hi.add(FloatVector.fromMemorySegment(S, c, offsetHi, LE));
+    /** C[rows × cols] (+)= tile, row by row, masked at the right edge. */
+    private static void writeTile(float[] tile, MemorySegment c, long cIndex, int cRow,
+            int cCol, boolean add, int rows, int cols) {
+        if (cCol != 1) {
+            for (int r = 0; r < rows; r++) {
+                for (int q = 0; q < cols; q++) {
+                    long at = (cIndex + (long) r * cRow + (long) q * cCol) * Float.BYTES;
+                    float v = tile[r * NR + q];
+                    c.set(F32, at, add ? c.get(F32, at) + v : v);
+                }
+            }
+            return;
         }
-        lo.intoMemorySegment(c, offset, LE);
-        hi.intoMemorySegment(c, offsetHi, LE);
+        int ldc = cRow;
+        VectorMask<Float> lo = S.indexInRange(0, cols);
+        VectorMask<Float> hi = S.indexInRange(L, cols);
+        for (int r = 0; r < rows; r++) {
+            long at = (cIndex + (long) r * ldc) * Float.BYTES;
+            long atHi = at + (long) L * Float.BYTES;
+            FloatVector v0 = FloatVector.fromArray(S, tile, r * NR);
+            FloatVector v1 = FloatVector.fromArray(S, tile, r * NR + L);
+            if (cols == NR) {
+                if (add) {
+                    v0 = v0.add(FloatVector.fromMemorySegment(S, c, at, LE));
+                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, atHi, LE));
+                }
+                v0.intoMemorySegment(c, at, LE);
+                v1.intoMemorySegment(c, atHi, LE);
+            } else {
+                if (add) {
+                    v0 = v0.add(FloatVector.fromMemorySegment(S, c, at, LE, lo));
+                    v1 = v1.add(FloatVector.fromMemorySegment(S, c, atHi, LE, hi));
+                }
+                v0.intoMemorySegment(c, at, LE, lo);
+                v1.intoMemorySegment(c, atHi, LE, hi);
+            }
+        }
     }
 }

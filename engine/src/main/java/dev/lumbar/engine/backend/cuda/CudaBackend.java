@@ -17,12 +17,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The {@link Backend} on an NVIDIA GPU: convolutions through cuDNN, matrix products through
@@ -33,8 +32,9 @@ import java.util.WeakHashMap;
  * {@link #synchronize}) wait for the device. Tensors it returns live on the device; closing
  * one returns its memory to the backend's cache ({@link DeviceMemory}).
  *
- * <p>Thread safety: calls are serialised (one stream, one cuBLAS and one cuDNN handle);
- * tensors may be closed from any thread.
+ * <p>Thread safety: operations are synchronized on the backend, because they share one
+ * stream, one cuBLAS and one cuDNN handle and the plan cache; tensors may be closed from any
+ * thread.
  */
 public final class CudaBackend implements Backend {
 
@@ -59,9 +59,10 @@ public final class CudaBackend implements Backend {
     private final CudaKernels kernels;
     private final DeviceMemory memory;
     private final Map<ConvKey, ConvPlan> convPlans = new HashMap<>();
-    /** Tensors made by {@link #upload}: weights, whose 16-bit copies are kept. */
-    private final Set<Tensor> weights = Collections.newSetFromMap(new WeakHashMap<>());
-    private final Map<Tensor, Long> lowPrecisionWeights = new WeakHashMap<>();
+    /** Device addresses of tensors made by {@link #upload}: weights. */
+    private final Set<Long> weights = ConcurrentHashMap.newKeySet();
+    /** The 16-bit copy of each weight that has one, by the weight's address. */
+    private final Map<Long, Long> lowPrecisionWeights = new ConcurrentHashMap<>();
     private final List<AutoCloseable> cleanup = new ArrayList<>();
     private boolean closed;
 
@@ -179,6 +180,14 @@ public final class CudaBackend implements Backend {
                 }
             }, limit);
             cleanup.add(memory);
+            // A closed weight takes its 16-bit copy with it.
+            memory.onRelease(address -> {
+                weights.remove(address);
+                Long copy = lowPrecisionWeights.remove(address);
+                if (copy != null) {
+                    memory.release(copy);
+                }
+            });
         } catch (RuntimeException e) {
             releaseAll();
             throw e;
@@ -211,7 +220,7 @@ public final class CudaBackend implements Backend {
     // ---- tensors ------------------------------------------------------------------------
 
     /** A new uninitialised F32 tensor on this device. */
-    public Tensor allocate(long... shape) {
+    public synchronized Tensor allocate(long... shape) {
         return allocate(DType.F32, shape);
     }
 
@@ -239,7 +248,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor upload(Tensor host) {
+    public synchronized Tensor upload(Tensor host) {
         host.requireHost();
         enter();
         Tensor f32 = host.dtype() == DType.F32 ? host : host.toF32();
@@ -248,9 +257,7 @@ public final class CudaBackend implements Backend {
             driver.copyHostToDeviceAsync(address(out), f32.segment(), f32.byteSize(), stream);
             // The host tensor may be freed as soon as we return: wait for the copy.
             driver.streamSynchronize(stream);
-            synchronized (weights) {
-                weights.add(out);
-            }
+            weights.add(address(out));
             return out;
         } finally {
             if (f32 != host) {
@@ -260,7 +267,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor download(Tensor tensor) {
+    public synchronized Tensor download(Tensor tensor) {
         enter();
         Tensor host = Tensor.allocate(DType.F32, tensor.shape());
         driver.copyDeviceToHostAsync(host.segment(), f32(tensor), tensor.byteSize(), stream);
@@ -269,13 +276,13 @@ public final class CudaBackend implements Backend {
     }
 
     /** Waits for all queued work. */
-    public void synchronize() {
+    public synchronized void synchronize() {
         enter();
         driver.streamSynchronize(stream);
     }
 
     /** Milliseconds of device time {@code work} takes, measured with events on the stream. */
-    public float timeMillis(Runnable work) {
+    public synchronized float timeMillis(Runnable work) {
         enter();
         MemorySegment start = driver.eventCreate(CudaDriver.CU_EVENT_DEFAULT);
         MemorySegment end = driver.eventCreate(CudaDriver.CU_EVENT_DEFAULT);
@@ -301,7 +308,7 @@ public final class CudaBackend implements Backend {
             MemorySegment y, int algorithm, long workspaceBytes, int outH, int outW) {}
 
     @Override
-    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec,
+    public synchronized Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec,
             Activation act) {
         enter();
         requireRank(x, 4, "conv2d input");
@@ -356,6 +363,8 @@ public final class CudaBackend implements Backend {
             }
 
             // bias and activation in place
+            // LIMITATION: a separate kernel after cuDNN, not cuDNN's fused
+            // bias-activation forward (which offers only ReLU); one extra pass over y.
             if (bias != null || act != Activation.IDENTITY) {
                 biasAct(y, y, bias, o, (long) plan.outH() * plan.outW(), act);
             }
@@ -367,6 +376,9 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // LIMITATION: in F16 and BF16 modes activations stay F32 between operations and are
+    // converted around every convolution and GEMM; faster than F32 only where the arithmetic
+    // dominates the conversions.
     private void convolveLowPrecision(ConvPlan plan, Tensor input, Tensor weight, Tensor y,
             long workspace) {
         long xHalf = toLowPrecision(f32(input), input.numel());
@@ -411,6 +423,8 @@ public final class CudaBackend implements Backend {
         cleanup.add(() -> cudnn.destroyTensorDescriptor(yDesc));
 
         // the heuristics' best algorithm that fits, deterministic when asked
+        // LIMITATION: chosen by cuDNN's heuristics, never by timing (cudnnFind is bound but
+        // unused: it allocates outside the memory limit); may miss the fastest algorithm.
         int algorithm = Cudnn.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
         for (Cudnn.AlgorithmChoice choice : cudnn.forwardAlgorithms(cudnnHandle, xDesc, wDesc,
                 convDesc, yDesc)) {
@@ -444,7 +458,7 @@ public final class CudaBackend implements Backend {
     // ---- matrix products ----------------------------------------------------------------
 
     @Override
-    public Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act) {
+    public synchronized Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act) {
         enter();
         requireRank(weight, 2, "linear weight");
         int in = weight.size(1);
@@ -459,6 +473,8 @@ public final class CudaBackend implements Backend {
         Tensor y = allocate(shape);
 
         // row-major y[rows, out] = x[rows, in] · Wᵀ is column-major yᵀ = W · xᵀ
+        // LIMITATION: bias and activation run as a second kernel after the GEMM, not as a
+        // cuBLASLt epilogue; one extra pass over y.
         gemm(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, out, Math.toIntExact(rows), in,
                 weight, in, 0, x, in, 0, y, out, 0, 1);
 
@@ -469,7 +485,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor matmul(Tensor a, Tensor b) {
+    public synchronized Tensor matmul(Tensor a, Tensor b) {
         enter();
         requireRank(a, 3, "matmul left operand");
         requireRank(b, 3, "matmul right operand");
@@ -524,9 +540,7 @@ public final class CudaBackend implements Backend {
     // ---- 16-bit copies ------------------------------------------------------------------
 
     private boolean isWeight(Tensor t) {
-        synchronized (weights) {
-            return weights.contains(t);
-        }
+        return weights.contains(address(t));
     }
 
     /**
@@ -537,16 +551,8 @@ public final class CudaBackend implements Backend {
         if (!isWeight(t)) {
             return toLowPrecision(f32(t), t.numel());
         }
-        synchronized (weights) {
-            Long cached = lowPrecisionWeights.get(t);
-            if (cached == null) {
-                // LIMITATION: a weight's 16-bit copy is freed when the backend closes, not
-                // when the weight is closed; fine for weights uploaded once per run.
-                cached = toLowPrecision(f32(t), t.numel());
-                lowPrecisionWeights.put(t, cached);
-            }
-            return cached;
-        }
+        return lowPrecisionWeights.computeIfAbsent(address(t),
+                address -> toLowPrecision(address, t.numel()));
     }
 
     private long toLowPrecision(long source, long count) {
@@ -564,7 +570,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** A copy of an F32 tensor in {@code target} storage (F16 or BF16), or back to F32. */
-    public Tensor convert(Tensor x, DType target) {
+    public synchronized Tensor convert(Tensor x, DType target) {
         enter();
         if (x.dtype() == target) {
             throw new IllegalArgumentException("tensor is already " + target);
@@ -593,7 +599,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor activate(Tensor x, Activation act) {
+    public synchronized Tensor activate(Tensor x, Activation act) {
         enter();
         Tensor y = allocate(x.shape());
         biasAct(y, x, null, 1, 1, act);
@@ -601,7 +607,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor add(Tensor a, Tensor b) {
+    public synchronized Tensor add(Tensor a, Tensor b) {
         enter();
         if (!Arrays.equals(a.shape(), b.shape())) {
             throw new IllegalArgumentException("add of " + Arrays.toString(a.shape()) + " and "
@@ -614,7 +620,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual) {
+    public synchronized Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual) {
         enter();
         requireRank(x, 4, "scaleChannels input");
         int channels = x.size(1);
@@ -632,7 +638,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps) {
+    public synchronized Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps) {
         enter();
         int cols = x.size(-1);
         long rows = x.numel() / cols;
@@ -644,7 +650,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
+    public synchronized Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
         enter();
         requireRank(x, 4, "layerNormChannels input");
         Tensor y = allocate(x.shape());
@@ -656,7 +662,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+    public synchronized Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
             Tensor expandWeight, Tensor expandBias, Activation act) {
         enter();
         int channels = x.size(1);
@@ -680,13 +686,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor globalAvgPool(Tensor x) {
+    public synchronized Tensor globalAvgPool(Tensor x) {
         enter();
         return globalPool(x, 0);
     }
 
     @Override
-    public Tensor globalMaxPool(Tensor x) {
+    public synchronized Tensor globalMaxPool(Tensor x) {
         enter();
         return globalPool(x, 1);
     }
@@ -701,7 +707,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor softmax(Tensor x) {
+    public synchronized Tensor softmax(Tensor x) {
         enter();
         int cols = x.size(-1);
         long rows = x.numel() / cols;
@@ -729,7 +735,7 @@ public final class CudaBackend implements Backend {
      * @param w    {@code [D]} or {@code [1, D]} ({@code attention.1.weight})
      * @param bias {@code [1]} ({@code attention.1.bias})
      */
-    public AttentionPooled attentionPool(Tensor h, Tensor w, Tensor bias) {
+    public synchronized AttentionPooled attentionPool(Tensor h, Tensor w, Tensor bias) {
         enter();
         requireRank(h, 3, "attention input");
         int bags = h.size(0);
@@ -756,7 +762,8 @@ public final class CudaBackend implements Backend {
      *
      * @return {@code [T, S, outH, outW]}
      */
-    public Tensor sampleRois(Tensor volumes, List<RoiTarget> targets, int instances, int step,
+    public synchronized Tensor sampleRois(Tensor volumes, List<RoiTarget> targets,
+            int instances, int step,
             int outH, int outW, int normalization) {
         enter();
         int count = targets.size();
@@ -812,7 +819,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** {@code [N, C, H, W] → [N, H, W, C]}. */
-    public Tensor nchwToNhwc(Tensor x) {
+    public synchronized Tensor nchwToNhwc(Tensor x) {
         enter();
         requireRank(x, 4, "layout conversion input");
         Tensor y = allocate(x.dim(0), x.dim(2), x.dim(3), x.dim(1));
@@ -822,13 +829,124 @@ public final class CudaBackend implements Backend {
     }
 
     /** {@code [N, H, W, C] → [N, C, H, W]}. */
-    public Tensor nhwcToNchw(Tensor x) {
+    public synchronized Tensor nhwcToNchw(Tensor x) {
         enter();
         requireRank(x, 4, "layout conversion input");
         Tensor y = allocate(x.dim(0), x.dim(3), x.dim(1), x.dim(2));
         launch(Kernel.NHWC_TO_NCHW, x.numel(), new KernelArguments().pointer(address(y))
                 .pointer(f32(x)).i32(x.size(0)).i32(x.size(3)).i64(x.dim(1) * x.dim(2)));
         return y;
+    }
+
+    // ---- CUDA graphs --------------------------------------------------------------------
+
+    /**
+     * A forward pass captured as a CUDA graph for fixed shapes: {@link #run} replays every
+     * kernel, cuDNN and cuBLAS call with one launch. The graph reads {@link #input()} and
+     * writes {@link #output()} at the addresses they had during the capture; copy new data
+     * into the input with {@link CudaBackend#copyInto} before each run.
+     */
+    public final class CapturedForward implements AutoCloseable {
+        private final MemorySegment graph;
+        private final MemorySegment executable;
+        private final Tensor input;
+        private final Tensor output;
+        private final Set<Long> reserved;
+        private boolean released;
+
+        private CapturedForward(MemorySegment graph, MemorySegment executable, Tensor input,
+                Tensor output, Set<Long> reserved) {
+            this.graph = graph;
+            this.executable = executable;
+            this.input = input;
+            this.output = output;
+            this.reserved = reserved;
+        }
+
+        /** The tensor the graph reads; its shape and address are fixed. */
+        public Tensor input() {
+            return input;
+        }
+
+        /** The tensor the graph writes; valid after {@link #run} until the next run. */
+        public Tensor output() {
+            return output.reshape(output.shape());
+        }
+
+        /** Queues one replay of the captured forward on the backend's stream. */
+        public void run() {
+            synchronized (CudaBackend.this) {
+                enter();
+                driver.graphLaunch(executable, stream);
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (CudaBackend.this) {
+                if (released) {
+                    return;
+                }
+                released = true;
+                if (!closed) {
+                    enter();
+                    driver.streamSynchronize(stream);
+                    driver.graphExecDestroy(executable);
+                    driver.graphDestroy(graph);
+                    memory.unreserve(reserved);
+                }
+                output.close();
+            }
+        }
+    }
+
+    /**
+     * Captures {@code forward} applied to {@code input} as a CUDA graph. Run the forward once
+     * uncaptured first, with the same shapes: that uploads the weights, makes the cuDNN plans
+     * and fills the memory cache, none of which may happen inside a capture. The forward must
+     * only queue work (no upload, download or synchronisation). The input stays owned by the
+     * caller and must outlive the returned graph.
+     */
+    public synchronized CapturedForward capture(Tensor input,
+            java.util.function.UnaryOperator<Tensor> forward) {
+        enter();
+        driver.streamSynchronize(stream);
+        memory.beginRecording();
+        Tensor output = null;
+        Set<Long> reserved;
+        MemorySegment graph;
+        try {
+            // Relaxed mode: a cache miss may still call cuMemAlloc during the capture.
+            driver.beginCapture(stream, CudaDriver.CU_STREAM_CAPTURE_MODE_RELAXED);
+            try {
+                output = forward.apply(input);
+            } finally {
+                graph = driver.endCapture(stream);
+            }
+        } finally {
+            reserved = memory.endRecording();
+        }
+        try {
+            MemorySegment executable = driver.graphInstantiate(graph);
+            return new CapturedForward(graph, executable, input, output, reserved);
+        } catch (RuntimeException e) {
+            driver.graphDestroy(graph);
+            memory.unreserve(reserved);
+            output.close();
+            throw e;
+        }
+    }
+
+    /** Copies a host tensor into an existing device tensor of the same size (F32). */
+    public synchronized void copyInto(Tensor deviceTarget, Tensor host) {
+        enter();
+        host.requireHost();
+        host.requireDType(DType.F32);
+        if (host.byteSize() != deviceTarget.byteSize()) {
+            throw new IllegalArgumentException("cannot copy " + host + " into " + deviceTarget);
+        }
+        driver.copyHostToDeviceAsync(f32(deviceTarget), host.segment(), host.byteSize(), stream);
+        driver.streamSynchronize(stream);
     }
 
     // ---- launching ----------------------------------------------------------------------
@@ -872,7 +990,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }

@@ -61,6 +61,11 @@ final class CudaKernels implements AutoCloseable {
     /** Launches {@code kernel} on {@code stream} with a one-dimensional grid and block. */
     void launch(Kernel kernel, int grid, int block, int sharedBytes, MemorySegment stream,
             KernelArguments arguments) {
+        // A wrong argument list would make the kernel read garbage: refuse it here instead.
+        if (!arguments.signature().equals(kernel.parameters())) {
+            throw new IllegalArgumentException("kernel " + kernel.symbol() + " takes ("
+                    + kernel.parameters() + ") but was given (" + arguments.signature() + ")");
+        }
         try (Arena arena = Arena.ofConfined()) {
             driver.launch(functions.get(kernel), grid, 1, 1, block, 1, 1, sharedBytes, stream,
                     arguments.pack(arena));

@@ -39,6 +39,13 @@ final class DeviceMemory implements AutoCloseable {
     private long liveBytes;
     private long cachedBytes;
     private long peakBytes;
+    private boolean closed;
+    /** Blocks handed out while a CUDA graph is being captured; null when not capturing. */
+    private java.util.Set<Long> recording;
+    /** Blocks released during a capture, kept for the graph that uses them: size by address. */
+    private final Map<Long, Long> reserved = new HashMap<>();
+    private long reservedBytes;
+    private java.util.function.LongConsumer releaseListener = address -> { };
 
     DeviceMemory(Allocator allocator, long limitBytes) {
         this.allocator = allocator;
@@ -52,6 +59,9 @@ final class DeviceMemory implements AutoCloseable {
 
     /** A device block of at least {@code bytes}; its address. */
     synchronized long allocate(long bytes) {
+        if (closed) {
+            throw new IllegalStateException("device memory is closed");
+        }
         long size = rounded(bytes);
         Deque<Long> free = cached.get(size);
         if (free != null && !free.isEmpty()) {
@@ -59,12 +69,13 @@ final class DeviceMemory implements AutoCloseable {
             cachedBytes -= size;
             return track(address, size);
         }
-        if (liveBytes + cachedBytes + size > limitBytes) {
+        if (liveBytes + cachedBytes + reservedBytes + size > limitBytes) {
             releaseCache();
         }
-        if (liveBytes + size > limitBytes) {
+        if (liveBytes + reservedBytes + size > limitBytes) {
             throw new IllegalStateException("device memory limit of " + mib(limitBytes)
-                    + " MiB reached: " + mib(liveBytes) + " MiB in use, " + mib(size)
+                    + " MiB reached: " + mib(liveBytes + reservedBytes) + " MiB in use, "
+                    + mib(size)
                     + " MiB more requested (raise it with --gpu-memory or use smaller batches)");
         }
         long address;
@@ -79,6 +90,9 @@ final class DeviceMemory implements AutoCloseable {
     }
 
     private long track(long address, long size) {
+        if (recording != null) {
+            recording.add(address);
+        }
         liveSizes.put(address, size);
         liveBytes += size;
         peakBytes = Math.max(peakBytes, liveBytes);
@@ -87,6 +101,10 @@ final class DeviceMemory implements AutoCloseable {
 
     /** Returns a block to the cache. */
     synchronized void release(long address) {
+        if (closed) {
+            // The backend closed first and freed everything; a tensor closed later is fine.
+            return;
+        }
         Long size = liveSizes.remove(address);
         if (size == null) {
             throw new IllegalStateException("device block 0x" + Long.toHexString(address)
@@ -95,6 +113,70 @@ final class DeviceMemory implements AutoCloseable {
         liveBytes -= size;
         cached.computeIfAbsent(size, k -> new ArrayDeque<>()).push(address);
         cachedBytes += size;
+        releaseListener.accept(address);
+    }
+
+    /** Called with the address of every block released, e.g. to drop data derived from it. */
+    synchronized void onRelease(java.util.function.LongConsumer listener) {
+        releaseListener = listener;
+    }
+
+    /**
+     * Starts recording the blocks handed out, for a CUDA graph capture: the graph bakes their
+     * addresses in, so they must stay reserved for it after the capture.
+     */
+    synchronized void beginRecording() {
+        if (recording != null) {
+            throw new IllegalStateException("a capture is already being recorded");
+        }
+        recording = new java.util.LinkedHashSet<>();
+    }
+
+    /**
+     * Ends recording and reserves for the graph every recorded block that was released during
+     * the capture (blocks still live stay with their tensors). Returns the reserved addresses,
+     * which {@link #unreserve} hands back to the cache when the graph is destroyed.
+     */
+    synchronized java.util.Set<Long> endRecording() {
+        java.util.Set<Long> recorded = recording;
+        recording = null;
+        if (recorded == null) {
+            throw new IllegalStateException("no capture is being recorded");
+        }
+        java.util.Set<Long> taken = new java.util.HashSet<>();
+        for (Map.Entry<Long, Deque<Long>> entry : cached.entrySet()) {
+            java.util.Iterator<Long> blocks = entry.getValue().iterator();
+            while (blocks.hasNext()) {
+                long address = blocks.next();
+                if (recorded.contains(address)) {
+                    blocks.remove();
+                    cachedBytes -= entry.getKey();
+                    reserved.put(address, entry.getKey());
+                    reservedBytes += entry.getKey();
+                    taken.add(address);
+                }
+            }
+        }
+        return taken;
+    }
+
+    /** Returns blocks reserved by {@link #endRecording} to the cache. */
+    synchronized void unreserve(java.util.Set<Long> addresses) {
+        if (closed) {
+            return;
+        }
+        for (long address : addresses) {
+            Long size = reserved.remove(address);
+            if (size != null) {
+                reservedBytes -= size;
+                cached.computeIfAbsent(size, k -> new ArrayDeque<>()).push(address);
+                cachedBytes += size;
+            }
+        }
+    }
+
+    synchronized long reservedBytes() {
+        return reservedBytes;
     }
 
     /** Frees every cached block back to the device. */
@@ -115,6 +197,12 @@ final class DeviceMemory implements AutoCloseable {
     Arena ownerOf(long address) {
         return new Arena() {
             private boolean closed;
+    /** Blocks handed out while a CUDA graph is being captured; null when not capturing. */
+    private java.util.Set<Long> recording;
+    /** Blocks released during a capture, kept for the graph that uses them: size by address. */
+    private final Map<Long, Long> reserved = new HashMap<>();
+    private long reservedBytes;
+    private java.util.function.LongConsumer releaseListener = address -> { };
 
             @Override
             public MemorySegment allocate(long byteSize, long byteAlignment) {
@@ -155,7 +243,16 @@ final class DeviceMemory implements AutoCloseable {
     /** Frees everything, live blocks included (the backend is closing). */
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         releaseCache();
+        for (long address : reserved.keySet()) {
+            allocator.free(address);
+        }
+        reserved.clear();
+        reservedBytes = 0;
         for (long address : liveSizes.keySet()) {
             allocator.free(address);
         }

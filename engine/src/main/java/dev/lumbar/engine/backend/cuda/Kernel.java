@@ -6,29 +6,41 @@ package dev.lumbar.engine.backend.cuda;
  * that lacks one fails at start-up, not in the middle of a study.
  */
 public enum Kernel {
-    BIAS_ACT("lumbar_bias_act"),
-    ADD("lumbar_add"),
-    SCALE_CHANNELS("lumbar_scale_channels"),
-    PAD_2D("lumbar_pad2d"),
-    LAYER_NORM_LAST_DIM("lumbar_layer_norm_last_dim"),
-    LAYER_NORM_CHANNELS("lumbar_layer_norm_channels"),
-    GLOBAL_POOL("lumbar_global_pool"),
-    SOFTMAX_LAST_DIM("lumbar_softmax_last_dim"),
-    SE_GATE("lumbar_se_gate"),
-    ATTENTION_POOL("lumbar_attention_pool"),
-    NCHW_TO_NHWC("lumbar_nchw_to_nhwc"),
-    NHWC_TO_NCHW("lumbar_nhwc_to_nchw"),
-    F32_TO_F16("lumbar_f32_to_f16"),
-    F16_TO_F32("lumbar_f16_to_f32"),
-    F32_TO_BF16("lumbar_f32_to_bf16"),
-    BF16_TO_F32("lumbar_bf16_to_f32"),
-    ROI_SAMPLE("lumbar_roi_sample"),
-    ROI_NORMALIZE("lumbar_roi_normalize");
+    BIAS_ACT("lumbar_bias_act", "pppilli"),
+    ADD("lumbar_add", "pppl"),
+    SCALE_CHANNELS("lumbar_scale_channels", "ppppilli"),
+    PAD_2D("lumbar_pad2d", "ppliiiiii"),
+    LAYER_NORM_LAST_DIM("lumbar_layer_norm_last_dim", "pppplif"),
+    LAYER_NORM_CHANNELS("lumbar_layer_norm_channels", "ppppiilf"),
+    GLOBAL_POOL("lumbar_global_pool", "pplli"),
+    SOFTMAX_LAST_DIM("lumbar_softmax_last_dim", "ppli"),
+    SE_GATE("lumbar_se_gate", "ppppppiii"),
+    ATTENTION_POOL("lumbar_attention_pool", "pppppiii"),
+    NCHW_TO_NHWC("lumbar_nchw_to_nhwc", "ppiil"),
+    NHWC_TO_NCHW("lumbar_nhwc_to_nchw", "ppiil"),
+    F32_TO_F16("lumbar_f32_to_f16", "ppl"),
+    F16_TO_F32("lumbar_f16_to_f32", "ppl"),
+    F32_TO_BF16("lumbar_f32_to_bf16", "ppl"),
+    BF16_TO_F32("lumbar_bf16_to_f32", "ppl"),
+    ROI_SAMPLE("lumbar_roi_sample", "pppppiiiii"),
+    ROI_NORMALIZE("lumbar_roi_normalize", "plli");
 
     private final String symbol;
+    private final String parameters;
 
-    Kernel(String symbol) {
+    /**
+     * @param parameters the C parameter list, one letter each: {@code p} a device pointer,
+     *                   {@code i} an {@code int}, {@code l} a {@code long long}, {@code f} a
+     *                   {@code float}
+     */
+    Kernel(String symbol, String parameters) {
         this.symbol = symbol;
+        this.parameters = parameters;
+    }
+
+    /** The kernel's parameter kinds, as {@link KernelArguments#signature()} writes them. */
+    public String parameters() {
+        return parameters;
     }
 
     /** The kernel's name in the fatbin. */

@@ -33,8 +33,8 @@ public final class Backbones {
             Map<String, Object> config) {
         Map<String, Object> overrides = config == null ? Map.of() : config;
         if (inChans < 1 || numClasses < 0) {
-            throw new IllegalArgumentException(arch + ": in_chans must be ≥ 1 and num_classes ≥ 0,"
-                    + " got " + inChans + " and " + numClasses);
+            throw new IllegalArgumentException(arch + ": in_chans must be ≥ 1 and"
+                    + " num_classes ≥ 0, got " + inChans + " and " + numClasses);
         }
         // LIMITATION: tensors are those of the full model; a checkpoint saved from timm's
         // features_only wrapper (ConvNeXt's stem_0…/stages_0… names, EfficientNet without

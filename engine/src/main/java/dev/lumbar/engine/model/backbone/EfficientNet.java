@@ -24,8 +24,8 @@ import java.util.function.Function;
  *
  * <p>Padding: PyTorch-style symmetric {@code ((stride − 1) + (k − 1)) / 2} for the plain
  * models; for {@code tf_} models TensorFlow 'SAME', which for strided convolutions depends on
- * the input size and is computed at every call: total {@code max((⌈in/s⌉ − 1)·s + k − in, 0)},
- * the odd pixel at the bottom/right.
+ * the input size and is computed at every call: total
+ * {@code max((⌈in/s⌉ − 1)·s + k − in, 0)}, the odd pixel at the bottom/right.
  */
 final class EfficientNet implements Backbone {
 

@@ -25,7 +25,10 @@ final class EfficientNetArch {
         CONV_BN_ACT,
         /** {@code ds}: DepthwiseSeparableConv, dw → BN → act → SE → pw → BN. */
         DEPTHWISE_SEPARABLE,
-        /** {@code ir}: InvertedResidual (MBConv), pw → BN → act → dw → BN → act → SE → pwl → BN. */
+        /**
+         * {@code ir}: InvertedResidual (MBConv),
+         * pw → BN → act → dw → BN → act → SE → pwl → BN.
+         */
         INVERTED_RESIDUAL,
         /** {@code er}: EdgeResidual (fused MBConv), conv → BN → act → SE → pwl → BN. */
         EDGE_RESIDUAL

@@ -77,6 +77,9 @@ class CpuBackendTest {
             checkConv(cpu, random, new long[] {2, 300, 3, 11}, new long[] {101, 300, 1, 1},
                     false, Conv2dSpec.symmetric(1, 0, 1, 1), Activation.IDENTITY,
                     "1x1 conv, K over one block");
+            checkConv(cpu, random, new long[] {3, 40, 23, 17}, new long[] {9, 40, 1, 1},
+                    true, Conv2dSpec.symmetric(1, 0, 1, 1), Activation.SILU,
+                    "1x1 conv, one product per image");
         }
     }
 
@@ -118,6 +121,9 @@ class CpuBackendTest {
             checkConv(cpu, random, new long[] {1, 2, 9, 10}, new long[] {2, 1, 3, 3}, true,
                     new Conv2dSpec(2, 1, 0, 2, 1, 0, 1, 1, 2), Activation.RELU,
                     "depthwise 3x3 stride (2, 1)");
+            checkConv(cpu, random, new long[] {2, 3, 8, 41}, new long[] {3, 1, 3, 3}, true,
+                    new Conv2dSpec(1, 3, 1, 1, 2, 1, 1, 2, 3), Activation.GELU,
+                    "depthwise 3x3 stride (1, 3) dilation (1, 2)");
         }
     }
 
@@ -179,31 +185,38 @@ class CpuBackendTest {
                 WorkerPool pool = new WorkerPool(threads)) {
             Gemm gemm = choice == GemmChoice.JAVA ? new JavaGemm(pool)
                     : new OpenBlasGemm(OpenBlas.load().orElseThrow(), threads);
-            int m = 29, n = 71, k = 263;
-            for (boolean transA : new boolean[] {false, true}) {
-                for (boolean transB : new boolean[] {false, true}) {
-                    try (Tensor a = random(random, -1, 1, m * k);
-                            Tensor b = random(random, -1, 1, k * n);
-                            Tensor c = random(random, -1, 1, m * n)) {
-                        float[] as = a.toFloatArray(), bs = b.toFloatArray();
-                        float[] old = c.toFloatArray();
-                        gemm.multiply(1, m, n, k, a.segment(), 0, 0, transA ? m : k, transA,
-                                b.segment(), 0, 0, transB ? k : n, transB,
-                                c.segment(), 0, 0, n, true);
-                        double[] expected = new double[m * n];
-                        for (int i = 0; i < m; i++) {
-                            for (int j = 0; j < n; j++) {
-                                double acc = old[i * n + j];
-                                for (int p = 0; p < k; p++) {
-                                    acc += (double) (transA ? as[p * m + i] : as[i * k + p])
-                                            * (transB ? bs[j * k + p] : bs[p * n + j]);
-                                }
-                                expected[i * n + j] = acc;
+            // a wide product over two depth blocks, and a narrow one that runs transposed
+            checkGemm(gemm, random, 29, 71, 263, cpu.name());
+            checkGemm(gemm, random, 45, 13, 70, cpu.name());
+        }
+    }
+
+    private static void checkGemm(Gemm gemm, SplittableRandom random, int m, int n, int k,
+            String name) {
+        for (boolean transA : new boolean[] {false, true}) {
+            for (boolean transB : new boolean[] {false, true}) {
+                try (Tensor a = random(random, -1, 1, m * k);
+                        Tensor b = random(random, -1, 1, k * n);
+                        Tensor c = random(random, -1, 1, m * n)) {
+                    float[] as = a.toFloatArray(), bs = b.toFloatArray();
+                    float[] old = c.toFloatArray();
+                    gemm.multiply(1, m, n, k, a.segment(), 0, 0, transA ? m : k, transA,
+                            b.segment(), 0, 0, transB ? k : n, transB,
+                            c.segment(), 0, 0, n, true);
+                    double[] expected = new double[m * n];
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double acc = old[i * n + j];
+                            for (int p = 0; p < k; p++) {
+                                acc += (double) (transA ? as[p * m + i] : as[i * k + p])
+                                        * (transB ? bs[j * k + p] : bs[p * n + j]);
                             }
+                            expected[i * n + j] = acc;
                         }
-                        assertClose("gemm transA=" + transA + " transB=" + transB + " on "
-                                + cpu.name(), expected, c.toFloatArray(), 2e-6);
                     }
+                    assertClose("gemm " + m + "x" + n + "x" + k + " transA=" + transA
+                            + " transB=" + transB + " on " + name, expected, c.toFloatArray(),
+                            2e-6);
                 }
             }
         }

@@ -94,8 +94,9 @@ final class Reference {
     }
 
     /**
-     * erfc for {@code x >= 0}: below 2.5 as 1 − erf with erf from its everywhere-positive series
-     * {@code 2/√π · e^{−x²} · Σ 2ⁿ x^{2n+1} / (1·3·…·(2n+1))}; above by the continued fraction
+     * erfc for {@code x >= 0}: below 2.5 as 1 − erf with erf from its everywhere-positive
+     * series {@code 2/√π · e^{−x²} · Σ 2ⁿ x^{2n+1} / (1·3·…·(2n+1))}; above by the
+     * continued fraction
      * {@code e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))}.
      */
     static double erfc(double x) {

@@ -109,5 +109,33 @@ class DeviceMemoryTest {
 
         assertEquals(2, device.frees.size());
         assertTrue(device.frees.containsAll(List.of(live, cached)));
+        memory.release(live);
+        assertEquals(2, device.frees.size(), "a tensor closed after its backend frees nothing");
+    }
+
+    @Test
+    void blocksUsedDuringACaptureStayReservedForTheGraph() {
+        FakeDevice device = new FakeDevice();
+        DeviceMemory memory = new DeviceMemory(device, 1 << 20);
+        long beforeCapture = memory.allocate(1024);
+        memory.release(beforeCapture);
+
+        memory.beginRecording();
+        long temporary = memory.allocate(1024);
+        long output = memory.allocate(4096);
+        memory.release(temporary);
+        java.util.Set<Long> reserved = memory.endRecording();
+
+        assertEquals(beforeCapture, temporary, "the capture reused a cached block");
+        assertEquals(java.util.Set.of(temporary), reserved);
+        assertTrue(memory.allocate(1024) != temporary,
+                "a block the graph reads and writes is not handed out again");
+        assertEquals(4096 + 1024, memory.liveBytes());
+        assertEquals(1024, memory.reservedBytes());
+
+        memory.unreserve(reserved);
+        memory.release(output);
+        assertEquals(0, memory.reservedBytes());
+        assertEquals(temporary, memory.allocate(1000));
     }
 }

@@ -37,6 +37,34 @@ class KernelFatbinTest {
     }
 
     @Test
+    void declaredParametersMatchTheCompiledKernels() {
+        String image = fatbinOrSkip();
+        List<String> mismatches = new ArrayList<>();
+        for (Kernel kernel : Kernel.values()) {
+            int entry = image.indexOf(".entry " + kernel.symbol() + "(");
+            int end = image.indexOf(')', entry);
+            // PTX passes pointers and long long as .u64, int as .u32, float as .f32.
+            StringBuilder ptx = new StringBuilder();
+            java.util.regex.Matcher param = java.util.regex.Pattern
+                    .compile("\\.param \\.(u64|u32|s32|s64|f32)")
+                    .matcher(image.substring(entry, end));
+            while (param.find()) {
+                ptx.append(switch (param.group(1)) {
+                    case "u64", "s64" -> 'L';
+                    case "u32", "s32" -> 'i';
+                    default -> 'f';
+                });
+            }
+            String declared = kernel.parameters().replace('p', 'L').replace('l', 'L');
+            if (!declared.contentEquals(ptx)) {
+                mismatches.add(kernel.symbol() + ": declared " + kernel.parameters()
+                        + ", compiled " + ptx);
+            }
+        }
+        assertEquals(List.of(), mismatches);
+    }
+
+    @Test
     void carriesPtxForNewerChipsAndSassForHopper() {
         String image = fatbinOrSkip();
         assertTrue(image.contains(".target sm_90"), "no compute_90 PTX in the fatbin");

@@ -338,7 +338,8 @@ public final class ReferenceBackend implements Backend {
             }
             result = 2 / Math.sqrt(Math.PI) * sum;
         } else {
-            // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))) (Lentz-free backward)
+            // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …))))
+            // (Lentz-free backward)
             double f = 0;
             for (int k = 60; k >= 1; k--) {
                 f = (k / 2.0) / (ax + f);

@@ -1,0 +1,180 @@
+package dev.lumbar.engine.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.lumbar.bindings.CudaException;
+import dev.lumbar.bindings.NativeLibraries;
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.cpu.CpuBackend;
+import dev.lumbar.engine.tensor.Device;
+import dev.lumbar.engine.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The whole Java side of the CUDA backend (library loading, the module and its kernels,
+ * argument lists, memory, cuDNN plans and workspaces, the column-major GEMM calls, the 16-bit
+ * paths) on a simulated device: stand-in libcuda, libcublas and libcudnn built here from
+ * {@code native-bindings/src/test/resources/mock}, whose kernels, GEMM and convolution run on
+ * the host as their specifications say. The results must match the CPU backend as a real GPU
+ * must. What this cannot check is the CUDA C itself; the GPU check does that.
+ */
+class CudaBackendOnSimulatedDeviceTest {
+
+    private static final Path MOCKS = Path.of("..", "native-bindings", "src", "test",
+            "resources", "mock");
+    private static final Path CUDA_INCLUDE = Path.of("/usr/local/cuda/include");
+
+    @TempDir
+    static Path dir;
+
+    private static NativeLibraries libraries;
+
+    @BeforeAll
+    static void buildSimulatedDevice() throws IOException, InterruptedException {
+        assumeTrue(Files.isDirectory(MOCKS), "mock sources not found at " + MOCKS);
+        assumeTrue(Files.isRegularFile(CUDA_INCLUDE.resolve("cuda.h")), "no cuda.h");
+        assumeTrue(CudaKernels.fatbin().isPresent(), "kernels not built");
+        compile("libcuda.so.1", "-I" + CUDA_INCLUDE, MOCKS.resolve("mock_cuda_driver.c"),
+                MOCKS.resolve("mock_kernels.c"));
+        compile("libcublas.so.12", null, MOCKS.resolve("mock_cublas.c"));
+        compile("libcudnn.so.9", null, MOCKS.resolve("mock_cudnn.c"));
+        libraries = new NativeLibraries(Map.of("LUMBAR_CUDA_LIB_DIR", dir.toString()),
+                List.of(), List.of());
+    }
+
+    private static void compile(String library, String include, Path... sources)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("gcc", "-shared", "-fPIC", "-O2",
+                "-Wall", "-Wextra", "-Werror"));
+        if (include != null) {
+            command.add(include);
+        }
+        command.addAll(List.of("-o", dir.resolve(library).toString()));
+        for (Path source : sources) {
+            command.add(source.toString());
+        }
+        command.add("-lm");
+        Process gcc;
+        try {
+            gcc = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "no gcc: " + e.getMessage());
+            return;
+        }
+        String output = new String(gcc.getInputStream().readAllBytes());
+        assertTrue(gcc.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, gcc.exitValue(), library + " does not compile:\n" + output);
+    }
+
+    private static CudaBackend open(CudaOptions.Precision precision, long limit) {
+        return CudaBackend.open(new CudaOptions(0, precision, true, limit), libraries);
+    }
+
+    @Test
+    void opensTheSimulatedDevice() {
+        try (CudaBackend gpu = open(CudaOptions.Precision.F32, 0)) {
+            assertEquals(Device.cuda(0), gpu.device());
+            assertTrue(gpu.name().startsWith("cuda (Mock GPU, F32"), gpu.name());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = CudaOptions.Precision.class)
+    void everyOperationMatchesTheCpuBackend(CudaOptions.Precision precision) {
+        long seed = 20241;
+        try (CudaBackend gpu = open(precision, 0); CpuBackend cpu = new CpuBackend(1)) {
+            GpuParity parity = new GpuParity(gpu, cpu, seed, 1);
+            List<GpuParity.Result> results = parity.runAll();
+            if (precision == CudaOptions.Precision.F32) {
+                results = parity.runGpuOnly();
+            }
+            List<GpuParity.Result> failed = results.stream().filter(r -> !r.passed()).toList();
+            assertEquals(List.of(), failed, GpuParity.table(results, gpu.name()));
+            assertEquals(0, gpu.memoryUse()[0], "every temporary went back to the cache");
+        }
+    }
+
+    @Test
+    void smallEncodersMatchTheCpuBackend() {
+        try (CudaBackend gpu = open(CudaOptions.Precision.F32, 0);
+                CpuBackend cpu = new CpuBackend(1)) {
+            GpuParity parity = new GpuParity(gpu, cpu, 77, 1);
+            parity.runBackbone("convnext_atto", Map.of("depths", List.of(1, 1, 1, 1),
+                    "dims", List.of(8, 16, 24, 32)), 2, 32);
+            List<GpuParity.Result> results = parity.runBackbone("tf_efficientnetv2_s",
+                    Map.of("channel_multiplier", 0.25, "depth_multiplier", 0.25), 2, 32);
+
+            // The simulated driver cannot capture graphs: those rows say so; the rest match.
+            List<GpuParity.Result> forwards = results.stream()
+                    .filter(r -> r.operation().endsWith(" forward")).toList();
+            assertEquals(2, forwards.size(), GpuParity.table(results, gpu.name()));
+            assertEquals(List.of(), forwards.stream().filter(r -> !r.passed()).toList(),
+                    GpuParity.table(results, gpu.name()));
+            assertTrue(results.stream().anyMatch(r -> r.operation().startsWith(
+                    "convnext_atto graph: cuStreamBeginCapture_v2 failed")),
+                    GpuParity.table(results, gpu.name()));
+        }
+    }
+
+    @Test
+    void memoryLimitIsEnforcedWithAClearMessage() {
+        try (CudaBackend gpu = open(CudaOptions.Precision.F32, 1 << 20);
+                Tensor host = Tensor.zeros(1, 64, 64, 128)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> gpu.upload(host));
+            assertTrue(e.getMessage().startsWith("device memory limit of 1 MiB reached"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void failedCaptureLeavesTheBackendUsable() {
+        try (CudaBackend gpu = open(CudaOptions.Precision.F32, 0);
+                Tensor host = Tensor.of(new float[] {-1, 2, -3, 4}, 1, 1, 2, 2);
+                Tensor x = gpu.upload(host)) {
+            // The simulated driver cannot capture graphs; the real one can.
+            CudaException e = assertThrows(CudaException.class,
+                    () -> gpu.capture(x, t -> gpu.activate(t, Activation.RELU)));
+            assertEquals("cuStreamBeginCapture_v2", e.call());
+
+            try (Tensor y = gpu.activate(x, Activation.RELU); Tensor back = gpu.download(y)) {
+                assertEquals(List.of(0f, 2f, 0f, 4f), boxed(back.toFloatArray()));
+            }
+        }
+    }
+
+    @Test
+    void tensorsFromAnotherDeviceAreRefused() {
+        try (CudaBackend gpu = open(CudaOptions.Precision.F32, 0);
+                Tensor host = Tensor.zeros(1, 1, 2, 2);
+                Tensor weight = Tensor.zeros(1, 1, 1, 1)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> gpu.conv2d(host, weight, null, Conv2dSpec.symmetric(1, 0, 1, 1),
+                            Activation.IDENTITY));
+            assertTrue(e.getMessage().contains("is not on cuda:0"), e.getMessage());
+        }
+    }
+
+    private static List<Float> boxed(float[] values) {
+        List<Float> out = new ArrayList<>();
+        for (float v : values) {
+            out.add(v);
+        }
+        return out;
+    }
+}

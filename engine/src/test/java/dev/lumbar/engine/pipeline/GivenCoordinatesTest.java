@@ -1,0 +1,58 @@
+package dev.lumbar.engine.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.lumbar.engine.spine.Condition;
+import dev.lumbar.engine.spine.Level;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GivenCoordinatesTest {
+
+    @TempDir
+    Path folder;
+
+    @Test
+    void readsKagglesCoordinateFile() throws IOException {
+        String shared = System.getProperty("lumbar.shared.dir");
+        assumeTrue(shared != null);
+        Path file = Path.of(shared, "data", "rsna-format", "train_label_coordinates.head.csv");
+        assumeTrue(Files.isRegularFile(file));
+
+        List<GivenCoordinates.Point> points = GivenCoordinates.read(file).forStudy("4003253");
+
+        assertTrue(points.size() >= 4);
+        GivenCoordinates.Point first = points.getFirst();
+        assertEquals("702807833", first.seriesId());
+        assertEquals(8, first.instance());
+        assertEquals(Condition.SPINAL_CANAL_STENOSIS, first.target().condition());
+        assertEquals(Level.L1_L2, first.target().level());
+        assertEquals(322.831858, first.x(), 1e-9);
+        assertEquals(227.964602, first.y(), 1e-9);
+    }
+
+    @Test
+    void badRowsNameTheFileAndLine() throws IOException {
+        Path file = folder.resolve("c.csv");
+        Files.writeString(file, """
+                study_id,series_id,instance_number,condition,level,x,y
+                1,2,3,Spinal Canal Stenosis,L1/L2,10,20
+                1,2,3,Spinal Canal Stenosis,L9/S9,10,20
+                """);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GivenCoordinates.read(file));
+        assertTrue(e.getMessage().contains("c.csv: line 3"), e.getMessage());
+        assertTrue(e.getMessage().contains("L9/S9"), e.getMessage());
+
+        Files.writeString(file, "study_id,series_id,x,y\n");
+        e = assertThrows(IllegalArgumentException.class, () -> GivenCoordinates.read(file));
+        assertTrue(e.getMessage().contains("instance_number"), e.getMessage());
+    }
+}
