@@ -22,9 +22,10 @@ import java.util.stream.Stream;
 
 /**
  * A phantom study whose every identifying element holds a canary: a value that no correct output
- * can contain by chance. The phantom writes the patient tags; each file is then rewritten
- * element by element (explicit VR little endian, as the phantom writes) to add the physician,
- * operator, address and study-ID canaries and to replace every UID with a canary UID.
+ * can contain by chance. The phantom writes the patient and physician tags; each file is then
+ * rewritten element by element (explicit VR little endian, as the phantom writes) to add the
+ * address, other-ID, description and study-ID canaries and to replace every UID with a canary
+ * UID.
  */
 final class CanaryStudy {
 
@@ -33,7 +34,8 @@ final class CanaryStudy {
             "3133731337");
 
     static final PatientTags PATIENT = new PatientTags("ZZCANARYNAME^TWEETY", "ZZCANARYPID",
-            "19230417", "O", "ZZCANARYACC", "ZZCANARY INSTITUTE", "ZZCANARYREF^DOC");
+            "19230417", "O", "ZZCANARYACC", "ZZCANARY INSTITUTE", "ZZCANARYREF^DOC",
+            "ZZCANARYPERF^DOC", "ZZCANARYOPER^DOC");
 
     private static final String UID_ROOT = "1.2.826.0.1.3680043.3133731337.";
     private static final int STUDY_DESCRIPTION = 0x0008_1030;
@@ -44,10 +46,8 @@ final class CanaryStudy {
     private static final Set<String> LONG_LENGTH_VRS = Set.of("OB", "OD", "OF", "OL", "OV",
             "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV");
 
-    /** Elements set on every file: tag → (VR, value). */
+    /** Elements set on every file beyond those the phantom writes: tag → (VR, value). */
     private static final Map<Integer, String[]> EXTRA = Map.of(
-            Tag.PerformingPhysicianName, new String[] {"PN", "ZZCANARYPERF^DOC"},
-            Tag.OperatorsName, new String[] {"PN", "ZZCANARYOPER^DOC"},
             Tag.StudyID, new String[] {"SH", "ZZCANARYSTUDY"},
             STUDY_DESCRIPTION, new String[] {"LO", "ZZCANARY LUMBAR OF TWEETY"},
             INSTITUTION_ADDRESS, new String[] {"ST", "ZZCANARY STREET 1"},
