@@ -91,16 +91,21 @@ public record Limits(long dicomFileBytes, long imagePixels, int framesPerFile,
         return new Limits(
                 property("dicomFileBytes", d.dicomFileBytes),
                 property("imagePixels", d.imagePixels),
-                (int) property("framesPerFile", d.framesPerFile),
-                (int) property("slicesPerSeries", d.slicesPerSeries),
-                (int) property("seriesPerStudy", d.seriesPerStudy),
-                (int) property("filesPerScan", d.filesPerScan),
-                (int) property("nestingDepth", d.nestingDepth),
-                (int) property("jsonNestingDepth", d.jsonNestingDepth),
+                intProperty("framesPerFile", d.framesPerFile),
+                intProperty("slicesPerSeries", d.slicesPerSeries),
+                intProperty("seriesPerStudy", d.seriesPerStudy),
+                intProperty("filesPerScan", d.filesPerScan),
+                intProperty("nestingDepth", d.nestingDepth),
+                intProperty("jsonNestingDepth", d.jsonNestingDepth),
                 property("textFileBytes", d.textFileBytes),
                 property("safetensorsHeaderBytes", d.safetensorsHeaderBytes),
-                (int) property("npyHeaderBytes", d.npyHeaderBytes),
+                intProperty("npyHeaderBytes", d.npyHeaderBytes),
                 (int) Math.min(100, property("memoryPercent", d.memoryPercent)));
+    }
+
+    private static int intProperty(String name, int dflt) {
+        long value = property(name, dflt);
+        return value <= Integer.MAX_VALUE ? (int) value : Integer.MAX_VALUE;
     }
 
     private static long property(String name, long dflt) {

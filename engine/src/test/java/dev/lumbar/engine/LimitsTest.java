@@ -53,6 +53,7 @@ class LimitsTest {
         assertEquals(Limits.DEFAULTS.slicesPerSeries(),
                 with("slicesPerSeries", "-3").slicesPerSeries());
         assertEquals(7, with("slicesPerSeries", " 7 ").slicesPerSeries());
+        assertEquals(Integer.MAX_VALUE, with("slicesPerSeries", "3000000000").slicesPerSeries());
     }
 
     @Test
