@@ -87,6 +87,9 @@ public record Limits(long dicomFileBytes, long imagePixels, int framesPerFile,
     }
 
     private static Limits fromProperties() {
+        // LIMITATION: the readers recurse once per nesting level, so a depth limit raised into
+        // the thousands can overflow the thread stack; such input then fails with a
+        // StackOverflowError instead of a message.
         Limits d = DEFAULTS;
         return new Limits(
                 property("dicomFileBytes", d.dicomFileBytes),

@@ -58,6 +58,8 @@ public final class WeightSet implements AutoCloseable {
             check(file, model, expected, ignore);
 
             // the weights as F32 (F16/BF16 are widened on load) against the memory left
+            // LIMITATION: activations and backend workspaces are not counted; a model that fits
+            // by this check can still run out of memory on large inputs.
             long f32Bytes = 0;
             for (long[] shape : expected.values()) {
                 f32Bytes += 4 * Tensor.numel(shape);
