@@ -37,7 +37,7 @@ final class CsvLines {
         } catch (CharacterCodingException e) {
             // The decoder's own message ("Input length = 1") does not name the file. No line
             // either: the reader decodes ahead in blocks, so the line it was on is not known.
-            throw new CsvFormatException(file, 0, "not valid UTF-8 text");
+            throw new CsvFormatException(file, 0, "not UTF-8 text; save the CSV as UTF-8");
         }
     }
 

@@ -60,9 +60,9 @@ class CsvFuzzTest {
         Path submission = Files.write(dir.resolve("latin1-submission.csv"), latin1);
 
         CsvFormatException e = assertThrows(CsvFormatException.class, () -> Labels.read(labels));
-        assertTrue(e.getMessage().contains("latin1-train.csv: not valid UTF-8"), e.getMessage());
+        assertTrue(e.getMessage().contains("latin1-train.csv: not UTF-8 text"), e.getMessage());
         e = assertThrows(CsvFormatException.class, () -> Submission.read(submission));
-        assertTrue(e.getMessage().contains("latin1-submission.csv: not valid UTF-8"),
+        assertTrue(e.getMessage().contains("latin1-submission.csv: not UTF-8 text"),
                 e.getMessage());
     }
 }
