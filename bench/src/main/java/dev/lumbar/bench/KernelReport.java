@@ -26,7 +26,8 @@ public final class KernelReport {
     public static void main(String[] args) throws RunnerException {
         String threads = args.length > 0 ? args[0] : "2";
         String include = args.length > 1 ? args[1]
-                : "dev.lumbar.bench.(Ceiling|Gemm|Conv|Pointwise)Benchmark";
+                : "dev.lumbar.bench.(Ceiling|Gemm|Conv|Pointwise|SqueezeExcite|Lstm"
+                        + "|AttentionPool|RoiSampler)Benchmark";
         Options options = new OptionsBuilder()
                 .include(include)
                 .param("threads", threads)
@@ -65,11 +66,16 @@ public final class KernelReport {
                 case "pointwiseConvolution" -> GemmBenchmark.flops(r.getParams().getParam("shape"));
                 case "depthwise7x7" -> ConvBenchmark.DEPTHWISE_FLOPS;
                 case "dense3x3" -> ConvBenchmark.DENSE_FLOPS;
+                case "recurrence" -> LstmBenchmark.flops(intParam(r, "steps"));
                 default -> Double.NaN;
             };
             double bytes = switch (name) {
                 case "streamTriad" -> CeilingBenchmark.TRIAD_BYTES;
                 case "layerNormChannels", "gelu" -> PointwiseBenchmark.BYTES;
+                case "squeezeExcite" -> SqueezeExciteBenchmark.bytes(r.getParams()
+                        .getParam("shape"));
+                case "attentionPool" -> AttentionPoolBenchmark.bytes(intParam(r, "slices"));
+                case "allBags" -> perPass(r, "bytes");
                 default -> Double.NaN;
             };
             String rate;
@@ -81,9 +87,29 @@ public final class KernelReport {
                 rate = String.format(Locale.ROOT, "%.1f GB/s", bytes / seconds / 1e9);
                 share = String.format(Locale.ROOT, "%.0f%%", 100 * bytes / seconds / byteCeiling);
             }
+            // the LSTM has no single-step entry point: the whole recurrence divided by its steps
+            if (name.equals("recurrence")) {
+                rate += String.format(Locale.ROOT, ", %.3f ms/step",
+                        best(r) / intParam(r, "steps"));
+            } else if (name.equals("allBags")) {
+                rate += String.format(Locale.ROOT, ", %.0f bags/s", perPass(r, "bags") / seconds);
+            }
             System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %.3f | %s | %s |%n", name, params,
                     ms, best(r), rate, share);
         }
+    }
+
+    private static int intParam(RunResult r, String key) {
+        return Integer.parseInt(r.getParams().getParam(key));
+    }
+
+    /** An {@code @AuxCounters} total divided by the passes counted beside it. */
+    private static double perPass(RunResult r, String counter) {
+        var secondary = r.getSecondaryResults();
+        if (!secondary.containsKey(counter) || !secondary.containsKey("passes")) {
+            return Double.NaN;
+        }
+        return secondary.get(counter).getScore() / secondary.get("passes").getScore();
     }
 
     /** The fastest measured iteration, in milliseconds. */

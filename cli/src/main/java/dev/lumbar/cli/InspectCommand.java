@@ -1,5 +1,6 @@
 package dev.lumbar.cli;
 
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.dicom.TransferSyntax;
 import dev.lumbar.engine.study.Series;
@@ -34,7 +35,7 @@ import picocli.CommandLine.Parameters;
                     + " and stacks, image size, pixel and slice spacing, transfer syntax; then"
                     + " the warnings.",
             "Exit codes: 0 described (warnings included), 2 DIR or the series CSV is unreadable"
-                    + " or holds no DICOM image."})
+                    + " or holds no DICOM image, or with --timing a stack could not be decoded."})
 public final class InspectCommand implements Callable<Integer> {
 
     /** Exit code for input that cannot be read or holds no study. */
@@ -71,11 +72,17 @@ public final class InspectCommand implements Callable<Integer> {
                 scan.warnings().forEach(w -> out.println("  - " + w));
             }
             if (scan.studies().isEmpty()) {
-                err.println(dir + ": no DICOM image found");
+                err.println(Redaction.path(dir) + ": no DICOM image found");
                 return BAD_INPUT;
             }
             if (timing) {
-                printTiming(out, scan, reader);
+                int[] failedOfTotal = printTiming(out, scan, reader);
+                if (failedOfTotal[0] > 0) {
+                    err.printf(Locale.ROOT, "%s: %d of %d stacks could not be decoded (see"
+                            + " above)%n", Redaction.path(dir), failedOfTotal[0],
+                            failedOfTotal[1]);
+                    return BAD_INPUT;
+                }
             }
             return 0;
         } catch (StudyException e) {
@@ -140,7 +147,8 @@ public final class InspectCommand implements Callable<Integer> {
                 : String.format(Locale.ROOT, "gap %.2f mm", stack.sliceSpacing());
     }
 
-    private static void printTiming(PrintWriter out, StudyScan scan, DicomReader reader) {
+    /** Decodes every stack and prints the rates; returns {failed stacks, all stacks}. */
+    private static int[] printTiming(PrintWriter out, StudyScan scan, DicomReader reader) {
         double headerSeconds = scan.headerNanos() / 1e9;
         out.printf(Locale.ROOT, "timing: %d headers in %.3f s = %.0f files/s (header only)%n",
                 scan.filesRead(), headerSeconds, scan.filesRead() / headerSeconds);
@@ -148,9 +156,11 @@ public final class InspectCommand implements Callable<Integer> {
         List<String> warnings = new ArrayList<>();
         long start = System.nanoTime();
         int failed = 0;
+        int total = 0;
         for (Study study : scan.studies()) {
             for (Series series : study.series()) {
                 for (Stack stack : series.stacks()) {
+                    total++;
                     try (Tensor volume = loader.load(stack, warnings)) {
                         volume.numel();
                     } catch (StudyException e) {
@@ -165,5 +175,6 @@ public final class InspectCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "timing: decoded %.1f MB of stored pixels in %.3f s = %.1f MB/s"
                 + "%s%n", megabytes, seconds, megabytes / seconds,
                 failed == 0 ? "" : " (" + failed + " stacks failed)");
+        return new int[] {failed, total};
     }
 }

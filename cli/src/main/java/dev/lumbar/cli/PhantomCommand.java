@@ -82,7 +82,7 @@ public final class PhantomCommand implements Callable<Integer> {
             stdout.println("  ground truth: " + out.resolve(PhantomWriter.GROUND_TRUTH_CSV));
             return 0;
         } catch (IllegalArgumentException | UncheckedIOException e) {
-            err.println("phantom: " + e.getMessage());
+            err.println("lumbar phantom: " + e.getMessage());
             return InspectCommand.BAD_INPUT;
         } finally {
             stdout.flush();

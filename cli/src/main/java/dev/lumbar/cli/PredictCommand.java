@@ -1,15 +1,17 @@
 package dev.lumbar.cli;
 
+import dev.lumbar.engine.Redaction;
+import dev.lumbar.engine.batch.BatchRunner;
+import dev.lumbar.engine.batch.StudyEngine;
+import dev.lumbar.engine.batch.StudyFailure;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Backends;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.io.Json;
-import dev.lumbar.engine.pipeline.CardNetworks;
 import dev.lumbar.engine.pipeline.EnsembleManifest;
 import dev.lumbar.engine.pipeline.GivenCoordinates;
 import dev.lumbar.engine.pipeline.LabelPriors;
 import dev.lumbar.engine.pipeline.PredictionReport;
-import dev.lumbar.engine.pipeline.StudyPredictor;
 import dev.lumbar.engine.pipeline.StudyResult;
 import dev.lumbar.engine.pipeline.StudyStacks;
 import dev.lumbar.engine.report.ModelFingerprint;
@@ -30,10 +32,14 @@ import java.io.PrintWriter;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -46,10 +52,18 @@ import picocli.CommandLine.Option;
 @Command(name = "predict",
         mixinStandardHelpOptions = true,
         description = {
-            "Grades the 25 targets of every study under --input with the ensemble --model,",
-            "writing Kaggle's submission CSV and a JSON report per study. With neither",
+            "Grades the 25 targets of every study under --input with an ensemble.",
+            "Writes Kaggle's submission CSV and a JSON report per study. With neither",
             "--input nor --model it runs the bundled demo (an UNTRAINED ensemble on a",
             "synthetic study).",
+            "",
+            "",
+            "A study that fails for any reason (unreadable input, out of memory, a native",
+            "error, past --study-timeout) is reported on stderr and in its JSON report",
+            "(status failed, with the reason) and the batch goes on. On a GPU, bags that do",
+            "not fit are graded in smaller batches; a study that still does not fit is",
+            "graded on the CPU, and its report says so. A study stuck where it cannot be",
+            "stopped (a read that never returns) is abandoned 30 s after its limit.",
             "",
             "Exit codes: 0 every study graded, 2 bad command line or unusable model or",
             "input, 3 some studies failed (the others are written)."})
@@ -59,6 +73,9 @@ public final class PredictCommand implements Callable<Integer> {
     static final int EXIT_SOME_FAILED = 3;
 
     private static final System.Logger LOG = System.getLogger(PredictCommand.class.getName());
+
+    /** How long past its limit a study that cannot be stopped is waited for. */
+    private static final Duration ABANDON_GRACE = Duration.ofSeconds(30);
 
     enum DeviceChoice { auto, cpu, cuda }
 
@@ -101,6 +118,16 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "keep the studies already in --out and skip them")
     boolean resume;
 
+    @Option(names = "--study-timeout", paramLabel = "SECONDS", defaultValue = "600",
+            description = "time limit per study; a study past it is abandoned, reported as"
+                    + " failed, and the batch goes on (default: ${DEFAULT-VALUE})")
+    double studyTimeoutSeconds;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+            description = "studies graded at once, sharing one loaded ensemble; outputs equal"
+                    + " a run with 1 (default: ${DEFAULT-VALUE})")
+    int workers;
+
     /** The root command, which holds {@code --quiet} and {@code --verbose} for every verb. */
     @CommandLine.ParentCommand
     Main root;
@@ -133,6 +160,14 @@ public final class PredictCommand implements Callable<Integer> {
         } else if (input == null || model == null) {
             err.println("lumbar predict: give both --input and --model, or neither to run the"
                     + " bundled demo");
+            return EXIT_USAGE;
+        }
+        if (workers < 1) {
+            err.println("lumbar predict: --workers must be at least 1");
+            return EXIT_USAGE;
+        }
+        if (!(studyTimeoutSeconds > 0) || studyTimeoutSeconds > 1e9) {
+            err.println("lumbar predict: --study-timeout must be a positive number of seconds");
             return EXIT_USAGE;
         }
         if (!Files.isDirectory(input)) {
@@ -188,6 +223,18 @@ public final class PredictCommand implements Callable<Integer> {
         }
     }
 
+    /** One study's work as a study thread finishes it, for the committing thread to write. */
+    private sealed interface StudyOutput permits AlreadyDone, Predicted {
+    }
+
+    /** The study is in the submission already (--resume). */
+    private record AlreadyDone() implements StudyOutput {
+    }
+
+    private record Predicted(StudyResult result, Map<String, Object> report, String backendName)
+            implements StudyOutput {
+    }
+
     private int predictAll(List<Study> studies, EnsembleManifest manifest, LabelPriors priors,
             GivenCoordinates given, Backend backend, PrintWriter stdout, PrintWriter err)
             throws IOException {
@@ -195,93 +242,136 @@ public final class PredictCommand implements Callable<Integer> {
         Files.createDirectories(outFile.getParent());
         Files.createDirectories(reportDir);
         String version = spec.root().version()[0];
-        int failed = 0;
-        int skipped = 0;
-        try (CardNetworks networks = new CardNetworks(backend);
+        int[] failed = {0};
+        int[] skipped = {0};
+        int cpuThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        try (StudyEngine engine = new StudyEngine(manifest, priors, backend,
+                () -> Backends.open("cpu", cpuThreads));
                 SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
                         : SubmissionWriter.create(outFile)) {
             // every network up front: a broken ensemble stops here, before any study
-            StudyPredictor predictor = new StudyPredictor(manifest, networks, priors);
             long loadStart = System.nanoTime();
             List<ModelFingerprint> models;
             try {
-                predictor.loadAll();
-                models = networks.fingerprints();
+                engine.loadAll();
+                models = engine.fingerprints();
             } catch (RuntimeException e) {
                 return usageError(err, e);
             }
             if (!quiet) {
                 stdout.println(String.format(Locale.ROOT, "lumbar predict: %d networks loaded on"
-                        + " %s in %.2f s", networks.loadedModels().size(), backend.name(),
+                        + " %s in %.2f s", engine.loadedModels().size(), backend.name(),
                         (System.nanoTime() - loadStart) / 1e9));
             }
-            VolumeLoader loader = new VolumeLoader(DicomReader.standard());
-            for (int i = 0; i < studies.size(); i++) {
-                Study study = studies.get(i);
-                String progress = String.format(Locale.ROOT, "[%d/%d] study %s", i + 1,
-                        studies.size(), study.id());
-                if (submission.completedStudies().contains(study.id())) {
-                    skipped++;
-                    if (!quiet) {
-                        stdout.println(progress + ": already in " + out + ", skipped");
-                    }
-                    continue;
+            Set<String> completed = Set.copyOf(submission.completedStudies());
+
+            // studies run on study threads; their outcomes are written here, in input order
+            BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
+                Study study = studies.get(index);
+                if (completed.contains(study.id())) {
+                    return new AlreadyDone();
                 }
-                long start = System.nanoTime();
-                try {
-                    List<String> warnings = new ArrayList<>(study.warnings());
-                    long readStart = System.nanoTime();
-                    StudyResult result;
-                    long readMillis;
-                    try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
-                        readMillis = (System.nanoTime() - readStart) / 1_000_000;
-                        if (stacks.stacks().isEmpty()) {
-                            throw new IllegalArgumentException("no usable series ("
-                                    + String.join("; ", warnings) + ")");
+                List<String> warnings = new ArrayList<>(study.warnings());
+                long readStart = System.nanoTime();
+                VolumeLoader loader = new VolumeLoader(DicomReader.standard());
+                try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
+                    long readMillis = (System.nanoTime() - readStart) / 1_000_000;
+                    deadline.check();
+                    if (stacks.stacks().isEmpty()) {
+                        throw new IllegalArgumentException("no usable series ("
+                                + String.join("; ", warnings) + ")");
+                    }
+                    StudyEngine.Graded graded = engine.predict(study.id(), stacks.stacks(),
+                            given.forStudy(study.id()), warnings);
+                    Backend used = graded.backend();
+                    return new Predicted(graded.result(), PredictionReport.of(graded.result(),
+                            manifest, version, new StudyReport.BackendInfo(used.name(),
+                                    used.device().toString()),
+                            models, seriesEntries(study), readMillis), used.name());
+                }
+            };
+            BatchRunner.Commit<StudyOutput> commit = outcome -> {
+                Study study = studies.get(outcome.index());
+                String progress = String.format(Locale.ROOT, "[%d/%d] study %s",
+                        outcome.index() + 1, studies.size(), study.id());
+                switch (outcome) {
+                    case BatchRunner.Graded<StudyOutput>(var i, AlreadyDone done, var s) -> {
+                        skipped[0]++;
+                        if (!quiet) {
+                            stdout.println(progress + ": already in " + out + ", skipped");
                         }
-                        result = predictor.predict(study.id(), stacks.stacks(),
-                                given.forStudy(study.id()), warnings);
+                    }
+                    case BatchRunner.Graded<StudyOutput>(var i, Predicted p, var seconds) ->
+                        written(study, p, seconds, submission, progress, stdout, err);
+                    case BatchRunner.Failed<StudyOutput>(var i, StudyFailure why, var seconds) -> {
+                        failed[0]++;
                         Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
-                                PredictionReport.of(result, manifest, version,
-                                        new StudyReport.BackendInfo(backend.name(),
-                                                backend.device().toString()),
-                                        models, seriesEntries(study), readMillis));
-                    }
-                    submission.append(study.id(), probabilities(result));
-                    double seconds = (System.nanoTime() - start) / 1e9;
-                    long fallbacks = result.targets().stream()
-                            .filter(StudyResult.TargetResult::fromPriors).count();
-                    LOG.log(System.Logger.Level.DEBUG, "study {0}: {1} stacks, {2} targets from"
-                            + " priors, {3} warnings, {4} s on {5}", study.id(),
-                            result.stacks().size(), fallbacks, result.warnings().size(),
-                            String.format(Locale.ROOT, "%.2f", seconds), backend.name());
-                    if (!quiet) {
-                        long series = result.stacks().stream().map(s -> s.seriesId())
-                                .distinct().count();
-                        stdout.println(String.format(Locale.ROOT, "%s: %d series (%d stacks),"
-                                + " %d targets graded, %d from priors, %d warnings, %.2f s",
-                                progress, series, result.stacks().size(), 25 - fallbacks,
-                                fallbacks, result.warnings().size(), seconds));
-                    }
-                    for (String warning : result.warnings()) {
-                        err.println("lumbar predict: study " + study.id() + ": warning: "
-                                + warning);
-                    }
-                } catch (RuntimeException | IOException e) {
-                    failed++;
-                    err.println("lumbar predict: " + progress + " failed: " + message(e));
-                    if (verbose) {
-                        e.printStackTrace(err);
+                                failureReport(study, why, version, backend, seconds));
+                        err.println("lumbar predict: " + progress + " failed: " + why.message());
                     }
                 }
-            }
+            };
+            new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
+                    .run(studies.size(), job, commit);
         }
         if (!quiet) {
             stdout.println(String.format(Locale.ROOT, "lumbar predict: %d studies graded, %d"
                     + " failed, %d skipped; submission %s, reports in %s",
-                    studies.size() - failed - skipped, failed, skipped, out, reportDir));
+                    studies.size() - failed[0] - skipped[0], failed[0], skipped[0], out,
+                    reportDir));
         }
-        return failed > 0 ? EXIT_SOME_FAILED : 0;
+        return failed[0] > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /** Writes a graded study's report and rows, and says so. */
+    private void written(Study study, Predicted p, double seconds, SubmissionWriter submission,
+            String progress, PrintWriter stdout, PrintWriter err) throws IOException {
+        StudyResult result = p.result();
+        Json.writeAtomically(reportDir.resolve(study.id() + ".json"), p.report());
+        submission.append(study.id(), probabilities(result));
+        long fallbacks = result.targets().stream()
+                .filter(StudyResult.TargetResult::fromPriors).count();
+        LOG.log(System.Logger.Level.DEBUG, "study {0}: {1} stacks, {2} targets from"
+                + " priors, {3} warnings, {4} s on {5}", study.id(),
+                result.stacks().size(), fallbacks, result.warnings().size(),
+                String.format(Locale.ROOT, "%.2f", seconds), p.backendName());
+        if (!quiet) {
+            long series = result.stacks().stream().map(s -> s.seriesId()).distinct().count();
+            stdout.println(String.format(Locale.ROOT, "%s: %d series (%d stacks),"
+                    + " %d targets graded, %d from priors, %d warnings, %.2f s",
+                    progress, series, result.stacks().size(), 25 - fallbacks,
+                    fallbacks, result.warnings().size(), seconds));
+        }
+        for (String warning : result.warnings()) {
+            err.println("lumbar predict: study " + study.id() + ": warning: " + warning);
+        }
+    }
+
+    /**
+     * The report of a study that failed: which study, that it failed and why, in the words the
+     * progress line uses, and what ran. No series or targets: nothing about them is certain.
+     */
+    private static Map<String, Object> failureReport(Study study, StudyFailure why,
+            String version, Backend backend, double seconds) {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("format", StudyReport.FORMAT);
+        report.put("study", Redaction.containsUid(study.id()) ? "study" : study.id());
+        report.put("status", "failed");
+        Map<String, Object> failure = new LinkedHashMap<>();
+        failure.put("kind", why.kind().jsonName());
+        failure.put("message", why.message());
+        report.put("failure", failure);
+        report.put("engine", Map.of("version", version));
+        Map<String, Object> backendMap = new LinkedHashMap<>();
+        backendMap.put("name", backend.name());
+        backendMap.put("device", backend.device().toString());
+        report.put("backend", backendMap);
+        report.put("timings_ms", Map.of("total", Math.rint(seconds * 1000)));
+        return report;
+    }
+
+    private Duration studyTimeout() {
+        return Duration.ofNanos(Math.round(studyTimeoutSeconds * 1e9));
     }
 
     /** The study's series for the report, typed or not, named by their folders. */

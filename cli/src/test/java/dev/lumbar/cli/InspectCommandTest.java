@@ -145,6 +145,64 @@ class InspectCommandTest {
     }
 
     @Test
+    void hugeImageSizeWithTimingNamesTheFileAndExitsTwo() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(33));
+        Path written = dir.resolve("p");
+        PhantomWriter.write(phantom, written);
+        byte[] bytes = Files.readAllBytes(written.resolve(phantom.studyId())
+                .resolve(phantom.series().getFirst().seriesId()).resolve("1.dcm"));
+        // Rows (0028,0010) and Columns (0028,0011), explicit VR US: the value follows 8 bytes on
+        for (int element : new int[] {0x10, 0x11}) {
+            byte[] tag = {0x28, 0x00, (byte) element, 0x00, 'U', 'S'};
+            int at = indexOf(bytes, tag);
+            bytes[at + 8] = (byte) 0xFF;
+            bytes[at + 9] = (byte) 0xFF;
+        }
+        Path big = dir.resolve("big");
+        Files.createDirectories(big);
+        Files.write(big.resolve("1.dcm"), bytes);
+        Run run = lumbar("inspect", "--timing", big.toString());
+        assertEquals(2, run.exit(), run.all());
+        assertTrue(run.out().contains("cannot decode slice 1.dcm") && run.out().contains(
+                "65535 x 65535"), run.out());
+        assertTrue(run.err().contains("1 of 1 stacks could not be decoded"), run.err());
+        assertFalse(run.all().contains("Exception"), run.all());
+    }
+
+    @Test
+    void missingFolderAndUnreadableCsvSayWhy() throws Exception {
+        Run missing = lumbar("inspect", dir.resolve("nope").toString());
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().contains("nope: no such folder"), missing.err());
+        PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(34)), dir);
+        Run csv = lumbar("inspect", "--series-csv", dir.resolve("nope.csv").toString(),
+                dir.toString());
+        assertEquals(2, csv.exit());
+        assertTrue(csv.err().contains("nope.csv: cannot read the series CSV (no such file)"),
+                csv.err());
+        Path latin1 = dir.resolve("latin1.csv");
+        Files.write(latin1, "study_id,series_id,series_description\n1,2,T1 \u00fc\n"
+                .getBytes(StandardCharsets.ISO_8859_1));
+        Run encoding = lumbar("inspect", "--series-csv", latin1.toString(), dir.toString());
+        assertEquals(2, encoding.exit());
+        assertTrue(encoding.err().contains("latin1.csv: cannot read the series CSV (not UTF-8"
+                + " text)"), encoding.err());
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("tag not found");
+    }
+
+    @Test
     void phantomCommandIsReproducible() throws Exception {
         Run first = lumbar("phantom", "--out", dir.resolve("a").toString(), "--seed", "5",
                 "--study-id", "demo1");

@@ -4,27 +4,36 @@ package dev.lumbar.engine.dicom;
  * Collects decoded frames as stored values. Codecs hand over raw sample values (whatever bit
  * pattern the codec produced); the sink masks them to BitsStored and sign-extends them, so a
  * codec that already returns signed values and one that returns raw patterns agree.
+ *
+ * <p>The arrays are reserved on the first sample, not before: by then the codec has compared the
+ * codestream's own size with the header, so a forged Rows and Columns reserves nothing.
  */
 final class FrameSink {
 
     private final PixelFormat format;
-    private final short[] shorts;
-    private final int[] ints;
+    private short[] shorts;
+    private int[] ints;
+    private boolean reserved;
 
     FrameSink(PixelFormat format) {
         this.format = format;
+    }
+
+    private void reserve() {
         int n = (int) format.totalSamples();
         if (format.fitsShort()) {
             shorts = new short[n];
-            ints = null;
         } else {
-            shorts = null;
             ints = new int[n];
         }
+        reserved = true;
     }
 
     /** Stores one sample; {@code index} counts interleaved samples within the frame. */
     void put(int frame, int index, int raw) {
+        if (!reserved) {
+            reserve();
+        }
         int at = frame * format.samplesPerFrame() + index;
         // Codec output is the stored value itself: bits below BitsStored, no HighBit shift.
         int value = raw;
@@ -43,6 +52,9 @@ final class FrameSink {
     }
 
     DecodedImage image(ParsedDataSet header) {
+        if (!reserved) {
+            reserve();
+        }
         return new DecodedImage(header, format, shorts, ints);
     }
 }

@@ -26,6 +26,14 @@ final class RleCodec implements FrameCodec {
                     + bytesPerSample * samples);
         }
         int pixels = format.rows() * format.columns();
+        // PackBits encodes at most 128 bytes in 2, so a segment is at least this long; a
+        // shorter frame is refused before anything is reserved for the pixels it claims
+        long shortest = (long) segments * 2 * ((pixels + 127L) / 128);
+        if (frame.length - HEADER_BYTES < shortest) {
+            throw malformed(file, frameIndex, "holds " + (frame.length - HEADER_BYTES)
+                    + " bytes of RLE data, too few for " + format.rows() + " x "
+                    + format.columns() + " pixels (at least " + shortest + ")");
+        }
         if (plane.length < pixels) {
             plane = new byte[pixels];
         }

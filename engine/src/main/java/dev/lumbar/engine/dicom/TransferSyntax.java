@@ -44,6 +44,24 @@ public final class TransferSyntax {
         };
     }
 
+    /**
+     * Whether the standard reader can decode pixel data in this syntax: the native syntaxes,
+     * RLE, the JPEG processes and JPEG 2000, which ImageIO plugins decode.
+     * Other compressed syntaxes (JPEG-LS, JPEG XL, HTJ2K, video) are not; a null or unknown
+     * syntax counts as decodable, since the reader then goes by how the pixel data is laid out.
+     */
+    public static boolean decodable(String uid) {
+        if (uid == null || !uid.startsWith("1.2.840.10008.1.2.4.")
+                && !uid.equals(RLE_LOSSLESS)) {
+            return true;
+        }
+        return switch (uid) {
+            case RLE_LOSSLESS, JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS, JPEG_LOSSLESS_SV1,
+                    JPEG_2000_LOSSLESS, JPEG_2000 -> true;
+            default -> false;
+        };
+    }
+
     /** Whether the pixel data of this syntax is encapsulated (split into fragments). */
     static boolean isEncapsulated(String uid) {
         return !uid.equals(IMPLICIT_VR_LITTLE_ENDIAN) && !uid.equals(EXPLICIT_VR_LITTLE_ENDIAN)

@@ -15,8 +15,10 @@
  * {@link dev.lumbar.engine.dicom.UnsupportedTransferSyntaxException}.
  *
  * <p>Invariants: every length is checked against the bytes left before anything is read or
- * allocated; nesting is limited; each call maps the file in its own confined arena and unmaps it
- * before returning, so returned objects never refer to the file. Every failure is a
+ * allocated, and pixel arrays are reserved only once the data is known to hold the Rows x
+ * Columns the header claims (native length, codestream size, RLE minimum); nesting is limited;
+ * each call maps the file in its own confined arena and unmaps it before returning, so returned
+ * objects never refer to the file. Every failure is a
  * {@link dev.lumbar.engine.dicom.DicomException} whose message names the file and the problem
  * and never a patient identifier. Returned objects are immutable and safe to share between
  * threads; a reader holds no state between files and may be used from several threads.

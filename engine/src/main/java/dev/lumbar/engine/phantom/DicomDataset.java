@@ -128,7 +128,8 @@ public final class DicomDataset {
                 Files.deleteIfExists(temp);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write DICOM file " + file, e);
+            throw new UncheckedIOException("cannot write DICOM file " + file + " ("
+                    + IoProblems.describe(e) + ")", e);
         }
     }
 

@@ -21,6 +21,28 @@ public record PatientTags(String name, String id, String birthDate, String sex,
         String accessionNumber, String institution, String referringPhysician,
         String performingPhysician, String operator) {
 
+    /**
+     * A birth date must be empty (DICOM allows an unknown one) or a real calendar date written
+     * YYYYMMDD; the message does not repeat the value, which is a patient identifier.
+     */
+    public PatientTags {
+        if (birthDate != null && !birthDate.isEmpty()) {
+            boolean valid = birthDate.matches("[0-9]{8}");
+            if (valid) {
+                try {
+                    java.time.LocalDate.parse(birthDate,
+                            java.time.format.DateTimeFormatter.BASIC_ISO_DATE);
+                } catch (java.time.format.DateTimeParseException e) {
+                    valid = false;
+                }
+            }
+            if (!valid) {
+                throw new IllegalArgumentException("birth date must be a calendar date written"
+                        + " YYYYMMDD, e.g. 19700101 (or empty)");
+            }
+        }
+    }
+
     private static final List<String> FAMILY = List.of("MUELLER", "GARCIA", "OKAFOR", "TANAKA",
             "LINDQVIST", "ROSSI", "NOWAK", "DUBOIS");
     private static final List<String> GIVEN = List.of("ANNA", "LUIS", "CHIDI", "YUKI", "ERIK",

@@ -20,8 +20,10 @@ public record PhantomOptions(long seed, String studyId, PatientTags patient, dou
         if (!(rescaleSlope > 0)) {
             throw new IllegalArgumentException("rescale slope must be positive");
         }
-        if (studyId != null && !studyId.matches("[A-Za-z0-9_.-]+")) {
-            throw new IllegalArgumentException("study id must be a plain folder name");
+        if (studyId != null && (!studyId.matches("[A-Za-z0-9_.-]+")
+                || studyId.startsWith("."))) {
+            throw new IllegalArgumentException("study id must be a plain folder name: ASCII"
+                    + " letters, digits, '_', '-' and '.', not starting with '.' (e.g. 4003253)");
         }
     }
 

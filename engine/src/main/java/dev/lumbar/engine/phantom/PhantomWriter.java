@@ -228,7 +228,8 @@ public final class PhantomWriter {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
+            throw new UncheckedIOException("cannot read " + file + " ("
+                    + IoProblems.describe(e) + ")", e);
         }
         text.append(csv, header.length(), csv.length());
         writeText(file, text.toString());
@@ -246,7 +247,8 @@ public final class PhantomWriter {
                 Files.deleteIfExists(temp);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
+            throw new UncheckedIOException("cannot write " + file + " ("
+                    + IoProblems.describe(e) + ")", e);
         }
     }
 }

@@ -33,14 +33,24 @@ public final class EnsembleGrader {
         this.priors = priors;
     }
 
-    public List<StudyResult.TargetResult> grade(Localisation where, List<String> warnings) {
+    /**
+     * The grades of one study, and the wall time of it spent cutting bags.
+     *
+     * @param targets       one entry per target, in {@link Target#ALL} order
+     * @param samplingNanos time inside {@link RoiSampler#sample}, part of the whole grading
+     */
+    public record Grading(List<StudyResult.TargetResult> targets, long samplingNanos) {
+    }
+
+    public Grading grade(Localisation where, List<String> warnings) {
         Map<Target, List<StudyResult.MemberGrade>> grades = new LinkedHashMap<>();
+        long samplingNanos = 0;
         for (Target target : Target.ALL) {
             grades.put(target, new ArrayList<>());
         }
         for (Condition condition : Condition.ALL) {
             for (EnsembleManifest.Member member : manifest.plan(condition).members()) {
-                gradeMember(condition, member, where, grades, warnings);
+                samplingNanos += gradeMember(condition, member, where, grades, warnings);
             }
         }
 
@@ -63,10 +73,11 @@ public final class EnsembleGrader {
             warnings.add(fellBack.size() + " targets took the label priors (no member could"
                     + " grade them): " + String.join(", ", fellBack));
         }
-        return results;
+        return new Grading(results, samplingNanos);
     }
 
-    private void gradeMember(Condition condition, EnsembleManifest.Member member,
+    /** Grades one member's targets; returns the nanoseconds spent cutting its bags. */
+    private long gradeMember(Condition condition, EnsembleManifest.Member member,
             Localisation where, Map<Target, List<StudyResult.MemberGrade>> grades,
             List<String> warnings) {
         BagGeometry bag = member.bag();
@@ -92,6 +103,7 @@ public final class EnsembleGrader {
                     + member.view().description());
         }
 
+        long samplingNanos = 0;
         for (Map.Entry<Stack, List<Target>> entry : byStack.entrySet()) {
             List<Target> targets = entry.getValue();
             List<RoiTarget> rois = new ArrayList<>();
@@ -104,7 +116,9 @@ public final class EnsembleGrader {
             // LIMITATION: bags are always cut on the CPU and then uploaded; on a GPU backend
             // the engine's CUDA ROI sampler kernel is not used yet.
             Networks.Grades graded;
+            long cutStart = System.nanoTime();
             try (Tensor bags = RoiSampler.sample(entry.getKey().volume(), rois, bag)) {
+                samplingNanos += System.nanoTime() - cutStart;
                 graded = grader.grade(bags);
                 if (member.flipTta()) {
                     try (Tensor flipped = flipLeftRight(bags)) {
@@ -132,6 +146,7 @@ public final class EnsembleGrader {
                         graded.attention() == null ? null : graded.attention()[t]));
             }
         }
+        return samplingNanos;
     }
 
     /**

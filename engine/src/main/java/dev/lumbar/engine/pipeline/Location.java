@@ -19,8 +19,11 @@ package dev.lumbar.engine.pipeline;
 public record Location(Stack stack, int slice, double x, double y, double spineX,
         double spineY, double confidence, String source, double distanceMm) {
 
-    /** The disc's tilt for the sampler: perpendicular to the spine, in resized pixels. */
-    double discAngle(BagGeometry bag) {
+    /**
+     * The disc's tilt for the sampler: perpendicular to the spine, in resized pixels. Public so
+     * that a benchmark can cut the same bags as stage 2.
+     */
+    public double discAngle(BagGeometry bag) {
         if (spineX == 0 && spineY == 0) {
             return 0;
         }

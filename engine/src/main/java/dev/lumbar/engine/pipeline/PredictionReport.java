@@ -34,6 +34,8 @@ public final class PredictionReport {
         timings.put("read", (double) readMillis);
         timings.put("stage1", (double) result.stage1Millis());
         timings.put("stage2", (double) result.stage2Millis());
+        // a part of stage2, not a stage of its own: what cutting the bags cost
+        timings.put("stage2_sampling", result.samplingMillis());
 
         List<StudyReport.TargetEntry> targets = new ArrayList<>();
         for (StudyResult.TargetResult t : result.targets()) {

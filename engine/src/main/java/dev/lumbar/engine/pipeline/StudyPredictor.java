@@ -37,10 +37,11 @@ public final class StudyPredictor {
         long start = System.nanoTime();
         Localisation where = localiser.locate(stacks, given, notes);
         long located = System.nanoTime();
-        List<StudyResult.TargetResult> targets = grader.grade(where, notes);
+        EnsembleGrader.Grading grading = grader.grade(where, notes);
         long graded = System.nanoTime();
 
-        return new StudyResult(studyId, targets, List.copyOf(stacks), List.copyOf(notes),
-                (located - start) / 1_000_000, (graded - located) / 1_000_000);
+        return new StudyResult(studyId, grading.targets(), List.copyOf(stacks),
+                List.copyOf(notes), (located - start) / 1_000_000, (graded - located) / 1_000_000,
+                grading.samplingNanos() / 1e6);
     }
 }

@@ -11,9 +11,12 @@ import java.util.List;
  * @param studyId the study's folder name
  * @param targets one entry per target, in {@link Target#ALL} order
  * @param stacks  the stacks the study brought, in the order they were read
+ * @param stage1Millis   wall time locating the targets
+ * @param stage2Millis   wall time grading them, sampling included
+ * @param samplingMillis the part of {@code stage2Millis} spent cutting bags (fractional)
  */
 public record StudyResult(String studyId, List<TargetResult> targets, List<Stack> stacks,
-        List<String> warnings, long stage1Millis, long stage2Millis) {
+        List<String> warnings, long stage1Millis, long stage2Millis, double samplingMillis) {
 
     /**
      * One target's outcome.

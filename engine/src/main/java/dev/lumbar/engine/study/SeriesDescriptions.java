@@ -1,11 +1,13 @@
 package dev.lumbar.engine.study;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,17 +15,22 @@ import java.util.Optional;
 /**
  * The series CSV Kaggle ships ({@code study_id,series_id,series_description}), looked up by
  * study folder and series folder name. Columns may come in any order; extra columns are ignored.
+ * A series listed on several rows with different descriptions is not looked up at all (no row is
+ * trusted over another); {@link #conflict} says so for the warning.
  */
 public final class SeriesDescriptions {
 
     private final Map<String, String> byStudyAndSeries;
+    private final Map<String, List<Integer>> conflictingLines;
 
-    private SeriesDescriptions(Map<String, String> byStudyAndSeries) {
+    private SeriesDescriptions(Map<String, String> byStudyAndSeries,
+            Map<String, List<Integer>> conflictingLines) {
         this.byStudyAndSeries = byStudyAndSeries;
+        this.conflictingLines = conflictingLines;
     }
 
     public static SeriesDescriptions none() {
-        return new SeriesDescriptions(Map.of());
+        return new SeriesDescriptions(Map.of(), Map.of());
     }
 
     public static SeriesDescriptions read(Path csv) throws StudyException {
@@ -31,7 +38,7 @@ public final class SeriesDescriptions {
         try {
             lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new StudyException(csv + ": cannot read the series CSV (" + e.getMessage()
+            throw new StudyException(csv + ": cannot read the series CSV (" + problem(csv, e)
                     + ")", e);
         }
         if (lines.isEmpty()) {
@@ -47,6 +54,8 @@ public final class SeriesDescriptions {
                     + " series_description, found " + header);
         }
         Map<String, String> map = new HashMap<>();
+        Map<String, List<Integer>> linesOf = new HashMap<>();
+        Map<String, List<Integer>> conflicts = new LinkedHashMap<>();
         for (int i = 1; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) {
                 continue;
@@ -57,9 +66,50 @@ public final class SeriesDescriptions {
                 throw new StudyException(csv + " line " + (i + 1) + ": expected at least "
                         + (needed + 1) + " fields, found " + row.size());
             }
-            map.put(key(row.get(study), row.get(series)), row.get(description));
+            String key = key(row.get(study), row.get(series));
+            List<Integer> seen = linesOf.computeIfAbsent(key, k -> new ArrayList<>());
+            seen.add(i + 1);
+            String before = map.putIfAbsent(key, row.get(description));
+            if (before != null && !before.equals(row.get(description))) {
+                conflicts.put(key, seen);
+            }
         }
-        return new SeriesDescriptions(map);
+        conflicts.keySet().forEach(map::remove);
+        return new SeriesDescriptions(map, conflicts);
+    }
+
+    /** Why a series CSV could not be read, in words (the exception's message is often a name). */
+    private static String problem(Path csv, IOException e) {
+        if (e instanceof CharacterCodingException) {
+            return "not UTF-8 text";
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (Files.isDirectory(csv)) {
+            return "a folder, not a file";
+        }
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /**
+     * Why the CSV is not used for series folder {@code seriesId} of study folder {@code studyId}:
+     * it lists the series on several rows with different descriptions. Empty when it does not.
+     */
+    public Optional<String> conflict(String studyId, String seriesId) {
+        List<Integer> lines = conflictingLines.get(key(studyId, seriesId));
+        if (lines == null) {
+            return Optional.empty();
+        }
+        return Optional.of("the series CSV gives it different descriptions on lines "
+                + lines.stream().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElse("")
+                + "; the CSV is not used for it");
     }
 
     /** The description given for series folder {@code seriesId} of study folder {@code studyId}. */

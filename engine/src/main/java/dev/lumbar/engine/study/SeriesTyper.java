@@ -1,12 +1,16 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.Redaction;
 import java.util.Locale;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
  * Decides a series' type from, in order: the series CSV, the SeriesDescription tag, and the
  * geometry with the sequence timing. Each rule either decides or says why it could not, and the
- * next rule is tried.
+ * next rule is tried. When a text rule names a plane the images contradict (a sagittal stack
+ * described as axial), the geometry decides the plane, the text keeps the weighting, and a note
+ * says so. Quoted text passes through {@link Redaction#freeText}.
  */
 public final class SeriesTyper {
 
@@ -32,11 +36,19 @@ public final class SeriesTyper {
 
     /** Applies the rules in order and returns the first decision, or why none decided. */
     public static SeriesTyping type(Evidence e) {
+        return type(e, note -> { });
+    }
+
+    /**
+     * As {@link #type(Evidence)}; {@code notes} receives what the user should be warned about,
+     * such as a description that contradicts the geometry.
+     */
+    public static SeriesTyping type(Evidence e, Consumer<String> notes) {
         StringBuilder why = new StringBuilder();
         if (e.csvDescription() != null) {
             SeriesTyping t = fromText(e.csvDescription(), TypingRule.SERIES_CSV, "series CSV");
             if (t.decided()) {
-                return t;
+                return withGeometricPlane(t, e, notes);
             }
             why.append(t.reason()).append("; ");
         }
@@ -44,7 +56,7 @@ public final class SeriesTyper {
             SeriesTyping t = fromText(e.seriesDescription(), TypingRule.SERIES_DESCRIPTION,
                     "SeriesDescription");
             if (t.decided()) {
-                return t;
+                return withGeometricPlane(t, e, notes);
             }
             why.append(t.reason()).append("; ");
         }
@@ -58,6 +70,55 @@ public final class SeriesTyper {
     }
 
     /**
+     * {@code text}, a decision from a description, checked against the plane of the images: when
+     * the normal is clearly sagittal or axial and the text names the other plane, the geometry's
+     * plane is kept with the text's weighting (an axial T1 then stays undecided).
+     */
+    private static SeriesTyping withGeometricPlane(SeriesTyping text, Evidence e,
+            Consumer<String> notes) {
+        Boolean geometryAxial = axialByGeometry(e.normal());
+        boolean textAxial = text.type() == SeriesType.AX_T2;
+        if (geometryAxial == null || geometryAxial == textAxial) {
+            return text;
+        }
+        String planes = textAxial ? "axial" : "sagittal";
+        String actual = geometryAxial ? "axial" : "sagittal";
+        String plane = String.format(Locale.ROOT, "the images are %s (normal %s)", actual,
+                e.normal());
+        notes.accept(text.reason() + " names the " + planes + " plane but " + plane
+                + "; the geometry decides the plane");
+        String reason = text.reason() + ", plane from the geometry: " + plane;
+        if (geometryAxial) {
+            // the text named T1 or T2 for a sagittal series; only an axial T2 is read
+            return text.type() == SeriesType.SAG_T1
+                    ? SeriesTyping.undecided(reason + ": an axial T1, which no model reads")
+                    : new SeriesTyping(SeriesType.AX_T2, text.rule(), reason);
+        }
+        // an "axial T2" that is sagittal: the text's weighting is T2
+        return new SeriesTyping(SeriesType.SAG_T2, text.rule(), reason);
+    }
+
+    /** True for a clearly axial normal, false for a clearly sagittal one, else null. */
+    private static Boolean axialByGeometry(Vec3 normal) {
+        if (normal == null) {
+            return null;
+        }
+        int axis = normal.dominantAxis();
+        if (axis == 1 || angleOff(normal, axis) > MAX_PLANE_ANGLE_DEGREES) {
+            return null;
+        }
+        return axis == 2;
+    }
+
+    private static double angleOff(Vec3 normal, int axis) {
+        return Math.toDegrees(Math.acos(Math.min(1, Math.abs(switch (axis) {
+            case 0 -> normal.x();
+            case 1 -> normal.y();
+            default -> normal.z();
+        }))));
+    }
+
+    /**
      * Types a description such as "Sagittal T2/STIR", "SAG T1", "T2 STIR SAG" or "AX T2 FSE":
      * the plane from SAG / AX / TRA, the weighting from T1 / T2 / STIR.
      */
@@ -67,7 +128,7 @@ public final class SeriesTyper {
         boolean axial = AXIAL.matcher(upper).find();
         boolean t1 = T1.matcher(upper).find();
         boolean t2 = T2.matcher(upper).find();
-        String quoted = source + " '" + text.strip() + "'";
+        String quoted = source + " '" + Redaction.freeText(text.strip()) + "'";
         if (sagittal == axial) {
             return SeriesTyping.undecided(quoted + (sagittal ? " names both planes"
                     : " names no plane"));
@@ -93,11 +154,7 @@ public final class SeriesTyper {
             return SeriesTyping.undecided("no ImageOrientationPatient");
         }
         int axis = normal.dominantAxis();
-        double angle = Math.toDegrees(Math.acos(Math.min(1, Math.abs(switch (axis) {
-            case 0 -> normal.x();
-            case 1 -> normal.y();
-            default -> normal.z();
-        }))));
+        double angle = angleOff(normal, axis);
         if (axis == 1 || angle > MAX_PLANE_ANGLE_DEGREES) {
             return SeriesTyping.undecided(String.format(Locale.ROOT,
                     "orientation is neither sagittal nor axial (normal %s)", normal));

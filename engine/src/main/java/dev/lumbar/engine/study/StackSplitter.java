@@ -35,6 +35,16 @@ final class StackSplitter {
 
     /** The stacks of {@code slices}, named {@code <seriesId>/stack <n>}; notes go to warnings. */
     static List<Stack> split(String seriesId, List<Slice> slices, List<String> warnings) {
+        return split(seriesId, slices, null, warnings);
+    }
+
+    /**
+     * As {@link #split(String, List, List)}; {@code unlocatedWhy} says why slices without known
+     * geometry have none (e.g. "17: ImagePositionPatient is not three finite numbers"), null
+     * when the tags are simply absent.
+     */
+    static List<Stack> split(String seriesId, List<Slice> slices, String unlocatedWhy,
+            List<String> warnings) {
         List<Slice> located = slices.stream().filter(Slice::geometryKnown).toList();
         List<Slice> unlocated = slices.stream().filter(s -> !s.geometryKnown()).toList();
         List<List<Slice>> groups = new ArrayList<>();
@@ -45,8 +55,9 @@ final class StackSplitter {
             // LIMITATION: files without ImagePositionPatient/ImageOrientationPatient are ordered
             // by InstanceNumber and given a stand-in axial geometry with 1 mm spacing.
             warnings.add("series " + seriesId + ": " + unlocated.size() + " file(s) without"
-                    + " ImagePositionPatient/ImageOrientationPatient, ordered by InstanceNumber"
-                    + " with assumed geometry");
+                    + " usable ImagePositionPatient/ImageOrientationPatient ("
+                    + (unlocatedWhy == null ? "tags absent" : unlocatedWhy)
+                    + "), ordered by InstanceNumber with assumed geometry");
             List<Slice> ordered = unlocated.stream().sorted(Comparator
                     .comparingInt(Slice::instanceNumber)
                     .thenComparing(s -> s.file().getFileName().toString())).toList();

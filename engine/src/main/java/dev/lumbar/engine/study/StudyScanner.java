@@ -1,13 +1,20 @@
 package dev.lumbar.engine.study;
 
 import dev.lumbar.engine.Limits;
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.dicom.DicomException;
 import dev.lumbar.engine.dicom.DicomObject;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.dicom.Tag;
+import dev.lumbar.engine.dicom.TransferSyntax;
 import java.io.IOException;
+import java.nio.file.FileSystemLoopException;
+import java.nio.file.FileVisitOption;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -17,7 +24,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.stream.Stream;
+import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Finds the studies under a folder and reads them into {@link Study} values, headers only.
@@ -27,7 +35,9 @@ import java.util.stream.Stream;
  * <n>.dcm}) is read as is, folders naming study and series. Any other tree is grouped by
  * StudyInstanceUID and SeriesInstanceUID; a study is then named by the folder that holds all its
  * files and a series by {@code S<SeriesNumber>}, so no UID ever reaches the output. Hidden files
- * are ignored; a file that is not DICOM or cannot be read is a warning, not a failure.
+ * are ignored; a file that is not DICOM or cannot be read is a warning, not a failure, and so is
+ * a linked folder that leads back into the tree. File names in warnings pass through
+ * {@link Redaction#path}, SeriesDescription text through {@link Redaction#freeText}.
  */
 public final class StudyScanner {
 
@@ -41,10 +51,14 @@ public final class StudyScanner {
         this.descriptions = Objects.requireNonNull(descriptions);
     }
 
-    /** One readable image file's header facts. */
-    private record FileHeader(Slice slice, String studyUid, String seriesUid,
+    /**
+     * One readable image file's header facts. {@code spacingProblem} and {@code geometryProblem}
+     * say why PixelSpacing or the position and orientation could not be used (null when fine).
+     */
+    private record FileHeader(Slice slice, String shownName, String studyUid, String seriesUid,
             Integer seriesNumber, String description, Double repetitionTime, Double echoTime,
-            Double inversionTime, String transferSyntaxUid, boolean pixelSpacingKnown) {}
+            Double inversionTime, String transferSyntaxUid, String spacingProblem,
+            String geometryProblem) {}
 
     /** What reading one file gave: a header, or the warning that says why it is skipped. */
     private record HeaderResult(FileHeader header, String warning) {
@@ -56,11 +70,16 @@ public final class StudyScanner {
 
     /** Reads every study under {@code dir}. */
     public StudyScan scan(Path dir) throws StudyException {
-        if (!Files.isDirectory(dir)) {
-            throw new StudyException(dir + ": not a folder; give the folder that holds the"
-                    + " studies (or one study)");
+        if (!Files.exists(dir)) {
+            throw new StudyException(Redaction.path(dir) + ": no such folder; give the folder"
+                    + " that holds the studies (or one study)");
         }
-        List<Path> found = listFiles(dir);
+        if (!Files.isDirectory(dir)) {
+            throw new StudyException(Redaction.path(dir) + ": not a folder; give the folder that"
+                    + " holds the studies (or one study)");
+        }
+        List<String> warnings = new ArrayList<>();
+        List<Path> found = listFiles(dir, warnings);
         int kaggleDepth = isKaggleLayout(dir, found, 3) ? 3 : isKaggleLayout(dir, found, 2) ? 2
                 : 0;
         // in the Kaggle layout, top-level files (CSV files, notes) belong to no study
@@ -75,7 +94,6 @@ public final class StudyScanner {
             headers.put(files.get(i), read.get(i));
         }
         List<Study> studies = new ArrayList<>();
-        List<String> warnings = new ArrayList<>();
         if (kaggleDepth > 0) {
             scanKaggle(dir, files, headers, kaggleDepth, studies);
         } else {
@@ -90,33 +108,78 @@ public final class StudyScanner {
         return new StudyScan(studies, warnings, files.size(), nanos);
     }
 
-    private static List<Path> listFiles(Path dir) throws StudyException {
+    /**
+     * The regular files under {@code dir}, hidden ones left out. Linked folders are followed
+     * (datasets are often linked into place); a link that leads back into the tree, or a folder
+     * below {@code dir} that cannot be read, is a warning and its subtree is skipped.
+     */
+    private static List<Path> listFiles(Path dir, List<String> warnings) throws StudyException {
         int limit = Limits.current().filesPerScan();
-        // linked folders are followed: datasets are often linked into place
-        try (Stream<Path> walk = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
-            List<Path> files = walk.filter(Files::isRegularFile)
-                    .filter(p -> !hidden(dir.relativize(p)))
-                    .limit(limit + 1L)
-                    .toList();
-            if (files.size() > limit) {
-                throw new StudyException(dir + ": holds more than " + limit + " files, the"
-                        + " limit (raise it with -Dlumbar.limit.filesPerScan=...); give a folder"
-                        + " of studies, not a whole disk");
-            }
-            return files.stream().sorted(StudyScanner::byNaturalPath).toList();
-        } catch (IOException | java.io.UncheckedIOException e) {
-            throw new StudyException(dir + ": cannot list the folder (" + e.getMessage() + ")",
-                    e);
+        List<Path> files = new ArrayList<>();
+        try {
+            Files.walkFileTree(dir, Set.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
+                    new SimpleFileVisitor<>() {
+                        @Override
+                        public FileVisitResult preVisitDirectory(Path d,
+                                BasicFileAttributes attrs) {
+                            return !d.equals(dir) && hidden(d) ? FileVisitResult.SKIP_SUBTREE
+                                    : FileVisitResult.CONTINUE;
+                        }
+
+                        @Override
+                        public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
+                            if (attrs.isRegularFile() && !hidden(f)) {
+                                files.add(f);
+                            }
+                            return files.size() > limit ? FileVisitResult.TERMINATE
+                                    : FileVisitResult.CONTINUE;
+                        }
+
+                        @Override
+                        public FileVisitResult visitFileFailed(Path f, IOException e)
+                                throws IOException {
+                            if (f.equals(dir)) {
+                                throw e;
+                            }
+                            if (!hidden(f)) {
+                                warnings.add(Redaction.path(dir.relativize(f)) + ": "
+                                        + (e instanceof FileSystemLoopException
+                                                ? "a linked folder that leads back into the"
+                                                        + " tree; not followed"
+                                                : "cannot be read (" + reason(e)
+                                                        + "); skipped"));
+                            }
+                            return FileVisitResult.CONTINUE;
+                        }
+                    });
+        } catch (IOException e) {
+            throw new StudyException(Redaction.path(dir) + ": cannot list the folder ("
+                    + reason(e) + ")", e);
         }
+        if (files.size() > limit) {
+            throw new StudyException(Redaction.path(dir) + ": holds more than " + limit
+                    + " files, the limit (raise it with -Dlumbar.limit.filesPerScan=...); give a"
+                    + " folder of studies, not a whole disk");
+        }
+        files.sort(StudyScanner::byNaturalPath);
+        return files;
     }
 
-    private static boolean hidden(Path relative) {
-        for (Path part : relative) {
-            if (part.toString().startsWith(".")) {
-                return true;
-            }
+    /** Why a file or folder met while listing could not be read, in words. */
+    private static String reason(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
         }
-        return false;
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "it vanished while the folder was read";
+        }
+        return e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null
+                ? fse.getReason() : e.getClass().getSimpleName();
+    }
+
+    private static boolean hidden(Path path) {
+        Path name = path.getFileName();
+        return name != null && name.toString().startsWith(".");
     }
 
     /**
@@ -145,6 +208,9 @@ public final class StudyScanner {
 
     private void scanKaggle(Path dir, List<Path> files, Map<Path, HeaderResult> read,
             int depth, List<Study> studies) {
+        // LIMITATION: study and series folders are named as they are, so a tree laid out like
+        // Kaggle's but with UID folder names shows those UIDs in series names and warnings (the
+        // JSON report withholds them); file names within warnings are masked.
         Map<String, Map<String, List<Path>>> tree = new LinkedHashMap<>();
         String single = folderName(dir);
         for (Path f : files) {
@@ -158,15 +224,22 @@ public final class StudyScanner {
             Path studyDir = depth == 3 ? dir.resolve(study.getKey()) : dir;
             List<String> warnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
+            String studyUid = mostCommonStudyUid(study.getValue().values().stream()
+                    .flatMap(List::stream).map(read::get).toList());
             for (var s : withinLimits(study.getValue(), e -> e.getKey(), warnings)
                     .entrySet()) {
                 List<FileHeader> headers = new ArrayList<>();
                 for (Path f : s.getValue()) {
                     HeaderResult r = read.get(f);
-                    if (r.header() != null) {
-                        headers.add(r.header());
-                    } else {
+                    if (r.header() == null) {
                         warnings.add(r.warning());
+                    } else if (r.header().studyUid() != null && studyUid != null
+                            && !r.header().studyUid().equals(studyUid)) {
+                        warnings.add(r.header().shownName() + ": belongs to another study (its"
+                                + " StudyInstanceUID differs from the rest of the folder), left"
+                                + " out");
+                    } else {
+                        headers.add(r.header());
                     }
                 }
                 buildSeries(study.getKey(), s.getKey(), headers, warnings)
@@ -174,6 +247,18 @@ public final class StudyScanner {
             }
             studies.add(finish(study.getKey(), studyDir, series, warnings));
         }
+    }
+
+    /** The StudyInstanceUID most files of a study folder carry (the first of equals), or null. */
+    private static String mostCommonStudyUid(List<HeaderResult> results) {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (HeaderResult r : results) {
+            if (r.header() != null && r.header().studyUid() != null) {
+                counts.merge(r.header().studyUid(), 1, Integer::sum);
+            }
+        }
+        return counts.entrySet().stream().max(Map.Entry.comparingByValue())
+                .map(Map.Entry::getKey).orElse(null);
     }
 
     private void scanGrouped(Path dir, List<Path> files, Map<Path, HeaderResult> read,
@@ -246,12 +331,13 @@ public final class StudyScanner {
     }
 
     private HeaderResult readHeader(Path file, Path root) {
-        String name = root.relativize(file).toString();
+        String name = Redaction.path(root.relativize(file));
         DicomObject header;
         try {
             header = reader.readHeader(file);
         } catch (DicomException e) {
-            return HeaderResult.skipped(name + ": skipped, " + problem(e, file));
+            return HeaderResult.skipped(name + ": skipped, " + Redaction.withoutUids(
+                    problem(e, file)));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "reader failure on " + name, e);
             return HeaderResult.skipped(name + ": skipped, the reader failed ("
@@ -271,12 +357,12 @@ public final class StudyScanner {
         double[] position = header.getDoubles(Tag.ImagePositionPatient);
         double[] orientation = header.getDoubles(Tag.ImageOrientationPatient);
         double[] spacing = header.getDoubles(Tag.PixelSpacing);
-        boolean spacingKnown = spacing != null && spacing.length >= 2 && spacing[0] > 0
-                && spacing[1] > 0;
+        String spacingProblem = spacingProblem(header, spacing);
+        boolean spacingKnown = spacingProblem == null;
         double rowSpacing = spacingKnown ? spacing[0] : 1;
         double columnSpacing = spacingKnown ? spacing[1] : 1;
-        boolean located = position != null && position.length >= 3 && orientation != null
-                && orientation.length >= 6 && validCosines(orientation);
+        String geometryProblem = geometryProblem(header, position, orientation);
+        boolean located = geometryProblem == null;
         SliceGeometry geometry = located
                 ? new SliceGeometry(Vec3.of(position, 0), Vec3.of(orientation, 0),
                         Vec3.of(orientation, 3), rowSpacing, columnSpacing, rows, columns)
@@ -285,11 +371,60 @@ public final class StudyScanner {
         Slice slice = new Slice(file, header.getInt(Tag.InstanceNumber, 0), geometry, located);
         Integer seriesNumber = header.contains(Tag.SeriesNumber)
                 ? header.getInt(Tag.SeriesNumber, 0) : null;
-        return new HeaderResult(new FileHeader(slice, blankToNull(header.getString(
+        return new HeaderResult(new FileHeader(slice, name, blankToNull(header.getString(
                 Tag.StudyInstanceUID)), blankToNull(header.getString(Tag.SeriesInstanceUID)),
                 seriesNumber, blankToNull(header.getString(Tag.SeriesDescription)),
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
-                first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingKnown), null);
+                first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
+                geometryProblem), null);
+    }
+
+    /** Why PixelSpacing cannot be used, or null when it is two positive finite numbers. */
+    private static String spacingProblem(DicomObject header, double[] spacing) {
+        if (!header.contains(Tag.PixelSpacing)) {
+            return "no PixelSpacing";
+        }
+        if (spacing == null || spacing.length < 2 || !(spacing[0] > 0) || !(spacing[1] > 0)
+                || !Double.isFinite(spacing[0]) || !Double.isFinite(spacing[1])) {
+            String value = Objects.requireNonNullElse(Redaction.freeText(
+                    header.getString(Tag.PixelSpacing)), "");
+            return "PixelSpacing '" + (value.length() > 40 ? value.substring(0, 40) + "…" : value)
+                    + "' is not two positive finite numbers";
+        }
+        return null;
+    }
+
+    /** Why position and orientation cannot place the slice, or null when they can. */
+    private static String geometryProblem(DicomObject header, double[] position,
+            double[] orientation) {
+        boolean hasPosition = header.contains(Tag.ImagePositionPatient);
+        boolean hasOrientation = header.contains(Tag.ImageOrientationPatient);
+        if (!hasPosition && !hasOrientation) {
+            return "no ImagePositionPatient or ImageOrientationPatient";
+        }
+        if (!hasPosition) {
+            return "no ImagePositionPatient";
+        }
+        if (!hasOrientation) {
+            return "no ImageOrientationPatient";
+        }
+        if (position == null || position.length < 3 || !finite(position, 3)) {
+            return "ImagePositionPatient is not three finite numbers";
+        }
+        if (orientation == null || orientation.length < 6 || !finite(orientation, 6)
+                || !validCosines(orientation)) {
+            return "ImageOrientationPatient is not two perpendicular unit vectors";
+        }
+        return null;
+    }
+
+    private static boolean finite(double[] values, int n) {
+        for (int i = 0; i < n; i++) {
+            if (!Double.isFinite(values[i])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private java.util.Optional<Series> buildSeries(String studyId, String seriesId,
@@ -300,25 +435,46 @@ public final class StudyScanner {
         }
         // LIMITATION: description, TR and TE of a series are its first file's.
         FileHeader first = headers.getFirst();
-        if (headers.stream().anyMatch(h -> !h.pixelSpacingKnown())) {
-            warnings.add("series " + seriesId + ": no PixelSpacing in some files, 1 mm assumed");
-        }
+        int n = headers.size();
+        countProblems(headers, FileHeader::spacingProblem).forEach((problem, count) ->
+                warnings.add("series " + seriesId + ": " + problem + " in " + count + " of " + n
+                        + " file(s), 1 mm pixels assumed"));
+        Map<String, Integer> geometryProblems = countProblems(headers,
+                FileHeader::geometryProblem);
+        String unlocatedWhy = geometryProblems.entrySet().stream()
+                .map(e -> e.getValue() + ": " + e.getKey())
+                .reduce((a, b) -> a + "; " + b).orElse(null);
         List<Stack> stacks = StackSplitter.split(seriesId,
-                headers.stream().map(FileHeader::slice).toList(), warnings);
+                headers.stream().map(FileHeader::slice).toList(), unlocatedWhy, warnings);
         Stack main = stacks.stream().filter(Stack::geometryKnown)
                 .max(Comparator.comparingInt(Stack::size)).orElse(null);
+        descriptions.conflict(studyId, seriesId).ifPresent(c -> warnings.add("series "
+                + seriesId + ": " + c));
         SeriesTyping typing = SeriesTyper.type(new SeriesTyper.Evidence(
                 descriptions.find(studyId, seriesId).orElse(null), first.description(),
                 main == null ? null : main.normal(), first.repetitionTime(), first.echoTime(),
-                first.inversionTime()));
+                first.inversionTime()), note -> warnings.add("series " + seriesId + ": " + note));
         String syntax = headers.stream().map(FileHeader::transferSyntaxUid).distinct().count() == 1
                 ? first.transferSyntaxUid() : Series.MIXED_TRANSFER_SYNTAX;
+        long undecodable = headers.stream()
+                .filter(h -> !TransferSyntax.decodable(h.transferSyntaxUid())).count();
+        if (undecodable == n) {
+            // a type would send the pipeline to a series it cannot read; say so here instead
+            typing = SeriesTyping.undecided(typing.reason() + "; but its pixels are in "
+                    + TransferSyntax.describe(first.transferSyntaxUid())
+                    + ", which this reader cannot decode");
+        } else if (undecodable > 0) {
+            warnings.add("series " + seriesId + ": " + undecodable + " of " + n + " file(s) in a"
+                    + " transfer syntax this reader cannot decode; their stacks cannot be"
+                    + " loaded");
+        }
         long seriesUids = headers.stream().map(FileHeader::seriesUid).distinct().count();
         if (seriesUids > 1) {
             warnings.add("series " + seriesId + ": its files carry " + seriesUids + " different"
                     + " SeriesInstanceUIDs; all are read as one series");
         }
-        return java.util.Optional.of(new Series(seriesId, first.description(), typing,
+        return java.util.Optional.of(new Series(seriesId, Redaction.freeText(
+                first.description()), typing,
                 first.repetitionTime(), first.echoTime(), syntax, stacks));
     }
 
@@ -343,6 +499,19 @@ public final class StudyScanner {
             }
         }
         return new Study(id, dir, series, warnings);
+    }
+
+    /** Each distinct problem {@code problem} names among {@code headers}, with its count. */
+    private static Map<String, Integer> countProblems(List<FileHeader> headers,
+            java.util.function.Function<FileHeader, String> problem) {
+        Map<String, Integer> counts = new TreeMap<>();
+        for (FileHeader h : headers) {
+            String p = problem.apply(h);
+            if (p != null) {
+                counts.merge(p, 1, Integer::sum);
+            }
+        }
+        return counts;
     }
 
     private static Double first(DicomObject header, int tag) {

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.dicom.DicomException;
 import dev.lumbar.engine.dicom.DicomImage;
 import dev.lumbar.engine.dicom.DicomReader;
@@ -16,11 +17,21 @@ import java.util.Locale;
  * modality units: stored value × RescaleSlope + RescaleIntercept, read per file. MONOCHROME1
  * images are inverted within their stored range first, so bright always means high signal; RGB
  * and YBR images are reduced to luminance with a warning.
+ *
+ * <p>Nothing is allocated from what a header claims: the first slice is decoded (the reader checks
+ * its Rows and Columns against the pixel data it actually holds) before the volume is reserved,
+ * and a volume beyond {@link #MAX_VOLUME_BYTES} is refused.
  */
 public final class VolumeLoader {
 
     private static final ValueLayout.OfFloat F32_LE =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * The largest volume reserved (8 GiB of float32): spine MR stacks are a few hundred MB at
+     * most, so anything bigger is a damaged or hostile header, not a study.
+     */
+    static final long MAX_VOLUME_BYTES = 8L << 30;
 
     private final DicomReader reader;
     private long storedBytes;
@@ -36,24 +47,41 @@ public final class VolumeLoader {
 
     /** The volume of {@code stack}; the caller owns and closes it. */
     public Tensor load(Stack stack, List<String> warnings) throws StudyException {
-        int rows = stack.rows();
-        int columns = stack.columns();
-        int plane = rows * columns;
-        Tensor volume = Tensor.zeros(stack.size(), rows, columns);
+        // decoding the first slice proves its size against the bytes it holds
+        DicomImage firstImage = decode(stack, stack.slices().getFirst());
+        int rows = firstImage.rows();
+        int columns = firstImage.columns();
+        if (rows != stack.rows() || columns != stack.columns()) {
+            throw new StudyException(String.format(Locale.ROOT, "%s: slice %s is %dx%d by its"
+                    + " pixel data but its header was read as %dx%d", stack.name(),
+                    shownName(stack.slices().getFirst()), rows, columns, stack.rows(),
+                    stack.columns()));
+        }
+        long plane = (long) rows * columns;
+        long bytes = plane * stack.size() * Float.BYTES;
+        if (plane * firstImage.samplesPerPixel() > Integer.MAX_VALUE - 64
+                || bytes > MAX_VOLUME_BYTES) {
+            throw new StudyException(String.format(Locale.ROOT, "%s: a volume of %d slices of"
+                    + " %dx%d needs %.1f GB, more than the %d GB a stack may take; the images"
+                    + " are not a spine study's", stack.name(), stack.size(), rows, columns,
+                    bytes / 1e9, MAX_VOLUME_BYTES >> 30));
+        }
+        Tensor volume;
+        try {
+            volume = Tensor.zeros(stack.size(), rows, columns);
+        } catch (OutOfMemoryError e) {
+            throw new StudyException(String.format(Locale.ROOT, "%s: not enough memory for a"
+                    + " volume of %d slices of %dx%d (%.1f GB)", stack.name(), stack.size(),
+                    rows, columns, bytes / 1e9), e);
+        }
         try {
             float[] stored = null;
-            float[] values = new float[plane];
+            float[] values = new float[(int) plane];
             boolean colourWarned = false;
             for (int i = 0; i < stack.size(); i++) {
                 Slice slice = stack.slices().get(i);
-                String name = slice.file().getFileName().toString();
-                DicomImage image;
-                try {
-                    image = reader.read(slice.file());
-                } catch (DicomException e) {
-                    throw new StudyException(stack.name() + ": cannot decode slice " + name + " ("
-                            + problem(e, slice) + ")", e);
-                }
+                String name = shownName(slice);
+                DicomImage image = i == 0 ? firstImage : decode(stack, slice);
                 if (image.rows() != rows || image.columns() != columns) {
                     throw new StudyException(String.format(Locale.ROOT, "%s: slices of different"
                             + " size, %s is %dx%d but the stack's first slice is %dx%d",
@@ -61,15 +89,15 @@ public final class VolumeLoader {
                 }
                 int samples = image.samplesPerPixel();
                 if (stored == null || stored.length != plane * samples) {
-                    stored = new float[plane * samples];
+                    stored = new float[Math.toIntExact(plane * samples)];
                 }
                 image.readFrame(0, stored);
-                storedBytes += (long) plane * samples * ((image.bitsAllocated() + 7) / 8);
+                storedBytes += plane * samples * ((image.bitsAllocated() + 7) / 8);
 
                 String photometric = image.photometricInterpretation() == null ? "MONOCHROME2"
                         : image.photometricInterpretation().strip();
                 if (samples == 1) {
-                    System.arraycopy(stored, 0, values, 0, plane);
+                    System.arraycopy(stored, 0, values, 0, values.length);
                     if (photometric.equals("MONOCHROME1")) {
                         invert(values, image);
                     } else if (!photometric.equals("MONOCHROME2")) {
@@ -89,8 +117,8 @@ public final class VolumeLoader {
                             + samples + " samples per pixel; 1 or 3 are supported");
                 }
                 rescale(values, image);
-                MemorySegment.copy(values, 0, volume.segment(), F32_LE, (long) i * plane * 4,
-                        plane);
+                MemorySegment.copy(values, 0, volume.segment(), F32_LE, i * plane * Float.BYTES,
+                        values.length);
             }
             return volume;
         } catch (StudyException | RuntimeException e) {
@@ -153,9 +181,26 @@ public final class VolumeLoader {
         }
     }
 
+    private DicomImage decode(Stack stack, Slice slice) throws StudyException {
+        try {
+            return reader.read(slice.file());
+        } catch (DicomException e) {
+            throw new StudyException(stack.name() + ": cannot decode slice " + shownName(slice)
+                    + " (" + problem(e, slice) + ")", e);
+        }
+    }
+
+    /** The slice's file name as it may be shown, with its InstanceNumber to find it by. */
+    private static String shownName(Slice slice) {
+        String name = slice.file().getFileName().toString();
+        String shown = Redaction.name(name);
+        return shown.equals(name) ? name : shown + " (instance " + slice.instanceNumber() + ")";
+    }
+
     private static String problem(DicomException e, Slice slice) {
         String message = e.getMessage() == null ? "unreadable" : e.getMessage();
         String prefix = slice.file() + ": ";
-        return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+        return Redaction.withoutUids(message.startsWith(prefix)
+                ? message.substring(prefix.length()) : message);
     }
 }

@@ -9,7 +9,8 @@
  * value.
  *
  * <p>Naming: a study is its folder name and a series its folder name (or {@code S<number>}); no
- * patient identifier and no UID is kept in these values, their warnings or their errors. Values
- * are immutable once built and safe to share; volumes are owned by the caller.
+ * patient identifier and no UID is kept in these values, their warnings or their errors: file
+ * names and free text pass through {@link dev.lumbar.engine.Redaction} before they are shown.
+ * Values are immutable once built and safe to share; volumes are owned by the caller.
  */
 package dev.lumbar.engine.study;

@@ -46,7 +46,7 @@ class SeriesTyperTest {
     @Test
     void csvComesBeforeTheDescriptionTag() {
         SeriesTyping t = SeriesTyper.type(new SeriesTyper.Evidence("Sagittal T1", "AX T2 FSE",
-                AXIAL, 4000.0, 100.0, null));
+                SAGITTAL, 4000.0, 100.0, null));
         assertEquals(SeriesType.SAG_T1, t.type());
         assertEquals(TypingRule.SERIES_CSV, t.rule());
     }

@@ -236,8 +236,10 @@ class StudyScannerTest {
         assertEquals(List.of(1, 2, 3), stack.slices().stream().map(Slice::instanceNumber)
                 .toList());
         assertFalse(stack.geometryKnown());
-        assertTrue(study.warnings().stream().anyMatch(w -> w.contains("without"
-                + " ImagePositionPatient")), study.warnings().toString());
+        assertTrue(study.warnings().stream().anyMatch(w -> w.contains("3 file(s) without"
+                + " usable ImagePositionPatient/ImageOrientationPatient (3: no"
+                + " ImagePositionPatient or ImageOrientationPatient)")),
+                study.warnings().toString());
     }
 
     @Test

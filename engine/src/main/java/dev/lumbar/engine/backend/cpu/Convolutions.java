@@ -90,7 +90,13 @@ final class Convolutions {
         epilogue(g, bias, y, act);
     }
 
-    /** {@code y = act(y + bias[o])} on every output plane. */
+    /**
+     * {@code y = act(y + bias[o])} on every output plane.
+     *
+     * <p>LIMITATION: after a per-image product or im2col this is a second pass over the output
+     * (OpenBLAS cannot run it inside its product); only the batched 1×1 path and depthwise
+     * apply bias and activation while writing.
+     */
     private void epilogue(Geometry g, MemorySegment bias, MemorySegment y, Activation act) {
         if (bias == null && act == Activation.IDENTITY) {
             return;
@@ -137,6 +143,9 @@ final class Convolutions {
 
     private void im2colProducts(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment y) {
+        // LIMITATION: images, groups and tiles run one after another, each product threaded
+        // inside; grouped convolutions with many small groups (other than depthwise) are
+        // correct but slow.
         int groups = g.groups();
         int cg = g.c / groups;
         int og = g.o / groups;
@@ -312,6 +321,8 @@ final class Convolutions {
             long row = out + (long) oy * g.outW * Float.BYTES;
             if (g.outW <= L) {
                 // a row fits one vector
+                // LIMITATION: planes narrower than a vector (8×8 at stage 3 of a 128-pixel
+                // ConvNeXt) leave the other lanes idle rather than packing rows together.
                 VectorMask<Float> lanes = S.indexInRange(0, g.outW);
                 FloatVector acc = FloatVector.broadcast(S, bias);
                 for (int tap = 0; tap < tapOffset.length; tap++) {

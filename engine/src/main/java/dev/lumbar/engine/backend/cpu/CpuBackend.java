@@ -30,10 +30,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class CpuBackend implements Backend {
 
-    /**
-     * System property that picks the matrix product: {@code auto}, {@code java},
-     * {@code openblas}.
-     */
+    /** Picks the matrix product: {@code auto}, {@code java} or {@code openblas}. */
     public static final String GEMM_PROPERTY = "lumbar.cpu.gemm";
 
     /** Which matrix product the backend uses. */
@@ -205,8 +202,8 @@ public final class CpuBackend implements Backend {
         requireF32("matmul left", a, -1);
         requireF32("matmul right", b, -1);
         if (a.rank() < 2 || a.rank() != b.rank()) {
-            throw new IllegalArgumentException("matmul needs two tensors of the same rank"
-                    + " >= 2, got " + Arrays.toString(a.shape()) + " and "
+            throw new IllegalArgumentException("matmul needs two tensors of the same rank >= 2,"
+                    + " got " + Arrays.toString(a.shape()) + " and "
                     + Arrays.toString(b.shape()));
         }
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -389,8 +386,8 @@ public final class CpuBackend implements Backend {
         workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
                 (p0, p1) -> {
                     for (long p = p0; p < p1; p++) {
-                        double sum = Reductions.shiftedSum(x.segment(),
-                                p * plane * Float.BYTES, plane, 0f);
+                        long offset = p * plane * Float.BYTES;
+                        double sum = Reductions.shiftedSum(x.segment(), offset, plane, 0f);
                         y.segment().setAtIndex(F32, p, (float) (sum / plane));
                     }
                 });

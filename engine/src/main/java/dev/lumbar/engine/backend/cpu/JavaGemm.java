@@ -172,14 +172,14 @@ final class JavaGemm implements Gemm {
                             .intoArray(dst, strip + p * NR + L);
                 }
             } else if (!trans) {
-                VectorMask<Float> lo = S.indexInRange(0, cols);
-                VectorMask<Float> hi = S.indexInRange(L, cols);
+                // the ragged last strip: plain copies, as masked loads that reach past the
+                // end of the memory fall back to one lane at a time
                 long at = (base + j) * Float.BYTES;
                 long step = (long) ldb * Float.BYTES;
                 for (int p = 0; p < kc; p++, at += step) {
-                    FloatVector.fromMemorySegment(S, b, at, LE, lo).intoArray(dst, strip + p * NR);
-                    FloatVector.fromMemorySegment(S, b, at + (long) L * Float.BYTES, LE, hi)
-                            .intoArray(dst, strip + p * NR + L);
+                    int d = strip + p * NR;
+                    MemorySegment.copy(b, F32, at, dst, d, cols);
+                    java.util.Arrays.fill(dst, d + cols, d + NR, 0f);
                 }
             } else {
                 for (int q = 0; q < NR; q++) {
@@ -198,7 +198,12 @@ final class JavaGemm implements Gemm {
         }
     }
 
-    /** Packs op(A)[mb × kc] into strips of MR rows, each laid out [kc][MR]. */
+    /**
+     * Packs op(A)[mb × kc] into strips of MR rows, each laid out [kc][MR].
+     *
+     * <p>LIMITATION: weights are packed again on every call (a scalar gather); products with
+     * few columns and large weights (a linear layer on one row) spend most time here.
+     */
     private static void packA(MemorySegment a, long base, int lda, boolean trans, int mb, int kc,
             Buffers buf) {
         float[] dst = buf.aPack;

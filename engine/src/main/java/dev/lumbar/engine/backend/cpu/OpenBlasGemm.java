@@ -10,6 +10,8 @@ final class OpenBlasGemm implements Gemm {
 
     OpenBlasGemm(OpenBlas blas, int threads) {
         this.blas = blas;
+        // LIMITATION: OpenBLAS keeps one thread count per process, so of several CPU backends
+        // with different thread counts the last one created sets it for all of them.
         blas.setThreads(threads);
     }
 

@@ -3,6 +3,7 @@ package dev.lumbar.engine.backend.cpu;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 
 /**
@@ -45,17 +46,32 @@ final class WorkerPool implements AutoCloseable {
             return;
         }
         AtomicInteger next = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
         int workers = Math.min(threads, count);
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[workers];
         for (int w = 0; w < workers; w++) {
             tasks[w] = pool.submit(() -> {
-                for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
-                    body.accept(i);
+                try {
+                    for (int i = next.getAndIncrement(); i < count && failure.get() == null;
+                            i = next.getAndIncrement()) {
+                        body.accept(i);
+                    }
+                } catch (RuntimeException | Error e) {
+                    failure.compareAndSet(null, e);
                 }
             });
         }
         for (ForkJoinTask<?> task : tasks) {
             task.join();
+        }
+
+        // the first failure, as thrown, so its message and stack name the kernel
+        Throwable first = failure.get();
+        if (first instanceof RuntimeException e) {
+            throw e;
+        }
+        if (first instanceof Error e) {
+            throw e;
         }
     }
 

@@ -1,0 +1,179 @@
+package dev.lumbar.bench;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.tensor.Device;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * A backend that forwards every call to another one and keeps, per kind of operation, the number
+ * of calls, the wall time spent in them and the floating-point operations they stand for.
+ *
+ * <p>FLOPs are counted analytically from the shapes, as 2 × multiply-accumulates of the
+ * convolutions, linears, matrix products and squeeze-excite's two 1×1 convolutions; bias,
+ * activations, norms, pooling and elementwise work are not counted (the usual convention, so
+ * the rate is comparable with published GFLOP figures). Wall times are meaningful because the
+ * CPU backend returns only when an operation is done. Not thread-safe: one forward at a time.
+ */
+final class CountingBackend implements Backend {
+
+    /** Calls, nanoseconds and FLOPs of one kind of operation. */
+    static final class Tally {
+        long calls;
+        long nanos;
+        double flops;
+    }
+
+    private final Backend inner;
+    private final Map<String, Tally> tallies = new LinkedHashMap<>();
+
+    CountingBackend(Backend inner) {
+        this.inner = inner;
+    }
+
+    /** Per operation kind, in order of first use. */
+    Map<String, Tally> tallies() {
+        return tallies;
+    }
+
+    double totalFlops() {
+        return tallies.values().stream().mapToDouble(t -> t.flops).sum();
+    }
+
+    long totalNanos() {
+        return tallies.values().stream().mapToLong(t -> t.nanos).sum();
+    }
+
+    void reset() {
+        tallies.clear();
+    }
+
+    private Tensor timed(String kind, double flops, Supplier<Tensor> call) {
+        long start = System.nanoTime();
+        Tensor result = call.get();
+        Tally tally = tallies.computeIfAbsent(kind, k -> new Tally());
+        tally.nanos += System.nanoTime() - start;
+        tally.calls++;
+        tally.flops += flops;
+        return result;
+    }
+
+    /** Convolutions are split by shape class: their kernels differ and so does their cost. */
+    private static String convKind(Tensor x, Tensor weight, Conv2dSpec spec) {
+        long kh = weight.dim(2);
+        long kw = weight.dim(3);
+        if (spec.groups() > 1 && spec.groups() == x.dim(1) && weight.dim(1) == 1) {
+            return "conv depthwise " + kh + "x" + kw + (spec.strideH() > 1 ? " strided" : "");
+        }
+        if (kh == 1 && kw == 1) {
+            return "conv 1x1";
+        }
+        return "conv dense " + kh + "x" + kw + (spec.strideH() > 1 ? " strided" : "");
+    }
+
+    @Override
+    public String name() {
+        return inner.name();
+    }
+
+    @Override
+    public Device device() {
+        return inner.device();
+    }
+
+    @Override
+    public Tensor upload(Tensor host) {
+        return inner.upload(host);
+    }
+
+    @Override
+    public Tensor download(Tensor tensor) {
+        return timed("download", 0, () -> inner.download(tensor));
+    }
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec, Activation act) {
+        long kh = weight.dim(2);
+        long kw = weight.dim(3);
+        long outH = spec.outH(x.size(2), (int) kh);
+        long outW = spec.outW(x.size(3), (int) kw);
+        // weight is [O, C/groups, kh, kw]: every output element is C/groups·kh·kw MACs
+        double macs = (double) x.dim(0) * weight.dim(0) * outH * outW
+                * weight.dim(1) * kh * kw;
+        return timed(convKind(x, weight, spec), 2 * macs,
+                () -> inner.conv2d(x, weight, bias, spec, act));
+    }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act) {
+        double rows = (double) x.numel() / x.dim(x.rank() - 1);
+        double macs = rows * weight.dim(0) * weight.dim(1);
+        return timed("linear", 2 * macs, () -> inner.linear(x, weight, bias, act));
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        double macs = (double) a.dim(0) * a.dim(1) * a.dim(2) * b.dim(2);
+        return timed("matmul", 2 * macs, () -> inner.matmul(a, b));
+    }
+
+    @Override
+    public Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        return timed("layer norm (last dim)", 0,
+                () -> inner.layerNormLastDim(x, gamma, beta, eps));
+    }
+
+    @Override
+    public Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        return timed("layer norm (channels)", 0,
+                () -> inner.layerNormChannels(x, gamma, beta, eps));
+    }
+
+    @Override
+    public Tensor activate(Tensor x, Activation act) {
+        return timed("activation", 0, () -> inner.activate(x, act));
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        return timed("add", 0, () -> inner.add(a, b));
+    }
+
+    @Override
+    public Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual) {
+        return timed("scale channels", 0, () -> inner.scaleChannels(x, scale, residual));
+    }
+
+    @Override
+    public Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        // two 1×1 convolutions on the pooled [N, C] vector: C·Cr MACs each
+        double macs = 2.0 * x.dim(0) * reduceWeight.dim(0) * reduceWeight.dim(1);
+        return timed("squeeze-excite", 2 * macs, () -> inner.squeezeExcite(x, reduceWeight,
+                reduceBias, expandWeight, expandBias, act));
+    }
+
+    @Override
+    public Tensor globalAvgPool(Tensor x) {
+        return timed("pool", 0, () -> inner.globalAvgPool(x));
+    }
+
+    @Override
+    public Tensor globalMaxPool(Tensor x) {
+        return timed("pool", 0, () -> inner.globalMaxPool(x));
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        return timed("softmax", 0, () -> inner.softmax(x));
+    }
+
+    /** Leaves the wrapped backend open: its owner closes it. */
+    @Override
+    public void close() {
+    }
+}

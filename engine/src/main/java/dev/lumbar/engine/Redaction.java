@@ -1,0 +1,104 @@
+package dev.lumbar.engine;
+
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Keeps DICOM UIDs and person names out of what is shown to users.
+ *
+ * <p>Two notions of a UID, because the contexts differ. In free text a UID is a dotted string of
+ * at least four numeric components starting with 0, 1 or 2 ({@code 1.2.840.113619.2.55…}), so
+ * that decimals and short version numbers pass; an extension or a full stop may follow it. A file
+ * or folder name made only of digits and dots with at least two dots ({@code 2.25.1014787},
+ * optionally with an extension such as {@code .dcm}) is what exporters write for
+ * SOPInstanceUIDs and SeriesInstanceUIDs, and is masked down to its last four characters, which
+ * still help to find the file. Kaggle's plain integer ids pass untouched.
+ */
+public final class Redaction {
+
+    /** What a withheld UID is replaced by in free text. */
+    public static final String WITHHELD = "<uid withheld>";
+
+    /** What a SeriesDescription that looks like a person name is replaced by. */
+    public static final String NAME_WITHHELD = "<text withheld: looks like a person name>";
+
+    private static final Pattern UID_IN_TEXT = Pattern.compile(
+            "(?<![0-9.])[0-2](\\.(0|[1-9][0-9]*)){3,}(?![0-9]|\\.[0-9])");
+
+    private static final Pattern UID_NAME = Pattern.compile(
+            "([0-9]+(?:\\.[0-9]+){2,})(\\.[A-Za-z][A-Za-z0-9]{0,4})?");
+
+    /** How many trailing characters of a UID-like name are kept. */
+    private static final int KEPT = 4;
+
+    private Redaction() {
+    }
+
+    /** Whether {@code text} holds something that looks like a DICOM UID. */
+    public static boolean containsUid(String text) {
+        return text != null && UID_IN_TEXT.matcher(text).find();
+    }
+
+    /** {@code text} with every UID replaced by {@link #WITHHELD}; null stays null. */
+    public static String withoutUids(String text) {
+        return text == null ? null : UID_IN_TEXT.matcher(text).replaceAll(WITHHELD);
+    }
+
+    /** Whether a file or folder name is UID-like: digits and dots, two dots at least. */
+    public static boolean isUidName(String name) {
+        return name != null && UID_NAME.matcher(name).matches();
+    }
+
+    /**
+     * One file or folder name as it may be shown: a UID-like name becomes {@code …} and its last
+     * four characters (the extension kept), a name holding a UID has it withheld, any other name
+     * is unchanged.
+     */
+    public static String name(String name) {
+        if (name == null) {
+            return null;
+        }
+        Matcher m = UID_NAME.matcher(name);
+        if (m.matches()) {
+            String uid = m.group(1);
+            String extension = m.group(2) == null ? "" : m.group(2);
+            return "…" + uid.substring(Math.max(0, uid.length() - KEPT)) + extension;
+        }
+        return withoutUids(name);
+    }
+
+    /** A path as it may be shown: every component passed through {@link #name(String)}. */
+    public static String path(Path path) {
+        if (path == null) {
+            return null;
+        }
+        StringBuilder shown = new StringBuilder();
+        if (path.getRoot() != null) {
+            shown.append(path.getRoot());
+        }
+        for (int i = 0; i < path.getNameCount(); i++) {
+            if (i > 0) {
+                shown.append('/');
+            }
+            shown.append(name(path.getName(i).toString()));
+        }
+        return shown.toString();
+    }
+
+    /** Whether free text looks like a DICOM person name ({@code FAMILY^GIVEN}). */
+    public static boolean looksLikePersonName(String text) {
+        return text != null && text.indexOf('^') >= 0;
+    }
+
+    /**
+     * A free-text value (SeriesDescription, a CSV description) as it may be shown: withheld
+     * entirely when it looks like a person name, else with any UID withheld; null stays null.
+     */
+    public static String freeText(String text) {
+        if (text == null) {
+            return null;
+        }
+        return looksLikePersonName(text) ? NAME_WITHHELD : withoutUids(text);
+    }
+}

@@ -1,0 +1,128 @@
+package dev.lumbar.engine.batch;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.tensor.Device;
+import dev.lumbar.engine.tensor.Tensor;
+
+/**
+ * A backend that checks the running study's {@link StudyDeadline} before every operation and
+ * otherwise passes each call to the backend it wraps. An operation already started always
+ * completes, so a cancelled study leaves the wrapped backend (and the CPU worker pool) as it
+ * found it; the caller's try-with-resources blocks free the tensors as the timeout unwinds.
+ * Closing this wrapper does not close the wrapped backend, which its opener owns.
+ */
+public final class DeadlineBackend implements Backend {
+
+    private final Backend inner;
+
+    public DeadlineBackend(Backend inner) {
+        this.inner = inner;
+    }
+
+    /** The backend doing the work. */
+    public Backend inner() {
+        return inner;
+    }
+
+    @Override
+    public String name() {
+        return inner.name();
+    }
+
+    @Override
+    public Device device() {
+        return inner.device();
+    }
+
+    @Override
+    public Tensor upload(Tensor host) {
+        StudyDeadline.checkCurrent();
+        return inner.upload(host);
+    }
+
+    @Override
+    public Tensor download(Tensor tensor) {
+        StudyDeadline.checkCurrent();
+        return inner.download(tensor);
+    }
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec, Activation act) {
+        StudyDeadline.checkCurrent();
+        return inner.conv2d(x, weight, bias, spec, act);
+    }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor weight, Tensor bias, Activation act) {
+        StudyDeadline.checkCurrent();
+        return inner.linear(x, weight, bias, act);
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        StudyDeadline.checkCurrent();
+        return inner.matmul(a, b);
+    }
+
+    @Override
+    public Tensor layerNormLastDim(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        StudyDeadline.checkCurrent();
+        return inner.layerNormLastDim(x, gamma, beta, eps);
+    }
+
+    @Override
+    public Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        StudyDeadline.checkCurrent();
+        return inner.layerNormChannels(x, gamma, beta, eps);
+    }
+
+    @Override
+    public Tensor activate(Tensor x, Activation act) {
+        StudyDeadline.checkCurrent();
+        return inner.activate(x, act);
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        StudyDeadline.checkCurrent();
+        return inner.add(a, b);
+    }
+
+    @Override
+    public Tensor scaleChannels(Tensor x, Tensor scale, Tensor residual) {
+        StudyDeadline.checkCurrent();
+        return inner.scaleChannels(x, scale, residual);
+    }
+
+    @Override
+    public Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        StudyDeadline.checkCurrent();
+        return inner.squeezeExcite(x, reduceWeight, reduceBias, expandWeight, expandBias, act);
+    }
+
+    @Override
+    public Tensor globalAvgPool(Tensor x) {
+        StudyDeadline.checkCurrent();
+        return inner.globalAvgPool(x);
+    }
+
+    @Override
+    public Tensor globalMaxPool(Tensor x) {
+        StudyDeadline.checkCurrent();
+        return inner.globalMaxPool(x);
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        StudyDeadline.checkCurrent();
+        return inner.softmax(x);
+    }
+
+    @Override
+    public void close() {
+        // the wrapped backend belongs to whoever opened it
+    }
+}

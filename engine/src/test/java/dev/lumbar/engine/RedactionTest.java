@@ -1,0 +1,46 @@
+package dev.lumbar.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class RedactionTest {
+
+    @Test
+    void uidLikeFileNamesKeepOnlyTheirLastFourCharacters() {
+        assertEquals("…6787.dcm", Redaction.name("2.25.101412345678901236787.dcm"));
+        assertEquals("…8119", Redaction.name("1.2.840.113619.2.55.3.604688119"));
+        assertEquals("S3/…6787.dcm", Redaction.path(Path.of("S3",
+                "2.25.101412345678901236787.dcm")));
+        assertTrue(Redaction.isUidName("1.2.3"));
+    }
+
+    @Test
+    void kaggleIdsAndOrdinaryNamesPass() {
+        assertEquals("4003253/702807833/12.dcm", Redaction.path(Path.of("4003253", "702807833",
+                "12.dcm")));
+        assertEquals("IM0001", Redaction.name("IM0001"));
+        assertEquals("1.2.dcm", Redaction.name("1.2.dcm"));
+        assertFalse(Redaction.isUidName("v1.2"));
+    }
+
+    @Test
+    void uidsInsideNamesAndTextAreWithheld() {
+        assertEquals("IMG_" + Redaction.WITHHELD + ".dcm",
+                Redaction.name("IMG_1.2.840.113619.5.dcm"));
+        assertEquals("series " + Redaction.WITHHELD + " is odd",
+                Redaction.withoutUids("series 1.2.840.113619.2.55 is odd"));
+        assertFalse(Redaction.containsUid("0.1.0"));
+        assertFalse(Redaction.containsUid("p=0.25"));
+    }
+
+    @Test
+    void descriptionsThatLookLikePersonNamesAreWithheld() {
+        assertEquals(Redaction.NAME_WITHHELD, Redaction.freeText("DOE^JANE01"));
+        assertEquals("SAG T2 TSE", Redaction.freeText("SAG T2 TSE"));
+        assertEquals(null, Redaction.freeText(null));
+    }
+}

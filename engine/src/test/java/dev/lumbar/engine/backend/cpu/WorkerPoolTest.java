@@ -1,0 +1,59 @@
+package dev.lumbar.engine.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class WorkerPoolTest {
+
+    @Test
+    void runsEveryIterationExactlyOnce() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            AtomicIntegerArray hits = new AtomicIntegerArray(1000);
+            pool.forEach(1000, hits::incrementAndGet);
+            int[] expected = new int[1000];
+            java.util.Arrays.fill(expected, 1);
+            int[] actual = new int[1000];
+            for (int i = 0; i < 1000; i++) {
+                actual[i] = hits.get(i);
+            }
+            assertArrayEquals(expected, actual);
+        }
+    }
+
+    @Test
+    void chunksCoverTheRangeWithoutOverlap() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            AtomicLong sum = new AtomicLong();
+            AtomicLong count = new AtomicLong();
+            pool.forChunks(100_003, 1000, (from, to) -> {
+                for (long i = from; i < to; i++) {
+                    sum.addAndGet(i);
+                }
+                count.addAndGet(to - from);
+            });
+            assertEquals(100_003, count.get());
+            assertEquals(100_003L * 100_002 / 2, sum.get());
+        }
+    }
+
+    @Test
+    void nestedLoopsRunInlineAndFailuresReachTheCaller() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            AtomicLong inner = new AtomicLong();
+            pool.forEach(4, i -> pool.forEach(5, j -> inner.incrementAndGet()));
+            assertEquals(20, inner.get());
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> pool.forEach(10, i -> {
+                        if (i == 7) {
+                            throw new IllegalStateException("iteration 7 failed");
+                        }
+                    }));
+            assertEquals("iteration 7 failed", e.getMessage());
+        }
+    }
+}
