@@ -54,9 +54,9 @@ record PixelFormat(int frames, int rows, int columns, int samplesPerPixel, int b
         }
         Limits limits = Limits.current();
         if ((long) rows * columns > limits.imagePixels()) {
-            throw new DicomException(file, Limits.exceeded("frame size in pixels (" + rows
-                    + " x " + columns + ")", (long) rows * columns, limits.imagePixels(),
-                    "imagePixels"));
+            throw new DicomException(file, "image too large: " + Limits.exceeded("frame size in"
+                    + " pixels (" + rows + " x " + columns + ")", (long) rows * columns,
+                    limits.imagePixels(), "imagePixels"));
         }
         if (frames > limits.framesPerFile()) {
             throw new DicomException(file, Limits.exceeded("NumberOfFrames", frames,
