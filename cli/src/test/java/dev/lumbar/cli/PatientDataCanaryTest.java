@@ -26,10 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * No patient data out: studies whose every identifying element holds a canary go through
- * {@code lumbar inspect} and {@code lumbar predict} (successes, damaged files, failed studies, a
- * broken ensemble, {@code --verbose}, {@code --resume}); then stdout, stderr, every log record at
- * every level (System.Logger goes to java.util.logging), and every file the commands wrote are
- * searched for every canary.
+ * {@code lumbar inspect} and {@code lumbar predict} (successes, damaged files, failed and
+ * timed-out studies, a broken ensemble, {@code --verbose}, {@code --resume}); then stdout,
+ * stderr, every log record at every level (System.Logger goes to java.util.logging), and every
+ * file the commands wrote are searched for every canary.
  */
 class PatientDataCanaryTest {
 
@@ -234,7 +234,13 @@ class PatientDataCanaryTest {
                 "--verbose");
         assertTrue(broken != 0);
 
+        // every study past its deadline, two at a time: failed reports for all of them
+        Path timedOut = dir.resolve("out-timeout");
+        assertTrue(lumbar(predictArgs(kaggle, timedOut, "--study-timeout", "0.001",
+                "--workers", "2")) != 0, "timed-out studies must make the exit code non-zero");
+
         assertNoCanaryInFiles(out);
+        assertNoCanaryInFiles(timedOut);
         assertNoCanary("the log", logs.text());
     }
 
