@@ -1,5 +1,6 @@
 package dev.lumbar.engine.dicom;
 
+import dev.lumbar.engine.Limits;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -19,11 +20,9 @@ import java.util.zip.Inflater;
  *
  * <p>Hardening: every length is compared with the bytes left in its enclosing value before
  * anything is read or allocated; every loop step consumes at least eight bytes, so no input can
- * make the walk spin; nesting deeper than {@link #MAX_DEPTH} is refused.
+ * make the walk spin; nesting deeper than {@link Limits#nestingDepth()} is refused.
  */
 final class DataSetParser {
-
-    static final int MAX_DEPTH = 32;
 
     private static final long UNDEFINED = 0xFFFF_FFFFL;
     /** The most an inflated data set may grow to; deflate cannot exceed ~1032:1 either. */
@@ -53,6 +52,7 @@ final class DataSetParser {
     }
 
     private final Path file;
+    private final int maxDepth = Limits.current().nestingDepth();
     private MemorySegment data;
 
     private int count;
@@ -167,7 +167,7 @@ final class DataSetParser {
      */
     private long walk(long pos, long limit, int depth, boolean explicit, boolean big, Walk mode)
             throws DicomException {
-        if (depth > MAX_DEPTH) {
+        if (depth > maxDepth) {
             throw tooDeep(pos);
         }
         while (pos < limit) {
@@ -295,13 +295,14 @@ final class DataSetParser {
     }
 
     private MalformedDicomException tooDeep(long pos) {
-        return malformed("sequences nested deeper than " + MAX_DEPTH + " levels at offset " + pos);
+        return malformed("sequences nested deeper than " + maxDepth + " levels at offset " + pos
+                + " (the limit; raise it with -Dlumbar.limit.nestingDepth=...)");
     }
 
     /** Skips the items of an undefined-length sequence; returns the offset after its end. */
     private long skipSequence(long pos, long limit, int depth, boolean explicit, boolean big)
             throws DicomException {
-        if (depth > MAX_DEPTH) {
+        if (depth > maxDepth) {
             throw tooDeep(pos);
         }
         while (true) {

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.dicom;
 
+import dev.lumbar.engine.Limits;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,6 +34,11 @@ final class Part10Reader implements DicomReader {
     private static MemorySegment map(Path file, Arena arena) throws DicomException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
+            long limit = Limits.current().dicomFileBytes();
+            if (size > limit) {
+                throw new DicomException(file, Limits.exceeded("file size in bytes", size, limit,
+                        "dicomFileBytes"));
+            }
             if (size > Integer.MAX_VALUE) {
                 // LIMITATION: files over 2 GiB are refused (their values could not be held).
                 throw new DicomException(file, "file is larger than 2 GiB (" + size + " bytes)");

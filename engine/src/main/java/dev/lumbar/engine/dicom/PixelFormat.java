@@ -1,5 +1,6 @@
 package dev.lumbar.engine.dicom;
 
+import dev.lumbar.engine.Limits;
 import java.nio.file.Path;
 
 /**
@@ -50,6 +51,16 @@ record PixelFormat(int frames, int rows, int columns, int samplesPerPixel, int b
         String photometric = header.getString(Tag.PhotometricInterpretation);
         if (photometric == null || photometric.isEmpty()) {
             photometric = samples == 1 ? "MONOCHROME2" : "RGB";
+        }
+        Limits limits = Limits.current();
+        if ((long) rows * columns > limits.imagePixels()) {
+            throw new DicomException(file, "image too large: " + Limits.exceeded("frame size in"
+                    + " pixels (" + rows + " x " + columns + ")", (long) rows * columns,
+                    limits.imagePixels(), "imagePixels"));
+        }
+        if (frames > limits.framesPerFile()) {
+            throw new DicomException(file, Limits.exceeded("NumberOfFrames", frames,
+                    limits.framesPerFile(), "framesPerFile"));
         }
         long total = (long) frames * rows * columns * samples;
         if (total > MAX_SAMPLES) {

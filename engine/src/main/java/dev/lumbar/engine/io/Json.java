@@ -1,5 +1,7 @@
 package dev.lumbar.engine.io;
 
+import dev.lumbar.engine.LimitExceededException;
+import dev.lumbar.engine.Limits;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -35,7 +37,7 @@ import java.util.TreeMap;
 public final class Json {
 
     /** Deepest nesting of arrays and objects the parser accepts. */
-    public static final int MAX_DEPTH = 256;
+    public static final int MAX_DEPTH = Limits.DEFAULTS.jsonNestingDepth();
 
     private Json() {
     }
@@ -57,6 +59,12 @@ public final class Json {
      * are thrown as {@link JsonException} whose message starts with the file name.
      */
     public static Object read(Path file) throws IOException {
+        long size = Files.size(file);
+        long limit = Limits.current().textFileBytes();
+        if (size > limit) {
+            throw new LimitExceededException(file + ": " + Limits.exceeded("file size in bytes",
+                    size, limit, "textFileBytes"));
+        }
         byte[] bytes = Files.readAllBytes(file);
         String text;
         try {
@@ -234,6 +242,7 @@ public final class Json {
 
     private static final class Parser {
         private final String text;
+        private final int maxDepth = Limits.current().jsonNestingDepth();
         private int pos;
 
         Parser(String text) {
@@ -339,8 +348,8 @@ public final class Json {
         }
 
         private void checkDepth(int depth) {
-            if (depth > MAX_DEPTH) {
-                throw error("nesting deeper than " + MAX_DEPTH + " levels");
+            if (depth > maxDepth) {
+                throw error("nesting deeper than " + maxDepth + " levels");
             }
         }
 

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.io;
 
+import dev.lumbar.engine.Limits;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
@@ -31,8 +32,11 @@ import java.util.Map;
  */
 public final class Npy {
 
-    /** Largest header accepted; numpy itself refuses headers over 10 000 bytes by default. */
-    public static final int MAX_HEADER_BYTES = 1 << 20;
+    /**
+     * Largest header accepted by default ({@link Limits#npyHeaderBytes()} is the one in force);
+     * numpy itself refuses headers over 10 000 bytes by default.
+     */
+    public static final int MAX_HEADER_BYTES = Limits.DEFAULTS.npyHeaderBytes();
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final ValueLayout.OfFloat FLOAT =
@@ -80,10 +84,14 @@ public final class Npy {
                 headerLength = Integer.toUnsignedLong(preamble.getInt(8));
                 headerStart = 12;
             }
-            if (headerLength > MAX_HEADER_BYTES || headerStart + headerLength > fileSize) {
-                throw new NpyException(file, "header length " + headerLength + " bytes is "
-                        + (headerLength > MAX_HEADER_BYTES ? "over the limit of "
-                        + MAX_HEADER_BYTES : "past the end of the file (" + fileSize + ")"));
+            int maxHeader = Limits.current().npyHeaderBytes();
+            if (headerLength > maxHeader) {
+                throw new NpyException(file, Limits.exceeded("header length in bytes",
+                        headerLength, maxHeader, "npyHeaderBytes"));
+            }
+            if (headerStart + headerLength > fileSize) {
+                throw new NpyException(file, "header length " + headerLength + " bytes is past"
+                        + " the end of the file (" + fileSize + ")");
             }
 
             // header dict

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.io;
 
+import dev.lumbar.engine.Limits;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
@@ -40,8 +41,11 @@ import java.util.Set;
  */
 public final class Safetensors implements AutoCloseable {
 
-    /** Largest header accepted: bigger ones are corrupt or hostile, never real checkpoints. */
-    public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+    /**
+     * Largest header accepted by default ({@link Limits#safetensorsHeaderBytes()} is the one in
+     * force): bigger ones are corrupt or hostile, never real checkpoints.
+     */
+    public static final long MAX_HEADER_BYTES = Limits.DEFAULTS.safetensorsHeaderBytes();
 
     private static final System.Logger LOG = System.getLogger(Safetensors.class.getName());
     private static final String METADATA_KEY = "__metadata__";
@@ -100,10 +104,12 @@ public final class Safetensors implements AutoCloseable {
             ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(channel, lengthBytes, 0, file);
             long headerLength = lengthBytes.getLong(0);
-            if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
+            long maxHeader = Limits.current().safetensorsHeaderBytes();
+            if (headerLength < 0 || headerLength > maxHeader) {
                 throw new SafetensorsException(file, "header length "
                         + Long.toUnsignedString(headerLength) + " bytes exceeds the limit of "
-                        + MAX_HEADER_BYTES + " bytes");
+                        + maxHeader + " bytes (raise it with"
+                        + " -Dlumbar.limit.safetensorsHeaderBytes=...)");
             }
             if (headerLength > fileSize - 8) {
                 throw new SafetensorsException(file, "header length " + headerLength

@@ -3,6 +3,7 @@ package dev.lumbar.engine.metric;
 import dev.lumbar.engine.io.Csv;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +31,17 @@ final class CsvLines {
      * row to {@code row}; both may throw {@link CsvFormatException}.
      */
     static void read(Path file, Consumer<List<String>> header, RowReader row)
+            throws IOException {
+        try {
+            readLines(file, header, row);
+        } catch (CharacterCodingException e) {
+            // The decoder's own message ("Input length = 1") does not name the file. No line
+            // either: the reader decodes ahead in blocks, so the line it was on is not known.
+            throw new CsvFormatException(file, 0, "not UTF-8 text; save the CSV as UTF-8");
+        }
+    }
+
+    private static void readLines(Path file, Consumer<List<String>> header, RowReader row)
             throws IOException {
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String headerLine = reader.readLine();

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.model;
 
+import dev.lumbar.engine.Limits;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.io.SafetensorsException;
 import dev.lumbar.engine.tensor.Tensor;
@@ -55,6 +56,15 @@ public final class WeightSet implements AutoCloseable {
         Safetensors file = Safetensors.open(weights);
         try {
             check(file, model, expected, ignore);
+
+            // the weights as F32 (F16/BF16 are widened on load) against the memory left
+            // LIMITATION: activations and backend workspaces are not counted; a model that fits
+            // by this check can still run out of memory on large inputs.
+            long f32Bytes = 0;
+            for (long[] shape : expected.values()) {
+                f32Bytes += 4 * Tensor.numel(shape);
+            }
+            Limits.current().requireMemoryFor(model, f32Bytes);
             Map<String, long[]> shapes = new LinkedHashMap<>();
             expected.forEach((name, shape) -> shapes.put(name, shape.clone()));
             return new WeightSet(file, shapes);

@@ -5,6 +5,7 @@ import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
 import dev.lumbar.engine.spine.Target;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +36,13 @@ public final class GivenCoordinates {
     }
 
     public static GivenCoordinates read(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            // The decoder's own message ("Input length = 1") does not name the file.
+            throw new IllegalArgumentException(file + ": not valid UTF-8 text");
+        }
         if (lines.isEmpty()) {
             throw new IllegalArgumentException(file + ": empty; expected the header"
                     + " study_id,series_id,instance_number,condition,level,x,y");

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.Limits;
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.dicom.DicomException;
 import dev.lumbar.engine.dicom.DicomObject;
@@ -114,6 +115,7 @@ public final class StudyScanner {
      * below {@code dir} that cannot be read, is a warning and its subtree is skipped.
      */
     private static List<Path> listFiles(Path dir, List<String> warnings) throws StudyException {
+        int limit = Limits.current().filesPerScan();
         List<Path> files = new ArrayList<>();
         try {
             Files.walkFileTree(dir, Set.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
@@ -130,7 +132,8 @@ public final class StudyScanner {
                             if (attrs.isRegularFile() && !hidden(f)) {
                                 files.add(f);
                             }
-                            return FileVisitResult.CONTINUE;
+                            return files.size() > limit ? FileVisitResult.TERMINATE
+                                    : FileVisitResult.CONTINUE;
                         }
 
                         @Override
@@ -153,6 +156,11 @@ public final class StudyScanner {
         } catch (IOException e) {
             throw new StudyException(Redaction.path(dir) + ": cannot list the folder ("
                     + reason(e) + ")", e);
+        }
+        if (files.size() > limit) {
+            throw new StudyException(Redaction.path(dir) + ": holds more than " + limit
+                    + " files, the limit (raise it with -Dlumbar.limit.filesPerScan=...); give a"
+                    + " folder of studies, not a whole disk");
         }
         files.sort(StudyScanner::byNaturalPath);
         return files;
@@ -219,7 +227,8 @@ public final class StudyScanner {
             List<Series> series = new ArrayList<>();
             String studyUid = mostCommonStudyUid(study.getValue().values().stream()
                     .flatMap(List::stream).map(read::get).toList());
-            for (var s : study.getValue().entrySet()) {
+            for (var s : withinLimits(study.getValue(), e -> e.getKey(), warnings)
+                    .entrySet()) {
                 List<FileHeader> headers = new ArrayList<>();
                 for (Path f : s.getValue()) {
                     HeaderResult r = read.get(f);
@@ -275,7 +284,9 @@ public final class StudyScanner {
             List<String> studyWarnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
             Map<String, Integer> seriesNames = new HashMap<>();
-            List<List<FileHeader>> ordered = new ArrayList<>(studySeries.values());
+            List<List<FileHeader>> ordered = new ArrayList<>(
+                    withinLimits(studySeries, e -> "S" + e.getValue().getFirst().seriesNumber(),
+                            studyWarnings).values());
             ordered.sort(Comparator.comparingInt(l -> Objects.requireNonNullElse(
                     l.getFirst().seriesNumber(), Integer.MAX_VALUE)));
             for (List<FileHeader> headers : ordered) {
@@ -285,6 +296,32 @@ public final class StudyScanner {
             }
             studies.add(finish(id, folder, series, studyWarnings));
         }
+    }
+
+    /**
+     * The series of one study that are within {@link Limits#seriesPerStudy()} and whose file
+     * count is within {@link Limits#slicesPerSeries()}; the others are left out with a warning
+     * that calls them by {@code name} (never by UID), before any of their pixels is decoded.
+     */
+    private static <T> Map<String, List<T>> withinLimits(Map<String, List<T>> series,
+            java.util.function.Function<Map.Entry<String, List<T>>, String> name,
+            List<String> warnings) {
+        Limits limits = Limits.current();
+        Map<String, List<T>> kept = new LinkedHashMap<>();
+        for (var s : series.entrySet()) {
+            if (s.getValue().size() > limits.slicesPerSeries()) {
+                warnings.add("series " + name.apply(s) + ": left out, " + Limits.exceeded(
+                        "its number of files", s.getValue().size(), limits.slicesPerSeries(),
+                        "slicesPerSeries"));
+            } else if (kept.size() == limits.seriesPerStudy()) {
+                warnings.add("series " + name.apply(s) + ": left out, the study has "
+                        + series.size() + " series, over the limit of " + limits.seriesPerStudy()
+                        + " (raise it with -Dlumbar.limit.seriesPerStudy=...)");
+            } else {
+                kept.put(s.getKey(), s.getValue());
+            }
+        }
+        return kept;
     }
 
     private static String seriesKey(FileHeader h) {

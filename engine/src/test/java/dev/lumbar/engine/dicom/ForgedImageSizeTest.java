@@ -3,8 +3,11 @@ package dev.lumbar.engine.dicom;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lumbar.engine.Limits;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +24,20 @@ class ForgedImageSizeTest {
     Path dir;
 
     private final DicomReader reader = DicomReader.standard();
+
+    // The frame-size limit would refuse 30000 x 30000 from the header alone; it is raised here
+    // so that the codecs' own checks against the data stay tested.
+    @BeforeEach
+    void raiseTheFrameSizeLimit() {
+        System.setProperty("lumbar.limit.imagePixels", Long.toString((long) CLAIMED * CLAIMED));
+        Limits.reload();
+    }
+
+    @AfterEach
+    void restoreTheFrameSizeLimit() {
+        System.clearProperty("lumbar.limit.imagePixels");
+        Limits.reload();
+    }
 
     @Test
     void jpegSmallerThanItsHeaderClaimsIsRefusedBeforeReserving() throws Exception {
