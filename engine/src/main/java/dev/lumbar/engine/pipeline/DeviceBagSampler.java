@@ -18,8 +18,11 @@ import java.util.Map;
  */
 final class DeviceBagSampler {
 
-    /** One bag to cut: a target of a stack with a member's geometry, optionally flipped. */
-    record Request(Stack stack, RoiTarget target, BagGeometry geometry, boolean flipped) {
+    /**
+     * One bag to cut: a target of a stack {@code [slices, rows, cols]} (host F32) with a
+     * member's geometry, optionally flipped left-right as a whole.
+     */
+    record Request(Tensor stack, RoiTarget target, BagGeometry geometry, boolean flipped) {
     }
 
     private DeviceBagSampler() {
@@ -33,11 +36,11 @@ final class DeviceBagSampler {
      */
     static Cut sample(CudaBackend gpu, List<Request> requests) {
         // every stack once, back to back in one host buffer, then one upload
-        Map<Stack, Long> stackStart = new IdentityHashMap<>();
-        List<Stack> stacks = new ArrayList<>();
+        Map<Tensor, Long> stackStart = new IdentityHashMap<>();
+        List<Tensor> stacks = new ArrayList<>();
         long total = 0;
         for (Request request : requests) {
-            Tensor volume = request.stack().volume();
+            Tensor volume = request.stack();
             volume.requireHost();
             volume.requireDType(DType.F32);
             if (volume.rank() != 3) {
@@ -51,8 +54,8 @@ final class DeviceBagSampler {
             }
         }
         float[] study = new float[Math.toIntExact(Math.max(1, total))];
-        for (Stack stack : stacks) {
-            float[] voxels = stack.volume().toFloatArray();
+        for (Tensor stack : stacks) {
+            float[] voxels = stack.toFloatArray();
             System.arraycopy(voxels, 0, study, Math.toIntExact(stackStart.get(stack)),
                     voxels.length);
         }
@@ -91,7 +94,7 @@ final class DeviceBagSampler {
 
     /** The kernel's description of one bag, as {@link RoiSampler#sample} would cut it. */
     static CudaBackend.BagCut cut(Request request, long stackStart) {
-        Tensor volume = request.stack().volume();
+        Tensor volume = request.stack();
         int slices = volume.size(0);
         int rows = volume.size(1);
         int cols = volume.size(2);

@@ -164,7 +164,7 @@ public final class EnsembleGrader {
             for (boolean flipped : batch.member().flipTta()
                     ? new boolean[] {false, true} : new boolean[] {false}) {
                 for (RoiTarget roi : batch.rois()) {
-                    requests.add(new DeviceBagSampler.Request(batch.stack(), roi,
+                    requests.add(new DeviceBagSampler.Request(batch.stack().volume(), roi,
                             batch.member().bag(), flipped));
                 }
             }
