@@ -3,7 +3,8 @@
 #   bench/gpu-check.sh pack   on a machine with JDK 25 and Maven: builds the jars, jlinks a
 #                             Java 25 runtime and puts both into gpu-pack/ (git-ignored)
 #   bench/gpu-check.sh run    on the GPU machine (no JDK, no network needed): runs
-#                             `lumbar doctor` and the GPU-vs-CPU comparisons from gpu-pack/
+#                             `lumbar doctor`, the GPU-vs-CPU comparisons and the demo study
+#                             on both backends from gpu-pack/
 #   bench/gpu-check.sh all    both, on a machine that has a JDK and a GPU
 # The run half finds cuDNN and cuBLAS in a PyTorch environment's site-packages/nvidia/*/lib by
 # itself; LUMBAR_CUDNN, LUMBAR_CUBLAS or LUMBAR_CUDA_LIB_DIR override. Optional arguments after
@@ -41,6 +42,10 @@ pack() {
     "$JAVA_HOME/bin/jlink" --add-modules "$modules" \
         --strip-debug --no-man-pages --no-header-files --compress=zip-9 \
         --output "$pack/runtime"
+    # The demo study and its untrained ensemble (about 10 MB), graded on both backends.
+    mkdir -p "$pack/weights"
+    cp -r "$root/weights/demo" "$pack/weights/demo"
+    cp "$root/weights/train_label_counts.csv" "$pack/weights/"
     cp "$script_dir/gpu-check.sh" "$pack/gpu-check.sh"
     chmod +x "$pack/gpu-check.sh"
     echo "gpu-check: packed $(du -sh "$pack" | cut -f1) into $pack" >&2
@@ -80,7 +85,8 @@ run() {
     fi
     find_python_cuda_libs
     local java=("$pack/runtime/bin/java" --add-modules jdk.incubator.vector
-        --enable-native-access=ALL-UNNAMED -Xss4m -cp "$pack/lib/*")
+        --enable-native-access=ALL-UNNAMED -Xss4m -Dlumbar.demo.dir="$pack/weights/demo"
+        -cp "$pack/lib/*")
     echo "== lumbar doctor"
     "${java[@]}" dev.lumbar.cli.Main doctor 2> >(grep -v 'incubator modules' >&2)
     echo "== GPU vs CPU"
