@@ -27,11 +27,20 @@ pack() {
     (cd "$root" && mvn -B -q -ntp -DskipTests package -pl cli,bench -am >&2)
     rm -rf "$pack"
     mkdir -p "$pack/lib"
-    # The CLI and the bench share most dependencies: copy each jar once.
-    local jar
+    # The CLI and the bench share most dependencies: copy each jar once. Only the jars the
+    # check runs on travel: the JMH and ONNX Runtime jars (the benchmarks' and the peer
+    # comparison's, ONNX Runtime alone about 90 MB) would break the 64 MiB cap, and the
+    # ImageIO plug-ins only work with java.desktop (LUMBAR_PACK_MODULES).
+    local jar name
     for jar in "$root/cli/target/lumbar-cli.jar" "$root"/cli/target/lib/*.jar \
             "$root"/bench/target/lumbar-bench-*.jar "$root"/bench/target/lib/*.jar; do
-        [ -e "$pack/lib/$(basename "$jar")" ] || cp "$jar" "$pack/lib/"
+        name="$(basename "$jar")"
+        case "$name" in
+            lumbar-*|picocli-*) ;;
+            *imageio*|common-*) [[ "${LUMBAR_PACK_MODULES:-}" == *java.desktop* ]] || continue ;;
+            *) continue ;;
+        esac
+        [ -e "$pack/lib/$name" ] || cp "$jar" "$pack/lib/"
     done
     # The GPU check and `lumbar doctor` need only these; add java.desktop (ImageIO, for
     # compressed DICOM) through LUMBAR_PACK_MODULES to run whole studies from the pack. The
@@ -48,7 +57,13 @@ pack() {
     cp "$root/weights/train_label_counts.csv" "$pack/weights/"
     cp "$script_dir/gpu-check.sh" "$pack/gpu-check.sh"
     chmod +x "$pack/gpu-check.sh"
-    echo "gpu-check: packed $(du -sh "$pack" | cut -f1) into $pack" >&2
+    local bytes
+    bytes="$(du -sb "$pack" | cut -f1)"
+    echo "gpu-check: packed $((bytes / 1048576)) MiB into $pack" >&2
+    if [ "$bytes" -gt $((60 * 1048576)) ]; then
+        echo "gpu-check: the pack exceeds 60 MiB; it must travel under a 64 MiB cap" >&2
+        exit 1
+    fi
 }
 
 # Points the engine at a PyTorch environment's cuDNN and cuBLAS when nothing else does.
