@@ -11,6 +11,10 @@
 //   x = map[0] + ox * map[1] + oy * map[2],  y = map[3] + ox * map[4] + oy * map[5].
 // - The value is the bilinear read of the four surrounding pixel centres; a neighbour outside
 //   the slice reads as 0 (grid_sample's padding_mode='zeros').
+// - Coordinates and weights are double, as on the CPU: in float a point 300 pixels from the
+//   origin is off by up to 3e-5 pixels, which across an edge of a few hundred grey levels moves
+//   a normalised value by more than the 1e-5 the pipeline promises. FP64 is full rate on the
+//   sm_90 parts the fatbin targets.
 // - Normalisation runs per bag over all its values, after sampling (see lumbar_bag_normalize).
 
 #pragma once
@@ -21,11 +25,11 @@ __device__ __forceinline__ float lumbar_bag_pixel(const float* slice, int rows, 
     return (x >= 0 && y >= 0 && x < cols && y < rows) ? slice[(long long) y * cols + x] : 0.f;
 }
 
-// shape [T, 6] = rows, cols, planes, outH, outW, sliceBase; map [T, 6] as above.
+// shape [T, 6] = rows, cols, planes, outH, outW, sliceBase; map [T, 6] (double) as above.
 extern "C" __global__ void lumbar_bag_sample(float* out, const float* stacks,
                                              const long long* bagStart,
                                              const long long* stackStart, const int* shape,
-                                             const int* sliceTable, const float* map, int bags) {
+                                             const int* sliceTable, const double* map, int bags) {
     long long total = bagStart[bags];
     LUMBAR_GRID_STRIDE(idx, total) {
         // the bag holding idx: the last t with bagStart[t] <= idx
@@ -49,23 +53,28 @@ extern "C" __global__ void lumbar_bag_sample(float* out, const float* stacks,
         int oy = pixel / outW;
         int ox = pixel % outW;
 
-        const float* m = map + 6 * t;
-        float x = m[0] + ox * m[1] + oy * m[2];
-        float y = m[3] + ox * m[4] + oy * m[5];
+        const double* m = map + 6 * t;
+        double x = m[0] + ox * m[1] + oy * m[2];
+        double y = m[3] + ox * m[4] + oy * m[5];
         const float* slice = stacks + stackStart[t]
                 + (long long) sliceTable[s[5] + plane] * rows * cols;
 
-        float fx = floorf(x);
-        float fy = floorf(y);
+        double fx = floor(x);
+        double fy = floor(y);
+        // far outside the slice: all four neighbours are zeros (and the int casts stay safe)
+        if (fx < -1.0 || fy < -1.0 || fx >= cols || fy >= rows) {
+            out[idx] = 0.f;
+            continue;
+        }
         int x0 = (int) fx;
         int y0 = (int) fy;
-        float wx = x - fx;
-        float wy = y - fy;
-        float top = (1.f - wx) * lumbar_bag_pixel(slice, rows, cols, y0, x0)
+        double wx = x - fx;
+        double wy = y - fy;
+        double top = (1.0 - wx) * lumbar_bag_pixel(slice, rows, cols, y0, x0)
                 + wx * lumbar_bag_pixel(slice, rows, cols, y0, x0 + 1);
-        float bottom = (1.f - wx) * lumbar_bag_pixel(slice, rows, cols, y0 + 1, x0)
+        double bottom = (1.0 - wx) * lumbar_bag_pixel(slice, rows, cols, y0 + 1, x0)
                 + wx * lumbar_bag_pixel(slice, rows, cols, y0 + 1, x0 + 1);
-        out[idx] = (1.f - wy) * top + wy * bottom;
+        out[idx] = (float) ((1.0 - wy) * top + wy * bottom);
     }
 }
 

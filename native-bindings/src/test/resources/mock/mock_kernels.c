@@ -341,11 +341,11 @@ static void bag_sample(void **params, unsigned int grid) {
     const long long *stack_start = P(long long *, 3);
     const int *shape = P(int *, 4);
     const int *slice_table = P(int *, 5);
-    const float *map = P(float *, 6);
+    const double *map = P(double *, 6);
     int bags = P(int, 7);
     for (int t = 0; t < bags; t++) {
         const int *s = shape + 6 * t;
-        const float *m = map + 6 * t;
+        const double *m = map + 6 * t;
         int rows = s[0], cols = s[1], planes = s[2], out_h = s[3], out_w = s[4];
         long long k = bag_start[t];
         for (int p = 0; p < planes; p++) {
@@ -353,16 +353,20 @@ static void bag_sample(void **params, unsigned int grid) {
                     + (long long) slice_table[s[5] + p] * rows * cols;
             for (int oy = 0; oy < out_h; oy++)
                 for (int ox = 0; ox < out_w; ox++) {
-                    float x = m[0] + ox * m[1] + oy * m[2];
-                    float y = m[3] + ox * m[4] + oy * m[5];
-                    float fx = floorf(x), fy = floorf(y);
+                    double x = m[0] + ox * m[1] + oy * m[2];
+                    double y = m[3] + ox * m[4] + oy * m[5];
+                    double fx = floor(x), fy = floor(y);
+                    if (fx < -1.0 || fy < -1.0 || fx >= cols || fy >= rows) {
+                        out[k++] = 0.f;
+                        continue;
+                    }
                     int x0 = (int) fx, y0 = (int) fy;
-                    float wx = x - fx, wy = y - fy;
-                    float top = (1.f - wx) * bag_pixel(slice, rows, cols, y0, x0)
+                    double wx = x - fx, wy = y - fy;
+                    double top = (1.0 - wx) * bag_pixel(slice, rows, cols, y0, x0)
                             + wx * bag_pixel(slice, rows, cols, y0, x0 + 1);
-                    float bottom = (1.f - wx) * bag_pixel(slice, rows, cols, y0 + 1, x0)
+                    double bottom = (1.0 - wx) * bag_pixel(slice, rows, cols, y0 + 1, x0)
                             + wx * bag_pixel(slice, rows, cols, y0 + 1, x0 + 1);
-                    out[k++] = (1.f - wy) * top + wy * bottom;
+                    out[k++] = (float) ((1.0 - wy) * top + wy * bottom);
                 }
         }
     }

@@ -17,7 +17,8 @@ import java.util.Map;
  * (F32 within 1e-4 with TF32 off; F16 and BF16 within 1e-2), checks the GPU-only operations
  * against their Java twins, runs whole ConvNeXt and EfficientNet encoders (random weights) on
  * both, step by step and as CUDA graphs, and prints a table of errors and times per
- * precision. Then it grades the bundled demo study on the GPU (F32, bags cut on the device)
+ * precision, with the pipeline's device bag sampler against the CPU sampler (F32). Then it
+ * grades the bundled demo study on the GPU (F32, bags cut on the device)
  * and on the CPU, compares the probabilities (within 1e-4) and prints per-backbone and
  * per-stage times as Markdown tables for bench/README.md.
  *
@@ -71,9 +72,13 @@ public final class GpuCheck {
                         parity.runGpuOnly();
                         parity.runGraphCheck();
                     }
-                    List<GpuParity.Result> results = List.of();
+                    List<GpuParity.Result> results = new ArrayList<>();
                     for (String arch : BACKBONES) {
-                        results = parity.runBackbone(arch, Map.of(), BAG_SLICES, SLICE_SIZE);
+                        results = new ArrayList<>(parity.runBackbone(arch, Map.of(),
+                                BAG_SLICES, SLICE_SIZE));
+                    }
+                    if (precision == CudaOptions.Precision.F32) {
+                        results.add(BagSamplerCheck.run(gpu, seed));
                     }
                     for (GpuParity.Result r : results) {
                         if (BACKBONES.stream().anyMatch(r.operation()::startsWith)) {

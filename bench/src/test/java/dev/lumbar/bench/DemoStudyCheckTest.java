@@ -8,6 +8,7 @@ import dev.lumbar.bindings.NativeLibraries;
 import dev.lumbar.engine.backend.cpu.CpuBackend;
 import dev.lumbar.engine.backend.cuda.CudaBackend;
 import dev.lumbar.engine.backend.cuda.CudaOptions;
+import dev.lumbar.engine.backend.cuda.GpuParity;
 import dev.lumbar.engine.backend.cuda.SimulatedDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,8 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The GPU check's demo-study half on the simulated device: both backends grade the demo, agree
- * within the check's tolerance, and the timing table has a row per backend.
+ * The GPU check's pipeline parts on the simulated device: both backends grade the demo, agree
+ * within the check's tolerance, and the timing table has a row per backend; the bag sampler
+ * comparison passes.
  */
 class DemoStudyCheckTest {
 
@@ -44,6 +46,17 @@ class DemoStudyCheckTest {
             assertEquals(4, table.lines().count(), table);
             assertTrue(table.contains("| cuda (Mock GPU"), table);
             assertTrue(table.contains("| cpu"), table);
+        }
+    }
+
+    @Test
+    void bagSamplerCheckPassesOnTheSimulatedDevice() throws Exception {
+        NativeLibraries libraries = SimulatedDevice.build(dir);
+        try (CudaBackend gpu = CudaBackend.open(new CudaOptions(0, CudaOptions.Precision.F32,
+                true, 0), libraries)) {
+            GpuParity.Result result = BagSamplerCheck.run(gpu, 99);
+            assertEquals("75 bags", result.shape());
+            assertTrue(result.passed(), "largest difference " + result.relativeError());
         }
     }
 }

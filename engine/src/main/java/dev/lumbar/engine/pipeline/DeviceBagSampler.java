@@ -14,15 +14,18 @@ import java.util.Map;
  * of {@link RoiSampler}. The host folds each bag's geometry into an affine map from output pixel
  * to source pixel, computed in double exactly as {@link RoiSampler} computes its points, and
  * picks each plane's slice with {@link BagGeometry#channelSlices}; the device evaluates the map
- * in float.
+ * in double, as the CPU does.
+ *
+ * <p>Used by {@link EnsembleGrader}; public for the GPU check, which compares it with
+ * {@link RoiSampler} on a real device.
  */
-final class DeviceBagSampler {
+public final class DeviceBagSampler {
 
     /**
      * One bag to cut: a target of a stack {@code [slices, rows, cols]} (host F32) with a
      * member's geometry, optionally flipped left-right as a whole.
      */
-    record Request(Tensor stack, RoiTarget target, BagGeometry geometry, boolean flipped) {
+    public record Request(Tensor stack, RoiTarget target, BagGeometry geometry, boolean flipped) {
     }
 
     private DeviceBagSampler() {
@@ -34,7 +37,7 @@ final class DeviceBagSampler {
      * @return one device tensor per request, {@code [S, C, h, w]}, views into one buffer that
      *         {@link Cut#close()} frees
      */
-    static Cut sample(CudaBackend gpu, List<Request> requests) {
+    public static Cut sample(CudaBackend gpu, List<Request> requests) {
         // every stack once, back to back in one host buffer, then one upload
         Map<Tensor, Long> stackStart = new IdentityHashMap<>();
         List<Tensor> stacks = new ArrayList<>();
@@ -85,7 +88,7 @@ final class DeviceBagSampler {
     }
 
     /** The cut bags; closing frees them all. */
-    record Cut(Tensor packed, List<Tensor> bags) implements AutoCloseable {
+    public record Cut(Tensor packed, List<Tensor> bags) implements AutoCloseable {
         @Override
         public void close() {
             packed.close();
@@ -126,13 +129,13 @@ final class DeviceBagSampler {
         double dy0 = -g.up() + 0.5 * dyStep;
 
         // rotated, then scaled back to original pixels
-        float[] map = {
-            (float) (target.x() + (dx0 * cos - dy0 * sin) * scaleX),
-            (float) (dxStep * cos * scaleX),
-            (float) (-dyStep * sin * scaleX),
-            (float) (target.y() + (dx0 * sin + dy0 * cos) * scaleY),
-            (float) (dxStep * sin * scaleY),
-            (float) (dyStep * cos * scaleY)
+        double[] map = {
+            target.x() + (dx0 * cos - dy0 * sin) * scaleX,
+            dxStep * cos * scaleX,
+            -dyStep * sin * scaleX,
+            target.y() + (dx0 * sin + dy0 * cos) * scaleY,
+            dxStep * sin * scaleY,
+            dyStep * cos * scaleY
         };
 
         int[] planes = new int[g.slices() * g.channels()];

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The device sampler against the CPU sampler on the simulated device (whose kernels run on the
- * host in float as the CUDA C specifies): every geometry the manifest can express, cut from two
+ * host with the arithmetic the CUDA C specifies): every geometry the manifest can express, cut from two
  * stacks in one launch, must give the CPU's bags within 1e-5.
  */
 class DeviceBagSamplerTest {

@@ -819,7 +819,7 @@ public final class CudaBackend implements Backend {
      * @param mode       normalisation: 0 min-max, 1 mean and std, 2 window
      */
     public record BagCut(long stackStart, int rows, int cols, int[] slices, int outRows,
-            int outCols, float[] map, int mode, float low, float high) {}
+            int outCols, double[] map, int mode, float low, float high) {}
 
     /**
      * Cuts every bag of {@code cuts} out of {@code stacks} (a study's stacks back to back on this
@@ -834,7 +834,7 @@ public final class CudaBackend implements Backend {
         long[] bagStart = new long[count + 1];
         long[] stackStart = new long[count];
         int[] shape = new int[count * 6];
-        float[] map = new float[count * 6];
+        double[] map = new double[count * 6];
         int[] mode = new int[count];
         float[] window = new float[count * 2];
         int tableLength = 0;
