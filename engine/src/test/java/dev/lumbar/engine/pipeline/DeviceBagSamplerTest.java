@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The device sampler against the CPU sampler on the simulated device (whose kernels run on the
- * host with the arithmetic the CUDA C specifies): every geometry the manifest can express, cut from two
- * stacks in one launch, must give the CPU's bags within 1e-5.
+ * host with the arithmetic the CUDA C specifies): every geometry the manifest can express, cut
+ * from two stacks in one launch, must give the CPU's bags within 1e-5.
  */
 class DeviceBagSamplerTest {
 
