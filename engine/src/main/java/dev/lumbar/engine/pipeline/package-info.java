@@ -19,7 +19,8 @@
  * {@link dev.lumbar.engine.pipeline.Networks} upload to their backend, or already on the device
  * {@link dev.lumbar.engine.pipeline.Networks#bagDevice()} names, graded where they are.
  * Volumes belong to whoever loaded them ({@link dev.lumbar.engine.pipeline.StudyStacks}); the
- * pipeline only reads them. One study at a time per {@link dev.lumbar.engine.pipeline.StudyPredictor}: the networks
- * are loaded lazily and are not thread-safe.
+ * pipeline only reads them. One study at a time per
+ * {@link dev.lumbar.engine.pipeline.StudyPredictor}: the networks are loaded lazily and are not
+ * thread-safe.
  */
 package dev.lumbar.engine.pipeline;
