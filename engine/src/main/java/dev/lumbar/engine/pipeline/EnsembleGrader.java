@@ -144,7 +144,7 @@ public final class EnsembleGrader {
                     }
                 }
             }
-            record(batch, graded, grades);
+            fileGrades(batch, graded, grades);
         }
         return samplingNanos;
     }
@@ -156,7 +156,8 @@ public final class EnsembleGrader {
      */
     // LIMITATION: all of a study's bags are held on the device at once (members × targets ×
     // flips × S·C·h·w floats); a study whose bags do not fit fails with the device's
-    // out-of-memory error (batch runs then grade it on the CPU) instead of being cut in parts.
+    // out-of-memory error (batch runs then grade it on the CPU) instead of being cut in parts;
+    // and the cut runs outside the lock batch runs hold around grading on a shared device.
     private long gradeOnDevice(CudaBackend gpu, List<Batch> batches,
             Map<Target, List<StudyResult.MemberGrade>> grades) {
         List<DeviceBagSampler.Request> requests = new ArrayList<>();
@@ -186,7 +187,7 @@ public final class EnsembleGrader {
                             batch.rois().size())));
                     next += batch.rois().size();
                 }
-                record(batch, graded, grades);
+                fileGrades(batch, graded, grades);
             }
             return samplingNanos;
         }
@@ -202,7 +203,7 @@ public final class EnsembleGrader {
     }
 
     /** Files a batch's logits under its targets. */
-    private static void record(Batch batch, Networks.Grades graded,
+    private static void fileGrades(Batch batch, Networks.Grades graded,
             Map<Target, List<StudyResult.MemberGrade>> grades) {
         EnsembleManifest.Member member = batch.member();
         BagGeometry bag = member.bag();
