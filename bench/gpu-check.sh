@@ -3,7 +3,8 @@
 #   bench/gpu-check.sh pack   on a machine with JDK 25 and Maven: builds the jars, jlinks a
 #                             Java 25 runtime and puts both into gpu-pack/ (git-ignored)
 #   bench/gpu-check.sh run    on the GPU machine (no JDK, no network needed): runs
-#                             `lumbar doctor` and the GPU-vs-CPU comparisons from gpu-pack/
+#                             `lumbar doctor`, the GPU-vs-CPU comparisons and the demo study
+#                             on both backends from gpu-pack/
 #   bench/gpu-check.sh all    both, on a machine that has a JDK and a GPU
 # The run half finds cuDNN and cuBLAS in a PyTorch environment's site-packages/nvidia/*/lib by
 # itself; LUMBAR_CUDNN, LUMBAR_CUBLAS or LUMBAR_CUDA_LIB_DIR override. Optional arguments after
@@ -26,11 +27,20 @@ pack() {
     (cd "$root" && mvn -B -q -ntp -DskipTests package -pl cli,bench -am >&2)
     rm -rf "$pack"
     mkdir -p "$pack/lib"
-    # The CLI and the bench share most dependencies: copy each jar once.
-    local jar
+    # The CLI and the bench share most dependencies: copy each jar once. Only the jars the
+    # check runs on travel: the JMH and ONNX Runtime jars (the benchmarks' and the peer
+    # comparison's, ONNX Runtime alone about 90 MB) would break the 64 MiB cap, and the
+    # ImageIO plug-ins only work with java.desktop (LUMBAR_PACK_MODULES).
+    local jar name
     for jar in "$root/cli/target/lumbar-cli.jar" "$root"/cli/target/lib/*.jar \
             "$root"/bench/target/lumbar-bench-*.jar "$root"/bench/target/lib/*.jar; do
-        [ -e "$pack/lib/$(basename "$jar")" ] || cp "$jar" "$pack/lib/"
+        name="$(basename "$jar")"
+        case "$name" in
+            lumbar-*|picocli-*) ;;
+            *imageio*|common-*) [[ "${LUMBAR_PACK_MODULES:-}" == *java.desktop* ]] || continue ;;
+            *) continue ;;
+        esac
+        [ -e "$pack/lib/$name" ] || cp "$jar" "$pack/lib/"
     done
     # The GPU check and `lumbar doctor` need only these; add java.desktop (ImageIO, for
     # compressed DICOM) through LUMBAR_PACK_MODULES to run whole studies from the pack. The
@@ -41,9 +51,19 @@ pack() {
     "$JAVA_HOME/bin/jlink" --add-modules "$modules" \
         --strip-debug --no-man-pages --no-header-files --compress=zip-9 \
         --output "$pack/runtime"
+    # The demo study and its untrained ensemble (about 10 MB), graded on both backends.
+    mkdir -p "$pack/weights"
+    cp -r "$root/weights/demo" "$pack/weights/demo"
+    cp "$root/weights/train_label_counts.csv" "$pack/weights/"
     cp "$script_dir/gpu-check.sh" "$pack/gpu-check.sh"
     chmod +x "$pack/gpu-check.sh"
-    echo "gpu-check: packed $(du -sh "$pack" | cut -f1) into $pack" >&2
+    local bytes
+    bytes="$(du -sb "$pack" | cut -f1)"
+    echo "gpu-check: packed $((bytes / 1048576)) MiB into $pack" >&2
+    if [ "$bytes" -gt $((60 * 1048576)) ]; then
+        echo "gpu-check: the pack exceeds 60 MiB; it must travel under a 64 MiB cap" >&2
+        exit 1
+    fi
 }
 
 # Points the engine at a PyTorch environment's cuDNN and cuBLAS when nothing else does.
@@ -80,7 +100,8 @@ run() {
     fi
     find_python_cuda_libs
     local java=("$pack/runtime/bin/java" --add-modules jdk.incubator.vector
-        --enable-native-access=ALL-UNNAMED -Xss4m -cp "$pack/lib/*")
+        --enable-native-access=ALL-UNNAMED -Xss4m -Dlumbar.demo.dir="$pack/weights/demo"
+        -cp "$pack/lib/*")
     echo "== lumbar doctor"
     "${java[@]}" dev.lumbar.cli.Main doctor 2> >(grep -v 'incubator modules' >&2)
     echo "== GPU vs CPU"

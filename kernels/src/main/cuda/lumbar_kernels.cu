@@ -7,3 +7,4 @@
 #include "attention.cuh"
 #include "layout.cuh"
 #include "roi_sampler.cuh"
+#include "bag_sampler.cuh"

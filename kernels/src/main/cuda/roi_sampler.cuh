@@ -1,6 +1,13 @@
-// The ROI sampler: cuts every target's bag of slices out of a study in one launch.
+// A general ROI sampler: cuts every target's bag of slices out of a study in one launch.
 //
-// Coordinate semantics (the CPU sampler matches these exactly):
+// The pipeline does not use it: it cuts bags with lumbar_bag_sample (bag_sampler.cuh), whose
+// coordinates are those of the CPU sampler (dev.lumbar.engine.pipeline.RoiSampler). This one
+// keeps its own convention, which differs from the CPU sampler's in four ways: pixel centres
+// at +0.5, a box centred on the point, instance S/2 (not (S-1)/2) at the centre for even S,
+// and normalisation per image rather than per bag. The GPU check compares it with a Java twin
+// of the rules below.
+//
+// Coordinate semantics:
 // - A volume is [D, H, W] F32 (slices ordered along the series normal, values already
 //   rescaled). Several volumes (the study's series) sit back to back in one buffer; each
 //   target names its volume by element offset and its D, H, W.

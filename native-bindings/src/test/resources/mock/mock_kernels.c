@@ -329,6 +329,80 @@ static void roi_normalize(void **params, unsigned int grid) {
     }
 }
 
+static float bag_pixel(const float *slice, int rows, int cols, int y, int x) {
+    return (x >= 0 && y >= 0 && x < cols && y < rows) ? slice[(long long) y * cols + x] : 0.f;
+}
+
+static void bag_sample(void **params, unsigned int grid) {
+    (void) grid;
+    float *out = P(float *, 0);
+    const float *stacks = P(float *, 1);
+    const long long *bag_start = P(long long *, 2);
+    const long long *stack_start = P(long long *, 3);
+    const int *shape = P(int *, 4);
+    const int *slice_table = P(int *, 5);
+    const double *map = P(double *, 6);
+    int bags = P(int, 7);
+    for (int t = 0; t < bags; t++) {
+        const int *s = shape + 6 * t;
+        const double *m = map + 6 * t;
+        int rows = s[0], cols = s[1], planes = s[2], out_h = s[3], out_w = s[4];
+        long long k = bag_start[t];
+        for (int p = 0; p < planes; p++) {
+            const float *slice = stacks + stack_start[t]
+                    + (long long) slice_table[s[5] + p] * rows * cols;
+            for (int oy = 0; oy < out_h; oy++)
+                for (int ox = 0; ox < out_w; ox++) {
+                    double x = m[0] + ox * m[1] + oy * m[2];
+                    double y = m[3] + ox * m[4] + oy * m[5];
+                    double fx = floor(x), fy = floor(y);
+                    if (fx < -1.0 || fy < -1.0 || fx >= cols || fy >= rows) {
+                        out[k++] = 0.f;
+                        continue;
+                    }
+                    int x0 = (int) fx, y0 = (int) fy;
+                    double wx = x - fx, wy = y - fy;
+                    double top = (1.0 - wx) * bag_pixel(slice, rows, cols, y0, x0)
+                            + wx * bag_pixel(slice, rows, cols, y0, x0 + 1);
+                    double bottom = (1.0 - wx) * bag_pixel(slice, rows, cols, y0 + 1, x0)
+                            + wx * bag_pixel(slice, rows, cols, y0 + 1, x0 + 1);
+                    out[k++] = (float) ((1.0 - wy) * top + wy * bottom);
+                }
+        }
+    }
+}
+
+static void bag_normalize(void **params, unsigned int grid) {
+    (void) grid;
+    float *bags_out = P(float *, 0);
+    const long long *bag_start = P(long long *, 1);
+    const int *mode = P(int *, 2);
+    const float *window = P(float *, 3);
+    int bags = P(int, 4);
+    for (int t = 0; t < bags; t++) {
+        float *p = bags_out + bag_start[t];
+        long long n = bag_start[t + 1] - bag_start[t];
+        if (mode[t] == 0) {
+            float lo = INFINITY, hi = -INFINITY;
+            for (long long k = 0; k < n; k++) { lo = fminf(lo, p[k]); hi = fmaxf(hi, p[k]); }
+            float scale = hi > lo ? 1.f / (hi - lo) : 0.f;
+            for (long long k = 0; k < n; k++) p[k] = (p[k] - lo) * scale;
+        } else if (mode[t] == 1) {
+            double sum = 0, squares = 0;
+            for (long long k = 0; k < n; k++) { sum += p[k]; squares += (double) p[k] * p[k]; }
+            double mean = sum / n;
+            double variance = fmax(0.0, squares / n - mean * mean);
+            double sd = sqrt(variance);
+            float scale = sd > 1e-6 ? (float) (1.0 / sd) : 0.f;
+            for (long long k = 0; k < n; k++) p[k] = (float) (p[k] - mean) * scale;
+        } else {
+            float low = window[2 * t];
+            float scale = 1.f / (window[2 * t + 1] - low);
+            for (long long k = 0; k < n; k++) p[k] = fminf(fmaxf((p[k] - low) * scale, 0.f), 1.f);
+        }
+    }
+}
+
 static const struct { const char *name; mock_kernel kernel; } KERNELS[] = {
     {"lumbar_bias_act", bias_act}, {"lumbar_add", add},
     {"lumbar_scale_channels", scale_channels}, {"lumbar_pad2d", pad2d},
@@ -339,7 +413,8 @@ static const struct { const char *name; mock_kernel kernel; } KERNELS[] = {
     {"lumbar_nhwc_to_nchw", nhwc_to_nchw}, {"lumbar_f32_to_f16", f32_to_f16},
     {"lumbar_f16_to_f32", f16_to_f32}, {"lumbar_f32_to_bf16", f32_to_bf16},
     {"lumbar_bf16_to_f32", bf16_to_f32}, {"lumbar_roi_sample", roi_sample},
-    {"lumbar_roi_normalize", roi_normalize},
+    {"lumbar_roi_normalize", roi_normalize}, {"lumbar_bag_sample", bag_sample},
+    {"lumbar_bag_normalize", bag_normalize},
 };
 
 mock_kernel mock_kernel_lookup(const char *name) {

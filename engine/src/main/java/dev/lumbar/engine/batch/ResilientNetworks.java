@@ -1,11 +1,12 @@
 package dev.lumbar.engine.batch;
 
+import dev.lumbar.engine.backend.cuda.CudaBackend;
 import dev.lumbar.engine.pipeline.Networks;
 import dev.lumbar.engine.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.locks.Lock;
 
 /**
@@ -92,6 +93,11 @@ public final class ResilientNetworks implements Networks {
     }
 
     @Override
+    public Optional<CudaBackend> bagDevice() {
+        return shared.bagDevice();
+    }
+
+    @Override
     public BagGrader grader(Path card) {
         BagGrader grader = shared.grader(card);
         return new BagGrader() {
@@ -141,14 +147,17 @@ public final class ResilientNetworks implements Networks {
         }
     }
 
-    /** Bags {@code [from, to)} of a host tensor {@code [T, ...]} as a new host tensor. */
+    /**
+     * Bags {@code [from, to)} of {@code [T, ...]}: a view that borrows the bags' memory, on
+     * whichever device they are, so device bags are split without a copy.
+     */
     static Tensor bagRange(Tensor bags, int from, int to) {
         long perBag = bags.numel() / bags.dim(0);
-        float[] all = bags.toFloatArray();
-        float[] part = Arrays.copyOfRange(all, (int) (from * perBag), (int) (to * perBag));
+        long bytesPerBag = perBag * bags.dtype().byteSize();
         long[] shape = bags.shape().clone();
         shape[0] = to - from;
-        return Tensor.of(part, shape);
+        return Tensor.wrap(bags.segment().asSlice(from * bytesPerBag, (to - from) * bytesPerBag),
+                bags.dtype(), bags.device(), shape);
     }
 
     private static Grades concat(Grades a, Grades b) {

@@ -1,6 +1,8 @@
 package dev.lumbar.engine.pipeline;
 
 import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.backend.cuda.CudaBackend;
+import dev.lumbar.engine.batch.DeadlineBackend;
 import dev.lumbar.engine.model.CardNetwork;
 import dev.lumbar.engine.model.ModelCard;
 import dev.lumbar.engine.model.WeightSet;
@@ -20,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Networks built from model cards on one backend: a timm backbone
@@ -126,8 +129,11 @@ public final class CardNetworks implements Networks {
                 int t = bags.size(0);
                 int s = bags.size(1);
                 // the encoder sees every instance of every bag: [T·S, C, h, w]
-                try (Tensor onDevice = backend.upload(bags.reshape(
-                        (long) t * s, bags.dim(2), bags.dim(3), bags.dim(4)))) {
+                // bags cut on this backend's device are graded where they are
+                Tensor instances = bags.reshape((long) t * s, bags.dim(2), bags.dim(3),
+                        bags.dim(4));
+                boolean resident = bags.device().equals(backend.device());
+                try (Tensor onDevice = resident ? instances : backend.upload(instances)) {
                     return switch (net.head()) {
                         case MilBiLstmHead mil -> {
                             try (Tensor features = net.backbone().forward(backend, onDevice)) {
@@ -149,6 +155,15 @@ public final class CardNetworks implements Networks {
                 }
             }
         };
+    }
+
+    @Override
+    public Optional<CudaBackend> bagDevice() {
+        Backend doing = backend;
+        while (doing instanceof DeadlineBackend wrapper) {
+            doing = wrapper.inner();
+        }
+        return doing instanceof CudaBackend cuda ? Optional.of(cuda) : Optional.empty();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.pipeline;
 
+import dev.lumbar.engine.backend.cuda.CudaBackend;
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
 import dev.lumbar.engine.spine.SeriesType;
@@ -44,15 +45,18 @@ public final class EnsembleGrader {
 
     public Grading grade(Localisation where, List<String> warnings) {
         Map<Target, List<StudyResult.MemberGrade>> grades = new LinkedHashMap<>();
-        long samplingNanos = 0;
         for (Target target : Target.ALL) {
             grades.put(target, new ArrayList<>());
         }
+        List<Batch> batches = new ArrayList<>();
         for (Condition condition : Condition.ALL) {
             for (EnsembleManifest.Member member : manifest.plan(condition).members()) {
-                samplingNanos += gradeMember(condition, member, where, grades, warnings);
+                batches.addAll(plan(condition, member, where, warnings));
             }
         }
+        long samplingNanos = networks.bagDevice().isPresent()
+                ? gradeOnDevice(networks.bagDevice().get(), batches, grades)
+                : gradeOnHost(batches, grades);
 
         List<StudyResult.TargetResult> results = new ArrayList<>();
         List<String> fellBack = new ArrayList<>();
@@ -76,10 +80,14 @@ public final class EnsembleGrader {
         return new Grading(results, samplingNanos);
     }
 
-    /** Grades one member's targets; returns the nanoseconds spent cutting its bags. */
-    private long gradeMember(Condition condition, EnsembleManifest.Member member,
-            Localisation where, Map<Target, List<StudyResult.MemberGrade>> grades,
-            List<String> warnings) {
+    /** The targets of one member located on one stack: graded together as one batch. */
+    private record Batch(EnsembleManifest.Member member, Networks.BagGrader grader, Stack stack,
+            List<Target> targets, List<Location> locations, List<RoiTarget> rois) {
+    }
+
+    /** One member's batches, one per stack its targets were located on. */
+    private List<Batch> plan(Condition condition, EnsembleManifest.Member member,
+            Localisation where, List<String> warnings) {
         BagGeometry bag = member.bag();
         Networks.BagGrader grader = checkedGrader(member);
 
@@ -103,50 +111,121 @@ public final class EnsembleGrader {
                     + member.view().description());
         }
 
-        long samplingNanos = 0;
+        List<Batch> batches = new ArrayList<>();
         for (Map.Entry<Stack, List<Target>> entry : byStack.entrySet()) {
-            List<Target> targets = entry.getValue();
+            List<Location> at = new ArrayList<>();
             List<RoiTarget> rois = new ArrayList<>();
-            for (Target target : targets) {
-                Location at = locations.get(target);
-                rois.add(new RoiTarget(at.slice(), at.x(), at.y(),
-                        bag.level() ? at.discAngle(bag) : 0,
+            for (Target target : entry.getValue()) {
+                Location location = locations.get(target);
+                at.add(location);
+                rois.add(new RoiTarget(location.slice(), location.x(), location.y(),
+                        bag.level() ? location.discAngle(bag) : 0,
                         condition.side() == Side.LEFT));
             }
-            // LIMITATION: bags are always cut on the CPU and then uploaded; on a GPU backend
-            // the engine's CUDA ROI sampler kernel is not used yet.
+            batches.add(new Batch(member, grader, entry.getKey(), entry.getValue(), at, rois));
+        }
+        return batches;
+    }
+
+    /** Cuts each batch on the CPU and grades it; returns the nanoseconds spent cutting. */
+    private long gradeOnHost(List<Batch> batches,
+            Map<Target, List<StudyResult.MemberGrade>> grades) {
+        long samplingNanos = 0;
+        for (Batch batch : batches) {
             Networks.Grades graded;
             long cutStart = System.nanoTime();
-            try (Tensor bags = RoiSampler.sample(entry.getKey().volume(), rois, bag)) {
+            try (Tensor bags = RoiSampler.sample(batch.stack().volume(), batch.rois(),
+                    batch.member().bag())) {
                 samplingNanos += System.nanoTime() - cutStart;
-                graded = grader.grade(bags);
-                if (member.flipTta()) {
+                graded = batch.grader().grade(bags);
+                if (batch.member().flipTta()) {
                     try (Tensor flipped = flipLeftRight(bags)) {
-                        graded = average(graded, grader.grade(flipped));
+                        graded = average(graded, batch.grader().grade(flipped));
                     }
                 }
             }
-            for (int t = 0; t < targets.size(); t++) {
-                Target target = targets.get(t);
-                // LIMITATION: a member grades one target per bag (3 logits); heads that
-                // answer several targets from one bag are refused here
-                if (graded.logits()[t].length != 3) {
-                    throw new IllegalArgumentException("member " + member.name() + " answers "
-                            + graded.logits()[t].length + " logits per bag; 3 severities"
-                            + " expected");
-                }
-                Location at = locations.get(target);
-                int[] instances = new int[bag.slices()];
-                for (int s = 0; s < instances.length; s++) {
-                    instances[s] = bag.channelSlices(at.slice(), s,
-                            at.stack().slices())[(bag.channels() - 1) / 2];
-                }
-                grades.get(target).add(new StudyResult.MemberGrade(member.name(), member.view(),
-                        member.weight(), at, instances, graded.logits()[t],
-                        graded.attention() == null ? null : graded.attention()[t]));
-            }
+            fileGrades(batch, graded, grades);
         }
         return samplingNanos;
+    }
+
+    /**
+     * Cuts every bag of the study on the device in one launch (flip test-time copies included)
+     * and grades them there, so bags never return to the host; returns the nanoseconds spent
+     * cutting, the stacks' upload included.
+     */
+    // LIMITATION: all of a study's bags are held on the device at once (members × targets ×
+    // flips × S·C·h·w floats); a study whose bags do not fit fails with the device's
+    // out-of-memory error (batch runs then grade it on the CPU) instead of being cut in parts;
+    // and the cut runs outside the lock batch runs hold around grading on a shared device.
+    private long gradeOnDevice(CudaBackend gpu, List<Batch> batches,
+            Map<Target, List<StudyResult.MemberGrade>> grades) {
+        List<DeviceBagSampler.Request> requests = new ArrayList<>();
+        for (Batch batch : batches) {
+            for (boolean flipped : batch.member().flipTta()
+                    ? new boolean[] {false, true} : new boolean[] {false}) {
+                for (RoiTarget roi : batch.rois()) {
+                    requests.add(new DeviceBagSampler.Request(batch.stack().volume(), roi,
+                            batch.member().bag(), flipped));
+                }
+            }
+        }
+        if (requests.isEmpty()) {
+            return 0;
+        }
+
+        long cutStart = System.nanoTime();
+        try (DeviceBagSampler.Cut cut = DeviceBagSampler.sample(gpu, requests)) {
+            long samplingNanos = System.nanoTime() - cutStart;
+            int next = 0;
+            for (Batch batch : batches) {
+                Networks.Grades graded = batch.grader().grade(batchOf(cut, next,
+                        batch.rois().size()));
+                next += batch.rois().size();
+                if (batch.member().flipTta()) {
+                    graded = average(graded, batch.grader().grade(batchOf(cut, next,
+                            batch.rois().size())));
+                    next += batch.rois().size();
+                }
+                fileGrades(batch, graded, grades);
+            }
+            return samplingNanos;
+        }
+    }
+
+    /** Bags {@code [first, first + count)} of a cut as one {@code [T, S, C, h, w]} view. */
+    private static Tensor batchOf(DeviceBagSampler.Cut cut, int first, int count) {
+        Tensor head = cut.bags().get(first);
+        long[] bag = head.shape();
+        long bytes = head.byteSize() * count;
+        return Tensor.wrap(head.segment().reinterpret(bytes), head.dtype(), head.device(),
+                count, bag[0], bag[1], bag[2], bag[3]);
+    }
+
+    /** Files a batch's logits under its targets. */
+    private static void fileGrades(Batch batch, Networks.Grades graded,
+            Map<Target, List<StudyResult.MemberGrade>> grades) {
+        EnsembleManifest.Member member = batch.member();
+        BagGeometry bag = member.bag();
+        for (int t = 0; t < batch.targets().size(); t++) {
+            Target target = batch.targets().get(t);
+            // LIMITATION: a member grades one target per bag (3 logits); heads that
+            // answer several targets from one bag are refused here
+            if (graded.logits()[t].length != 3) {
+                throw new IllegalArgumentException("member " + member.name() + " answers "
+                        + graded.logits()[t].length + " logits per bag; 3 severities"
+                        + " expected");
+            }
+            Location at = batch.locations().get(t);
+            int[] instances = new int[bag.slices()];
+            for (int s = 0; s < instances.length; s++) {
+                instances[s] = bag.channelSlices(at.slice(), s,
+                        at.stack().slices())[(bag.channels() - 1) / 2];
+            }
+            grades.get(target).add(new StudyResult.MemberGrade(member.name(), member.view(),
+                    member.weight(), at, instances, graded.logits()[t],
+                    graded.attention() == null ? null : graded.attention()[t]));
+        }
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.lumbar.engine.pipeline;
 
+import dev.lumbar.engine.backend.cuda.CudaBackend;
+import java.util.Optional;
+
 import dev.lumbar.engine.tensor.Tensor;
 import java.nio.file.Path;
 
@@ -64,6 +67,15 @@ public interface Networks extends AutoCloseable {
     PointModel pointModel(Path card);
 
     BagGrader grader(Path card);
+
+    /**
+     * The CUDA backend the graders run on, when they run on one: the pipeline then cuts bags on
+     * that device and hands the graders device tensors. Empty (the default) means bags are cut
+     * on the CPU and graders take host tensors.
+     */
+    default Optional<CudaBackend> bagDevice() {
+        return Optional.empty();
+    }
 
     /** The backend that runs the networks, for reports, e.g. {@code cpu (OpenBLAS)}. */
     String backendName();

@@ -807,6 +807,92 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * Where and how one bag is cut, in the terms of {@code bag_sampler.cuh}: the host has folded
+     * the crop geometry into an affine map from output pixel to source pixel and picked every
+     * plane's slice.
+     *
+     * @param stackStart element offset of the bag's stack {@code [slices, rows, cols]} in the
+     *                   study buffer
+     * @param slices     the slice of each of the bag's S · C planes, already clamped
+     * @param map        {@code x0, dx/dox, dx/doy, y0, dy/dox, dy/doy} in source pixels
+     * @param mode       normalisation: 0 min-max, 1 mean and std, 2 window
+     */
+    public record BagCut(long stackStart, int rows, int cols, int[] slices, int outRows,
+            int outCols, double[] map, int mode, float low, float high) {}
+
+    /**
+     * Cuts every bag of {@code cuts} out of {@code stacks} (a study's stacks back to back on this
+     * device) with one sampling launch and one normalisation launch.
+     *
+     * @return the bags packed one after another, bag t's {@code planes · outRows · outCols}
+     *         values at the sum of the sizes of the bags before it; a flat F32 tensor
+     */
+    public synchronized Tensor sampleBags(Tensor stacks, List<BagCut> cuts) {
+        enter();
+        int count = cuts.size();
+        long[] bagStart = new long[count + 1];
+        long[] stackStart = new long[count];
+        int[] shape = new int[count * 6];
+        double[] map = new double[count * 6];
+        int[] mode = new int[count];
+        float[] window = new float[count * 2];
+        int tableLength = 0;
+        for (BagCut cut : cuts) {
+            tableLength = Math.addExact(tableLength, cut.slices().length);
+        }
+        int[] sliceTable = new int[Math.max(1, tableLength)];
+        int sliceBase = 0;
+        for (int t = 0; t < count; t++) {
+            BagCut cut = cuts.get(t);
+            int planes = cut.slices().length;
+            bagStart[t + 1] = bagStart[t] + (long) planes * cut.outRows() * cut.outCols();
+            stackStart[t] = cut.stackStart();
+            shape[6 * t] = cut.rows();
+            shape[6 * t + 1] = cut.cols();
+            shape[6 * t + 2] = planes;
+            shape[6 * t + 3] = cut.outRows();
+            shape[6 * t + 4] = cut.outCols();
+            shape[6 * t + 5] = sliceBase;
+            System.arraycopy(cut.slices(), 0, sliceTable, sliceBase, planes);
+            sliceBase += planes;
+            System.arraycopy(cut.map(), 0, map, 6 * t, 6);
+            mode[t] = cut.mode();
+            window[2 * t] = cut.low();
+            window[2 * t + 1] = cut.high();
+        }
+        List<Long> staged = new ArrayList<>();
+        try {
+            long bagStartDevice = stage(staged, MemorySegment.ofArray(bagStart));
+            long stackStartDevice = stage(staged, MemorySegment.ofArray(stackStart));
+            long shapeDevice = stage(staged, MemorySegment.ofArray(shape));
+            long tableDevice = stage(staged, MemorySegment.ofArray(sliceTable));
+            long mapDevice = stage(staged, MemorySegment.ofArray(map));
+            long modeDevice = stage(staged, MemorySegment.ofArray(mode));
+            long windowDevice = stage(staged, MemorySegment.ofArray(window));
+            Tensor out = allocate(Math.max(1, bagStart[count]));
+            launch(Kernel.BAG_SAMPLE, bagStart[count], new KernelArguments()
+                    .pointer(address(out)).pointer(f32(stacks)).pointer(bagStartDevice)
+                    .pointer(stackStartDevice).pointer(shapeDevice).pointer(tableDevice)
+                    .pointer(mapDevice).i32(count));
+            launchRows(Kernel.BAG_NORMALIZE, count, 0, new KernelArguments()
+                    .pointer(address(out)).pointer(bagStartDevice).pointer(modeDevice)
+                    .pointer(windowDevice).i32(count));
+            driver.streamSynchronize(stream);
+            return out;
+        } finally {
+            for (long address : staged) {
+                memory.release(address);
+            }
+        }
+    }
+
+    private long stage(List<Long> staged, MemorySegment heap) {
+        long address = uploadArray(heap);
+        staged.add(address);
+        return address;
+    }
+
     private long uploadArray(MemorySegment heap) {
         long address = memory.allocate(heap.byteSize());
         try (Arena arena = Arena.ofConfined()) {

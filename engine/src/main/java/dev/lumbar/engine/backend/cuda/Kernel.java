@@ -23,7 +23,9 @@ public enum Kernel {
     F32_TO_BF16("lumbar_f32_to_bf16", "ppl"),
     BF16_TO_F32("lumbar_bf16_to_f32", "ppl"),
     ROI_SAMPLE("lumbar_roi_sample", "pppppiiiii"),
-    ROI_NORMALIZE("lumbar_roi_normalize", "plli");
+    ROI_NORMALIZE("lumbar_roi_normalize", "plli"),
+    BAG_SAMPLE("lumbar_bag_sample", "pppppppi"),
+    BAG_NORMALIZE("lumbar_bag_normalize", "ppppi");
 
     private final String symbol;
     private final String parameters;

@@ -3,7 +3,6 @@ package dev.lumbar.engine.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.lumbar.bindings.CudaException;
 import dev.lumbar.bindings.NativeLibraries;
@@ -13,12 +12,10 @@ import dev.lumbar.engine.backend.cpu.CpuBackend;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,10 +32,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class CudaBackendOnSimulatedDeviceTest {
 
-    private static final Path MOCKS = Path.of("..", "native-bindings", "src", "test",
-            "resources", "mock");
-    private static final Path CUDA_INCLUDE = Path.of("/usr/local/cuda/include");
-
     @TempDir
     static Path dir;
 
@@ -46,39 +39,7 @@ class CudaBackendOnSimulatedDeviceTest {
 
     @BeforeAll
     static void buildSimulatedDevice() throws IOException, InterruptedException {
-        assumeTrue(Files.isDirectory(MOCKS), "mock sources not found at " + MOCKS);
-        assumeTrue(Files.isRegularFile(CUDA_INCLUDE.resolve("cuda.h")), "no cuda.h");
-        assumeTrue(CudaKernels.fatbin().isPresent(), "kernels not built");
-        compile("libcuda.so.1", "-I" + CUDA_INCLUDE, MOCKS.resolve("mock_cuda_driver.c"),
-                MOCKS.resolve("mock_kernels.c"));
-        compile("libcublas.so.12", null, MOCKS.resolve("mock_cublas.c"));
-        compile("libcudnn.so.9", null, MOCKS.resolve("mock_cudnn.c"));
-        libraries = new NativeLibraries(Map.of("LUMBAR_CUDA_LIB_DIR", dir.toString()),
-                List.of(), List.of());
-    }
-
-    private static void compile(String library, String include, Path... sources)
-            throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("gcc", "-shared", "-fPIC", "-O2",
-                "-Wall", "-Wextra", "-Werror"));
-        if (include != null) {
-            command.add(include);
-        }
-        command.addAll(List.of("-o", dir.resolve(library).toString()));
-        for (Path source : sources) {
-            command.add(source.toString());
-        }
-        command.add("-lm");
-        Process gcc;
-        try {
-            gcc = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            assumeTrue(false, "no gcc: " + e.getMessage());
-            return;
-        }
-        String output = new String(gcc.getInputStream().readAllBytes());
-        assertTrue(gcc.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, gcc.exitValue(), library + " does not compile:\n" + output);
+        libraries = SimulatedDevice.build(dir);
     }
 
     private static CudaBackend open(CudaOptions.Precision precision, long limit) {
