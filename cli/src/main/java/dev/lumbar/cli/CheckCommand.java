@@ -1,10 +1,20 @@
 package dev.lumbar.cli;
 
+import dev.lumbar.engine.backend.Backend;
+import dev.lumbar.engine.backend.Backends;
+import dev.lumbar.engine.io.Json;
+import dev.lumbar.engine.io.JsonException;
 import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.model.CardNetwork;
 import dev.lumbar.engine.model.ModelCard;
 import dev.lumbar.engine.model.WeightSet;
+import dev.lumbar.engine.pipeline.CardNetworks;
+import dev.lumbar.engine.pipeline.EnsembleManifest;
+import dev.lumbar.engine.pipeline.LabelPriors;
+import dev.lumbar.engine.pipeline.StudyPredictor;
+import dev.lumbar.engine.spine.Condition;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
@@ -19,8 +29,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -39,6 +51,9 @@ import picocli.CommandLine.Parameters;
             "A file's kind is judged by its first bytes, not its name. A model card is",
             "checked as forward would load it: its backbone and head are built and the",
             "weights it names must hold exactly the tensors they expect, with their shapes.",
+            "An ensemble manifest (lumbar-ensemble/1) is loaded as predict loads it: every",
+            "stage-1 and stage-2 card built on the CPU and checked against its weights, the",
+            "stage-1 target counts and every member's bag against its card.",
             "Exit codes: 0 every file is valid, 2 a file is invalid or unreadable."})
 public final class CheckCommand implements Callable<Integer> {
 
@@ -64,7 +79,13 @@ public final class CheckCommand implements Callable<Integer> {
             try {
                 requireReadableFile(file);
                 switch (sniff(file)) {
-                    case MODEL_CARD -> describeCard(out, file);
+                    case MODEL_CARD -> {
+                        if (isEnsemble(file)) {
+                            describeEnsemble(out, file);
+                        } else {
+                            describeCard(out, file);
+                        }
+                    }
                     case NPY -> describeArray(out, file);
                     case SAFETENSORS -> describeWeights(out, file, "");
                     case UNKNOWN -> throw new IOException(file + ": not a safetensors file, an"
@@ -76,6 +97,10 @@ public final class CheckCommand implements Callable<Integer> {
                 exit = Main.BAD_INPUT;
             } catch (UncheckedIOException e) {
                 err.println("lumbar check: " + withFile(file, e.getCause().getMessage()));
+                exit = Main.BAD_INPUT;
+            } catch (IllegalArgumentException e) {
+                // an ensemble the loader refuses: the message names the manifest or the card
+                err.println("lumbar check: " + withFile(file, e.getMessage()));
                 exit = Main.BAD_INPUT;
             }
             out.flush();
@@ -176,6 +201,58 @@ public final class CheckCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** Whether a JSON file says it is an ensemble manifest; unreadable JSON is left to cards. */
+    private static boolean isEnsemble(Path file) throws IOException {
+        try {
+            return Json.read(file) instanceof Map<?, ?> root
+                    && EnsembleManifest.FORMAT.equals(root.get("format"));
+        } catch (JsonException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Checks a manifest exactly as {@code predict} loads it before its first study, on a
+     * one-thread CPU backend, then says what it holds.
+     */
+    private static void describeEnsemble(PrintWriter out, Path file) throws IOException {
+        EnsembleManifest manifest = EnsembleManifest.read(file);
+        LabelPriors priors = manifest.priors() == null ? LabelPriors.uniform()
+                : LabelPriors.read(manifest.priors());
+        Path folder = file.toAbsolutePath().getParent();
+        int networks;
+        try (Backend backend = Backends.open("cpu", 1);
+                CardNetworks loaded = new CardNetworks(backend)) {
+            new StudyPredictor(manifest, loaded, priors).loadAll();
+            networks = loaded.fingerprints().size();
+        }
+        out.printf("%s: %s '%s'%s, priors %s%n", file, EnsembleManifest.FORMAT,
+                manifest.name(), manifest.trained() ? "" : " (marked untrained)",
+                manifest.priors() == null ? "none (1/3 each)" : folder.relativize(
+                        manifest.priors()));
+        for (SeriesType type : SeriesType.values()) {
+            manifest.stage1(type).ifPresent(m -> out.printf("  stage1 %s: slices %s, points %s,"
+                    + " channels %s%n", type, shown(folder, m.slices()), shown(folder, m.points()),
+                    m.channelMode().name().toLowerCase(Locale.ROOT)));
+        }
+        Set<EnsembleManifest.Member> members = new LinkedHashSet<>();
+        for (Condition condition : Condition.ALL) {
+            members.addAll(manifest.plan(condition).members());
+        }
+        for (EnsembleManifest.Member member : members) {
+            out.printf(Locale.ROOT, "  member %s: %s on %s, bag %d slices x %d channels, %d x %d%n",
+                    member.name(), shown(folder, member.model()), member.view(),
+                    member.bag().slices(), member.bag().channels(), member.bag().outRows(),
+                    member.bag().outCols());
+        }
+        out.printf("  all %d networks built and checked against their weights; stage-1 targets"
+                + " and every bag match their cards%n", networks);
+    }
+
+    private static String shown(Path folder, Path card) {
+        return card == null ? "none" : folder.relativize(card).toString();
     }
 
     private void describeCard(PrintWriter out, Path file)

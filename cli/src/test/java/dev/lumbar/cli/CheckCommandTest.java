@@ -143,6 +143,54 @@ class CheckCommandTest {
         assertFalse(result.out().contains("passwd: safetensors"), result.out());
     }
 
+    private static final Path DEMO = Path.of("..", "weights", "demo", "demo.ensemble.json");
+
+    @Test
+    void checksAnEnsembleManifestAsPredictLoadsIt() throws Exception {
+        CommandRun result = lumbar("check", DEMO.toString());
+        assertEquals(0, result.exit(), result.err());
+        assertTrue(result.out().contains(DEMO + ": lumbar-ensemble/1 'demo' (marked untrained)"),
+                result.out());
+        assertTrue(result.out().contains("stage1 SAG_T2: slices stage1/sag_t2_slices.model.json"),
+                result.out());
+        assertTrue(result.out().contains("networks built and checked against their weights"),
+                result.out());
+        assertFalse(result.err().contains("not a known field"), result.err());
+    }
+
+    @Test
+    void anEnsembleWithAStage1CardInTheWrongSlotIsInvalid() throws Exception {
+        Path demo = DEMO.toAbsolutePath().getParent();
+        Path manifest = dir.resolve("wrong.ensemble.json");
+        Files.writeString(manifest, """
+                {"format": "lumbar-ensemble/1", "stage1": {"SAG_T2": {"points": "CARD"}},
+                 "conditions": {}}
+                """.replace("CARD", demo.resolve("stage1/ax_t2_points.model.json").toString()
+                .replace("\\", "/")));
+        CommandRun result = lumbar("check", manifest.toString());
+        assertEquals(Main.BAD_INPUT, result.exit());
+        assertTrue(result.err().contains(manifest + ": stage1.SAG_T2.points: model card"),
+                result.err());
+        assertTrue(result.err().contains("ax_t2_points.model.json has 2 targets; expected a"
+                + " keypoint head with 5 targets"), result.err());
+
+        // weights that disagree with a member's card are found too
+        Path weightsGone = dir.resolve("card.model.json");
+        Files.writeString(weightsGone, Files.readString(
+                demo.resolve("stage2/spinal_convnext_mil.model.json"))
+                .replaceAll("\"weights\": \"[^\"]*\"", "\"weights\": \"w.safetensors\""));
+        Files.copy(demo.resolve("stage1/ax_t2_points.safetensors"), dir.resolve("w.safetensors"));
+        Files.writeString(manifest, """
+                {"format": "lumbar-ensemble/1", "conditions": {"spinal_canal_stenosis": {
+                  "members": [{"model": "card.model.json", "view": "SAG_T2",
+                    "bag": {"slices": 5, "channels": 3, "size": [48, 48],
+                            "crop": {"left": 8, "right": 8, "up": 8, "down": 8}}}]}}}
+                """);
+        result = lumbar("check", manifest.toString());
+        assertEquals(Main.BAD_INPUT, result.exit());
+        assertTrue(result.err().contains("card.model.json"), result.err());
+    }
+
     @Test
     void exitsWithInvalidInputAndNamesTheFile() throws Exception {
         Path broken = dir.resolve("broken.safetensors");

@@ -7,11 +7,13 @@ import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Side;
 import dev.lumbar.engine.spine.Target;
 import dev.lumbar.engine.tensor.Tensor;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntSupplier;
 
 /**
  * Stage 2: cuts every member's bags, grades them, and combines the members into probabilities.
@@ -236,10 +238,12 @@ public final class EnsembleGrader {
         for (SeriesType type : SeriesType.values()) {
             manifest.stage1(type).ifPresent(models -> {
                 if (models.slices() != null) {
-                    networks.sliceScorer(models.slices());
+                    checkedStage1(type, "slices", models.slices(),
+                            () -> networks.sliceScorer(models.slices()).targets());
                 }
                 if (models.points() != null) {
-                    networks.pointModel(models.points());
+                    checkedStage1(type, "points", models.points(),
+                            () -> networks.pointModel(models.points()).targets());
                 }
             });
         }
@@ -248,6 +252,48 @@ public final class EnsembleGrader {
                 checkedGrader(member);
             }
         }
+    }
+
+    /**
+     * Loads one stage-1 card and checks its head and target count against the conventions of
+     * its series type, so that a card in the wrong slot fails here, naming the manifest.
+     */
+    private void checkedStage1(SeriesType type, String role, Path card, IntSupplier load) {
+        String field = "stage1." + type.name() + "." + role;
+        int expected = stage1Targets(type, role);
+        String wanted = (role.equals("slices") ? "a slice_scorer" : "a keypoint") + " head with "
+                + expected + " targets";
+        int targets;
+        try {
+            targets = load.getAsInt();
+        } catch (ManifestException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new ManifestException(manifest.file(), field, "model card " + card
+                    + " cannot serve: " + e.getMessage() + "; expected " + wanted);
+        }
+        if (targets != expected) {
+            throw new ManifestException(manifest.file(), field, "model card " + card + " has "
+                    + targets + " targets; expected " + wanted + stage1Meaning(type, role));
+        }
+    }
+
+    /** How many targets a stage-1 model of this series type and role has (see the manifest). */
+    static int stage1Targets(SeriesType type, String role) {
+        int levels = Level.ALL.size();
+        return switch (type) {
+            case SAG_T1 -> role.equals("slices") ? 2 * levels : levels;
+            case SAG_T2 -> levels;
+            case AX_T2 -> 2;
+        };
+    }
+
+    private static String stage1Meaning(SeriesType type, String role) {
+        if (type == SeriesType.AX_T2) {
+            return " (left and right subarticular zone)";
+        }
+        return type == SeriesType.SAG_T1 && role.equals("slices")
+                ? " (left foramen at the 5 levels, then right)" : " (the 5 levels)";
     }
 
     private Networks.BagGrader checkedGrader(EnsembleManifest.Member member) {

@@ -54,6 +54,9 @@ import java.util.Optional;
  * }
  * </pre>
  *
+ * <p>Unknown fields are errors that name the field's path and list the known ones, so a
+ * misspelt optional field (say {@code crpo}) never silently falls back to its default.
+ *
  * <p>Stage-1 conventions: the {@code SAG_T2} slice scorer and point model have 5 targets, the
  * levels L1/L2…L5/S1; the {@code SAG_T1} slice scorer has 10 (left foramen at the five levels,
  * then right) and its point model 5 (the levels, on the slice chosen for each side); the
@@ -112,7 +115,8 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
 
     /** Checks an already parsed manifest; {@code file} names it in errors and anchors paths. */
     public static EnsembleManifest parse(Path file, Object root) {
-        JsonFields json = JsonFields.root(file, root);
+        JsonFields json = JsonFields.root(file, root).allowOnly("format", "name", "trained",
+                "description", "priors", "stage1", "conditions");
         String format = json.string("format");
         if (!FORMAT.equals(format)) {
             throw json.problem("format", "expected \"" + FORMAT + "\", got \"" + format + "\"");
@@ -124,7 +128,8 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
             JsonFields models = json.object("stage1");
             for (String key : models.keys()) {
                 SeriesType type = seriesType(models, key, key);
-                JsonFields entry = models.object(key);
+                JsonFields entry = models.object(key).allowOnly("slices", "points",
+                        "channel_mode");
                 stage1.put(type, new Stage1Models(modelPath(entry, "slices", folder),
                         modelPath(entry, "points", folder), channelMode(entry)));
             }
@@ -134,14 +139,15 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
         JsonFields conditions = json.object("conditions");
         for (String key : conditions.keys()) {
             List<Condition> served = conditionsNamed(conditions, key);
-            JsonFields plan = conditions.object(key);
+            JsonFields plan = conditions.object(key).allowOnly("temperature", "members");
             double temperature = plan.number("temperature", 1.0);
             if (!(temperature > 0) || Double.isInfinite(temperature)) {
                 throw plan.problem("temperature", "must be a positive number");
             }
             List<Member> members = new ArrayList<>();
             for (int i = 0; i < plan.list("members").size(); i++) {
-                members.add(member(plan.element("members", i), folder));
+                members.add(member(plan.element("members", i).allowOnly("name", "model",
+                        "view", "weight", "flip_tta", "bag"), folder));
             }
             for (Condition condition : served) {
                 if (plans.containsKey(condition)) {
@@ -188,13 +194,15 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
         }
         return new Member(json.string("name", fallbackName), model,
                 seriesType(json, "view", json.string("view")), weight,
-                json.bool("flip_tta", false), bag(json.object("bag")));
+                json.bool("flip_tta", false), bag(json.object("bag").allowOnly("slices",
+                        "slice_step", "channels", "channel_mode", "resize", "crop", "level",
+                        "flip_other_side", "size", "normalisation")));
     }
 
     private static BagGeometry bag(JsonFields json) {
         int[] resize = json.has("resize") ? json.size("resize") : new int[] {0, 0};
         int[] size = json.size("size");
-        JsonFields crop = json.object("crop");
+        JsonFields crop = json.object("crop").allowOnly("left", "right", "up", "down");
         BagGeometry.ChannelMode channelMode = channelMode(json);
         try {
             return new BagGeometry(json.integer("slices"), json.integer("slice_step", 1),
@@ -226,7 +234,7 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
             return Normalisation.MINMAX;
         }
         if (json.has("normalisation") && !(isString(json, "normalisation"))) {
-            JsonFields window = json.object("normalisation");
+            JsonFields window = json.object("normalisation").allowOnly("window");
             List<?> bounds = window.list("window");
             if (bounds.size() != 2 || !(bounds.get(0) instanceof Number low)
                     || !(bounds.get(1) instanceof Number high)) {

@@ -18,11 +18,31 @@ import java.util.Map;
  * Target points given in a file with the columns of Kaggle's
  * {@code train_label_coordinates.csv}: {@code study_id,series_id,instance_number,condition,
  * level,x,y}. They replace the stage-1 models for the targets they name.
+ *
+ * <p>A row whose x or y is not finite is kept here and refused, with a warning naming the file
+ * and line, when its study is located ({@code Localiser}), as is a row whose point lies outside
+ * its image; its target then falls back to stage 1 or the label priors. Of several usable rows
+ * for one target the first wins; a later one that disagrees is warned about and ignored.
  */
 public final class GivenCoordinates {
 
-    /** One given point: a target on slice {@code instance} of series {@code seriesId}. */
-    public record Point(String seriesId, int instance, Target target, double x, double y) {
+    /**
+     * One given point: a target on slice {@code instance} of series {@code seriesId}.
+     *
+     * @param source where the row came from ({@code file: line N}), for warnings
+     */
+    public record Point(String seriesId, int instance, Target target, double x, double y,
+            String source) {
+
+        /** A point given by a program rather than a file. */
+        public Point(String seriesId, int instance, Target target, double x, double y) {
+            this(seriesId, instance, target, x, y, "given point");
+        }
+
+        boolean sameAs(Point other) {
+            return seriesId.equals(other.seriesId) && instance == other.instance
+                    && Double.compare(x, other.x) == 0 && Double.compare(y, other.y) == 0;
+        }
     }
 
     private final Map<String, List<Point>> byStudy;
@@ -65,7 +85,8 @@ public final class GivenCoordinates {
                 continue;
             }
             String[] cells = Csv.fields(line).toArray(String[]::new);
-            String where = file + ": line " + (n + 1) + ": ";
+            String source = file + ": line " + (n + 1);
+            String where = source + ": ";
             if (cells.length < header.size()) {
                 throw new IllegalArgumentException(where + "expected " + header.size()
                         + " cells, got " + cells.length);
@@ -82,10 +103,7 @@ public final class GivenCoordinates {
                 Point point = new Point(cells[column[1]].strip(),
                         Integer.parseInt(cells[column[2]].strip()),
                         new Target(condition, level), Double.parseDouble(cells[column[5]]),
-                        Double.parseDouble(cells[column[6]]));
-                if (!Double.isFinite(point.x()) || !Double.isFinite(point.y())) {
-                    throw new NumberFormatException("not finite");
-                }
+                        Double.parseDouble(cells[column[6]]), source);
                 byStudy.computeIfAbsent(cells[column[0]].strip(), k -> new ArrayList<>())
                         .add(point);
             } catch (NumberFormatException e) {

@@ -39,6 +39,21 @@ final class JsonFields {
         return object.containsKey(key) && object.get(key) != null;
     }
 
+    /**
+     * Fails on the first field not among {@code known}, naming its path and the known fields,
+     * so that a misspelt optional field is not silently replaced by its default.
+     */
+    JsonFields allowOnly(String... known) {
+        List<String> allowed = List.of(known);
+        for (Object key : object.keySet()) {
+            if (!allowed.contains(String.valueOf(key))) {
+                throw new ManifestException(file, path(String.valueOf(key)),
+                        "is not a known field; known: " + allowed.stream().sorted().toList());
+            }
+        }
+        return this;
+    }
+
     Iterable<String> keys() {
         return object.keySet().stream().map(String::valueOf).toList();
     }

@@ -7,6 +7,7 @@ import dev.lumbar.engine.spine.Side;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -260,10 +261,27 @@ public final class Localiser {
         }
     }
 
-    /** Places the given points on the stacks their series and instance name. */
+    /**
+     * How far outside the image a given point may lie, as a fraction of the image's size:
+     * annotations near an edge may overshoot it slightly; farther out they are mistakes.
+     */
+    static final double GIVEN_MARGIN = 0.05;
+
+    /**
+     * Places the given points on the stacks their series and instance name. A point that is
+     * not finite, lies outside its image, names a slice the study lacks, or disagrees with an
+     * earlier usable row for its target is refused with a warning naming its row.
+     */
     private static void placeGiven(List<Stack> stacks, List<GivenCoordinates.Point> given,
             Localisation found, List<String> warnings) {
+        Map<Map<Level, Location>, Map<Level, GivenCoordinates.Point>> placed =
+                new IdentityHashMap<>();
         for (GivenCoordinates.Point point : given) {
+            if (!Double.isFinite(point.x()) || !Double.isFinite(point.y())) {
+                warnings.add(point.source() + ": given point for " + point.target()
+                        + " is not finite (x " + point.x() + ", y " + point.y() + "); ignored");
+                continue;
+            }
             Stack stack = null;
             int slice = -1;
             for (Stack candidate : stacks) {
@@ -281,19 +299,37 @@ public final class Localiser {
                         + ", which the study lacks; ignored");
                 continue;
             }
+            if (outside(point.x(), stack.cols()) || outside(point.y(), stack.rows())) {
+                warnings.add(point.source() + ": given point for " + point.target() + " (x "
+                        + point.x() + ", y " + point.y() + ") lies outside its "
+                        + stack.cols() + " x " + stack.rows() + " image; ignored");
+                continue;
+            }
             Location location = new Location(stack, slice, point.x(), point.y(), 0, 0,
                     Double.NaN, "given coordinates", Double.NaN);
             Condition condition = point.target().condition();
             Level level = point.target().level();
             Side side = condition.side();
-            switch (condition.group()) {
-                case SPINAL -> (stack.type() == SeriesType.AX_T2 ? found.axialCanal
-                        : found.canal).put(level, location);
-                case FORAMINAL -> (side == Side.LEFT ? found.leftForamen : found.rightForamen)
-                        .put(level, location);
-                case SUBARTICULAR -> (side == Side.LEFT ? found.leftSubarticular
-                        : found.rightSubarticular).put(level, location);
+            Map<Level, Location> into = switch (condition.group()) {
+                case SPINAL -> stack.type() == SeriesType.AX_T2 ? found.axialCanal : found.canal;
+                case FORAMINAL -> side == Side.LEFT ? found.leftForamen : found.rightForamen;
+                case SUBARTICULAR -> side == Side.LEFT ? found.leftSubarticular
+                        : found.rightSubarticular;
+            };
+            GivenCoordinates.Point first = placed.computeIfAbsent(into, k -> new HashMap<>())
+                    .putIfAbsent(level, point);
+            if (first == null) {
+                into.put(level, location);
+            } else if (!first.sameAs(point)) {
+                warnings.add(point.source() + ": given point for " + point.target()
+                        + " disagrees with " + first.source() + "; the first is used");
             }
         }
+    }
+
+    /** Whether a pixel coordinate lies beyond an image of {@code size} pixels and its margin. */
+    private static boolean outside(double coordinate, int size) {
+        double margin = GIVEN_MARGIN * size;
+        return coordinate < -0.5 - margin || coordinate > size - 0.5 + margin;
     }
 }

@@ -86,6 +86,18 @@ class AxialAssignmentTest {
     }
 
     @Test
+    void aPointNotFiniteOrFarFromEverySliceHasNoAssignment() {
+        List<StackGeometry> stacks = List.of(axial(0, 11));
+        double[] overflowing = sagittal().pixelToWorld(3, -50000, 1e30);
+        assertTrue(AxialAssignment.nearest(overflowing, stacks).isEmpty());
+        assertTrue(AxialAssignment.nearest(new double[] {0, Double.NaN, 0}, stacks).isEmpty());
+        assertTrue(AxialAssignment.nearest(new double[] {Double.POSITIVE_INFINITY, 0, 0},
+                stacks).isEmpty());
+        // a finite point two metres above the stack is no slice's point either
+        assertTrue(AxialAssignment.nearest(new double[] {0, 0, 2000}, stacks).isEmpty());
+    }
+
+    @Test
     void noAxialStackMeansNoAssignment() {
         assertTrue(AxialAssignment.nearest(new double[] {0, 0, 0}, List.of()).isEmpty());
     }

@@ -56,6 +56,39 @@ class DemoEnsembleTest {
     }
 
     @Test
+    void aStage1CardInTheWrongSlotFailsAtLoadNamingManifestCardAndExpectation(
+            @TempDir Path folder) throws IOException {
+        Path stage1 = DEMO.toAbsolutePath().getParent().resolve("stage1");
+        String[][] cases = {
+            // a 2-target axial point model where the 5 sagittal levels are expected
+            {"ax_t2_points", "points", "has 2 targets; expected a keypoint head with 5 targets"},
+            // a slice scorer where a point model is expected
+            {"sag_t2_slices", "points", "cannot serve"},
+        };
+        for (String[] c : cases) {
+            Path card = stage1.resolve(c[0] + ".model.json");
+            Path file = folder.resolve(c[0] + ".ensemble.json");
+            Files.writeString(file, """
+                    {"format": "lumbar-ensemble/1", "stage1": {"SAG_T2": {"ROLE": "CARD"}},
+                     "conditions": {}}
+                    """.replace("ROLE", c[1])
+                    .replace("CARD", card.toString().replace("\\", "/")));
+            EnsembleManifest manifest = EnsembleManifest.read(file);
+            try (CpuBackend backend = new CpuBackend(1);
+                    CardNetworks networks = new CardNetworks(backend)) {
+                StudyPredictor predictor = new StudyPredictor(manifest, networks,
+                        LabelPriors.uniform());
+                ManifestException e = assertThrows(ManifestException.class, predictor::loadAll);
+                String message = e.getMessage();
+                assertTrue(message.startsWith(file.toString()), message);
+                assertTrue(message.contains("stage1.SAG_T2." + c[1]), message);
+                assertTrue(message.contains(c[0] + ".model.json"), message);
+                assertTrue(message.contains(c[2]), message);
+            }
+        }
+    }
+
+    @Test
     void everyNetworkOfTheDemoLoadsAndAnswers() {
         EnsembleManifest manifest = EnsembleManifest.read(DEMO);
         assertFalse(manifest.trained(), "the demo's weights are random and must say so");

@@ -125,6 +125,37 @@ class EnsembleManifestTest {
     }
 
     @Test
+    void unknownFieldsAreErrorsNamingTheirPathAndTheKnownFields() throws IOException {
+        String[][] typos = {
+            {"\"trained\": false", "\"trained\": false, \"colour\": \"red\"", "colour"},
+            {"\"weight\": 2", "\"weight\": 2, \"bgg\": {}",
+                "conditions.spinal_canal_stenosis.members[0].bgg"},
+            {"\"slices\": 3, \"crop\"", "\"slices\": 3, \"crpo\": {}, \"crop\"",
+                "conditions.spinal_canal_stenosis.members[1].bag.crpo"},
+            {"\"channel_mode\": \"adjacent\"}}", "\"channel_mode\": \"adjacent\","
+                + " \"slicez\": 3}}", "stage1.SAG_T2.slicez"},
+            {"\"left\": 30,", "\"left\": 30, \"upp\": 1,",
+                "members[0].bag.crop.upp"},
+            {"\"temperature\": 1.5", "\"temperature\": 1.5, \"temp\": 2",
+                "conditions.spinal_canal_stenosis.temp"},
+        };
+        for (String[] typo : typos) {
+            assertTrue(MANIFEST.contains(typo[0]), typo[0]);
+            Path file = write(MANIFEST.replace(typo[0], typo[1]));
+            ManifestException e = assertThrows(ManifestException.class,
+                    () -> EnsembleManifest.read(file), typo[2]);
+            assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+            assertTrue(e.getMessage().contains(typo[2] + ": is not a known field; known: ["),
+                    e.getMessage());
+        }
+        Path bag = write(MANIFEST.replace("\"weight\": 2", "\"weight\": 2, \"bgg\": {}"));
+        ManifestException e = assertThrows(ManifestException.class,
+                () -> EnsembleManifest.read(bag));
+        assertTrue(e.getMessage().contains("[bag, flip_tta, model, name, view, weight]"),
+                e.getMessage());
+    }
+
+    @Test
     void priorsAreTheLabelProportions() throws IOException {
         EnsembleManifest m = EnsembleManifest.read(write(MANIFEST));
         LabelPriors priors = LabelPriors.read(m.priors());

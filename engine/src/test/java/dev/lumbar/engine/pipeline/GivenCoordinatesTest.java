@@ -55,4 +55,20 @@ class GivenCoordinatesTest {
         e = assertThrows(IllegalArgumentException.class, () -> GivenCoordinates.read(file));
         assertTrue(e.getMessage().contains("instance_number"), e.getMessage());
     }
+
+    @Test
+    void aRowThatIsNotFiniteIsKeptWithItsLineForTheStudyToRefuse() throws IOException {
+        Path file = folder.resolve("c.csv");
+        Files.writeString(file, """
+                study_id,series_id,instance_number,condition,level,x,y
+                1,2,3,Spinal Canal Stenosis,L1/L2,NaN,20
+                1,2,3,Spinal Canal Stenosis,L2/L3,10,1e400
+                """);
+        List<GivenCoordinates.Point> points = GivenCoordinates.read(file).forStudy("1");
+        assertEquals(2, points.size());
+        assertTrue(Double.isNaN(points.get(0).x()));
+        assertEquals(file + ": line 2", points.get(0).source());
+        assertTrue(Double.isInfinite(points.get(1).y()));
+        assertEquals(file + ": line 3", points.get(1).source());
+    }
 }

@@ -323,6 +323,50 @@ class StudyPredictorTest {
     }
 
     @Test
+    void givenPointsOutsideTheImageNotFiniteOrConflictingAreRefusedPerRow() {
+        Target l1 = new Target(Condition.SPINAL_CANAL_STENOSIS, Level.L1_L2);
+        Target l2 = new Target(Condition.SPINAL_CANAL_STENOSIS, Level.L2_L3);
+        Target l3 = new Target(Condition.SPINAL_CANAL_STENOSIS, Level.L3_L4);
+        List<GivenCoordinates.Point> given = List.of(
+                new GivenCoordinates.Point("t2", 3, l1, -50000, 1e30, "c.csv: line 2"),
+                new GivenCoordinates.Point("t2", 3, l2, Double.NaN, 20, "c.csv: line 3"),
+                new GivenCoordinates.Point("t2", 3, l3, 30, 12, "c.csv: line 4"),
+                new GivenCoordinates.Point("t2", 5, l3, 40, 40, "c.csv: line 5"),
+                new GivenCoordinates.Point("t2", 3, l3, 30, 12, "c.csv: line 6"),
+                // just beyond the edge, within the margin: kept
+                new GivenCoordinates.Point("t2", 3, new Target(Condition.SPINAL_CANAL_STENOSIS,
+                        Level.L4_L5), SIZE + 1, 44, "c.csv: line 7"));
+        ComputedNetworks networks = new ComputedNetworks();
+
+        StudyResult result = predict(stacks, given, networks);
+
+        List<String> warnings = result.warnings();
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("c.csv: line 2")
+                && w.contains("outside")), warnings.toString());
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("c.csv: line 3")
+                && w.contains("not finite")), warnings.toString());
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("c.csv: line 5")
+                && w.contains("disagrees with c.csv: line 4")), warnings.toString());
+        assertFalse(warnings.stream().anyMatch(w -> w.contains("line 6") || w.contains("line 7")),
+                warnings.toString());
+        // refused targets fall back to stage 1; the first of the conflicting rows wins
+        assertTrue(networks.stageOneUsed);
+        assertEquals("slice scorer and point model", result.target(l1).location().source());
+        assertEquals("slice scorer and point model", result.target(l2).location().source());
+        Location kept = result.target(l3).location();
+        assertEquals("given coordinates", kept.source());
+        assertEquals(12, kept.y(), 1e-12);
+        assertEquals(2, kept.slice());
+        assertEquals(SIZE + 1, result.target(new Target(Condition.SPINAL_CANAL_STENOSIS,
+                Level.L4_L5)).location().x(), 1e-12);
+        for (Level level : Level.ALL) {
+            Location axial = result.target(new Target(Condition.LEFT_SUBARTICULAR_STENOSIS,
+                    level)).location();
+            assertTrue(axial.distanceMm() >= 0 && axial.distanceMm() < 100, level + " " + axial);
+        }
+    }
+
+    @Test
     void membersAverageLogitsWithWeightsThenTemperature() {
         List<StudyResult.MemberGrade> grades = List.of(
                 new StudyResult.MemberGrade("a", SeriesType.SAG_T2, 1, null, new int[0],
