@@ -101,7 +101,7 @@ public final class CpuBackend implements Backend {
         }
         Optional<OpenBlas> blas = OpenBlas.load();
         if (blas.isPresent()) {
-            return new OpenBlasGemm(blas.get(), threads);
+            return new OpenBlasGemm(blas.get(), threads, workers);
         }
         if (choice == GemmChoice.OPENBLAS) {
             throw new IllegalStateException("OpenBLAS was asked for but could not be loaded; "
