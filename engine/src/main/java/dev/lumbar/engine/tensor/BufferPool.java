@@ -50,6 +50,8 @@ public final class BufferPool implements AutoCloseable {
     public Tensor allocate(DType dtype, long... shape) {
         long[] dims = Tensor.checkedShape(shape);
         long bytes = Math.multiplyExact(Tensor.numel(dims), (long) dtype.byteSize());
+        // LIMITATION: a view (reshape) used after its pooled parent was closed is not caught,
+        // as it would be with a closed arena; it reads whatever the buffer's next user wrote.
         Buffer buffer = take(sizeClass(bytes));
         return Tensor.pooled(dtype, dims, buffer.segment().asSlice(0, bytes),
                 () -> give(buffer));

@@ -11,10 +11,11 @@ import java.util.Objects;
  *
  * <p>A tensor either owns its memory (made by {@link #allocate}, zero-filled, or by
  * {@link BufferPool#allocate}, uninitialised; {@link #close()} frees it or returns it to the
- * pool) or borrows it (made by {@link #wrap}, e.g. a memory-mapped safetensors region; {@code close()}
- * is then a no-op and the lender keeps ownership). Views made by {@link #reshape} borrow from
- * their parent. Owned CPU memory comes from a shared arena so that worker threads of the CPU
- * backend may read and write it; a tensor itself is not thread-safe to close concurrently.
+ * pool) or borrows it (made by {@link #wrap}, e.g. a memory-mapped safetensors region;
+ * {@code close()} is then a no-op and the lender keeps ownership). Views made by
+ * {@link #reshape} borrow from their parent. Owned CPU memory comes from a shared arena so that
+ * worker threads of the CPU backend may read and write it; a tensor itself is not thread-safe
+ * to close concurrently.
  */
 public final class Tensor implements AutoCloseable {
 

@@ -17,7 +17,8 @@
  * reuses it. A tensor made by {@code wrap} or {@code reshape} borrows and must not outlive the
  * owner: a view of a closed pooled tensor does not fail but reads whatever the buffer's next
  * user wrote, so views are closed (or dropped) before their parent. Every tensor that owns
- * memory is closed exactly once; a second {@code close()} is a no-op. Compute is F32; F16 and BF16 appear only as weight storage and are
- * widened on load.
+ * memory is closed exactly once; a second {@code close()} is a no-op.
+ *
+ * <p>Compute is F32; F16 and BF16 appear only as weight storage and are widened on load.
  */
 package dev.lumbar.engine.tensor;

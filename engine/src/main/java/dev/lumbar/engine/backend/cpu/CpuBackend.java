@@ -195,6 +195,8 @@ public final class CpuBackend implements Backend {
                 weight.segment(), 0, 0, in, true,
                 y.segment(), 0, 0, out, false);
         if (bias != null || act != Activation.IDENTITY) {
+            // LIMITATION: a bias per column of the product, so not the epilogue's bias per row;
+            // a second pass, cheap for the heads' small matrices.
             MemorySegment b = bias != null ? bias.segment() : MemorySegment.ofArray(new float[0]);
             workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
                 if (bias != null) {

@@ -53,7 +53,7 @@ interface Gemm {
                     ? null : new Epilogue(bias, biasIndex, act);
         }
 
-        /** Applies it to {@code count} floats of row {@code row} starting at element {@code at}. */
+        /** Applies it to {@code count} floats of row {@code row} from element {@code at}. */
         void row(MemorySegment c, long at, long count, int row) {
             float b = bias == null ? 0f : bias.getAtIndex(F32, biasIndex + row);
             long offset = at * Float.BYTES;
