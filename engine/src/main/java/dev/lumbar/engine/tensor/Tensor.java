@@ -9,11 +9,13 @@ import java.util.Objects;
 /**
  * A dense, row-major tensor whose elements live off-heap in a {@link MemorySegment}.
  *
- * <p>A tensor either owns its memory (made by {@link #allocate}; {@link #close()} frees it) or
- * borrows it (made by {@link #wrap}, e.g. a memory-mapped safetensors region; {@code close()}
- * is then a no-op and the lender keeps ownership). Views made by {@link #reshape} borrow from
- * their parent. Owned CPU memory comes from a shared arena so that worker threads of the CPU
- * backend may read and write it; a tensor itself is not thread-safe to close concurrently.
+ * <p>A tensor either owns its memory (made by {@link #allocate}, zero-filled, or by
+ * {@link BufferPool#allocate}, uninitialised; {@link #close()} frees it or returns it to the
+ * pool) or borrows it (made by {@link #wrap}, e.g. a memory-mapped safetensors region;
+ * {@code close()} is then a no-op and the lender keeps ownership). Views made by
+ * {@link #reshape} borrow from their parent. Owned CPU memory comes from a shared arena so that
+ * worker threads of the CPU backend may read and write it; a tensor itself is not thread-safe
+ * to close concurrently.
  */
 public final class Tensor implements AutoCloseable {
 
@@ -27,9 +29,11 @@ public final class Tensor implements AutoCloseable {
     private final Device device;
     private final long[] shape;
     private final MemorySegment data;
-    private Arena owner;
+    /** Frees or returns owned memory; null when the memory is borrowed or already released. */
+    private Runnable owner;
 
-    private Tensor(DType dtype, Device device, long[] shape, MemorySegment data, Arena owner) {
+    private Tensor(DType dtype, Device device, long[] shape, MemorySegment data,
+            Runnable owner) {
         this.dtype = dtype;
         this.device = device;
         this.shape = shape;
@@ -44,7 +48,7 @@ public final class Tensor implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment segment = arena.allocate(Math.max(bytes, 1), ALIGNMENT);
-            return new Tensor(dtype, Device.CPU, dims, segment.asSlice(0, bytes), arena);
+            return new Tensor(dtype, Device.CPU, dims, segment.asSlice(0, bytes), arena::close);
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             throw e;
@@ -72,8 +76,13 @@ public final class Tensor implements AutoCloseable {
     public static Tensor adopt(MemorySegment data, Arena arena, DType dtype, Device device,
             long... shape) {
         Tensor t = wrap(data, dtype, device, shape);
-        t.owner = Objects.requireNonNull(arena);
+        t.owner = Objects.requireNonNull(arena)::close;
         return t;
+    }
+
+    /** A CPU tensor over a pooled buffer; {@code release} gives the buffer back. */
+    static Tensor pooled(DType dtype, long[] dims, MemorySegment data, Runnable release) {
+        return new Tensor(dtype, Device.CPU, dims, data, Objects.requireNonNull(release));
     }
 
     /** A new F32 CPU tensor holding a copy of {@code values}. */
@@ -217,13 +226,16 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Frees owned memory; a no-op for borrowed memory and for a second call. */
+    /**
+     * Frees owned memory, or returns it to the {@link BufferPool} it came from; a no-op for
+     * borrowed memory and for a second call.
+     */
     @Override
     public void close() {
-        Arena arena = owner;
+        Runnable release = owner;
         owner = null;
-        if (arena != null) {
-            arena.close();
+        if (release != null) {
+            release.run();
         }
     }
 
@@ -240,7 +252,7 @@ public final class Tensor implements AutoCloseable {
         return n;
     }
 
-    private static long[] checkedShape(long[] shape) {
+    static long[] checkedShape(long[] shape) {
         for (long d : shape) {
             if (d < 0) {
                 throw new IllegalArgumentException("negative dimension in "

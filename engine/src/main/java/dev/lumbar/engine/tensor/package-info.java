@@ -11,9 +11,14 @@
  *
  * <p>Byte order is little-endian, as in safetensors, npy and every supported platform.
  *
- * <p>Ownership: a tensor made by {@code allocate} owns its memory and frees it on
- * {@code close()}; a tensor made by {@code wrap} or {@code reshape} borrows and must not
- * outlive the owner. Compute is F32; F16 and BF16 appear only as weight storage and are
- * widened on load.
+ * <p>Ownership: a tensor made by {@code Tensor.allocate} owns zero-filled memory and frees it
+ * on {@code close()}; a tensor made by {@code BufferPool.allocate} owns uninitialised memory
+ * and {@code close()} returns it to its pool, where the next allocation of a similar size
+ * reuses it. A tensor made by {@code wrap} or {@code reshape} borrows and must not outlive the
+ * owner: a view of a closed pooled tensor does not fail but reads whatever the buffer's next
+ * user wrote, so views are closed (or dropped) before their parent. Every tensor that owns
+ * memory is closed exactly once; a second {@code close()} is a no-op.
+ *
+ * <p>Compute is F32; F16 and BF16 appear only as weight storage and are widened on load.
  */
 package dev.lumbar.engine.tensor;

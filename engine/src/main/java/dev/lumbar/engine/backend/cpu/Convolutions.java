@@ -20,7 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  *     all kernel taps in a register;</li>
  * <li>everything else: im2col in tiles of output pixels, then a matrix product per group.</li>
  * </ul>
- * Bias and activation are applied once per output plane, after the sums.
+ * Bias and activation are applied as each part of the output is finished: by the matrix
+ * product's epilogue on blocks still in cache, or while writing in the other two paths.
  */
 final class Convolutions {
 
@@ -83,30 +84,11 @@ final class Convolutions {
             gemm.multiply(g.n, g.o, Math.toIntExact(plane), g.c,
                     weight, 0, 0, g.c, false,
                     x, 0, g.c * plane, Math.toIntExact(plane), false,
-                    y, 0, g.o * plane, Math.toIntExact(plane), false);
+                    y, 0, g.o * plane, Math.toIntExact(plane), false,
+                    Gemm.Epilogue.of(bias, 0, act));
         } else {
-            im2colProducts(g, x, weight, y);
+            im2colProducts(g, x, weight, bias, y, act);
         }
-        epilogue(g, bias, y, act);
-    }
-
-    /**
-     * {@code y = act(y + bias[o])} on every output plane.
-     *
-     * <p>LIMITATION: after a per-image product or im2col this is a second pass over the output
-     * (OpenBLAS cannot run it inside its product); only the batched 1×1 path and depthwise
-     * apply bias and activation while writing.
-     */
-    private void epilogue(Geometry g, MemorySegment bias, MemorySegment y, Activation act) {
-        if (bias == null && act == Activation.IDENTITY) {
-            return;
-        }
-        long plane = (long) g.outH * g.outW;
-        workers.forEach(g.n * g.o, p -> {
-            float b = bias == null ? 0f : bias.getAtIndex(F32, p % g.o);
-            long offset = p * plane * Float.BYTES;
-            Pointwise.biasActivate(y, offset, y, offset, plane, b, act);
-        });
     }
 
     /**
@@ -142,7 +124,7 @@ final class Convolutions {
     // ---- im2col + matrix product ------------------------------------------------------------
 
     private void im2colProducts(Geometry g, MemorySegment x, MemorySegment weight,
-            MemorySegment y) {
+            MemorySegment bias, MemorySegment y, Activation act) {
         // LIMITATION: images, groups and tiles run one after another, each product threaded
         // inside; grouped convolutions with many small groups (other than depthwise) are
         // correct but slow.
@@ -166,7 +148,7 @@ final class Convolutions {
                             weight, (long) gi * og * rows, 0, rows, false,
                             col, 0, 0, width, false,
                             y, ((long) n * g.o + (long) gi * og) * outPlane + p0, 0, pixels,
-                            false);
+                            false, Gemm.Epilogue.of(bias, (long) gi * og, act));
                 }
             }
         }

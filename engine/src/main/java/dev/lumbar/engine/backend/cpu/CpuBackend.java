@@ -4,6 +4,7 @@ import dev.lumbar.bindings.OpenBlas;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.tensor.BufferPool;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
@@ -26,6 +27,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code openblas}) chooses the matrix product when the constructor is given
  * {@link GemmChoice#AUTO}. Operations may be called from several threads at once; they share
  * the worker pool.
+ *
+ * <p>Every operation's output comes uninitialised from the backend's {@link BufferPool} (at
+ * most {@value #POOL_PROPERTY} bytes of idle buffers, 1 GiB unless set), so each kernel writes
+ * every element of its output; closing an output returns its buffer for the next call.
  */
 public final class CpuBackend implements Backend {
 
@@ -51,7 +56,14 @@ public final class CpuBackend implements Backend {
     /** Elementwise loops are split into chunks of at least this many floats. */
     private static final long GRAIN = 1 << 14;
 
+    /** Caps the idle output buffers the backend keeps for reuse, in bytes. */
+    public static final String POOL_PROPERTY = "lumbar.cpu.pool.bytes";
+
+    /** Idle output buffers kept by default: several forwards' worth of activations. */
+    private static final long DEFAULT_POOL_BYTES = 1L << 30;
+
     private final WorkerPool workers;
+    private final BufferPool outputs;
     private final Gemm gemm;
     private final Convolutions convolutions;
     private final String name;
@@ -63,6 +75,7 @@ public final class CpuBackend implements Backend {
 
     public CpuBackend(int threads, GemmChoice choice) {
         this.workers = new WorkerPool(threads);
+        this.outputs = new BufferPool(Long.getLong(POOL_PROPERTY, DEFAULT_POOL_BYTES));
         this.gemm = chooseGemm(choice, threads, workers);
         this.convolutions = new Convolutions(workers, gemm);
         this.name = "cpu (" + gemm.describe() + ", " + threads
@@ -87,7 +100,7 @@ public final class CpuBackend implements Backend {
         }
         Optional<OpenBlas> blas = OpenBlas.load();
         if (blas.isPresent()) {
-            return new OpenBlasGemm(blas.get(), threads);
+            return new OpenBlasGemm(blas.get(), threads, workers);
         }
         if (choice == GemmChoice.OPENBLAS) {
             throw new IllegalStateException("OpenBLAS was asked for but could not be loaded; "
@@ -150,7 +163,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("conv2d: a " + kh + "×" + kw + " kernel with "
                     + spec + " leaves no output for input " + Arrays.toString(x.shape()));
         }
-        Tensor y = Tensor.zeros(n, o, outH, outW);
+        Tensor y = outputs.allocate(n, o, outH, outW);
         convolutions.convolve(new Convolutions.Geometry(n, c, h, w, o, kh, kw, outH, outW, spec),
                 x.segment(), weight.segment(), bias == null ? null : bias.segment(),
                 y.segment(), act);
@@ -175,12 +188,14 @@ public final class CpuBackend implements Backend {
         int rows = Math.toIntExact(x.numel() / Math.max(1, in));
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
-        Tensor y = Tensor.zeros(shape);
+        Tensor y = outputs.allocate(shape);
         gemm.multiply(1, rows, out, in,
                 x.segment(), 0, 0, in, false,
                 weight.segment(), 0, 0, in, true,
                 y.segment(), 0, 0, out, false);
         if (bias != null || act != Activation.IDENTITY) {
+            // LIMITATION: a bias per column of the product, so not the epilogue's bias per row;
+            // a second pass, cheap for the heads' small matrices.
             MemorySegment b = bias != null ? bias.segment() : MemorySegment.ofArray(new float[0]);
             workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
                 if (bias != null) {
@@ -219,7 +234,7 @@ public final class CpuBackend implements Backend {
         }
         long[] shape = a.shape();
         shape[shape.length - 1] = n;
-        Tensor y = Tensor.zeros(shape);
+        Tensor y = outputs.allocate(shape);
         gemm.multiply(Math.toIntExact(batch), m, n, k,
                 a.segment(), 0, (long) m * k, k, false,
                 b.segment(), 0, (long) k * n, n, false,
@@ -235,7 +250,7 @@ public final class CpuBackend implements Backend {
         int width = x.size(-1);
         requireAffine("layerNorm", gamma, beta, width);
         long rows = x.numel() / Math.max(1, width);
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = outputs.allocate(x.shape());
         workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 long off = r * width * Float.BYTES;
@@ -262,7 +277,7 @@ public final class CpuBackend implements Backend {
         requireAffine("layerNorm2d", gamma, beta, c);
         float[] g = gamma.toFloatArray();
         float[] b = beta.toFloatArray();
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = outputs.allocate(x.shape());
         long chunks = (plane + L - 1) / L;
         workers.forChunks(n * chunks, Math.max(1, GRAIN / Math.max(1, (long) c * L)),
                 (t0, t1) -> {
@@ -279,7 +294,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor activate(Tensor x, Activation act) {
         requireF32("activation input", x, -1);
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = outputs.allocate(x.shape());
         workers.forChunks(x.numel(), GRAIN, (i0, i1) -> Pointwise.biasActivate(x.segment(),
                 i0 * Float.BYTES, y.segment(), i0 * Float.BYTES, i1 - i0, 0f, act));
         return y;
@@ -293,7 +308,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("add needs equal shapes, got "
                     + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
         }
-        Tensor y = Tensor.zeros(a.shape());
+        Tensor y = outputs.allocate(a.shape());
         workers.forChunks(a.numel(), GRAIN, (i0, i1) -> {
             for (long i = i0; i < i1; i += L) {
                 VectorMask<Float> lanes = S.indexInRange(i, i1);
@@ -327,7 +342,7 @@ public final class CpuBackend implements Backend {
                         + Arrays.toString(x.shape()));
             }
         }
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = outputs.allocate(x.shape());
         workers.forEach(n * c, p -> {
             float s = scale.segment().getAtIndex(F32, perImage ? p : p % c);
             long base = p * plane * Float.BYTES;
@@ -381,7 +396,7 @@ public final class CpuBackend implements Backend {
     public Tensor globalAvgPool(Tensor x) {
         requireF32("globalAvgPool input", x, 4);
         long plane = x.dim(2) * x.dim(3);
-        Tensor y = Tensor.zeros(x.dim(0), x.dim(1));
+        Tensor y = outputs.allocate(x.dim(0), x.dim(1));
         workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
                 (p0, p1) -> {
                     for (long p = p0; p < p1; p++) {
@@ -397,7 +412,7 @@ public final class CpuBackend implements Backend {
     public Tensor globalMaxPool(Tensor x) {
         requireF32("globalMaxPool input", x, 4);
         long plane = x.dim(2) * x.dim(3);
-        Tensor y = Tensor.zeros(x.dim(0), x.dim(1));
+        Tensor y = outputs.allocate(x.dim(0), x.dim(1));
         workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
                 (p0, p1) -> {
                     for (long p = p0; p < p1; p++) {
@@ -413,7 +428,7 @@ public final class CpuBackend implements Backend {
         requireF32("softmax input", x, -1);
         int width = x.size(-1);
         long rows = x.numel() / Math.max(1, width);
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = outputs.allocate(x.shape());
         workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 long off = r * width * Float.BYTES;
@@ -442,6 +457,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         workers.close();
+        outputs.close();
     }
 
     @Override

@@ -1,6 +1,9 @@
 package dev.lumbar.engine.backend.cpu;
 
+import dev.lumbar.engine.backend.Activation;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Single-precision matrix products over off-heap memory, row-major, in batches:
@@ -14,8 +17,47 @@ interface Gemm {
     /** What computes the products, for logs, e.g. {@code OpenBLAS 0.3.21}. */
     String describe();
 
+    /** The product without an epilogue. */
+    default void multiply(int batch, int m, int n, int k,
+            MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
+            MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
+            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate) {
+        multiply(batch, m, n, k, a, aOffset, aBatchStride, lda, transA,
+                b, bOffset, bBatchStride, ldb, transB,
+                c, cOffset, cBatchStride, ldc, accumulate, null);
+    }
+
+    /**
+     * The product, then {@code epilogue} (when not null) on each finished part of C while that
+     * part is still in cache, rather than as a second pass over the whole output.
+     */
     void multiply(int batch, int m, int n, int k,
             MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
             MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
-            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate);
+            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate,
+            Epilogue epilogue);
+
+    /**
+     * {@code C[i][j] = act(C[i][j] + bias[biasIndex + i])} for every row i of C in every batch
+     * item (no bias when {@code bias} is null): a convolution's bias and activation, one
+     * output channel per row.
+     */
+    record Epilogue(MemorySegment bias, long biasIndex, Activation act) {
+
+        private static final ValueLayout.OfFloat F32 =
+                ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+        /** Whether it changes anything; a no-op epilogue is passed as null. */
+        static Epilogue of(MemorySegment bias, long biasIndex, Activation act) {
+            return bias == null && act == Activation.IDENTITY
+                    ? null : new Epilogue(bias, biasIndex, act);
+        }
+
+        /** Applies it to {@code count} floats of row {@code row} from element {@code at}. */
+        void row(MemorySegment c, long at, long count, int row) {
+            float b = bias == null ? 0f : bias.getAtIndex(F32, biasIndex + row);
+            long offset = at * Float.BYTES;
+            Pointwise.biasActivate(c, offset, c, offset, count, b, act);
+        }
+    }
 }

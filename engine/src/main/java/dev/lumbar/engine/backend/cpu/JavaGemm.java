@@ -54,7 +54,8 @@ final class JavaGemm implements Gemm {
     public void multiply(int batch, int m, int n, int k,
             MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
             MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
-            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate) {
+            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate,
+            Epilogue epilogue) {
         if (batch == 0 || m == 0 || n == 0) {
             return;
         }
@@ -64,11 +65,11 @@ final class JavaGemm implements Gemm {
             // and write the tiles transposed
             run(batch, n, m, k, b, bOffset, bBatchStride, ldb, !transB,
                     a, aOffset, aBatchStride, lda, !transA,
-                    c, cOffset, cBatchStride, 1, ldc, accumulate);
+                    c, cOffset, cBatchStride, 1, ldc, accumulate, epilogue);
         } else {
             run(batch, m, n, k, a, aOffset, aBatchStride, lda, transA,
                     b, bOffset, bBatchStride, ldb, transB,
-                    c, cOffset, cBatchStride, ldc, 1, accumulate);
+                    c, cOffset, cBatchStride, ldc, 1, accumulate, epilogue);
         }
     }
 
@@ -77,7 +78,7 @@ final class JavaGemm implements Gemm {
             MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
             MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
             MemorySegment c, long cOffset, long cBatchStride, int cRow, int cCol,
-            boolean accumulate) {
+            boolean accumulate, Epilogue epilogue) {
         int rowBlocks = (m + MC - 1) / MC;
         int wanted = 2 * workers.threads();
 
@@ -101,12 +102,35 @@ final class JavaGemm implements Gemm {
             int rest = t % (groups * columns);
             int i0 = (rest / columns) * groupRows;
             int j0 = (rest % columns) * width;
-            block(Math.min(groupRows, m - i0), Math.min(width, n - j0), k,
+            int mb = Math.min(groupRows, m - i0);
+            int nb = Math.min(width, n - j0);
+            long cBase = cOffset + bi * cBatchStride;
+            block(mb, nb, k,
                     a, aOffset + bi * aBatchStride + (transA ? i0 : (long) i0 * lda), lda, transA,
                     b, bOffset + bi * bBatchStride + (transB ? (long) j0 * ldb : j0), ldb, transB,
-                    c, cOffset + bi * cBatchStride + (long) i0 * cRow + (long) j0 * cCol,
-                    cRow, cCol, accumulate);
+                    c, cBase + (long) i0 * cRow + (long) j0 * cCol, cRow, cCol, accumulate);
+            if (epilogue != null) {
+                finish(epilogue, c, cBase, i0, mb, j0, nb, cRow, cCol);
+            }
         });
+    }
+
+    /**
+     * The epilogue on the task's block of C, just written and still in this core's cache. The
+     * caller's rows are contiguous: rows i of this product when {@code cCol} is 1, else (the
+     * transposed product) its columns j.
+     */
+    private static void finish(Epilogue epilogue, MemorySegment c, long cBase, int i0, int mb,
+            int j0, int nb, int cRow, int cCol) {
+        if (cCol == 1) {
+            for (int i = i0; i < i0 + mb; i++) {
+                epilogue.row(c, cBase + (long) i * cRow + j0, nb, i);
+            }
+        } else {
+            for (int j = j0; j < j0 + nb; j++) {
+                epilogue.row(c, cBase + (long) j * cCol + i0, mb, j);
+            }
+        }
     }
 
     private static int ceilDiv(int a, int b) {

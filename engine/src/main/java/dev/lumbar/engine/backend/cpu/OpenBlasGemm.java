@@ -7,9 +7,17 @@ import java.lang.foreign.MemorySegment;
 final class OpenBlasGemm implements Gemm {
 
     private final OpenBlas blas;
+    private final WorkerPool workers;
 
+    /** Products on {@code threads} OpenBLAS threads; epilogues run in the calling thread. */
     OpenBlasGemm(OpenBlas blas, int threads) {
+        this(blas, threads, null);
+    }
+
+    /** Products on {@code threads} OpenBLAS threads; epilogues on {@code workers}. */
+    OpenBlasGemm(OpenBlas blas, int threads, WorkerPool workers) {
         this.blas = blas;
+        this.workers = workers;
         // LIMITATION: OpenBLAS keeps one thread count per process, so of several CPU backends
         // with different thread counts the last one created sets it for all of them.
         blas.setThreads(threads);
@@ -24,7 +32,8 @@ final class OpenBlasGemm implements Gemm {
     public void multiply(int batch, int m, int n, int k,
             MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
             MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
-            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate) {
+            MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate,
+            Epilogue epilogue) {
         if (m == 0 || n == 0) {
             return;
         }
@@ -39,10 +48,21 @@ final class OpenBlasGemm implements Gemm {
                 if (!accumulate) {
                     zeroRows(ci, m, n, ldc);
                 }
-                continue;
+            } else {
+                blas.sgemm(transA, transB, m, n, k, 1f, ai, lda, bi, ldb,
+                        accumulate ? 1f : 0f, ci, ldc);
             }
-            blas.sgemm(transA, transB, m, n, k, 1f, ai, lda, bi, ldb, accumulate ? 1f : 0f,
-                    ci, ldc);
+            if (epilogue != null) {
+                // item by item, while this item's C is still in the last-level cache
+                long base = cOffset + i * cBatchStride;
+                if (workers == null) {
+                    for (int r = 0; r < m; r++) {
+                        epilogue.row(c, base + (long) r * ldc, n, r);
+                    }
+                } else {
+                    workers.forEach(m, r -> epilogue.row(c, base + (long) r * ldc, n, r));
+                }
+            }
         }
     }
 
