@@ -327,7 +327,7 @@ public final class PredictCommand implements Callable<Integer> {
                         + " %s in %.2f s", engine.loadedModels().size(), backend.name(),
                         (System.nanoTime() - loadStart) / 1e9));
             }
-            Set<String> completed = Set.copyOf(submission.completedStudies());
+            Set<String> completed = keptStudies(submission, err);
 
             // studies run on study threads; their outcomes are written here, in input order
             BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
@@ -377,6 +377,7 @@ public final class PredictCommand implements Callable<Integer> {
             };
             new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
                     .run(studies.size(), job, commit);
+            submission.orderBy(studies.stream().map(Study::id).toList());
         }
         if (!quiet) {
             stdout.println(String.format(Locale.ROOT, "lumbar predict: %s graded, %d"
@@ -385,6 +386,35 @@ public final class PredictCommand implements Callable<Integer> {
                     failed[0], skipped[0], out, reportDir));
         }
         return failed[0] > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /**
+     * The studies of a resumed submission that are kept: those whose JSON report is there,
+     * readable and not a failure. The others are dropped from the submission, to be graded
+     * again, so that every kept row has its report.
+     */
+    private Set<String> keptStudies(SubmissionWriter submission, PrintWriter err) {
+        Set<String> kept = new java.util.HashSet<>();
+        for (String id : submission.completedStudies()) {
+            Path report = reportDir.resolve(id + ".json");
+            String problem = null;
+            try {
+                if (!(Json.read(report) instanceof Map<?, ?> map)
+                        || "failed".equals(map.get("status")) || !map.containsKey("study")) {
+                    problem = "is not a graded study's report";
+                }
+            } catch (IOException | RuntimeException e) {
+                problem = Files.exists(report) ? "is unreadable or truncated" : "is missing";
+            }
+            if (problem == null) {
+                kept.add(id);
+            } else {
+                submission.forget(id);
+                err.println("lumbar predict: study " + id + ": in " + out + " but its report "
+                        + report + " " + problem + "; graded again");
+            }
+        }
+        return Set.copyOf(kept);
     }
 
     /** Writes a graded study's report and rows, and says so. */

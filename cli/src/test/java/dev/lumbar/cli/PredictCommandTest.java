@@ -280,6 +280,30 @@ class PredictCommandTest {
     }
 
     @Test
+    void resumeGradesAgainAStudyWhoseReportIsGoneAndAcceptsAnEmptySubmission()
+            throws IOException {
+        assertEquals(0, predict(args(phantoms, "-q")).exit());
+        List<String> first = submissionRows();
+        Path report = work.resolve("out/reports/1001.json");
+        Files.writeString(report, "{\"format\": \"lumb");
+
+        CommandRun truncated = predict(args(phantoms, "--resume"));
+        assertEquals(0, truncated.exit(), truncated.err());
+        assertTrue(truncated.err().contains("unreadable or truncated; graded again"),
+                truncated.err());
+        assertFalse(truncated.out().contains("skipped"), truncated.out());
+        assertTrue(Json.read(report) instanceof Map<?, ?>);
+        assertEquals(first, submissionRows());
+
+        Files.delete(report);
+        Files.writeString(work.resolve("out/submission.csv"), "");
+        CommandRun empty = predict(args(phantoms, "--resume"));
+        assertEquals(0, empty.exit(), empty.err());
+        assertEquals(first, submissionRows());
+        assertTrue(Files.exists(report));
+    }
+
+    @Test
     void badUsageIsExitCodeTwo() {
         assertEquals(2, predict("--input", work.toString()).exit());
         assertEquals(2, predict(args(work.resolve("missing"))).exit());
