@@ -182,14 +182,14 @@ class PredictCommandTest {
     }
 
     @Test
-    void emptyFolderIsAWarningAndAnEmptySubmission() throws IOException {
+    void emptyFolderIsUnusableInputAndWritesNoSubmission() throws IOException {
         Path empty = Files.createDirectories(work.resolve("empty"));
 
         CommandRun run = predict(args(empty));
 
-        assertEquals(0, run.exit(), run.err());
+        assertEquals(2, run.exit(), run.err());
         assertTrue(run.err().contains("no DICOM studies found"), run.err());
-        assertEquals(List.of("row_id,normal_mild,moderate,severe"), submissionRows());
+        assertFalse(Files.exists(work.resolve("out/submission.csv")));
     }
 
     @Test
@@ -291,7 +291,7 @@ class PredictCommandTest {
         assertEquals(0, truncated.exit(), truncated.err());
         assertTrue(truncated.err().contains("unreadable or truncated; graded again"),
                 truncated.err());
-        assertFalse(truncated.out().contains("skipped"), truncated.out());
+        assertFalse(truncated.out().contains("already in"), truncated.out());
         assertTrue(Json.read(report) instanceof Map<?, ?>);
         assertEquals(first, submissionRows());
 
