@@ -212,6 +212,9 @@ public final class PredictCommand implements Callable<Integer> {
             return usageError(err, e);
         }
         scan.warnings().forEach(w -> err.println("lumbar predict: warning: " + w));
+        emptyStudyFolders(scan.studies()).forEach(folder -> err.println("lumbar predict:"
+                + " warning: study folder " + Redaction.name(folder) + " holds no DICOM"
+                + " files; skipped"));
         if (scan.studies().isEmpty()) {
             err.println("lumbar predict: no DICOM studies found under "
                     + Redaction.path(input) + "; nothing to grade");
@@ -277,6 +280,33 @@ public final class PredictCommand implements Callable<Integer> {
             }
         }
         return null;
+    }
+
+    /**
+     * The folders directly under a batch's {@code --input} that gave no study: a study folder
+     * left empty (or holding no DICOM), which the batch would otherwise drop without a word.
+     * Nothing when {@code --input} is itself a study.
+     */
+    private List<String> emptyStudyFolders(List<Study> studies) {
+        Path root = input.toAbsolutePath().normalize();
+        List<Path> used = studies.stream()
+                .map(s -> s.directory().toAbsolutePath().normalize()).toList();
+        if (used.contains(root)) {
+            return List.of();
+        }
+        List<String> empty = new ArrayList<>();
+        try (var folders = Files.list(root)) {
+            for (Path folder : folders.sorted().toList()) {
+                String name = folder.getFileName().toString();
+                if (Files.isDirectory(folder) && !name.startsWith(".")
+                        && used.stream().noneMatch(u -> u.startsWith(folder))) {
+                    empty.add(name);
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        return empty;
     }
 
     /** "1 study", "2 studies". */
