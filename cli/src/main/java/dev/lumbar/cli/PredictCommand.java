@@ -62,8 +62,9 @@ import picocli.CommandLine.Option;
             "graded on the CPU, and its report says so. A study stuck where it cannot be",
             "stopped (a read that never returns) is abandoned 30 s after its limit.",
             "",
-            "Exit codes: 0 every study graded, 2 bad command line or unusable model or",
-            "input, 3 some studies failed (the others are written)."})
+            "Exit codes: 0 every study graded, 1 an internal error (a bug; the message",
+            "says where), 2 bad command line or unusable model, input or output path",
+            "(no studies found included), 3 some studies failed (the others are written)."})
 public final class PredictCommand implements Callable<Integer> {
 
     static final int EXIT_SOME_FAILED = 3;
@@ -171,6 +172,13 @@ public final class PredictCommand implements Callable<Integer> {
             return Main.BAD_INPUT;
         }
 
+        // the outputs before anything slow: a bad path is found before loading or grading
+        String outputProblem = prepareOutputs();
+        if (outputProblem != null) {
+            err.println("lumbar predict: " + outputProblem);
+            return Main.BAD_INPUT;
+        }
+
         // the ensemble, its priors and the given points
         EnsembleManifest manifest;
         LabelPriors priors;
@@ -204,9 +212,13 @@ public final class PredictCommand implements Callable<Integer> {
             return usageError(err, e);
         }
         scan.warnings().forEach(w -> err.println("lumbar predict: warning: " + w));
+        emptyStudyFolders(scan.studies()).forEach(folder -> err.println("lumbar predict:"
+                + " warning: study folder " + Redaction.name(folder) + " holds no DICOM"
+                + " files; skipped"));
         if (scan.studies().isEmpty()) {
-            err.println("lumbar predict: warning: no DICOM studies found under "
-                    + Redaction.path(input));
+            err.println("lumbar predict: no DICOM studies found under "
+                    + Redaction.path(input) + "; nothing to grade");
+            return Main.BAD_INPUT;
         }
 
         try (Backend backend = backend(err)) {
@@ -215,9 +227,96 @@ public final class PredictCommand implements Callable<Integer> {
             }
             return predictAll(scan.studies(), manifest, priors, given, backend, stdout, err);
         } catch (IOException e) {
-            err.println("lumbar predict: cannot write " + out + ": " + e.getMessage());
+            err.println("lumbar predict: cannot write the outputs (" + out + ", " + reportDir
+                    + "): " + describe(e));
             return Main.BAD_INPUT;
         }
+    }
+
+    /**
+     * Checks that {@code --out} names a file in a folder and {@code --report-dir} a folder,
+     * creates the folders, and returns what is wrong, naming the path, or null when both are
+     * usable. Nothing is created when either is unusable.
+     */
+    String prepareOutputs() {
+        Path outFile = out.toAbsolutePath();
+        Path reports = reportDir.toAbsolutePath();
+        if (Files.isDirectory(outFile)) {
+            return "--out " + out + " is a folder; give the path of the submission CSV file";
+        }
+        if (Files.exists(reports) && !Files.isDirectory(reports)) {
+            return "--report-dir " + reportDir + " is a file, not a folder";
+        }
+        String outFolder = folderProblem("--out", out, outFile.getParent());
+        if (outFolder != null) {
+            return outFolder;
+        }
+        String reportFolder = folderProblem("--report-dir", reportDir, reports);
+        if (reportFolder != null) {
+            return reportFolder;
+        }
+        try {
+            Files.createDirectories(outFile.getParent());
+            Files.createDirectories(reports);
+        } catch (IOException e) {
+            return "cannot create the output folders for " + out + " and " + reportDir + ": "
+                    + describe(e);
+        }
+        if (!Files.isWritable(outFile.getParent())) {
+            return "--out " + out + ": the folder " + outFile.getParent() + " is not writable";
+        }
+        if (!Files.isWritable(reports)) {
+            return "--report-dir " + reportDir + " is not writable";
+        }
+        return null;
+    }
+
+    /** What stops {@code folder} (or the folder above it) from being made, or null. */
+    private static String folderProblem(String option, Path given, Path folder) {
+        for (Path p = folder; p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                return Files.isDirectory(p) ? null : option + " " + given + ": " + p
+                        + " is a file, so no folder can be made there";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The folders directly under a batch's {@code --input} that gave no study: a study folder
+     * left empty (or holding no DICOM), which the batch would otherwise drop without a word.
+     * Nothing when {@code --input} is itself a study.
+     */
+    private List<String> emptyStudyFolders(List<Study> studies) {
+        Path root = input.toAbsolutePath().normalize();
+        List<Path> used = studies.stream()
+                .map(s -> s.directory().toAbsolutePath().normalize()).toList();
+        if (used.contains(root)) {
+            return List.of();
+        }
+        List<String> empty = new ArrayList<>();
+        try (var folders = Files.list(root)) {
+            for (Path folder : folders.sorted().toList()) {
+                String name = folder.getFileName().toString();
+                if (Files.isDirectory(folder) && !name.startsWith(".")
+                        && used.stream().noneMatch(u -> u.startsWith(folder))) {
+                    empty.add(name);
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        return empty;
+    }
+
+    /** "1 study", "2 studies". */
+    static String count(long n, String one, String many) {
+        return n + " " + (n == 1 ? one : many);
+    }
+
+    private static String describe(IOException e) {
+        String what = e.getClass().getSimpleName().replace("Exception", "");
+        return e.getMessage() == null ? what : what + " " + e.getMessage();
     }
 
     /** One study's work as a study thread finishes it, for the committing thread to write. */
@@ -236,8 +335,6 @@ public final class PredictCommand implements Callable<Integer> {
             GivenCoordinates given, Backend backend, PrintWriter stdout, PrintWriter err)
             throws IOException {
         Path outFile = out.toAbsolutePath();
-        Files.createDirectories(outFile.getParent());
-        Files.createDirectories(reportDir);
         String version = spec.root().version()[0];
         int[] failed = {0};
         int[] skipped = {0};
@@ -260,7 +357,7 @@ public final class PredictCommand implements Callable<Integer> {
                         + " %s in %.2f s", engine.loadedModels().size(), backend.name(),
                         (System.nanoTime() - loadStart) / 1e9));
             }
-            Set<String> completed = Set.copyOf(submission.completedStudies());
+            Set<String> completed = keptStudies(submission, err);
 
             // studies run on study threads; their outcomes are written here, in input order
             BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
@@ -310,14 +407,44 @@ public final class PredictCommand implements Callable<Integer> {
             };
             new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
                     .run(studies.size(), job, commit);
+            submission.orderBy(studies.stream().map(Study::id).toList());
         }
         if (!quiet) {
-            stdout.println(String.format(Locale.ROOT, "lumbar predict: %d studies graded, %d"
+            stdout.println(String.format(Locale.ROOT, "lumbar predict: %s graded, %d"
                     + " failed, %d skipped; submission %s, reports in %s",
-                    studies.size() - failed[0] - skipped[0], failed[0], skipped[0], out,
-                    reportDir));
+                    count(studies.size() - failed[0] - skipped[0], "study", "studies"),
+                    failed[0], skipped[0], out, reportDir));
         }
         return failed[0] > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /**
+     * The studies of a resumed submission that are kept: those whose JSON report is there,
+     * readable and not a failure. The others are dropped from the submission, to be graded
+     * again, so that every kept row has its report.
+     */
+    private Set<String> keptStudies(SubmissionWriter submission, PrintWriter err) {
+        Set<String> kept = new java.util.HashSet<>();
+        for (String id : submission.completedStudies()) {
+            Path report = reportDir.resolve(id + ".json");
+            String problem = null;
+            try {
+                if (!(Json.read(report) instanceof Map<?, ?> map)
+                        || "failed".equals(map.get("status")) || !map.containsKey("study")) {
+                    problem = "is not a graded study's report";
+                }
+            } catch (IOException | RuntimeException e) {
+                problem = Files.exists(report) ? "is unreadable or truncated" : "is missing";
+            }
+            if (problem == null) {
+                kept.add(id);
+            } else {
+                submission.forget(id);
+                err.println("lumbar predict: study " + id + ": in " + out + " but its report "
+                        + report + " " + problem + "; graded again");
+            }
+        }
+        return Set.copyOf(kept);
     }
 
     /** Writes a graded study's report and rows, and says so. */
@@ -334,10 +461,11 @@ public final class PredictCommand implements Callable<Integer> {
                 String.format(Locale.ROOT, "%.2f", seconds), p.backendName());
         if (!quiet) {
             long series = result.stacks().stream().map(s -> s.seriesId()).distinct().count();
-            stdout.println(String.format(Locale.ROOT, "%s: %d series (%d stacks),"
-                    + " %d targets graded, %d from priors, %d warnings, %.2f s",
-                    progress, series, result.stacks().size(), 25 - fallbacks,
-                    fallbacks, result.warnings().size(), seconds));
+            stdout.println(String.format(Locale.ROOT, "%s: %d series (%s),"
+                    + " %s graded, %d from priors, %s, %.2f s",
+                    progress, series, count(result.stacks().size(), "stack", "stacks"),
+                    count(25 - fallbacks, "target", "targets"), fallbacks,
+                    count(result.warnings().size(), "warning", "warnings"), seconds));
         }
         for (String warning : result.warnings()) {
             err.println("lumbar predict: study " + study.id() + ": warning: " + warning);

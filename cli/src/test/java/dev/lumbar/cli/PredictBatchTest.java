@@ -28,7 +28,7 @@ class PredictBatchTest {
     private static final Path DEMO_MANIFEST = Path.of("..", "weights", "demo",
             "demo.ensemble.json");
 
-    /** Three phantom studies and, between them, one with nothing readable. */
+    /** Three phantom studies, one with nothing readable and one left empty. */
     @TempDir
     static Path studies;
 
@@ -43,6 +43,8 @@ class PredictBatchTest {
         }
         Path broken = Files.createDirectories(studies.resolve("2012b/1"));
         Files.writeString(broken.resolve("1.dcm"), "not DICOM at all");
+        // a study folder whose series were all deleted
+        Files.createDirectories(studies.resolve("2014/7"));
     }
 
     private static CommandRun predict(List<String> args) {
@@ -114,6 +116,8 @@ class PredictBatchTest {
         assertEquals("error", why.get("kind"));
         assertTrue(((String) why.get("message")).startsWith("no usable series"), why.toString());
         assertTrue(run.out().contains("3 studies graded, 1 failed"), run.out());
+        assertTrue(run.err().contains("study folder 2014 holds no DICOM files; skipped"),
+                run.err());
         assertEquals(1 + 3 * 25, Files.readAllLines(work.resolve("out/submission.csv")).size());
     }
 

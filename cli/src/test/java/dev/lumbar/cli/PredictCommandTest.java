@@ -182,14 +182,14 @@ class PredictCommandTest {
     }
 
     @Test
-    void emptyFolderIsAWarningAndAnEmptySubmission() throws IOException {
+    void emptyFolderIsUnusableInputAndWritesNoSubmission() throws IOException {
         Path empty = Files.createDirectories(work.resolve("empty"));
 
         CommandRun run = predict(args(empty));
 
-        assertEquals(0, run.exit(), run.err());
+        assertEquals(2, run.exit(), run.err());
         assertTrue(run.err().contains("no DICOM studies found"), run.err());
-        assertEquals(List.of("row_id,normal_mild,moderate,severe"), submissionRows());
+        assertFalse(Files.exists(work.resolve("out/submission.csv")));
     }
 
     @Test
@@ -277,6 +277,30 @@ class PredictCommandTest {
         assertEquals(0, again.exit(), again.err());
         assertTrue(again.out().contains("skipped"), again.out());
         assertProbabilityRows(submissionRows(), 1);
+    }
+
+    @Test
+    void resumeGradesAgainAStudyWhoseReportIsGoneAndAcceptsAnEmptySubmission()
+            throws IOException {
+        assertEquals(0, predict(args(phantoms, "-q")).exit());
+        List<String> first = submissionRows();
+        Path report = work.resolve("out/reports/1001.json");
+        Files.writeString(report, "{\"format\": \"lumb");
+
+        CommandRun truncated = predict(args(phantoms, "--resume"));
+        assertEquals(0, truncated.exit(), truncated.err());
+        assertTrue(truncated.err().contains("unreadable or truncated; graded again"),
+                truncated.err());
+        assertFalse(truncated.out().contains("already in"), truncated.out());
+        assertTrue(Json.read(report) instanceof Map<?, ?>);
+        assertEquals(first, submissionRows());
+
+        Files.delete(report);
+        Files.writeString(work.resolve("out/submission.csv"), "");
+        CommandRun empty = predict(args(phantoms, "--resume"));
+        assertEquals(0, empty.exit(), empty.err());
+        assertEquals(first, submissionRows());
+        assertTrue(Files.exists(report));
     }
 
     @Test

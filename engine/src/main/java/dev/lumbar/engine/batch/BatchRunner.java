@@ -161,8 +161,14 @@ public final class BatchRunner<R> {
                     return task.future().get(100, TimeUnit.MILLISECONDS);
                 }
                 long wait = task.deadline().remainingNanos() + grace.toNanos();
-                if (wait <= 0) {
+                if (wait <= 0 && !task.future().isDone()) {
+                    // judged only when it has not returned: a study that finished while
+                    // this thread was busy committing earlier ones, or was itself held up,
+                    // is graded, not abandoned
                     return abandon(task);
+                }
+                if (wait <= 0) {
+                    return task.future().get();
                 }
                 return task.future().get(wait, TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
@@ -177,11 +183,14 @@ public final class BatchRunner<R> {
         }
     }
 
-    private Outcome<R> abandon(Task<R> task) {
+    private Outcome<R> abandon(Task<R> task) throws ExecutionException, InterruptedException {
         // LIMITATION: Java cannot stop a thread; an abandoned study that never reaches a check
         // keeps its thread, memory and open files until it returns or the process exits.
         task.deadline().abandon();
-        task.future().cancel(true);
+        if (!task.future().cancel(true)) {
+            // it returned between the look and the cancel: its own outcome stands
+            return task.future().get();
+        }
         task.releaseSlot().run();
         LOG.log(System.Logger.Level.WARNING, "study {0} of the batch did not stop at its time"
                 + " limit; abandoned, its thread interrupted", task.index() + 1);

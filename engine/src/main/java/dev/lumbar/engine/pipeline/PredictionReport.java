@@ -119,10 +119,18 @@ public final class PredictionReport {
             how.put("distance_mm", round(at.distanceMm()));
         }
         if (at.spineX() != 0 || at.spineY() != 0) {
-            how.put("disc_tilt_degrees", round(Math.toDegrees(
-                    Math.atan2(at.spineY(), at.spineX()) - Math.PI / 2)));
+            how.put("disc_tilt_degrees", round(tiltDegrees(at.spineX(), at.spineY())));
         }
         return how;
+    }
+
+    /**
+     * The disc's tilt for a spine running along (spineX, spineY) in the image, in degrees in
+     * (-180, 180]: 0 for a spine straight down the image, the rotation the sampler applies.
+     */
+    static double tiltDegrees(double spineX, double spineY) {
+        double degrees = Math.toDegrees(Math.atan2(spineY, spineX) - Math.PI / 2);
+        return degrees <= -180 ? degrees + 360 : degrees;
     }
 
     private static List<Object> members(StudyResult.TargetResult t) {

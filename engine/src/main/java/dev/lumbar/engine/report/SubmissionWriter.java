@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -101,6 +102,32 @@ public final class SubmissionWriter implements AutoCloseable {
         rowsByStudy.put(studyId, rows);
     }
 
+    /**
+     * Drops a study read back by {@link #resume}, so that it can be appended again (its earlier
+     * rows stay in the journal until then; a later append's rows win when the journal is read).
+     */
+    public synchronized void forget(String studyId) {
+        rowsByStudy.remove(studyId);
+    }
+
+    /**
+     * Orders the studies of the final file: those named here in this order, then any others
+     * in the order they were written. A resumed batch, whose regraded studies are appended
+     * after the kept ones, so keeps its input order.
+     */
+    public synchronized void orderBy(List<String> studyIds) {
+        Map<String, String> ordered = new LinkedHashMap<>();
+        for (String id : studyIds) {
+            String rows = rowsByStudy.get(id);
+            if (rows != null) {
+                ordered.put(id, rows);
+            }
+        }
+        rowsByStudy.forEach(ordered::putIfAbsent);
+        rowsByStudy.clear();
+        rowsByStudy.putAll(ordered);
+    }
+
     /** Writes the complete submission atomically and removes the journal. */
     @Override
     public synchronized void close() throws IOException {
@@ -176,6 +203,10 @@ public final class SubmissionWriter implements AutoCloseable {
             return;
         }
         String text = Files.readString(source, StandardCharsets.UTF_8);
+        if (text.isBlank()) {
+            // an empty file (a run stopped before its first write) holds no study
+            return;
+        }
         String[] lines = text.split("\n", -1);
         if (!lines[0].strip().equals(HEADER)) {
             throw new IOException(source + ": not a submission (the first line is not "

@@ -100,8 +100,10 @@ class BatchRunnerTest {
     void aStudyThatNeverChecksIsAbandonedAndGivesUpItsWorker() throws IOException {
         CountDownLatch never = new CountDownLatch(1);
         try {
-            List<BatchRunner.Outcome<Integer>> outcomes = run(1, Duration.ofMillis(100),
-                    Duration.ofMillis(200), 3, (index, deadline) -> {
+            // the grace is long enough that a study returning at once is never judged late,
+            // however loaded the machine: only the stuck one waits it out
+            List<BatchRunner.Outcome<Integer>> outcomes = run(1, Duration.ofMillis(200),
+                    Duration.ofSeconds(3), 3, (index, deadline) -> {
                         if (index == 0) {
                             // stuck where no check reaches and deaf to interrupts
                             while (never.getCount() > 0) {
@@ -117,6 +119,33 @@ class BatchRunnerTest {
         } finally {
             never.countDown();
         }
+    }
+
+    @Test
+    void aStudyThatReturnedWhileTheCommitterWasBusyIsGradedNotAbandoned() throws IOException {
+        CountDownLatch secondReturned = new CountDownLatch(1);
+        List<BatchRunner.Outcome<Integer>> outcomes = new ArrayList<>();
+        new BatchRunner<Integer>(2, Duration.ofMillis(50), Duration.ofMillis(50)).run(2,
+                (index, deadline) -> {
+                    if (index == 1) {
+                        secondReturned.countDown();
+                    }
+                    return index;
+                }, outcome -> {
+                    outcomes.add(outcome);
+                    if (outcome.index() == 0) {
+                        // a slow commit: study 1 is long done and past limit plus grace
+                        // when the runner turns to it
+                        try {
+                            secondReturned.await();
+                            Thread.sleep(400);
+                        } catch (InterruptedException e) {
+                            throw new IOException(e);
+                        }
+                    }
+                });
+
+        assertEquals(1, assertInstanceOf(BatchRunner.Graded.class, outcomes.get(1)).result());
     }
 
     @Test

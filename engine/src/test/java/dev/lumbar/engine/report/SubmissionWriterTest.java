@@ -114,6 +114,37 @@ class SubmissionWriterTest {
     }
 
     @Test
+    void aResumedStudyCanBeRegradedAndTheFileKeepsTheInputOrder() throws Exception {
+        Path file = temp.resolve("submission.csv");
+        try (SubmissionWriter first = SubmissionWriter.create(file)) {
+            first.append("101", probabilities(0));
+            first.append("202", probabilities(1));
+            first.append("303", probabilities(2));
+        }
+        try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
+            resumed.forget("202");
+            assertEquals(List.of("101", "303"), List.copyOf(resumed.completedStudies()));
+            resumed.append("202", probabilities(0));
+            resumed.orderBy(List.of("101", "202", "303"));
+        }
+        List<String> lines = Files.readAllLines(file);
+        assertEquals(1 + 75, lines.size());
+        assertTrue(lines.get(26).startsWith("202_"), lines.get(26));
+        assertTrue(lines.get(51).startsWith("303_"), lines.get(51));
+        assertEquals(lines.get(1).substring(3), lines.get(26).substring(3), "regraded rows");
+    }
+
+    @Test
+    void anEmptySubmissionResumesAsNoStudies() throws Exception {
+        Path file = Files.writeString(temp.resolve("submission.csv"), "");
+        try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
+            assertTrue(resumed.completedStudies().isEmpty());
+            resumed.append("101", probabilities(0));
+        }
+        assertEquals(26, Files.readAllLines(file).size());
+    }
+
+    @Test
     void refusesUnusableProbabilitiesNamingTheTarget() throws Exception {
         try (SubmissionWriter writer = SubmissionWriter.create(temp.resolve("s.csv"))) {
             double[][] bad = probabilities(0);

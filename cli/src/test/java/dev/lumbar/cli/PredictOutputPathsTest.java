@@ -1,0 +1,86 @@
+package dev.lumbar.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Unusable output paths and empty input stop {@code lumbar predict} with exit 2 before any
+ * network is loaded. The model named here does not exist: a run that reached the model would
+ * say so instead of naming the output path.
+ */
+class PredictOutputPathsTest {
+
+    @TempDir
+    Path work;
+
+    private CommandRun predict(Path out, Path reports) throws IOException {
+        Path input = Files.createDirectories(work.resolve("in"));
+        return CommandRun.lumbar("predict", "--input", input.toString(), "--model",
+                work.resolve("absent.ensemble.json").toString(), "--out", out.toString(),
+                "--report-dir", reports.toString(), "--threads", "1");
+    }
+
+    @Test
+    void anOutThatIsAFolderIsRefusedByName() throws IOException {
+        Path out = Files.createDirectories(work.resolve("out/s.csv"));
+        CommandRun run = predict(out, work.resolve("out/reports"));
+
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains("--out " + out + " is a folder"), run.err());
+        assertFalse(Files.exists(work.resolve("out/s.csv.partial")));
+        assertFalse(Files.exists(work.resolve("out/reports")), "nothing is created");
+    }
+
+    @Test
+    void aFileInPlaceOfTheOutFolderIsNamed() throws IOException {
+        Path file = Files.writeString(work.resolve("afile"), "x");
+        CommandRun run = predict(file.resolve("s.csv"), work.resolve("reports"));
+
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains(file + " is a file, so no folder can be made there"),
+                run.err());
+        assertFalse(Files.exists(work.resolve("reports")), "nothing is created");
+    }
+
+    @Test
+    void aReportDirThatIsAFileIsNamedAndNoOutputFolderIsLeft() throws IOException {
+        Path reports = Files.writeString(work.resolve("reports"), "x");
+        CommandRun run = predict(work.resolve("out/s.csv"), reports);
+
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains("--report-dir " + reports + " is a file, not a folder"),
+                run.err());
+        assertFalse(Files.exists(work.resolve("out")), "no empty output folder is left");
+    }
+
+    @Test
+    void noStudiesFoundIsUnusableInput() throws IOException {
+        Path input = Files.createDirectories(work.resolve("empty"));
+        CommandRun run = CommandRun.lumbar("predict", "--input", input.toString(), "--model",
+                Path.of("..", "weights", "demo", "demo.ensemble.json").toString(), "--out",
+                work.resolve("out/s.csv").toString(), "--report-dir",
+                work.resolve("out/reports").toString(), "--threads", "1");
+
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains("no DICOM studies found"), run.err());
+        assertFalse(run.out().contains("networks loaded"), run.out());
+        assertFalse(Files.exists(work.resolve("out/s.csv")), "no header-only submission");
+    }
+
+    @Test
+    void helpListsEveryExitCode() {
+        CommandRun run = CommandRun.lumbar("predict", "--help");
+        String help = run.out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("0 every study graded, 1 an internal error"), help);
+        assertTrue(help.contains("3 some studies failed"), help);
+        assertEquals("1 study", PredictCommand.count(1, "study", "studies"));
+        assertEquals("2 studies", PredictCommand.count(2, "study", "studies"));
+    }
+}
