@@ -85,19 +85,20 @@ public final class StudyScanner {
         }
         List<String> warnings = new ArrayList<>();
         List<Path> found = listFiles(dir, warnings);
-        // a DICOM-named file at the top makes the folder itself a pile of images
-        boolean imagesAtTop = found.stream().anyMatch(f -> depth(dir, f) == 1 && dicomNamed(f));
-        // otherwise top-level files (CSV files, notes) belong to no study
-        List<Path> files = imagesAtTop ? found : found.stream()
-                .filter(f -> dir.relativize(f).getNameCount() > 1).toList();
         long start = System.nanoTime();
 
         // headers are independent: read them on all cores, then assemble in path order
-        List<HeaderResult> read = files.parallelStream().map(f -> readHeader(f, dir)).toList();
+        List<HeaderResult> read = found.parallelStream().map(f -> readHeader(f, dir)).toList();
         Map<Path, HeaderResult> headers = new HashMap<>();
-        for (int i = 0; i < files.size(); i++) {
-            headers.put(files.get(i), read.get(i));
+        for (int i = 0; i < found.size(); i++) {
+            headers.put(found.get(i), read.get(i));
         }
+        // an image at the top makes the folder itself a pile of images; otherwise top-level
+        // files (CSV files, notes) belong to no study
+        boolean imagesAtTop = found.stream().anyMatch(f -> depth(dir, f) == 1
+                && headers.get(f).header() != null);
+        List<Path> files = imagesAtTop ? found : found.stream()
+                .filter(f -> depth(dir, f) > 1).toList();
         List<Study> studies = new ArrayList<>();
         Map<String, Integer> namesUsed = new HashMap<>();
         if (imagesAtTop) {
@@ -113,11 +114,11 @@ public final class StudyScanner {
                         k -> new ArrayList<>()).add(f);
             }
             for (var child : byChild.entrySet()) {
-                // as at the top, a file beside the series folders that is not named as DICOM
-                // (notes, a CSV) belongs to no series
+                // a file beside the series folders that is no image (notes, a CSV) belongs to
+                // no series
                 boolean kaggle = child.getValue().stream().anyMatch(f -> depth(dir, f) == 3)
                         && child.getValue().stream().allMatch(f -> depth(dir, f) == 3
-                                || depth(dir, f) == 2 && !dicomNamed(f));
+                                || depth(dir, f) == 2 && headers.get(f).header() == null);
                 if (kaggle) {
                     scanKaggle(dir, child.getValue().stream().filter(f -> depth(dir, f) == 3)
                             .toList(), headers, 3, studies, namesUsed);
@@ -210,10 +211,6 @@ public final class StudyScanner {
 
     private static int depth(Path dir, Path file) {
         return dir.relativize(file).getNameCount();
-    }
-
-    private static boolean dicomNamed(Path file) {
-        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".dcm");
     }
 
     private static boolean hidden(Path path) {

@@ -92,8 +92,9 @@ class StudyInputProblemsTest {
                 .scan(dir).studies().getFirst();
         Series read = study.series().stream().filter(s -> s.id().equals(sagittal)).findFirst()
                 .orElseThrow();
-        assertEquals(SeriesType.SAG_T2, read.type());
-        assertEquals(TypingRule.SERIES_CSV, read.typing().rule());
+        // the contradicted text is not trusted for the weighting either: TR/TE say T1
+        assertEquals(SeriesType.SAG_T1, read.type());
+        assertEquals(TypingRule.GEOMETRY, read.typing().rule());
         assertTrue(study.warnings().stream().anyMatch(w -> w.startsWith("series " + sagittal
                 + ": series CSV 'Axial T2' names the axial plane but the images are sagittal")),
                 joined(study.warnings()));
