@@ -521,7 +521,7 @@ public final class StudyScanner {
                 first.repetitionTime(), first.echoTime(), syntax, stacks));
     }
 
-    /** Adds the study-level checks: types missing, typed twice, or undecided. */
+    /** Adds the study-level checks: types typed twice, or undecided. */
     private static Study finish(String id, Path dir, List<Series> series, List<String> warnings) {
         Map<SeriesType, List<String>> byType = new EnumMap<>(SeriesType.class);
         for (Series s : series) {
@@ -534,9 +534,9 @@ public final class StudyScanner {
         }
         for (SeriesType type : SeriesType.values()) {
             List<String> ids = byType.get(type);
-            if (ids == null) {
-                warnings.add("no " + type + " series: targets read from it fall back");
-            } else if (ids.size() > 1) {
+            // a missing type is not warned here: the pipeline says what it costs, once
+            // (Study#missingTypes for those that only describe the study)
+            if (ids != null && ids.size() > 1) {
                 warnings.add(ids.size() + " series typed " + type + " (" + String.join(", ", ids)
                         + "): series " + ids.getFirst() + " is used");
             }
