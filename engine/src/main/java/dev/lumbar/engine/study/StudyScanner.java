@@ -220,8 +220,8 @@ public final class StudyScanner {
 
     /**
      * Whether {@code dir} is one study in the Kaggle layout: every image sits in a folder of
-     * {@code dir}, and each such folder holds one series (so the folders are series, not studies
-     * exported flat).
+     * {@code dir}, and each such folder holds one series, or there are several folders and all
+     * their images belong to one study (so the folders are series, not studies exported flat).
      */
     private static boolean isSingleStudy(Path dir, List<Path> files,
             Map<Path, HeaderResult> read) {
@@ -229,6 +229,7 @@ public final class StudyScanner {
             return false;
         }
         Map<Path, Set<String>> seriesOf = new HashMap<>();
+        Set<String> studyUids = new java.util.HashSet<>();
         for (Path f : files) {
             Path rel = dir.relativize(f);
             if (rel.getNameCount() != 2) {
@@ -238,9 +239,12 @@ public final class StudyScanner {
             if (h != null) {
                 seriesOf.computeIfAbsent(rel.getName(0), k -> new java.util.HashSet<>())
                         .add(seriesKey(h));
+                studyUids.add(Objects.requireNonNullElse(h.studyUid(), ""));
             }
         }
-        return seriesOf.values().stream().allMatch(keys -> keys.size() <= 1);
+        // several folders of one study are its series even when one holds two series
+        return seriesOf.values().stream().allMatch(keys -> keys.size() <= 1)
+                || seriesOf.size() > 1 && studyUids.size() == 1;
     }
 
     private void scanKaggle(Path dir, List<Path> files, Map<Path, HeaderResult> read,

@@ -232,7 +232,7 @@ class StudyInputProblemsTest {
         String w = joined(study.warnings());
         assertTrue(w.contains("but its pixels are in JPEG-LS Lossless, which this reader cannot"
                 + " decode), not used"), w);
-        assertTrue(w.contains("no SAG_T1 series"), w);
+        assertTrue(study.missingTypes().contains(SeriesType.SAG_T1), w);
     }
 
     @Test
