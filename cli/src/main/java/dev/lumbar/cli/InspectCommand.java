@@ -113,11 +113,14 @@ public final class InspectCommand implements Callable<Integer> {
                 }
             }
         }
-        if (study.warnings().isEmpty()) {
+        List<String> warnings = new ArrayList<>(study.warnings());
+        study.missingTypes().forEach(t -> warnings.add("no " + t + " series: targets read from"
+                + " it fall back"));
+        if (warnings.isEmpty()) {
             out.println("  no warnings");
         } else {
             out.println("  warnings:");
-            study.warnings().forEach(w -> out.println("  - " + w));
+            warnings.forEach(w -> out.println("  - " + w));
         }
     }
 

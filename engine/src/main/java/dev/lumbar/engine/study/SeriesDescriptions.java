@@ -1,5 +1,6 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.io.Csv;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -8,30 +9,44 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The series CSV Kaggle ships ({@code study_id,series_id,series_description}), looked up by
  * study folder and series folder name. Columns may come in any order; extra columns are ignored.
  * A series listed on several rows with different descriptions is not looked up at all (no row is
- * trusted over another); {@link #conflict} says so for the warning.
+ * trusted over another); {@link #conflict} says so for the warning. A row whose number of fields
+ * differs from the header's is ignored, and {@link #unmatched} warns about it with the file and
+ * line, as about rows naming series that are not in the input.
  */
 public final class SeriesDescriptions {
 
+    /** How many line numbers a warning about rows lists before it says "…". */
+    private static final int LINES_SHOWN = 5;
+
+    private final String shownFile;
     private final Map<String, String> byStudyAndSeries;
     private final Map<String, List<Integer>> conflictingLines;
+    private final Map<String, Integer> firstLine;
+    private final List<String> rowProblems;
 
-    private SeriesDescriptions(Map<String, String> byStudyAndSeries,
-            Map<String, List<Integer>> conflictingLines) {
+    private SeriesDescriptions(String shownFile, Map<String, String> byStudyAndSeries,
+            Map<String, List<Integer>> conflictingLines, Map<String, Integer> firstLine,
+            List<String> rowProblems) {
+        this.shownFile = shownFile;
         this.byStudyAndSeries = byStudyAndSeries;
         this.conflictingLines = conflictingLines;
+        this.firstLine = firstLine;
+        this.rowProblems = List.copyOf(rowProblems);
     }
 
     public static SeriesDescriptions none() {
-        return new SeriesDescriptions(Map.of(), Map.of());
+        return new SeriesDescriptions("", Map.of(), Map.of(), Map.of(), List.of());
     }
 
     public static SeriesDescriptions read(Path csv) throws StudyException {
@@ -57,17 +72,27 @@ public final class SeriesDescriptions {
         Map<String, String> map = new HashMap<>();
         Map<String, List<Integer>> linesOf = new HashMap<>();
         Map<String, List<Integer>> conflicts = new LinkedHashMap<>();
+        Map<String, Integer> firstLine = new LinkedHashMap<>();
+        List<String> problems = new ArrayList<>();
+        String shown = Redaction.path(csv);
         for (int i = 1; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) {
                 continue;
             }
             List<String> row = Csv.fields(lines.get(i));
-            int needed = Math.max(study, Math.max(series, description));
-            if (row.size() <= needed) {
-                throw new StudyException(csv + " line " + (i + 1) + ": expected at least "
-                        + (needed + 1) + " fields, found " + row.size());
+            if (row.size() != header.size()) {
+                // a stray or missing comma shifts the cells; no cell of the row can be trusted
+                problems.add(shown + " line " + (i + 1) + ": " + row.size() + " fields where the"
+                        + " header has " + header.size() + "; row ignored");
+                continue;
+            }
+            if (row.get(study).isBlank() || row.get(series).isBlank()) {
+                problems.add(shown + " line " + (i + 1) + ": no study_id or series_id; row"
+                        + " ignored");
+                continue;
             }
             String key = key(row.get(study), row.get(series));
+            firstLine.putIfAbsent(key, i + 1);
             List<Integer> seen = linesOf.computeIfAbsent(key, k -> new ArrayList<>());
             seen.add(i + 1);
             String before = map.putIfAbsent(key, row.get(description));
@@ -76,7 +101,46 @@ public final class SeriesDescriptions {
             }
         }
         conflicts.keySet().forEach(map::remove);
-        return new SeriesDescriptions(map, conflicts);
+        return new SeriesDescriptions(shown, map, conflicts, firstLine, problems);
+    }
+
+    /**
+     * Warnings about rows that were ignored (malformed), and about rows naming a series that is
+     * not among {@code found} ({@code study/series} names): one per missing series of a study
+     * that is there, one in all for the rows of studies that are not (a CSV of a whole data set
+     * often covers more studies than the input holds).
+     */
+    public List<String> unmatched(Set<String> found) {
+        List<String> warnings = new ArrayList<>(rowProblems);
+        Set<String> studies = new HashSet<>();
+        found.forEach(k -> studies.add(k.substring(0, k.lastIndexOf('/'))));
+        List<Integer> otherStudies = new ArrayList<>();
+        Set<String> otherStudyIds = new HashSet<>();
+        for (var row : firstLine.entrySet()) {
+            if (found.contains(row.getKey())) {
+                continue;
+            }
+            int slash = row.getKey().lastIndexOf('/');
+            String study = row.getKey().substring(0, slash);
+            if (studies.contains(study)) {
+                warnings.add(shownFile + " line " + row.getValue() + ": study "
+                        + Redaction.name(study) + " has no series "
+                        + Redaction.name(row.getKey().substring(slash + 1))
+                        + " in the input; row ignored");
+            } else {
+                otherStudies.add(row.getValue());
+                otherStudyIds.add(study);
+            }
+        }
+        if (!otherStudies.isEmpty()) {
+            warnings.add(shownFile + ": " + otherStudies.size() + " row(s) name "
+                    + otherStudyIds.size() + " stud" + (otherStudyIds.size() == 1 ? "y" : "ies")
+                    + " not in the input (line" + (otherStudies.size() == 1 ? " " : "s ")
+                    + otherStudies.stream().limit(LINES_SHOWN).map(String::valueOf)
+                            .reduce((a, b) -> a + ", " + b).orElse("")
+                    + (otherStudies.size() > LINES_SHOWN ? ", …" : "") + "); rows ignored");
+        }
+        return warnings;
     }
 
     /** Why a series CSV could not be read, in words (the exception's message is often a name). */

@@ -10,8 +10,9 @@ import java.util.regex.Pattern;
  * Decides a series' type from, in order: the series CSV, the SeriesDescription tag, and the
  * geometry with the sequence timing. Each rule either decides or says why it could not, and the
  * next rule is tried. When a text rule names a plane the images contradict (a sagittal stack
- * described as axial), the geometry decides the plane, the text keeps the weighting, and a note
- * says so. Quoted text passes through {@link Redaction#freeText}.
+ * described as axial), the text is not trusted: the geometry decides the plane and the
+ * sequence timing (TR/TE, inversion time) the weighting, the text's weighting only where the
+ * timing cannot tell; a note says so. Quoted text passes through {@link Redaction#freeText}.
  */
 public final class SeriesTyper {
 
@@ -72,8 +73,8 @@ public final class SeriesTyper {
 
     /**
      * {@code text}, a decision from a description, checked against the plane of the images: when
-     * the normal is clearly sagittal or axial and the text names the other plane, the geometry's
-     * plane is kept with the text's weighting (an axial T1 then stays undecided).
+     * the normal is clearly sagittal or axial and the text names the other plane, the geometry
+     * rule decides instead; a sagittal series whose timing is unclear keeps the text's weighting.
      */
     private static SeriesTyping withGeometricPlane(SeriesTyping text, Evidence e,
             Consumer<String> notes) {
@@ -86,17 +87,24 @@ public final class SeriesTyper {
         String actual = geometryAxial ? "axial" : "sagittal";
         String plane = String.format(Locale.ROOT, "the images are %s (normal %s)", actual,
                 e.normal());
-        notes.accept(text.reason() + " names the " + planes + " plane but " + plane
-                + "; the geometry decides the plane");
-        String reason = text.reason() + ", plane from the geometry: " + plane;
-        if (geometryAxial) {
-            // the text named T1 or T2 for a sagittal series; only an axial T2 is read
-            return text.type() == SeriesType.SAG_T1
-                    ? SeriesTyping.undecided(reason + ": an axial T1, which no model reads")
-                    : new SeriesTyping(SeriesType.AX_T2, text.rule(), reason);
+        String contradiction = text.reason() + " names the " + planes + " plane but " + plane;
+        // text that is wrong about the plane may be wrong about the weighting too (labels
+        // swapped between series): the sequence timing decides it where it can
+        SeriesTyping timed = fromGeometry(e.normal(), e.repetitionTime(), e.echoTime(),
+                e.inversionTime());
+        if (timed.decided() || geometryAxial) {
+            notes.accept(contradiction + "; the geometry decides the plane and the timing the"
+                    + " weighting (" + timed.reason() + ")");
+            return timed.decided() ? new SeriesTyping(timed.type(), TypingRule.GEOMETRY,
+                    contradiction + "; " + timed.reason()) : SeriesTyping.undecided(
+                    contradiction + "; " + timed.reason());
         }
-        // an "axial T2" that is sagittal: the text's weighting is T2
-        return new SeriesTyping(SeriesType.SAG_T2, text.rule(), reason);
+        // sagittal, and TR/TE do not tell T1 from T2: the text's weighting is all there is
+        SeriesType type = text.type() == SeriesType.SAG_T1 ? SeriesType.SAG_T1
+                : SeriesType.SAG_T2;
+        notes.accept(contradiction + "; the geometry decides the plane, the text the weighting ("
+                + timed.reason() + ")");
+        return new SeriesTyping(type, text.rule(), contradiction + "; weighting from the text");
     }
 
     /** True for a clearly axial normal, false for a clearly sagittal one, else null. */

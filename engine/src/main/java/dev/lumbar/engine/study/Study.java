@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /**
  * One study: named by its folder (never by patient data or UIDs), its series in folder or series
- * number order, and the warnings collected while reading it.
+ * number order, and the warnings collected while reading it. A series type that is missing is
+ * not among the warnings ({@link #missingTypes}): the pipeline warns about it where it is used.
  */
 public record Study(String id, Path directory, List<Series> series, List<String> warnings) {
 
@@ -19,5 +20,11 @@ public record Study(String id, Path directory, List<Series> series, List<String>
     /** The series of {@code type} the pipeline reads: the first one typed so. */
     public Optional<Series> series(SeriesType type) {
         return series.stream().filter(s -> s.type() == type).findFirst();
+    }
+
+    /** The series types no series of the study was typed as, in {@link SeriesType} order. */
+    public List<SeriesType> missingTypes() {
+        return java.util.Arrays.stream(SeriesType.values())
+                .filter(t -> series(t).isEmpty()).toList();
     }
 }

@@ -31,12 +31,16 @@ import java.util.TreeMap;
 /**
  * Finds the studies under a folder and reads them into {@link Study} values, headers only.
  *
- * <p>Layouts: a root of studies in the Kaggle layout ({@code <root>/<study>/<series>/<n>.dcm},
- * every image file exactly three levels down) or one such study folder ({@code <study>/<series>/
- * <n>.dcm}) is read as is, folders naming study and series. Any other tree is grouped by
- * StudyInstanceUID and SeriesInstanceUID; a study is then named by the folder that holds all its
- * files and a series by {@code S<SeriesNumber>}, so no UID ever reaches the output. Hidden files
- * are ignored; a file that is not DICOM or cannot be read is a warning, not a failure, and so is
+ * <p>Layouts, decided per folder of the input: a folder of the input whose images all sit one
+ * folder deeper is a study in the Kaggle layout ({@code <root>/<study>/<series>/<n>.dcm}), named
+ * by its folder, its series by theirs, even when only one series folder is left. An input whose
+ * folders each hold one series directly is itself one such study ({@code <study>/<series>/
+ * <n>.dcm}). Any other folder of the input is grouped by StudyInstanceUID and SeriesInstanceUID,
+ * the study named by that folder and a series by {@code S<SeriesNumber>}; with DICOM files at the
+ * top, the whole input is grouped and a study named by the folder that holds all its files. No
+ * UID ever reaches the output: a study name that looks like a UID is masked, one that looks like
+ * a person name becomes {@code study}. Hidden files are ignored; a file that is not DICOM or
+ * cannot be read is a warning, not a failure, and so is
  * a linked folder that leads back into the tree. File names in warnings pass through
  * {@link Redaction#path}, SeriesDescription text through {@link Redaction#freeText}.
  */
@@ -81,25 +85,52 @@ public final class StudyScanner {
         }
         List<String> warnings = new ArrayList<>();
         List<Path> found = listFiles(dir, warnings);
-        int kaggleDepth = isKaggleLayout(dir, found, 3) ? 3 : isKaggleLayout(dir, found, 2) ? 2
-                : 0;
-        // in the Kaggle layout, top-level files (CSV files, notes) belong to no study
-        List<Path> files = kaggleDepth == 0 ? found : found.stream()
-                .filter(f -> dir.relativize(f).getNameCount() == kaggleDepth).toList();
         long start = System.nanoTime();
 
         // headers are independent: read them on all cores, then assemble in path order
-        List<HeaderResult> read = files.parallelStream().map(f -> readHeader(f, dir)).toList();
+        List<HeaderResult> read = found.parallelStream().map(f -> readHeader(f, dir)).toList();
         Map<Path, HeaderResult> headers = new HashMap<>();
-        for (int i = 0; i < files.size(); i++) {
-            headers.put(files.get(i), read.get(i));
+        for (int i = 0; i < found.size(); i++) {
+            headers.put(found.get(i), read.get(i));
         }
+        // an image at the top makes the folder itself a pile of images; otherwise top-level
+        // files (CSV files, notes) belong to no study
+        boolean imagesAtTop = found.stream().anyMatch(f -> depth(dir, f) == 1
+                && headers.get(f).header() != null);
+        List<Path> files = imagesAtTop ? found : found.stream()
+                .filter(f -> depth(dir, f) > 1).toList();
         List<Study> studies = new ArrayList<>();
-        if (kaggleDepth > 0) {
-            scanKaggle(dir, files, headers, kaggleDepth, studies);
+        Map<String, Integer> namesUsed = new HashMap<>();
+        if (imagesAtTop) {
+            scanGrouped(dir, null, files, headers, studies, warnings, namesUsed);
+        } else if (isSingleStudy(dir, files, headers)) {
+            scanKaggle(dir, files, headers, 2, studies, namesUsed);
         } else {
-            scanGrouped(dir, files, headers, studies, warnings);
+            // decided per folder of the root: one whose images all sit in its subfolders is a
+            // study in the Kaggle layout, any other is grouped by UID and named by that folder
+            Map<Path, List<Path>> byChild = new LinkedHashMap<>();
+            for (Path f : files) {
+                byChild.computeIfAbsent(dir.resolve(dir.relativize(f).getName(0)),
+                        k -> new ArrayList<>()).add(f);
+            }
+            for (var child : byChild.entrySet()) {
+                // a file beside the series folders that is no image (notes, a CSV) belongs to
+                // no series
+                boolean kaggle = child.getValue().stream().anyMatch(f -> depth(dir, f) == 3)
+                        && child.getValue().stream().allMatch(f -> depth(dir, f) == 3
+                                || depth(dir, f) == 2 && headers.get(f).header() == null);
+                if (kaggle) {
+                    scanKaggle(dir, child.getValue().stream().filter(f -> depth(dir, f) == 3)
+                            .toList(), headers, 3, studies, namesUsed);
+                } else {
+                    scanGrouped(dir, child.getKey(), child.getValue(), headers, studies,
+                            warnings, namesUsed);
+                }
+            }
         }
+        descriptions.unmatched(studies.stream().flatMap(st -> st.series().stream()
+                .map(se -> st.id() + "/" + se.id())).collect(java.util.stream.Collectors
+                        .toSet())).forEach(warnings::add);
         long nanos = System.nanoTime() - start;
         for (Study s : studies) {
             LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2} slices, {3} warnings",
@@ -178,37 +209,46 @@ public final class StudyScanner {
                 ? fse.getReason() : e.getClass().getSimpleName();
     }
 
+    private static int depth(Path dir, Path file) {
+        return dir.relativize(file).getNameCount();
+    }
+
     private static boolean hidden(Path path) {
         Path name = path.getFileName();
         return name != null && name.toString().startsWith(".");
     }
 
     /**
-     * Kaggle layout with images {@code depth} levels below {@code dir}: every file below the
-     * top level sits exactly that deep, and no DICOM-named file sits at the top.
+     * Whether {@code dir} is one study in the Kaggle layout: every image sits in a folder of
+     * {@code dir}, and each such folder holds one series, or there are several folders and all
+     * their images belong to one study (so the folders are series, not studies exported flat).
      */
-    private static boolean isKaggleLayout(Path dir, List<Path> files, int depth) {
-        // LIMITATION: the decision is for the whole tree: one stray file at another depth sends
-        // every study to UID grouping, where series are named S<SeriesNumber> and the series
-        // CSV no longer matches them.
-        boolean any = false;
+    private static boolean isSingleStudy(Path dir, List<Path> files,
+            Map<Path, HeaderResult> read) {
+        if (files.isEmpty()) {
+            return false;
+        }
+        Map<Path, Set<String>> seriesOf = new HashMap<>();
+        Set<String> studyUids = new java.util.HashSet<>();
         for (Path f : files) {
-            int d = dir.relativize(f).getNameCount();
-            if (d == 1) {
-                if (f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".dcm")) {
-                    return false;
-                }
-            } else if (d != depth) {
+            Path rel = dir.relativize(f);
+            if (rel.getNameCount() != 2) {
                 return false;
-            } else {
-                any = true;
+            }
+            FileHeader h = read.get(f).header();
+            if (h != null) {
+                seriesOf.computeIfAbsent(rel.getName(0), k -> new java.util.HashSet<>())
+                        .add(seriesKey(h));
+                studyUids.add(Objects.requireNonNullElse(h.studyUid(), ""));
             }
         }
-        return any;
+        // several folders of one study are its series even when one holds two series
+        return seriesOf.values().stream().allMatch(keys -> keys.size() <= 1)
+                || seriesOf.size() > 1 && studyUids.size() == 1;
     }
 
     private void scanKaggle(Path dir, List<Path> files, Map<Path, HeaderResult> read,
-            int depth, List<Study> studies) {
+            int depth, List<Study> studies, Map<String, Integer> namesUsed) {
         // LIMITATION: study and series folders are named as they are, so a tree laid out like
         // Kaggle's but with UID folder names shows those UIDs in series names and warnings (the
         // JSON report withholds them); file names within warnings are masked.
@@ -223,6 +263,7 @@ public final class StudyScanner {
         }
         for (var study : tree.entrySet()) {
             Path studyDir = depth == 3 ? dir.resolve(study.getKey()) : dir;
+            String id = unique(shownStudyName(study.getKey()), namesUsed);
             List<String> warnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
             String studyUid = mostCommonStudyUid(study.getValue().values().stream()
@@ -243,10 +284,9 @@ public final class StudyScanner {
                         headers.add(r.header());
                     }
                 }
-                buildSeries(study.getKey(), s.getKey(), headers, warnings)
-                        .ifPresent(series::add);
+                buildSeries(id, s.getKey(), headers, warnings).ifPresent(series::add);
             }
-            studies.add(finish(study.getKey(), studyDir, series, warnings));
+            studies.add(finish(id, studyDir, series, warnings));
         }
     }
 
@@ -262,8 +302,14 @@ public final class StudyScanner {
                 .map(Map.Entry::getKey).orElse(null);
     }
 
-    private void scanGrouped(Path dir, List<Path> files, Map<Path, HeaderResult> read,
-            List<Study> studies, List<String> warnings) {
+    /**
+     * Groups {@code files} by StudyInstanceUID and SeriesInstanceUID. A study is named by
+     * {@code folder} when that is given and holds only that study, else by the folder that holds
+     * all its files.
+     */
+    private void scanGrouped(Path dir, Path folder, List<Path> files,
+            Map<Path, HeaderResult> read, List<Study> studies, List<String> warnings,
+            Map<String, Integer> namesUsed) {
         Map<String, Map<String, List<FileHeader>>> byUid = new LinkedHashMap<>();
         for (Path f : files) {
             FileHeader h = read.get(f).header();
@@ -275,12 +321,12 @@ public final class StudyScanner {
                             k -> new LinkedHashMap<>())
                     .computeIfAbsent(seriesKey(h), k -> new ArrayList<>()).add(h);
         }
-        Map<String, Integer> namesUsed = new HashMap<>();
         for (Map<String, List<FileHeader>> studySeries : byUid.values()) {
             List<Path> studyFiles = studySeries.values().stream().flatMap(List::stream)
                     .map(h -> h.slice().file()).toList();
-            Path folder = commonFolder(studyFiles);
-            String id = unique(folderName(folder), namesUsed);
+            Path studyFolder = folder != null && byUid.size() == 1 ? folder
+                    : commonFolder(studyFiles);
+            String id = unique(shownStudyName(folderName(studyFolder)), namesUsed);
             List<String> studyWarnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
             Map<String, Integer> seriesNames = new HashMap<>();
@@ -294,7 +340,7 @@ public final class StudyScanner {
                 String seriesId = unique(number == null ? "S" : "S" + number, seriesNames);
                 buildSeries(id, seriesId, headers, studyWarnings).ifPresent(series::add);
             }
-            studies.add(finish(id, folder, series, studyWarnings));
+            studies.add(finish(id, studyFolder, series, studyWarnings));
         }
     }
 
@@ -479,7 +525,7 @@ public final class StudyScanner {
                 first.repetitionTime(), first.echoTime(), syntax, stacks));
     }
 
-    /** Adds the study-level checks: types missing, typed twice, or undecided. */
+    /** Adds the study-level checks: types typed twice, or undecided. */
     private static Study finish(String id, Path dir, List<Series> series, List<String> warnings) {
         Map<SeriesType, List<String>> byType = new EnumMap<>(SeriesType.class);
         for (Series s : series) {
@@ -492,9 +538,9 @@ public final class StudyScanner {
         }
         for (SeriesType type : SeriesType.values()) {
             List<String> ids = byType.get(type);
-            if (ids == null) {
-                warnings.add("no " + type + " series: targets read from it fall back");
-            } else if (ids.size() > 1) {
+            // a missing type is not warned here: the pipeline says what it costs, once
+            // (Study#missingTypes for those that only describe the study)
+            if (ids != null && ids.size() > 1) {
                 warnings.add(ids.size() + " series typed " + type + " (" + String.join(", ", ids)
                         + "): series " + ids.getFirst() + " is used");
             }
@@ -550,6 +596,16 @@ public final class StudyScanner {
     private static String folderName(Path dir) {
         Path name = dir.toAbsolutePath().normalize().getFileName();
         return name == null ? "study" : name.toString();
+    }
+
+    /**
+     * A folder name as a study may be called: a UID-like name is masked ({@link Redaction#name})
+     * and one that looks like a person name is replaced by {@code study}.
+     */
+    // LIMITATION: only DICOM-style person names (FAMILY^GIVEN) are recognised; a folder called
+    // Doe_John is shown as it is.
+    static String shownStudyName(String folder) {
+        return Redaction.looksLikePersonName(folder) ? "study" : Redaction.name(folder);
     }
 
     private static String unique(String name, Map<String, Integer> used) {

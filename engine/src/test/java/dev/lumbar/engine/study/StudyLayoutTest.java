@@ -1,0 +1,184 @@
+package dev.lumbar.engine.study;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.phantom.PhantomGenerator;
+import dev.lumbar.engine.phantom.PhantomOptions;
+import dev.lumbar.engine.phantom.PhantomSeries;
+import dev.lumbar.engine.phantom.PhantomStudy;
+import dev.lumbar.engine.phantom.PhantomWriter;
+import dev.lumbar.engine.spine.SeriesType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** How study and series get their names from the folder layout, and series CSV row checks. */
+class StudyLayoutTest {
+
+    @TempDir
+    Path dir;
+
+    private static StudyScan scan(Path root, SeriesDescriptions csv) throws StudyException {
+        return new StudyScanner(DicomReader.standard(), csv).scan(root);
+    }
+
+    private static void deleteTree(Path folder) throws IOException {
+        try (Stream<Path> walk = Files.walk(folder)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
+    void aStudyLeftWithOneSeriesFolderKeepsItsStudyFolderName() throws Exception {
+        PhantomStudy kept = PhantomGenerator.generate(PhantomOptions.of(31)
+                .withStudyId("1832055296"));
+        PhantomStudy other = PhantomGenerator.generate(PhantomOptions.of(32)
+                .withStudyId("4003253"));
+        PhantomWriter.write(kept, dir);
+        PhantomWriter.write(other, dir);
+        for (PhantomSeries s : kept.series().subList(0, 2)) {
+            deleteTree(dir.resolve(kept.studyId()).resolve(s.seriesId()));
+        }
+        // a stray file at another depth touches only the folder it sits in
+        Files.writeString(dir.resolve(other.studyId()).resolve("notes.txt"), "not an image");
+
+        StudyScan scan = scan(dir, SeriesDescriptions.none());
+        Study study = scan.studies().stream().filter(s -> s.id().equals(kept.studyId()))
+                .findFirst().orElseThrow(() -> new AssertionError(scan.studies().toString()));
+        assertEquals(List.of(kept.series().get(2).seriesId()), study.series().stream()
+                .map(Series::id).toList());
+        // studies come in natural path order
+        assertEquals(List.of("4003253", "1832055296"), scan.studies().stream().map(Study::id)
+                .toList());
+        // the whole study folder of the other one stays in the Kaggle layout except the stray
+        // file, so its series keep their folder names in every warning
+        Study otherRead = scan.studies().getFirst();
+        assertEquals(other.series().stream().map(PhantomSeries::seriesId).sorted().toList(),
+                otherRead.series().stream().map(Series::id).sorted().toList());
+        assertTrue(otherRead.warnings().stream().noneMatch(w -> w.matches("series S\\d.*")),
+                otherRead.warnings().toString());
+    }
+
+    @Test
+    void oneStudyFolderWithOneSeriesIsStillNamedByTheStudyFolder() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(33)
+                .withStudyId("1832055296"));
+        Path studyDir = PhantomWriter.write(phantom, dir);
+        for (PhantomSeries s : phantom.series().subList(0, 2)) {
+            deleteTree(studyDir.resolve(s.seriesId()));
+        }
+        StudyScan scan = scan(studyDir, SeriesDescriptions.none());
+        assertEquals(List.of("1832055296"), scan.studies().stream().map(Study::id).toList());
+        assertEquals(phantom.series().get(2).seriesId(), scan.studies().getFirst().series()
+                .getFirst().id());
+    }
+
+    @Test
+    void aStudyFolderWhoseSeriesFolderHoldsTwoSeriesStaysOneStudy() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(37)
+                .withStudyId("1832055296"));
+        Path studyDir = PhantomWriter.write(phantom, dir);
+        Path from = studyDir.resolve(phantom.series().get(1).seriesId());
+        Path into = studyDir.resolve(phantom.series().get(0).seriesId());
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : files.toList()) {
+                Files.move(f, into.resolve("b" + f.getFileName()));
+            }
+        }
+        Files.delete(from);
+        StudyScan scan = scan(studyDir, SeriesDescriptions.none());
+        assertEquals(List.of("1832055296"), scan.studies().stream().map(Study::id).toList());
+        assertTrue(scan.studies().getFirst().warnings().stream().anyMatch(w -> w.contains(
+                "carry 2 different SeriesInstanceUIDs")), scan.studies().toString());
+    }
+
+    @Test
+    void aFlatExportInsideTheInputIsNamedByItsFolderWithoutPersonNames() throws Exception {
+        Path kaggle = dir.resolve("kaggle");
+        Path root = dir.resolve("DOE^JOHN");
+        long seed = 34;
+        for (String folder : List.of("lumbar-mri", "SMITH^ANN")) {
+            PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(seed++));
+            PhantomWriter.write(phantom, kaggle);
+            Path flat = Files.createDirectories(root.resolve(folder));
+            int n = 0;
+            try (Stream<Path> files = Files.walk(kaggle.resolve(phantom.studyId()))) {
+                for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                    Files.copy(f, flat.resolve(String.format("IM%05d", n++)));
+                }
+            }
+        }
+        StudyScan scan = scan(root, SeriesDescriptions.none());
+        List<String> ids = scan.studies().stream().map(Study::id).toList();
+        assertEquals(List.of("study", "lumbar-mri"), ids);
+        for (Study s : scan.studies()) {
+            assertEquals(List.of("S1", "S2", "S3"), s.series().stream().map(Series::id)
+                    .toList());
+            assertTrue(s.warnings().stream().noneMatch(w -> w.contains("^")), s.warnings()
+                    .toString());
+        }
+    }
+
+    @Test
+    void seriesCsvRowsThatMatchNothingOrAreMalformedAreWarnedWithTheirLine() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(35)
+                .withStudyId("1832055296"));
+        PhantomWriter.write(phantom, dir);
+        Path csv = dir.resolve(PhantomWriter.SERIES_CSV);
+        Files.writeString(csv, "1832055296,999,Sagittal T1\n"
+                + "777,1,Axial T2\n"
+                + "1832055296,5,Sagittal,T2,extra\n"
+                + "1832055296,6\n", java.nio.file.StandardOpenOption.APPEND);
+        StudyScan scan = scan(dir, SeriesDescriptions.read(csv));
+        String all = String.join("\n", scan.warnings());
+        assertTrue(all.contains(PhantomWriter.SERIES_CSV + " line 5: study 1832055296 has no"
+                + " series 999"), all);
+        assertTrue(all.contains("1 row(s) name 1 study not in the input (line 6)"), all);
+        assertTrue(all.contains(PhantomWriter.SERIES_CSV + " line 7: 5 fields where the header"
+                + " has 3; row ignored"), all);
+        assertTrue(all.contains(PhantomWriter.SERIES_CSV + " line 8: 2 fields"), all);
+        assertEquals(4, scan.warnings().size(), all);
+        // the good rows still type every series
+        for (Series s : scan.studies().getFirst().series()) {
+            assertEquals(TypingRule.SERIES_CSV, s.typing().rule());
+        }
+    }
+
+    @Test
+    void swappedCsvLabelsAreOverruledByGeometryAndTiming() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(36)
+                .withStudyId("1832055296"));
+        PhantomWriter.write(phantom, dir);
+        String sagT1 = phantom.series().stream().filter(s -> s.type() == SeriesType.SAG_T1)
+                .findFirst().orElseThrow().seriesId();
+        String axT2 = phantom.series().stream().filter(s -> s.type() == SeriesType.AX_T2)
+                .findFirst().orElseThrow().seriesId();
+        String sagT2 = phantom.series().stream().filter(s -> s.type() == SeriesType.SAG_T2)
+                .findFirst().orElseThrow().seriesId();
+        Path csv = dir.resolve("swapped.csv");
+        Files.writeString(csv, "study_id,series_id,series_description\n"
+                + "1832055296," + sagT1 + ",Axial T2\n"
+                + "1832055296," + axT2 + ",Sagittal T1\n"
+                + "1832055296," + sagT2 + ",Sagittal T2/STIR\n");
+        Study study = scan(dir, SeriesDescriptions.read(csv)).studies().getFirst();
+        for (PhantomSeries made : phantom.series()) {
+            Series read = study.series().stream().filter(s -> s.id().equals(made.seriesId()))
+                    .findFirst().orElseThrow();
+            assertEquals(made.type(), read.type(), read.typing().reason());
+        }
+        assertTrue(study.warnings().stream().anyMatch(w -> w.startsWith("series " + sagT1)
+                && w.contains("names the axial plane but the images are sagittal")
+                && w.contains("the timing the weighting") && w.contains("TR ")),
+                study.warnings().toString());
+        assertTrue(study.warnings().stream().noneMatch(w -> w.contains("typed")),
+                study.warnings().toString());
+    }
+}
