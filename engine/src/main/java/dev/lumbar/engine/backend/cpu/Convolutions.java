@@ -310,6 +310,8 @@ final class Convolutions {
             halves(padded, paddedH, paddedW, phaseW, phased);
             return phased;
         }
+        // LIMITATION: horizontal strides above 2 split the columns one float at a time;
+        // correct, but the copy then costs more than the sums on small kernels.
         for (int ph = 0; ph < stride; ph++) {
             for (int iy = 0; iy < paddedH; iy++) {
                 int dst = (ph * paddedH + iy) * phaseW;
