@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <li>everything else: im2col in tiles of output pixels, then a matrix product per group.</li>
  * </ul>
  * Bias and activation are applied as each part of the output is finished: by the matrix
- * product's epilogue on blocks still in cache, or while writing in the other two paths.
+ * product's epilogue on blocks still in cache, while writing (1×1 over small images), or
+ * over each depthwise plane as it leaves per-thread scratch.
  */
 final class Convolutions {
 
