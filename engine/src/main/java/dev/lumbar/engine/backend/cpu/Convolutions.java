@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <li>everything else: im2col in tiles of output pixels, then a matrix product per group.</li>
  * </ul>
  * Bias and activation are applied as each part of the output is finished: by the matrix
- * product's epilogue on blocks still in cache, or while writing in the other two paths.
+ * product's epilogue on blocks still in cache, while writing (1×1 over small images), or
+ * over each depthwise plane as it leaves per-thread scratch.
  */
 final class Convolutions {
 
@@ -31,16 +33,27 @@ final class Convolutions {
     private static final ValueLayout.OfFloat F32 =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
+    /** Lane i takes lane 2i (even) or 2i + 1 (odd) of two vectors laid end to end. */
+    private static final VectorShuffle<Float> EVEN_LANES = VectorShuffle.fromOp(S, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD_LANES =
+            VectorShuffle.fromOp(S, i -> 2 * i + 1);
+
     /** 1×1 convolutions over images with fewer pixels than this run as one product. */
     private static final long BATCHED_PLANE = 256;
 
     /** im2col tiles hold at most this many floats (16 MiB), whatever the image size. */
     private static final long COLUMN_TILE_FLOATS = 1L << 22;
 
+    /** Depthwise planes are shared among workers in chunks of about this many outputs. */
+    private static final long DEPTHWISE_CHUNK_OUTPUTS = 4096;
+
     private final WorkerPool workers;
     private final Gemm gemm;
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> kernels = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<MemorySegment> staging =
+            ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private final ThreadLocal<MemorySegment> columns =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private final ThreadLocal<MemorySegment> outputs =
@@ -220,22 +233,49 @@ final class Convolutions {
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
+        int phaseW = (paddedW + s.strideW() - 1) / s.strideW();
+        int rowW = s.strideW() == 1 ? paddedW : phaseW;
+        int[] tapOffset = tapOffsets(g, rowW, s.strideW() == 1 ? 0 : paddedH * phaseW);
         int taps = g.kh * g.kw;
-        workers.forEach(g.n * g.c, p -> {
-            int channel = p % g.c;
-            float[] padded = paddedPlane(g, x, (long) p * g.h * g.w, paddedH, paddedW);
-            float[] w = new float[taps];
-            MemorySegment.copy(weight, F32, (long) channel * taps * Float.BYTES, w, 0, taps);
-            float b = bias == null ? 0f : bias.getAtIndex(F32, channel);
-            long out = (long) p * g.outH * g.outW * Float.BYTES;
-            if (s.strideW() == 1) {
-                depthwiseRows(g, padded, paddedW, 0, w, b, y, out, act);
-            } else {
-                int phaseW = (paddedW + s.strideW() - 1) / s.strideW();
-                float[] phased = phases(padded, paddedH, paddedW, s.strideW(), phaseW);
-                depthwiseRows(g, phased, phaseW, paddedH * phaseW, w, b, y, out, act);
+        long outPlane = (long) g.outH * g.outW;
+        // planes in chunks of a few thousand outputs: small planes are then not each a task
+        long grain = Math.max(1, DEPTHWISE_CHUNK_OUTPUTS / outPlane);
+        workers.forChunks((long) g.n * g.c, grain, (from, to) -> {
+            float[] w = buffer(kernels, taps);
+            MemorySegment sums = scratch(staging, outPlane + 2L * L);
+            for (int p = (int) from; p < to; p++) {
+                int channel = p % g.c;
+                float[] padded = paddedPlane(g, x, (long) p * g.h * g.w, paddedH, paddedW);
+                MemorySegment.copy(weight, F32, (long) channel * taps * Float.BYTES, w, 0, taps);
+                float b = bias == null ? 0f : bias.getAtIndex(F32, channel);
+                float[] source = s.strideW() == 1 ? padded
+                        : phases(padded, paddedH, paddedW, s.strideW(), phaseW);
+                // the plane is summed into scratch with whole-vector stores, bias included,
+                // then the activation runs once over the contiguous plane, not once per row
+                depthwiseRows(g, source, rowW, tapOffset, w, b, sums);
+                Pointwise.biasActivate(sums, 0, y, (long) p * outPlane * Float.BYTES, outPlane,
+                        0f, act);
             }
         });
+    }
+
+    /**
+     * Where tap (ky, kx) starts in the source, relative to an output's top-left: in the padded
+     * plane ({@code phaseSize} 0, rows of {@code rowW}) or, for a horizontal stride, in its
+     * column phases, where tap (ky, kx) of output column ox reads phase
+     * {@code (kx·dw) mod sw} at column {@code ox + (kx·dw) div sw}.
+     */
+    private static int[] tapOffsets(Geometry g, int rowW, int phaseSize) {
+        Conv2dSpec s = g.spec;
+        int[] tapOffset = new int[g.kh * g.kw];
+        for (int ky = 0, tap = 0; ky < g.kh; ky++) {
+            for (int kx = 0; kx < g.kw; kx++, tap++) {
+                int column = kx * s.dilationW();
+                tapOffset[tap] = (column % s.strideW()) * phaseSize
+                        + ky * s.dilationH() * rowW + column / s.strideW();
+            }
+        }
+        return tapOffset;
     }
 
     /** The plane at {@code offset} (in floats), copied into a zero border of the padding. */
@@ -243,11 +283,18 @@ final class Convolutions {
             int paddedW) {
         Conv2dSpec s = g.spec;
         float[] padded = buffer(planes, paddedH * paddedW + 2 * L);
-        java.util.Arrays.fill(padded, 0, paddedH * paddedW + 2 * L, 0f);
+        // only the border is zeroed: the copy overwrites the rest
+        int firstRow = s.padTop() * paddedW;
+        java.util.Arrays.fill(padded, 0, firstRow + s.padLeft(), 0f);
         for (int iy = 0; iy < g.h; iy++) {
-            MemorySegment.copy(x, F32, (offset + (long) iy * g.w) * Float.BYTES, padded,
-                    (iy + s.padTop()) * paddedW + s.padLeft(), g.w);
+            int at = (iy + s.padTop()) * paddedW + s.padLeft();
+            MemorySegment.copy(x, F32, (offset + (long) iy * g.w) * Float.BYTES, padded, at,
+                    g.w);
+            // this row's right border and the next row's left one
+            java.util.Arrays.fill(padded, at + g.w, at + g.w + s.padRight() + s.padLeft(), 0f);
         }
+        int afterRows = (g.h + s.padTop()) * paddedW;
+        java.util.Arrays.fill(padded, afterRows, paddedH * paddedW + 2 * L, 0f);
         return padded;
     }
 
@@ -260,6 +307,12 @@ final class Convolutions {
         int size = stride * paddedH * phaseW;
         float[] phased = buffer(strided, size + 2 * L);
         java.util.Arrays.fill(phased, size, size + 2 * L, 0f);
+        if (stride == 2) {
+            halves(padded, paddedH, paddedW, phaseW, phased);
+            return phased;
+        }
+        // LIMITATION: horizontal strides above 2 split the columns one float at a time;
+        // correct, but the copy then costs more than the sums on small kernels.
         for (int ph = 0; ph < stride; ph++) {
             for (int iy = 0; iy < paddedH; iy++) {
                 int dst = (ph * paddedH + iy) * phaseW;
@@ -272,6 +325,36 @@ final class Convolutions {
         return phased;
     }
 
+    /**
+     * {@link #phases} for stride 2, a vector at a time: two vectors of a padded row give one of
+     * its even columns and one of its odd ones. Phase columns past the row's end take the next
+     * row's values rather than zero; only outputs past the row's end read them.
+     */
+    private static void halves(float[] padded, int paddedH, int paddedW, int phaseW,
+            float[] phased) {
+        int oddPhase = paddedH * phaseW;
+        for (int iy = 0; iy < paddedH; iy++) {
+            int src = iy * paddedW;
+            int dst = iy * phaseW;
+            for (int j = 0; j < phaseW; j += L) {
+                // the padded plane has 2·L spare floats, so both loads stay inside it
+                FloatVector first = FloatVector.fromArray(S, padded, src + 2 * j);
+                FloatVector second = FloatVector.fromArray(S, padded, src + 2 * j + L);
+                FloatVector even = first.rearrange(EVEN_LANES, second);
+                FloatVector odd = first.rearrange(ODD_LANES, second);
+                if (j + L <= phaseW) {
+                    even.intoArray(phased, dst + j);
+                    odd.intoArray(phased, oddPhase + dst + j);
+                } else {
+                    // a whole store would spill onto the other phase's first row
+                    VectorMask<Float> lanes = S.indexInRange(j, phaseW);
+                    even.intoArray(phased, dst + j, lanes);
+                    odd.intoArray(phased, oddPhase + dst + j, lanes);
+                }
+            }
+        }
+    }
+
     private static float[] buffer(ThreadLocal<float[]> slot, int size) {
         float[] buffer = slot.get();
         if (buffer.length < size) {
@@ -282,43 +365,33 @@ final class Convolutions {
     }
 
     /**
-     * Every output row of one depthwise plane: each output vector sums all taps in a register.
-     * The source is the padded plane ({@code phaseSize} 0, rows of {@code rowW}) or, for a
-     * horizontal stride, its column phases; tap (ky, kx) of output column ox then reads phase
-     * {@code (kx·dw) mod sw} at column {@code ox + (kx·dw) div sw}.
+     * Every output row of one depthwise plane, bias included, into {@code sums} (row after row,
+     * {@code outW} to a row): each output vector sums all taps in a register. Stores are whole
+     * vectors; lanes past a row's end land on the next row, which overwrites them, or on the
+     * 2·L spare floats after the plane.
      */
-    private static void depthwiseRows(Geometry g, float[] source, int rowW, int phaseSize,
-            float[] w, float bias, MemorySegment y, long out, Activation act) {
-        Conv2dSpec s = g.spec;
-        int[] tapOffset = new int[g.kh * g.kw];
-        for (int ky = 0, tap = 0; ky < g.kh; ky++) {
-            for (int kx = 0; kx < g.kw; kx++, tap++) {
-                int column = kx * s.dilationW();
-                tapOffset[tap] = (column % s.strideW()) * phaseSize
-                        + ky * s.dilationH() * rowW + column / s.strideW();
-            }
-        }
+    private static void depthwiseRows(Geometry g, float[] source, int rowW, int[] tapOffset,
+            float[] w, float bias, MemorySegment sums) {
+        int strideH = g.spec.strideH();
         for (int oy = 0; oy < g.outH; oy++) {
-            int top = oy * s.strideH() * rowW;
-            long row = out + (long) oy * g.outW * Float.BYTES;
+            int top = oy * strideH * rowW;
+            long row = (long) oy * g.outW * Float.BYTES;
             if (g.outW <= L) {
                 // a row fits one vector
                 // LIMITATION: planes narrower than a vector (8×8 at stage 3 of a 128-pixel
                 // ConvNeXt) leave the other lanes idle rather than packing rows together.
-                VectorMask<Float> lanes = S.indexInRange(0, g.outW);
                 FloatVector acc = FloatVector.broadcast(S, bias);
                 for (int tap = 0; tap < tapOffset.length; tap++) {
                     acc = FloatVector.fromArray(S, source, top + tapOffset[tap])
                             .fma(FloatVector.broadcast(S, w[tap]), acc);
                 }
-                acc.intoMemorySegment(y, row, LE, lanes);
+                acc.intoMemorySegment(sums, row, LE);
+                continue;
             }
-            for (int ox = 0; g.outW > L && ox < g.outW; ox += 2 * L) {
+            for (int ox = 0; ox < g.outW; ox += 2 * L) {
                 // two vectors of outputs per pass share each tap's weight, and their sums
                 // are independent chains of multiply-adds; the source has 2·L spare floats,
                 // so whole-vector loads stay inside it
-                VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
-                VectorMask<Float> nextLanes = S.indexInRange(ox + L, g.outW);
                 FloatVector acc = FloatVector.broadcast(S, bias);
                 FloatVector next = acc;
                 int base = top + ox;
@@ -329,11 +402,8 @@ final class Convolutions {
                     next = FloatVector.fromArray(S, source, at + L).fma(weight, next);
                 }
                 long o = row + (long) ox * Float.BYTES;
-                acc.intoMemorySegment(y, o, LE, lanes);
-                next.intoMemorySegment(y, o + (long) L * Float.BYTES, LE, nextLanes);
-            }
-            if (act != Activation.IDENTITY) {
-                Pointwise.biasActivate(y, row, y, row, g.outW, 0f, act);
+                acc.intoMemorySegment(sums, o, LE);
+                next.intoMemorySegment(sums, o + (long) L * Float.BYTES, LE);
             }
         }
     }

@@ -1,9 +1,12 @@
 package dev.lumbar.engine.backend.cpu;
 
+import static jdk.incubator.vector.FloatVector.broadcast;
+
 import dev.lumbar.engine.backend.Activation;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -173,24 +176,41 @@ final class Pointwise {
             // erfc(t) = exp(-t²) · R(u) for t = |x|/√2; t² = x²/2 is formed from x exactly
             // (a rounded t would cost 1e-5 relative at x = -11)
             FloatVector xc = x.abs().min(X_LIMIT);
-            FloatVector u = bc(1f).div(xc.mul(INV_SQRT2).fma(ERFC_SCALE, 1f));
-            FloatVector r = u.fma(R10, R9).fma(u, bc(R8)).fma(u, bc(R7)).fma(u, bc(R6))
-                    .fma(u, bc(R5)).fma(u, bc(R4)).fma(u, bc(R3)).fma(u, bc(R2)).fma(u, bc(R1))
-                    .fma(u, bc(R0));
+            FloatVector u = broadcast(S, 1f).div(xc.mul(INV_SQRT2).fma(ERFC_SCALE, 1f));
+            FloatVector r = u.fma(R10, R9).fma(u, broadcast(S, R8)).fma(u, broadcast(S, R7))
+                    .fma(u, broadcast(S, R6)).fma(u, broadcast(S, R5)).fma(u, broadcast(S, R4))
+                    .fma(u, broadcast(S, R3)).fma(u, broadcast(S, R2)).fma(u, broadcast(S, R1))
+                    .fma(u, broadcast(S, R0));
             FloatVector square = xc.mul(xc);
             FloatVector squareError = xc.fma(xc, square.neg());
-            FloatVector gauss = VectorMath.exp(square.mul(-0.5f))
+            // exp(-x²/2): VectorMath.exp written out, the same operations in the same order.
+            // This loop is large enough that the compiler often declines to inline a call
+            // to it, and then boxes the vectors; the Vector API's own methods are always
+            // inlined.
+            FloatVector ec = square.mul(-0.5f).max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
+            FloatVector shifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
+            FloatVector k = shifted.sub(VectorMath.ROUNDER);
+            FloatVector er = k.fma(broadcast(S, -VectorMath.LN2_LO),
+                    k.fma(broadcast(S, -VectorMath.LN2_HI), ec));
+            FloatVector ep = er.fma(VectorMath.E7, VectorMath.E6)
+                    .fma(er, broadcast(S, VectorMath.E5)).fma(er, broadcast(S, VectorMath.E4))
+                    .fma(er, broadcast(S, VectorMath.E3)).fma(er, broadcast(S, VectorMath.E2))
+                    .fma(er, broadcast(S, 1f)).fma(er, broadcast(S, 1f));
+            IntVector ki = shifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
+            IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1);
+            IntVector k2 = ki.sub(k1);
+            FloatVector scale1 = k1.add(VectorMath.EXPONENT_BIAS)
+                    .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes();
+            FloatVector scale2 = k2.add(VectorMath.EXPONENT_BIAS)
+                    .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes();
+            FloatVector gauss = ep.mul(scale1).mul(scale2)
                     .mul(squareError.mul(-0.5f).add(1f));
             FloatVector halfErfc = gauss.mul(r).mul(0.5f);
 
             // Φ = erfc/2 below zero and 1 - erfc/2 above: no cancellation in either tail
             VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
-            FloatVector phi = bc(1f).sub(halfErfc).blend(halfErfc, negative);
+            FloatVector phi = broadcast(S, 1f).sub(halfErfc).blend(halfErfc, negative);
             x.mul(phi).intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
-    }
-
-    private static FloatVector bc(float v) {
-        return FloatVector.broadcast(S, v);
     }
 }

@@ -29,25 +29,25 @@ import jdk.incubator.vector.VectorOperators;
 final class VectorMath {
 
     /** Below this exp is zero in float, above it infinite; clamping keeps k in range. */
-    private static final float EXP_MIN = -104f;
-    private static final float EXP_MAX = 89f;
+    static final float EXP_MIN = -104f;
+    static final float EXP_MAX = 89f;
     private static final double LN2 = 0.6931471805599453;
-    private static final float LOG2E = (float) (1 / LN2);
-    private static final float LN2_HI = (float) LN2;
-    private static final float LN2_LO = (float) (LN2 - LN2_HI);
+    static final float LOG2E = (float) (1 / LN2);
+    static final float LN2_HI = (float) LN2;
+    static final float LN2_LO = (float) (LN2 - LN2_HI);
     /** 1.5 · 2^23: adding it rounds to an integer and leaves that integer in the low bits. */
-    private static final float ROUNDER = 12582912f;
-    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
-    private static final int EXPONENT_BIAS = 127;
-    private static final int MANTISSA_BITS = 23;
+    static final float ROUNDER = 12582912f;
+    static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    static final int EXPONENT_BIAS = 127;
+    static final int MANTISSA_BITS = 23;
 
     // exp(r) = 1 + r + r²/2! + ... + r⁷/7!
-    private static final float E2 = 1f / 2;
-    private static final float E3 = (float) (1.0 / 6);
-    private static final float E4 = (float) (1.0 / 24);
-    private static final float E5 = (float) (1.0 / 120);
-    private static final float E6 = (float) (1.0 / 720);
-    private static final float E7 = (float) (1.0 / 5040);
+    static final float E2 = 1f / 2;
+    static final float E3 = (float) (1.0 / 6);
+    static final float E4 = (float) (1.0 / 24);
+    static final float E5 = (float) (1.0 / 120);
+    static final float E6 = (float) (1.0 / 720);
+    static final float E7 = (float) (1.0 / 5040);
 
     /** Below this |x|, tanh takes the odd series; the first omitted term is under 1e-9. */
     private static final float TANH_SERIES_LIMIT = 0.5f;
@@ -67,7 +67,9 @@ final class VectorMath {
     /** e^x in every lane. */
     // LIMITATION: speed, not the result, depends on the compiler inlining this method (about
     // 200 bytecodes) into the calling loop; where its profile is too thin to, the vectors are
-    // boxed and that loop runs several times slower until it is recompiled.
+    // boxed and that loop runs several times slower until it is recompiled. The GELU loop,
+    // the largest caller, has the same operations written out (Pointwise.gelu); keep the two
+    // identical.
     static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
 

@@ -129,6 +129,33 @@ class CpuBackendTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void smallDepthwiseKernelsMatchReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("small depthwise");
+        try (CpuBackend cpu = open(gemm, threads)) {
+            // TF 'same' with stride 2 pads one more at the end on even sizes, evenly on odd
+            checkConv(cpu, random, new long[] {2, 6, 33, 67}, new long[] {6, 1, 3, 3}, true,
+                    new Conv2dSpec(2, 2, 1, 1, 1, 1, 1, 1, 6), Activation.SILU,
+                    "depthwise 3x3 stride 2, rows wider than two vectors");
+            checkConv(cpu, random, new long[] {3, 40, 8, 8}, new long[] {40, 1, 3, 3}, true,
+                    new Conv2dSpec(2, 2, 0, 1, 0, 1, 1, 1, 40), Activation.GELU,
+                    "depthwise 3x3 stride 2 on 8x8, many planes to a chunk");
+            checkConv(cpu, random, new long[] {2, 7, 11, 13}, new long[] {7, 1, 5, 5}, true,
+                    new Conv2dSpec(2, 2, 1, 2, 2, 2, 1, 1, 7), Activation.SIGMOID,
+                    "depthwise 5x5 stride 2, odd sizes, uneven padding");
+            checkConv(cpu, random, new long[] {5, 300, 4, 4}, new long[] {300, 1, 3, 3}, false,
+                    Conv2dSpec.symmetric(1, 1, 1, 300), Activation.SILU,
+                    "depthwise 3x3 on 4x4 planes");
+            checkConv(cpu, random, new long[] {1, 3, 5, 37}, new long[] {3, 1, 5, 5}, true,
+                    Conv2dSpec.symmetric(1, 2, 1, 3), Activation.IDENTITY,
+                    "depthwise 5x5, a row of two vectors and a tail");
+            checkConv(cpu, random, new long[] {2, 4, 3, 3}, new long[] {4, 1, 3, 3}, true,
+                    new Conv2dSpec(2, 2, 1, 1, 1, 1, 1, 1, 4), Activation.RELU,
+                    "depthwise 3x3 stride 2 on 3x3");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void linearAndMatmulMatchReference(GemmChoice gemm, int threads) {
         SplittableRandom random = seeded("linear");
         try (CpuBackend cpu = open(gemm, threads);
