@@ -410,8 +410,14 @@ public final class PredictCommand implements Callable<Integer> {
             // at the end; a crash in between leaves it and the journal of this run
             try (SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
                     : SubmissionWriter.create(outFile)) {
-                return gradeAll(studies, manifest, version, models, given, backend, engine,
-                        submission, stdout, err);
+                try {
+                    return gradeAll(studies, manifest, version, models, given, backend, engine,
+                            submission, stdout, err);
+                } catch (IOException | RuntimeException | Error e) {
+                    // a batch that broke off replaces nothing; --resume continues its journal
+                    submission.abandon();
+                    throw e;
+                }
             }
         }
     }
