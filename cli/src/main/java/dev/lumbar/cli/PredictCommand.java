@@ -428,67 +428,65 @@ public final class PredictCommand implements Callable<Integer> {
             PrintWriter err) throws IOException {
         int[] failed = {0};
         int[] skipped = {0};
-        {
-            Set<String> completed = keptStudies(submission, err);
+        Set<String> completed = keptStudies(submission, err);
 
-            // studies run on study threads; their outcomes are written here, in input order
-            BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
-                Study study = studies.get(index);
-                if (completed.contains(study.id())) {
-                    return new AlreadyDone();
+        // studies run on study threads; their outcomes are written here, in input order
+        BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
+            Study study = studies.get(index);
+            if (completed.contains(study.id())) {
+                return new AlreadyDone();
+            }
+            List<String> warnings = new ArrayList<>(study.warnings());
+            long readStart = System.nanoTime();
+            VolumeLoader loader = new VolumeLoader(DicomReader.standard());
+            try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
+                long readMillis = (System.nanoTime() - readStart) / 1_000_000;
+                deadline.check();
+                if (stacks.stacks().isEmpty()) {
+                    throw new IllegalArgumentException("no usable series ("
+                            + String.join("; ", warnings) + ")");
                 }
-                List<String> warnings = new ArrayList<>(study.warnings());
-                long readStart = System.nanoTime();
-                VolumeLoader loader = new VolumeLoader(DicomReader.standard());
-                try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
-                    long readMillis = (System.nanoTime() - readStart) / 1_000_000;
-                    deadline.check();
-                    if (stacks.stacks().isEmpty()) {
-                        throw new IllegalArgumentException("no usable series ("
-                                + String.join("; ", warnings) + ")");
-                    }
-                    StudyEngine.Graded graded = engine.predict(study.id(), stacks.stacks(),
-                            given.forStudy(study.id()), warnings);
-                    if (graded.result().targets().stream()
-                            .allMatch(StudyResult.TargetResult::fromPriors)) {
-                        // priors fill a partial gap; a study with nothing graded is no result
-                        throw new IllegalArgumentException("no target was graded by any model"
-                                + " (every target would take the priors); "
-                                + (warnings.isEmpty() ? "no usable series"
-                                        : String.join("; ", warnings)));
-                    }
-                    Backend used = graded.backend();
-                    return new Predicted(graded.result(), PredictionReport.of(graded.result(),
-                            manifest, version, new StudyReport.BackendInfo(used.name(),
-                                    used.device().toString()),
-                            models, PredictionReport.series(study), readMillis), used.name());
+                StudyEngine.Graded graded = engine.predict(study.id(), stacks.stacks(),
+                        given.forStudy(study.id()), warnings);
+                if (graded.result().targets().stream()
+                        .allMatch(StudyResult.TargetResult::fromPriors)) {
+                    // priors fill a partial gap; a study with nothing graded is no result
+                    throw new IllegalArgumentException("no target was graded by any model"
+                            + " (every target would take the priors); "
+                            + (warnings.isEmpty() ? "no usable series"
+                                    : String.join("; ", warnings)));
                 }
-            };
-            BatchRunner.Commit<StudyOutput> commit = outcome -> {
-                Study study = studies.get(outcome.index());
-                String progress = String.format(Locale.ROOT, "[%d/%d] study %s",
-                        outcome.index() + 1, studies.size(), study.id());
-                switch (outcome) {
-                    case BatchRunner.Graded<StudyOutput>(var i, AlreadyDone done, var s) -> {
-                        skipped[0]++;
-                        if (!quiet) {
-                            stdout.println(progress + ": already in " + out + ", skipped");
-                        }
-                    }
-                    case BatchRunner.Graded<StudyOutput>(var i, Predicted p, var seconds) ->
-                        written(study, p, seconds, submission, progress, stdout, err);
-                    case BatchRunner.Failed<StudyOutput>(var i, StudyFailure why, var seconds) -> {
-                        failed[0]++;
-                        Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
-                                failureReport(study, why, version, backend, seconds));
-                        err.println("lumbar predict: " + progress + " failed: " + why.message());
+                Backend used = graded.backend();
+                return new Predicted(graded.result(), PredictionReport.of(graded.result(),
+                        manifest, version, new StudyReport.BackendInfo(used.name(),
+                                used.device().toString()),
+                        models, PredictionReport.series(study), readMillis), used.name());
+            }
+        };
+        BatchRunner.Commit<StudyOutput> commit = outcome -> {
+            Study study = studies.get(outcome.index());
+            String progress = String.format(Locale.ROOT, "[%d/%d] study %s",
+                    outcome.index() + 1, studies.size(), study.id());
+            switch (outcome) {
+                case BatchRunner.Graded<StudyOutput>(var i, AlreadyDone done, var s) -> {
+                    skipped[0]++;
+                    if (!quiet) {
+                        stdout.println(progress + ": already in " + out + ", skipped");
                     }
                 }
-            };
-            new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
-                    .run(studies.size(), job, commit);
-            submission.orderBy(studies.stream().map(Study::id).toList());
-        }
+                case BatchRunner.Graded<StudyOutput>(var i, Predicted p, var seconds) ->
+                    written(study, p, seconds, submission, progress, stdout, err);
+                case BatchRunner.Failed<StudyOutput>(var i, StudyFailure why, var seconds) -> {
+                    failed[0]++;
+                    Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
+                            failureReport(study, why, version, backend, seconds));
+                    err.println("lumbar predict: " + progress + " failed: " + why.message());
+                }
+            }
+        };
+        new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
+                .run(studies.size(), job, commit);
+        submission.orderBy(studies.stream().map(Study::id).toList());
         if (!quiet) {
             stdout.println(String.format(Locale.ROOT, "lumbar predict: %s graded, %d"
                     + " failed, %d skipped; submission %s, reports in %s",

@@ -27,7 +27,8 @@ import java.util.Set;
  * the journal. After a crash the journal holds every finished study (a torn last study is
  * dropped when read), is itself a valid partial submission, and {@link #resume} continues from
  * it. {@link #abandon()} stops the same way on purpose. The file itself is only ever replaced
- * by that atomic write, so no failure or crash leaves it truncated. Thread-safe: studies finishing on different threads may append concurrently.
+ * by that atomic write, so no failure or crash leaves it truncated. Thread-safe: studies
+ * finishing on different threads may append concurrently.
  */
 public final class SubmissionWriter implements AutoCloseable {
 
