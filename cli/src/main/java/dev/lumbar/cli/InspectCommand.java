@@ -34,7 +34,8 @@ import picocli.CommandLine.Parameters;
                     + " series with its type and the rule that decided it, orientation, slices"
                     + " and stacks, image size, pixel and slice spacing, transfer syntax; then"
                     + " the warnings.",
-            "Exit codes: 0 described (warnings included), 2 DIR or the series CSV is unreadable"
+            "Exit codes: 0 described (warnings included), 1 an internal error (a bug),"
+                    + " 2 DIR or the series CSV is unreadable"
                     + " or holds no DICOM image, or with --timing a stack could not be decoded."})
 public final class InspectCommand implements Callable<Integer> {
 
@@ -174,7 +175,8 @@ public final class InspectCommand implements Callable<Integer> {
         double megabytes = loader.storedBytesDecoded() / 1e6;
         out.printf(Locale.ROOT, "timing: decoded %.1f MB of stored pixels in %.3f s = %.1f MB/s"
                 + "%s%n", megabytes, seconds, megabytes / seconds,
-                failed == 0 ? "" : " (" + failed + " stacks failed)");
+                failed == 0 ? ""
+                        : " (" + PredictCommand.count(failed, "stack", "stacks") + " failed)");
         return new int[] {failed, total};
     }
 }

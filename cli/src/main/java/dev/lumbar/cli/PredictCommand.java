@@ -74,6 +74,9 @@ public final class PredictCommand implements Callable<Integer> {
     /** How long past its limit a study that cannot be stopped is waited for. */
     private static final Duration ABANDON_GRACE = Duration.ofSeconds(30);
 
+    /** The longest --study-timeout (about 31 years): far past any study, and exact in ns. */
+    static final double MAX_STUDY_TIMEOUT_SECONDS = 1e9;
+
     enum DeviceChoice { auto, cpu, cuda }
 
     @CommandLine.Spec
@@ -163,8 +166,9 @@ public final class PredictCommand implements Callable<Integer> {
             err.println("lumbar predict: --workers must be at least 1");
             return Main.BAD_INPUT;
         }
-        if (!(studyTimeoutSeconds > 0) || studyTimeoutSeconds > 1e9) {
-            err.println("lumbar predict: --study-timeout must be a positive number of seconds");
+        if (!(studyTimeoutSeconds > 0) || studyTimeoutSeconds > MAX_STUDY_TIMEOUT_SECONDS) {
+            err.println("lumbar predict: --study-timeout must be a positive number of seconds,"
+                    + " at most " + (long) MAX_STUDY_TIMEOUT_SECONDS);
             return Main.BAD_INPUT;
         }
         if (!Files.isDirectory(input)) {
@@ -172,8 +176,15 @@ public final class PredictCommand implements Callable<Integer> {
             return Main.BAD_INPUT;
         }
 
-        // the outputs before anything slow: a bad path is found before loading or grading
-        String outputProblem = prepareOutputs();
+        if (threads != null && (threads < 1 || threads > ForwardCommand.MAX_THREADS)) {
+            err.println("lumbar predict: --threads must be between 1 and "
+                    + ForwardCommand.MAX_THREADS + ", got " + threads);
+            return Main.BAD_INPUT;
+        }
+
+        // the output paths before anything slow: a bad path is found before loading or
+        // grading; nothing is created until the ensemble has loaded
+        String outputProblem = checkOutputs();
         if (outputProblem != null) {
             err.println("lumbar predict: " + outputProblem);
             return Main.BAD_INPUT;
@@ -212,10 +223,17 @@ public final class PredictCommand implements Callable<Integer> {
             return usageError(err, e);
         }
         scan.warnings().forEach(w -> err.println("lumbar predict: warning: " + w));
-        emptyStudyFolders(scan.studies()).forEach(folder -> err.println("lumbar predict:"
+        List<Path> ownOutputs = ownOutputsUnderInput();
+        if (!ownOutputs.isEmpty()) {
+            err.println("lumbar predict: warning: the output folders lie under --input; they"
+                    + " are not scanned for studies");
+        }
+        List<Study> studies = scan.studies().stream()
+                .filter(s -> !within(s.directory(), ownOutputs)).toList();
+        emptyStudyFolders(studies, ownOutputs).forEach(folder -> err.println("lumbar predict:"
                 + " warning: study folder " + Redaction.name(folder) + " holds no DICOM"
                 + " files; skipped"));
-        if (scan.studies().isEmpty()) {
+        if (studies.isEmpty()) {
             err.println("lumbar predict: no DICOM studies found under "
                     + Redaction.path(input) + "; nothing to grade");
             return Main.BAD_INPUT;
@@ -225,7 +243,7 @@ public final class PredictCommand implements Callable<Integer> {
             if (backend == null) {
                 return Main.BAD_INPUT;
             }
-            return predictAll(scan.studies(), manifest, priors, given, backend, stdout, err);
+            return predictAll(studies, manifest, priors, given, backend, stdout, err);
         } catch (IOException e) {
             err.println("lumbar predict: cannot write the outputs (" + out + ", " + reportDir
                     + "): " + describe(e));
@@ -235,10 +253,10 @@ public final class PredictCommand implements Callable<Integer> {
 
     /**
      * Checks that {@code --out} names a file in a folder and {@code --report-dir} a folder,
-     * creates the folders, and returns what is wrong, naming the path, or null when both are
-     * usable. Nothing is created when either is unusable.
+     * and returns what is wrong, naming the path, or null when both look usable. Creates
+     * nothing: a run refused later (a bad ensemble) must leave no folder behind.
      */
-    String prepareOutputs() {
+    String checkOutputs() {
         Path outFile = out.toAbsolutePath();
         Path reports = reportDir.toAbsolutePath();
         if (Files.isDirectory(outFile)) {
@@ -251,10 +269,16 @@ public final class PredictCommand implements Callable<Integer> {
         if (outFolder != null) {
             return outFolder;
         }
-        String reportFolder = folderProblem("--report-dir", reportDir, reports);
-        if (reportFolder != null) {
-            return reportFolder;
-        }
+        return folderProblem("--report-dir", reportDir, reports);
+    }
+
+    /**
+     * Creates the output folders, once the ensemble has loaded, and returns what is wrong,
+     * naming the path, or null when both are usable.
+     */
+    String createOutputs() {
+        Path outFile = out.toAbsolutePath();
+        Path reports = reportDir.toAbsolutePath();
         try {
             Files.createDirectories(outFile.getParent());
             Files.createDirectories(reports);
@@ -287,7 +311,7 @@ public final class PredictCommand implements Callable<Integer> {
      * left empty (or holding no DICOM), which the batch would otherwise drop without a word.
      * Nothing when {@code --input} is itself a study.
      */
-    private List<String> emptyStudyFolders(List<Study> studies) {
+    private List<String> emptyStudyFolders(List<Study> studies, List<Path> ownOutputs) {
         Path root = input.toAbsolutePath().normalize();
         List<Path> used = studies.stream()
                 .map(s -> s.directory().toAbsolutePath().normalize()).toList();
@@ -299,6 +323,7 @@ public final class PredictCommand implements Callable<Integer> {
             for (Path folder : folders.sorted().toList()) {
                 String name = folder.getFileName().toString();
                 if (Files.isDirectory(folder) && !name.startsWith(".")
+                        && !within(folder, ownOutputs)
                         && used.stream().noneMatch(u -> u.startsWith(folder))) {
                     empty.add(name);
                 }
@@ -307,6 +332,28 @@ public final class PredictCommand implements Callable<Integer> {
             return List.of();
         }
         return empty;
+    }
+
+    /**
+     * The folders this run writes (the submission's folder and the report folder) that lie
+     * strictly under {@code --input}: a second run must not read the first one's outputs as a
+     * study. The submission's folder is left out when it is {@code --input} itself.
+     */
+    private List<Path> ownOutputsUnderInput() {
+        Path root = input.toAbsolutePath().normalize();
+        List<Path> own = new ArrayList<>();
+        for (Path folder : List.of(out.toAbsolutePath().normalize().getParent(),
+                reportDir.toAbsolutePath().normalize())) {
+            if (folder != null && folder.startsWith(root) && !folder.equals(root)) {
+                own.add(folder);
+            }
+        }
+        return own;
+    }
+
+    private static boolean within(Path path, List<Path> folders) {
+        Path p = path.toAbsolutePath().normalize();
+        return folders.stream().anyMatch(p::startsWith);
     }
 
     /** "1 study", "2 studies". */
@@ -336,14 +383,11 @@ public final class PredictCommand implements Callable<Integer> {
             throws IOException {
         Path outFile = out.toAbsolutePath();
         String version = spec.root().version()[0];
-        int[] failed = {0};
-        int[] skipped = {0};
         int cpuThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         try (StudyEngine engine = new StudyEngine(manifest, priors, backend,
-                () -> Backends.open("cpu", cpuThreads));
-                SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
-                        : SubmissionWriter.create(outFile)) {
-            // every network up front: a broken ensemble stops here, before any study
+                () -> Backends.open("cpu", cpuThreads))) {
+            // every network up front: a broken ensemble stops here, before any study and
+            // before any output is created, opened or replaced
             long loadStart = System.nanoTime();
             List<ModelFingerprint> models;
             try {
@@ -357,58 +401,92 @@ public final class PredictCommand implements Callable<Integer> {
                         + " %s in %.2f s", engine.loadedModels().size(), backend.name(),
                         (System.nanoTime() - loadStart) / 1e9));
             }
-            Set<String> completed = keptStudies(submission, err);
-
-            // studies run on study threads; their outcomes are written here, in input order
-            BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
-                Study study = studies.get(index);
-                if (completed.contains(study.id())) {
-                    return new AlreadyDone();
+            String outputProblem = createOutputs();
+            if (outputProblem != null) {
+                err.println("lumbar predict: " + outputProblem);
+                return Main.BAD_INPUT;
+            }
+            // the earlier submission stays whole until the graded one replaces it atomically
+            // at the end; a crash in between leaves it and the journal of this run
+            try (SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
+                    : SubmissionWriter.create(outFile)) {
+                try {
+                    return gradeAll(studies, manifest, version, models, given, backend, engine,
+                            submission, stdout, err);
+                } catch (IOException | RuntimeException | Error e) {
+                    // a batch that broke off replaces nothing; --resume continues its journal
+                    submission.abandon();
+                    throw e;
                 }
-                List<String> warnings = new ArrayList<>(study.warnings());
-                long readStart = System.nanoTime();
-                VolumeLoader loader = new VolumeLoader(DicomReader.standard());
-                try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
-                    long readMillis = (System.nanoTime() - readStart) / 1_000_000;
-                    deadline.check();
-                    if (stacks.stacks().isEmpty()) {
-                        throw new IllegalArgumentException("no usable series ("
-                                + String.join("; ", warnings) + ")");
-                    }
-                    StudyEngine.Graded graded = engine.predict(study.id(), stacks.stacks(),
-                            given.forStudy(study.id()), warnings);
-                    Backend used = graded.backend();
-                    return new Predicted(graded.result(), PredictionReport.of(graded.result(),
-                            manifest, version, new StudyReport.BackendInfo(used.name(),
-                                    used.device().toString()),
-                            models, PredictionReport.series(study), readMillis), used.name());
-                }
-            };
-            BatchRunner.Commit<StudyOutput> commit = outcome -> {
-                Study study = studies.get(outcome.index());
-                String progress = String.format(Locale.ROOT, "[%d/%d] study %s",
-                        outcome.index() + 1, studies.size(), study.id());
-                switch (outcome) {
-                    case BatchRunner.Graded<StudyOutput>(var i, AlreadyDone done, var s) -> {
-                        skipped[0]++;
-                        if (!quiet) {
-                            stdout.println(progress + ": already in " + out + ", skipped");
-                        }
-                    }
-                    case BatchRunner.Graded<StudyOutput>(var i, Predicted p, var seconds) ->
-                        written(study, p, seconds, submission, progress, stdout, err);
-                    case BatchRunner.Failed<StudyOutput>(var i, StudyFailure why, var seconds) -> {
-                        failed[0]++;
-                        Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
-                                failureReport(study, why, version, backend, seconds));
-                        err.println("lumbar predict: " + progress + " failed: " + why.message());
-                    }
-                }
-            };
-            new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
-                    .run(studies.size(), job, commit);
-            submission.orderBy(studies.stream().map(Study::id).toList());
+            }
         }
+    }
+
+    private int gradeAll(List<Study> studies, EnsembleManifest manifest, String version,
+            List<ModelFingerprint> models, GivenCoordinates given, Backend backend,
+            StudyEngine engine, SubmissionWriter submission, PrintWriter stdout,
+            PrintWriter err) throws IOException {
+        int[] failed = {0};
+        int[] skipped = {0};
+        Set<String> completed = keptStudies(submission, err);
+
+        // studies run on study threads; their outcomes are written here, in input order
+        BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
+            Study study = studies.get(index);
+            if (completed.contains(study.id())) {
+                return new AlreadyDone();
+            }
+            List<String> warnings = new ArrayList<>(study.warnings());
+            long readStart = System.nanoTime();
+            VolumeLoader loader = new VolumeLoader(DicomReader.standard());
+            try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
+                long readMillis = (System.nanoTime() - readStart) / 1_000_000;
+                deadline.check();
+                if (stacks.stacks().isEmpty()) {
+                    throw new IllegalArgumentException("no usable series ("
+                            + String.join("; ", warnings) + ")");
+                }
+                StudyEngine.Graded graded = engine.predict(study.id(), stacks.stacks(),
+                        given.forStudy(study.id()), warnings);
+                if (graded.result().targets().stream()
+                        .allMatch(StudyResult.TargetResult::fromPriors)) {
+                    // priors fill a partial gap; a study with nothing graded is no result
+                    throw new IllegalArgumentException("no target was graded by any model"
+                            + " (every target would take the priors); "
+                            + (warnings.isEmpty() ? "no usable series"
+                                    : String.join("; ", warnings)));
+                }
+                Backend used = graded.backend();
+                return new Predicted(graded.result(), PredictionReport.of(graded.result(),
+                        manifest, version, new StudyReport.BackendInfo(used.name(),
+                                used.device().toString()),
+                        models, PredictionReport.series(study), readMillis), used.name());
+            }
+        };
+        BatchRunner.Commit<StudyOutput> commit = outcome -> {
+            Study study = studies.get(outcome.index());
+            String progress = String.format(Locale.ROOT, "[%d/%d] study %s",
+                    outcome.index() + 1, studies.size(), study.id());
+            switch (outcome) {
+                case BatchRunner.Graded<StudyOutput>(var i, AlreadyDone done, var s) -> {
+                    skipped[0]++;
+                    if (!quiet) {
+                        stdout.println(progress + ": already in " + out + ", skipped");
+                    }
+                }
+                case BatchRunner.Graded<StudyOutput>(var i, Predicted p, var seconds) ->
+                    written(study, p, seconds, submission, progress, stdout, err);
+                case BatchRunner.Failed<StudyOutput>(var i, StudyFailure why, var seconds) -> {
+                    failed[0]++;
+                    Json.writeAtomically(reportDir.resolve(study.id() + ".json"),
+                            failureReport(study, why, version, backend, seconds));
+                    err.println("lumbar predict: " + progress + " failed: " + why.message());
+                }
+            }
+        };
+        new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
+                .run(studies.size(), job, commit);
+        submission.orderBy(studies.stream().map(Study::id).toList());
         if (!quiet) {
             stdout.println(String.format(Locale.ROOT, "lumbar predict: %s graded, %d"
                     + " failed, %d skipped; submission %s, reports in %s",

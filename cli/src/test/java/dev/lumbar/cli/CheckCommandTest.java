@@ -202,4 +202,10 @@ class CheckCommandTest {
         assertTrue(result.out().contains(good.toString()), "later files are still described");
         assertEquals(2, lumbar("check").exit(), "a missing FILE is a usage error");
     }
+
+    @Test
+    void helpListsTheInternalErrorExitCode() {
+        String help = CommandRun.lumbar("check", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("1 an internal error"), help);
+    }
 }

@@ -132,6 +132,17 @@ class ForwardCommandTest {
         assertEquals(2, Main.run("forward", "-m", card, "-i", oneChannel.toString(),
                 "-o", out.toString()));
 
+        // images smaller than the network accepts: unusable input, named, not an internal error
+        Path tiny = dir.resolve("tiny.npy");
+        try (Tensor x = Tensor.zeros(1, 3, 8, 8)) {
+            Npy.write(tiny, x);
+        }
+        CommandRun small = lumbar("forward", "-m", card, "-i", tiny.toString(), "-o",
+                out.toString(), "--device", "cpu", "--threads", "1");
+        assertEquals(2, small.exit(), small.err());
+        assertTrue(small.err().contains(tiny + ": ") && small.err().contains("32"), small.err());
+        assertFalse(small.err().contains("internal error"), small.err());
+
         // no GPU path in this command
         assertEquals(5, Main.run("forward", "-m", card, "-i", input, "-o", out.toString(),
                 "--device", "cuda"));

@@ -239,4 +239,10 @@ class InspectCommandTest {
         }
         return uids;
     }
+
+    @Test
+    void helpListsTheInternalErrorExitCode() {
+        String help = CommandRun.lumbar("inspect", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("1 an internal error"), help);
+    }
 }

@@ -26,7 +26,9 @@ import java.util.Set;
  * write and a forced flush; {@link #close()} writes the complete file atomically and removes
  * the journal. After a crash the journal holds every finished study (a torn last study is
  * dropped when read), is itself a valid partial submission, and {@link #resume} continues from
- * it. Thread-safe: studies finishing on different threads may append concurrently.
+ * it. {@link #abandon()} stops the same way on purpose. The file itself is only ever replaced
+ * by that atomic write, so no failure or crash leaves it truncated. Thread-safe: studies
+ * finishing on different threads may append concurrently.
  */
 public final class SubmissionWriter implements AutoCloseable {
 
@@ -126,6 +128,20 @@ public final class SubmissionWriter implements AutoCloseable {
         rowsByStudy.forEach(ordered::putIfAbsent);
         rowsByStudy.clear();
         rowsByStudy.putAll(ordered);
+    }
+
+    /**
+     * Stops without writing the submission, for a batch that broke off: the file named at
+     * creation keeps whatever it held (an earlier complete submission stays whole), and the
+     * journal keeps the studies written so far for {@link #resume}. {@link #close()} then does
+     * nothing.
+     */
+    public synchronized void abandon() throws IOException {
+        if (journalChannel == null) {
+            return;
+        }
+        journalChannel.close();
+        journalChannel = null;
     }
 
     /** Writes the complete submission atomically and removes the journal. */

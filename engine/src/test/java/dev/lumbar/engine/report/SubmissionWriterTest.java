@@ -135,6 +135,26 @@ class SubmissionWriterTest {
     }
 
     @Test
+    void anAbandonedRunLeavesTheEarlierSubmissionWholeAndItsJournalForResume()
+            throws Exception {
+        Path file = temp.resolve("submission.csv");
+        try (SubmissionWriter first = SubmissionWriter.create(file)) {
+            first.append("101", probabilities(0));
+        }
+        List<String> earlier = Files.readAllLines(file);
+
+        try (SubmissionWriter broken = SubmissionWriter.create(file)) {
+            broken.append("202", probabilities(1));
+            broken.abandon();
+        }
+
+        assertEquals(earlier, Files.readAllLines(file), "the earlier submission is whole");
+        try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
+            assertEquals(Set.of("101", "202"), resumed.completedStudies());
+        }
+    }
+
+    @Test
     void anEmptySubmissionResumesAsNoStudies() throws Exception {
         Path file = Files.writeString(temp.resolve("submission.csv"), "");
         try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {

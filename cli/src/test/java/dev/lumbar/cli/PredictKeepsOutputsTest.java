@@ -1,0 +1,173 @@
+package dev.lumbar.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.engine.io.Json;
+import dev.lumbar.engine.phantom.PhantomGenerator;
+import dev.lumbar.engine.phantom.PhantomOptions;
+import dev.lumbar.engine.phantom.PhantomWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code lumbar predict} leaves earlier outputs alone when it refuses a run, never reads its own
+ * outputs as a study, and counts a study no model graded as failed.
+ */
+class PredictKeepsOutputsTest {
+
+    private static final Path DEMO = Path.of("..", "weights", "demo");
+
+    @TempDir
+    static Path shared;
+
+    private static Path phantoms;
+
+    @TempDir
+    Path work;
+
+    @BeforeAll
+    static void writePhantoms() {
+        phantoms = shared.resolve("phantoms");
+        PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(7).withStudyId("1001")),
+                phantoms);
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path f : files.toList()) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
+        }
+    }
+
+    private CommandRun predict(Path input, Path model, Path out, Path reports,
+            String... more) {
+        List<String> all = new java.util.ArrayList<>(List.of("predict", "--input",
+                input.toString(), "--model", model.toString(), "--out", out.toString(),
+                "--report-dir", reports.toString(), "--threads", "1"));
+        all.addAll(List.of(more));
+        return CommandRun.lumbar(all.toArray(String[]::new));
+    }
+
+    /** The demo ensemble with the axial points model in place of the sagittal T2 one. */
+    @SuppressWarnings("unchecked")
+    private Path mismatchedEnsemble() throws IOException {
+        Path copy = work.resolve("ensemble");
+        copyTree(DEMO.resolve("stage1"), copy.resolve("stage1"));
+        copyTree(DEMO.resolve("stage2"), copy.resolve("stage2"));
+        Files.copy(DEMO.resolve("../train_label_counts.csv"),
+                work.resolve("train_label_counts.csv"));
+        Map<String, Object> manifest = (Map<String, Object>) Json.read(
+                DEMO.resolve("demo.ensemble.json"));
+        Map<String, Object> sagT2 = (Map<String, Object>) ((Map<String, Object>)
+                manifest.get("stage1")).get("SAG_T2");
+        sagT2.put("points", "stage1/ax_t2_points.model.json");
+        Path file = copy.resolve("bad.ensemble.json");
+        Json.writeAtomically(file, manifest);
+        return file;
+    }
+
+    @Test
+    void aRejectedEnsembleLeavesAnEarlierSubmissionWholeAndCreatesNoFolder()
+            throws IOException {
+        Path model = mismatchedEnsemble();
+        Path earlier = Files.createDirectories(work.resolve("e2")).resolve("s.csv");
+        String text = "row_id,normal_mild,moderate,severe\nearlier rows kept as they are\n";
+        Files.writeString(earlier, text);
+
+        CommandRun run = predict(phantoms, model, earlier, work.resolve("e2/reports"));
+
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains("targets"), run.err());
+        assertEquals(text, Files.readString(earlier), "the earlier submission is untouched");
+        assertFalse(Files.exists(work.resolve("e2/s.csv.partial")));
+        assertFalse(Files.exists(work.resolve("e2/reports")), "no report folder is made");
+
+        CommandRun fresh = predict(phantoms, model, work.resolve("new/s.csv"),
+                work.resolve("new/reports"));
+        assertEquals(Main.BAD_INPUT, fresh.exit(), fresh.err());
+        assertFalse(Files.exists(work.resolve("new")), "no empty output folder is left");
+    }
+
+    @Test
+    void outOfRangeThreadsAndTimeoutSayTheLimits() {
+        Path model = DEMO.resolve("demo.ensemble.json");
+        CommandRun threads = CommandRun.lumbar("predict", "--input", phantoms.toString(),
+                "--model", model.toString(), "--out", work.resolve("o/s.csv").toString(),
+                "--threads", "100000");
+        assertEquals(Main.BAD_INPUT, threads.exit(), threads.err());
+        assertTrue(threads.err().contains("between 1 and 1024"), threads.err());
+
+        CommandRun timeout = predict(phantoms, model, work.resolve("o/s.csv"),
+                work.resolve("o/r"), "--study-timeout", "1e12");
+        assertEquals(Main.BAD_INPUT, timeout.exit(), timeout.err());
+        assertTrue(timeout.err().contains("at most 1000000000"), timeout.err());
+        assertFalse(Files.exists(work.resolve("o")));
+    }
+
+    @Test
+    void outputsUnderTheInputAreNotReadAsAStudyOnTheNextRun() throws IOException {
+        Path input = work.resolve("bi");
+        copyTree(phantoms.resolve("1001"), input.resolve("1001"));
+        Path model = DEMO.resolve("demo.ensemble.json");
+        Path out = input.resolve("out/s.csv");
+        Path reports = input.resolve("out/rep");
+
+        CommandRun first = predict(input, model, out, reports);
+        assertEquals(0, first.exit(), first.err());
+        List<String> rows = Files.readAllLines(out);
+        // a journal left by a crash lies there too
+        Files.writeString(input.resolve("out/s.csv.partial"), String.join("\n", rows) + "\n");
+
+        CommandRun second = predict(input, model, out, reports);
+
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(second.out().contains("[1/1] study 1001"), second.out());
+        assertEquals(1, second.err().split("output folders lie under --input", -1).length - 1,
+                second.err());
+        assertEquals(rows, Files.readAllLines(out));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aStudyNoModelCouldGradeFailsInsteadOfTakingThePriors() throws IOException {
+        Path input = work.resolve("in");
+        copyTree(phantoms.resolve("1001"), input.resolve("1001"));
+        for (String line : Files.readAllLines(phantoms.resolve(PhantomWriter.SERIES_CSV))) {
+            String[] cells = line.split(",");
+            if (cells.length == 3 && cells[2].startsWith("Sagittal")) {
+                try (Stream<Path> files = Files.walk(input.resolve("1001/" + cells[1]))) {
+                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
+
+        CommandRun run = predict(input, DEMO.resolve("demo.ensemble.json"),
+                work.resolve("out/s.csv"), work.resolve("out/reports"));
+
+        assertEquals(PredictCommand.EXIT_SOME_FAILED, run.exit(), run.err());
+        assertTrue(run.err().contains("no target was graded by any model"), run.err());
+        Map<String, Object> report = (Map<String, Object>) Json.read(
+                work.resolve("out/reports/1001.json"));
+        assertEquals("failed", report.get("status"));
+        assertTrue(((Map<String, Object>) report.get("failure")).get("message").toString()
+                .contains("no target was graded by any model"), report.toString());
+        assertEquals(List.of("row_id,normal_mild,moderate,severe"),
+                Files.readAllLines(work.resolve("out/s.csv")));
+    }
+}
