@@ -37,14 +37,16 @@ import java.util.TreeMap;
  * folders each hold one series directly is itself one such study ({@code <study>/<series>/
  * <n>.dcm}). Images loose in such a study folder beside its series folders (each holding one
  * series) are read as series {@code loose-<n>} when they belong to the folder's study and left
- * out when they belong to another, with a warning either way. Any other folder of the input is grouped by StudyInstanceUID and SeriesInstanceUID,
- * the study named by that folder and a series by {@code S<SeriesNumber>}; with DICOM files at the
- * top, the whole input is grouped and a study named by the folder that holds all its files. No
- * UID ever reaches the output: a study name that looks like a UID is masked, one that looks like
- * a person name becomes {@code study}. Hidden files are ignored; a file that is not DICOM or
- * cannot be read is a warning, not a failure, and so is
- * a linked folder that leads back into the tree. File names in warnings pass through
- * {@link Redaction#path}, SeriesDescription text through {@link Redaction#freeText}.
+ * out when they belong to another, with a warning either way. Any other folder of the input is
+ * grouped by StudyInstanceUID and SeriesInstanceUID, the study named by that folder and a
+ * series by {@code S<SeriesNumber>}; with DICOM files at the top, the whole input is grouped and
+ * a study named by the folder that holds all its files. No UID ever reaches the output: a study
+ * name that looks like a UID is masked, one that looks like a person name becomes {@code study}.
+ * Hidden files are ignored; a file that is not DICOM or cannot be read is a warning, not a
+ * failure, and so is a linked folder that leads back into the tree. A series whose pixel format
+ * cannot be decoded (by its header) is left untyped, so it is described but never used. File
+ * names in warnings pass through {@link Redaction#path}, SeriesDescription text through
+ * {@link Redaction#freeText}.
  */
 public final class StudyScanner {
 
@@ -60,12 +62,13 @@ public final class StudyScanner {
 
     /**
      * One readable image file's header facts. {@code spacingProblem} and {@code geometryProblem}
-     * say why PixelSpacing or the position and orientation could not be used (null when fine).
+     * say why PixelSpacing or the position and orientation could not be used, {@code
+     * pixelProblem} why the pixels could not be decoded (null when fine).
      */
     private record FileHeader(Slice slice, String shownName, String studyUid, String seriesUid,
             Integer seriesNumber, String description, Double repetitionTime, Double echoTime,
             Double inversionTime, String transferSyntaxUid, String spacingProblem,
-            String geometryProblem) {}
+            String geometryProblem, String pixelProblem) {}
 
     /** What reading one file gave: a header, or the warning that says why it is skipped. */
     private record HeaderResult(FileHeader header, String warning) {
@@ -505,7 +508,31 @@ public final class StudyScanner {
                 seriesNumber, blankToNull(header.getString(Tag.SeriesDescription)),
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
                 first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
-                geometryProblem), null);
+                geometryProblem, pixelProblem(header)), null);
+    }
+
+    /**
+     * Why the pixels of a file cannot be read into a volume, from the Image Pixel module alone,
+     * or null when they can: the DICOM decoder takes 8, 16 or 32 allocated bits with at most
+     * that many stored, and {@link VolumeLoader} one sample per pixel (grey) or three (colour).
+     */
+    private static String pixelProblem(DicomObject header) {
+        if (!header.contains(Tag.BitsAllocated)) {
+            return "no BitsAllocated";
+        }
+        int allocated = header.getInt(Tag.BitsAllocated, -1);
+        if (allocated != 8 && allocated != 16 && allocated != 32) {
+            return "BitsAllocated " + allocated + " (8, 16 or 32 are decoded)";
+        }
+        int stored = header.getInt(Tag.BitsStored, allocated);
+        if (stored < 1 || stored > allocated) {
+            return "BitsStored " + stored + " does not fit BitsAllocated " + allocated;
+        }
+        int samples = header.getInt(Tag.SamplesPerPixel, 1);
+        if (samples != 1 && samples != 3) {
+            return "SamplesPerPixel " + samples + " (1 or 3 are read)";
+        }
+        return null;
     }
 
     /** Why PixelSpacing cannot be used, or null when it is two positive finite numbers. */
@@ -587,12 +614,25 @@ public final class StudyScanner {
                 ? first.transferSyntaxUid() : Series.MIXED_TRANSFER_SYNTAX;
         long undecodable = headers.stream()
                 .filter(h -> !TransferSyntax.decodable(h.transferSyntaxUid())).count();
-        if (undecodable == n) {
+        Map<String, Integer> pixelProblems = countProblems(headers, FileHeader::pixelProblem);
+        long unreadable = pixelProblems.values().stream().mapToLong(Integer::longValue).sum();
+        String pixelWhy = pixelProblems.keySet().stream().reduce((a, b) -> a + ", " + b)
+                .orElse(null);
+        if (unreadable == n) {
+            // as with an undecodable transfer syntax: no type, so the pipeline never picks it
+            typing = SeriesTyping.undecided(typing.reason() + "; but its pixel format ("
+                    + pixelWhy + ") cannot be decoded");
+        } else if (unreadable > 0) {
+            warnings.add("series " + seriesId + ": " + unreadable + " of " + n + " file(s) in a"
+                    + " pixel format that cannot be decoded (" + pixelWhy + "); their slices"
+                    + " cannot be loaded");
+        }
+        if (undecodable == n && unreadable < n) {
             // a type would send the pipeline to a series it cannot read; say so here instead
             typing = SeriesTyping.undecided(typing.reason() + "; but its pixels are in "
                     + TransferSyntax.describe(first.transferSyntaxUid())
                     + ", which this reader cannot decode");
-        } else if (undecodable > 0) {
+        } else if (undecodable > 0 && undecodable < n) {
             warnings.add("series " + seriesId + ": " + undecodable + " of " + n + " file(s) in a"
                     + " transfer syntax this reader cannot decode; their stacks cannot be"
                     + " loaded");
