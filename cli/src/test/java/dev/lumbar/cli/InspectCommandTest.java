@@ -245,4 +245,32 @@ class InspectCommandTest {
         String help = CommandRun.lumbar("inspect", "--help").out().replaceAll("\\s+", " ");
         assertTrue(help.contains("1 an internal error"), help);
     }
+
+    @Test
+    void withoutTimingASeriesInAnUndecodablePixelFormatIsWarned() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(61));
+        Path studyDir = PhantomWriter.write(phantom, dir);
+        PhantomSeries broken = phantom.series().getFirst();
+        // SamplesPerPixel (0028,0002) US, explicit VR little endian, set to 9 in every file
+        byte[] key = {0x28, 0x00, 0x02, 0x00, 'U', 'S', 2, 0};
+        try (var files = Files.list(studyDir.resolve(broken.seriesId()))) {
+            for (Path f : files.toList()) {
+                byte[] bytes = Files.readAllBytes(f);
+                int at = -1;
+                for (int i = 0; at < 0 && i + key.length + 2 <= bytes.length; i++) {
+                    if (java.util.Arrays.equals(bytes, i, i + key.length, key, 0, key.length)) {
+                        at = i + key.length;
+                    }
+                }
+                assertTrue(at > 0, f + ": no SamplesPerPixel element");
+                bytes[at] = 9;
+                bytes[at + 1] = 0;
+                Files.write(f, bytes);
+            }
+        }
+        Run run = lumbar("inspect", dir.toString());
+        assertEquals(0, run.exit(), run.all());
+        assertTrue(run.out().contains("series " + broken.seriesId() + ": type undecided")
+                && run.out().contains("SamplesPerPixel 9"), run.out());
+    }
 }

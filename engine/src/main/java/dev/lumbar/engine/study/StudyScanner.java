@@ -35,14 +35,18 @@ import java.util.TreeMap;
  * folder deeper is a study in the Kaggle layout ({@code <root>/<study>/<series>/<n>.dcm}), named
  * by its folder, its series by theirs, even when only one series folder is left. An input whose
  * folders each hold one series directly is itself one such study ({@code <study>/<series>/
- * <n>.dcm}). Any other folder of the input is grouped by StudyInstanceUID and SeriesInstanceUID,
- * the study named by that folder and a series by {@code S<SeriesNumber>}; with DICOM files at the
- * top, the whole input is grouped and a study named by the folder that holds all its files. No
- * UID ever reaches the output: a study name that looks like a UID is masked, one that looks like
- * a person name becomes {@code study}. Hidden files are ignored; a file that is not DICOM or
- * cannot be read is a warning, not a failure, and so is
- * a linked folder that leads back into the tree. File names in warnings pass through
- * {@link Redaction#path}, SeriesDescription text through {@link Redaction#freeText}.
+ * <n>.dcm}). Images loose in such a study folder beside its series folders (each holding one
+ * series) are read as series {@code loose-<n>} when they belong to the folder's study and left
+ * out when they belong to another, with a warning either way. Any other folder of the input is
+ * grouped by StudyInstanceUID and SeriesInstanceUID, the study named by that folder and a
+ * series by {@code S<SeriesNumber>}; with DICOM files at the top, the whole input is grouped and
+ * a study named by the folder that holds all its files. No UID ever reaches the output: a study
+ * name that looks like a UID is masked, one that looks like a person name becomes {@code study}.
+ * Hidden files are ignored; a file that is not DICOM or cannot be read is a warning, not a
+ * failure, and so is a linked folder that leads back into the tree. A series whose pixel format
+ * cannot be decoded (by its header) is left untyped, so it is described but never used. File
+ * names in warnings pass through {@link Redaction#path}, SeriesDescription text through
+ * {@link Redaction#freeText}.
  */
 public final class StudyScanner {
 
@@ -58,12 +62,13 @@ public final class StudyScanner {
 
     /**
      * One readable image file's header facts. {@code spacingProblem} and {@code geometryProblem}
-     * say why PixelSpacing or the position and orientation could not be used (null when fine).
+     * say why PixelSpacing or the position and orientation could not be used, {@code
+     * pixelProblem} why the pixels could not be decoded (null when fine).
      */
     private record FileHeader(Slice slice, String shownName, String studyUid, String seriesUid,
             Integer seriesNumber, String description, Double repetitionTime, Double echoTime,
             Double inversionTime, String transferSyntaxUid, String spacingProblem,
-            String geometryProblem) {}
+            String geometryProblem, String pixelProblem) {}
 
     /** What reading one file gave: a header, or the warning that says why it is skipped. */
     private record HeaderResult(FileHeader header, String warning) {
@@ -101,7 +106,14 @@ public final class StudyScanner {
                 .filter(f -> depth(dir, f) > 1).toList();
         List<Study> studies = new ArrayList<>();
         Map<String, Integer> namesUsed = new HashMap<>();
-        if (imagesAtTop) {
+        List<Path> inFolders = files.stream().filter(f -> depth(dir, f) == 2).toList();
+        if (imagesAtTop && files.stream().allMatch(f -> depth(dir, f) <= 2)
+                && isSingleStudy(dir, inFolders, headers)) {
+            // one study in the Kaggle layout with images loose beside its series folders
+            scanKaggle(dir, files.stream().filter(f -> depth(dir, f) == 2
+                    || headers.get(f).header() != null).toList(), headers, 2, studies,
+                    namesUsed);
+        } else if (imagesAtTop) {
             scanGrouped(dir, null, files, headers, studies, warnings, namesUsed);
         } else if (isSingleStudy(dir, files, headers)) {
             scanKaggle(dir, files, headers, 2, studies, namesUsed);
@@ -115,13 +127,20 @@ public final class StudyScanner {
             }
             for (var child : byChild.entrySet()) {
                 // a file beside the series folders that is no image (notes, a CSV) belongs to
-                // no series
-                boolean kaggle = child.getValue().stream().anyMatch(f -> depth(dir, f) == 3)
-                        && child.getValue().stream().allMatch(f -> depth(dir, f) == 3
-                                || depth(dir, f) == 2 && headers.get(f).header() == null);
+                // no series; images loose beside folders that each hold a series of one study
+                // are sorted out by scanKaggle
+                List<Path> inSeriesFolders = child.getValue().stream()
+                        .filter(f -> depth(dir, f) == 3).toList();
+                boolean looseImages = child.getValue().stream().anyMatch(f -> depth(dir, f) == 2
+                        && headers.get(f).header() != null);
+                boolean kaggle = !inSeriesFolders.isEmpty()
+                        && child.getValue().stream().allMatch(f -> depth(dir, f) <= 3)
+                        && (!looseImages
+                                || isSingleStudy(child.getKey(), inSeriesFolders, headers));
                 if (kaggle) {
-                    scanKaggle(dir, child.getValue().stream().filter(f -> depth(dir, f) == 3)
-                            .toList(), headers, 3, studies, namesUsed);
+                    scanKaggle(dir, child.getValue().stream().filter(f -> depth(dir, f) == 3
+                            || headers.get(f).header() != null).toList(), headers, 3, studies,
+                            namesUsed);
                 } else {
                     scanGrouped(dir, child.getKey(), child.getValue(), headers, studies,
                             warnings, namesUsed);
@@ -253,10 +272,16 @@ public final class StudyScanner {
         // Kaggle's but with UID folder names shows those UIDs in series names and warnings (the
         // JSON report withholds them); file names within warnings are masked.
         Map<String, Map<String, List<Path>>> tree = new LinkedHashMap<>();
+        Map<String, List<Path>> looseFiles = new HashMap<>();
         String single = folderName(dir);
         for (Path f : files) {
             Path rel = dir.relativize(f);
             String study = depth == 3 ? rel.getName(0).toString() : single;
+            if (rel.getNameCount() < depth) {
+                // an image directly in the study folder, beside its series folders
+                looseFiles.computeIfAbsent(study, k -> new ArrayList<>()).add(f);
+                continue;
+            }
             String series = rel.getName(depth - 2).toString();
             tree.computeIfAbsent(study, k -> new LinkedHashMap<>())
                     .computeIfAbsent(series, k -> new ArrayList<>()).add(f);
@@ -268,7 +293,10 @@ public final class StudyScanner {
             List<Series> series = new ArrayList<>();
             String studyUid = mostCommonStudyUid(study.getValue().values().stream()
                     .flatMap(List::stream).map(read::get).toList());
-            for (var s : withinLimits(study.getValue(), e -> e.getKey(), warnings)
+            Map<String, List<Path>> folders = new LinkedHashMap<>(study.getValue());
+            addLooseSeries(id, folders, looseFiles.getOrDefault(study.getKey(), List.of()),
+                    studyUid, read, warnings);
+            for (var s : withinLimits(folders, e -> e.getKey(), warnings)
                     .entrySet()) {
                 List<FileHeader> headers = new ArrayList<>();
                 for (Path f : s.getValue()) {
@@ -287,6 +315,63 @@ public final class StudyScanner {
                 buildSeries(id, s.getKey(), headers, warnings).ifPresent(series::add);
             }
             studies.add(finish(id, studyDir, series, warnings));
+        }
+    }
+
+    /**
+     * Sorts the images loose in a study folder beside its series folders. Those of the folder's
+     * study join {@code folders} as series of their own, one per SeriesInstanceUID, named
+     * {@code loose-<n>} (a name no folder of the study has; never a UID), or join the folder
+     * whose files carry the same SeriesInstanceUID. Those of another study are left out: they
+     * must never be graded under this study's name. Each case is a warning with the count.
+     */
+    private static void addLooseSeries(String studyId, Map<String, List<Path>> folders,
+            List<Path> loose, String studyUid, Map<Path, HeaderResult> read,
+            List<String> warnings) {
+        if (loose.isEmpty()) {
+            return;
+        }
+        Map<String, String> folderOfSeries = new HashMap<>();
+        for (var folder : folders.entrySet()) {
+            for (Path f : folder.getValue()) {
+                FileHeader h = read.get(f).header();
+                if (h != null && h.seriesUid() != null) {
+                    folderOfSeries.putIfAbsent(h.seriesUid(), folder.getKey());
+                }
+            }
+        }
+        Map<String, List<Path>> bySeries = new LinkedHashMap<>();
+        int otherStudy = 0;
+        for (Path f : loose) {
+            FileHeader h = read.get(f).header();
+            if (h.studyUid() != null && studyUid != null && !h.studyUid().equals(studyUid)) {
+                otherStudy++;
+            } else {
+                bySeries.computeIfAbsent(seriesKey(h), k -> new ArrayList<>()).add(f);
+            }
+        }
+        if (otherStudy > 0) {
+            warnings.add("study folder " + studyId + ": " + otherStudy + " loose image file(s)"
+                    + " beside the series folders belong to another study (their"
+                    + " StudyInstanceUID differs from the series folders'), left out");
+        }
+        int n = 0;
+        for (var s : bySeries.entrySet()) {
+            String folder = folderOfSeries.get(s.getKey());
+            if (folder != null) {
+                folders.get(folder).addAll(s.getValue());
+                warnings.add("study folder " + studyId + ": " + s.getValue().size() + " loose"
+                        + " image file(s) beside the series folders belong to series " + folder
+                        + ", read with it");
+                continue;
+            }
+            String name;
+            do {
+                name = "loose-" + ++n;
+            } while (folders.containsKey(name));
+            folders.put(name, s.getValue());
+            warnings.add("study folder " + studyId + ": " + s.getValue().size() + " loose image"
+                    + " file(s) beside the series folders, read as series " + name);
         }
     }
 
@@ -423,7 +508,31 @@ public final class StudyScanner {
                 seriesNumber, blankToNull(header.getString(Tag.SeriesDescription)),
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
                 first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
-                geometryProblem), null);
+                geometryProblem, pixelProblem(header)), null);
+    }
+
+    /**
+     * Why the pixels of a file cannot be read into a volume, from the Image Pixel module alone,
+     * or null when they can: the DICOM decoder takes 8, 16 or 32 allocated bits with at most
+     * that many stored, and {@link VolumeLoader} one sample per pixel (grey) or three (colour).
+     */
+    private static String pixelProblem(DicomObject header) {
+        if (!header.contains(Tag.BitsAllocated)) {
+            return "no BitsAllocated";
+        }
+        int allocated = header.getInt(Tag.BitsAllocated, -1);
+        if (allocated != 8 && allocated != 16 && allocated != 32) {
+            return "BitsAllocated " + allocated + " (8, 16 or 32 are decoded)";
+        }
+        int stored = header.getInt(Tag.BitsStored, allocated);
+        if (stored < 1 || stored > allocated) {
+            return "BitsStored " + stored + " does not fit BitsAllocated " + allocated;
+        }
+        int samples = header.getInt(Tag.SamplesPerPixel, 1);
+        if (samples != 1 && samples != 3) {
+            return "SamplesPerPixel " + samples + " (1 or 3 are read)";
+        }
+        return null;
     }
 
     /** Why PixelSpacing cannot be used, or null when it is two positive finite numbers. */
@@ -505,12 +614,25 @@ public final class StudyScanner {
                 ? first.transferSyntaxUid() : Series.MIXED_TRANSFER_SYNTAX;
         long undecodable = headers.stream()
                 .filter(h -> !TransferSyntax.decodable(h.transferSyntaxUid())).count();
-        if (undecodable == n) {
+        Map<String, Integer> pixelProblems = countProblems(headers, FileHeader::pixelProblem);
+        long unreadable = pixelProblems.values().stream().mapToLong(Integer::longValue).sum();
+        String pixelWhy = pixelProblems.keySet().stream().reduce((a, b) -> a + ", " + b)
+                .orElse(null);
+        if (unreadable == n) {
+            // as with an undecodable transfer syntax: no type, so the pipeline never picks it
+            typing = SeriesTyping.undecided(typing.reason() + "; but its pixel format ("
+                    + pixelWhy + ") cannot be decoded");
+        } else if (unreadable > 0) {
+            warnings.add("series " + seriesId + ": " + unreadable + " of " + n + " file(s) in a"
+                    + " pixel format that cannot be decoded (" + pixelWhy + "); their slices"
+                    + " cannot be loaded");
+        }
+        if (undecodable == n && unreadable < n) {
             // a type would send the pipeline to a series it cannot read; say so here instead
             typing = SeriesTyping.undecided(typing.reason() + "; but its pixels are in "
                     + TransferSyntax.describe(first.transferSyntaxUid())
                     + ", which this reader cannot decode");
-        } else if (undecodable > 0) {
+        } else if (undecodable > 0 && undecodable < n) {
             warnings.add("series " + seriesId + ": " + undecodable + " of " + n + " file(s) in a"
                     + " transfer syntax this reader cannot decode; their stacks cannot be"
                     + " loaded");
