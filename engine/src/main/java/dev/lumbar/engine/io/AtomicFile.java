@@ -35,6 +35,8 @@ public final class AtomicFile {
                 content.writeTo(channel);
                 channel.force(true);
             }
+            // LIMITATION: the folder is not forced to disk after the rename, so a power loss just
+            // then can leave the previous file in place (never a partial one).
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE,
                         StandardCopyOption.REPLACE_EXISTING);

@@ -152,7 +152,8 @@ public final class StudyScanner {
                         .toSet())).forEach(warnings::add);
         long nanos = System.nanoTime() - start;
         for (Study s : studies) {
-            LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2} slices, {3} warnings",
+            LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2} slices, {3,choice,"
+                    + "0#no warnings|1#1 warning|1<{3} warnings} while reading",
                     s.id(), s.series().size(), s.series().stream().mapToInt(Series::sliceCount)
                             .sum(), s.warnings().size());
         }
@@ -340,6 +341,9 @@ public final class StudyScanner {
                 }
             }
         }
+        // LIMITATION: loose images are sorted like this only where every series folder holds one
+        // series (otherwise the study is grouped by UID); a loose image without a
+        // StudyInstanceUID is taken as the folder's study.
         Map<String, List<Path>> bySeries = new LinkedHashMap<>();
         int otherStudy = 0;
         for (Path f : loose) {
