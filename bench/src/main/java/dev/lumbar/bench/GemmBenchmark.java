@@ -28,8 +28,8 @@ public class GemmBenchmark {
 
     /**
      * convnext_small at 128×128 input, batch 25: the MLP of stage 1 (32×32 pixels, 96 → 384
-     * and back), of stage 3 (8×8, 384 → 1536) and of stage 4 (4×4, 768 → 3072); and an awkward
-     * shape whose every size leaves a tail.
+     * and back), of stage 3 (8×8, 384 → 1536) and of stage 4 (4×4, 768 → 3072); and an
+     * awkward shape whose every size leaves a tail.
      */
     @Param({"25x384x96x1024", "25x96x384x1024", "25x1536x384x64", "25x3072x768x16",
             "3x101x300x77"})
