@@ -77,8 +77,8 @@ class CountingBackendTest {
             }
 
             // per stage (dims d, side r, depth n): n·(r²·d·49 + 8·r²·d²) for the 7×7
-            // depthwise and the 4× MLP, plus the 4×4 stem and the 2×2 downsamples; timm's 4.47 GMACs
-            // also count the 1000-class classifier, absent with num_classes=0
+            // depthwise and the 4× MLP, plus the 4×4 stem and the 2×2 downsamples; timm's
+            // 4.47 GMACs also count the 1000-class classifier, absent with num_classes=0
             long[] dims = {96, 192, 384, 768};
             long[] depths = {3, 3, 9, 3};
             long[] sides = {56, 28, 14, 7};
