@@ -97,15 +97,7 @@ public final class Cublas {
 
     public static Loaded<Cublas> load(NativeLibraries libraries) {
         NativeLibraries.Opened opened = libraries.open(Library.CUBLAS);
-        if (!opened.ok()) {
-            return Loaded.missing(opened.reason());
-        }
-        try {
-            Symbols symbols = new Symbols(opened.symbols().orElseThrow(), "libcublas");
-            return Loaded.of(new Cublas(symbols, opened.origin()), opened.origin());
-        } catch (UnsupportedOperationException e) {
-            return Loaded.missing(e.getMessage());
-        }
+        return Loaded.bind(opened, "libcublas", Cublas::new);
     }
 
     public String origin() {

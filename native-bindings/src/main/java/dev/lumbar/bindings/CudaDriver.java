@@ -236,12 +236,7 @@ public final class CudaDriver {
         if (!opened.ok()) {
             return Loaded.missing(opened.reason() + " (the NVIDIA driver is not installed)");
         }
-        try {
-            Symbols symbols = new Symbols(opened.symbols().orElseThrow(), "libcuda");
-            return Loaded.of(new CudaDriver(symbols, opened.origin()), opened.origin());
-        } catch (UnsupportedOperationException e) {
-            return Loaded.missing(e.getMessage());
-        }
+        return Loaded.bind(opened, "libcuda", CudaDriver::new);
     }
 
     /** Where the library was loaded from. */

@@ -52,15 +52,7 @@ public final class CudaRuntime {
 
     public static Loaded<CudaRuntime> load(NativeLibraries libraries) {
         NativeLibraries.Opened opened = libraries.open(Library.CUDA_RUNTIME);
-        if (!opened.ok()) {
-            return Loaded.missing(opened.reason());
-        }
-        try {
-            Symbols symbols = new Symbols(opened.symbols().orElseThrow(), "libcudart");
-            return Loaded.of(new CudaRuntime(symbols, opened.origin()), opened.origin());
-        } catch (UnsupportedOperationException e) {
-            return Loaded.missing(e.getMessage());
-        }
+        return Loaded.bind(opened, "libcudart", CudaRuntime::new);
     }
 
     public String origin() {

@@ -171,15 +171,7 @@ public final class Cudnn {
 
     public static Loaded<Cudnn> load(NativeLibraries libraries) {
         NativeLibraries.Opened opened = libraries.open(Library.CUDNN);
-        if (!opened.ok()) {
-            return Loaded.missing(opened.reason());
-        }
-        try {
-            Symbols symbols = new Symbols(opened.symbols().orElseThrow(), "libcudnn");
-            return Loaded.of(new Cudnn(symbols, opened.origin()), opened.origin());
-        } catch (UnsupportedOperationException e) {
-            return Loaded.missing(e.getMessage());
-        }
+        return Loaded.bind(opened, "libcudnn", Cudnn::new);
     }
 
     public String origin() {
