@@ -195,6 +195,9 @@ public final class NetworkBench {
                 }
             }
             return seconds;
+        } finally {
+            // the CPU backend calls OpenBLAS on one thread per call, from its own workers
+            blas.setThreads(1);
         }
     }
 

@@ -41,8 +41,14 @@ final class Convolutions {
     /** 1×1 convolutions over images with fewer pixels than this run as one product. */
     private static final long BATCHED_PLANE = 256;
 
-    /** im2col tiles hold at most this many floats (16 MiB), whatever the image size. */
-    private static final long COLUMN_TILE_FLOATS = 1L << 22;
+    /**
+     * im2col tiles hold about this many floats (512 KiB, within a core's L2), but are never
+     * narrower than {@link #MIN_TILE_COLUMNS} output pixels, below which the product slows.
+     */
+    private static final long COLUMN_TILE_FLOATS = 1L << 17;
+    private static final int MIN_TILE_COLUMNS = 64;
+    /** Convolutions of one or two images are cut into at least this many tiles if they can. */
+    private static final int MIN_TASKS = 8;
 
     /** Depthwise planes are shared among workers in chunks of about this many outputs. */
     private static final long DEPTHWISE_CHUNK_OUTPUTS = 4096;
@@ -138,33 +144,49 @@ final class Convolutions {
 
     private void im2colProducts(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
-        // LIMITATION: images, groups and tiles run one after another, each product threaded
-        // inside; grouped convolutions with many small groups (other than depthwise) are
-        // correct but slow.
+        // (image, group, column tile) tasks, each on one worker: it fills the tile's columns
+        // into its own scratch, multiplies and applies the epilogue while the tile and the
+        // output block are still in its cache. The tile is sized to stay in a core's L2.
+        // LIMITATION: grouped convolutions with many small groups (other than depthwise) are
+        // correct but slow: each group is its own small product.
         int groups = g.groups();
         int cg = g.c / groups;
         int og = g.o / groups;
         int rows = cg * g.kh * g.kw;
         int pixels = g.outH * g.outW;
-        int tile = (int) Math.max(1, Math.min(pixels, COLUMN_TILE_FLOATS / Math.max(1, rows)));
-        MemorySegment col = scratch(columns, (long) rows * tile);
+        int tile = (int) Math.min(pixels,
+                Math.max(MIN_TILE_COLUMNS, COLUMN_TILE_FLOATS / Math.max(1, rows)));
+        while ((long) g.n * groups * ((pixels + tile - 1) / tile) < MIN_TASKS
+                && tile >= 2 * MIN_TILE_COLUMNS) {
+            // one image: narrower tiles, so that several threads have some. By the shape,
+            // not the thread count, so that results do not depend on the number of threads.
+            tile /= 2;
+        }
+        if (tile < pixels) {
+            // equal tiles, so that no task is a sliver
+            int tiles = (pixels + tile - 1) / tile;
+            tile = (pixels + tiles - 1) / tiles;
+        }
+        int width = tile;
+        int tiles = (pixels + width - 1) / width;
         long inPlane = (long) g.h * g.w;
         long outPlane = pixels;
-        for (int n = 0; n < g.n; n++) {
-            for (int gi = 0; gi < groups; gi++) {
-                long xBase = ((long) n * g.c + (long) gi * cg) * inPlane;
-                for (int p0 = 0; p0 < pixels; p0 += tile) {
-                    int width = Math.min(tile, pixels - p0);
-                    int from = p0;
-                    workers.forEach(rows, r -> columnRow(g, x, xBase, r, from, width, col));
-                    gemm.multiply(1, og, width, rows,
-                            weight, (long) gi * og * rows, 0, rows, false,
-                            col, 0, 0, width, false,
-                            y, ((long) n * g.o + (long) gi * og) * outPlane + p0, 0, pixels,
-                            false, Gemm.Epilogue.of(bias, (long) gi * og, act));
-                }
+        workers.forEach(g.n * groups * tiles, t -> {
+            int n = t / (groups * tiles);
+            int gi = t / tiles % groups;
+            int p0 = t % tiles * width;
+            int span = Math.min(width, pixels - p0);
+            long xBase = ((long) n * g.c + (long) gi * cg) * inPlane;
+            MemorySegment col = scratch(columns, (long) rows * span);
+            for (int r = 0; r < rows; r++) {
+                columnRow(g, x, xBase, r, p0, span, col);
             }
-        }
+            gemm.multiply(1, og, span, rows,
+                    weight, (long) gi * og * rows, 0, rows, false,
+                    col, 0, 0, span, false,
+                    y, ((long) n * g.o + (long) gi * og) * outPlane + p0, 0, pixels,
+                    false, Gemm.Epilogue.of(bias, (long) gi * og, act));
+        });
     }
 
     /**

@@ -100,7 +100,7 @@ public final class CpuBackend implements Backend {
         }
         Optional<OpenBlas> blas = OpenBlas.load();
         if (blas.isPresent()) {
-            return new OpenBlasGemm(blas.get(), threads, workers);
+            return new OpenBlasGemm(blas.get(), workers);
         }
         if (choice == GemmChoice.OPENBLAS) {
             throw new IllegalStateException("OpenBLAS was asked for but could not be loaded; "

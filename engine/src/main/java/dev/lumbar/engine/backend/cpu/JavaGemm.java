@@ -80,7 +80,7 @@ final class JavaGemm implements Gemm {
             MemorySegment c, long cOffset, long cBatchStride, int cRow, int cCol,
             boolean accumulate, Epilogue epilogue) {
         int rowBlocks = (m + MC - 1) / MC;
-        int wanted = 2 * workers.threads();
+        int wanted = 2 * workers.parallelism();
 
         // Work splits into (batch, row group, column block) tasks. A task packs each stretch
         // of op(B) once and reuses it for all its row blocks, so rows are split only as far

@@ -3,24 +3,39 @@ package dev.lumbar.engine.backend.cpu;
 import dev.lumbar.bindings.OpenBlas;
 import java.lang.foreign.MemorySegment;
 
-/** Products through OpenBLAS's {@code cblas_sgemm}, which threads each call itself. */
+/**
+ * Products through OpenBLAS's {@code cblas_sgemm}, one OpenBLAS thread per call, the calls
+ * spread over the backend's own workers.
+ *
+ * <p>Why not let OpenBLAS thread each call: its threads spin for a while after every call,
+ * waiting for the next one, and so compete for the cores with the workers that run everything
+ * between products (im2col, epilogues, depthwise, pooling). On a 2-core machine that made the
+ * dense 3×3 convolutions of an EfficientNet-V2 run at half speed. With one pool of threads
+ * there is nothing to compete with, and a worker can fill a column tile, multiply it and apply
+ * the epilogue while the tile is still in its own cache.
+ */
 final class OpenBlasGemm implements Gemm {
+
+    /** Products of up to this many floating-point operations per batch item run whole. */
+    private static final double TASK_FLOPS = 128e6;
+    /** No piece of a split product is narrower or shorter than this (OpenBLAS packs per call). */
+    private static final int MIN_PIECE = 128;
+    /** Pieces are multiples of this, the width of OpenBLAS's register tiles. */
+    private static final int ALIGN = 16;
 
     private final OpenBlas blas;
     private final WorkerPool workers;
 
-    /** Products on {@code threads} OpenBLAS threads; epilogues run in the calling thread. */
-    OpenBlasGemm(OpenBlas blas, int threads) {
-        this(blas, threads, null);
-    }
-
-    /** Products on {@code threads} OpenBLAS threads; epilogues on {@code workers}. */
-    OpenBlasGemm(OpenBlas blas, int threads, WorkerPool workers) {
+    /**
+     * Products on {@code workers}, each call of OpenBLAS on one thread.
+     *
+     * <p>OpenBLAS keeps one thread count per process; this sets it to one. Code that times
+     * OpenBLAS on its own threads (a benchmark's ceiling) sets it back to one when done.
+     */
+    OpenBlasGemm(OpenBlas blas, WorkerPool workers) {
         this.blas = blas;
         this.workers = workers;
-        // LIMITATION: OpenBLAS keeps one thread count per process, so of several CPU backends
-        // with different thread counts the last one created sets it for all of them.
-        blas.setThreads(threads);
+        blas.setThreads(1);
     }
 
     @Override
@@ -34,36 +49,69 @@ final class OpenBlasGemm implements Gemm {
             MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
             MemorySegment c, long cOffset, long cBatchStride, int ldc, boolean accumulate,
             Epilogue epilogue) {
-        if (m == 0 || n == 0) {
+        if (m == 0 || n == 0 || batch == 0) {
             return;
         }
-        long aSpan = span(transA ? k : m, transA ? m : k, lda);
-        long bSpan = span(transB ? n : k, transB ? k : n, ldb);
-        long cSpan = span(m, n, ldc);
-        for (int i = 0; i < batch; i++) {
-            MemorySegment ai = a.asSlice((aOffset + i * aBatchStride) * Float.BYTES, aSpan);
-            MemorySegment bi = b.asSlice((bOffset + i * bBatchStride) * Float.BYTES, bSpan);
-            MemorySegment ci = c.asSlice((cOffset + i * cBatchStride) * Float.BYTES, cSpan);
+        // (batch item, row piece, column piece) tasks. The pieces follow from the shape alone,
+        // never from the thread count: OpenBLAS's result for an element can depend on the
+        // size of the call it is in (small calls take other kernels), and the backend gives
+        // the same bits on any number of threads. Products up to TASK_FLOPS per item stay
+        // whole; larger ones are halved along their longer side, keeping pieces square-ish
+        // so that each packs little for what it computes.
+        int rowPieces = 1;
+        int colPieces = 1;
+        while (2.0 * (m / rowPieces) * (n / colPieces) * k > TASK_FLOPS) {
+            boolean colsSplit = n / (2 * colPieces) >= MIN_PIECE;
+            boolean rowsSplit = m / (2 * rowPieces) >= MIN_PIECE;
+            if (colsSplit && (!rowsSplit || n / colPieces >= m / rowPieces)) {
+                colPieces *= 2;
+            } else if (rowsSplit) {
+                rowPieces *= 2;
+            } else {
+                break;
+            }
+        }
+        int rowStep = roundUp(ceilDiv(m, rowPieces), ALIGN);
+        int colStep = roundUp(ceilDiv(n, colPieces), ALIGN);
+        int rows = ceilDiv(m, rowStep);
+        int cols = ceilDiv(n, colStep);
+        workers.forEach(batch * rows * cols, t -> {
+            int item = t / (rows * cols);
+            int i0 = (t % (rows * cols)) / cols * rowStep;
+            int j0 = t % cols * colStep;
+            int mb = Math.min(rowStep, m - i0);
+            int nb = Math.min(colStep, n - j0);
+            long aAt = aOffset + item * aBatchStride + (transA ? i0 : (long) i0 * lda);
+            long bAt = bOffset + item * bBatchStride + (transB ? (long) j0 * ldb : j0);
+            long cAt = cOffset + item * cBatchStride + (long) i0 * ldc + j0;
+            MemorySegment ci = c.asSlice(cAt * Float.BYTES, span(mb, nb, ldc));
             if (k == 0) {
                 if (!accumulate) {
-                    zeroRows(ci, m, n, ldc);
+                    zeroRows(ci, mb, nb, ldc);
                 }
             } else {
-                blas.sgemm(transA, transB, m, n, k, 1f, ai, lda, bi, ldb,
+                blas.sgemm(transA, transB, mb, nb, k, 1f,
+                        a.asSlice(aAt * Float.BYTES,
+                                span(transA ? k : mb, transA ? mb : k, lda)), lda,
+                        b.asSlice(bAt * Float.BYTES,
+                                span(transB ? nb : k, transB ? k : nb, ldb)), ldb,
                         accumulate ? 1f : 0f, ci, ldc);
             }
             if (epilogue != null) {
-                // item by item, while this item's C is still in the last-level cache
-                long base = cOffset + i * cBatchStride;
-                if (workers == null) {
-                    for (int r = 0; r < m; r++) {
-                        epilogue.row(c, base + (long) r * ldc, n, r);
-                    }
-                } else {
-                    workers.forEach(m, r -> epilogue.row(c, base + (long) r * ldc, n, r));
+                // this task's block of C, just written and still in this core's cache
+                for (int r = 0; r < mb; r++) {
+                    epilogue.row(c, cAt + (long) r * ldc, nb, i0 + r);
                 }
             }
-        }
+        });
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static int roundUp(int a, int multiple) {
+        return (a + multiple - 1) / multiple * multiple;
     }
 
     private static long span(int rows, int cols, int ld) {

@@ -34,6 +34,14 @@ final class WorkerPool implements AutoCloseable {
         return threads;
     }
 
+    /**
+     * How many threads a loop issued now would run on: the pool's size, or 1 from inside one
+     * of its workers (where loops run inline). Kernels split their work by this.
+     */
+    int parallelism() {
+        return pool == null || ForkJoinTask.getPool() == pool ? 1 : threads;
+    }
+
     /** Runs {@code body.accept(i)} for every i in [0, count), in parallel, and waits. */
     void forEach(int count, IntConsumer body) {
         if (count <= 0) {

@@ -211,7 +211,7 @@ class CpuBackendTest {
         try (CpuBackend cpu = open(choice, threads);
                 WorkerPool pool = new WorkerPool(threads)) {
             Gemm gemm = choice == GemmChoice.JAVA ? new JavaGemm(pool)
-                    : new OpenBlasGemm(OpenBlas.load().orElseThrow(), threads);
+                    : new OpenBlasGemm(OpenBlas.load().orElseThrow(), pool);
             // a wide product over two depth blocks, and a narrow one that runs transposed
             checkGemm(gemm, random, 29, 71, 263, cpu.name());
             checkGemm(gemm, random, 45, 13, 70, cpu.name());
