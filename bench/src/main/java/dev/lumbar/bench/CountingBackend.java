@@ -158,6 +158,25 @@ final class CountingBackend implements Backend {
     }
 
     @Override
+    public Tensor squeezeExciteGate(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        double macs = 2.0 * x.dim(0) * reduceWeight.dim(0) * reduceWeight.dim(1);
+        return timed("squeeze-excite", 2 * macs, () -> inner.squeezeExciteGate(x,
+                reduceWeight, reduceBias, expandWeight, expandBias, act));
+    }
+
+    @Override
+    public Tensor gatedConv2d(Tensor x, Tensor gate, Tensor weight, Tensor bias,
+            Conv2dSpec spec, Activation act) {
+        long kh = weight.dim(2);
+        long kw = weight.dim(3);
+        double macs = (double) x.dim(0) * weight.dim(0) * spec.outH(x.size(2), (int) kh)
+                * spec.outW(x.size(3), (int) kw) * weight.dim(1) * kh * kw;
+        return timed(convKind(x, weight, spec) + " gated", 2 * macs,
+                () -> inner.gatedConv2d(x, gate, weight, bias, spec, act));
+    }
+
+    @Override
     public Tensor globalAvgPool(Tensor x) {
         return timed("pool", 0, () -> inner.globalAvgPool(x));
     }

@@ -74,6 +74,35 @@ public interface Backend extends AutoCloseable {
     Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
             Tensor expandWeight, Tensor expandBias, Activation act);
 
+    /**
+     * The squeeze-and-excite gate alone: {@code sigmoid(expand(act(reduce(mean over H·W of x))))},
+     * {@code [N, C]}. With {@link #gatedConv2d} it computes what {@link #squeezeExcite} followed
+     * by a convolution computes, but lets the backend fold the scaling into the product.
+     */
+    default Tensor squeezeExciteGate(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        int c = x.size(1);
+        int reduced = reduceWeight.size(0);
+        try (Tensor pooled = globalAvgPool(x);
+                Tensor reduceW = reduceWeight.reshape(reduced, c);
+                Tensor expandW = expandWeight.reshape(c, reduced);
+                Tensor hidden = linear(pooled, reduceW, reduceBias, act)) {
+            return linear(hidden, expandW, expandBias, Activation.SIGMOID);
+        }
+    }
+
+    /**
+     * {@code conv2d(scaleChannels(x, gate), ...)} for a gate {@code [N, C]}: a convolution of a
+     * squeeze-excited input. Backends may apply the gate on the way into the product instead
+     * of in a pass of its own.
+     */
+    default Tensor gatedConv2d(Tensor x, Tensor gate, Tensor weight, Tensor bias, Conv2dSpec spec,
+            Activation act) {
+        try (Tensor scaled = scaleChannels(x, gate, null)) {
+            return conv2d(scaled, weight, bias, spec, act);
+        }
+    }
+
     /** Mean over H and W: {@code [N, C, H, W] → [N, C]}. */
     Tensor globalAvgPool(Tensor x);
 

@@ -104,6 +104,21 @@ public final class DeadlineBackend implements Backend {
     }
 
     @Override
+    public Tensor squeezeExciteGate(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        StudyDeadline.checkCurrent();
+        return inner.squeezeExciteGate(x, reduceWeight, reduceBias, expandWeight, expandBias,
+                act);
+    }
+
+    @Override
+    public Tensor gatedConv2d(Tensor x, Tensor gate, Tensor weight, Tensor bias,
+            Conv2dSpec spec, Activation act) {
+        StudyDeadline.checkCurrent();
+        return inner.gatedConv2d(x, gate, weight, bias, spec, act);
+    }
+
+    @Override
     public Tensor globalAvgPool(Tensor x) {
         StudyDeadline.checkCurrent();
         return inner.globalAvgPool(x);

@@ -58,6 +58,9 @@ final class Convolutions {
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> kernels = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> channelPlanes = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> channelBlocks = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> channelSums = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<MemorySegment> staging =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private final ThreadLocal<MemorySegment> columns =
@@ -88,14 +91,29 @@ final class Convolutions {
         }
     }
 
-    void convolve(Geometry g, MemorySegment x, MemorySegment weight, MemorySegment bias,
-            MemorySegment y, Activation act) {
+    /**
+     * Whether {@link #convolve} can apply a squeeze-excite gate itself: 1×1 convolutions of
+     * small images, whose input it gathers anyway.
+     */
+    static boolean foldsGate(Geometry g) {
+        return g.pointwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1;
+    }
+
+    /**
+     * {@code y = act(conv(x ⊙ gate) + bias)}; {@code gate} ([N, C]) is null for none and may
+     * only be given where {@link #foldsGate} holds.
+     */
+    void convolve(Geometry g, MemorySegment x, MemorySegment gate, MemorySegment weight,
+            MemorySegment bias, MemorySegment y, Activation act) {
+        if (gate != null && !foldsGate(g)) {
+            throw new IllegalArgumentException("a gate cannot be folded into this convolution");
+        }
         if (g.depthwise()) {
             depthwise(g, x, weight, bias, y, act);
             return;
         }
-        if (g.pointwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1) {
-            pointwiseAcrossImages(g, x, weight, bias, y, act);
+        if (foldsGate(g)) {
+            pointwiseAcrossImages(g, x, gate, weight, bias, y, act);
             return;
         }
         if (g.pointwise()) {
@@ -114,10 +132,11 @@ final class Convolutions {
      * A 1×1 convolution over small images as one product {@code [O, C] × [C, N·H·W]}: the
      * weights are then packed once for the batch rather than once per few-pixel image. The
      * input is gathered into {@code [C, N, H·W]} and the result scattered back to NCHW, with
-     * bias and activation applied on the way.
+     * bias and activation applied on the way. A squeeze-excite gate (null for none) scales the
+     * input as it is gathered, so it costs no pass of its own.
      */
-    private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment weight,
-            MemorySegment bias, MemorySegment y, Activation act) {
+    private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment gate,
+            MemorySegment weight, MemorySegment bias, MemorySegment y, Activation act) {
         long plane = (long) g.h * g.w;
         int pixels = Math.toIntExact(g.n * plane);
         MemorySegment gathered = scratch(columns, (long) g.c * pixels);
@@ -125,8 +144,14 @@ final class Convolutions {
         long planeBytes = plane * Float.BYTES;
         workers.forEach(g.c, ci -> {
             for (int n = 0; n < g.n; n++) {
-                MemorySegment.copy(x, ((long) n * g.c + ci) * planeBytes,
-                        gathered, ((long) ci * g.n + n) * planeBytes, planeBytes);
+                long from = ((long) n * g.c + ci) * planeBytes;
+                long to = ((long) ci * g.n + n) * planeBytes;
+                if (gate == null) {
+                    MemorySegment.copy(x, from, gathered, to, planeBytes);
+                } else {
+                    scaledCopy(x, from, gathered, to, plane,
+                            gate.getAtIndex(F32, (long) n * g.c + ci));
+                }
             }
         });
         gemm.multiply(1, g.o, pixels, g.c, weight, 0, 0, g.c, false,
@@ -138,6 +163,17 @@ final class Convolutions {
                         y, ((long) n * g.o + oc) * planeBytes, plane, b, act);
             }
         });
+    }
+
+    /** {@code dst[i] = src[i] · factor} for {@code count} floats; offsets in bytes. */
+    private static void scaledCopy(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long count, float factor) {
+        for (long i = 0; i < count; i += L) {
+            VectorMask<Float> lanes = S.indexInRange(i, count);
+            long o = i * Float.BYTES;
+            FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes).mul(factor)
+                    .intoMemorySegment(dst, dstOffset + o, LE, lanes);
+        }
     }
 
     // ---- im2col + matrix product ------------------------------------------------------------
@@ -252,6 +288,10 @@ final class Convolutions {
 
     private void depthwise(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
+        if (g.outW < L) {
+            depthwiseAcrossChannels(g, x, weight, bias, y, act);
+            return;
+        }
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
@@ -277,6 +317,111 @@ final class Convolutions {
                 depthwiseRows(g, source, rowW, tapOffset, w, b, sums);
                 Pointwise.biasActivate(sums, 0, y, (long) p * outPlane * Float.BYTES, outPlane,
                         0f, act);
+            }
+        });
+    }
+
+    /**
+     * Depthwise convolution of planes narrower than a vector (8×8 and 4×4 at the end of a
+     * backbone), with the vector across channels instead of along a row: L channels of one
+     * image are gathered into a padded {@code [H, W, L]} block, every output pixel sums its
+     * taps as whole vectors, and the sums are scattered back to the channels' planes. Each
+     * output is the same chain of multiply-adds as in the row-wise kernel (bias, then the taps
+     * in order), so the two give the same bits.
+     */
+    private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
+            MemorySegment bias, MemorySegment y, Activation act) {
+        Conv2dSpec s = g.spec;
+        int paddedH = g.h + s.padTop() + s.padBottom();
+        int paddedW = g.w + s.padLeft() + s.padRight();
+        int inPlane = g.h * g.w;
+        int outPlane = g.outH * g.outW;
+        int taps = g.kh * g.kw;
+        int blocks = (g.c + L - 1) / L;
+        int[] inLanes = new int[L];
+        int[] pixelLanes = new int[L];
+        for (int lane = 0; lane < L; lane++) {
+            inLanes[lane] = lane * inPlane;
+            pixelLanes[lane] = lane * L;
+        }
+        // the weights with the channel innermost: tap t of block b at (b · taps + t) · L
+        float[] tapWeights = new float[blocks * taps * L];
+        float[] biases = new float[blocks * L];
+        for (int c = 0; c < g.c; c++) {
+            for (int t = 0; t < taps; t++) {
+                tapWeights[((c / L) * taps + t) * L + c % L] =
+                        weight.getAtIndex(F32, (long) c * taps + t);
+            }
+            biases[c] = bias == null ? 0f : bias.getAtIndex(F32, c);
+        }
+        int[] tapOffset = new int[taps];
+        for (int ky = 0, t = 0; ky < g.kh; ky++) {
+            for (int kx = 0; kx < g.kw; kx++, t++) {
+                tapOffset[t] = (ky * s.dilationH() * paddedW + kx * s.dilationW()) * L;
+            }
+        }
+        long grain = Math.max(1, DEPTHWISE_CHUNK_OUTPUTS / ((long) outPlane * L));
+        workers.forChunks((long) g.n * blocks, grain, (from, to) -> {
+            float[] planes = buffer(channelPlanes, L * Math.max(inPlane, outPlane));
+            float[] block = buffer(channelBlocks, paddedH * paddedW * L);
+            // whole vectors of pixels: the gathers back check every lane, used or not
+            float[] sums = buffer(channelSums, (outPlane + L - 1) / L * L * L);
+            java.util.Arrays.fill(block, 0, paddedH * paddedW * L, 0f);
+            for (long task = from; task < to; task++) {
+                int n = (int) (task / blocks);
+                int b = (int) (task % blocks);
+                int c0 = b * L;
+                int lanesUsed = Math.min(L, g.c - c0);
+                VectorMask<Float> lanes = S.indexInRange(0, lanesUsed);
+                long channel0 = (long) n * g.c + c0;
+
+                // gather: one vector of L channels per input pixel, into the padded block
+                MemorySegment.copy(x, F32, channel0 * inPlane * Float.BYTES, planes, 0,
+                        lanesUsed * inPlane);
+                for (int iy = 0; iy < g.h; iy++) {
+                    int row = ((iy + s.padTop()) * paddedW + s.padLeft()) * L;
+                    for (int ix = 0; ix < g.w; ix++) {
+                        FloatVector pixel = lanesUsed == L
+                                ? FloatVector.fromArray(S, planes, iy * g.w + ix, inLanes, 0)
+                                : FloatVector.fromArray(S, planes, iy * g.w + ix, inLanes, 0,
+                                        lanes);
+                        pixel.intoArray(block, row + ix * L);
+                    }
+                }
+
+                // every output pixel: bias, then each tap's multiply-add, across L channels
+                FloatVector b0 = FloatVector.fromArray(S, biases, c0);
+                int w0 = b * taps * L;
+                for (int oy = 0; oy < g.outH; oy++) {
+                    for (int ox = 0; ox < g.outW; ox++) {
+                        int at = (oy * s.strideH() * paddedW + ox * s.strideW()) * L;
+                        FloatVector acc = b0;
+                        for (int t = 0; t < taps; t++) {
+                            acc = FloatVector.fromArray(S, block, at + tapOffset[t])
+                                    .fma(FloatVector.fromArray(S, tapWeights, w0 + t * L), acc);
+                        }
+                        acc.intoArray(sums, (oy * g.outW + ox) * L);
+                    }
+                }
+
+                // scatter back to the channels' planes, then the activation over them in place
+                for (int c = 0; c < lanesUsed; c++) {
+                    // L pixels of channel c at a time, gathered (gathers are cheaper than
+                    // scatters); pixelLanes holds 0, L, 2L, ...
+                    for (int p = 0; p < outPlane; p += L) {
+                        if (p + L <= outPlane) {
+                            FloatVector.fromArray(S, sums, p * L + c, pixelLanes, 0)
+                                    .intoArray(planes, c * outPlane + p);
+                        } else {
+                            VectorMask<Float> tail = S.indexInRange(p, outPlane);
+                            FloatVector.fromArray(S, sums, p * L + c, pixelLanes, 0, tail)
+                                    .intoArray(planes, c * outPlane + p, tail);
+                        }
+                    }
+                }
+                long out = channel0 * outPlane * Float.BYTES;
+                MemorySegment.copy(planes, 0, y, F32, out, lanesUsed * outPlane);
+                Pointwise.biasActivate(y, out, y, out, (long) lanesUsed * outPlane, 0f, act);
             }
         });
     }

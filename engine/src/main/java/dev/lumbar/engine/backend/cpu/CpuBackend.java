@@ -143,6 +143,36 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec, Activation act) {
+        Convolutions.Geometry g = geometry(x, weight, bias, spec);
+        Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
+        convolutions.convolve(g, x.segment(), null, weight.segment(),
+                bias == null ? null : bias.segment(), y.segment(), act);
+        return y;
+    }
+
+    @Override
+    public Tensor gatedConv2d(Tensor x, Tensor gate, Tensor weight, Tensor bias, Conv2dSpec spec,
+            Activation act) {
+        Convolutions.Geometry g = geometry(x, weight, bias, spec);
+        requireF32("gatedConv2d gate", gate, 2);
+        if (gate.dim(0) != g.n() || gate.dim(1) != g.c()) {
+            throw new IllegalArgumentException("gatedConv2d: gate " + Arrays.toString(gate.shape())
+                    + " is not [N, C] for input " + Arrays.toString(x.shape()));
+        }
+        if (!Convolutions.foldsGate(g)) {
+            try (Tensor scaled = scaleChannels(x, gate, null)) {
+                return conv2d(scaled, weight, bias, spec, act);
+            }
+        }
+        Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
+        convolutions.convolve(g, x.segment(), gate.segment(), weight.segment(),
+                bias == null ? null : bias.segment(), y.segment(), act);
+        return y;
+    }
+
+    /** The shapes of a convolution call, checked. */
+    private static Convolutions.Geometry geometry(Tensor x, Tensor weight, Tensor bias,
+            Conv2dSpec spec) {
         requireF32("conv2d input", x, 4);
         requireF32("conv2d weight", weight, 4);
         int n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
@@ -163,11 +193,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("conv2d: a " + kh + "×" + kw + " kernel with "
                     + spec + " leaves no output for input " + Arrays.toString(x.shape()));
         }
-        Tensor y = outputs.allocate(n, o, outH, outW);
-        convolutions.convolve(new Convolutions.Geometry(n, c, h, w, o, kh, kw, outH, outW, spec),
-                x.segment(), weight.segment(), bias == null ? null : bias.segment(),
-                y.segment(), act);
-        return y;
+        return new Convolutions.Geometry(n, c, h, w, o, kh, kw, outH, outW, spec);
     }
 
     @Override
@@ -343,18 +369,22 @@ public final class CpuBackend implements Backend {
             }
         }
         Tensor y = outputs.allocate(x.shape());
-        workers.forEach(n * c, p -> {
-            float s = scale.segment().getAtIndex(F32, perImage ? p : p % c);
-            long base = p * plane * Float.BYTES;
-            for (long i = 0; i < plane; i += L) {
-                VectorMask<Float> lanes = S.indexInRange(i, plane);
-                long o = base + i * Float.BYTES;
-                FloatVector v = FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
-                        .mul(s);
-                if (residual != null) {
-                    v = v.add(FloatVector.fromMemorySegment(S, residual.segment(), o, LE, lanes));
+        // planes in chunks: small planes (4×4 at the end of an EfficientNet) are not each a task
+        workers.forChunks((long) n * c, Math.max(1, GRAIN / Math.max(1, plane)), (p0, p1) -> {
+            for (long p = p0; p < p1; p++) {
+                float s = scale.segment().getAtIndex(F32, perImage ? p : p % c);
+                long base = p * plane * Float.BYTES;
+                for (long i = 0; i < plane; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, plane);
+                    long o = base + i * Float.BYTES;
+                    FloatVector v = FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
+                            .mul(s);
+                    if (residual != null) {
+                        v = v.add(FloatVector.fromMemorySegment(S, residual.segment(), o, LE,
+                                lanes));
+                    }
+                    v.intoMemorySegment(y.segment(), o, LE, lanes);
                 }
-                v.intoMemorySegment(y.segment(), o, LE, lanes);
             }
         });
         return y;
@@ -362,6 +392,16 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        // scale every channel by its gate
+        try (Tensor gate = squeezeExciteGate(x, reduceWeight, reduceBias, expandWeight,
+                expandBias, act)) {
+            return scaleChannels(x, gate, null);
+        }
+    }
+
+    @Override
+    public Tensor squeezeExciteGate(Tensor x, Tensor reduceWeight, Tensor reduceBias,
             Tensor expandWeight, Tensor expandBias, Activation act) {
         requireF32("squeezeExcite input", x, 4);
         int c = x.size(1);
@@ -382,11 +422,8 @@ public final class CpuBackend implements Backend {
                 Tensor expandW = expandWeight.reshape(c, reduced);
 
                 // excite: reduce with act, expand with a sigmoid gate
-                Tensor hidden = linear(pooled, reduceW, reduceBias, act);
-                Tensor gate = linear(hidden, expandW, expandBias, Activation.SIGMOID)) {
-
-            // scale every channel by its gate
-            return scaleChannels(x, gate, null);
+                Tensor hidden = linear(pooled, reduceW, reduceBias, act)) {
+            return linear(hidden, expandW, expandBias, Activation.SIGMOID);
         }
     }
 

@@ -664,24 +664,38 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized Tensor squeezeExcite(Tensor x, Tensor reduceWeight, Tensor reduceBias,
             Tensor expandWeight, Tensor expandBias, Activation act) {
+        // scale every channel by its gate
+        try (Tensor gate = squeezeExciteGate(x, reduceWeight, reduceBias, expandWeight,
+                expandBias, act)) {
+            return scaleChannels(x, gate, null);
+        }
+    }
+
+    @Override
+    public synchronized Tensor squeezeExciteGate(Tensor x, Tensor reduceWeight,
+            Tensor reduceBias, Tensor expandWeight, Tensor expandBias, Activation act) {
         enter();
         int channels = x.size(1);
         int reduced = reduceWeight.size(0);
 
         // squeeze: mean over H·W
-        try (Tensor pooled = globalPool(x, 0);
-                Tensor gate = allocate(x.dim(0), channels)) {
+        try (Tensor pooled = globalPool(x, 0)) {
+            Tensor gate = allocate(x.dim(0), channels);
 
-            // excite: reduce, activate, expand, sigmoid — one block per image
-            kernels.launch(Kernel.SE_GATE, x.size(0), BLOCK, reduced * Float.BYTES, stream,
-                    new KernelArguments().pointer(address(gate)).pointer(address(pooled))
-                            .pointer(f32(reduceWeight)).pointer(nullableAddress(reduceBias, this))
-                            .pointer(f32(expandWeight))
-                            .pointer(nullableAddress(expandBias, this)).i32(channels)
-                            .i32(reduced).i32(act.ordinal()));
-
-            // scale every channel by its gate
-            return scaleChannels(x, gate, null);
+            try {
+                // excite: reduce, activate, expand, sigmoid — one block per image
+                kernels.launch(Kernel.SE_GATE, x.size(0), BLOCK, reduced * Float.BYTES, stream,
+                        new KernelArguments().pointer(address(gate)).pointer(address(pooled))
+                                .pointer(f32(reduceWeight))
+                                .pointer(nullableAddress(reduceBias, this))
+                                .pointer(f32(expandWeight))
+                                .pointer(nullableAddress(expandBias, this)).i32(channels)
+                                .i32(reduced).i32(act.ordinal()));
+                return gate;
+            } catch (RuntimeException e) {
+                gate.close();
+                throw e;
+            }
         }
     }
 

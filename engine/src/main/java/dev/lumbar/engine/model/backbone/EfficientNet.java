@@ -267,18 +267,27 @@ final class EfficientNet implements Backbone {
         if (block.spec().kind() == EfficientNetArch.Kind.INVERTED_RESIDUAL) {
             h = replace(h, conv(backend, block.second(), h));
         }
-        if (block.se() != null) {
-            SqueezeExcite se = block.se();
-            h = replace(h, backend.squeezeExcite(h, se.reduceWeight(), se.reduceBias(),
-                    se.expandWeight(), se.expandBias(), Activation.SILU));
-        }
         ConvBn projection = switch (block.spec().kind()) {
             case CONV_BN_ACT -> null;
             case INVERTED_RESIDUAL -> block.third();
             case DEPTHWISE_SEPARABLE, EDGE_RESIDUAL -> block.second();
         };
-        if (projection != null) {
-            h = replace(h, conv(backend, projection, h));
+        SqueezeExcite se = block.se();
+        if (se != null && projection != null) {
+            // the gate goes into the projection: the backend may scale the input on its way
+            // into the product rather than in a pass of its own
+            try (Tensor gate = backend.squeezeExciteGate(h, se.reduceWeight(), se.reduceBias(),
+                    se.expandWeight(), se.expandBias(), Activation.SILU)) {
+                h = replace(h, conv(backend, projection, h, gate));
+            }
+        } else {
+            if (se != null) {
+                h = replace(h, backend.squeezeExcite(h, se.reduceWeight(), se.reduceBias(),
+                        se.expandWeight(), se.expandBias(), Activation.SILU));
+            }
+            if (projection != null) {
+                h = replace(h, conv(backend, projection, h));
+            }
         }
 
         // residual when the block keeps shape
@@ -295,6 +304,11 @@ final class EfficientNet implements Backbone {
     }
 
     private Tensor conv(Backend backend, ConvBn conv, Tensor x) {
+        return conv(backend, conv, x, null);
+    }
+
+    /** The convolution of {@code x}, scaled by a squeeze-excite {@code gate} when not null. */
+    private Tensor conv(Backend backend, ConvBn conv, Tensor x, Tensor gate) {
         int h = x.size(2);
         int w = x.size(3);
         int k = conv.kernel();
@@ -308,7 +322,9 @@ final class EfficientNet implements Backbone {
         } else {
             geometry = Conv2dSpec.symmetric(s, ((s - 1) + (k - 1)) / 2, 1, conv.groups());
         }
-        return backend.conv2d(x, conv.weight(), conv.bias(), geometry, conv.act());
+        return gate == null
+                ? backend.conv2d(x, conv.weight(), conv.bias(), geometry, conv.act())
+                : backend.gatedConv2d(x, gate, conv.weight(), conv.bias(), geometry, conv.act());
     }
 
     /** TensorFlow 'SAME' total padding along one axis of size {@code size}. */

@@ -156,6 +156,47 @@ class CpuBackendTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void gatedConvolutionEqualsScalingThenConvolvingBitForBit(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("gated conv");
+        try (CpuBackend cpu = open(gemm, threads)) {
+            // small planes of several images fold the gate into the gather; one image or a
+            // large plane scale first
+            for (long[] shape : new long[][] {{5, 37, 4, 4}, {3, 20, 8, 9}, {1, 37, 4, 4},
+                    {2, 9, 17, 17}}) {
+                int n = (int) shape[0], c = (int) shape[1];
+                try (Tensor x = random(random, -1, 1, shape);
+                        Tensor gate = random(random, 0, 1, n, c);
+                        Tensor w = random(random, -0.3, 0.3, 11, c, 1, 1);
+                        Tensor b = random(random, -0.3, 0.3, 11);
+                        Tensor gated = cpu.gatedConv2d(x, gate, w, b,
+                                Conv2dSpec.symmetric(1, 0, 1, 1), Activation.SILU);
+                        Tensor scaled = cpu.scaleChannels(x, gate, null);
+                        Tensor expected = cpu.conv2d(scaled, w, b,
+                                Conv2dSpec.symmetric(1, 0, 1, 1), Activation.SILU)) {
+                    assertEquals(java.util.Arrays.toString(expected.shape()),
+                            java.util.Arrays.toString(gated.shape()));
+                    float[] want = expected.toFloatArray();
+                    float[] got = gated.toFloatArray();
+                    for (int i = 0; i < want.length; i++) {
+                        assertEquals(Float.floatToRawIntBits(want[i]),
+                                Float.floatToRawIntBits(got[i]), java.util.Arrays.toString(shape)
+                                        + " element " + i + ": " + got[i] + " vs " + want[i]);
+                    }
+                }
+            }
+            try (Tensor x = random(random, -1, 1, 2, 5, 4, 4);
+                    Tensor wrongGate = random(random, 0, 1, 2, 4);
+                    Tensor w = random(random, -0.3, 0.3, 3, 5, 1, 1)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> cpu.gatedConv2d(x, wrongGate, w, null,
+                                Conv2dSpec.symmetric(1, 0, 1, 1), Activation.IDENTITY));
+                assertTrue(e.getMessage().contains("gate [2, 4]"), e.getMessage());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void linearAndMatmulMatchReference(GemmChoice gemm, int threads) {
         SplittableRandom random = seeded("linear");
         try (CpuBackend cpu = open(gemm, threads);
