@@ -7,21 +7,27 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 
 /**
- * A fixed set of worker threads that run the iterations of a loop. Iterations are handed out
- * one at a time from a shared counter, so uneven iterations balance themselves. A loop issued
- * from inside a worker (a kernel calling another parallel kernel) runs inline on that worker.
+ * A fixed set of threads that run the iterations of a loop: the caller and {@code threads - 1}
+ * pool workers. Iterations are handed out one at a time from a shared counter, so uneven
+ * iterations balance themselves. A loop issued from inside a loop (a kernel calling another
+ * parallel kernel) runs inline on the thread that issued it.
+ *
+ * <p>Why the caller takes part: a caller that only waited would be a third thread wanting a
+ * core on a two-core machine each time it wakes, and every loop would need one more wake-up.
  */
 final class WorkerPool implements AutoCloseable {
 
     private final int threads;
     private final ForkJoinPool pool;
+    /** Set while the current thread runs iterations of a loop, so that loops it issues nest. */
+    private final ThreadLocal<Boolean> inLoop = ThreadLocal.withInitial(() -> false);
 
     WorkerPool(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         this.threads = threads;
-        this.pool = threads == 1 ? null : new ForkJoinPool(threads,
+        this.pool = threads == 1 ? null : new ForkJoinPool(threads - 1,
                 p -> {
                     var worker = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
                     worker.setName("lumbar-cpu-" + worker.getPoolIndex());
@@ -35,11 +41,15 @@ final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * How many threads a loop issued now would run on: the pool's size, or 1 from inside one
-     * of its workers (where loops run inline). Kernels split their work by this.
+     * How many threads a loop issued now would run on: the pool's size, or 1 from inside a
+     * loop (where loops run inline). Kernels split their work by this.
      */
     int parallelism() {
-        return pool == null || ForkJoinTask.getPool() == pool ? 1 : threads;
+        return pool == null || nested() ? 1 : threads;
+    }
+
+    private boolean nested() {
+        return ForkJoinTask.getPool() == pool || inLoop.get();
     }
 
     /** Runs {@code body.accept(i)} for every i in [0, count), in parallel, and waits. */
@@ -47,7 +57,7 @@ final class WorkerPool implements AutoCloseable {
         if (count <= 0) {
             return;
         }
-        if (pool == null || count == 1 || ForkJoinTask.getPool() == pool) {
+        if (pool == null || count == 1 || nested()) {
             for (int i = 0; i < count; i++) {
                 body.accept(i);
             }
@@ -55,19 +65,26 @@ final class WorkerPool implements AutoCloseable {
         }
         AtomicInteger next = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        int workers = Math.min(threads, count);
-        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[workers];
-        for (int w = 0; w < workers; w++) {
-            tasks[w] = pool.submit(() -> {
-                try {
-                    for (int i = next.getAndIncrement(); i < count && failure.get() == null;
-                            i = next.getAndIncrement()) {
-                        body.accept(i);
-                    }
-                } catch (RuntimeException | Error e) {
-                    failure.compareAndSet(null, e);
+        Runnable share = () -> {
+            try {
+                for (int i = next.getAndIncrement(); i < count && failure.get() == null;
+                        i = next.getAndIncrement()) {
+                    body.accept(i);
                 }
-            });
+            } catch (RuntimeException | Error e) {
+                failure.compareAndSet(null, e);
+            }
+        };
+        int helpers = Math.min(threads, count) - 1;
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
+        for (int w = 0; w < helpers; w++) {
+            tasks[w] = pool.submit(share);
+        }
+        inLoop.set(true);
+        try {
+            share.run();
+        } finally {
+            inLoop.set(false);
         }
         for (ForkJoinTask<?> task : tasks) {
             task.join();
