@@ -58,6 +58,8 @@ final class Convolutions {
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> kernels = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> inputLine = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> columnLine = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> channelPlanes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> channelBlocks = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> channelSums = ThreadLocal.withInitial(() -> new float[0]);
@@ -215,7 +217,11 @@ final class Convolutions {
             long xBase = ((long) n * g.c + (long) gi * cg) * inPlane;
             MemorySegment col = scratch(columns, (long) rows * span);
             for (int r = 0; r < rows; r++) {
-                columnRow(g, x, xBase, r, p0, span, col);
+                if (g.spec.strideW() == 1) {
+                    columnRow(g, x, xBase, r, p0, span, col);
+                } else {
+                    stridedColumnRow(g, x, xBase, r, p0, span, col);
+                }
             }
             gemm.multiply(1, og, span, rows,
                     weight, (long) gi * og * rows, 0, rows, false,
@@ -270,6 +276,42 @@ final class Convolutions {
             }
             p += ox1 - ox0;
         }
+    }
+
+    /**
+     * {@link #columnRow} for a horizontal stride: each input row is copied to the heap once
+     * and its taps picked from there, rather than read one float at a time off-heap.
+     */
+    private void stridedColumnRow(Geometry g, MemorySegment x, long xBase, int r, int p0,
+            int width, MemorySegment col) {
+        Conv2dSpec s = g.spec;
+        int kx = r % g.kw;
+        int ky = (r / g.kw) % g.kh;
+        int ci = r / (g.kw * g.kh);
+        long plane = xBase + (long) ci * g.h * g.w;
+        int shift = kx * s.dilationW() - s.padLeft();
+        float[] line = buffer(inputLine, g.w);
+        float[] out = buffer(columnLine, width);
+        int end = p0 + width;
+        for (int p = p0; p < end; ) {
+            int oy = p / g.outW;
+            int ox0 = p % g.outW;
+            int ox1 = Math.min(g.outW, ox0 + (end - p));
+            int iy = oy * s.strideH() - s.padTop() + ky * s.dilationH();
+            int at = p - p0 - ox0;
+            if (iy < 0 || iy >= g.h) {
+                java.util.Arrays.fill(out, at + ox0, at + ox1, 0f);
+            } else {
+                MemorySegment.copy(x, F32, (plane + (long) iy * g.w) * Float.BYTES, line, 0,
+                        g.w);
+                for (int ox = ox0; ox < ox1; ox++) {
+                    int ix = ox * s.strideW() + shift;
+                    out[at + ox] = ix >= 0 && ix < g.w ? line[ix] : 0f;
+                }
+            }
+            p += ox1 - ox0;
+        }
+        MemorySegment.copy(out, 0, col, F32, (long) r * width * Float.BYTES, width);
     }
 
     /** A scratch buffer of at least {@code floats} floats, reused by the calling thread. */
