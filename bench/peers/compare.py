@@ -281,7 +281,7 @@ def main():
     parser.add_argument('--shape', nargs='+', default=[shape_tag(s) for s in SHAPES],
                         help='input shapes N x 3 x S x S, e.g. 25x3x128x128')
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--warmup', type=int, default=4)
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--slow', type=float, default=30.0,
                         help='a torch variant whose first forward takes longer gets one run')

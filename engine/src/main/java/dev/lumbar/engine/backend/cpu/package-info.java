@@ -6,13 +6,17 @@
  * handle the ragged ends of rows with masks. Every operation allocates its output and leaves
  * its inputs untouched.
  *
- * <p>Threads: each backend owns a fixed pool of workers. Kernels split their work into
- * independent pieces (images × planes, pixel chunks, row and column blocks of a matrix
- * product) that write disjoint parts of the output, so no piece waits on another. Scratch
- * memory (packing buffers, padded planes, im2col tiles) is per thread.
+ * <p>Threads: each backend owns a fixed pool of workers, and the thread that calls an
+ * operation works alongside them. Kernels split their work into independent pieces (images ×
+ * planes, pixel chunks, row and column blocks of a matrix product) that write disjoint parts
+ * of the output, so no piece waits on another. Scratch memory (packing buffers, padded
+ * planes, im2col tiles) is per thread. These are the only threads: OpenBLAS is set to one
+ * thread and called from the workers, so that its spinning threads never compete with them.
  *
- * <p>Matrix products go through {@code Gemm}: OpenBLAS when it is installed (its own threads,
- * set to the backend's count), or the engine's blocked, packed Java GEMM. Numerics: sums run
+ * <p>Matrix products go through {@code Gemm}: OpenBLAS when it is installed (one call per
+ * piece of the product, pieces chosen from the shape alone), or the engine's blocked, packed
+ * Java GEMM. Convolutions by im2col fill one L2-sized column tile per task and multiply it
+ * there and then. Numerics: sums run
  * in float vector lanes over short stretches and are combined in double; layer norms shift
  * by one sample before summing and take the variance as a second pass over the deviations.
  *
