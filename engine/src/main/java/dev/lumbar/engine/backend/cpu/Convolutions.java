@@ -330,7 +330,9 @@ final class Convolutions {
 
     private void depthwise(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
-        if (g.outW < L) {
+        if (g.outW <= L / 2) {
+            // rows of at most half a vector; wider ones (14×14) lose less to idle lanes than
+            // the channel-blocked kernel spends on its gathers
             depthwiseAcrossChannels(g, x, weight, bias, y, act);
             return;
         }
@@ -364,8 +366,8 @@ final class Convolutions {
     }
 
     /**
-     * Depthwise convolution of planes narrower than a vector (8×8 and 4×4 at the end of a
-     * backbone), with the vector across channels instead of along a row: L channels of one
+     * Depthwise convolution of planes at most half a vector wide (8×8, 7×7 and 4×4 at the end
+     * of a backbone), with the vector across channels instead of along a row: L channels of one
      * image are gathered into a padded {@code [H, W, L]} block, every output pixel sums its
      * taps as whole vectors, and the sums are scattered back to the channels' planes. Each
      * output is the same chain of multiply-adds as in the row-wise kernel (bias, then the taps
@@ -586,7 +588,7 @@ final class Convolutions {
             int top = oy * strideH * rowW;
             long row = (long) oy * g.outW * Float.BYTES;
             if (g.outW <= L) {
-                // a row fills one vector (narrower planes take the channel-blocked kernel)
+                // a row fits one vector (up to half a vector, the channel-blocked kernel)
                 FloatVector acc = FloatVector.broadcast(S, bias);
                 for (int tap = 0; tap < tapOffset.length; tap++) {
                     acc = FloatVector.fromArray(S, source, top + tapOffset[tap])

@@ -126,7 +126,25 @@ final class Pointwise {
             if (biasVector != null) {
                 x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
             }
-            FloatVector e = VectorMath.exp(x.neg());
+            // e = exp(x.neg()): VectorMath.exp written out, the same operations in the same order
+            // (a call the compiler declines to inline boxes the vectors: several times slower)
+            FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
+            FloatVector eShifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
+            FloatVector eK = eShifted.sub(VectorMath.ROUNDER);
+            FloatVector eR = eK.fma(broadcast(S, -VectorMath.LN2_LO),
+                    eK.fma(broadcast(S, -VectorMath.LN2_HI), ec));
+            FloatVector eP = eR.fma(VectorMath.E7, VectorMath.E6)
+                    .fma(eR, broadcast(S, VectorMath.E5)).fma(eR, broadcast(S, VectorMath.E4))
+                    .fma(eR, broadcast(S, VectorMath.E3)).fma(eR, broadcast(S, VectorMath.E2))
+                    .fma(eR, broadcast(S, 1f)).fma(eR, broadcast(S, 1f));
+            IntVector eKi = eShifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
+            IntVector eK1 = eKi.lanewise(VectorOperators.ASHR, 1);
+            IntVector eK2 = eKi.sub(eK1);
+            FloatVector e = eP
+                    .mul(eK1.add(VectorMath.EXPONENT_BIAS)
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes())
+                    .mul(eK2.add(VectorMath.EXPONENT_BIAS)
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes());
             FloatVector.broadcast(S, 1f).div(e.add(1f))
                     .intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
@@ -142,7 +160,25 @@ final class Pointwise {
             if (biasVector != null) {
                 x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
             }
-            FloatVector e = VectorMath.exp(x.neg());
+            // e = exp(x.neg()): VectorMath.exp written out, the same operations in the same order
+            // (a call the compiler declines to inline boxes the vectors: several times slower)
+            FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
+            FloatVector eShifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
+            FloatVector eK = eShifted.sub(VectorMath.ROUNDER);
+            FloatVector eR = eK.fma(broadcast(S, -VectorMath.LN2_LO),
+                    eK.fma(broadcast(S, -VectorMath.LN2_HI), ec));
+            FloatVector eP = eR.fma(VectorMath.E7, VectorMath.E6)
+                    .fma(eR, broadcast(S, VectorMath.E5)).fma(eR, broadcast(S, VectorMath.E4))
+                    .fma(eR, broadcast(S, VectorMath.E3)).fma(eR, broadcast(S, VectorMath.E2))
+                    .fma(eR, broadcast(S, 1f)).fma(eR, broadcast(S, 1f));
+            IntVector eKi = eShifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
+            IntVector eK1 = eKi.lanewise(VectorOperators.ASHR, 1);
+            IntVector eK2 = eKi.sub(eK1);
+            FloatVector e = eP
+                    .mul(eK1.add(VectorMath.EXPONENT_BIAS)
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes())
+                    .mul(eK2.add(VectorMath.EXPONENT_BIAS)
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes());
             x.div(e.add(1f)).intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
     }

@@ -67,9 +67,9 @@ final class VectorMath {
     /** e^x in every lane. */
     // LIMITATION: speed, not the result, depends on the compiler inlining this method (about
     // 200 bytecodes) into the calling loop; where its profile is too thin to, the vectors are
-    // boxed and that loop runs several times slower until it is recompiled. The GELU loop,
-    // the largest caller, has the same operations written out (Pointwise.gelu); keep the two
-    // identical.
+    // boxed and that loop runs several times slower until it is recompiled. The GELU, SiLU
+    // and sigmoid loops of Pointwise, the hot callers, have the same operations written out;
+    // keep them identical.
     static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
 
