@@ -375,6 +375,8 @@ final class Convolutions {
      */
     private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
+        // LIMITATION: the gathers into and out of the channel-blocked layout cost more than
+        // the sums themselves; activations kept channel-blocked between layers would need none.
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
