@@ -21,13 +21,21 @@ public record Conv2dSpec(int strideH, int strideW,
                 dilation, dilation, groups);
     }
 
-    /** Output height for an input of height {@code h} and a kernel of height {@code kh}. */
+    /**
+     * Output height for an input of height {@code h} and a kernel of height {@code kh}; zero or
+     * less when the (dilated) kernel is taller than the padded input.
+     */
     public int outH(int h, int kh) {
-        return (h + padTop + padBottom - dilationH * (kh - 1) - 1) / strideH + 1;
+        // floor, not truncation: a kernel one row too tall with stride 2 leaves no output,
+        // where (-1) / 2 + 1 would claim one
+        return Math.floorDiv(h + padTop + padBottom - dilationH * (kh - 1) - 1, strideH) + 1;
     }
 
-    /** Output width for an input of width {@code w} and a kernel of width {@code kw}. */
+    /**
+     * Output width for an input of width {@code w} and a kernel of width {@code kw}; zero or
+     * less when the (dilated) kernel is wider than the padded input.
+     */
     public int outW(int w, int kw) {
-        return (w + padLeft + padRight - dilationW * (kw - 1) - 1) / strideW + 1;
+        return Math.floorDiv(w + padLeft + padRight - dilationW * (kw - 1) - 1, strideW) + 1;
     }
 }

@@ -1,0 +1,144 @@
+package dev.lumbar.engine.backend.cpu;
+
+import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
+import static dev.lumbar.engine.backend.cpu.Reference.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The convolution and product kernels at the edges of their paths: depthwise planes narrow
+ * enough for the channel-blocked kernel with channel counts that leave a partial vector,
+ * im2col with one image and many channels (the narrowest tile), grouped and stride-3
+ * convolutions, gated convolutions that cannot fold the gate, and products cut into pieces
+ * with a transposed operand or fewer than 16 rows. Each against the double-precision
+ * reference, on three threads so that the tasks really run in parallel.
+ */
+class EdgeShapesTest {
+
+    private static void conv(CpuBackend cpu, SplittableRandom random, long[] xShape,
+            long[] wShape, Conv2dSpec spec, Activation act) {
+        String what = Arrays.toString(xShape) + " * " + Arrays.toString(wShape) + " " + spec;
+        if (spec.outH((int) xShape[2], (int) wShape[2]) <= 0
+                || spec.outW((int) xShape[3], (int) wShape[3]) <= 0) {
+            // the kernel does not fit the padded input: rejected (checked below)
+            return;
+        }
+        try (Tensor x = random(random, -1, 1, xShape);
+                Tensor w = random(random, -0.5, 0.5, wShape);
+                Tensor b = random(random, -0.5, 0.5, wShape[0]);
+                Tensor y = cpu.conv2d(x, w, b, spec, act)) {
+            double[] expected = Reference.conv2d(x.toFloatArray(), xShape, w.toFloatArray(),
+                    wShape, b.toFloatArray(), spec, act);
+            assertEquals(spec.outH((int) xShape[2], (int) wShape[2]), y.size(2), what);
+            assertEquals(spec.outW((int) xShape[3], (int) wShape[3]), y.size(3), what);
+            assertClose(what + " on " + cpu.name(), expected, y.toFloatArray(), 2e-6);
+        }
+    }
+
+    private static Conv2dSpec spec(int sh, int sw, int top, int bottom, int left, int right,
+            int dh, int dw, int groups) {
+        return new Conv2dSpec(sh, sw, top, bottom, left, right, dh, dw, groups);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GemmChoice.class, names = {"JAVA", "AUTO"})
+    void channelBlockedDepthwise(GemmChoice gemm) {
+        SplittableRandom random = new SplittableRandom(41);
+        try (CpuBackend cpu = new CpuBackend(3, gemm)) {
+            for (int c : new int[] {1, 15, 17, 33}) {
+                for (int[] plane : new int[][] {{1, 1}, {2, 3}, {8, 1}, {3, 8}, {11, 4}}) {
+                    long[] x = {c % 2 == 0 ? 1 : 2, c, plane[0], plane[1]};
+                    conv(cpu, random, x, new long[] {c, 1, 3, 3},
+                            Conv2dSpec.symmetric(1, 1, 1, c), Activation.SILU);
+                    conv(cpu, random, x, new long[] {c, 1, 3, 3},
+                            spec(2, 2, 0, 1, 1, 0, 1, 1, c), Activation.RELU);
+                    conv(cpu, random, x, new long[] {c, 1, 5, 5},
+                            Conv2dSpec.symmetric(1, 2, 1, c), Activation.IDENTITY);
+                    conv(cpu, random, x, new long[] {c, 1, 7, 7},
+                            Conv2dSpec.symmetric(2, 3, 1, c), Activation.GELU);
+                    conv(cpu, random, x, new long[] {c, 1, 3, 3},
+                            spec(1, 1, 2, 2, 2, 2, 2, 2, c), Activation.SIGMOID);
+                    conv(cpu, random, x, new long[] {c, 1, 3, 5},
+                            spec(1, 2, 0, 3, 4, 1, 2, 1, c), Activation.TANH);
+                }
+            }
+            // rows of at most half a vector from a wide input: a large horizontal stride
+            conv(cpu, random, new long[] {1, 19, 5, 40}, new long[] {19, 1, 3, 3},
+                    spec(1, 5, 1, 1, 1, 1, 1, 1, 19), Activation.SILU);
+            // a tall, narrow plane
+            conv(cpu, random, new long[] {3, 17, 70, 6}, new long[] {17, 1, 5, 5},
+                    Conv2dSpec.symmetric(1, 2, 1, 17), Activation.SILU);
+        }
+    }
+
+    /**
+     * A kernel taller or wider than the padded input leaves no output, even where a stride
+     * above 1 would round the negative span up to zero: PyTorch rejects such a convolution,
+     * and the kernels would read past the padded plane.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GemmChoice.class, names = {"JAVA", "AUTO"})
+    void kernelLargerThanThePaddedInputIsRejected(GemmChoice gemm) {
+        // padded to 2 rows (and 2 columns) for a 3-row kernel, stride 2: (2 - 3) / 2 + 1
+        Conv2dSpec spec = spec(2, 2, 0, 1, 1, 0, 1, 1, 1);
+        assertEquals(0, spec.outH(1, 3));
+        assertEquals(0, spec.outW(1, 3));
+        assertEquals(1, spec.outH(2, 3));
+        try (CpuBackend cpu = new CpuBackend(2, gemm)) {
+            for (long[][] shapes : new long[][][] {
+                    {{1, 3, 1, 1}, {3, 1, 3, 3}}, // depthwise, channel-blocked
+                    {{1, 3, 1, 30}, {3, 1, 3, 3}}, // depthwise, row-wise
+                    {{1, 2, 1, 1}, {5, 2, 3, 3}}, // im2col
+                    {{2, 3, 8, 1}, {4, 3, 1, 3}}}) { // im2col, too narrow only
+                long[] xShape = shapes[0];
+                long[] wShape = shapes[1];
+                Conv2dSpec s = spec(2, 2, 0, 1, 1, 0, 1, 1,
+                        wShape[1] == 1 ? (int) xShape[1] : 1);
+                try (Tensor x = Tensor.zeros(xShape); Tensor w = Tensor.zeros(wShape)) {
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> cpu.conv2d(x, w, null, s, Activation.IDENTITY).close(),
+                            Arrays.toString(xShape) + " * " + Arrays.toString(wShape));
+                    assertTrue(e.getMessage().contains("leaves no output"), e.getMessage());
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GemmChoice.class, names = {"JAVA", "AUTO"})
+    void im2colEdges(GemmChoice gemm) {
+        SplittableRandom random = new SplittableRandom(43);
+        try (CpuBackend cpu = new CpuBackend(3, gemm)) {
+            // one image, many channels: the narrowest tiles
+            conv(cpu, random, new long[] {1, 1100, 12, 12}, new long[] {7, 1100, 3, 3},
+                    Conv2dSpec.symmetric(1, 1, 1, 1), Activation.SILU);
+            conv(cpu, random, new long[] {1, 600, 5, 5}, new long[] {9, 600, 3, 3},
+                    Conv2dSpec.symmetric(2, 1, 1, 1), Activation.IDENTITY);
+            // grouped, with and without a channel multiplier, strides 3
+            conv(cpu, random, new long[] {2, 8, 13, 14}, new long[] {12, 2, 3, 3},
+                    Conv2dSpec.symmetric(3, 1, 1, 4), Activation.RELU);
+            conv(cpu, random, new long[] {1, 6, 20, 23}, new long[] {6, 3, 3, 3},
+                    spec(3, 3, 0, 2, 2, 0, 1, 1, 2), Activation.GELU);
+            conv(cpu, random, new long[] {1, 4, 17, 29}, new long[] {8, 2, 5, 5},
+                    spec(1, 3, 2, 2, 1, 3, 2, 2, 2), Activation.SILU);
+            conv(cpu, random, new long[] {2, 3, 9, 31}, new long[] {5, 3, 2, 4},
+                    spec(3, 2, 1, 0, 0, 3, 1, 3, 1), Activation.IDENTITY);
+            // 1×1 with padding or a stride runs through im2col
+            conv(cpu, random, new long[] {1, 7, 10, 9}, new long[] {4, 7, 1, 1},
+                    spec(3, 3, 1, 0, 0, 2, 1, 1, 1), Activation.IDENTITY);
+            // a large plane of one image: several tiles per image
+            conv(cpu, random, new long[] {1, 3, 61, 67}, new long[] {5, 3, 3, 3},
+                    spec(1, 3, 1, 1, 1, 1, 1, 1, 1), Activation.SILU);
+        }
+    }
+}
