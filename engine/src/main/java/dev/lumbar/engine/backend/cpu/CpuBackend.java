@@ -211,7 +211,8 @@ public final class CpuBackend implements Backend {
             requireF32("linear bias", bias, 1);
             requireLength("linear bias", bias, out);
         }
-        int rows = Math.toIntExact(x.numel() / Math.max(1, in));
+        // the leading dimensions' product, not numel / in, which is 0 when in is 0
+        int rows = Math.toIntExact(leading(x, 1));
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
         Tensor y = outputs.allocate(shape);
@@ -247,7 +248,7 @@ public final class CpuBackend implements Backend {
                     + Arrays.toString(b.shape()));
         }
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
-        long batch = a.numel() / Math.max(1, (long) m * k);
+        long batch = leading(a, 2);
         for (int i = 0; i < a.rank() - 2; i++) {
             if (a.dim(i) != b.dim(i)) {
                 throw new IllegalArgumentException("matmul batch dimensions differ: "
@@ -503,6 +504,15 @@ public final class CpuBackend implements Backend {
     }
 
     // ---- checks ------------------------------------------------------------------------------
+
+    /** The product of all dimensions of {@code t} but its last {@code trailing}. */
+    private static long leading(Tensor t, int trailing) {
+        long product = 1;
+        for (int i = 0; i < t.rank() - trailing; i++) {
+            product *= t.dim(i);
+        }
+        return product;
+    }
 
     /** An F32 CPU tensor of the given rank (any rank when {@code rank} is negative). */
     private static void requireF32(String what, Tensor t, int rank) {

@@ -2,6 +2,7 @@ package dev.lumbar.engine.backend.cpu;
 
 import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,6 +112,44 @@ class EdgeShapesTest {
                     assertTrue(e.getMessage().contains("leaves no output"), e.getMessage());
                 }
             }
+        }
+    }
+
+    /**
+     * A product over an empty inner dimension is all zeros (plus the bias, for a linear layer),
+     * written over whatever a reused output buffer held.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GemmChoice.class, names = {"JAVA", "AUTO"})
+    void productsWithNoInnerDimensionWriteTheirWholeOutput(GemmChoice gemm) {
+        SplittableRandom random = new SplittableRandom(47);
+        try (CpuBackend cpu = new CpuBackend(2, gemm);
+                Tensor x = Tensor.zeros(3, 0);
+                Tensor w = Tensor.zeros(5, 0);
+                Tensor bias = random(random, 1, 2, 5);
+                Tensor a = Tensor.zeros(2, 3, 0);
+                Tensor b = Tensor.zeros(2, 0, 4)) {
+            poison(cpu, 3, 5);
+            try (Tensor y = cpu.linear(x, w, bias, Activation.IDENTITY)) {
+                float[] expected = new float[15];
+                for (int i = 0; i < 15; i++) {
+                    expected[i] = bias.getFloat(i % 5);
+                }
+                assertArrayEquals(expected, y.toFloatArray(), "linear with no input features");
+            }
+            poison(cpu, 2, 3, 4);
+            try (Tensor y = cpu.matmul(a, b)) {
+                assertArrayEquals(new float[24], y.toFloatArray(), "matmul with k = 0");
+            }
+        }
+    }
+
+    /** Leaves a NaN-filled buffer of this shape in the backend's pool of outputs. */
+    private static void poison(CpuBackend cpu, long... shape) {
+        float[] nan = new float[Math.toIntExact(Tensor.numel(shape))];
+        Arrays.fill(nan, Float.NaN);
+        try (Tensor p = Tensor.of(nan, shape)) {
+            cpu.add(p, p).close();
         }
     }
 
