@@ -26,6 +26,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class EdgeShapesTest {
 
+    private static final Conv2dSpec PLAIN = Conv2dSpec.symmetric(1, 0, 1, 1);
+
     private static void conv(CpuBackend cpu, SplittableRandom random, long[] xShape,
             long[] wShape, Conv2dSpec spec, Activation act) {
         String what = Arrays.toString(xShape) + " * " + Arrays.toString(wShape) + " " + spec;
@@ -178,6 +180,119 @@ class EdgeShapesTest {
             // a large plane of one image: several tiles per image
             conv(cpu, random, new long[] {1, 3, 61, 67}, new long[] {5, 3, 3, 3},
                     spec(1, 3, 1, 1, 1, 1, 1, 1, 1), Activation.SILU);
+        }
+    }
+
+    /**
+     * Gated 1×1 convolutions that cannot fold the gate (one image, a large plane, a stride,
+     * groups, a 3×3 kernel) scale first; every one equals scaling then convolving bit for bit
+     * and the reference of the scaled input; gates of the wrong shape are refused.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GemmChoice.class, names = {"JAVA", "AUTO"})
+    void gatedConvolutionsThatCannotFold(GemmChoice gemm) {
+        SplittableRandom random = new SplittableRandom(53);
+        record Case(long[] x, long[] w, Conv2dSpec spec) {
+        }
+        Case[] cases = {
+            new Case(new long[] {1, 24, 4, 4}, new long[] {9, 24, 1, 1}, PLAIN),
+            new Case(new long[] {2, 24, 17, 17}, new long[] {9, 24, 1, 1}, PLAIN),
+            new Case(new long[] {3, 24, 5, 5}, new long[] {9, 24, 1, 1},
+                    Conv2dSpec.symmetric(2, 0, 1, 1)),
+            new Case(new long[] {3, 24, 5, 5}, new long[] {10, 12, 1, 1},
+                    Conv2dSpec.symmetric(1, 0, 1, 2)),
+            new Case(new long[] {3, 24, 5, 5}, new long[] {9, 24, 3, 3},
+                    Conv2dSpec.symmetric(1, 1, 1, 1)),
+            new Case(new long[] {3, 24, 5, 5}, new long[] {24, 1, 3, 3},
+                    Conv2dSpec.symmetric(1, 1, 1, 24)),
+            // and two that fold: several small images
+            new Case(new long[] {4, 17, 3, 5}, new long[] {33, 17, 1, 1}, PLAIN),
+            new Case(new long[] {2, 5, 15, 17}, new long[] {3, 5, 1, 1}, PLAIN)};
+        try (CpuBackend cpu = new CpuBackend(3, gemm)) {
+            for (Case c : cases) {
+                String what = Arrays.toString(c.x()) + " * " + Arrays.toString(c.w()) + " "
+                        + c.spec();
+                int n = (int) c.x()[0], channels = (int) c.x()[1];
+                try (Tensor x = random(random, -1, 1, c.x());
+                        Tensor gate = random(random, 0, 1, n, channels);
+                        Tensor w = random(random, -0.3, 0.3, c.w());
+                        Tensor b = random(random, -0.3, 0.3, c.w()[0]);
+                        Tensor gated = cpu.gatedConv2d(x, gate, w, b, c.spec(), Activation.SILU);
+                        Tensor scaled = cpu.scaleChannels(x, gate, null);
+                        Tensor plain = cpu.conv2d(scaled, w, b, c.spec(), Activation.SILU)) {
+                    assertArrayEquals(plain.toFloatArray(), gated.toFloatArray(), what);
+                    double[] expected = Reference.conv2d(scaled.toFloatArray(), c.x(),
+                            w.toFloatArray(), c.w(), b.toFloatArray(), c.spec(),
+                            Activation.SILU);
+                    assertClose(what, expected, gated.toFloatArray(), 2e-6);
+                }
+            }
+            try (Tensor x = random(random, -1, 1, 3, 6, 4, 4);
+                    Tensor w = random(random, -1, 1, 5, 6, 1, 1)) {
+                for (long[] shape : new long[][] {{6}, {3, 7}, {4, 6}, {1, 6}, {3, 6, 1}}) {
+                    try (Tensor gate = Tensor.zeros(shape)) {
+                        assertThrows(IllegalArgumentException.class,
+                                () -> cpu.gatedConv2d(x, gate, w, null, PLAIN,
+                                        Activation.IDENTITY).close(), Arrays.toString(shape));
+                    }
+                }
+                assertThrows(IllegalArgumentException.class, () -> cpu.gatedConv2d(x, null, w,
+                        null, PLAIN, Activation.IDENTITY).close());
+            }
+        }
+    }
+
+    /**
+     * Products large enough to be cut into pieces, with a transposed operand (a linear layer's
+     * weights; op(A) transposed through the product itself) and with fewer than 16 rows or
+     * columns, and a batch of them.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GemmChoice.class, names = {"JAVA", "AUTO"})
+    void productsCutIntoPiecesWithTransposedOrThinOperands(GemmChoice gemm) {
+        SplittableRandom random = new SplittableRandom(59);
+        try (CpuBackend cpu = new CpuBackend(3, gemm)) {
+            // 7 rows, 4096 columns of transposed weights: columns cut in four
+            linear(cpu, random, 7, 5000, 4096);
+            // 12 columns, rows cut in two
+            linear(cpu, random, 3000, 3000, 12);
+            int batch = 2, m = 300, k = 700, n = 410;
+            try (Tensor a = random(random, -1, 1, batch, m, k);
+                    Tensor bm = random(random, -1, 1, batch, k, n);
+                    Tensor y = cpu.matmul(a, bm)) {
+                float[] as = a.toFloatArray(), bs = bm.toFloatArray();
+                double[] expected = new double[batch * m * n];
+                for (int i = 0; i < batch; i++) {
+                    double[] one = Reference.matmul(
+                            Arrays.copyOfRange(as, i * m * k, (i + 1) * m * k),
+                            Arrays.copyOfRange(bs, i * k * n, (i + 1) * k * n), m, k, n);
+                    System.arraycopy(one, 0, expected, i * m * n, m * n);
+                }
+                assertClose("batched matmul in pieces", expected, y.toFloatArray(), 1e-5);
+            }
+        }
+    }
+
+    private static void linear(CpuBackend cpu, SplittableRandom random, int rows, int in,
+            int out) {
+        try (Tensor x = random(random, -1, 1, rows, in);
+                Tensor w = random(random, -0.1, 0.1, out, in);
+                Tensor b = random(random, -0.1, 0.1, out);
+                Tensor y = cpu.linear(x, w, b, Activation.TANH)) {
+            float[] xs = x.toFloatArray(), ws = w.toFloatArray(), bs = b.toFloatArray();
+            double[] expected = new double[rows * out];
+            for (int r = 0; r < rows; r++) {
+                for (int o = 0; o < out; o++) {
+                    double acc = bs[o];
+                    for (int i = 0; i < in; i++) {
+                        acc += (double) xs[r * in + i] * ws[o * in + i];
+                    }
+                    expected[r * out + o] = Math.tanh(acc);
+                }
+            }
+            // float sums over thousands of terms: the tolerance of GemmEpilogueTest's
+            assertClose("linear " + rows + "x" + in + " -> " + out + " on " + cpu.name(),
+                    expected, y.toFloatArray(), 1e-5);
         }
     }
 }

@@ -1,0 +1,79 @@
+package dev.lumbar.engine.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The SiLU and sigmoid loops carry their own copy of {@link VectorMath#exp}: each lane must
+ * give the bits of the scalar form built on {@link VectorMath#exp(float)}, with a bias per
+ * call and a bias per column, over masked tails and special values.
+ */
+class ActivationBitsTest {
+
+    private static final float[] SPECIAL = {
+        0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, 1e-30f, -1e-30f, 0.5f,
+        -0.5f, 1f, -1f, 16f, -16f, 87.5f, -87.5f, 88.7229f, -88.7229f, 89f, -89f, 103.9f,
+        -103.9f, 104f, -104f, 200f, -200f, Float.MAX_VALUE, -Float.MAX_VALUE,
+        Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN};
+
+    private static float silu(float x) {
+        return x / (VectorMath.exp(-x) + 1f);
+    }
+
+    private static float sigmoid(float x) {
+        return 1f / (VectorMath.exp(-x) + 1f);
+    }
+
+    @Test
+    void siluAndSigmoidLanesEqualTheScalarFormBitForBit() {
+        long seed = 20261204L;
+        SplittableRandom random = new SplittableRandom(seed);
+        for (int round = 0; round < 200; round++) {
+            int count = 1 + random.nextInt(5 * Pointwise.L);
+            float[] x = new float[count];
+            for (int i = 0; i < count; i++) {
+                x[i] = switch (random.nextInt(4)) {
+                    case 0 -> (float) (random.nextDouble() * 240 - 120);
+                    case 1 -> (float) (random.nextDouble() * 16 - 8);
+                    case 2 -> SPECIAL[random.nextInt(SPECIAL.length)];
+                    default -> Float.intBitsToFloat(random.nextInt());
+                };
+            }
+            float bias = round % 3 == 0 ? 0f : (float) (random.nextDouble() * 4 - 2);
+            int width = 1 + random.nextInt(count);
+            int rows = count / width;
+            float[] columnBias = new float[width];
+            for (int j = 0; j < width; j++) {
+                columnBias[j] = (float) (random.nextDouble() * 4 - 2);
+            }
+            for (Activation act : new Activation[] {Activation.SILU, Activation.SIGMOID}) {
+                try (Tensor in = Tensor.of(x, count);
+                        Tensor out = Tensor.zeros(count);
+                        Tensor matrix = Tensor.of(x, count);
+                        Tensor biases = Tensor.of(columnBias, width)) {
+                    Pointwise.biasActivate(in.segment(), 0, out.segment(), 0, count, bias, act);
+                    Pointwise.columnBiasActivate(matrix.segment(), 0, rows, width,
+                            biases.segment(), act);
+                    for (int i = 0; i < count; i++) {
+                        float z = x[i] + bias;
+                        float want = act == Activation.SILU ? silu(z) : sigmoid(z);
+                        assertEquals(Float.floatToIntBits(want),
+                                Float.floatToIntBits(out.getFloat(i)), act + "(" + x[i] + " + "
+                                        + bias + ") lane of " + count + ", seed " + seed);
+                        if (i < rows * width) {
+                            float zc = x[i] + 0f + columnBias[i % width];
+                            float wantColumn = act == Activation.SILU ? silu(zc) : sigmoid(zc);
+                            assertEquals(Float.floatToIntBits(wantColumn),
+                                    Float.floatToIntBits(matrix.getFloat(i)), act + "(" + x[i]
+                                            + " + column bias " + columnBias[i % width] + ")");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
