@@ -95,10 +95,11 @@ final class Convolutions {
 
     /**
      * Whether {@link #convolve} can apply a squeeze-excite gate itself: 1×1 convolutions of
-     * small images, whose input it gathers anyway.
+     * small images, whose input it gathers anyway. Not one channel to one channel, which is
+     * also depthwise and goes to the depthwise kernel.
      */
     static boolean foldsGate(Geometry g) {
-        return g.pointwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1;
+        return g.pointwise() && !g.depthwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1;
     }
 
     /**

@@ -205,6 +205,10 @@ class EdgeShapesTest {
                     Conv2dSpec.symmetric(1, 1, 1, 1)),
             new Case(new long[] {3, 24, 5, 5}, new long[] {24, 1, 3, 3},
                     Conv2dSpec.symmetric(1, 1, 1, 24)),
+            // one channel in and out: a 1×1 convolution that is also depthwise
+            new Case(new long[] {3, 1, 4, 4}, new long[] {1, 1, 1, 1}, PLAIN),
+            new Case(new long[] {2, 1, 9, 5}, new long[] {1, 1, 1, 1},
+                    Conv2dSpec.symmetric(1, 0, 1, 1)),
             // and two that fold: several small images
             new Case(new long[] {4, 17, 3, 5}, new long[] {33, 17, 1, 1}, PLAIN),
             new Case(new long[] {2, 5, 15, 17}, new long[] {3, 5, 1, 1}, PLAIN)};
