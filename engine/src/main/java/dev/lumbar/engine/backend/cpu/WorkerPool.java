@@ -3,6 +3,7 @@ package dev.lumbar.engine.backend.cpu;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 
@@ -76,9 +77,18 @@ final class WorkerPool implements AutoCloseable {
             }
         };
         int helpers = Math.min(threads, count) - 1;
+        // A helper still queued when the caller has finished its share (the workers busy with
+        // another caller's loop) is claimed by the caller and does nothing when it runs, so a
+        // loop waits only for its own iterations in flight, never for other callers' work.
+        AtomicIntegerArray started = new AtomicIntegerArray(helpers);
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
         for (int w = 0; w < helpers; w++) {
-            tasks[w] = pool.submit(share);
+            int helper = w;
+            tasks[w] = pool.submit(() -> {
+                if (started.compareAndSet(helper, 0, 1)) {
+                    share.run();
+                }
+            });
         }
         inLoop.set(true);
         try {
@@ -86,8 +96,10 @@ final class WorkerPool implements AutoCloseable {
         } finally {
             inLoop.set(false);
         }
-        for (ForkJoinTask<?> task : tasks) {
-            task.join();
+        for (int w = 0; w < helpers; w++) {
+            if (!started.compareAndSet(w, 0, 1)) {
+                tasks[w].join();
+            }
         }
 
         // the first failure, as thrown, so its message and stack name the kernel

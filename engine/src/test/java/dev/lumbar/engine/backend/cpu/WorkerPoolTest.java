@@ -2,8 +2,12 @@ package dev.lumbar.engine.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -54,6 +58,40 @@ class WorkerPoolTest {
                         }
                     }));
             assertEquals("iteration 7 failed", e.getMessage());
+        }
+    }
+
+    /**
+     * A loop whose caller has run every iteration itself returns at once, even when its
+     * helper task is still queued behind another caller's slow loop on the only worker.
+     */
+    @Test
+    void aFinishedLoopDoesNotWaitForAnotherCallersWork() throws Exception {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            CountDownLatch slowStarted = new CountDownLatch(2);
+            CountDownLatch release = new CountDownLatch(1);
+            Thread slow = new Thread(() -> pool.forEach(2, i -> {
+                slowStarted.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            slow.start();
+            try {
+                // both iterations of the slow loop hold its caller and the one worker
+                assertTrue(slowStarted.await(10, TimeUnit.SECONDS));
+                AtomicLong ran = new AtomicLong();
+                Thread quick = new Thread(() -> pool.forEach(4, i -> ran.incrementAndGet()));
+                quick.start();
+                quick.join(TimeUnit.SECONDS.toMillis(10));
+                assertFalse(quick.isAlive(), "the quick loop waited for the slow one's worker");
+                assertEquals(4, ran.get());
+            } finally {
+                release.countDown();
+                slow.join();
+            }
         }
     }
 }
