@@ -143,6 +143,25 @@ class EdgeShapesTest {
             try (Tensor y = cpu.matmul(a, b)) {
                 assertArrayEquals(new float[24], y.toFloatArray(), "matmul with k = 0");
             }
+            // convolutions of no input channels: the 1×1 over small images, the 1×1 per
+            // image and im2col each give act(bias) everywhere
+            for (long[][] shapes : new long[][][] {{{3, 0, 4, 4}, {5, 0, 1, 1}},
+                    {{1, 0, 20, 20}, {5, 0, 1, 1}}, {{2, 0, 6, 7}, {5, 0, 3, 3}}}) {
+                long[] xShape = shapes[0];
+                long[] wShape = shapes[1];
+                Conv2dSpec spec = Conv2dSpec.symmetric(1, (int) wShape[2] / 2, 1, 1);
+                long[] yShape = {xShape[0], 5, xShape[2], xShape[3]};
+                poison(cpu, yShape);
+                try (Tensor images = Tensor.zeros(xShape); Tensor kernel = Tensor.zeros(wShape);
+                        Tensor y = cpu.conv2d(images, kernel, bias, spec, Activation.RELU)) {
+                    float[] expected = new float[Math.toIntExact(Tensor.numel(yShape))];
+                    int plane = (int) (xShape[2] * xShape[3]);
+                    for (int i = 0; i < expected.length; i++) {
+                        expected[i] = bias.getFloat(i / plane % 5);
+                    }
+                    assertArrayEquals(expected, y.toFloatArray(), Arrays.toString(xShape));
+                }
+            }
         }
     }
 
