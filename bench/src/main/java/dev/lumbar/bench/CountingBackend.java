@@ -177,6 +177,16 @@ final class CountingBackend implements Backend {
     }
 
     @Override
+    public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
+            Tensor b2, Tensor scale, Tensor residual) {
+        // two 1×1 convolutions: C·Ch then Ch·Co MACs per pixel
+        double pixels = (double) x.dim(0) * x.dim(2) * x.dim(3);
+        double macs = pixels * (w1.dim(0) * w1.dim(1) + w2.dim(0) * w2.dim(1));
+        return timed("channel MLP (1x1, 1x1)", 2 * macs,
+                () -> inner.channelMlp(x, w1, b1, act, w2, b2, scale, residual));
+    }
+
+    @Override
     public Tensor globalAvgPool(Tensor x) {
         return timed("pool", 0, () -> inner.globalAvgPool(x));
     }

@@ -103,6 +103,30 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * An inverted-bottleneck MLP over channels with layer scale and residual, as in a ConvNeXt
+     * block: {@code residual + scale ⊙ conv1×1(act(conv1×1(x, w1, b1)), w2, b2)}, where
+     * {@code w1} is {@code [Ch, C, 1, 1]}, {@code w2} {@code [Co, Ch, 1, 1]}, {@code scale}
+     * {@code [Co]} and {@code residual} x's batch with Co channels; biases, scale and residual
+     * may each be null. Backends may keep the hidden activations in their own layout.
+     */
+    default Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
+            Tensor b2, Tensor scale, Tensor residual) {
+        Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
+        try (Tensor hidden = conv2d(x, w1, b1, pointwise, act)) {
+            Tensor projected = conv2d(hidden, w2, b2, pointwise, Activation.IDENTITY);
+            if (scale == null && residual == null) {
+                return projected;
+            }
+            try (projected) {
+                if (scale == null) {
+                    return add(projected, residual);
+                }
+                return scaleChannels(projected, scale, residual);
+            }
+        }
+    }
+
     /** Mean over H and W: {@code [N, C, H, W] → [N, C]}. */
     Tensor globalAvgPool(Tensor x);
 

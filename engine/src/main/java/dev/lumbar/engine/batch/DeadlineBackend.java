@@ -119,6 +119,13 @@ public final class DeadlineBackend implements Backend {
     }
 
     @Override
+    public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
+            Tensor b2, Tensor scale, Tensor residual) {
+        StudyDeadline.checkCurrent();
+        return inner.channelMlp(x, w1, b1, act, w2, b2, scale, residual);
+    }
+
+    @Override
     public Tensor globalAvgPool(Tensor x) {
         StudyDeadline.checkCurrent();
         return inner.globalAvgPool(x);

@@ -58,6 +58,8 @@ final class Convolutions {
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> kernels = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<MemorySegment> hiddenScratch =
+            ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private final ThreadLocal<float[]> inputLine = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> columnLine = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> channelPlanes = ThreadLocal.withInitial(() -> new float[0]);
@@ -164,6 +166,57 @@ final class Convolutions {
             for (int n = 0; n < g.n; n++) {
                 Pointwise.biasActivate(product, ((long) oc * g.n + n) * planeBytes,
                         y, ((long) n * g.o + oc) * planeBytes, plane, b, act);
+            }
+        });
+    }
+
+    /**
+     * A ConvNeXt-style channel MLP over small images, {@code residual + scale ⊙ (W2 · act(W1 · x
+     * + b1) + b2)}, with the hidden activations kept in the products' {@code [Ch, N·H·W]}
+     * layout: the input is gathered once, the first product applies bias and activation per
+     * row as it finishes each piece, and only the output is scattered back, with bias, scale
+     * and residual on the way. Each output is the same chain of operations as the separate
+     * calls (bias add, scale multiply, residual add), so the two give the same bits.
+     */
+    void channelMlpAcrossImages(Geometry g, MemorySegment x, MemorySegment w1, MemorySegment b1,
+            Activation act, int out, MemorySegment w2, MemorySegment b2, MemorySegment scale,
+            MemorySegment residual, MemorySegment y) {
+        long plane = (long) g.h * g.w;
+        int pixels = Math.toIntExact(g.n * plane);
+        MemorySegment gathered = scratch(columns, (long) g.c * pixels);
+        MemorySegment hidden = scratch(hiddenScratch, (long) g.o * pixels);
+        MemorySegment product = scratch(outputs, (long) out * pixels);
+        long planeBytes = plane * Float.BYTES;
+        workers.forEach(g.c, ci -> {
+            for (int n = 0; n < g.n; n++) {
+                MemorySegment.copy(x, ((long) n * g.c + ci) * planeBytes,
+                        gathered, ((long) ci * g.n + n) * planeBytes, planeBytes);
+            }
+        });
+        gemm.multiply(1, g.o, pixels, g.c, w1, 0, 0, g.c, false,
+                gathered, 0, 0, pixels, false, hidden, 0, 0, pixels, false,
+                Gemm.Epilogue.of(b1, 0, act));
+        gemm.multiply(1, out, pixels, g.o, w2, 0, 0, g.o, false,
+                hidden, 0, 0, pixels, false, product, 0, 0, pixels, false);
+        workers.forEach(out, oc -> {
+            float b = b2 == null ? 0f : b2.getAtIndex(F32, oc);
+            float s = scale == null ? 1f : scale.getAtIndex(F32, oc);
+            for (int n = 0; n < g.n; n++) {
+                long from = ((long) oc * g.n + n) * planeBytes;
+                long to = ((long) n * out + oc) * planeBytes;
+                for (long i = 0; i < plane; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, plane);
+                    long o = i * Float.BYTES;
+                    FloatVector v = FloatVector.fromMemorySegment(S, product, from + o, LE, lanes)
+                            .add(b);
+                    if (scale != null) {
+                        v = v.mul(s);
+                    }
+                    if (residual != null) {
+                        v = v.add(FloatVector.fromMemorySegment(S, residual, to + o, LE, lanes));
+                    }
+                    v.intoMemorySegment(y, to + o, LE, lanes);
+                }
             }
         });
     }

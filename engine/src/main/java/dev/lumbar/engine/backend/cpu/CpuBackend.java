@@ -170,6 +170,46 @@ public final class CpuBackend implements Backend {
         return y;
     }
 
+    @Override
+    public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
+            Tensor b2, Tensor scale, Tensor residual) {
+        Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
+        Convolutions.Geometry expand = geometry(x, w1, b1, pointwise);
+        int hidden = expand.o();
+        if (w2.rank() != 4 || w2.dim(1) != hidden || w2.dim(2) != 1 || w2.dim(3) != 1) {
+            throw new IllegalArgumentException("channelMlp: second weight "
+                    + Arrays.toString(w2.shape()) + " does not take " + hidden + " channels");
+        }
+        requireF32("channelMlp second weight", w2, 4);
+        int out = w2.size(0);
+        if (b2 != null) {
+            requireF32("channelMlp second bias", b2, 1);
+            requireLength("channelMlp second bias", b2, out);
+        }
+        if (scale != null) {
+            requireF32("channelMlp scale", scale, 1);
+            requireLength("channelMlp scale", scale, out);
+        }
+        long[] outShape = {expand.n(), out, expand.h(), expand.w()};
+        if (residual != null) {
+            requireF32("channelMlp residual", residual, 4);
+            if (!Arrays.equals(residual.shape(), outShape)) {
+                throw new IllegalArgumentException("channelMlp: residual "
+                        + Arrays.toString(residual.shape()) + " is not "
+                        + Arrays.toString(outShape));
+            }
+        }
+        if (!Convolutions.foldsGate(expand)) {
+            return Backend.super.channelMlp(x, w1, b1, act, w2, b2, scale, residual);
+        }
+        Tensor y = outputs.allocate(outShape);
+        convolutions.channelMlpAcrossImages(expand, x.segment(), w1.segment(),
+                b1 == null ? null : b1.segment(), act, out, w2.segment(),
+                b2 == null ? null : b2.segment(), scale == null ? null : scale.segment(),
+                residual == null ? null : residual.segment(), y.segment());
+        return y;
+    }
+
     /** The shapes of a convolution call, checked. */
     private static Convolutions.Geometry geometry(Tensor x, Tensor weight, Tensor bias,
             Conv2dSpec spec) {

@@ -276,19 +276,11 @@ final class ConvNeXt implements Backbone {
                 LN_EPS);
         mixed.close();
 
-        // MLP: 1×1 expand ×4 with exact GELU, 1×1 project back
-        Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
-        Tensor hidden = backend.conv2d(normed, block.fc1Weight, block.fc1Bias, pointwise,
-                Activation.GELU);
-        normed.close();
-        Tensor projected = backend.conv2d(hidden, block.fc2Weight, block.fc2Bias, pointwise,
-                Activation.IDENTITY);
-        hidden.close();
-
-        // layer scale and residual
-        Tensor out = backend.scaleChannels(projected, block.gamma, x);
-        projected.close();
-        return out;
+        // MLP: 1×1 expand ×4 with exact GELU, 1×1 project back; layer scale and residual
+        try (normed) {
+            return backend.channelMlp(normed, block.fc1Weight, block.fc1Bias, Activation.GELU,
+                    block.fc2Weight, block.fc2Bias, block.gamma, x);
+        }
     }
 
     @Override

@@ -197,6 +197,58 @@ class CpuBackendTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void channelMlpEqualsItsSeparateStepsBitForBit(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("channel mlp");
+        Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
+        try (CpuBackend cpu = open(gemm, threads)) {
+            // small planes of several images keep the hidden layer in the product's layout;
+            // one image or a large plane run the separate steps
+            for (long[] shape : new long[][] {{5, 12, 4, 4}, {3, 20, 7, 9}, {1, 12, 4, 4},
+                    {2, 9, 17, 17}}) {
+                int n = (int) shape[0], c = (int) shape[1];
+                for (int variant = 0; variant < 3; variant++) {
+                    boolean withScale = variant != 1;
+                    boolean withResidual = variant != 2;
+                    try (Tensor x = random(random, -1, 1, shape);
+                            Tensor w1 = random(random, -0.3, 0.3, 4 * c, c, 1, 1);
+                            Tensor b1 = random(random, -0.3, 0.3, 4 * c);
+                            Tensor w2 = random(random, -0.3, 0.3, 7, 4 * c, 1, 1);
+                            Tensor b2 = random(random, -0.3, 0.3, 7);
+                            Tensor scale = random(random, -1, 1, 7);
+                            Tensor residual = random(random, -1, 1, n, 7, shape[2], shape[3]);
+                            Tensor fused = cpu.channelMlp(x, w1, b1, Activation.GELU, w2, b2,
+                                    withScale ? scale : null, withResidual ? residual : null);
+                            Tensor hidden = cpu.conv2d(x, w1, b1, pointwise, Activation.GELU);
+                            Tensor projected = cpu.conv2d(hidden, w2, b2, pointwise,
+                                    Activation.IDENTITY);
+                            Tensor expected = withScale
+                                    ? cpu.scaleChannels(projected, scale,
+                                            withResidual ? residual : null)
+                                    : cpu.add(projected, residual)) {
+                        float[] want = expected.toFloatArray();
+                        float[] got = fused.toFloatArray();
+                        assertEquals(want.length, got.length);
+                        for (int i = 0; i < want.length; i++) {
+                            assertEquals(Float.floatToRawIntBits(want[i]),
+                                    Float.floatToRawIntBits(got[i]),
+                                    java.util.Arrays.toString(shape) + " variant " + variant
+                                            + " element " + i + ": " + got[i] + " vs " + want[i]);
+                        }
+                    }
+                }
+            }
+            try (Tensor x = random(random, -1, 1, 2, 5, 4, 4);
+                    Tensor w1 = random(random, -0.3, 0.3, 20, 5, 1, 1);
+                    Tensor w2 = random(random, -0.3, 0.3, 5, 19, 1, 1)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> cpu.channelMlp(x, w1, null, Activation.GELU, w2, null, null, null));
+                assertTrue(e.getMessage().contains("does not take 20 channels"), e.getMessage());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void linearAndMatmulMatchReference(GemmChoice gemm, int threads) {
         SplittableRandom random = seeded("linear");
         try (CpuBackend cpu = open(gemm, threads);
