@@ -73,6 +73,10 @@ class ConcurrentCallsTest {
         Tensor a = input(r, -1, 1, 4, 70, 90);
         Tensor bm = input(r, -1, 1, 4, 90, 130);
         Tensor largeGate = input(r, 0, 1, 2, 32);
+        Tensor expandMlp = input(r, -0.3, 0.3, 96, 40, 1, 1);
+        Tensor expandMlpBias = input(r, -0.3, 0.3, 96);
+        Tensor reduceMlp = input(r, -0.3, 0.3, 40, 96, 1, 1);
+        Tensor layerScale = input(r, 0.5, 1.5, 40);
 
         OPS.put("1x1 small images, gated", b -> b.gatedConv2d(small, gate, w1, b24, PLAIN,
                 Activation.SILU));
@@ -96,6 +100,8 @@ class ConcurrentCallsTest {
         OPS.put("gated 1x1 on large planes", b -> b.gatedConv2d(large, largeGate,
                 w2, null, PLAIN, Activation.IDENTITY));
         OPS.put("matmul", b -> b.matmul(a, bm));
+        OPS.put("channel MLP over small images", b -> b.channelMlp(small, expandMlp,
+                expandMlpBias, Activation.GELU, reduceMlp, b40, layerScale, small));
     }
 
     @AfterAll
