@@ -171,12 +171,13 @@ final class Convolutions {
     }
 
     /**
-     * A ConvNeXt-style channel MLP over small images, {@code residual + scale ⊙ (W2 · act(W1 · x
-     * + b1) + b2)}, with the hidden activations kept in the products' {@code [Ch, N·H·W]}
-     * layout: the input is gathered once, the first product applies bias and activation per
-     * row as it finishes each piece, and only the output is scattered back, with bias, scale
-     * and residual on the way. Each output is the same chain of operations as the separate
-     * calls (bias add, scale multiply, residual add), so the two give the same bits.
+     * A ConvNeXt-style channel MLP over small images,
+     * {@code residual + scale ⊙ (W2 · act(W1 · x + b1) + b2)}, with the hidden activations
+     * kept in the products' {@code [Ch, N·H·W]} layout: the input is gathered once, the first
+     * product applies bias and activation per row as it finishes each piece, and only the
+     * output is scattered back, with bias, scale and residual on the way. Each output is the
+     * same chain of operations as the separate calls (bias add, scale multiply, residual add),
+     * so the two give the same bits.
      */
     void channelMlpAcrossImages(Geometry g, MemorySegment x, MemorySegment w1, MemorySegment b1,
             Activation act, int out, MemorySegment w2, MemorySegment b2, MemorySegment scale,
@@ -277,11 +278,11 @@ final class Convolutions {
                     stridedColumnRow(g, x, xBase, r, p0, span, col);
                 }
             }
-            gemm.multiply(1, og, span, rows,
-                    weight, (long) gi * og * rows, 0, rows, false,
-                    col, 0, 0, span, false,
-                    y, ((long) n * g.o + (long) gi * og) * outPlane + p0, 0, pixels,
-                    false, Gemm.Epilogue.of(bias, (long) gi * og, act));
+            gemm.multiplyPiece(og, span, rows,
+                    weight, (long) gi * og * rows, rows, false,
+                    col, 0, span, false,
+                    y, ((long) n * g.o + (long) gi * og) * outPlane + p0, pixels,
+                    Gemm.Epilogue.of(bias, (long) gi * og, act));
         });
     }
 

@@ -145,9 +145,10 @@ public final class CpuBackend implements Backend {
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec, Activation act) {
         Convolutions.Geometry g = geometry(x, weight, bias, spec);
         Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
-        convolutions.convolve(g, x.segment(), null, weight.segment(),
-                bias == null ? null : bias.segment(), y.segment(), act);
-        return y;
+        return filled(y, () -> {
+            convolutions.convolve(g, x.segment(), null, weight.segment(),
+                    bias == null ? null : bias.segment(), y.segment(), act);
+        });
     }
 
     @Override
@@ -165,9 +166,10 @@ public final class CpuBackend implements Backend {
             }
         }
         Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
-        convolutions.convolve(g, x.segment(), gate.segment(), weight.segment(),
-                bias == null ? null : bias.segment(), y.segment(), act);
-        return y;
+        return filled(y, () -> {
+            convolutions.convolve(g, x.segment(), gate.segment(), weight.segment(),
+                    bias == null ? null : bias.segment(), y.segment(), act);
+        });
     }
 
     @Override
@@ -203,11 +205,31 @@ public final class CpuBackend implements Backend {
             return Backend.super.channelMlp(x, w1, b1, act, w2, b2, scale, residual);
         }
         Tensor y = outputs.allocate(outShape);
-        convolutions.channelMlpAcrossImages(expand, x.segment(), w1.segment(),
-                b1 == null ? null : b1.segment(), act, out, w2.segment(),
-                b2 == null ? null : b2.segment(), scale == null ? null : scale.segment(),
-                residual == null ? null : residual.segment(), y.segment());
-        return y;
+        return filled(y, () -> {
+            convolutions.channelMlpAcrossImages(expand, x.segment(), w1.segment(),
+                    b1 == null ? null : b1.segment(), act, out, w2.segment(),
+                    b2 == null ? null : b2.segment(), scale == null ? null : scale.segment(),
+                    residual == null ? null : residual.segment(), y.segment());
+        });
+    }
+
+    /** Bytes the output pool holds for reuse now (for tests of what goes back to it). */
+    long idleOutputBytes() {
+        return outputs.idleBytes();
+    }
+
+    /**
+     * Runs {@code kernel}, which writes {@code y}, and returns y; if the kernel fails, y goes
+     * back to the pool before the failure is rethrown, rather than staying allocated.
+     */
+    private static Tensor filled(Tensor y, Runnable kernel) {
+        try {
+            kernel.run();
+            return y;
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
     }
 
     /** The shapes of a convolution call, checked. */
@@ -256,26 +278,27 @@ public final class CpuBackend implements Backend {
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
         Tensor y = outputs.allocate(shape);
-        gemm.multiply(1, rows, out, in,
-                x.segment(), 0, 0, in, false,
-                weight.segment(), 0, 0, in, true,
-                y.segment(), 0, 0, out, false);
-        if (bias != null || act != Activation.IDENTITY) {
-            // LIMITATION: a bias per column of the product, so not the epilogue's bias per row;
-            // a second pass, cheap for the heads' small matrices.
-            MemorySegment b = bias != null ? bias.segment() : MemorySegment.ofArray(new float[0]);
-            workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
-                if (bias != null) {
-                    Pointwise.columnBiasActivate(y.segment(), r0 * out * Float.BYTES, r1 - r0,
-                            out, b, act);
-                } else {
-                    long off = r0 * out * Float.BYTES;
-                    Pointwise.biasActivate(y.segment(), off, y.segment(), off, (r1 - r0) * out,
-                            0f, act);
-                }
-            });
-        }
-        return y;
+        return filled(y, () -> {
+            gemm.multiply(1, rows, out, in,
+                    x.segment(), 0, 0, in, false,
+                    weight.segment(), 0, 0, in, true,
+                    y.segment(), 0, 0, out, false);
+            if (bias != null || act != Activation.IDENTITY) {
+                // LIMITATION: a bias per column of the product, so not the epilogue's bias per row;
+                // a second pass, cheap for the heads' small matrices.
+                MemorySegment b = bias != null ? bias.segment() : MemorySegment.ofArray(new float[0]);
+                workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
+                    if (bias != null) {
+                        Pointwise.columnBiasActivate(y.segment(), r0 * out * Float.BYTES, r1 - r0,
+                                out, b, act);
+                    } else {
+                        long off = r0 * out * Float.BYTES;
+                        Pointwise.biasActivate(y.segment(), off, y.segment(), off, (r1 - r0) * out,
+                                0f, act);
+                    }
+                });
+            }
+        });
     }
 
     @Override
@@ -302,11 +325,12 @@ public final class CpuBackend implements Backend {
         long[] shape = a.shape();
         shape[shape.length - 1] = n;
         Tensor y = outputs.allocate(shape);
-        gemm.multiply(Math.toIntExact(batch), m, n, k,
-                a.segment(), 0, (long) m * k, k, false,
-                b.segment(), 0, (long) k * n, n, false,
-                y.segment(), 0, (long) m * n, n, false);
-        return y;
+        return filled(y, () -> {
+            gemm.multiply(Math.toIntExact(batch), m, n, k,
+                    a.segment(), 0, (long) m * k, k, false,
+                    b.segment(), 0, (long) k * n, n, false,
+                    y.segment(), 0, (long) m * n, n, false);
+        });
     }
 
     // ---- normalisation -----------------------------------------------------------------------
@@ -318,22 +342,23 @@ public final class CpuBackend implements Backend {
         requireAffine("layerNorm", gamma, beta, width);
         long rows = x.numel() / Math.max(1, width);
         Tensor y = outputs.allocate(x.shape());
-        workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
-            for (long r = r0; r < r1; r++) {
-                long off = r * width * Float.BYTES;
-                // the mean as the first value plus the mean deviation from it, so a large
-                // common offset costs no digits
-                float shift = width == 0 ? 0f : x.segment().get(F32, off);
-                float mean = (float) (Reductions.shiftedSum(x.segment(), off, width, shift)
-                        / width);
-                double variance = Reductions.squaredDeviations(x.segment(), off, width, shift,
-                        mean) / width;
-                float rstd = (float) (1 / Math.sqrt(variance + eps));
-                Reductions.normalizeRow(x.segment(), off, y.segment(), off, width, shift, mean,
-                        rstd, gamma.segment(), beta.segment());
-            }
+        return filled(y, () -> {
+            workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
+                for (long r = r0; r < r1; r++) {
+                    long off = r * width * Float.BYTES;
+                    // the mean as the first value plus the mean deviation from it, so a large
+                    // common offset costs no digits
+                    float shift = width == 0 ? 0f : x.segment().get(F32, off);
+                    float mean = (float) (Reductions.shiftedSum(x.segment(), off, width, shift)
+                            / width);
+                    double variance = Reductions.squaredDeviations(x.segment(), off, width, shift,
+                            mean) / width;
+                    float rstd = (float) (1 / Math.sqrt(variance + eps));
+                    Reductions.normalizeRow(x.segment(), off, y.segment(), off, width, shift, mean,
+                            rstd, gamma.segment(), beta.segment());
+                }
+            });
         });
-        return y;
     }
 
     @Override
@@ -345,15 +370,16 @@ public final class CpuBackend implements Backend {
         float[] g = gamma.toFloatArray();
         float[] b = beta.toFloatArray();
         Tensor y = outputs.allocate(x.shape());
-        long chunks = (plane + L - 1) / L;
-        workers.forChunks(n * chunks, Math.max(1, GRAIN / Math.max(1, (long) c * L)),
-                (t0, t1) -> {
-                    for (long t = t0; t < t1; t++) {
-                        Reductions.normalizeChannels(x.segment(), y.segment(), t / chunks, c,
-                                plane, (t % chunks) * L, g, b, eps);
-                    }
-                });
-        return y;
+        return filled(y, () -> {
+            long chunks = (plane + L - 1) / L;
+            workers.forChunks(n * chunks, Math.max(1, GRAIN / Math.max(1, (long) c * L)),
+                    (t0, t1) -> {
+                        for (long t = t0; t < t1; t++) {
+                            Reductions.normalizeChannels(x.segment(), y.segment(), t / chunks, c,
+                                    plane, (t % chunks) * L, g, b, eps);
+                        }
+                    });
+        });
     }
 
     // ---- pointwise ---------------------------------------------------------------------------
@@ -362,9 +388,10 @@ public final class CpuBackend implements Backend {
     public Tensor activate(Tensor x, Activation act) {
         requireF32("activation input", x, -1);
         Tensor y = outputs.allocate(x.shape());
-        workers.forChunks(x.numel(), GRAIN, (i0, i1) -> Pointwise.biasActivate(x.segment(),
-                i0 * Float.BYTES, y.segment(), i0 * Float.BYTES, i1 - i0, 0f, act));
-        return y;
+        return filled(y, () -> {
+            workers.forChunks(x.numel(), GRAIN, (i0, i1) -> Pointwise.biasActivate(x.segment(),
+                    i0 * Float.BYTES, y.segment(), i0 * Float.BYTES, i1 - i0, 0f, act));
+        });
     }
 
     @Override
@@ -376,16 +403,17 @@ public final class CpuBackend implements Backend {
                     + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
         }
         Tensor y = outputs.allocate(a.shape());
-        workers.forChunks(a.numel(), GRAIN, (i0, i1) -> {
-            for (long i = i0; i < i1; i += L) {
-                VectorMask<Float> lanes = S.indexInRange(i, i1);
-                long o = i * Float.BYTES;
-                FloatVector.fromMemorySegment(S, a.segment(), o, LE, lanes)
-                        .add(FloatVector.fromMemorySegment(S, b.segment(), o, LE, lanes))
-                        .intoMemorySegment(y.segment(), o, LE, lanes);
-            }
+        return filled(y, () -> {
+            workers.forChunks(a.numel(), GRAIN, (i0, i1) -> {
+                for (long i = i0; i < i1; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, i1);
+                    long o = i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, a.segment(), o, LE, lanes)
+                            .add(FloatVector.fromMemorySegment(S, b.segment(), o, LE, lanes))
+                            .intoMemorySegment(y.segment(), o, LE, lanes);
+                }
+            });
         });
-        return y;
     }
 
     @Override
@@ -410,25 +438,26 @@ public final class CpuBackend implements Backend {
             }
         }
         Tensor y = outputs.allocate(x.shape());
-        // planes in chunks: small planes (4×4 at the end of an EfficientNet) are not each a task
-        workers.forChunks((long) n * c, Math.max(1, GRAIN / Math.max(1, plane)), (p0, p1) -> {
-            for (long p = p0; p < p1; p++) {
-                float s = scale.segment().getAtIndex(F32, perImage ? p : p % c);
-                long base = p * plane * Float.BYTES;
-                for (long i = 0; i < plane; i += L) {
-                    VectorMask<Float> lanes = S.indexInRange(i, plane);
-                    long o = base + i * Float.BYTES;
-                    FloatVector v = FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
-                            .mul(s);
-                    if (residual != null) {
-                        v = v.add(FloatVector.fromMemorySegment(S, residual.segment(), o, LE,
-                                lanes));
+        return filled(y, () -> {
+            // planes in chunks: small planes (4×4 at the end of an EfficientNet) are not each a task
+            workers.forChunks((long) n * c, Math.max(1, GRAIN / Math.max(1, plane)), (p0, p1) -> {
+                for (long p = p0; p < p1; p++) {
+                    float s = scale.segment().getAtIndex(F32, perImage ? p : p % c);
+                    long base = p * plane * Float.BYTES;
+                    for (long i = 0; i < plane; i += L) {
+                        VectorMask<Float> lanes = S.indexInRange(i, plane);
+                        long o = base + i * Float.BYTES;
+                        FloatVector v = FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
+                                .mul(s);
+                        if (residual != null) {
+                            v = v.add(FloatVector.fromMemorySegment(S, residual.segment(), o, LE,
+                                    lanes));
+                        }
+                        v.intoMemorySegment(y.segment(), o, LE, lanes);
                     }
-                    v.intoMemorySegment(y.segment(), o, LE, lanes);
                 }
-            }
+            });
         });
-        return y;
     }
 
     @Override
@@ -475,15 +504,16 @@ public final class CpuBackend implements Backend {
         requireF32("globalAvgPool input", x, 4);
         long plane = x.dim(2) * x.dim(3);
         Tensor y = outputs.allocate(x.dim(0), x.dim(1));
-        workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
-                (p0, p1) -> {
-                    for (long p = p0; p < p1; p++) {
-                        long offset = p * plane * Float.BYTES;
-                        double sum = Reductions.shiftedSum(x.segment(), offset, plane, 0f);
-                        y.segment().setAtIndex(F32, p, (float) (sum / plane));
-                    }
-                });
-        return y;
+        return filled(y, () -> {
+            workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
+                    (p0, p1) -> {
+                        for (long p = p0; p < p1; p++) {
+                            long offset = p * plane * Float.BYTES;
+                            double sum = Reductions.shiftedSum(x.segment(), offset, plane, 0f);
+                            y.segment().setAtIndex(F32, p, (float) (sum / plane));
+                        }
+                    });
+        });
     }
 
     @Override
@@ -491,14 +521,15 @@ public final class CpuBackend implements Backend {
         requireF32("globalMaxPool input", x, 4);
         long plane = x.dim(2) * x.dim(3);
         Tensor y = outputs.allocate(x.dim(0), x.dim(1));
-        workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
-                (p0, p1) -> {
-                    for (long p = p0; p < p1; p++) {
-                        y.segment().setAtIndex(F32, p,
-                                Reductions.max(x.segment(), p * plane * Float.BYTES, plane));
-                    }
-                });
-        return y;
+        return filled(y, () -> {
+            workers.forChunks(x.dim(0) * x.dim(1), Math.max(1, GRAIN / Math.max(1, plane)),
+                    (p0, p1) -> {
+                        for (long p = p0; p < p1; p++) {
+                            y.segment().setAtIndex(F32, p,
+                                    Reductions.max(x.segment(), p * plane * Float.BYTES, plane));
+                        }
+                    });
+        });
     }
 
     @Override
@@ -507,29 +538,30 @@ public final class CpuBackend implements Backend {
         int width = x.size(-1);
         long rows = x.numel() / Math.max(1, width);
         Tensor y = outputs.allocate(x.shape());
-        workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
-            for (long r = r0; r < r1; r++) {
-                long off = r * width * Float.BYTES;
-                float max = Reductions.max(x.segment(), off, width);
+        return filled(y, () -> {
+            workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, width)), (r0, r1) -> {
+                for (long r = r0; r < r1; r++) {
+                    long off = r * width * Float.BYTES;
+                    float max = Reductions.max(x.segment(), off, width);
 
-                // exp(x - max), then divide by the sum
-                FloatVector shift = FloatVector.broadcast(S, max);
-                for (int i = 0; i < width; i += L) {
-                    VectorMask<Float> lanes = S.indexInRange(i, width);
-                    long o = off + (long) i * Float.BYTES;
-                    VectorMath.exp(FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
-                            .sub(shift)).intoMemorySegment(y.segment(), o, LE, lanes);
+                    // exp(x - max), then divide by the sum
+                    FloatVector shift = FloatVector.broadcast(S, max);
+                    for (int i = 0; i < width; i += L) {
+                        VectorMask<Float> lanes = S.indexInRange(i, width);
+                        long o = off + (long) i * Float.BYTES;
+                        VectorMath.exp(FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
+                                .sub(shift)).intoMemorySegment(y.segment(), o, LE, lanes);
+                    }
+                    float inverse = (float) (1 / Reductions.shiftedSum(y.segment(), off, width, 0f));
+                    for (int i = 0; i < width; i += L) {
+                        VectorMask<Float> lanes = S.indexInRange(i, width);
+                        long o = off + (long) i * Float.BYTES;
+                        FloatVector.fromMemorySegment(S, y.segment(), o, LE, lanes).mul(inverse)
+                                .intoMemorySegment(y.segment(), o, LE, lanes);
+                    }
                 }
-                float inverse = (float) (1 / Reductions.shiftedSum(y.segment(), off, width, 0f));
-                for (int i = 0; i < width; i += L) {
-                    VectorMask<Float> lanes = S.indexInRange(i, width);
-                    long o = off + (long) i * Float.BYTES;
-                    FloatVector.fromMemorySegment(S, y.segment(), o, LE, lanes).mul(inverse)
-                            .intoMemorySegment(y.segment(), o, LE, lanes);
-                }
-            }
+            });
         });
-        return y;
     }
 
     @Override

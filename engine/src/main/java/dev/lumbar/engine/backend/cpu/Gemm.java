@@ -38,6 +38,19 @@ interface Gemm {
             Epilogue epilogue);
 
     /**
+     * {@code C = op(A) · op(B)}, then {@code epilogue}, as one piece of work on the calling
+     * thread: for callers that have already cut their work into tasks (an im2col tile), so
+     * that the product is not cut again. The default is {@link #multiply} of a batch of one.
+     */
+    default void multiplyPiece(int m, int n, int k,
+            MemorySegment a, long aOffset, int lda, boolean transA,
+            MemorySegment b, long bOffset, int ldb, boolean transB,
+            MemorySegment c, long cOffset, int ldc, Epilogue epilogue) {
+        multiply(1, m, n, k, a, aOffset, 0, lda, transA, b, bOffset, 0, ldb, transB,
+                c, cOffset, 0, ldc, false, epilogue);
+    }
+
+    /**
      * {@code C[i][j] = act(C[i][j] + bias[biasIndex + i])} for every row i of C in every batch
      * item (no bias when {@code bias} is null): a convolution's bias and activation, one
      * output channel per row.

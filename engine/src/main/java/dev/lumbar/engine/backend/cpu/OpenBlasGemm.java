@@ -18,6 +18,9 @@ final class OpenBlasGemm implements Gemm {
 
     /** Products of up to this many floating-point operations per batch item run whole. */
     private static final double TASK_FLOPS = 128e6;
+    /** Products of fewer items than this are cut further, down to MIN_TASK_FLOPS a piece. */
+    private static final int MIN_TASKS = 8;
+    private static final double MIN_TASK_FLOPS = 4e6;
     /** No piece of a split product is narrower or shorter than this (OpenBLAS packs per call). */
     private static final int MIN_PIECE = 128;
     /** Pieces are multiples of this, the width of OpenBLAS's register tiles. */
@@ -56,14 +59,17 @@ final class OpenBlasGemm implements Gemm {
         // never from the thread count: OpenBLAS's result for an element can depend on the
         // size of the call it is in (small calls take other kernels), and the backend gives
         // the same bits on any number of threads. Products up to TASK_FLOPS per item stay
-        // whole; larger ones are halved along their longer side, keeping pieces square-ish
-        // so that each packs little for what it computes.
+        // whole, unless there are fewer than MIN_TASKS items (one image, a head's product) and
+        // the pieces would still be worth a call; the rest are halved along their longer
+        // side, keeping pieces square-ish so that each packs little for what it computes.
         // LIMITATION: OpenBLAS packs both operands on every call, so a layer's weights are
         // packed again for every image, piece and im2col tile (about a tenth of a dense 3×3
         // convolution's time); its packed-matrix interface is not bound.
         int rowPieces = 1;
         int colPieces = 1;
-        while (2.0 * (m / rowPieces) * (n / colPieces) * k > TASK_FLOPS) {
+        while (2.0 * (m / rowPieces) * (n / colPieces) * k > TASK_FLOPS
+                || ((long) batch * rowPieces * colPieces < MIN_TASKS
+                        && 2.0 * (m / rowPieces) * (n / colPieces) * k > MIN_TASK_FLOPS)) {
             boolean colsSplit = n / (2 * colPieces) >= MIN_PIECE;
             boolean rowsSplit = m / (2 * rowPieces) >= MIN_PIECE;
             if (colsSplit && (!rowsSplit || n / colPieces >= m / rowPieces)) {
@@ -84,29 +90,52 @@ final class OpenBlasGemm implements Gemm {
             int j0 = t % cols * colStep;
             int mb = Math.min(rowStep, m - i0);
             int nb = Math.min(colStep, n - j0);
-            long aAt = aOffset + item * aBatchStride + (transA ? i0 : (long) i0 * lda);
-            long bAt = bOffset + item * bBatchStride + (transB ? (long) j0 * ldb : j0);
-            long cAt = cOffset + item * cBatchStride + (long) i0 * ldc + j0;
-            MemorySegment ci = c.asSlice(cAt * Float.BYTES, span(mb, nb, ldc));
-            if (k == 0) {
-                if (!accumulate) {
-                    zeroRows(ci, mb, nb, ldc);
-                }
-            } else {
-                blas.sgemm(transA, transB, mb, nb, k, 1f,
-                        a.asSlice(aAt * Float.BYTES,
-                                span(transA ? k : mb, transA ? mb : k, lda)), lda,
-                        b.asSlice(bAt * Float.BYTES,
-                                span(transB ? nb : k, transB ? k : nb, ldb)), ldb,
-                        accumulate ? 1f : 0f, ci, ldc);
-            }
-            if (epilogue != null) {
-                // this task's block of C, just written and still in this core's cache
-                for (int r = 0; r < mb; r++) {
-                    epilogue.row(c, cAt + (long) r * ldc, nb, i0 + r);
-                }
-            }
+            piece(mb, nb, k,
+                    a, aOffset + item * aBatchStride + (transA ? i0 : (long) i0 * lda), lda, transA,
+                    b, bOffset + item * bBatchStride + (transB ? (long) j0 * ldb : j0), ldb, transB,
+                    c, cOffset + item * cBatchStride + (long) i0 * ldc + j0, ldc, accumulate,
+                    epilogue, i0);
         });
+    }
+
+    @Override
+    public void multiplyPiece(int m, int n, int k,
+            MemorySegment a, long aOffset, int lda, boolean transA,
+            MemorySegment b, long bOffset, int ldb, boolean transB,
+            MemorySegment c, long cOffset, int ldc, Epilogue epilogue) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        piece(m, n, k, a, aOffset, lda, transA, b, bOffset, ldb, transB, c, cOffset, ldc,
+                false, epilogue, 0);
+    }
+
+    /**
+     * One OpenBLAS call on the calling thread, then the epilogue on its block of C (rows
+     * {@code firstRow} onwards of the whole product) while the block is still in cache.
+     */
+    private void piece(int mb, int nb, int k,
+            MemorySegment a, long aAt, int lda, boolean transA,
+            MemorySegment b, long bAt, int ldb, boolean transB,
+            MemorySegment c, long cAt, int ldc, boolean accumulate, Epilogue epilogue,
+            int firstRow) {
+        MemorySegment ci = c.asSlice(cAt * Float.BYTES, span(mb, nb, ldc));
+        if (k == 0) {
+            if (!accumulate) {
+                zeroRows(ci, mb, nb, ldc);
+            }
+        } else {
+            blas.sgemm(transA, transB, mb, nb, k, 1f,
+                    a.asSlice(aAt * Float.BYTES, span(transA ? k : mb, transA ? mb : k, lda)),
+                    lda,
+                    b.asSlice(bAt * Float.BYTES, span(transB ? nb : k, transB ? k : nb, ldb)),
+                    ldb, accumulate ? 1f : 0f, ci, ldc);
+        }
+        if (epilogue != null) {
+            for (int r = 0; r < mb; r++) {
+                epilogue.row(c, cAt + (long) r * ldc, nb, firstRow + r);
+            }
+        }
     }
 
     private static int ceilDiv(int a, int b) {

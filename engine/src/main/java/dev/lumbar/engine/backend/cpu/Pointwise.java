@@ -142,9 +142,11 @@ final class Pointwise {
             IntVector eK2 = eKi.sub(eK1);
             FloatVector e = eP
                     .mul(eK1.add(VectorMath.EXPONENT_BIAS)
-                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes())
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                            .viewAsFloatingLanes())
                     .mul(eK2.add(VectorMath.EXPONENT_BIAS)
-                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes());
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                            .viewAsFloatingLanes());
             FloatVector.broadcast(S, 1f).div(e.add(1f))
                     .intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
@@ -176,9 +178,11 @@ final class Pointwise {
             IntVector eK2 = eKi.sub(eK1);
             FloatVector e = eP
                     .mul(eK1.add(VectorMath.EXPONENT_BIAS)
-                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes())
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                            .viewAsFloatingLanes())
                     .mul(eK2.add(VectorMath.EXPONENT_BIAS)
-                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS).viewAsFloatingLanes());
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                            .viewAsFloatingLanes());
             x.div(e.add(1f)).intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
     }

@@ -1,6 +1,8 @@
 package dev.lumbar.engine.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Conv2dSpec;
@@ -19,6 +21,22 @@ import org.junit.jupiter.api.Test;
 class PooledOutputsTest {
 
     private static final SplittableRandom RANDOM = new SplittableRandom(5);
+
+    @Test
+    void anOutputGoesBackToThePoolWhenItsKernelFails() {
+        try (CpuBackend backend = new CpuBackend(2)) {
+            Tensor x = Reference.random(RANDOM, -1, 1, 2, 8, 9, 11);
+            Tensor weight = Reference.random(RANDOM, -1, 1, 6, 8, 3, 3);
+            x.close();
+            long before = backend.idleOutputBytes();
+            assertThrows(IllegalStateException.class, () -> backend.conv2d(x, weight, null,
+                    Conv2dSpec.symmetric(1, 1, 1, 1), Activation.IDENTITY));
+            // buffers come in size buckets: at least the output's bytes are idle again
+            assertTrue(backend.idleOutputBytes() >= before + 2L * 6 * 9 * 11 * Float.BYTES,
+                    "the failed convolution's output buffer is idle in the pool again");
+            weight.close();
+        }
+    }
 
     @Test
     void convolutionsOverwriteReusedBuffers() {
