@@ -100,7 +100,8 @@ run() {
     fi
     find_python_cuda_libs
     local java=("$pack/runtime/bin/java" --add-modules jdk.incubator.vector
-        --enable-native-access=ALL-UNNAMED -Xss4m -Dlumbar.demo.dir="$pack/weights/demo"
+        --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate -Xss4m
+        -Dlumbar.demo.dir="$pack/weights/demo"
         -cp "$pack/lib/*")
     echo "== lumbar doctor"
     "${java[@]}" dev.lumbar.cli.Main doctor 2> >(grep -v 'incubator modules' >&2)

@@ -9,5 +9,5 @@ cd "$root"
 mvn -B -q -pl bench -am package -DskipTests >&2
 cp="$(ls bench/target/lumbar-bench-*.jar | head -1):bench/target/lib/*"
 exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-    -Xmx4g -cp "$cp" dev.lumbar.bench.StudyBench "$@" \
+    -XX:-UseProfiledLoopPredicate -Xmx4g -cp "$cp" dev.lumbar.bench.StudyBench "$@" \
     2> >(grep -v -e '^WARNING: Using incubator modules' >&2)

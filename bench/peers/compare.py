@@ -40,7 +40,8 @@ ARCHS = ['convnext_small', 'convnext_tiny', 'tf_efficientnetv2_s']
 SHAPES = [(25, 3, 128, 128), (5, 3, 224, 224)]
 TORCH_VARIANTS = ['torch', 'torch-cl', 'torch-jit']
 REFERENCE_BLAS = '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3'
-JAVA_FLAGS = ['--add-modules', 'jdk.incubator.vector', '--enable-native-access=ALL-UNNAMED']
+JAVA_FLAGS = ['--add-modules', 'jdk.incubator.vector', '--enable-native-access=ALL-UNNAMED',
+              '-XX:-UseProfiledLoopPredicate']
 
 
 def shape_tag(shape):

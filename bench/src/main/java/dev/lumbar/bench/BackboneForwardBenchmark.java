@@ -34,7 +34,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 3, time = 5)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector",
-        "--enable-native-access=ALL-UNNAMED"})
+        "--enable-native-access=ALL-UNNAMED", "-XX:-UseProfiledLoopPredicate"})
 public class BackboneForwardBenchmark {
 
     @Param({"convnext_small", "tf_efficientnetv2_s"})

@@ -37,7 +37,8 @@ public final class KernelReport {
                 .measurementIterations(5)
                 .measurementTime(TimeValue.seconds(1))
                 .jvmArgsAppend("--add-modules", "jdk.incubator.vector",
-                        "--enable-native-access=ALL-UNNAMED", "-Xmx4g")
+                        "--enable-native-access=ALL-UNNAMED", "-XX:-UseProfiledLoopPredicate",
+                        "-Xmx4g")
                 .build();
         Collection<RunResult> results = new Runner(options).run();
 

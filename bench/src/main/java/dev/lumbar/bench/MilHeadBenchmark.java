@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector",
-        "--enable-native-access=ALL-UNNAMED"})
+        "--enable-native-access=ALL-UNNAMED", "-XX:-UseProfiledLoopPredicate"})
 public class MilHeadBenchmark {
 
     @Param({"768"})

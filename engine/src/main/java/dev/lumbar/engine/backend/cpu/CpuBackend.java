@@ -284,17 +284,16 @@ public final class CpuBackend implements Backend {
                     weight.segment(), 0, 0, in, true,
                     y.segment(), 0, 0, out, false);
             if (bias != null || act != Activation.IDENTITY) {
-                // LIMITATION: a bias per column of the product, so not the epilogue's bias per row;
-                // a second pass, cheap for the heads' small matrices.
-                MemorySegment b = bias != null ? bias.segment() : MemorySegment.ofArray(new float[0]);
+                // LIMITATION: a bias per column of the product, so not the epilogue's bias per
+                // row; a second pass, cheap for the heads' small matrices.
                 workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
+                    long off = r0 * out * Float.BYTES;
                     if (bias != null) {
-                        Pointwise.columnBiasActivate(y.segment(), r0 * out * Float.BYTES, r1 - r0,
-                                out, b, act);
+                        Pointwise.columnBiasActivate(y.segment(), off, r1 - r0, out,
+                                bias.segment(), act);
                     } else {
-                        long off = r0 * out * Float.BYTES;
-                        Pointwise.biasActivate(y.segment(), off, y.segment(), off, (r1 - r0) * out,
-                                0f, act);
+                        Pointwise.biasActivate(y.segment(), off, y.segment(), off,
+                                (r1 - r0) * out, 0f, act);
                     }
                 });
             }
@@ -439,8 +438,10 @@ public final class CpuBackend implements Backend {
         }
         Tensor y = outputs.allocate(x.shape());
         return filled(y, () -> {
-            // planes in chunks: small planes (4×4 at the end of an EfficientNet) are not each a task
-            workers.forChunks((long) n * c, Math.max(1, GRAIN / Math.max(1, plane)), (p0, p1) -> {
+            // planes in chunks: small planes (4×4 at the end of an EfficientNet) are not each
+            // a task
+            long grain = Math.max(1, GRAIN / Math.max(1, plane));
+            workers.forChunks((long) n * c, grain, (p0, p1) -> {
                 for (long p = p0; p < p1; p++) {
                     float s = scale.segment().getAtIndex(F32, perImage ? p : p % c);
                     long base = p * plane * Float.BYTES;
@@ -552,7 +553,8 @@ public final class CpuBackend implements Backend {
                         VectorMath.exp(FloatVector.fromMemorySegment(S, x.segment(), o, LE, lanes)
                                 .sub(shift)).intoMemorySegment(y.segment(), o, LE, lanes);
                     }
-                    float inverse = (float) (1 / Reductions.shiftedSum(y.segment(), off, width, 0f));
+                    float inverse =
+                            (float) (1 / Reductions.shiftedSum(y.segment(), off, width, 0f));
                     for (int i = 0; i < width; i += L) {
                         VectorMask<Float> lanes = S.indexInRange(i, width);
                         long o = off + (long) i * Float.BYTES;

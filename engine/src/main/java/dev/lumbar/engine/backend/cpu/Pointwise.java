@@ -55,7 +55,7 @@ final class Pointwise {
      */
     static void biasActivate(MemorySegment src, long srcOffset, MemorySegment dst,
             long dstOffset, long count, float bias, Activation act) {
-        apply(act, src, srcOffset, dst, dstOffset, count, bias, null);
+        apply(act, src, srcOffset, dst, dstOffset, count, bias);
     }
 
     /**
@@ -66,66 +66,69 @@ final class Pointwise {
             MemorySegment bias, Activation act) {
         for (long r = 0; r < rows; r++) {
             long row = offset + r * width * Float.BYTES;
-            apply(act, data, row, data, row, width, 0f, bias);
+            // the bias vector in a loop of its own: an activation loop that sometimes took a
+            // second bias and sometimes not was compiled for one case, and calls in the other
+            // sent it back to the interpreter (a squeeze-excite gate ran ten times slower in
+            // some JVMs)
+            for (long i = 0; i < width; i += L) {
+                VectorMask<Float> lanes = S.indexInRange(i, width);
+                long o = i * Float.BYTES;
+                FloatVector.fromMemorySegment(S, data, row + o, LE, lanes)
+                        .add(FloatVector.fromMemorySegment(S, bias, o, LE, lanes))
+                        .intoMemorySegment(data, row + o, LE, lanes);
+            }
+            if (act != Activation.IDENTITY) {
+                apply(act, data, row, data, row, width, 0f);
+            }
         }
     }
 
     /**
      * One loop per activation, each with its whole body written out: a vector passed to a
      * method the compiler does not inline is boxed on the heap, which costs several times
-     * the arithmetic. {@code biasVector} (null for none) adds {@code biasVector[i]} as well.
+     * the arithmetic.
      */
     private static void apply(Activation act, MemorySegment src, long srcOffset,
-            MemorySegment dst, long dstOffset, long count, float bias,
-            MemorySegment biasVector) {
+            MemorySegment dst, long dstOffset, long count, float bias) {
         switch (act) {
-            case IDENTITY -> identity(src, srcOffset, dst, dstOffset, count, bias, biasVector);
-            case RELU -> relu(src, srcOffset, dst, dstOffset, count, bias, biasVector);
-            case GELU -> gelu(src, srcOffset, dst, dstOffset, count, bias, biasVector);
-            case SILU -> silu(src, srcOffset, dst, dstOffset, count, bias, biasVector);
-            case SIGMOID -> sigmoid(src, srcOffset, dst, dstOffset, count, bias, biasVector);
-            case TANH -> tanh(src, srcOffset, dst, dstOffset, count, bias, biasVector);
+            case IDENTITY -> identity(src, srcOffset, dst, dstOffset, count, bias);
+            case RELU -> relu(src, srcOffset, dst, dstOffset, count, bias);
+            case GELU -> gelu(src, srcOffset, dst, dstOffset, count, bias);
+            case SILU -> silu(src, srcOffset, dst, dstOffset, count, bias);
+            case SIGMOID -> sigmoid(src, srcOffset, dst, dstOffset, count, bias);
+            case TANH -> tanh(src, srcOffset, dst, dstOffset, count, bias);
         }
     }
 
     private static void identity(MemorySegment src, long srcOffset, MemorySegment dst,
-            long dstOffset, long count, float bias, MemorySegment biasVector) {
+            long dstOffset, long count, float bias) {
         for (long i = 0; i < count; i += L) {
             VectorMask<Float> lanes = S.indexInRange(i, count);
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
                     .add(bias);
-            if (biasVector != null) {
-                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
-            }
             x.intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
     }
 
     private static void relu(MemorySegment src, long srcOffset, MemorySegment dst,
-            long dstOffset, long count, float bias, MemorySegment biasVector) {
+            long dstOffset, long count, float bias) {
         for (long i = 0; i < count; i += L) {
             VectorMask<Float> lanes = S.indexInRange(i, count);
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
                     .add(bias);
-            if (biasVector != null) {
-                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
-            }
             x.max(0f).intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
     }
 
     private static void sigmoid(MemorySegment src, long srcOffset, MemorySegment dst,
-            long dstOffset, long count, float bias, MemorySegment biasVector) {
+            long dstOffset, long count, float bias) {
         for (long i = 0; i < count; i += L) {
             VectorMask<Float> lanes = S.indexInRange(i, count);
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
                     .add(bias);
-            if (biasVector != null) {
-                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
-            }
             // e = exp(x.neg()): VectorMath.exp written out, the same operations in the same order
             // (a call the compiler declines to inline boxes the vectors: several times slower)
             FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
@@ -153,15 +156,12 @@ final class Pointwise {
     }
 
     private static void silu(MemorySegment src, long srcOffset, MemorySegment dst,
-            long dstOffset, long count, float bias, MemorySegment biasVector) {
+            long dstOffset, long count, float bias) {
         for (long i = 0; i < count; i += L) {
             VectorMask<Float> lanes = S.indexInRange(i, count);
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
                     .add(bias);
-            if (biasVector != null) {
-                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
-            }
             // e = exp(x.neg()): VectorMath.exp written out, the same operations in the same order
             // (a call the compiler declines to inline boxes the vectors: several times slower)
             FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
@@ -188,30 +188,24 @@ final class Pointwise {
     }
 
     private static void tanh(MemorySegment src, long srcOffset, MemorySegment dst,
-            long dstOffset, long count, float bias, MemorySegment biasVector) {
+            long dstOffset, long count, float bias) {
         for (long i = 0; i < count; i += L) {
             VectorMask<Float> lanes = S.indexInRange(i, count);
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
                     .add(bias);
-            if (biasVector != null) {
-                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
-            }
             VectorMath.tanh(x).intoMemorySegment(dst, dstOffset + o, LE, lanes);
         }
     }
 
     /** Exact GELU, {@code x · Φ(x)}. */
     private static void gelu(MemorySegment src, long srcOffset, MemorySegment dst,
-            long dstOffset, long count, float bias, MemorySegment biasVector) {
+            long dstOffset, long count, float bias) {
         for (long i = 0; i < count; i += L) {
             VectorMask<Float> lanes = S.indexInRange(i, count);
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes)
                     .add(bias);
-            if (biasVector != null) {
-                x = x.add(FloatVector.fromMemorySegment(S, biasVector, o, LE, lanes));
-            }
 
             // erfc(t) = exp(-t²) · R(u) for t = |x|/√2; t² = x²/2 is formed from x exactly
             // (a rounded t would cost 1e-5 relative at x = -11)
