@@ -19,8 +19,8 @@ final class OpenBlasGemm implements Gemm {
     /** Products of up to this many floating-point operations per batch item run whole. */
     private static final double TASK_FLOPS = 128e6;
     /** Products of fewer items than this are cut further, down to MIN_TASK_FLOPS a piece. */
-    private static final int MIN_TASKS = 8;
-    private static final double MIN_TASK_FLOPS = 4e6;
+    private static final int MIN_TASKS = 4;
+    private static final double MIN_TASK_FLOPS = 16e6;
     /** No piece of a split product is narrower or shorter than this (OpenBLAS packs per call). */
     private static final int MIN_PIECE = 128;
     /** Pieces are multiples of this, the width of OpenBLAS's register tiles. */
