@@ -289,7 +289,8 @@ final class Convolutions {
     /**
      * Row {@code r = (ci · kh + ky) · kw + kx} of the column matrix for output pixels
      * [p0, p0 + width): the input value under kernel tap (ky, kx) of channel ci, or zero where
-     * the tap falls on padding.
+     * the tap falls on padding. For a horizontal stride of 1; {@link #stridedColumnRow} takes
+     * the others.
      */
     private static void columnRow(Geometry g, MemorySegment x, long xBase, int r, int p0,
             int width, MemorySegment col) {
@@ -317,15 +318,12 @@ final class Convolutions {
                     if (ix < 0 || ix >= g.w) {
                         col.setAtIndex(F32, at + (ox - ox0), 0f);
                         ox++;
-                    } else if (s.strideW() == 1) {
-                        // a contiguous run of valid taps
+                    } else {
+                        // a contiguous run of valid taps (stride 1)
                         int run = Math.min(ox1 - ox, g.w - ix);
                         MemorySegment.copy(x, (row + ix) * Float.BYTES,
                                 col, (at + (ox - ox0)) * Float.BYTES, (long) run * Float.BYTES);
                         ox += run;
-                    } else {
-                        col.setAtIndex(F32, at + (ox - ox0), x.getAtIndex(F32, row + ix));
-                        ox++;
                     }
                 }
             }
