@@ -96,28 +96,30 @@ final class Convolutions {
     }
 
     /**
-     * Whether {@link #convolve} can apply a squeeze-excite gate itself: 1×1 convolutions of
-     * small images, whose input it gathers anyway. Not one channel to one channel, which is
-     * also depthwise and goes to the depthwise kernel.
+     * Whether a 1×1 convolution runs as one product across the images of the batch, its input
+     * gathered to {@code [C, N·H·W]}: small images, several of them. Only such convolutions can
+     * apply a squeeze-excite gate while gathering, or keep a channel MLP's hidden layer in the
+     * product's layout. Not one channel to one channel, which is also depthwise and goes to the
+     * depthwise kernel.
      */
-    static boolean foldsGate(Geometry g) {
+    static boolean acrossImages(Geometry g) {
         return g.pointwise() && !g.depthwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1;
     }
 
     /**
      * {@code y = act(conv(x ⊙ gate) + bias)}; {@code gate} ([N, C]) is null for none and may
-     * only be given where {@link #foldsGate} holds.
+     * only be given where {@link #acrossImages} holds.
      */
     void convolve(Geometry g, MemorySegment x, MemorySegment gate, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
-        if (gate != null && !foldsGate(g)) {
+        if (gate != null && !acrossImages(g)) {
             throw new IllegalArgumentException("a gate cannot be folded into this convolution");
         }
         if (g.depthwise()) {
             depthwise(g, x, weight, bias, y, act);
             return;
         }
-        if (foldsGate(g)) {
+        if (acrossImages(g)) {
             pointwiseAcrossImages(g, x, gate, weight, bias, y, act);
             return;
         }
@@ -147,18 +149,7 @@ final class Convolutions {
         MemorySegment gathered = scratch(columns, (long) g.c * pixels);
         MemorySegment product = scratch(outputs, (long) g.o * pixels);
         long planeBytes = plane * Float.BYTES;
-        workers.forEach(g.c, ci -> {
-            for (int n = 0; n < g.n; n++) {
-                long from = ((long) n * g.c + ci) * planeBytes;
-                long to = ((long) ci * g.n + n) * planeBytes;
-                if (gate == null) {
-                    MemorySegment.copy(x, from, gathered, to, planeBytes);
-                } else {
-                    scaledCopy(x, from, gathered, to, plane,
-                            gate.getAtIndex(F32, (long) n * g.c + ci));
-                }
-            }
-        });
+        gatherAcrossImages(g, x, gate, gathered);
         gemm.multiply(1, g.o, pixels, g.c, weight, 0, 0, g.c, false,
                 gathered, 0, 0, pixels, false, product, 0, 0, pixels, false);
         workers.forEach(g.o, oc -> {
@@ -188,12 +179,7 @@ final class Convolutions {
         MemorySegment hidden = scratch(hiddenScratch, (long) g.o * pixels);
         MemorySegment product = scratch(outputs, (long) out * pixels);
         long planeBytes = plane * Float.BYTES;
-        workers.forEach(g.c, ci -> {
-            for (int n = 0; n < g.n; n++) {
-                MemorySegment.copy(x, ((long) n * g.c + ci) * planeBytes,
-                        gathered, ((long) ci * g.n + n) * planeBytes, planeBytes);
-            }
-        });
+        gatherAcrossImages(g, x, null, gathered);
         gemm.multiply(1, g.o, pixels, g.c, w1, 0, 0, g.c, false,
                 gathered, 0, 0, pixels, false, hidden, 0, 0, pixels, false,
                 Gemm.Epilogue.of(b1, 0, act));
@@ -217,6 +203,28 @@ final class Convolutions {
                         v = v.add(FloatVector.fromMemorySegment(S, residual, to + o, LE, lanes));
                     }
                     v.intoMemorySegment(y, to + o, LE, lanes);
+                }
+            }
+        });
+    }
+
+    /**
+     * The NCHW input of a 1×1 convolution gathered to {@code [C, N, H·W]}, each plane scaled
+     * by its squeeze-excite gate value on the way when {@code gate} ([N, C]) is not null.
+     */
+    private void gatherAcrossImages(Geometry g, MemorySegment x, MemorySegment gate,
+            MemorySegment gathered) {
+        long plane = (long) g.h * g.w;
+        long planeBytes = plane * Float.BYTES;
+        workers.forEach(g.c, ci -> {
+            for (int n = 0; n < g.n; n++) {
+                long from = ((long) n * g.c + ci) * planeBytes;
+                long to = ((long) ci * g.n + n) * planeBytes;
+                if (gate == null) {
+                    MemorySegment.copy(x, from, gathered, to, planeBytes);
+                } else {
+                    scaledCopy(x, from, gathered, to, plane,
+                            gate.getAtIndex(F32, (long) n * g.c + ci));
                 }
             }
         });

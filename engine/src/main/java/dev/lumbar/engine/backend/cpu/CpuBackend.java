@@ -160,7 +160,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("gatedConv2d: gate " + Arrays.toString(gate.shape())
                     + " is not [N, C] for input " + Arrays.toString(x.shape()));
         }
-        if (!Convolutions.foldsGate(g)) {
+        if (!Convolutions.acrossImages(g)) {
             try (Tensor scaled = scaleChannels(x, gate, null)) {
                 return conv2d(scaled, weight, bias, spec, act);
             }
@@ -201,7 +201,7 @@ public final class CpuBackend implements Backend {
                         + Arrays.toString(outShape));
             }
         }
-        if (!Convolutions.foldsGate(expand)) {
+        if (!Convolutions.acrossImages(expand)) {
             return Backend.super.channelMlp(x, w1, b1, act, w2, b2, scale, residual);
         }
         Tensor y = outputs.allocate(outShape);
