@@ -78,25 +78,6 @@ extern "C" __global__ void lumbar_bag_sample(float* out, const float* stacks,
     }
 }
 
-// Sum of v over the block in double; blockDim.x a multiple of 32, at most 1024.
-__device__ __forceinline__ double lumbar_block_sum_double(double v, double* scratch) {
-    for (int offset = 16; offset > 0; offset >>= 1) {
-        v += __shfl_xor_sync(0xffffffffu, v, offset);
-    }
-    int lane = threadIdx.x & 31;
-    int warp = threadIdx.x >> 5;
-    __syncthreads();
-    if (lane == 0) {
-        scratch[warp] = v;
-    }
-    __syncthreads();
-    v = lane < (int) (blockDim.x >> 5) ? scratch[lane] : 0.0;
-    for (int offset = 16; offset > 0; offset >>= 1) {
-        v += __shfl_xor_sync(0xffffffffu, v, offset);
-    }
-    return v;
-}
-
 // In place, one block per bag. mode [T]: 0 min-max to [0, 1] (a constant bag becomes 0);
 // 1 (v - mean) / std with the population std from double sums (std <= 1e-6: 0);
 // 2 window: clamp((v - low) / (high - low), 0, 1) with window [T, 2] = low, high.
@@ -128,8 +109,8 @@ extern "C" __global__ void lumbar_bag_normalize(float* bagsOut, const long long*
                 sum += p[k];
                 squares += (double) p[k] * p[k];
             }
-            sum = lumbar_block_sum_double(sum, wide);
-            squares = lumbar_block_sum_double(squares, wide);
+            sum = lumbar_block_sum(sum, wide);
+            squares = lumbar_block_sum(squares, wide);
             double mean = sum / n;
             double variance = fmax(0.0, squares / n - mean * mean);
             double std = sqrt(variance);

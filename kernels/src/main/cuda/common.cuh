@@ -36,8 +36,10 @@ __device__ __forceinline__ float lumbar_activate(float x, int act) {
          i += (long long) blockDim.x * gridDim.x)
 
 // Sum of v over the block; every thread gets the result. blockDim.x must be a multiple of 32
-// and at most 1024. `scratch` holds 32 floats of shared memory.
-__device__ __forceinline__ float lumbar_block_sum(float v, float* scratch) {
+// and at most 1024. `scratch` holds 32 values of T in shared memory. T is float, or double
+// where a sum of many float terms needs the digits (the bag sampler's normalisation).
+template <typename T>
+__device__ __forceinline__ T lumbar_block_sum(T v, T* scratch) {
     for (int offset = 16; offset > 0; offset >>= 1) {
         v += __shfl_xor_sync(0xffffffffu, v, offset);
     }
@@ -49,7 +51,7 @@ __device__ __forceinline__ float lumbar_block_sum(float v, float* scratch) {
     }
     __syncthreads();
     int warps = blockDim.x >> 5;
-    v = lane < warps ? scratch[lane] : 0.f;
+    v = lane < warps ? scratch[lane] : T(0);
     for (int offset = 16; offset > 0; offset >>= 1) {
         v += __shfl_xor_sync(0xffffffffu, v, offset);
     }
