@@ -50,6 +50,9 @@ final class Convolutions {
     /** Convolutions of one or two images are cut into at least this many tiles if they can. */
     private static final int MIN_TASKS = 8;
 
+    /** Output pixels per row that the channel-blocked depthwise row kernel keeps in registers. */
+    private static final int ROW_PIXELS = 8;
+
     /** Depthwise planes are shared among workers in chunks of about this many outputs. */
     private static final long DEPTHWISE_CHUNK_OUTPUTS = 4096;
 
@@ -58,8 +61,6 @@ final class Convolutions {
     private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> kernels = ThreadLocal.withInitial(() -> new float[0]);
-    private final ThreadLocal<MemorySegment> hiddenScratch =
-            ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private final ThreadLocal<float[]> inputLine = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> columnLine = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> channelPlanes = ThreadLocal.withInitial(() -> new float[0]);
@@ -69,12 +70,13 @@ final class Convolutions {
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private final ThreadLocal<MemorySegment> columns =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
-    private final ThreadLocal<MemorySegment> outputs =
-            ThreadLocal.withInitial(() -> MemorySegment.NULL);
+
+    private final PixelProducts pixelProducts;
 
     Convolutions(WorkerPool workers, Gemm gemm) {
         this.workers = workers;
         this.gemm = gemm;
+        this.pixelProducts = new PixelProducts(workers);
     }
 
     /** Shapes of one convolution call, checked by the caller. */
@@ -96,14 +98,24 @@ final class Convolutions {
     }
 
     /**
-     * Whether a 1×1 convolution runs as one product across the images of the batch, its input
-     * gathered to {@code [C, N·H·W]}: small images, several of them. Only such convolutions can
-     * apply a squeeze-excite gate while gathering, or keep a channel MLP's hidden layer in the
-     * product's layout. Not one channel to one channel, which is also depthwise and goes to the
-     * depthwise kernel.
+     * Whether a 1×1 convolution runs as one product across the images of the batch
+     * ({@link PixelProducts}): small images, several of them. Only such convolutions can
+     * apply a squeeze-excite gate as they pack their input. Not one channel to one channel,
+     * which is also depthwise and goes to the depthwise kernel. Larger images go to the
+     * general product, one image at a time: their rows are long enough for it, and its
+     * epilogue runs over whole rows.
      */
     static boolean acrossImages(Geometry g) {
         return g.pointwise() && !g.depthwise() && (long) g.h * g.w < BATCHED_PLANE && g.n > 1;
+    }
+
+    /**
+     * Whether a channel MLP (two 1×1 convolutions) can run fused, its hidden layer kept
+     * per block of pixels ({@link PixelProducts#channelMlp}): any 1×1 convolution that is not
+     * depthwise, whatever the images.
+     */
+    static boolean fusedMlp(Geometry g) {
+        return g.pointwise() && !g.depthwise();
     }
 
     /**
@@ -136,109 +148,28 @@ final class Convolutions {
     }
 
     /**
-     * A 1×1 convolution over small images as one product {@code [O, C] × [C, N·H·W]}: the
-     * weights are then packed once for the batch rather than once per few-pixel image. The
-     * input is gathered into {@code [C, N, H·W]} and the result scattered back to NCHW, with
-     * bias and activation applied on the way. A squeeze-excite gate (null for none) scales the
-     * input as it is gathered, so it costs no pass of its own.
+     * A 1×1 convolution over small images as one product {@code [O, C] × [C, N·H·W]}, read
+     * from and written to NCHW as it goes; a squeeze-excite gate (null for none) scales the
+     * input as it is packed, so it costs no pass of its own.
      */
     private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment gate,
             MemorySegment weight, MemorySegment bias, MemorySegment y, Activation act) {
-        long plane = (long) g.h * g.w;
-        int pixels = Math.toIntExact(g.n * plane);
-        MemorySegment gathered = scratch(columns, (long) g.c * pixels);
-        MemorySegment product = scratch(outputs, (long) g.o * pixels);
-        long planeBytes = plane * Float.BYTES;
-        gatherAcrossImages(g, x, gate, gathered);
-        gemm.multiply(1, g.o, pixels, g.c, weight, 0, 0, g.c, false,
-                gathered, 0, 0, pixels, false, product, 0, 0, pixels, false);
-        workers.forEach(g.o, oc -> {
-            float b = bias == null ? 0f : bias.getAtIndex(F32, oc);
-            for (int n = 0; n < g.n; n++) {
-                Pointwise.biasActivate(product, ((long) oc * g.n + n) * planeBytes,
-                        y, ((long) n * g.o + oc) * planeBytes, plane, b, act);
-            }
-        });
+        pixelProducts.pointwise(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x, gate,
+                g.o, weight, bias, act, y);
     }
 
     /**
-     * A ConvNeXt-style channel MLP over small images,
-     * {@code residual + scale ⊙ (W2 · act(W1 · x + b1) + b2)}, with the hidden activations
-     * kept in the products' {@code [Ch, N·H·W]} layout: the input is gathered once, the first
-     * product applies bias and activation per row as it finishes each piece, and only the
-     * output is scattered back, with bias, scale and residual on the way. Each output is the
-     * same chain of operations as the separate calls (bias add, scale multiply, residual add),
-     * so the two give the same bits.
+     * A ConvNeXt-style channel MLP, {@code residual + scale ⊙ (W2 · act(W1 · x + b1) + b2)},
+     * its hidden layer kept per block of pixels. Each output is the same chain of operations
+     * as the separate calls where those run {@link #acrossImages} (the same sums, then bias
+     * add, activation, bias add, scale multiply, residual add), so the two give the same bits
+     * there.
      */
-    void channelMlpAcrossImages(Geometry g, MemorySegment x, MemorySegment w1, MemorySegment b1,
+    void channelMlp(Geometry g, MemorySegment x, MemorySegment w1, MemorySegment b1,
             Activation act, int out, MemorySegment w2, MemorySegment b2, MemorySegment scale,
             MemorySegment residual, MemorySegment y) {
-        long plane = (long) g.h * g.w;
-        int pixels = Math.toIntExact(g.n * plane);
-        MemorySegment gathered = scratch(columns, (long) g.c * pixels);
-        MemorySegment hidden = scratch(hiddenScratch, (long) g.o * pixels);
-        MemorySegment product = scratch(outputs, (long) out * pixels);
-        long planeBytes = plane * Float.BYTES;
-        gatherAcrossImages(g, x, null, gathered);
-        gemm.multiply(1, g.o, pixels, g.c, w1, 0, 0, g.c, false,
-                gathered, 0, 0, pixels, false, hidden, 0, 0, pixels, false,
-                Gemm.Epilogue.of(b1, 0, act));
-        gemm.multiply(1, out, pixels, g.o, w2, 0, 0, g.o, false,
-                hidden, 0, 0, pixels, false, product, 0, 0, pixels, false);
-        workers.forEach(out, oc -> {
-            float b = b2 == null ? 0f : b2.getAtIndex(F32, oc);
-            float s = scale == null ? 1f : scale.getAtIndex(F32, oc);
-            for (int n = 0; n < g.n; n++) {
-                long from = ((long) oc * g.n + n) * planeBytes;
-                long to = ((long) n * out + oc) * planeBytes;
-                for (long i = 0; i < plane; i += L) {
-                    VectorMask<Float> lanes = S.indexInRange(i, plane);
-                    long o = i * Float.BYTES;
-                    FloatVector v = FloatVector.fromMemorySegment(S, product, from + o, LE, lanes)
-                            .add(b);
-                    if (scale != null) {
-                        v = v.mul(s);
-                    }
-                    if (residual != null) {
-                        v = v.add(FloatVector.fromMemorySegment(S, residual, to + o, LE, lanes));
-                    }
-                    v.intoMemorySegment(y, to + o, LE, lanes);
-                }
-            }
-        });
-    }
-
-    /**
-     * The NCHW input of a 1×1 convolution gathered to {@code [C, N, H·W]}, each plane scaled
-     * by its squeeze-excite gate value on the way when {@code gate} ([N, C]) is not null.
-     */
-    private void gatherAcrossImages(Geometry g, MemorySegment x, MemorySegment gate,
-            MemorySegment gathered) {
-        long plane = (long) g.h * g.w;
-        long planeBytes = plane * Float.BYTES;
-        workers.forEach(g.c, ci -> {
-            for (int n = 0; n < g.n; n++) {
-                long from = ((long) n * g.c + ci) * planeBytes;
-                long to = ((long) ci * g.n + n) * planeBytes;
-                if (gate == null) {
-                    MemorySegment.copy(x, from, gathered, to, planeBytes);
-                } else {
-                    scaledCopy(x, from, gathered, to, plane,
-                            gate.getAtIndex(F32, (long) n * g.c + ci));
-                }
-            }
-        });
-    }
-
-    /** {@code dst[i] = src[i] · factor} for {@code count} floats; offsets in bytes. */
-    private static void scaledCopy(MemorySegment src, long srcOffset, MemorySegment dst,
-            long dstOffset, long count, float factor) {
-        for (long i = 0; i < count; i += L) {
-            VectorMask<Float> lanes = S.indexInRange(i, count);
-            long o = i * Float.BYTES;
-            FloatVector.fromMemorySegment(S, src, srcOffset + o, LE, lanes).mul(factor)
-                    .intoMemorySegment(dst, dstOffset + o, LE, lanes);
-        }
+        pixelProducts.channelMlp(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x,
+                g.o, w1, b1, act, out, w2, b2, scale, residual, y);
     }
 
     // ---- im2col + matrix product ------------------------------------------------------------
@@ -468,12 +399,15 @@ final class Convolutions {
             }
         }
         long grain = Math.max(1, DEPTHWISE_CHUNK_OUTPUTS / ((long) outPlane * L));
+        boolean rowsInRegisters = s.strideH() == 1 && s.strideW() == 1 && g.outW <= ROW_PIXELS;
         workers.forChunks((long) g.n * blocks, grain, (from, to) -> {
             float[] planes = buffer(channelPlanes, L * Math.max(inPlane, outPlane));
-            float[] block = buffer(channelBlocks, paddedH * paddedW * L);
-            // whole vectors of pixels: the gathers back check every lane, used or not
-            float[] sums = buffer(channelSums, (outPlane + L - 1) / L * L * L);
-            java.util.Arrays.fill(block, 0, paddedH * paddedW * L, 0f);
+            // room past the end for the row kernel's unused pixels
+            float[] block = buffer(channelBlocks, (paddedH * paddedW + ROW_PIXELS) * L);
+            // whole vectors of pixels: the gathers back check every lane, used or not; and
+            // room for the row kernel's unused pixels
+            float[] sums = buffer(channelSums, ((outPlane + L - 1) / L + 1) * L * L);
+            java.util.Arrays.fill(block, 0, (paddedH * paddedW + ROW_PIXELS) * L, 0f);
             for (long task = from; task < to; task++) {
                 int n = (int) (task / blocks);
                 int b = (int) (task % blocks);
@@ -497,18 +431,12 @@ final class Convolutions {
                 }
 
                 // every output pixel: bias, then each tap's multiply-add, across L channels
-                FloatVector b0 = FloatVector.fromArray(S, biases, c0);
                 int w0 = b * taps * L;
-                for (int oy = 0; oy < g.outH; oy++) {
-                    for (int ox = 0; ox < g.outW; ox++) {
-                        int at = (oy * s.strideH() * paddedW + ox * s.strideW()) * L;
-                        FloatVector acc = b0;
-                        for (int t = 0; t < taps; t++) {
-                            acc = FloatVector.fromArray(S, block, at + tapOffset[t])
-                                    .fma(FloatVector.fromArray(S, tapWeights, w0 + t * L), acc);
-                        }
-                        acc.intoArray(sums, (oy * g.outW + ox) * L);
-                    }
+                if (rowsInRegisters) {
+                    channelBlockRows(g, block, tapWeights, w0, biases, c0, paddedW, sums);
+                } else {
+                    channelBlockPixels(g, block, tapWeights, w0, biases, c0, paddedW,
+                            tapOffset, sums);
                 }
 
                 // scatter back to the channels' planes, then the activation over them in place
@@ -531,6 +459,70 @@ final class Convolutions {
                 Pointwise.biasActivate(y, out, y, out, (long) lanesUsed * outPlane, 0f, act);
             }
         });
+    }
+
+    /** The sums of one channel block, one output pixel at a time, every tap in turn. */
+    private static void channelBlockPixels(Geometry g, float[] block, float[] tapWeights,
+            int w0, float[] biases, int c0, int paddedW, int[] tapOffset, float[] sums) {
+        Conv2dSpec s = g.spec;
+        FloatVector bias = FloatVector.fromArray(S, biases, c0);
+        for (int oy = 0; oy < g.outH; oy++) {
+            for (int ox = 0; ox < g.outW; ox++) {
+                int at = (oy * s.strideH() * paddedW + ox * s.strideW()) * L;
+                FloatVector acc = bias;
+                for (int t = 0; t < tapOffset.length; t++) {
+                    acc = FloatVector.fromArray(S, block, at + tapOffset[t])
+                            .fma(FloatVector.fromArray(S, tapWeights, w0 + t * L), acc);
+                }
+                acc.intoArray(sums, (oy * g.outW + ox) * L);
+            }
+        }
+    }
+
+    /**
+     * The sums of one channel block (stride 1, output rows of at most {@link #ROW_PIXELS}
+     * pixels) with a whole output row in registers: each tap's weights are loaded once per
+     * row rather than once per pixel, and kernel rows that fall wholly in the padding are
+     * skipped. Every output gets the same operations in the same order as the per-pixel loop
+     * (a skipped tap would only have added zero). Rows shorter than {@link #ROW_PIXELS} also
+     * sum pixels past their end, into slack that the next row, or nothing, overwrites.
+     */
+    private static void channelBlockRows(Geometry g, float[] block, float[] tapWeights,
+            int w0, float[] biases, int c0, int paddedW, float[] sums) {
+        Conv2dSpec s = g.spec;
+        for (int oy = 0; oy < g.outH; oy++) {
+            FloatVector bias = FloatVector.fromArray(S, biases, c0);
+            FloatVector a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+            FloatVector a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+            for (int ky = 0; ky < g.kh; ky++) {
+                int iy = oy + ky * s.dilationH() - s.padTop();
+                if (iy < 0 || iy >= g.h) {
+                    continue;
+                }
+                int row = (oy + ky * s.dilationH()) * paddedW * L;
+                for (int kx = 0; kx < g.kw; kx++) {
+                    int at = row + kx * s.dilationW() * L;
+                    FloatVector w = FloatVector.fromArray(S, tapWeights, w0 + (ky * g.kw + kx) * L);
+                    a0 = FloatVector.fromArray(S, block, at).fma(w, a0);
+                    a1 = FloatVector.fromArray(S, block, at + L).fma(w, a1);
+                    a2 = FloatVector.fromArray(S, block, at + 2 * L).fma(w, a2);
+                    a3 = FloatVector.fromArray(S, block, at + 3 * L).fma(w, a3);
+                    a4 = FloatVector.fromArray(S, block, at + 4 * L).fma(w, a4);
+                    a5 = FloatVector.fromArray(S, block, at + 5 * L).fma(w, a5);
+                    a6 = FloatVector.fromArray(S, block, at + 6 * L).fma(w, a6);
+                    a7 = FloatVector.fromArray(S, block, at + 7 * L).fma(w, a7);
+                }
+            }
+            int out = oy * g.outW * L;
+            a0.intoArray(sums, out);
+            a1.intoArray(sums, out + L);
+            a2.intoArray(sums, out + 2 * L);
+            a3.intoArray(sums, out + 3 * L);
+            a4.intoArray(sums, out + 4 * L);
+            a5.intoArray(sums, out + 5 * L);
+            a6.intoArray(sums, out + 6 * L);
+            a7.intoArray(sums, out + 7 * L);
+        }
     }
 
     /**

@@ -201,12 +201,12 @@ public final class CpuBackend implements Backend {
                         + Arrays.toString(outShape));
             }
         }
-        if (!Convolutions.acrossImages(expand)) {
+        if (!Convolutions.fusedMlp(expand)) {
             return Backend.super.channelMlp(x, w1, b1, act, w2, b2, scale, residual);
         }
         Tensor y = outputs.allocate(outShape);
         return filled(y, () -> {
-            convolutions.channelMlpAcrossImages(expand, x.segment(), w1.segment(),
+            convolutions.channelMlp(expand, x.segment(), w1.segment(),
                     b1 == null ? null : b1.segment(), act, out, w2.segment(),
                     b2 == null ? null : b2.segment(), scale == null ? null : scale.segment(),
                     residual == null ? null : residual.segment(), y.segment());

@@ -4,6 +4,7 @@ import static jdk.incubator.vector.FloatVector.broadcast;
 
 import dev.lumbar.engine.backend.Activation;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -56,6 +57,30 @@ final class Pointwise {
     static void biasActivate(MemorySegment src, long srcOffset, MemorySegment dst,
             long dstOffset, long count, float bias, Activation act) {
         apply(act, src, srcOffset, dst, dstOffset, count, bias);
+    }
+
+    /**
+     * {@code data[r · width + i] = act(data[r · width + i] + bias[first + r])} for r in
+     * [0, rows), i in [0, width): a bias per row, in place; offset in bytes. Bias null for
+     * none. One activation pass covers all rows, so short rows cost no more than long ones.
+     */
+    static void rowBiasActivate(MemorySegment data, long offset, int rows, int width,
+            MemorySegment bias, long first, Activation act) {
+        if (bias != null) {
+            for (int r = 0; r < rows; r++) {
+                float b = bias.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, first + r);
+                long row = offset + (long) r * width * Float.BYTES;
+                for (int i = 0; i < width; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, width);
+                    long o = row + (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, data, o, LE, lanes).add(b)
+                            .intoMemorySegment(data, o, LE, lanes);
+                }
+            }
+        }
+        if (act != Activation.IDENTITY) {
+            apply(act, data, offset, data, offset, (long) rows * width, 0f);
+        }
     }
 
     /**

@@ -1,0 +1,371 @@
+package dev.lumbar.engine.backend.cpu;
+
+import dev.lumbar.engine.backend.Activation;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 1×1 convolutions and the ConvNeXt channel MLP computed straight from NCHW images with the
+ * engine's own micro-kernel: {@code Y[O, P] = W[O, C] · X[C, P]}, where P runs over every
+ * pixel of every image of the batch.
+ *
+ * <p>Why not a general matrix product: the weights are read where they lie, a few rows at a
+ * time, rather than packed again on every call; the pixels are packed block by block straight
+ * from NCHW, with a squeeze-excite gate applied on the way, so no gathered copy of the input
+ * exists; results go straight to NCHW with their epilogue; and in the channel MLP the hidden
+ * layer of a block never leaves the core: the first product writes it, activated, in exactly
+ * the strips the second product reads.
+ *
+ * <p>The pixel axis is cut into blocks of {@link #NR}-wide strips; each block is one task on
+ * one worker, with its own buffers. Every output is the same sum in the same order whatever
+ * the block size and the number of threads: {@code Σ_k W[o, k] · X[k, p]} accumulated by
+ * fused multiply-adds with k rising, then the epilogue. So results do not depend on threads.
+ */
+final class PixelProducts {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    /** Output channels per register tile. */
+    static final int MR = 6;
+    /** Pixels per register tile: two vectors. */
+    static final int NR = 2 * L;
+
+    /**
+     * The widest input (or hidden) block a task keeps, in floats: 96 Ki floats, 384 KiB,
+     * within a core's L2 with the weights streaming past it.
+     */
+    private static final int BLOCK_FLOATS = 96 * 1024;
+    /** Blocks are at most this many pixels wide: wider ones gain nothing and balance worse. */
+    private static final int MAX_BLOCK_PIXELS = 512;
+    /** Products are cut into at least this many blocks where the pixels allow it. */
+    private static final int MIN_BLOCKS = 8;
+
+    private final WorkerPool workers;
+    private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
+    private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> secondWeights =
+            ThreadLocal.withInitial(() -> new float[0]);
+
+    PixelProducts(WorkerPool workers) {
+        this.workers = workers;
+    }
+
+    /**
+     * One worker's packed pixels, hidden strips and register tile. Off the heap: the
+     * activation loops they pass through also run on tensors, and loops that have seen both
+     * heap and native memory are compiled for both and run slower on each.
+     */
+    private static final class Buffers {
+        MemorySegment input = MemorySegment.NULL;
+        MemorySegment hidden = MemorySegment.NULL;
+        final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * Float.BYTES, 64);
+
+        MemorySegment input(long floats) {
+            input = grown(input, floats);
+            return input;
+        }
+
+        MemorySegment hidden(long floats) {
+            hidden = grown(hidden, floats);
+            return hidden;
+        }
+
+        private static MemorySegment grown(MemorySegment buffer, long floats) {
+            long bytes = floats * Float.BYTES;
+            // an automatic arena: the collector frees it with the worker's buffers
+            return buffer.byteSize() >= bytes ? buffer : Arena.ofAuto().allocate(bytes, 64);
+        }
+    }
+
+    /** The images: N planes of {@code plane} pixels, C channels each. */
+    record Images(int n, int c, long plane) {
+        long pixels() {
+            return n * plane;
+        }
+    }
+
+    /**
+     * {@code y = act(W · (x ⊙ gate) + bias)} for NCHW x ([N, C, H, W]) and y ([N, O, H, W]);
+     * {@code gate} ([N, C]) and {@code bias} ([O]) may be null.
+     */
+    void pointwise(Images in, MemorySegment x, MemorySegment gate, int o, MemorySegment weight,
+            MemorySegment bias, Activation act, MemorySegment y) {
+        int width = blockWidth(in.pixels(), in.c);
+        long blocks = (in.pixels() + width - 1) / width;
+        float[] weights = packWeights(weight, o, in.c, firstWeights);
+        workers.forEach(Math.toIntExact(blocks), block -> {
+            Buffers buf = buffers.get();
+            long p0 = (long) block * width;
+            int count = (int) Math.min(width, in.pixels() - p0);
+            int strips = (count + NR - 1) / NR;
+            MemorySegment packed = buf.input((long) strips * in.c * NR);
+            pack(in, x, gate, p0, count, packed);
+            for (int o0 = 0; o0 < o; o0 += MR) {
+                for (int s = 0; s < strips; s++) {
+                    kernel(in.c, weights, o0 * in.c, packed, s * in.c * NR, buf.tile, 0);
+                    long q0 = p0 + (long) s * NR;
+                    storeActivated(buf.tile, o0, Math.min(MR, o - o0), y, o, in.plane,
+                            q0, (int) Math.min(NR, p0 + count - q0), bias, act);
+                }
+            }
+        });
+    }
+
+    /**
+     * The ConvNeXt MLP, {@code y = residual + scale ⊙ (W2 · act(W1 · x + b1) + b2)}, for NCHW
+     * x ([N, C, H, W]); W1 is [Ch, C], W2 [O, Ch]. b1, b2, scale and residual may be null.
+     */
+    void channelMlp(Images in, MemorySegment x, int hiddenChannels, MemorySegment w1,
+            MemorySegment b1, Activation act, int o, MemorySegment w2, MemorySegment b2,
+            MemorySegment scale, MemorySegment residual, MemorySegment y) {
+        int width = blockWidth(in.pixels(), Math.max(in.c, hiddenChannels));
+        long blocks = (in.pixels() + width - 1) / width;
+        float[] first = packWeights(w1, hiddenChannels, in.c, firstWeights);
+        float[] second = packWeights(w2, o, hiddenChannels, secondWeights);
+        workers.forEach(Math.toIntExact(blocks), block -> {
+            Buffers buf = buffers.get();
+            long p0 = (long) block * width;
+            int count = (int) Math.min(width, in.pixels() - p0);
+            int strips = (count + NR - 1) / NR;
+            MemorySegment packed = buf.input((long) strips * in.c * NR);
+            MemorySegment hidden = buf.hidden((long) strips * hiddenChannels * NR);
+            pack(in, x, null, p0, count, packed);
+            for (int h0 = 0; h0 < hiddenChannels; h0 += MR) {
+                int rows = Math.min(MR, hiddenChannels - h0);
+                for (int s = 0; s < strips; s++) {
+                    // the tile becomes rows h0.. of hidden strip s, which lie end to end
+                    int at = s * hiddenChannels * NR + h0 * NR;
+                    if (rows == MR) {
+                        kernel(in.c, first, h0 * in.c, packed, s * in.c * NR, hidden, at);
+                    } else {
+                        kernel(in.c, first, h0 * in.c, packed, s * in.c * NR, buf.tile, 0);
+                        MemorySegment.copy(buf.tile, 0, hidden, (long) at * Float.BYTES,
+                                (long) rows * NR * Float.BYTES);
+                    }
+                    Pointwise.rowBiasActivate(hidden, (long) at * Float.BYTES, rows, NR, b1, h0,
+                            act);
+                }
+            }
+            for (int o0 = 0; o0 < o; o0 += MR) {
+                for (int s = 0; s < strips; s++) {
+                    kernel(hiddenChannels, second, o0 * hiddenChannels, hidden,
+                            s * hiddenChannels * NR, buf.tile, 0);
+                    long q0 = p0 + (long) s * NR;
+                    storeScaledResidual(buf.tile, o0, Math.min(MR, o - o0), y, o, in.plane,
+                            q0, (int) Math.min(NR, p0 + count - q0), b2, scale, residual);
+                }
+            }
+        });
+    }
+
+    /**
+     * W ([rows, k], row-major) packed into strips of MR rows, each laid out {@code [k][MR]},
+     * into the calling thread's buffer {@code slot}; a last partial strip repeats the last
+     * row. Packed once per call, in parallel, and read by every block: the kernel runs about
+     * a tenth faster on packed weights than on rows read in place.
+     */
+    private float[] packWeights(MemorySegment w, int rows, int k, ThreadLocal<float[]> slot) {
+        int strips = (rows + MR - 1) / MR;
+        float[] packed = slot.get();
+        if (packed.length < strips * MR * k) {
+            packed = new float[strips * MR * k];
+            slot.set(packed);
+        }
+        float[] into = packed;
+        workers.forEach(strips, strip -> {
+            int base = strip * MR * k;
+            for (int r = 0; r < MR; r++) {
+                long row = (long) Math.min(strip * MR + r, rows - 1) * k;
+                for (int p = 0; p < k; p++) {
+                    into[base + p * MR + r] = w.getAtIndex(F32, row + p);
+                }
+            }
+        });
+        return packed;
+    }
+
+    /**
+     * Pixels per block: a multiple of {@link #NR} whose packed rows fit {@link #BLOCK_FLOATS},
+     * narrowed until there are {@link #MIN_BLOCKS} blocks where the pixels allow it. Chosen
+     * by the shape alone.
+     */
+    static int blockWidth(long pixels, int rows) {
+        int width = Math.max(NR,
+                Math.min(MAX_BLOCK_PIXELS, BLOCK_FLOATS / Math.max(1, rows) / NR * NR));
+        while (width > NR && (pixels + width - 1) / width < MIN_BLOCKS) {
+            width = Math.max(NR, width / 2 / NR * NR);
+        }
+        return width;
+    }
+
+    /**
+     * Packs pixels [p0, p0 + count) of every channel into strips of NR pixels, each laid out
+     * {@code [C][NR]}; pixels past the end are zero. The pixels of a strip may come from two
+     * or more images when the planes are small.
+     */
+    private static void pack(Images in, MemorySegment x, MemorySegment gate, long p0, int count,
+            MemorySegment packed) {
+        int strips = (count + NR - 1) / NR;
+        for (int s = 0; s < strips; s++) {
+            long q = p0 + (long) s * NR;
+            int width = (int) Math.min(NR, p0 + count - q);
+            int base = s * in.c * NR;
+            int filled = 0;
+            while (filled < width) {
+                long pixel = q + filled;
+                int image = (int) (pixel / in.plane);
+                long at = pixel - image * in.plane;
+                int run = (int) Math.min(width - filled, in.plane - at);
+                long from = ((long) image * in.c * in.plane + at) * Float.BYTES;
+                long step = in.plane * Float.BYTES;
+                if (run == NR && gate == null) {
+                    for (int k = 0; k < in.c; k++, from += step) {
+                        long to = (long) (base + k * NR) * Float.BYTES;
+                        FloatVector.fromMemorySegment(S, x, from, LE)
+                                .intoMemorySegment(packed, to, LE);
+                        FloatVector.fromMemorySegment(S, x, from + (long) L * Float.BYTES, LE)
+                                .intoMemorySegment(packed, to + (long) L * Float.BYTES, LE);
+                    }
+                } else {
+                    for (int k = 0; k < in.c; k++, from += step) {
+                        long to = (long) (base + k * NR + filled) * Float.BYTES;
+                        float factor = gate == null ? 1f
+                                : gate.getAtIndex(F32, (long) image * in.c + k);
+                        for (int i = 0; i < run; i += L) {
+                            VectorMask<Float> lanes = S.indexInRange(i, run);
+                            long o = (long) i * Float.BYTES;
+                            FloatVector.fromMemorySegment(S, x, from + o, LE, lanes).mul(factor)
+                                    .intoMemorySegment(packed, to + o, LE, lanes);
+                        }
+                    }
+                }
+                filled += run;
+            }
+            if (width < NR) {
+                for (int k = 0; k < in.c; k++) {
+                    packed.asSlice((long) (base + k * NR + width) * Float.BYTES,
+                            (long) (NR - width) * Float.BYTES).fill((byte) 0);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code tile[t + r·NR + (0..NR)] = Σ_p A[p][r] · B[p][0..NR)} for r < MR: A one packed
+     * weight strip, B one packed pixel strip.
+     */
+    private static void kernel(int k, float[] a, int aOff, MemorySegment b, int bOff,
+            MemorySegment tile, int t) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int ai = aOff;
+        long bi = (long) bOff * Float.BYTES;
+        long half = (long) L * Float.BYTES;
+        for (int p = 0; p < k; p++, ai += MR, bi += NR * Float.BYTES) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + half, LE);
+            FloatVector a0 = FloatVector.broadcast(S, a[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        // out through an array: the callers' epilogues are too long to inline here, and
+        // vectors passed to a method that is not inlined are boxed
+        c00.intoMemorySegment(tile, (long) (t) * Float.BYTES, LE);
+        c01.intoMemorySegment(tile, (long) (t + L) * Float.BYTES, LE);
+        c10.intoMemorySegment(tile, (long) (t + NR) * Float.BYTES, LE);
+        c11.intoMemorySegment(tile, (long) (t + NR + L) * Float.BYTES, LE);
+        c20.intoMemorySegment(tile, (long) (t + 2 * NR) * Float.BYTES, LE);
+        c21.intoMemorySegment(tile, (long) (t + 2 * NR + L) * Float.BYTES, LE);
+        c30.intoMemorySegment(tile, (long) (t + 3 * NR) * Float.BYTES, LE);
+        c31.intoMemorySegment(tile, (long) (t + 3 * NR + L) * Float.BYTES, LE);
+        c40.intoMemorySegment(tile, (long) (t + 4 * NR) * Float.BYTES, LE);
+        c41.intoMemorySegment(tile, (long) (t + 4 * NR + L) * Float.BYTES, LE);
+        c50.intoMemorySegment(tile, (long) (t + 5 * NR) * Float.BYTES, LE);
+        c51.intoMemorySegment(tile, (long) (t + 5 * NR + L) * Float.BYTES, LE);
+    }
+
+    /**
+     * Rows [o0, o0 + rows) of the tile, pixels [q, q + width), to NCHW y ([N, O, plane]) as
+     * {@code act(tile + bias)}.
+     */
+    private static void storeActivated(MemorySegment tile, int o0, int rows, MemorySegment y,
+            int o, long plane, long q, int width, MemorySegment bias, Activation act) {
+        int done = 0;
+        while (done < width) {
+            long pixel = q + done;
+            long image = pixel / plane;
+            long at = pixel - image * plane;
+            int run = (int) Math.min(width - done, plane - at);
+            for (int r = 0; r < rows; r++) {
+                float b = bias == null ? 0f : bias.getAtIndex(F32, o0 + r);
+                long to = ((image * o + o0 + r) * plane + at) * Float.BYTES;
+                Pointwise.biasActivate(tile, ((long) r * NR + done) * Float.BYTES, y, to, run,
+                        b, act);
+            }
+            done += run;
+        }
+    }
+
+    /**
+     * Rows [o0, o0 + rows) of the tile, pixels [q, q + width), to NCHW y as
+     * {@code residual + scale · (tile + bias)}, each term optional, in that order.
+     */
+    private static void storeScaledResidual(MemorySegment tile, int o0, int rows, MemorySegment y,
+            int o, long plane, long q, int width, MemorySegment bias, MemorySegment scale,
+            MemorySegment residual) {
+        int done = 0;
+        while (done < width) {
+            long pixel = q + done;
+            long image = pixel / plane;
+            long at = pixel - image * plane;
+            int run = (int) Math.min(width - done, plane - at);
+            for (int r = 0; r < rows; r++) {
+                float b = bias == null ? 0f : bias.getAtIndex(F32, o0 + r);
+                float s = scale == null ? 1f : scale.getAtIndex(F32, o0 + r);
+                long to = ((image * o + o0 + r) * plane + at) * Float.BYTES;
+                for (int i = 0; i < run; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, run);
+                    FloatVector v = FloatVector.fromMemorySegment(S, tile,
+                            (long) (r * NR + done + i) * Float.BYTES, LE, lanes).add(b);
+                    if (scale != null) {
+                        v = v.mul(s);
+                    }
+                    long offset = to + (long) i * Float.BYTES;
+                    if (residual != null) {
+                        v = v.add(FloatVector.fromMemorySegment(S, residual, offset, LE, lanes));
+                    }
+                    v.intoMemorySegment(y, offset, LE, lanes);
+                }
+            }
+            done += run;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.lumbar.engine.backend.cpu;
+
+import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
+import static dev.lumbar.engine.backend.cpu.Reference.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine's own 1×1 products over NCHW pixels ({@link PixelProducts}) on the shapes that
+ * exercise its edges: output channels that leave a partial register tile, pixel counts that
+ * leave a partial strip, planes smaller than a strip (a strip then spans several images),
+ * one input channel and many, hidden layers of every remainder; against a double-precision
+ * reference, and the same bits on one thread and on three.
+ */
+class PixelProductsTest {
+
+    private static final Conv2dSpec POINTWISE = Conv2dSpec.symmetric(1, 0, 1, 1);
+
+    /** {@code [N, C, H, W]} inputs and output channel counts. */
+    private static final long[][] SHAPES = {
+        {2, 1, 3, 3, 1}, {3, 7, 1, 1, 13}, {5, 13, 3, 3, 7}, {4, 37, 5, 7, 11},
+        {2, 300, 4, 4, 6}, {7, 64, 8, 8, 97}, {3, 5, 15, 15, 12}, {2, 1024, 2, 3, 5},
+    };
+
+    @Test
+    void pointwiseAndGatedConvolutionsMatchReference() {
+        SplittableRandom random = new SplittableRandom(7);
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.JAVA);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            for (long[] s : SHAPES) {
+                long[] xShape = Arrays.copyOf(s, 4);
+                int n = (int) s[0], c = (int) s[1], o = (int) s[4];
+                String what = Arrays.toString(xShape) + " → " + o;
+                try (Tensor x = random(random, -1, 1, xShape);
+                        Tensor gate = random(random, 0, 1, n, c);
+                        Tensor w = random(random, -0.5, 0.5, o, c, 1, 1);
+                        Tensor b = random(random, -0.5, 0.5, o);
+                        Tensor plain = one.conv2d(x, w, b, POINTWISE, Activation.SILU);
+                        Tensor plainThree = three.conv2d(x, w, b, POINTWISE, Activation.SILU);
+                        Tensor gated = one.gatedConv2d(x, gate, w, null, POINTWISE,
+                                Activation.IDENTITY);
+                        Tensor gatedThree = three.gatedConv2d(x, gate, w, null, POINTWISE,
+                                Activation.IDENTITY)) {
+                    double[] expected = Reference.conv2d(x.toFloatArray(), xShape,
+                            w.toFloatArray(), w.shape(), b.toFloatArray(), POINTWISE,
+                            Activation.SILU);
+                    assertClose(what, expected, plain.toFloatArray(), 2e-6);
+                    assertArrayEquals(plain.toFloatArray(), plainThree.toFloatArray(), what);
+
+                    float[] scaled = x.toFloatArray();
+                    float[] g = gate.toFloatArray();
+                    long plane = s[2] * s[3];
+                    for (int i = 0; i < scaled.length; i++) {
+                        scaled[i] *= g[(int) (i / plane)];
+                    }
+                    double[] expectedGated = Reference.conv2d(scaled, xShape, w.toFloatArray(),
+                            w.shape(), null, POINTWISE, Activation.IDENTITY);
+                    assertClose(what + " gated", expectedGated, gated.toFloatArray(), 2e-6);
+                    assertArrayEquals(gated.toFloatArray(), gatedThree.toFloatArray(), what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void channelMlpMatchesReference() {
+        SplittableRandom random = new SplittableRandom(11);
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.AUTO);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            // the last two run one image and a large plane: fused all the same
+            for (long[] xShape : new long[][] {{3, 5, 3, 3}, {2, 12, 4, 4}, {5, 17, 7, 9},
+                    {2, 96, 8, 8}, {1, 9, 6, 6}, {2, 8, 17, 19}}) {
+                int n = (int) xShape[0], c = (int) xShape[1];
+                int hidden = 4 * c + 1;
+                int out = c + 2;
+                String what = Arrays.toString(xShape);
+                long[] yShape = {n, out, xShape[2], xShape[3]};
+                try (Tensor x = random(random, -1, 1, xShape);
+                        Tensor w1 = random(random, -0.3, 0.3, hidden, c, 1, 1);
+                        Tensor b1 = random(random, -0.3, 0.3, hidden);
+                        Tensor w2 = random(random, -0.3, 0.3, out, hidden, 1, 1);
+                        Tensor b2 = random(random, -0.3, 0.3, out);
+                        Tensor scale = random(random, -1, 1, out);
+                        Tensor residual = random(random, -1, 1, yShape);
+                        Tensor y = one.channelMlp(x, w1, b1, Activation.GELU, w2, b2, scale,
+                                residual);
+                        Tensor yThree = three.channelMlp(x, w1, b1, Activation.GELU, w2, b2,
+                                scale, residual)) {
+                    double[] h = Reference.conv2d(x.toFloatArray(), xShape, w1.toFloatArray(),
+                            w1.shape(), b1.toFloatArray(), POINTWISE, Activation.GELU);
+                    float[] hidden32 = new float[h.length];
+                    for (int i = 0; i < h.length; i++) {
+                        hidden32[i] = (float) h[i];
+                    }
+                    long[] hShape = {n, hidden, xShape[2], xShape[3]};
+                    double[] p = Reference.conv2d(hidden32, hShape, w2.toFloatArray(),
+                            w2.shape(), b2.toFloatArray(), POINTWISE, Activation.IDENTITY);
+                    float[] s = scale.toFloatArray();
+                    float[] r = residual.toFloatArray();
+                    long plane = xShape[2] * xShape[3];
+                    for (int i = 0; i < p.length; i++) {
+                        p[i] = r[i] + s[(int) (i / plane % out)] * p[i];
+                    }
+                    assertEquals(Arrays.toString(yShape), Arrays.toString(y.shape()), what);
+                    assertClose(what, p, y.toFloatArray(), 5e-6);
+                    assertArrayEquals(y.toFloatArray(), yThree.toFloatArray(), what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void blocksAreWholeStripsAndEnoughOfThem() {
+        for (long pixels : new long[] {1, 31, 32, 400, 1600, 25_600}) {
+            for (int rows : new int[] {1, 96, 384, 3072, 100_000}) {
+                int width = PixelProducts.blockWidth(pixels, rows);
+                String what = pixels + " pixels, " + rows + " rows";
+                assertEquals(0, width % PixelProducts.NR, what);
+                long blocks = (pixels + width - 1) / width;
+                if (width > PixelProducts.NR) {
+                    assertEquals(true, blocks >= 8, what + ": " + blocks + " blocks");
+                }
+            }
+        }
+    }
+}
