@@ -456,7 +456,10 @@ final class Convolutions {
                 }
                 long out = channel0 * outPlane * Float.BYTES;
                 MemorySegment.copy(planes, 0, y, F32, out, lanesUsed * outPlane);
-                Pointwise.biasActivate(y, out, y, out, (long) lanesUsed * outPlane, 0f, act);
+                if (act != Activation.IDENTITY) {
+                    // the bias is already in the sums; nothing is left to do for identity
+                    Pointwise.biasActivate(y, out, y, out, (long) lanesUsed * outPlane, 0f, act);
+                }
             }
         });
     }

@@ -54,6 +54,7 @@ final class PixelProducts {
     private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> secondWeights =
             ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> rawWeights = ThreadLocal.withInitial(() -> new float[0]);
 
     PixelProducts(WorkerPool workers) {
         this.workers = workers;
@@ -180,14 +181,32 @@ final class PixelProducts {
             packed = new float[strips * MR * k];
             slot.set(packed);
         }
+        // one bulk copy to the heap first: reads from there need no bounds check each, and
+        // the strips are then written in order
+        float[] raw = rawWeights.get();
+        if (raw.length < rows * k) {
+            raw = new float[rows * k];
+            rawWeights.set(raw);
+        }
+        MemorySegment.copy(w, F32, 0, raw, 0, rows * k);
+        float[] from = raw;
         float[] into = packed;
         workers.forEach(strips, strip -> {
             int base = strip * MR * k;
-            for (int r = 0; r < MR; r++) {
-                long row = (long) Math.min(strip * MR + r, rows - 1) * k;
-                for (int p = 0; p < k; p++) {
-                    into[base + p * MR + r] = w.getAtIndex(F32, row + p);
-                }
+            int last = rows - 1;
+            int r0 = Math.min(strip * MR, last) * k;
+            int r1 = Math.min(strip * MR + 1, last) * k;
+            int r2 = Math.min(strip * MR + 2, last) * k;
+            int r3 = Math.min(strip * MR + 3, last) * k;
+            int r4 = Math.min(strip * MR + 4, last) * k;
+            int r5 = Math.min(strip * MR + 5, last) * k;
+            for (int p = 0, d = base; p < k; p++, d += MR) {
+                into[d] = from[r0 + p];
+                into[d + 1] = from[r1 + p];
+                into[d + 2] = from[r2 + p];
+                into[d + 3] = from[r3 + p];
+                into[d + 4] = from[r4 + p];
+                into[d + 5] = from[r5 + p];
             }
         });
         return packed;
@@ -318,6 +337,9 @@ final class PixelProducts {
      */
     private static void storeActivated(MemorySegment tile, int o0, int rows, MemorySegment y,
             int o, long plane, long q, int width, MemorySegment bias, Activation act) {
+        // the activation over the whole tile at once: on small planes a row's run within one
+        // image is a few pixels, and a call per run cost more than the activation itself
+        Pointwise.rowBiasActivate(tile, 0, rows, NR, bias, o0, act);
         int done = 0;
         while (done < width) {
             long pixel = q + done;
@@ -325,10 +347,14 @@ final class PixelProducts {
             long at = pixel - image * plane;
             int run = (int) Math.min(width - done, plane - at);
             for (int r = 0; r < rows; r++) {
-                float b = bias == null ? 0f : bias.getAtIndex(F32, o0 + r);
+                long from = ((long) r * NR + done) * Float.BYTES;
                 long to = ((image * o + o0 + r) * plane + at) * Float.BYTES;
-                Pointwise.biasActivate(tile, ((long) r * NR + done) * Float.BYTES, y, to, run,
-                        b, act);
+                for (int i = 0; i < run; i += L) {
+                    VectorMask<Float> lanes = S.indexInRange(i, run);
+                    long step = (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, tile, from + step, LE, lanes)
+                            .intoMemorySegment(y, to + step, LE, lanes);
+                }
             }
             done += run;
         }
