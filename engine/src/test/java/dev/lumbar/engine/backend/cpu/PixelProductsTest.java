@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Test;
  * exercise its edges: output channels that leave a partial register tile, pixel counts that
  * leave a partial strip, planes smaller than a strip (a strip then spans several images),
  * one input channel and many, hidden layers of every remainder; against a double-precision
- * reference, and the same bits on one thread and on three.
+ * reference, and the same bits on one thread and on three. Dense stride-1 convolutions
+ * pack their windows straight from the input: rows shorter and longer than a strip, kernels
+ * wider than the image, uneven padding.
  */
 class PixelProductsTest {
 
@@ -111,6 +113,39 @@ class PixelProductsTest {
                     }
                     assertEquals(Arrays.toString(yShape), Arrays.toString(y.shape()), what);
                     assertClose(what, p, y.toFloatArray(), 5e-6);
+                    assertArrayEquals(y.toFloatArray(), yThree.toFloatArray(), what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void windowedConvolutionsMatchReference() {
+        SplittableRandom random = new SplittableRandom(13);
+        // {N, C, H, W, O, kh, kw, padTop, padBottom, padLeft, padRight}: output rows shorter
+        // and longer than a strip, kernels wider than the image, uneven padding, no padding
+        long[][] cases = {
+            {3, 5, 5, 7, 7, 3, 3, 1, 1, 1, 1}, {2, 4, 3, 3, 13, 5, 5, 2, 2, 2, 2},
+            {2, 3, 9, 40, 6, 3, 3, 0, 1, 1, 0}, {1, 7, 6, 6, 5, 2, 2, 0, 1, 0, 1},
+            {4, 2, 11, 5, 9, 3, 1, 1, 1, 0, 0}, {2, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1},
+        };
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.AUTO);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            for (long[] t : cases) {
+                long[] xShape = {t[0], t[1], t[2], t[3]};
+                long[] wShape = {t[4], t[1], t[5], t[6]};
+                Conv2dSpec spec = new Conv2dSpec(1, 1, (int) t[7], (int) t[8], (int) t[9],
+                        (int) t[10], 1, 1, 1);
+                String what = Arrays.toString(xShape) + " * " + Arrays.toString(wShape) + " "
+                        + spec;
+                try (Tensor x = random(random, -1, 1, xShape);
+                        Tensor w = random(random, -0.5, 0.5, wShape);
+                        Tensor b = random(random, -0.5, 0.5, t[4]);
+                        Tensor y = one.conv2d(x, w, b, spec, Activation.SILU);
+                        Tensor yThree = three.conv2d(x, w, b, spec, Activation.SILU)) {
+                    double[] expected = Reference.conv2d(x.toFloatArray(), xShape,
+                            w.toFloatArray(), wShape, b.toFloatArray(), spec, Activation.SILU);
+                    assertClose(what, expected, y.toFloatArray(), 2e-6);
                     assertArrayEquals(y.toFloatArray(), yThree.toFloatArray(), what);
                 }
             }
