@@ -19,7 +19,9 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * Matrix products as the backbones issue them: 1×1 convolutions over a batch of images,
  * {@code [O, C] × [C, H·W]} per image, through the backend's public {@code conv2d}, with the
- * engine's Java GEMM and with OpenBLAS. The shape is {@code batch×O×C×pixels}.
+ * engine's Java GEMM and with OpenBLAS. The shape is {@code batch×O×C×pixels}. Images under
+ * 256 pixels, several to a batch, run on the engine's own pixel-product kernel whichever
+ * GEMM is chosen, so for those shapes the two rows measure the same code.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

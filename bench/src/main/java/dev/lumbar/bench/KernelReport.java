@@ -26,7 +26,7 @@ public final class KernelReport {
     public static void main(String[] args) throws RunnerException {
         String threads = args.length > 0 ? args[0] : "2";
         String include = args.length > 1 ? args[1]
-                : "dev.lumbar.bench.(Ceiling|Gemm|Conv|Pointwise|SqueezeExcite|Lstm"
+                : "dev.lumbar.bench.(Ceiling|Gemm|ChannelMlp|Conv|Pointwise|SqueezeExcite|Lstm"
                         + "|AttentionPool|RoiSampler)Benchmark";
         Options options = new OptionsBuilder()
                 .include(include)
@@ -65,6 +65,7 @@ public final class KernelReport {
             double flops = switch (name) {
                 case "openblasSgemm2048" -> CeilingBenchmark.SGEMM_FLOPS;
                 case "pointwiseConvolution" -> GemmBenchmark.flops(r.getParams().getParam("shape"));
+                case "channelMlp" -> ChannelMlpBenchmark.flops(r.getParams().getParam("shape"));
                 case "depthwise7x7" -> ConvBenchmark.DEPTHWISE_FLOPS;
                 case "dense3x3" -> ConvBenchmark.DENSE_FLOPS;
                 case "recurrence" -> LstmBenchmark.flops(intParam(r, "steps"));
