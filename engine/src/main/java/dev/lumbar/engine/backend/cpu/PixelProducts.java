@@ -34,7 +34,10 @@ final class PixelProducts {
     private static final ValueLayout.OfFloat F32 =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
-    /** Output channels per register tile. */
+    /**
+     * Output channels per register tile. Twelve (24 accumulators) would halve the loads of
+     * pixel vectors, but C2 then compiles the kernel with boxed vectors, 50 times slower.
+     */
     static final int MR = 6;
     /** Pixels per register tile: two vectors. */
     static final int NR = 2 * L;
@@ -56,21 +59,31 @@ final class PixelProducts {
     private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> secondWeights =
             ThreadLocal.withInitial(() -> new float[0]);
-    private final ThreadLocal<float[]> rawWeights = ThreadLocal.withInitial(() -> new float[0]);
 
     PixelProducts(WorkerPool workers) {
         this.workers = workers;
     }
 
     /**
-     * One worker's packed pixels, hidden strips and register tile. Off the heap: the
-     * activation loops they pass through also run on tensors, and loops that have seen both
-     * heap and native memory are compiled for both and run slower on each.
+     * One worker's packed pixels, hidden strips and register tile, and a strip of weight
+     * rows being packed. The first three are off the heap: the activation loops they pass
+     * through also run on tensors, and loops that have seen both heap and native memory are
+     * compiled for both and run slower on each. The weight rows are read one float at a time.
      */
     private static final class Buffers {
         MemorySegment input = MemorySegment.NULL;
         MemorySegment hidden = MemorySegment.NULL;
         final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * Float.BYTES, 64);
+
+        float[] rows = new float[0];
+
+        /** Room for one strip of weight rows, on the heap. */
+        float[] weightRows(int floats) {
+            if (rows.length < floats) {
+                rows = new float[floats];
+            }
+            return rows;
+        }
 
         MemorySegment input(long floats) {
             input = grown(input, floats);
@@ -294,25 +307,22 @@ final class PixelProducts {
             packed = new float[strips * MR * k];
             slot.set(packed);
         }
-        // one bulk copy to the heap first: reads from there need no bounds check each, and
-        // the strips are then written in order
-        float[] raw = rawWeights.get();
-        if (raw.length < rows * k) {
-            raw = new float[rows * k];
-            rawWeights.set(raw);
-        }
-        MemorySegment.copy(w, F32, 0, raw, 0, rows * k);
-        float[] from = raw;
         float[] into = packed;
         workers.forEach(strips, strip -> {
+            // the strip's rows copied to the heap in one go first: reads from there need no
+            // bounds check each, and the strip is then written in order
+            int first = strip * MR;
+            int count = Math.min(MR, rows - first);
+            float[] from = buffers.get().weightRows(MR * k);
+            MemorySegment.copy(w, F32, (long) first * k * Float.BYTES, from, 0, count * k);
             int base = strip * MR * k;
-            int last = rows - 1;
-            int r0 = Math.min(strip * MR, last) * k;
-            int r1 = Math.min(strip * MR + 1, last) * k;
-            int r2 = Math.min(strip * MR + 2, last) * k;
-            int r3 = Math.min(strip * MR + 3, last) * k;
-            int r4 = Math.min(strip * MR + 4, last) * k;
-            int r5 = Math.min(strip * MR + 5, last) * k;
+            int last = count - 1;
+            int r0 = 0;
+            int r1 = Math.min(1, last) * k;
+            int r2 = Math.min(2, last) * k;
+            int r3 = Math.min(3, last) * k;
+            int r4 = Math.min(4, last) * k;
+            int r5 = Math.min(5, last) * k;
             for (int p = 0, d = base; p < k; p++, d += MR) {
                 into[d] = from[r0 + p];
                 into[d + 1] = from[r1 + p];
