@@ -389,8 +389,9 @@ final class Convolutions {
      */
     private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
-        // LIMITATION: the gathers into and out of the channel-blocked layout cost more than
-        // the sums themselves; activations kept channel-blocked between layers would need none.
+        // LIMITATION: the transposes (or, without 16-lane vectors, gathers) into and out of
+        // the channel-blocked layout cost more than the sums of a 3×3 kernel; activations kept
+        // channel-blocked between layers would need none.
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
@@ -420,6 +421,23 @@ final class Convolutions {
                 tapOffset[t] = (ky * s.dilationH() * paddedW + kx * s.dilationW()) * L;
             }
         }
+        // with 16 lanes and whole vectors of pixels, planes go in and out of the blocked
+        // layout by 16 × 16 transposes rather than one gather per pixel or per channel
+        boolean transposed = Transposes.available() && inPlane % L == 0 && outPlane % L == 0;
+        int[][] inRows = new int[inPlane / L][L];
+        int[][] outRows = new int[outPlane / L][L];
+        if (transposed) {
+            for (int p = 0; p < inPlane; p++) {
+                int iy = p / g.w;
+                int ix = p % g.w;
+                inRows[p / L][p % L] = ((iy + s.padTop()) * paddedW + s.padLeft() + ix) * L;
+            }
+            for (int p0 = 0; p0 < outPlane; p0 += L) {
+                for (int c = 0; c < L; c++) {
+                    outRows[p0 / L][c] = c * outPlane + p0;
+                }
+            }
+        }
         long grain = Math.max(1, DEPTHWISE_CHUNK_OUTPUTS / ((long) outPlane * L));
         boolean rowsInRegisters = s.strideH() == 1 && s.strideW() == 1 && g.outW <= ROW_PIXELS;
         workers.forChunks((long) g.n * blocks, grain, (from, to) -> {
@@ -441,7 +459,14 @@ final class Convolutions {
                 // gather: one vector of L channels per input pixel, into the padded block
                 MemorySegment.copy(x, F32, channel0 * inPlane * Float.BYTES, planes, 0,
                         lanesUsed * inPlane);
-                for (int iy = 0; iy < g.h; iy++) {
+                if (transposed) {
+                    // the channels past the last are zero, not the previous block's
+                    java.util.Arrays.fill(planes, lanesUsed * inPlane, L * inPlane, 0f);
+                    for (int p0 = 0; p0 < inPlane; p0 += L) {
+                        Transposes.transpose(planes, p0, inPlane, block, inRows[p0 / L]);
+                    }
+                }
+                for (int iy = 0; transposed ? false : iy < g.h; iy++) {
                     int row = ((iy + s.padTop()) * paddedW + s.padLeft()) * L;
                     for (int ix = 0; ix < g.w; ix++) {
                         FloatVector pixel = lanesUsed == L
@@ -462,7 +487,12 @@ final class Convolutions {
                 }
 
                 // scatter back to the channels' planes, then the activation over them in place
-                for (int c = 0; c < lanesUsed; c++) {
+                if (transposed) {
+                    for (int p0 = 0; p0 < outPlane; p0 += L) {
+                        Transposes.transpose(sums, p0 * L, L, planes, outRows[p0 / L]);
+                    }
+                }
+                for (int c = 0; transposed ? false : c < lanesUsed; c++) {
                     // L pixels of channel c at a time, gathered (gathers are cheaper than
                     // scatters); pixelLanes holds 0, L, 2L, ...
                     for (int p = 0; p < outPlane; p += L) {
