@@ -10,21 +10,24 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * 1×1 convolutions and the ConvNeXt channel MLP computed straight from NCHW images with the
- * engine's own micro-kernel: {@code Y[O, P] = W[O, C] · X[C, P]}, where P runs over every
- * pixel of every image of the batch.
+ * 1×1 convolutions, the ConvNeXt channel MLP and dense stride-1 convolutions computed straight
+ * from NCHW images with the engine's own micro-kernel: {@code Y[O, P] = W[O, K] · X[K, P]},
+ * where P runs over every pixel of every image of the batch and K is the input channels (times
+ * the kernel's taps for a dense convolution).
  *
- * <p>Why not a general matrix product: the weights are read where they lie, a few rows at a
- * time, rather than packed again on every call; the pixels are packed block by block straight
- * from NCHW, with a squeeze-excite gate applied on the way, so no gathered copy of the input
+ * <p>Why not a general matrix product: the pixels are packed block by block straight from
+ * NCHW, with a squeeze-excite gate applied on the way or, for a dense convolution, each
+ * strip's windows gathered (im2col without its buffer), so no rearranged copy of the input
  * exists; results go straight to NCHW with their epilogue; and in the channel MLP the hidden
  * layer of a block never leaves the core: the first product writes it, activated, in exactly
- * the strips the second product reads.
+ * the strips the second product reads. The weights are packed once per call and shared by
+ * every block.
  *
  * <p>The pixel axis is cut into blocks of {@link #NR}-wide strips; each block is one task on
  * one worker, with its own buffers. Every output is the same sum in the same order whatever
- * the block size and the number of threads: {@code Σ_k W[o, k] · X[k, p]} accumulated by
- * fused multiply-adds with k rising, then the epilogue. So results do not depend on threads.
+ * the block size and the number of threads: {@code W[o, k] · X[k, p]} accumulated by fused
+ * multiply-adds with k rising, in chunks of {@link #K_CHUNK} terms whose sums are then added in
+ * order, then the epilogue. So results do not depend on threads.
  */
 final class PixelProducts {
 
@@ -42,7 +45,7 @@ final class PixelProducts {
     /** Pixels per register tile: two vectors. */
     static final int NR = 2 * L;
     /** Terms per partial sum in the kernel. */
-    private static final int K_CHUNK = 512;
+    static final int K_CHUNK = 512;
 
     /**
      * The widest input (or hidden) block a task keeps, in floats: 96 Ki floats, 384 KiB,
