@@ -455,6 +455,19 @@ class CpuBackendTest {
             }
             assertElementwise("GELU tail", expected, y.toFloatArray(), 5e-7, 1e-37);
         }
+        // below −12.5 the result is zero rather than a value under 5e-35 reached through
+        // subnormal arithmetic; just above it, still accurate
+        float[] deep = {-12.4f, -12.6f, -13.5f, -40f};
+        try (CpuBackend cpu = new CpuBackend(1, GemmChoice.JAVA);
+                Tensor x = Tensor.of(deep, deep.length);
+                Tensor y = cpu.activate(x, Activation.GELU)) {
+            float[] got = y.toFloatArray();
+            double expected = Reference.activate(-12.4f, Activation.GELU);
+            assertEquals(expected, got[0], 5e-7 * Math.abs(expected), "GELU(-12.4)");
+            for (int i = 1; i < deep.length; i++) {
+                assertEquals(0f, Math.abs(got[i]), "GELU(" + deep[i] + ")");
+            }
+        }
     }
 
     @ParameterizedTest
