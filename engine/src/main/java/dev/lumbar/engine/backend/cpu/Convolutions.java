@@ -445,8 +445,10 @@ final class Convolutions {
             // room past the end for the row kernel's unused pixels
             float[] block = buffer(channelBlocks, (paddedH * paddedW + ROW_PIXELS) * L);
             // whole vectors of pixels: the gathers back check every lane, used or not; and
-            // room for the row kernel's unused pixels
-            float[] sums = buffer(channelSums, ((outPlane + L - 1) / L + 1) * L * L);
+            // room for the row kernel's unused pixels, up to ROW_PIXELS past the last row's
+            // start (more than one vector of pixels when vectors hold fewer than 8 floats)
+            int sumPixels = (outPlane + L - 1) / L * L + Math.max(L, ROW_PIXELS);
+            float[] sums = buffer(channelSums, sumPixels * L);
             java.util.Arrays.fill(block, 0, (paddedH * paddedW + ROW_PIXELS) * L, 0f);
             for (long task = from; task < to; task++) {
                 int n = (int) (task / blocks);
