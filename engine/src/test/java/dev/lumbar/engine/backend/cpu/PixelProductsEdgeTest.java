@@ -4,6 +4,7 @@ import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.Activation;
@@ -313,6 +314,15 @@ class PixelProductsEdgeTest {
                 checkConv(Arrays.toString(t) + " no bias", x, w, null, spec,
                         Activation.IDENTITY);
             }
+        }
+    }
+
+    @Test
+    void channelMlpWithoutASecondWeightIsRefusedByName() {
+        try (Tensor x = Tensor.zeros(2, 3, 2, 2); Tensor w1 = Tensor.zeros(5, 3, 1, 1)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> one.channelMlp(x, w1, null, Activation.GELU, null, null, null, null));
+            assertTrue(e.getMessage().contains("second weight"), e.getMessage());
         }
     }
 }
