@@ -21,7 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The CPU backend: NCHW F32 tensors in off-heap memory, kernels vectorised with the Vector API
  * and run on a fixed pool of worker threads. Matrix products go to OpenBLAS when the library is
- * found (and not switched off), else to the engine's own {@link JavaGemm}.
+ * found (and not switched off), else to the engine's own {@link JavaGemm}; 1×1 convolutions
+ * over small images, channel MLPs and dense stride-1 convolutions always run on the engine's
+ * own kernel ({@link PixelProducts}).
  *
  * <p>The system property {@value #GEMM_PROPERTY} ({@code auto}, {@code java} or
  * {@code openblas}) chooses the matrix product when the constructor is given
