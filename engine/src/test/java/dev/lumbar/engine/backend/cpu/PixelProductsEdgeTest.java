@@ -129,6 +129,25 @@ class PixelProductsEdgeTest {
         }
     }
 
+    @Test
+    void emptyPlanesWithPaddingLeaveTheBias() {
+        SplittableRandom random = new SplittableRandom(28);
+        // {N, C, H, W, O, k, pad, groups}: dense, 1×1 padded, depthwise on small planes
+        // (4×8 outputs: whole vectors of pixels) and on wide ones
+        long[][] cases = {
+            {2, 3, 0, 4, 5, 3, 2, 1}, {2, 3, 3, 0, 4, 1, 1, 1}, {1, 16, 0, 4, 16, 3, 3, 16},
+            {2, 5, 0, 30, 5, 3, 2, 5},
+        };
+        for (long[] t : cases) {
+            Conv2dSpec spec = Conv2dSpec.symmetric(1, (int) t[6], 1, (int) t[7]);
+            try (Tensor x = Tensor.zeros(t[0], t[1], t[2], t[3]);
+                    Tensor w = random(random, -0.5, 0.5, t[4], t[1] / t[7], t[5], t[5]);
+                    Tensor b = random(random, -0.5, 0.5, t[4])) {
+                checkConv(Arrays.toString(t), x, w, b, spec, Activation.SILU);
+            }
+        }
+    }
+
     /** A copy of {@code t} that starts {@code shift} bytes into a larger segment. */
     private static Tensor shifted(Tensor t, Arena arena, long shift) {
         MemorySegment outer = arena.allocate(t.byteSize() + shift + 64, 64);
