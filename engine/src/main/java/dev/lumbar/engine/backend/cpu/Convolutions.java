@@ -346,7 +346,7 @@ final class Convolutions {
             MemorySegment bias, MemorySegment y, Activation act) {
         if (g.outW <= L / 2) {
             // rows of at most half a vector; wider ones (14×14) lose less to idle lanes than
-            // the channel-blocked kernel spends on its gathers
+            // the channel-blocked kernel spends moving planes into and out of its layout
             depthwiseAcrossChannels(g, x, weight, bias, y, act);
             return;
         }
@@ -382,10 +382,11 @@ final class Convolutions {
     /**
      * Depthwise convolution of planes at most half a vector wide (8×8, 7×7 and 4×4 at the end
      * of a backbone), with the vector across channels instead of along a row: L channels of one
-     * image are gathered into a padded {@code [H, W, L]} block, every output pixel sums its
-     * taps as whole vectors, and the sums are scattered back to the channels' planes. Each
-     * output is the same chain of multiply-adds as in the row-wise kernel (bias, then the taps
-     * in order), so the two give the same bits.
+     * image are moved into a padded {@code [H, W, L]} block (by 16 × 16 transposes where
+     * vectors hold 16 floats and planes are whole vectors, else by gathers), every output
+     * pixel sums its taps as whole vectors, and the sums are moved back to the channels'
+     * planes. Each output is the same chain of multiply-adds as in the row-wise kernel (bias,
+     * then the taps in order), so the two give the same bits for finite weights.
      */
     private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
@@ -445,8 +446,10 @@ final class Convolutions {
             // room past the end for the row kernel's unused pixels
             float[] block = buffer(channelBlocks, (paddedH * paddedW + ROW_PIXELS) * L);
             // whole vectors of pixels: the gathers back check every lane, used or not; and
-            // room for the row kernel's unused pixels
-            float[] sums = buffer(channelSums, ((outPlane + L - 1) / L + 1) * L * L);
+            // room for the row kernel's unused pixels, up to ROW_PIXELS past the last row's
+            // start (more than one vector of pixels when vectors hold fewer than 8 floats)
+            int sumPixels = (outPlane + L - 1) / L * L + Math.max(L, ROW_PIXELS);
+            float[] sums = buffer(channelSums, sumPixels * L);
             java.util.Arrays.fill(block, 0, (paddedH * paddedW + ROW_PIXELS) * L, 0f);
             for (long task = from; task < to; task++) {
                 int n = (int) (task / blocks);
@@ -552,6 +555,9 @@ final class Convolutions {
             for (int ky = 0; ky < g.kh; ky++) {
                 int iy = oy + ky * s.dilationH() - s.padTop();
                 if (iy < 0 || iy >= g.h) {
+                    // LIMITATION: a NaN or infinite weight on a skipped row adds nothing here,
+                    // where the other depthwise kernels multiply it by the padding's zero and
+                    // give NaN; finite weights give the same bits either way
                     continue;
                 }
                 int row = (oy + ky * s.dilationH()) * paddedW * L;

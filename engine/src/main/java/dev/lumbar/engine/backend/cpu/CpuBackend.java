@@ -21,7 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The CPU backend: NCHW F32 tensors in off-heap memory, kernels vectorised with the Vector API
  * and run on a fixed pool of worker threads. Matrix products go to OpenBLAS when the library is
- * found (and not switched off), else to the engine's own {@link JavaGemm}.
+ * found (and not switched off), else to the engine's own {@link JavaGemm}; 1×1 convolutions
+ * over small images, channel MLPs and dense stride-1 convolutions always run on the engine's
+ * own kernel ({@link PixelProducts}).
  *
  * <p>The system property {@value #GEMM_PROPERTY} ({@code auto}, {@code java} or
  * {@code openblas}) chooses the matrix product when the constructor is given
@@ -178,11 +180,11 @@ public final class CpuBackend implements Backend {
         Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
         Convolutions.Geometry expand = geometry(x, w1, b1, pointwise);
         int hidden = expand.o();
-        if (w2.rank() != 4 || w2.dim(1) != hidden || w2.dim(2) != 1 || w2.dim(3) != 1) {
+        requireF32("channelMlp second weight", w2, 4);
+        if (w2.dim(1) != hidden || w2.dim(2) != 1 || w2.dim(3) != 1) {
             throw new IllegalArgumentException("channelMlp: second weight "
                     + Arrays.toString(w2.shape()) + " does not take " + hidden + " channels");
         }
-        requireF32("channelMlp second weight", w2, 4);
         int out = w2.size(0);
         if (b2 != null) {
             requireF32("channelMlp second bias", b2, 1);

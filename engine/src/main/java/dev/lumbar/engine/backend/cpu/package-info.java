@@ -16,9 +16,13 @@
  * <p>Matrix products go through {@code Gemm}: OpenBLAS when it is installed (one call per
  * piece of the product, pieces chosen from the shape alone), or the engine's blocked, packed
  * Java GEMM. Convolutions by im2col fill one L2-sized column tile per task and multiply it
- * there and then. Numerics: sums run
- * in float vector lanes over short stretches and are combined in double; layer norms shift
- * by one sample before summing and take the variance as a second pass over the deviations.
+ * there and then. Three products skip {@code Gemm} whatever is installed: 1×1 convolutions
+ * over small images of a batch, the ConvNeXt channel MLP and dense stride-1 convolutions run
+ * on {@code PixelProducts}, which packs pixels (or windows) straight from NCHW and sums each
+ * output in float, by fused multiply-adds in chunks of 512 terms. Numerics elsewhere:
+ * reductions run in float vector lanes over short stretches and are combined in double;
+ * layer norms shift by one sample before summing and take the variance as a second pass over
+ * the deviations.
  *
  * <p>Reproducibility: every output value is computed by one fixed sequence of IEEE float
  * operations, whatever the thread count and however far the JIT has compiled the kernel.

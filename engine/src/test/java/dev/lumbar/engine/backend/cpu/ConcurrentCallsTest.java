@@ -77,6 +77,12 @@ class ConcurrentCallsTest {
         Tensor expandMlpBias = input(r, -0.3, 0.3, 96);
         Tensor reduceMlp = input(r, -0.3, 0.3, 40, 96, 1, 1);
         Tensor layerScale = input(r, 0.5, 1.5, 40);
+        Tensor quads = input(r, -1, 1, 3, 40, 4, 4);
+        Tensor octs = input(r, -1, 1, 2, 40, 8, 8);
+        Tensor expandLarge = input(r, -0.3, 0.3, 72, 32, 1, 1);
+        Tensor reduceLarge = input(r, -0.3, 0.3, 32, 72, 1, 1);
+        Tensor scale32 = input(r, 0.5, 1.5, 32);
+        Tensor w5 = input(r, -0.2, 0.2, 13, 40, 3, 3);
 
         OPS.put("1x1 small images, gated", b -> b.gatedConv2d(small, gate, w1, b24, PLAIN,
                 Activation.SILU));
@@ -102,6 +108,14 @@ class ConcurrentCallsTest {
         OPS.put("matmul", b -> b.matmul(a, bm));
         OPS.put("channel MLP over small images", b -> b.channelMlp(small, expandMlp,
                 expandMlpBias, Activation.GELU, reduceMlp, b40, layerScale, small));
+        OPS.put("depthwise 3x3 on 4x4", b -> b.conv2d(quads, dw3, b40,
+                Conv2dSpec.symmetric(1, 1, 1, 40), Activation.SILU));
+        OPS.put("depthwise stride 2 on 8x8", b -> b.conv2d(octs, dw3, null,
+                Conv2dSpec.symmetric(2, 1, 1, 40), Activation.RELU));
+        OPS.put("channel MLP over large planes", b -> b.channelMlp(large, expandLarge, null,
+                Activation.GELU, reduceLarge, null, scale32, large));
+        OPS.put("3x3 over small images, uneven padding", b -> b.conv2d(small, w5, null,
+                new Conv2dSpec(1, 1, 0, 2, 2, 0, 1, 1, 1), Activation.SILU));
     }
 
     @AfterAll

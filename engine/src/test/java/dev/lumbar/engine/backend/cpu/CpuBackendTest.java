@@ -169,8 +169,8 @@ class CpuBackendTest {
     void gatedConvolutionEqualsScalingThenConvolvingBitForBit(GemmChoice gemm, int threads) {
         SplittableRandom random = seeded("gated conv");
         try (CpuBackend cpu = open(gemm, threads)) {
-            // small planes of several images fold the gate into the gather; one image or a
-            // large plane scale first
+            // small planes of several images fold the gate into the packing of their pixels;
+            // one image or a large plane scale first
             for (long[] shape : new long[][] {{5, 37, 4, 4}, {3, 20, 8, 9}, {1, 37, 4, 4},
                     {2, 9, 17, 17}}) {
                 int n = (int) shape[0], c = (int) shape[1];

@@ -1,0 +1,36 @@
+package dev.lumbar.engine.backend.cpu;
+
+import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Runs the kernels' edge-shape checks in this JVM, whatever its vector width, and prints the
+ * float lanes per vector then {@code ok}: the child process of {@link NarrowVectorsTest},
+ * started with narrower vectors than the machine has. A failed check ends it with the
+ * assertion's message and a non-zero exit.
+ */
+public final class NarrowVectorsCheck {
+
+    private NarrowVectorsCheck() {
+    }
+
+    public static void main(String[] args) {
+        System.out.println("lanes " + FloatVector.SPECIES_PREFERRED.length());
+        new EdgeShapesTest().channelBlockedDepthwise(GemmChoice.JAVA);
+        PixelProductsTest products = new PixelProductsTest();
+        products.pointwiseAndGatedConvolutionsMatchReference();
+        products.channelMlpMatchesReference();
+        products.windowedConvolutionsMatchReference();
+        PixelProductsEdgeTest.backends();
+        try {
+            PixelProductsEdgeTest edges = new PixelProductsEdgeTest();
+            edges.pointwiseAcrossImagesOnEdgeShapes();
+            edges.windowedOnEdgeShapes();
+            edges.channelMlpOnEdgeShapes();
+            edges.smallPlaneDepthwiseOnEdgeShapes();
+        } finally {
+            PixelProductsEdgeTest.close();
+        }
+        System.out.println("ok");
+    }
+}
