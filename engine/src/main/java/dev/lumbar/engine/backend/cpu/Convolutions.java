@@ -700,7 +700,19 @@ final class Convolutions {
     private static void depthwiseRows(Geometry g, float[] source, int rowW, int[] tapOffset,
             float[] w, float bias, MemorySegment sums) {
         int strideH = g.spec.strideH();
-        for (int oy = 0; oy < g.outH; oy++) {
+        int oy = 0;
+        // four output rows at a time where there are four: each sum is a chain of dependent
+        // multiply-adds, and one or two chains leave the multiply-add units waiting on their
+        // latency most of the time
+        for (; oy + 4 <= g.outH && g.outW <= L; oy += 4) {
+            fourRowsOfOneVector(g, source, rowW, tapOffset, w, bias, oy, sums);
+        }
+        for (; oy + 2 <= g.outH && g.outW > L; oy += 2) {
+            for (int ox = 0; ox < g.outW; ox += 2 * L) {
+                twoRowsOfTwoVectors(g, source, rowW, tapOffset, w, bias, oy, ox, sums);
+            }
+        }
+        for (; oy < g.outH; oy++) {
             int top = oy * strideH * rowW;
             long row = (long) oy * g.outW * Float.BYTES;
             if (g.outW <= L) {
@@ -731,5 +743,63 @@ final class Convolutions {
                 next.intoMemorySegment(sums, o + (long) L * Float.BYTES, LE);
             }
         }
+    }
+
+    /** Rows oy .. oy + 3 of a plane whose rows fit one vector; the same sums as one by one. */
+    private static void fourRowsOfOneVector(Geometry g, float[] source, int rowW,
+            int[] tapOffset, float[] w, float bias, int oy, MemorySegment sums) {
+        int step = g.spec.strideH() * rowW;
+        int top = oy * step;
+        FloatVector a0 = FloatVector.broadcast(S, bias);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int tap = 0; tap < tapOffset.length; tap++) {
+            FloatVector weight = FloatVector.broadcast(S, w[tap]);
+            int at = top + tapOffset[tap];
+            a0 = FloatVector.fromArray(S, source, at).fma(weight, a0);
+            a1 = FloatVector.fromArray(S, source, at + step).fma(weight, a1);
+            a2 = FloatVector.fromArray(S, source, at + 2 * step).fma(weight, a2);
+            a3 = FloatVector.fromArray(S, source, at + 3 * step).fma(weight, a3);
+        }
+        long rowBytes = (long) g.outW * Float.BYTES;
+        long o = oy * rowBytes;
+        a0.intoMemorySegment(sums, o, LE);
+        a1.intoMemorySegment(sums, o + rowBytes, LE);
+        a2.intoMemorySegment(sums, o + 2 * rowBytes, LE);
+        a3.intoMemorySegment(sums, o + 3 * rowBytes, LE);
+    }
+
+    /**
+     * Rows oy and oy + 1, pixels ox .. ox + 2·L, of a plane whose rows are wider than a
+     * vector; the same sums as one row at a time.
+     */
+    private static void twoRowsOfTwoVectors(Geometry g, float[] source, int rowW,
+            int[] tapOffset, float[] w, float bias, int oy, int ox, MemorySegment sums) {
+        int step = g.spec.strideH() * rowW;
+        int base = oy * step + ox;
+        FloatVector a0 = FloatVector.broadcast(S, bias);
+        FloatVector b0 = a0;
+        FloatVector a1 = a0;
+        FloatVector b1 = a0;
+        for (int tap = 0; tap < tapOffset.length; tap++) {
+            FloatVector weight = FloatVector.broadcast(S, w[tap]);
+            int at = base + tapOffset[tap];
+            a0 = FloatVector.fromArray(S, source, at).fma(weight, a0);
+            b0 = FloatVector.fromArray(S, source, at + L).fma(weight, b0);
+            a1 = FloatVector.fromArray(S, source, at + step).fma(weight, a1);
+            b1 = FloatVector.fromArray(S, source, at + step + L).fma(weight, b1);
+        }
+        // masked at the row's end: the first row's spare lanes would land on the second
+        // row's first pixels, which an earlier pass has already written
+        VectorMask<Float> first = S.indexInRange(ox, g.outW);
+        VectorMask<Float> second = S.indexInRange(ox + L, g.outW);
+        long rowBytes = (long) g.outW * Float.BYTES;
+        long o = oy * rowBytes + (long) ox * Float.BYTES;
+        long half = (long) L * Float.BYTES;
+        a0.intoMemorySegment(sums, o, LE, first);
+        b0.intoMemorySegment(sums, o + half, LE, second);
+        a1.intoMemorySegment(sums, o + rowBytes, LE, first);
+        b1.intoMemorySegment(sums, o + rowBytes + half, LE, second);
     }
 }
