@@ -17,13 +17,14 @@ import jdk.incubator.vector.VectorSpecies;
  * <li>1×1, stride 1, unpadded, one group: over small images of a batch, one product across
  *     all their pixels with the engine's own kernel ({@link PixelProducts}); otherwise one
  *     matrix product per image, {@code [O, C] × [C, H·W]};</li>
- * <li>dense, stride 1, one group: {@link PixelProducts} packs each strip of output pixels'
- *     windows straight from the input (im2col without its buffer);</li>
+ * <li>dense, one group, dilation 1, horizontal stride 1 or 2: {@link PixelProducts} packs
+ *     each strip of output pixels' windows straight from the input (im2col without its
+ *     buffer);</li>
  * <li>depthwise (one input and one output channel per group): each plane is copied once into a
  *     zero-padded buffer (split by column phase when strided), then every output vector sums
  *     all kernel taps in a register; planes of at most half a vector go channel-blocked;</li>
- * <li>everything else (strided, grouped): im2col in tiles of output pixels, then a matrix
- *     product per group.</li>
+ * <li>everything else (grouped, dilated, wider strides): im2col in tiles of output pixels,
+ *     then a matrix product per group.</li>
  * </ul>
  * Bias and activation are applied as each part of the output is finished: by the matrix
  * product's epilogue on blocks still in cache, on each register tile as it is written, or
@@ -124,13 +125,15 @@ final class Convolutions {
 
     /**
      * Whether a dense convolution runs on {@link PixelProducts#convolve}, packing its windows
-     * straight from the input: one group, stride 1, dilation 1, a kernel larger than 1×1.
-     * Strided and grouped ones go through im2col tiles.
+     * straight from the input: one group, dilation 1, a horizontal stride of 1 or 2, any
+     * vertical stride (1×1 with stride 1 is the pointwise case). Grouped, dilated and wider
+     * strided ones go through im2col tiles.
      */
     static boolean windowed(Geometry g) {
         Conv2dSpec s = g.spec;
-        return !g.pointwise() && !g.depthwise() && s.groups() == 1 && s.strideH() == 1
-                && s.strideW() == 1 && s.dilationH() == 1 && s.dilationW() == 1;
+        return !g.pointwise() && !g.depthwise() && s.groups() == 1
+                && (s.strideW() == 1 || s.strideW() == 2) && s.dilationH() == 1
+                && s.dilationW() == 1;
     }
 
     /**
@@ -152,8 +155,9 @@ final class Convolutions {
         }
         if (windowed(g)) {
             pixelProducts.convolve(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w),
-                    new PixelProducts.Window(g.h, g.w, g.kh, g.kw, g.spec.padTop(),
-                            g.spec.padLeft(), g.outH, g.outW),
+                    new PixelProducts.Window(g.h, g.w, g.kh, g.kw, g.spec.strideH(),
+                            g.spec.strideW(), g.spec.padTop(), g.spec.padLeft(), g.outH,
+                            g.outW),
                     x, g.o, weight, bias, act, y);
             return;
         }

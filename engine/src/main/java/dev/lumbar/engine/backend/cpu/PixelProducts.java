@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -44,6 +45,8 @@ final class PixelProducts {
     static final int MR = 6;
     /** Pixels per register tile: two vectors. */
     static final int NR = 2 * L;
+    /** Lane i takes lane 2i of two vectors laid end to end. */
+    private static final VectorShuffle<Float> EVEN_LANES = VectorShuffle.fromOp(S, i -> 2 * i);
     /** Terms per partial sum in the kernel. */
     static final int K_CHUNK = 512;
 
@@ -140,18 +143,19 @@ final class PixelProducts {
     }
 
     /**
-     * The window of a dense convolution with stride 1 and dilation 1: kernel size, the
-     * padding before the first row and column, and the output size.
+     * The window of a dense convolution with dilation 1 and a horizontal stride of 1 or 2:
+     * kernel size, strides, the padding before the first row and column, and the output size.
      */
-    record Window(int h, int w, int kh, int kw, int padTop, int padLeft, int outH, int outW) {
+    record Window(int h, int w, int kh, int kw, int strideH, int strideW, int padTop,
+            int padLeft, int outH, int outW) {
         int outPlane() {
             return outH * outW;
         }
     }
 
     /**
-     * {@code y = act(conv(x, W) + bias)} for a dense convolution (one group, stride 1,
-     * dilation 1) of NCHW x: im2col without the im2col buffer. Each strip of output pixels
+     * {@code y = act(conv(x, W) + bias)} for a dense convolution (one group, dilation 1, a
+     * horizontal stride of 1 or 2) of NCHW x: im2col without the im2col buffer. Each strip of output pixels
      * is packed straight from x, one row per (channel, kernel row, kernel column), which is
      * the layout of W's rows, so W ([O, C·kh·kw]) is used as it is.
      */
@@ -181,10 +185,10 @@ final class PixelProducts {
     }
 
     /**
-     * Packs output pixels [p0, p0 + count) of a stride-1 convolution into strips of NR, each
-     * laid out {@code [C·kh·kw][NR]}: row (c, ky, kx) of a strip holds, for each of its
-     * pixels (n, oy, ox), {@code x[n, c, oy + ky − padTop, ox + kx − padLeft]}, or zero in
-     * the padding. Pixels past the end are zero.
+     * Packs output pixels [p0, p0 + count) of a convolution into strips of NR, each laid out
+     * {@code [C·kh·kw][NR]}: row (c, ky, kx) of a strip holds, for each of its pixels
+     * (n, oy, ox), {@code x[n, c, oy·sh + ky − padTop, ox·sw + kx − padLeft]}, or zero in the
+     * padding. Pixels past the end are zero.
      */
     private static void packWindows(Images in, Window win, MemorySegment x, long p0, int count,
             MemorySegment packed) {
@@ -208,10 +212,11 @@ final class PixelProducts {
                 int oy = at / win.outW;
                 int ox0 = at - oy * win.outW;
                 int run = Math.min(width - filled, win.outW - ox0);
+                int top = oy * win.strideH - win.padTop;
                 for (int c = 0; c < in.c; c++) {
                     long channel = ((long) image * in.c + c) * in.plane;
                     for (int ky = 0; ky < win.kh; ky++) {
-                        int iy = oy + ky - win.padTop;
+                        int iy = top + ky;
                         for (int kx = 0; kx < win.kw; kx++) {
                             long to = base + ((long) (c * taps + ky * win.kw + kx) * NR + filled)
                                     * Float.BYTES;
@@ -219,10 +224,14 @@ final class PixelProducts {
                                 packed.asSlice(to, (long) run * Float.BYTES).fill((byte) 0);
                                 continue;
                             }
-                            // columns ix0 .. ix0 + run of input row iy; those outside the
-                            // row are padding
-                            int ix0 = ox0 + kx - win.padLeft;
+                            // columns ix0, ix0 + stride, … of input row iy; those outside
+                            // the row are padding
+                            int ix0 = ox0 * win.strideW + kx - win.padLeft;
                             long row = channel + (long) iy * win.w;
+                            if (win.strideW == 2) {
+                                packEvenColumns(x, row, ix0, win.w, run, packed, to);
+                                continue;
+                            }
                             for (int i = 0; i < run; i += L) {
                                 // lanes [lo, hi) lie inside the row; the others are padding,
                                 // or (at the run's end) another run's pixels, left alone
@@ -246,6 +255,33 @@ final class PixelProducts {
                 filled += run;
             }
         }
+    }
+
+    /**
+     * For a horizontal stride of 2: {@code run} floats to {@code packed} at byte offset
+     * {@code to}, the i-th being column {@code ix0 + 2i} of the input row starting at float
+     * {@code row}, or zero outside the row ({@code [0, w)}). Two vectors of source per vector
+     * of result, their even lanes kept.
+     */
+    private static void packEvenColumns(MemorySegment x, long row, int ix0, int w, int run,
+            MemorySegment packed, long to) {
+        for (int i = 0; i < run; i += L) {
+            int first = ix0 + 2 * i;
+            long from = (row + first) * Float.BYTES;
+            FloatVector low = FloatVector.fromMemorySegment(S, x, from, LE,
+                    inside(first, w));
+            FloatVector high = FloatVector.fromMemorySegment(S, x,
+                    from + (long) L * Float.BYTES, LE, inside(first + L, w));
+            low.rearrange(EVEN_LANES, high).intoMemorySegment(packed,
+                    to + (long) i * Float.BYTES, LE, S.indexInRange(i, run));
+        }
+    }
+
+    /** The lanes of a vector starting at column {@code first} that fall in {@code [0, w)}. */
+    private static VectorMask<Float> inside(int first, int w) {
+        int lo = Math.max(0, -first);
+        int hi = Math.min(L, w - first);
+        return S.indexInRange(-lo, Math.max(0, hi - lo));
     }
 
     /**

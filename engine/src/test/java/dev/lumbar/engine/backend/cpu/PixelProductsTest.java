@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
  * exercise its edges: output channels that leave a partial register tile, pixel counts that
  * leave a partial strip, planes smaller than a strip (a strip then spans several images),
  * one input channel and many, hidden layers of every remainder; against a double-precision
- * reference, and the same bits on one thread and on three. Dense stride-1 convolutions
- * pack their windows straight from the input: rows shorter and longer than a strip, kernels
- * wider than the image, uneven padding.
+ * reference, and the same bits on one thread and on three. Dense convolutions pack their
+ * windows straight from the input: rows shorter and longer than a strip, kernels wider than
+ * the image, uneven padding, horizontal strides of 1 and 2 and vertical ones up to 4.
  */
 class PixelProductsTest {
 
@@ -129,13 +129,27 @@ class PixelProductsTest {
             {2, 3, 9, 40, 6, 3, 3, 0, 1, 1, 0}, {1, 7, 6, 6, 5, 2, 2, 0, 1, 0, 1},
             {4, 2, 11, 5, 9, 3, 1, 1, 1, 0, 0}, {2, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1},
         };
+        // the same with strides {sh, sw}: TF 'same' padding (more at the end), patchify
+        // (2×2 stride 2), odd sizes, rows of a strip and more, a 1×1 with stride 2
+        long[][] strided = {
+            {2, 3, 9, 40, 7, 3, 3, 0, 1, 0, 1, 2, 2}, {3, 5, 8, 8, 6, 2, 2, 0, 0, 0, 0, 2, 2},
+            {2, 4, 7, 67, 5, 3, 3, 1, 1, 1, 1, 1, 2}, {1, 6, 11, 13, 8, 3, 3, 1, 1, 1, 1, 2, 2},
+            {2, 8, 10, 10, 3, 1, 1, 0, 0, 0, 0, 2, 2}, {2, 3, 33, 65, 4, 4, 4, 0, 0, 0, 0, 4, 2},
+        };
         try (CpuBackend one = new CpuBackend(1, GemmChoice.AUTO);
                 CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            java.util.List<long[]> all = new java.util.ArrayList<>();
             for (long[] t : cases) {
+                all.add(java.util.Arrays.copyOf(t, 13));
+                all.get(all.size() - 1)[11] = 1;
+                all.get(all.size() - 1)[12] = 1;
+            }
+            all.addAll(java.util.List.of(strided));
+            for (long[] t : all) {
                 long[] xShape = {t[0], t[1], t[2], t[3]};
                 long[] wShape = {t[4], t[1], t[5], t[6]};
-                Conv2dSpec spec = new Conv2dSpec(1, 1, (int) t[7], (int) t[8], (int) t[9],
-                        (int) t[10], 1, 1, 1);
+                Conv2dSpec spec = new Conv2dSpec((int) t[11], (int) t[12], (int) t[7],
+                        (int) t[8], (int) t[9], (int) t[10], 1, 1, 1);
                 String what = Arrays.toString(xShape) + " * " + Arrays.toString(wShape) + " "
                         + spec;
                 try (Tensor x = random(random, -1, 1, xShape);
