@@ -155,9 +155,9 @@ final class PixelProducts {
 
     /**
      * {@code y = act(conv(x, W) + bias)} for a dense convolution (one group, dilation 1, a
-     * horizontal stride of 1 or 2) of NCHW x: im2col without the im2col buffer. Each strip of output pixels
-     * is packed straight from x, one row per (channel, kernel row, kernel column), which is
-     * the layout of W's rows, so W ([O, C·kh·kw]) is used as it is.
+     * horizontal stride of 1 or 2) of NCHW x: im2col without the im2col buffer. Each strip of
+     * output pixels is packed straight from x, one row per (channel, kernel row, kernel
+     * column), which is the layout of W's rows, so W ([O, C·kh·kw]) is used as it is.
      */
     void convolve(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
             MemorySegment bias, Activation act, MemorySegment y) {
