@@ -472,15 +472,16 @@ final class Convolutions {
                     for (int p0 = 0; p0 < inPlane; p0 += L) {
                         Transposes.transpose(planes, p0, inPlane, block, inRows[p0 / L]);
                     }
-                }
-                for (int iy = 0; transposed ? false : iy < g.h; iy++) {
-                    int row = ((iy + s.padTop()) * paddedW + s.padLeft()) * L;
-                    for (int ix = 0; ix < g.w; ix++) {
-                        FloatVector pixel = lanesUsed == L
-                                ? FloatVector.fromArray(S, planes, iy * g.w + ix, inLanes, 0)
-                                : FloatVector.fromArray(S, planes, iy * g.w + ix, inLanes, 0,
-                                        lanes);
-                        pixel.intoArray(block, row + ix * L);
+                } else {
+                    for (int iy = 0; iy < g.h; iy++) {
+                        int row = ((iy + s.padTop()) * paddedW + s.padLeft()) * L;
+                        for (int ix = 0; ix < g.w; ix++) {
+                            FloatVector pixel = lanesUsed == L
+                                    ? FloatVector.fromArray(S, planes, iy * g.w + ix, inLanes, 0)
+                                    : FloatVector.fromArray(S, planes, iy * g.w + ix, inLanes,
+                                            0, lanes);
+                            pixel.intoArray(block, row + ix * L);
+                        }
                     }
                 }
 
@@ -498,18 +499,19 @@ final class Convolutions {
                     for (int p0 = 0; p0 < outPlane; p0 += L) {
                         Transposes.transpose(sums, p0 * L, L, planes, outRows[p0 / L]);
                     }
-                }
-                for (int c = 0; transposed ? false : c < lanesUsed; c++) {
-                    // L pixels of channel c at a time, gathered (gathers are cheaper than
-                    // scatters); pixelLanes holds 0, L, 2L, ...
-                    for (int p = 0; p < outPlane; p += L) {
-                        if (p + L <= outPlane) {
-                            FloatVector.fromArray(S, sums, p * L + c, pixelLanes, 0)
-                                    .intoArray(planes, c * outPlane + p);
-                        } else {
-                            VectorMask<Float> tail = S.indexInRange(p, outPlane);
-                            FloatVector.fromArray(S, sums, p * L + c, pixelLanes, 0, tail)
-                                    .intoArray(planes, c * outPlane + p, tail);
+                } else {
+                    for (int c = 0; c < lanesUsed; c++) {
+                        // L pixels of channel c at a time, gathered (gathers are cheaper than
+                        // scatters); pixelLanes holds 0, L, 2L, ...
+                        for (int p = 0; p < outPlane; p += L) {
+                            if (p + L <= outPlane) {
+                                FloatVector.fromArray(S, sums, p * L + c, pixelLanes, 0)
+                                        .intoArray(planes, c * outPlane + p);
+                            } else {
+                                VectorMask<Float> tail = S.indexInRange(p, outPlane);
+                                FloatVector.fromArray(S, sums, p * L + c, pixelLanes, 0, tail)
+                                        .intoArray(planes, c * outPlane + p, tail);
+                            }
                         }
                     }
                 }
