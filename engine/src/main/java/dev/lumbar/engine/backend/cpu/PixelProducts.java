@@ -121,25 +121,8 @@ final class PixelProducts {
      */
     void pointwise(Images in, MemorySegment x, MemorySegment gate, int o, MemorySegment weight,
             MemorySegment bias, Activation act, MemorySegment y) {
-        int width = blockWidth(in.pixels(), in.c);
-        long blocks = (in.pixels() + width - 1) / width;
-        float[] weights = packWeights(weight, o, in.c, firstWeights);
-        workers.forEach(Math.toIntExact(blocks), block -> {
-            Buffers buf = buffers.get();
-            long p0 = (long) block * width;
-            int count = (int) Math.min(width, in.pixels() - p0);
-            int strips = (count + NR - 1) / NR;
-            MemorySegment packed = buf.input((long) strips * in.c * NR);
-            pack(in, x, gate, p0, count, packed);
-            for (int o0 = 0; o0 < o; o0 += MR) {
-                for (int s = 0; s < strips; s++) {
-                    kernel(in.c, weights, o0 * in.c, packed, s * in.c * NR, buf.tile, 0);
-                    long q0 = p0 + (long) s * NR;
-                    storeActivated(buf.tile, o0, Math.min(MR, o - o0), y, o, in.plane,
-                            q0, (int) Math.min(NR, p0 + count - q0), bias, act);
-                }
-            }
-        });
+        activatedProducts(in.c, in.pixels(), in.plane, o, weight, bias, act, y,
+                (p0, count, packed) -> pack(in, x, gate, p0, count, packed));
     }
 
     /**
@@ -161,8 +144,25 @@ final class PixelProducts {
      */
     void convolve(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
             MemorySegment bias, Activation act, MemorySegment y) {
-        int k = in.c * win.kh * win.kw;
-        long pixels = (long) in.n * win.outPlane();
+        activatedProducts(in.c * win.kh * win.kw, (long) in.n * win.outPlane(), win.outPlane(),
+                o, weight, bias, act, y,
+                (p0, count, packed) -> packWindows(in, win, x, p0, count, packed));
+    }
+
+    /** Fills a block's packed strips ({@code [k][NR]} each) for pixels [p0, p0 + count). */
+    @FunctionalInterface
+    private interface BlockPacker {
+        void pack(long p0, int count, MemorySegment packed);
+    }
+
+    /**
+     * {@code y = act(W · B + bias)} for W ([o, k]) and the pixel columns B that {@code packer}
+     * lays out block by block; y is NCHW with {@code outPlane} pixels per image and channel.
+     * The body shared by the 1×1 and the windowed convolutions.
+     */
+    private void activatedProducts(int k, long pixels, long outPlane, int o,
+            MemorySegment weight, MemorySegment bias, Activation act, MemorySegment y,
+            BlockPacker packer) {
         int width = blockWidth(pixels, k);
         long blocks = (pixels + width - 1) / width;
         float[] weights = packWeights(weight, o, k, firstWeights);
@@ -172,13 +172,13 @@ final class PixelProducts {
             int count = (int) Math.min(width, pixels - p0);
             int strips = (count + NR - 1) / NR;
             MemorySegment packed = buf.input((long) strips * k * NR);
-            packWindows(in, win, x, p0, count, packed);
+            packer.pack(p0, count, packed);
             for (int o0 = 0; o0 < o; o0 += MR) {
                 for (int s = 0; s < strips; s++) {
                     kernel(k, weights, o0 * k, packed, s * k * NR, buf.tile, 0);
                     long q0 = p0 + (long) s * NR;
-                    storeActivated(buf.tile, o0, Math.min(MR, o - o0), y, o, win.outPlane(),
-                            q0, (int) Math.min(NR, p0 + count - q0), bias, act);
+                    storeActivated(buf.tile, o0, Math.min(MR, o - o0), y, o, outPlane, q0,
+                            (int) Math.min(NR, p0 + count - q0), bias, act);
                 }
             }
         });
