@@ -315,8 +315,9 @@ final class PixelProducts {
                         MemorySegment.copy(buf.tile, 0, hidden, (long) at * Float.BYTES,
                                 (long) rows * NR * Float.BYTES);
                     }
-                    Pointwise.rowBiasActivate(hidden, (long) at * Float.BYTES, rows, NR, b1, h0,
-                            act);
+                    long rowsAt = (long) at * Float.BYTES;
+                    Pointwise.tileBiasActivate(hidden, rowsAt, hidden, rowsAt,
+                            (long) NR * Float.BYTES, rows, b1, h0, act);
                 }
             }
             for (int o0 = 0; o0 < o; o0 += MR) {
@@ -522,9 +523,18 @@ final class PixelProducts {
      */
     private static void storeActivated(MemorySegment tile, int o0, int rows, MemorySegment y,
             int o, long plane, long q, int width, MemorySegment bias, Activation act) {
-        // the activation over the whole tile at once: on small planes a row's run within one
-        // image is a few pixels, and a call per run cost more than the activation itself
-        Pointwise.rowBiasActivate(tile, 0, rows, NR, bias, o0, act);
+        long first = q / plane;
+        long firstAt = q - first * plane;
+        if (width == NR && firstAt + NR <= plane) {
+            // the strip lies within one image: each row goes to y as it is activated
+            Pointwise.tileBiasActivate(tile, 0, y, ((first * o + o0) * plane + firstAt)
+                    * Float.BYTES, plane * Float.BYTES, rows, bias, o0, act);
+            return;
+        }
+        // activated in place first, the whole tile at once: on small planes a row's run
+        // within one image is a few pixels, and a call per run cost more than the activation
+        Pointwise.tileBiasActivate(tile, 0, tile, 0, (long) NR * Float.BYTES, rows, bias, o0,
+                act);
         int done = 0;
         while (done < width) {
             long pixel = q + done;

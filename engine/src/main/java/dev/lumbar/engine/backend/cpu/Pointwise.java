@@ -66,26 +66,112 @@ final class Pointwise {
     }
 
     /**
-     * {@code data[r · width + i] = act(data[r · width + i] + bias[first + r])} for r in
-     * [0, rows), i in [0, width): a bias per row, in place; offset in bytes. Bias null for
-     * none. One activation pass covers all rows, so short rows cost no more than long ones.
+     * The epilogue of a register tile whose rows are two vectors ({@code 2·L} floats, laid end
+     * to end from {@code srcOffset}): {@code dst row r = act(src row r + bias[first + r])} for
+     * r in [0, rows), row r of dst starting {@code r · dstStride} bytes after
+     * {@code dstOffset}; in place where dst is src with a stride of one row. Bias null for
+     * none. The same operations, in the same order, as {@link #biasActivate}, so the same
+     * bits; but the rows are whole vectors, so no load or store is masked and one pass does
+     * bias and activation, which on a 6 × 32 tile costs about half of a bias pass followed by
+     * an activation pass.
      */
-    static void rowBiasActivate(MemorySegment data, long offset, int rows, int width,
-            MemorySegment bias, long first, Activation act) {
-        if (bias != null) {
-            for (int r = 0; r < rows; r++) {
-                float b = bias.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, first + r);
-                long row = offset + (long) r * width * Float.BYTES;
-                for (int i = 0; i < width; i += L) {
-                    VectorMask<Float> lanes = S.indexInRange(i, width);
-                    long o = row + (long) i * Float.BYTES;
-                    FloatVector.fromMemorySegment(S, data, o, LE, lanes).add(b)
-                            .intoMemorySegment(data, o, LE, lanes);
+    static void tileBiasActivate(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long dstStride, int rows, MemorySegment bias, long first,
+            Activation act) {
+        switch (act) {
+            case SILU -> tileSilu(src, srcOffset, dst, dstOffset, dstStride, rows, bias, first);
+            case GELU -> tileGelu(src, srcOffset, dst, dstOffset, dstStride, rows, bias, first);
+            default -> {
+                for (int r = 0; r < rows; r++) {
+                    apply(act, src, srcOffset + (long) r * 2 * L * Float.BYTES, dst,
+                            dstOffset + r * dstStride, 2L * L, rowBias(bias, first, r));
                 }
             }
         }
-        if (act != Activation.IDENTITY) {
-            apply(act, data, offset, data, offset, (long) rows * width, 0f);
+    }
+
+    private static float rowBias(MemorySegment bias, long first, int r) {
+        return bias == null ? 0f : bias.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, first + r);
+    }
+
+    /** {@link #silu} over a tile's rows of two vectors, unmasked. */
+    private static void tileSilu(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long dstStride, int rows, MemorySegment bias, long first) {
+        for (int r = 0; r < rows; r++) {
+            float b = rowBias(bias, first, r);
+            for (int half = 0; half < 2; half++) {
+                long from = srcOffset + (long) (2 * r + half) * L * Float.BYTES;
+                long to = dstOffset + r * dstStride + (long) half * L * Float.BYTES;
+                FloatVector x = FloatVector.fromMemorySegment(S, src, from, LE).add(b);
+                FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
+                FloatVector eShifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
+                FloatVector eK = eShifted.sub(VectorMath.ROUNDER);
+                FloatVector eR = eK.fma(broadcast(S, -VectorMath.LN2_LO),
+                        eK.fma(broadcast(S, -VectorMath.LN2_HI), ec));
+                FloatVector eP = eR.fma(VectorMath.E7, VectorMath.E6)
+                        .fma(eR, broadcast(S, VectorMath.E5)).fma(eR, broadcast(S, VectorMath.E4))
+                        .fma(eR, broadcast(S, VectorMath.E3)).fma(eR, broadcast(S, VectorMath.E2))
+                        .fma(eR, broadcast(S, 1f)).fma(eR, broadcast(S, 1f));
+                IntVector eKi = eShifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
+                IntVector eK1 = eKi.lanewise(VectorOperators.ASHR, 1);
+                IntVector eK2 = eKi.sub(eK1);
+                FloatVector e = eP
+                        .mul(eK1.add(VectorMath.EXPONENT_BIAS)
+                                .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                                .viewAsFloatingLanes())
+                        .mul(eK2.add(VectorMath.EXPONENT_BIAS)
+                                .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                                .viewAsFloatingLanes());
+                x.div(e.add(1f)).intoMemorySegment(dst, to, LE);
+            }
+        }
+    }
+
+    /** {@link #gelu} over a tile's rows of two vectors, unmasked. */
+    private static void tileGelu(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long dstStride, int rows, MemorySegment bias, long first) {
+        for (int r = 0; r < rows; r++) {
+            float b = rowBias(bias, first, r);
+            for (int half = 0; half < 2; half++) {
+                long from = srcOffset + (long) (2 * r + half) * L * Float.BYTES;
+                long to = dstOffset + r * dstStride + (long) half * L * Float.BYTES;
+                FloatVector x = FloatVector.fromMemorySegment(S, src, from, LE).add(b);
+                FloatVector xc = x.abs().min(X_LIMIT);
+                FloatVector u = broadcast(S, 1f).div(xc.mul(INV_SQRT2).fma(ERFC_SCALE, 1f));
+                FloatVector rs = u.fma(R10, R9).fma(u, broadcast(S, R8))
+                        .fma(u, broadcast(S, R7)).fma(u, broadcast(S, R6))
+                        .fma(u, broadcast(S, R5)).fma(u, broadcast(S, R4))
+                        .fma(u, broadcast(S, R3)).fma(u, broadcast(S, R2))
+                        .fma(u, broadcast(S, R1)).fma(u, broadcast(S, R0));
+                FloatVector square = xc.mul(xc);
+                FloatVector squareError = xc.fma(xc, square.neg());
+                FloatVector ec = square.mul(-0.5f).max(VectorMath.EXP_MIN)
+                        .min(VectorMath.EXP_MAX);
+                FloatVector shifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
+                FloatVector k = shifted.sub(VectorMath.ROUNDER);
+                FloatVector er = k.fma(broadcast(S, -VectorMath.LN2_LO),
+                        k.fma(broadcast(S, -VectorMath.LN2_HI), ec));
+                FloatVector ep = er.fma(VectorMath.E7, VectorMath.E6)
+                        .fma(er, broadcast(S, VectorMath.E5)).fma(er, broadcast(S, VectorMath.E4))
+                        .fma(er, broadcast(S, VectorMath.E3)).fma(er, broadcast(S, VectorMath.E2))
+                        .fma(er, broadcast(S, 1f)).fma(er, broadcast(S, 1f));
+                IntVector ki = shifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
+                IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1);
+                IntVector k2 = ki.sub(k1);
+                FloatVector scale1 = k1.add(VectorMath.EXPONENT_BIAS)
+                        .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                        .viewAsFloatingLanes();
+                FloatVector scale2 = k2.add(VectorMath.EXPONENT_BIAS)
+                        .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                        .viewAsFloatingLanes();
+                FloatVector gauss = ep.mul(scale1).mul(scale2)
+                        .mul(squareError.mul(-0.5f).add(1f));
+                FloatVector halfErfc = gauss.mul(rs).mul(0.5f);
+                VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
+                FloatVector phi = broadcast(S, 1f).sub(halfErfc).blend(halfErfc, negative)
+                        .blend(0f, x.compare(VectorOperators.LT, -X_LIMIT));
+                x.mul(phi).intoMemorySegment(dst, to, LE);
+            }
         }
     }
 
