@@ -5,6 +5,7 @@ import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -29,10 +30,20 @@ final class CountingBackend implements Backend {
     }
 
     private final Backend inner;
+    private final boolean byShape;
     private final Map<String, Tally> tallies = new LinkedHashMap<>();
 
     CountingBackend(Backend inner) {
+        this(inner, false);
+    }
+
+    /**
+     * With {@code byShape}, convolutions are tallied per input shape, output channels and stride
+     * too: the kinds alone hide which layers of a network lag.
+     */
+    CountingBackend(Backend inner, boolean byShape) {
         this.inner = inner;
+        this.byShape = byShape;
     }
 
     /** Per operation kind, in order of first use. */
@@ -62,8 +73,17 @@ final class CountingBackend implements Backend {
         return result;
     }
 
-    /** Convolutions are split by shape class: their kernels differ and so does their cost. */
-    private static String convKind(Tensor x, Tensor weight, Conv2dSpec spec) {
+    /**
+     * Convolutions are split by shape class, their kernels differ and so does their cost; and
+     * by input shape, output channels and activation too where asked.
+     */
+    private String convKind(Tensor x, Tensor weight, Conv2dSpec spec, Activation act) {
+        String kind = convClass(x, weight, spec);
+        return !byShape ? kind : kind + " " + Arrays.toString(x.shape()) + " -> "
+                + weight.dim(0) + (act == Activation.IDENTITY ? "" : " " + act);
+    }
+
+    private static String convClass(Tensor x, Tensor weight, Conv2dSpec spec) {
         long kh = weight.dim(2);
         long kw = weight.dim(3);
         if (spec.groups() > 1 && spec.groups() == x.dim(1) && weight.dim(1) == 1) {
@@ -104,7 +124,7 @@ final class CountingBackend implements Backend {
         // weight is [O, C/groups, kh, kw]: every output element is C/groups·kh·kw MACs
         double macs = (double) x.dim(0) * weight.dim(0) * outH * outW
                 * weight.dim(1) * kh * kw;
-        return timed(convKind(x, weight, spec), 2 * macs,
+        return timed(convKind(x, weight, spec, act), 2 * macs,
                 () -> inner.conv2d(x, weight, bias, spec, act));
     }
 
@@ -172,7 +192,7 @@ final class CountingBackend implements Backend {
         long kw = weight.dim(3);
         double macs = (double) x.dim(0) * weight.dim(0) * spec.outH(x.size(2), (int) kh)
                 * spec.outW(x.size(3), (int) kw) * weight.dim(1) * kh * kw;
-        return timed(convKind(x, weight, spec) + " gated", 2 * macs,
+        return timed(convKind(x, weight, spec, act) + " gated", 2 * macs,
                 () -> inner.gatedConv2d(x, gate, weight, bias, spec, act));
     }
 

@@ -32,10 +32,10 @@ import java.util.SplittableRandom;
  * network alone. The first warm-up forward writes the output; after the timed forwards one more,
  * through {@link CountingBackend}, counts the FLOPs (2 × MACs of convolutions, linears and
  * squeeze-excite); with {@code --profile} a second one breaks its time down by kind of
- * operation.
+ * operation, with {@code --profile shapes} by kind and shape of convolution.
  *
  * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 5] [--runs 5]
- * [--weights F.safetensors] [--input X.npy] [--output Y.npy] [--json R.json] [--profile]}.
+ * [--weights F.safetensors] [--input X.npy] [--output Y.npy] [--json R.json] [--profile [shapes]]}.
  * Without {@code --weights} the weights are random (fan-in scaled), without {@code --input} the
  * images are random in [-1, 1). Five warm-up forwards by default: the JIT is still compiling
  * kernels during the first few, and a forward after two can be a third slower than a later one.
@@ -84,15 +84,18 @@ public final class NetworkBench {
                     forward(backbone, backend, onDevice);
                 }
                 double[] seconds = new double[runs];
+                long faultsBefore = minorFaults();
                 for (int i = 0; i < runs; i++) {
                     long start = System.nanoTime();
                     forward(backbone, backend, onDevice);
                     seconds[i] = (System.nanoTime() - start) / 1e9;
                 }
+                long faults = minorFaults() - faultsBefore;
 
                 // counted forwards after the timed ones: FLOPs, and the per-operation times of
                 // the last one (the first through the wrapper recompiles the callers)
-                CountingBackend counting = new CountingBackend(backend);
+                CountingBackend counting = new CountingBackend(backend,
+                        "shapes".equals(options.get("profile")));
                 for (int i = 0; i < (profile ? 2 : 1); i++) {
                     counting.reset();
                     backbone.forward(counting, onDevice).close();
@@ -101,6 +104,7 @@ public final class NetworkBench {
 
                 Map<String, Object> result = result(arch, batch, size, threads, backend.name(),
                         flops, seconds, sgemmSeconds, sgemmRate);
+                result.put("minor_faults_per_forward", faultsBefore < 0 ? -1 : faults / runs);
                 printSummary(result);
                 if (profile) {
                     printProfile(counting);
@@ -148,11 +152,12 @@ public final class NetworkBench {
     private static void printSummary(Map<String, Object> r) {
         System.out.printf(Locale.ROOT, "%s %s on %s: median %.3f s (min %.3f, max %.3f, %d runs),"
                 + " %.2f GFLOP, %.1f GFLOP/s = %.0f%% of sgemm 2048³ (%.1f GFLOP/s),"
-                + " peak RSS %.0f MiB, load %s%n",
+                + " peak RSS %.0f MiB, %s minor page faults per forward, load %s%n",
                 r.get("arch"), r.get("shape"), r.get("backend"), r.get("median_s"),
                 r.get("min_s"), r.get("max_s"), ((List<?>) r.get("seconds")).size(),
                 r.get("gflop"), r.get("gflops_per_s"), r.get("percent_of_sgemm"),
-                r.get("sgemm_gflops_per_s"), r.get("peak_rss_mib"), r.get("load_average"));
+                r.get("sgemm_gflops_per_s"), r.get("peak_rss_mib"),
+                r.get("minor_faults_per_forward"), r.get("load_average"));
     }
 
     private static void printProfile(CountingBackend counting) {
@@ -292,6 +297,21 @@ public final class NetworkBench {
             return -1;
         } catch (IOException e) {
             // LIMITATION: outside Linux there is no /proc; the peak RSS is reported as -1.
+            return -1;
+        }
+    }
+
+    /**
+     * Minor page faults of this process so far (field 10 of /proc/self/stat), or -1 off Linux:
+     * memory the forwards touch for the first time, which costs a fault per page.
+     */
+    static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // the fields after the command name, which is in parentheses and may hold spaces
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(fields[7]);
+        } catch (IOException | RuntimeException e) {
             return -1;
         }
     }
