@@ -138,10 +138,12 @@ final class Convolutions {
 
     /**
      * {@code y = act(conv(x ⊙ gate) + bias)}; {@code gate} ([N, C]) is null for none and may
-     * only be given where {@link #acrossImages} holds.
+     * only be given where {@link #acrossImages} holds. {@code constant} is, for a weight that
+     * never changes (one the backend uploaded), the object its packed form is kept under, and
+     * null for any other weight (see {@link PixelProducts}).
      */
     void convolve(Geometry g, MemorySegment x, MemorySegment gate, MemorySegment weight,
-            MemorySegment bias, MemorySegment y, Activation act) {
+            Object constant, MemorySegment bias, MemorySegment y, Activation act) {
         if (gate != null && !acrossImages(g)) {
             throw new IllegalArgumentException("a gate cannot be folded into this convolution");
         }
@@ -150,7 +152,7 @@ final class Convolutions {
             return;
         }
         if (acrossImages(g)) {
-            pointwiseAcrossImages(g, x, gate, weight, bias, y, act);
+            pointwiseAcrossImages(g, x, gate, weight, constant, bias, y, act);
             return;
         }
         if (windowed(g)) {
@@ -158,7 +160,7 @@ final class Convolutions {
                     new PixelProducts.Window(g.h, g.w, g.kh, g.kw, g.spec.strideH(),
                             g.spec.strideW(), g.spec.padTop(), g.spec.padLeft(), g.outH,
                             g.outW),
-                    x, g.o, weight, bias, act, y);
+                    x, g.o, weight, constant, bias, act, y);
             return;
         }
         if (g.pointwise()) {
@@ -179,9 +181,15 @@ final class Convolutions {
      * input as it is packed, so it costs no pass of its own.
      */
     private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment gate,
-            MemorySegment weight, MemorySegment bias, MemorySegment y, Activation act) {
+            MemorySegment weight, Object constant, MemorySegment bias, MemorySegment y,
+            Activation act) {
         pixelProducts.pointwise(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x, gate,
-                g.o, weight, bias, act, y);
+                g.o, weight, constant, bias, act, y);
+    }
+
+    /** How many constant weights have their packed strips kept (for tests). */
+    int keptWeights() {
+        return pixelProducts.keptWeights();
     }
 
     /**
@@ -189,13 +197,14 @@ final class Convolutions {
      * its hidden layer kept per block of pixels. Each output is the same chain of operations
      * as the separate calls where those run {@link #acrossImages} (the same sums, then bias
      * add, activation, bias add, scale multiply, residual add), so the two give the same bits
-     * there.
+     * there. {@code constant1} and {@code constant2} are the objects the two weights' packed
+     * forms are kept under, or null (see {@link #convolve}).
      */
     void channelMlp(Geometry g, MemorySegment x, MemorySegment w1, MemorySegment b1,
             Activation act, int out, MemorySegment w2, MemorySegment b2, MemorySegment scale,
-            MemorySegment residual, MemorySegment y) {
+            MemorySegment residual, MemorySegment y, Object constant1, Object constant2) {
         pixelProducts.channelMlp(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x,
-                g.o, w1, b1, act, out, w2, b2, scale, residual, y);
+                g.o, w1, b1, act, out, w2, b2, scale, residual, y, constant1, constant2);
     }
 
     // ---- im2col + matrix product ------------------------------------------------------------

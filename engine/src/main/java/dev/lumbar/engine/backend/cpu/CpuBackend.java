@@ -12,8 +12,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.WeakHashMap;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -69,6 +72,12 @@ public final class CpuBackend implements Backend {
     private final Gemm gemm;
     private final Convolutions convolutions;
     private final String name;
+    /**
+     * The tensors this backend uploaded, compared by identity and dropped when collected:
+     * the weights, whose packed forms the products keep.
+     */
+    private final Set<Tensor> uploaded =
+            Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
     /** A backend with {@code threads} workers and the matrix product {@link GemmChoice#AUTO}. */
     public CpuBackend(int threads) {
@@ -133,7 +142,22 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("cannot upload a " + host.dtype()
                     + " tensor as F32: " + host);
         }
-        return host.toF32();
+        Tensor uploaded = host.toF32();
+        this.uploaded.add(uploaded);
+        return uploaded;
+    }
+
+    /** How many uploaded weights have their packed form kept (for tests). */
+    int keptWeights() {
+        return convolutions.keptWeights();
+    }
+
+    /**
+     * The object a weight's packed form is kept under: the weight itself where this backend
+     * uploaded it (weights are read-only once uploaded), else null, packed on every call.
+     */
+    private Object constant(Tensor weight) {
+        return uploaded.contains(weight) ? weight : null;
     }
 
     @Override
@@ -148,7 +172,7 @@ public final class CpuBackend implements Backend {
         Convolutions.Geometry g = geometry(x, weight, bias, spec);
         Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
         return filled(y, () -> {
-            convolutions.convolve(g, x.segment(), null, weight.segment(),
+            convolutions.convolve(g, x.segment(), null, weight.segment(), constant(weight),
                     bias == null ? null : bias.segment(), y.segment(), act);
         });
     }
@@ -170,7 +194,7 @@ public final class CpuBackend implements Backend {
         Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
         return filled(y, () -> {
             convolutions.convolve(g, x.segment(), gate.segment(), weight.segment(),
-                    bias == null ? null : bias.segment(), y.segment(), act);
+                    constant(weight), bias == null ? null : bias.segment(), y.segment(), act);
         });
     }
 
@@ -211,7 +235,8 @@ public final class CpuBackend implements Backend {
             convolutions.channelMlp(expand, x.segment(), w1.segment(),
                     b1 == null ? null : b1.segment(), act, out, w2.segment(),
                     b2 == null ? null : b2.segment(), scale == null ? null : scale.segment(),
-                    residual == null ? null : residual.segment(), y.segment());
+                    residual == null ? null : residual.segment(), y.segment(), constant(w1),
+                    constant(w2));
         });
     }
 

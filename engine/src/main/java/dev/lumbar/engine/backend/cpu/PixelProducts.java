@@ -5,6 +5,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
@@ -21,8 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * strip's windows gathered (im2col without its buffer), so no rearranged copy of the input
  * exists; results go straight to NCHW with their epilogue; and in the channel MLP the hidden
  * layer of a block never leaves the core: the first product writes it, activated, in exactly
- * the strips the second product reads. The weights are packed once per call and shared by
- * every block.
+ * the strips the second product reads. The weights are packed into strips of {@link #MR}
+ * rows shared by every block: once for a constant weight (the caller names the object it
+ * stands for, see {@link #packed}), and on every call for any other.
  *
  * <p>The pixel axis is cut into blocks of {@link #NR}-wide strips; each block is one task on
  * one worker, with its own buffers. Every output is the same sum in the same order whatever
@@ -60,7 +64,21 @@ final class PixelProducts {
     /** Products are cut into at least this many blocks where the pixels allow it. */
     private static final int MIN_BLOCKS = 8;
 
+    /**
+     * Of the heap the JVM may use, the share packed constant weights may take; beyond it
+     * further weights are packed on every call. A quarter leaves room for everything else
+     * while holding the packed weights of a few backbones.
+     */
+    private static final int PACKED_HEAP_SHARE = 4;
+
     private final WorkerPool workers;
+    /**
+     * Packed constant weights by the object they stand for (compared by identity: the
+     * backend's tensors do not override {@code equals}), dropped when that object is
+     * collected.
+     */
+    private final Map<Object, float[]> packedConstants =
+            Collections.synchronizedMap(new WeakHashMap<>());
     private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
     private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> secondWeights =
@@ -120,8 +138,9 @@ final class PixelProducts {
      * {@code gate} ([N, C]) and {@code bias} ([O]) may be null.
      */
     void pointwise(Images in, MemorySegment x, MemorySegment gate, int o, MemorySegment weight,
-            MemorySegment bias, Activation act, MemorySegment y) {
-        activatedProducts(in.c, in.pixels(), in.plane, o, weight, bias, act, y,
+            Object constant, MemorySegment bias, Activation act, MemorySegment y) {
+        activatedProducts(in.c, in.pixels(), in.plane, o, packed(weight, constant, o, in.c),
+                bias, act, y,
                 (p0, count, packed) -> pack(in, x, gate, p0, count, packed));
     }
 
@@ -143,9 +162,10 @@ final class PixelProducts {
      * column), which is the layout of W's rows, so W ([O, C·kh·kw]) is used as it is.
      */
     void convolve(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
-            MemorySegment bias, Activation act, MemorySegment y) {
-        activatedProducts(in.c * win.kh * win.kw, (long) in.n * win.outPlane(), win.outPlane(),
-                o, weight, bias, act, y,
+            Object constant, MemorySegment bias, Activation act, MemorySegment y) {
+        int k = in.c * win.kh * win.kw;
+        activatedProducts(k, (long) in.n * win.outPlane(), win.outPlane(), o,
+                packed(weight, constant, o, k), bias, act, y,
                 (p0, count, packed) -> packWindows(in, win, x, p0, count, packed));
     }
 
@@ -160,12 +180,10 @@ final class PixelProducts {
      * lays out block by block; y is NCHW with {@code outPlane} pixels per image and channel.
      * The body shared by the 1×1 and the windowed convolutions.
      */
-    private void activatedProducts(int k, long pixels, long outPlane, int o,
-            MemorySegment weight, MemorySegment bias, Activation act, MemorySegment y,
-            BlockPacker packer) {
+    private void activatedProducts(int k, long pixels, long outPlane, int o, float[] weights,
+            MemorySegment bias, Activation act, MemorySegment y, BlockPacker packer) {
         int width = blockWidth(pixels, k);
         long blocks = (pixels + width - 1) / width;
-        float[] weights = packWeights(weight, o, k, firstWeights);
         workers.forEach(Math.toIntExact(blocks), block -> {
             Buffers buf = buffers.get();
             long p0 = (long) block * width;
@@ -290,11 +308,12 @@ final class PixelProducts {
      */
     void channelMlp(Images in, MemorySegment x, int hiddenChannels, MemorySegment w1,
             MemorySegment b1, Activation act, int o, MemorySegment w2, MemorySegment b2,
-            MemorySegment scale, MemorySegment residual, MemorySegment y) {
+            MemorySegment scale, MemorySegment residual, MemorySegment y, Object constant1,
+            Object constant2) {
         int width = blockWidth(in.pixels(), Math.max(in.c, hiddenChannels));
         long blocks = (in.pixels() + width - 1) / width;
-        float[] first = packWeights(w1, hiddenChannels, in.c, firstWeights);
-        float[] second = packWeights(w2, o, hiddenChannels, secondWeights);
+        float[] first = packed(w1, constant1, hiddenChannels, in.c, firstWeights);
+        float[] second = packed(w2, constant2, o, hiddenChannels, secondWeights);
         workers.forEach(Math.toIntExact(blocks), block -> {
             Buffers buf = buffers.get();
             long p0 = (long) block * width;
@@ -332,22 +351,66 @@ final class PixelProducts {
         });
     }
 
+    private float[] packed(MemorySegment w, Object constant, int rows, int k) {
+        return packed(w, constant, rows, k, firstWeights);
+    }
+
+    /**
+     * W ([rows, k], row-major) packed into strips of MR rows (see {@link #packWeights}): for
+     * a constant weight, the strips kept under {@code constant}, made on first use; for any
+     * other weight (constant null), or once the kept strips have reached their share of the
+     * heap, packed anew into the calling thread's buffer {@code slot}. Repacking costs a pass
+     * over the weights per call, about a sixth of the kernel's time on 4×4 images.
+     */
+    private float[] packed(MemorySegment w, Object constant, int rows, int k,
+            ThreadLocal<float[]> slot) {
+        int length = (rows + MR - 1) / MR * MR * k;
+        if (constant != null) {
+            float[] kept = packedConstants.get(constant);
+            if (kept != null && kept.length == length) {
+                return kept;
+            }
+            if (withinShare(length)) {
+                // two callers may both pack a new weight: the same strips, one of them kept
+                float[] strips = new float[length];
+                packWeights(w, rows, k, strips);
+                packedConstants.put(constant, strips);
+                return strips;
+            }
+        }
+        float[] buffer = slot.get();
+        if (buffer.length < length) {
+            buffer = new float[length];
+            slot.set(buffer);
+        }
+        packWeights(w, rows, k, buffer);
+        return buffer;
+    }
+
+    /** How many constant weights have their packed strips kept. */
+    int keptWeights() {
+        return packedConstants.size();
+    }
+
+    /** Whether {@code floats} more packed floats stay within the heap share. */
+    private boolean withinShare(long floats) {
+        long kept = floats;
+        synchronized (packedConstants) {
+            for (float[] strips : packedConstants.values()) {
+                kept += strips.length;
+            }
+        }
+        return kept * Float.BYTES <= Runtime.getRuntime().maxMemory() / PACKED_HEAP_SHARE;
+    }
+
     /**
      * W ([rows, k], row-major) packed into strips of MR rows, each laid out {@code [k][MR]},
-     * into the calling thread's buffer {@code slot}; a last partial strip repeats the last
-     * row. Packed once per call, in parallel, and read by every block: the kernel runs about
-     * a tenth faster on packed weights than on rows read in place.
+     * into {@code into}; a last partial strip repeats the last row. Packed in parallel, and
+     * read by every block: the kernel runs about a tenth faster on packed weights than on
+     * rows read in place.
      */
-    private float[] packWeights(MemorySegment w, int rows, int k, ThreadLocal<float[]> slot) {
-        // LIMITATION: packed on every call, a pass over the weights each time (about a sixth
-        // of the kernel's time on 4×4 planes); ONNX Runtime packs constant weights once
+    private void packWeights(MemorySegment w, int rows, int k, float[] into) {
         int strips = (rows + MR - 1) / MR;
-        float[] packed = slot.get();
-        if (packed.length < strips * MR * k) {
-            packed = new float[strips * MR * k];
-            slot.set(packed);
-        }
-        float[] into = packed;
         workers.forEach(strips, strip -> {
             // the strip's rows copied to the heap in one go first: reads from there need no
             // bounds check each, and the strip is then written in order
@@ -372,7 +435,6 @@ final class PixelProducts {
                 into[d + 5] = from[r5 + p];
             }
         });
-        return packed;
     }
 
     /**

@@ -4,6 +4,7 @@ import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Conv2dSpec;
@@ -176,6 +177,54 @@ class PixelProductsTest {
                 long blocks = (pixels + width - 1) / width;
                 if (width > PixelProducts.NR) {
                     assertEquals(true, blocks >= 8, what + ": " + blocks + " blocks");
+                }
+            }
+        }
+    }
+
+    /**
+     * Uploaded weights are packed once and their strips kept: every later call, and a new
+     * weight uploaded after an old one was closed (its memory may be reused), gives the same
+     * bits as the same weight not uploaded, which is packed on every call.
+     */
+    @Test
+    void uploadedWeightsKeepTheirPackedStrips() {
+        SplittableRandom random = new SplittableRandom(23);
+        Conv2dSpec dense = Conv2dSpec.symmetric(1, 1, 1, 1);
+        try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA);
+                Tensor small = random(random, -1, 1, 3, 20, 5, 5);
+                Tensor large = random(random, -1, 1, 2, 20, 17, 19);
+                Tensor gate = random(random, 0, 1, 3, 20)) {
+            for (int round = 0; round < 3; round++) {
+                try (Tensor w = random(random, -0.5, 0.5, 13, 20, 1, 1);
+                        Tensor w3 = random(random, -0.5, 0.5, 7, 20, 3, 3);
+                        Tensor w2 = random(random, -0.5, 0.5, 20, 13, 1, 1);
+                        Tensor b = random(random, -0.5, 0.5, 13);
+                        Tensor up = cpu.upload(w);
+                        Tensor up3 = cpu.upload(w3);
+                        Tensor up2 = cpu.upload(w2)) {
+                    for (int call = 0; call < 2; call++) {
+                        String what = "round " + round + ", call " + call;
+                        try (Tensor a = cpu.conv2d(small, w, b, POINTWISE, Activation.SILU);
+                                Tensor e = cpu.conv2d(small, up, b, POINTWISE, Activation.SILU);
+                                Tensor ga = cpu.gatedConv2d(small, gate, w, b, POINTWISE,
+                                        Activation.IDENTITY);
+                                Tensor ge = cpu.gatedConv2d(small, gate, up, b, POINTWISE,
+                                        Activation.IDENTITY);
+                                Tensor da = cpu.conv2d(large, w3, null, dense, Activation.GELU);
+                                Tensor de = cpu.conv2d(large, up3, null, dense, Activation.GELU);
+                                Tensor ma = cpu.channelMlp(small, w, b, Activation.GELU, w2,
+                                        null, null, small);
+                                Tensor me = cpu.channelMlp(small, up, b, Activation.GELU, up2,
+                                        null, null, small)) {
+                            assertArrayEquals(a.toFloatArray(), e.toFloatArray(), what);
+                            assertArrayEquals(ga.toFloatArray(), ge.toFloatArray(), what);
+                            assertArrayEquals(da.toFloatArray(), de.toFloatArray(), what);
+                            assertArrayEquals(ma.toFloatArray(), me.toFloatArray(), what);
+                        }
+                    }
+                    // the three uploaded weights, and those of earlier rounds not yet collected
+                    assertTrue(cpu.keptWeights() >= 3, "kept " + cpu.keptWeights());
                 }
             }
         }
