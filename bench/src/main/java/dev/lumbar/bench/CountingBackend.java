@@ -202,7 +202,9 @@ final class CountingBackend implements Backend {
         // two 1×1 convolutions: C·Ch then Ch·Co MACs per pixel
         double pixels = (double) x.dim(0) * x.dim(2) * x.dim(3);
         double macs = pixels * (w1.dim(0) * w1.dim(1) + w2.dim(0) * w2.dim(1));
-        return timed("channel MLP (1x1, 1x1)", 2 * macs,
+        String kind = "channel MLP (1x1, 1x1)"
+                + (byShape ? " " + Arrays.toString(x.shape()) + " -> " + w1.dim(0) : "");
+        return timed(kind, 2 * macs,
                 () -> inner.channelMlp(x, w1, b1, act, w2, b2, scale, residual));
     }
 
