@@ -48,6 +48,41 @@ final class Reductions {
         return total;
     }
 
+    /** The largest plane {@link #sixteenMeans} takes, in vectors. */
+    static final int SIXTEEN_MEANS_MAX_VECTORS = 16;
+
+    /**
+     * The means of 16 consecutive planes of {@code plane} floats each (a multiple of 16, at
+     * most {@link #SIXTEEN_MEANS_MAX_VECTORS} vectors), the first at float {@code first} of x,
+     * to 16 consecutive floats of y from float {@code to}; {@code scratch} holds at least 512
+     * floats. For 16-float vectors only ({@link Transposes#available}).
+     *
+     * <p>Why: reducing one small plane's vector across its lanes costs more than summing the
+     * plane (a 4×4 plane is one vector, and a squeeze-excite gate pools hundreds of them).
+     * Here each plane's vectors are summed into one, the 16 sums are transposed, and adding
+     * the transposed rows gives all 16 totals at once. The sums are in float, each of a plane's
+     * lanes summed over its vectors, then the 16 lane sums in order.
+     */
+    static void sixteenMeans(MemorySegment x, long first, int plane, MemorySegment y, long to,
+            float[] scratch, int[] rows) {
+        for (int i = 0; i < 16; i++) {
+            long at = (first + (long) i * plane) * Float.BYTES;
+            FloatVector acc = FloatVector.fromMemorySegment(Transposes.S, x, at, LE);
+            for (int v = 16; v < plane; v += 16) {
+                acc = acc.add(FloatVector.fromMemorySegment(Transposes.S, x,
+                        at + (long) v * Float.BYTES, LE));
+            }
+            acc.intoArray(scratch, i * 16);
+        }
+        // row j of the transpose: lane j of every plane's sum
+        Transposes.transpose(scratch, 0, 16, scratch, rows);
+        FloatVector total = FloatVector.fromArray(Transposes.S, scratch, rows[0]);
+        for (int j = 1; j < 16; j++) {
+            total = total.add(FloatVector.fromArray(Transposes.S, scratch, rows[j]));
+        }
+        total.div((float) plane).intoMemorySegment(y, to * Float.BYTES, LE);
+    }
+
     /** Sum of {@code ((x − shift) − mean)²} over {@code count} contiguous floats. */
     static double squaredDeviations(MemorySegment x, long offset, long count, float shift,
             float mean) {

@@ -13,6 +13,7 @@ import dev.lumbar.engine.backend.Conv2dSpec;
 import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -528,6 +529,37 @@ class CpuBackendTest {
             assertClose("layer scale + residual", eScaled, layerScaled.toFloatArray(), 1e-7);
             assertClose("gate per image", eGated, gated.toFloatArray(), 1e-7);
             assertClose("squeezeExcite", eSe, se.toFloatArray(), 2e-6);
+        }
+    }
+
+    /**
+     * Average pools over small planes of whole vectors, which are summed 16 planes at a time
+     * (4×4, 8×8, 4×12 and 16×16), with a count of planes that leaves some over.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void averagePoolOverSmallPlanesMatchesReference(GemmChoice gemm, int threads) {
+        SplittableRandom random = seeded("small pools");
+        long[][] shapes = {{3, 37, 4, 4}, {2, 20, 8, 8}, {2, 17, 4, 12}, {1, 16, 16, 16},
+            {1, 5, 4, 4}};
+        try (CpuBackend cpu = open(gemm, threads)) {
+            for (long[] shape : shapes) {
+                try (Tensor x = random(random, -3, 3, shape);
+                        Tensor avg = cpu.globalAvgPool(x)) {
+                    float[] xs = x.toFloatArray();
+                    int plane = (int) (shape[2] * shape[3]);
+                    double[] expected = new double[(int) (shape[0] * shape[1])];
+                    for (int p = 0; p < expected.length; p++) {
+                        double s = 0;
+                        for (int i = 0; i < plane; i++) {
+                            s += xs[p * plane + i];
+                        }
+                        expected[p] = s / plane;
+                    }
+                    assertClose("globalAvgPool " + Arrays.toString(shape), expected,
+                            avg.toFloatArray(), 1e-6);
+                }
+            }
         }
     }
 
