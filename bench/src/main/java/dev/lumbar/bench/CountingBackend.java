@@ -197,6 +197,18 @@ final class CountingBackend implements Backend {
     }
 
     @Override
+    public Tensor conv2dAdd(Tensor x, Tensor gate, Tensor weight, Tensor bias,
+            Conv2dSpec spec, Activation act, Tensor residual) {
+        long kh = weight.dim(2);
+        long kw = weight.dim(3);
+        double macs = (double) x.dim(0) * weight.dim(0) * spec.outH(x.size(2), (int) kh)
+                * spec.outW(x.size(3), (int) kw) * weight.dim(1) * kh * kw;
+        return timed(convKind(x, weight, spec, act) + (gate == null ? "" : " gated")
+                + " + residual", 2 * macs,
+                () -> inner.conv2dAdd(x, gate, weight, bias, spec, act, residual));
+    }
+
+    @Override
     public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
             Tensor b2, Tensor scale, Tensor residual) {
         // two 1×1 convolutions: C·Ch then Ch·Co MACs per pixel

@@ -92,6 +92,20 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * {@code act(conv(x ⊙ gate) + bias) + residual}: a convolution whose output is added to
+     * a tensor of its shape, the shortcut of a residual block; {@code gate} ({@code [N, C]}, as
+     * for {@link #gatedConv2d}) is null for none. Backends may add the residual as they write
+     * the convolution's output instead of in a pass of its own.
+     */
+    default Tensor conv2dAdd(Tensor x, Tensor gate, Tensor weight, Tensor bias, Conv2dSpec spec,
+            Activation act, Tensor residual) {
+        try (Tensor y = gate == null ? conv2d(x, weight, bias, spec, act)
+                : gatedConv2d(x, gate, weight, bias, spec, act)) {
+            return add(y, residual);
+        }
+    }
+
+    /**
      * {@code conv2d(scaleChannels(x, gate), ...)} for a gate {@code [N, C]}: a convolution of a
      * squeeze-excited input. Backends may apply the gate on the way into the product instead
      * of in a pass of its own.

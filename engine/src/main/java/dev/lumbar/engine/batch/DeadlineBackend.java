@@ -119,6 +119,13 @@ public final class DeadlineBackend implements Backend {
     }
 
     @Override
+    public Tensor conv2dAdd(Tensor x, Tensor gate, Tensor weight, Tensor bias, Conv2dSpec spec,
+            Activation act, Tensor residual) {
+        StudyDeadline.checkCurrent();
+        return inner.conv2dAdd(x, gate, weight, bias, spec, act, residual);
+    }
+
+    @Override
     public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
             Tensor b2, Tensor scale, Tensor residual) {
         StudyDeadline.checkCurrent();

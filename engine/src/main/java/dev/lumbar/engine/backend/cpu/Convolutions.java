@@ -115,6 +115,15 @@ final class Convolutions {
     }
 
     /**
+     * Whether a convolution adds a residual as it writes its output: those on
+     * {@link PixelProducts}, the 1×1 ones {@link #acrossImages} and the {@link #windowed}
+     * dense ones.
+     */
+    static boolean addsResidual(Geometry g) {
+        return acrossImages(g) || windowed(g);
+    }
+
+    /**
      * Whether a channel MLP (two 1×1 convolutions) can run fused, its hidden layer kept
      * per block of pixels ({@link PixelProducts#channelMlp}): any 1×1 convolution that is not
      * depthwise, whatever the images.
@@ -140,19 +149,25 @@ final class Convolutions {
      * {@code y = act(conv(x ⊙ gate) + bias)}; {@code gate} ([N, C]) is null for none and may
      * only be given where {@link #acrossImages} holds. {@code constant} is, for a weight that
      * never changes (one the backend uploaded), the object its packed form is kept under, and
-     * null for any other weight (see {@link PixelProducts}).
+     * null for any other weight (see {@link PixelProducts}). {@code residual} (the shape of
+     * y) is added to the output, after the activation; null for none, and given only where
+     * {@link #addsResidual} holds.
      */
     void convolve(Geometry g, MemorySegment x, MemorySegment gate, MemorySegment weight,
-            Object constant, MemorySegment bias, MemorySegment y, Activation act) {
+            Object constant, MemorySegment bias, MemorySegment y, Activation act,
+            MemorySegment residual) {
         if (gate != null && !acrossImages(g)) {
             throw new IllegalArgumentException("a gate cannot be folded into this convolution");
+        }
+        if (residual != null && !addsResidual(g)) {
+            throw new IllegalArgumentException("a residual cannot be added in this convolution");
         }
         if (g.depthwise()) {
             depthwise(g, x, weight, bias, y, act);
             return;
         }
         if (acrossImages(g)) {
-            pointwiseAcrossImages(g, x, gate, weight, constant, bias, y, act);
+            pointwiseAcrossImages(g, x, gate, weight, constant, bias, y, act, residual);
             return;
         }
         if (windowed(g)) {
@@ -160,7 +175,7 @@ final class Convolutions {
                     new PixelProducts.Window(g.h, g.w, g.kh, g.kw, g.spec.strideH(),
                             g.spec.strideW(), g.spec.padTop(), g.spec.padLeft(), g.outH,
                             g.outW),
-                    x, g.o, weight, constant, bias, act, y);
+                    x, g.o, weight, constant, bias, act, y, residual);
             return;
         }
         if (g.pointwise()) {
@@ -182,9 +197,9 @@ final class Convolutions {
      */
     private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment gate,
             MemorySegment weight, Object constant, MemorySegment bias, MemorySegment y,
-            Activation act) {
+            Activation act, MemorySegment residual) {
         pixelProducts.pointwise(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x, gate,
-                g.o, weight, constant, bias, act, y);
+                g.o, weight, constant, bias, act, y, residual);
     }
 
     /** How many constant weights have their packed strips kept (for tests). */

@@ -173,7 +173,7 @@ public final class CpuBackend implements Backend {
         Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
         return filled(y, () -> {
             convolutions.convolve(g, x.segment(), null, weight.segment(), constant(weight),
-                    bias == null ? null : bias.segment(), y.segment(), act);
+                    bias == null ? null : bias.segment(), y.segment(), act, null);
         });
     }
 
@@ -181,11 +181,7 @@ public final class CpuBackend implements Backend {
     public Tensor gatedConv2d(Tensor x, Tensor gate, Tensor weight, Tensor bias, Conv2dSpec spec,
             Activation act) {
         Convolutions.Geometry g = geometry(x, weight, bias, spec);
-        requireF32("gatedConv2d gate", gate, 2);
-        if (gate.dim(0) != g.n() || gate.dim(1) != g.c()) {
-            throw new IllegalArgumentException("gatedConv2d: gate " + Arrays.toString(gate.shape())
-                    + " is not [N, C] for input " + Arrays.toString(x.shape()));
-        }
+        requireGate("gatedConv2d", gate, g, x);
         if (!Convolutions.acrossImages(g)) {
             try (Tensor scaled = scaleChannels(x, gate, null)) {
                 return conv2d(scaled, weight, bias, spec, act);
@@ -194,7 +190,46 @@ public final class CpuBackend implements Backend {
         Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
         return filled(y, () -> {
             convolutions.convolve(g, x.segment(), gate.segment(), weight.segment(),
-                    constant(weight), bias == null ? null : bias.segment(), y.segment(), act);
+                    constant(weight), bias == null ? null : bias.segment(), y.segment(), act,
+                    null);
+        });
+    }
+
+    private static void requireGate(String op, Tensor gate, Convolutions.Geometry g, Tensor x) {
+        requireF32(op + " gate", gate, 2);
+        if (gate.dim(0) != g.n() || gate.dim(1) != g.c()) {
+            throw new IllegalArgumentException(op + ": gate " + Arrays.toString(gate.shape())
+                    + " is not [N, C] for input " + Arrays.toString(x.shape()));
+        }
+    }
+
+    /**
+     * The residual is added as the products write their output where the convolution runs on
+     * the engine's own kernel (1×1 over small images, gated or not, and dense ones); elsewhere
+     * it is a convolution and then an addition.
+     */
+    @Override
+    public Tensor conv2dAdd(Tensor x, Tensor gate, Tensor weight, Tensor bias, Conv2dSpec spec,
+            Activation act, Tensor residual) {
+        Convolutions.Geometry g = geometry(x, weight, bias, spec);
+        if (gate != null) {
+            requireGate("conv2dAdd", gate, g, x);
+        }
+        requireF32("conv2dAdd residual", residual, 4);
+        long[] outShape = {g.n(), g.o(), g.outH(), g.outW()};
+        if (!Arrays.equals(residual.shape(), outShape)) {
+            throw new IllegalArgumentException("conv2dAdd: residual "
+                    + Arrays.toString(residual.shape()) + " is not the output's "
+                    + Arrays.toString(outShape));
+        }
+        if (!Convolutions.addsResidual(g) || (gate != null && !Convolutions.acrossImages(g))) {
+            return Backend.super.conv2dAdd(x, gate, weight, bias, spec, act, residual);
+        }
+        Tensor y = outputs.allocate(outShape);
+        return filled(y, () -> {
+            convolutions.convolve(g, x.segment(), gate == null ? null : gate.segment(),
+                    weight.segment(), constant(weight), bias == null ? null : bias.segment(),
+                    y.segment(), act, residual.segment());
         });
     }
 

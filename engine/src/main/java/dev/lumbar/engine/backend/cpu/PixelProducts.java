@@ -134,13 +134,15 @@ final class PixelProducts {
     }
 
     /**
-     * {@code y = act(W · (x ⊙ gate) + bias)} for NCHW x ([N, C, H, W]) and y ([N, O, H, W]);
-     * {@code gate} ([N, C]) and {@code bias} ([O]) may be null.
+     * {@code y = act(W · (x ⊙ gate) + bias) + residual} for NCHW x ([N, C, H, W]) and y
+     * ([N, O, H, W]); {@code gate} ([N, C]), {@code bias} ([O]) and {@code residual} (the
+     * shape of y) may be null.
      */
     void pointwise(Images in, MemorySegment x, MemorySegment gate, int o, MemorySegment weight,
-            Object constant, MemorySegment bias, Activation act, MemorySegment y) {
+            Object constant, MemorySegment bias, Activation act, MemorySegment y,
+            MemorySegment residual) {
         activatedProducts(in.c, in.pixels(), in.plane, o, packed(weight, constant, o, in.c),
-                bias, act, y,
+                bias, act, y, residual,
                 (p0, count, packed) -> pack(in, x, gate, p0, count, packed));
     }
 
@@ -162,10 +164,11 @@ final class PixelProducts {
      * column), which is the layout of W's rows, so W ([O, C·kh·kw]) is used as it is.
      */
     void convolve(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
-            Object constant, MemorySegment bias, Activation act, MemorySegment y) {
+            Object constant, MemorySegment bias, Activation act, MemorySegment y,
+            MemorySegment residual) {
         int k = in.c * win.kh * win.kw;
         activatedProducts(k, (long) in.n * win.outPlane(), win.outPlane(), o,
-                packed(weight, constant, o, k), bias, act, y,
+                packed(weight, constant, o, k), bias, act, y, residual,
                 (p0, count, packed) -> packWindows(in, win, x, p0, count, packed));
     }
 
@@ -176,12 +179,14 @@ final class PixelProducts {
     }
 
     /**
-     * {@code y = act(W · B + bias)} for W ([o, k]) and the pixel columns B that {@code packer}
-     * lays out block by block; y is NCHW with {@code outPlane} pixels per image and channel.
-     * The body shared by the 1×1 and the windowed convolutions.
+     * {@code y = act(W · B + bias) + residual} for W ([o, k]) and the pixel columns B that
+     * {@code packer} lays out block by block; y (and residual, if not null) is NCHW with
+     * {@code outPlane} pixels per image and channel. The body shared by the 1×1 and the
+     * windowed convolutions.
      */
     private void activatedProducts(int k, long pixels, long outPlane, int o, float[] weights,
-            MemorySegment bias, Activation act, MemorySegment y, BlockPacker packer) {
+            MemorySegment bias, Activation act, MemorySegment y, MemorySegment residual,
+            BlockPacker packer) {
         int width = blockWidth(pixels, k);
         long blocks = (pixels + width - 1) / width;
         workers.forEach(Math.toIntExact(blocks), block -> {
@@ -196,7 +201,7 @@ final class PixelProducts {
                     kernel(k, weights, o0 * k, packed, s * k * NR, buf.tile, 0);
                     long q0 = p0 + (long) s * NR;
                     storeActivated(buf.tile, o0, Math.min(MR, o - o0), y, o, outPlane, q0,
-                            (int) Math.min(NR, p0 + count - q0), bias, act);
+                            (int) Math.min(NR, p0 + count - q0), bias, act, residual);
                 }
             }
         });
@@ -581,16 +586,25 @@ final class PixelProducts {
 
     /**
      * Rows [o0, o0 + rows) of the tile, pixels [q, q + width), to NCHW y ([N, O, plane]) as
-     * {@code act(tile + bias)}.
+     * {@code act(tile + bias) + residual}, residual (the shape of y) null for none.
      */
     private static void storeActivated(MemorySegment tile, int o0, int rows, MemorySegment y,
-            int o, long plane, long q, int width, MemorySegment bias, Activation act) {
+            int o, long plane, long q, int width, MemorySegment bias, Activation act,
+            MemorySegment residual) {
         long first = q / plane;
         long firstAt = q - first * plane;
         if (width == NR && firstAt + NR <= plane) {
             // the strip lies within one image: each row goes to y as it is activated
-            Pointwise.tileBiasActivate(tile, 0, y, ((first * o + o0) * plane + firstAt)
-                    * Float.BYTES, plane * Float.BYTES, rows, bias, o0, act);
+            long at = ((first * o + o0) * plane + firstAt) * Float.BYTES;
+            long stride = plane * Float.BYTES;
+            Pointwise.tileBiasActivate(tile, 0, y, at, stride, rows, bias, o0, act);
+            if (residual != null) {
+                for (int r = 0; r < rows; r++) {
+                    long row = at + r * stride;
+                    addVector(y, row, residual);
+                    addVector(y, row + (long) L * Float.BYTES, residual);
+                }
+            }
             return;
         }
         // activated in place first, the whole tile at once: on small planes a row's run
@@ -609,12 +623,24 @@ final class PixelProducts {
                 for (int i = 0; i < run; i += L) {
                     VectorMask<Float> lanes = S.indexInRange(i, run);
                     long step = (long) i * Float.BYTES;
-                    FloatVector.fromMemorySegment(S, tile, from + step, LE, lanes)
-                            .intoMemorySegment(y, to + step, LE, lanes);
+                    FloatVector v = FloatVector.fromMemorySegment(S, tile, from + step, LE,
+                            lanes);
+                    if (residual != null) {
+                        v = v.add(FloatVector.fromMemorySegment(S, residual, to + step, LE,
+                                lanes));
+                    }
+                    v.intoMemorySegment(y, to + step, LE, lanes);
                 }
             }
             done += run;
         }
+    }
+
+    /** {@code y[at .. at + L) += residual[at .. at + L)}, offsets in bytes. */
+    private static void addVector(MemorySegment y, long at, MemorySegment residual) {
+        FloatVector.fromMemorySegment(S, y, at, LE)
+                .add(FloatVector.fromMemorySegment(S, residual, at, LE))
+                .intoMemorySegment(y, at, LE);
     }
 
     /**

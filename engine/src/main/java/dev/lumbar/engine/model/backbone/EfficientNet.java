@@ -262,39 +262,37 @@ final class EfficientNet implements Backbone {
     }
 
     private Tensor block(Backend backend, Block block, Tensor x) {
-        // cn: conv–BN–act; ds: dw, SE, pw; ir: pw, dw, SE, pwl; er: conv_exp, SE, pwl
-        Tensor h = conv(backend, block.first(), x);
-        if (block.spec().kind() == EfficientNetArch.Kind.INVERTED_RESIDUAL) {
-            h = replace(h, conv(backend, block.second(), h));
-        }
+        // cn: conv–BN–act; ds: dw, SE, pw; ir: pw, dw, SE, pwl; er: conv_exp, SE, pwl. A block
+        // that keeps its shape adds its input to the output of its last convolution, which
+        // the backend may do as it writes that output.
+        Tensor shortcut = block.spec().residual() ? x : null;
         ConvBn projection = switch (block.spec().kind()) {
             case CONV_BN_ACT -> null;
             case INVERTED_RESIDUAL -> block.third();
             case DEPTHWISE_SEPARABLE, EDGE_RESIDUAL -> block.second();
         };
         SqueezeExcite se = block.se();
-        if (se != null && projection != null) {
-            // the gate goes into the projection: the backend may scale the input on its way
-            // into the product rather than in a pass of its own
-            try (Tensor gate = backend.squeezeExciteGate(h, se.reduceWeight(), se.reduceBias(),
-                    se.expandWeight(), se.expandBias(), Activation.SILU)) {
-                h = replace(h, conv(backend, projection, h, gate));
-            }
-        } else {
-            if (se != null) {
-                h = replace(h, backend.squeezeExcite(h, se.reduceWeight(), se.reduceBias(),
-                        se.expandWeight(), se.expandBias(), Activation.SILU));
-            }
-            if (projection != null) {
-                h = replace(h, conv(backend, projection, h));
-            }
+        if (projection == null && se == null) {
+            return conv(backend, block.first(), x, null, shortcut);
         }
-
-        // residual when the block keeps shape
-        if (block.spec().residual()) {
-            h = replace(h, backend.add(h, x));
+        Tensor h = conv(backend, block.first(), x);
+        if (block.spec().kind() == EfficientNetArch.Kind.INVERTED_RESIDUAL) {
+            h = replace(h, conv(backend, block.second(), h));
         }
-        return h;
+        if (projection == null) {
+            h = replace(h, backend.squeezeExcite(h, se.reduceWeight(), se.reduceBias(),
+                    se.expandWeight(), se.expandBias(), Activation.SILU));
+            return shortcut == null ? h : replace(h, backend.add(h, shortcut));
+        }
+        if (se == null) {
+            return replace(h, conv(backend, projection, h, null, shortcut));
+        }
+        // the gate goes into the projection: the backend may scale the input on its way into
+        // the product rather than in a pass of its own
+        try (Tensor gate = backend.squeezeExciteGate(h, se.reduceWeight(), se.reduceBias(),
+                se.expandWeight(), se.expandBias(), Activation.SILU)) {
+            return replace(h, conv(backend, projection, h, gate, shortcut));
+        }
     }
 
     /** Closes {@code old} and returns {@code next}: one step of a chain of temporaries. */
@@ -304,11 +302,14 @@ final class EfficientNet implements Backbone {
     }
 
     private Tensor conv(Backend backend, ConvBn conv, Tensor x) {
-        return conv(backend, conv, x, null);
+        return conv(backend, conv, x, null, null);
     }
 
-    /** The convolution of {@code x}, scaled by a squeeze-excite {@code gate} when not null. */
-    private Tensor conv(Backend backend, ConvBn conv, Tensor x, Tensor gate) {
+    /**
+     * The convolution of {@code x}, scaled by a squeeze-excite {@code gate} and with
+     * {@code residual} added to its output, each when not null.
+     */
+    private Tensor conv(Backend backend, ConvBn conv, Tensor x, Tensor gate, Tensor residual) {
         int h = x.size(2);
         int w = x.size(3);
         int k = conv.kernel();
@@ -321,6 +322,10 @@ final class EfficientNet implements Backbone {
                     1, 1, conv.groups());
         } else {
             geometry = Conv2dSpec.symmetric(s, ((s - 1) + (k - 1)) / 2, 1, conv.groups());
+        }
+        if (residual != null) {
+            return backend.conv2dAdd(x, gate, conv.weight(), conv.bias(), geometry, conv.act(),
+                    residual);
         }
         return gate == null
                 ? backend.conv2d(x, conv.weight(), conv.bias(), geometry, conv.act())

@@ -4,6 +4,7 @@ import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.Activation;
@@ -225,6 +226,58 @@ class PixelProductsTest {
                     }
                     // the three uploaded weights, and those of earlier rounds not yet collected
                     assertTrue(cpu.keptWeights() >= 3, "kept " + cpu.keptWeights());
+                }
+            }
+        }
+    }
+
+    /**
+     * A residual added as the products write their output gives the bits of the convolution
+     * followed by an addition: 1×1 over small images (strips within one image and across
+     * several), gated and not, dense 3×3, and the shapes that fall back to the two calls (a
+     * large image, a depthwise convolution); a residual of the wrong shape is refused.
+     */
+    @Test
+    void residualAddedOnTheWayOutMatchesConvolutionThenAdd() {
+        SplittableRandom random = new SplittableRandom(29);
+        Conv2dSpec dense = Conv2dSpec.symmetric(1, 1, 1, 1);
+        Conv2dSpec depthwise = Conv2dSpec.symmetric(1, 1, 1, 8);
+        Object[][] cases = {
+            {new long[] {5, 12, 7, 7}, new long[] {9, 12, 1, 1}, POINTWISE, true},
+            {new long[] {3, 8, 8, 8}, new long[] {13, 8, 1, 1}, POINTWISE, true},
+            {new long[] {2, 6, 17, 19}, new long[] {7, 6, 3, 3}, dense, false},
+            {new long[] {2, 8, 20, 20}, new long[] {5, 8, 1, 1}, POINTWISE, false},
+            {new long[] {2, 8, 9, 9}, new long[] {8, 1, 3, 3}, depthwise, false},
+        };
+        try (CpuBackend cpu = new CpuBackend(3, GemmChoice.JAVA)) {
+            for (Object[] c : cases) {
+                long[] xs = (long[]) c[0];
+                long[] ws = (long[]) c[1];
+                Conv2dSpec spec = (Conv2dSpec) c[2];
+                String what = Arrays.toString(xs) + " * " + Arrays.toString(ws);
+                try (Tensor x = random(random, -1, 1, xs);
+                        Tensor w = random(random, -0.5, 0.5, ws);
+                        Tensor b = random(random, -0.5, 0.5, ws[0]);
+                        Tensor plain = cpu.conv2d(x, w, b, spec, Activation.SILU);
+                        Tensor r = random(random, -1, 1, plain.shape());
+                        Tensor expected = cpu.add(plain, r);
+                        Tensor fused = cpu.conv2dAdd(x, null, w, b, spec, Activation.SILU, r)) {
+                    assertArrayEquals(expected.toFloatArray(), fused.toFloatArray(), what);
+                    if ((Boolean) c[3]) {
+                        try (Tensor gate = random(random, 0, 1, xs[0], xs[1]);
+                                Tensor gated = cpu.gatedConv2d(x, gate, w, b, spec,
+                                        Activation.IDENTITY);
+                                Tensor gatedExpected = cpu.add(gated, r);
+                                Tensor gatedFused = cpu.conv2dAdd(x, gate, w, b, spec,
+                                        Activation.IDENTITY, r)) {
+                            assertArrayEquals(gatedExpected.toFloatArray(),
+                                    gatedFused.toFloatArray(), what + " gated");
+                        }
+                    }
+                    try (Tensor wrong = random(random, -1, 1, xs[0], ws[0] + 1, 1, 1)) {
+                        assertThrows(IllegalArgumentException.class, () -> cpu.conv2dAdd(x,
+                                null, w, b, spec, Activation.SILU, wrong), what);
+                    }
                 }
             }
         }
