@@ -57,6 +57,8 @@ final class Convolutions {
 
     /** Output pixels per row that the channel-blocked depthwise row kernel keeps in registers. */
     private static final int ROW_PIXELS = 8;
+    /** The largest padded channel block (floats) of a depthwise plane wider than L / 2. */
+    private static final long CHANNEL_BLOCK_FLOATS = 64 * 1024;
 
     /** Depthwise planes are shared among workers in chunks of about this many outputs. */
     private static final long DEPTHWISE_CHUNK_OUTPUTS = 4096;
@@ -372,15 +374,18 @@ final class Convolutions {
 
     private void depthwise(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act) {
-        if (g.outW <= L / 2) {
-            // rows of at most half a vector; wider ones (14×14) lose less to idle lanes than
-            // the channel-blocked kernel spends moving planes into and out of its layout
-            depthwiseAcrossChannels(g, x, weight, bias, y, act);
-            return;
-        }
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
+        // rows of at most half a vector, and, where 16 × 16 transposes move the planes, any
+        // stride-1 plane whose channel block stays within a core's L2: 3×3 over 14×14 and
+        // 7×7 over 16×16 and 56×56 ran 13–28 % faster channel-blocked than row by row; 3×3
+        // over 112×112 (an 830 KiB block) ran half as slow again
+        if (g.outW <= L / 2 || Transposes.available() && s.strideH() == 1 && s.strideW() == 1
+                && (long) paddedH * paddedW * L <= CHANNEL_BLOCK_FLOATS) {
+            depthwiseAcrossChannels(g, x, weight, bias, y, act);
+            return;
+        }
         int phaseW = (paddedW + s.strideW() - 1) / s.strideW();
         int rowW = s.strideW() == 1 ? paddedW : phaseW;
         int[] tapOffset = tapOffsets(g, rowW, s.strideW() == 1 ? 0 : paddedH * phaseW);
@@ -409,11 +414,11 @@ final class Convolutions {
 
     /**
      * Depthwise convolution of planes at most half a vector wide (8×8, 7×7 and 4×4 at the end
-     * of a backbone), with the vector across channels instead of along a row: L channels of one
-     * image are moved into a padded {@code [H, W, L]} block (by 16 × 16 transposes where
-     * vectors hold 16 floats and planes are whole vectors, else by gathers), every output
-     * pixel sums its taps as whole vectors, and the sums are moved back to the channels'
-     * planes. Each output is the same chain of multiply-adds as in the row-wise kernel (bias,
+     * of a backbone) or, with 16-float vectors, of stride-1 planes up to about 56×56, with the
+     * vector across channels instead of along a row: L channels of one image are moved into
+     * a padded {@code [H, W, L]} block (by 16 × 16 transposes where vectors hold 16 floats,
+     * else by gathers), every output pixel sums its taps as whole vectors, and the sums are
+     * moved back to the channels' planes. Each output is the same chain of multiply-adds as in the row-wise kernel (bias,
      * then the taps in order), so the two give the same bits for finite weights.
      */
     private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
@@ -450,16 +455,21 @@ final class Convolutions {
                 tapOffset[t] = (ky * s.dilationH() * paddedW + kx * s.dilationW()) * L;
             }
         }
-        // with 16 lanes and whole vectors of pixels, planes go in and out of the blocked
-        // layout by 16 × 16 transposes rather than one gather per pixel or per channel
-        boolean transposed = Transposes.available() && inPlane % L == 0 && outPlane % L == 0;
-        int[][] inRows = new int[inPlane / L][L];
-        int[][] outRows = new int[outPlane / L][L];
+        // with 16 lanes, planes go in and out of the blocked layout by 16 × 16 transposes
+        // rather than one gather per pixel or per channel. A plane that is not whole vectors
+        // ends in a partial transpose: on the way in, its rows past the plane's end land in a
+        // scratch area after the block; on the way out, it runs first, and what it writes past
+        // each channel's plane the next channel's own rows then overwrite.
+        boolean transposed = Transposes.available();
+        int blockFloats = (paddedH * paddedW + ROW_PIXELS) * L;
+        int[][] inRows = new int[(inPlane + L - 1) / L][L];
+        int[][] outRows = new int[(outPlane + L - 1) / L][L];
         if (transposed) {
-            for (int p = 0; p < inPlane; p++) {
+            for (int p = 0; p < inRows.length * L; p++) {
                 int iy = p / g.w;
                 int ix = p % g.w;
-                inRows[p / L][p % L] = ((iy + s.padTop()) * paddedW + s.padLeft() + ix) * L;
+                inRows[p / L][p % L] = p >= inPlane ? blockFloats + (p % L) * L
+                        : ((iy + s.padTop()) * paddedW + s.padLeft() + ix) * L;
             }
             for (int p0 = 0; p0 < outPlane; p0 += L) {
                 for (int c = 0; c < L; c++) {
@@ -468,17 +478,19 @@ final class Convolutions {
             }
         }
         long grain = Math.max(1, DEPTHWISE_CHUNK_OUTPUTS / ((long) outPlane * L));
-        boolean rowsInRegisters = s.strideH() == 1 && s.strideW() == 1 && g.outW <= ROW_PIXELS;
+        boolean rowsInRegisters = s.strideH() == 1 && s.strideW() == 1;
         workers.forChunks((long) g.n * blocks, grain, (from, to) -> {
-            float[] planes = buffer(channelPlanes, L * Math.max(inPlane, outPlane));
-            // room past the end for the row kernel's unused pixels
-            float[] block = buffer(channelBlocks, (paddedH * paddedW + ROW_PIXELS) * L);
+            // a vector past the last plane: a partial transpose reads and writes there
+            float[] planes = buffer(channelPlanes, L * Math.max(inPlane, outPlane) + L);
+            // room past the end for the row kernel's unused pixels, then the scratch rows of a
+            // partial transpose
+            float[] block = buffer(channelBlocks, blockFloats + L * L);
             // whole vectors of pixels: the gathers back check every lane, used or not; and
             // room for the row kernel's unused pixels, up to ROW_PIXELS past the last row's
             // start (more than one vector of pixels when vectors hold fewer than 8 floats)
             int sumPixels = (outPlane + L - 1) / L * L + Math.max(L, ROW_PIXELS);
             float[] sums = buffer(channelSums, sumPixels * L);
-            java.util.Arrays.fill(block, 0, (paddedH * paddedW + ROW_PIXELS) * L, 0f);
+            java.util.Arrays.fill(block, 0, blockFloats, 0f);
             for (long task = from; task < to; task++) {
                 int n = (int) (task / blocks);
                 int b = (int) (task % blocks);
@@ -492,7 +504,7 @@ final class Convolutions {
                         lanesUsed * inPlane);
                 if (transposed) {
                     // the channels past the last are zero, not the previous block's
-                    java.util.Arrays.fill(planes, lanesUsed * inPlane, L * inPlane, 0f);
+                    java.util.Arrays.fill(planes, lanesUsed * inPlane, L * inPlane + L, 0f);
                     for (int p0 = 0; p0 < inPlane; p0 += L) {
                         Transposes.transpose(planes, p0, inPlane, block, inRows[p0 / L]);
                     }
@@ -520,8 +532,10 @@ final class Convolutions {
 
                 // scatter back to the channels' planes, then the activation over them in place
                 if (transposed) {
-                    for (int p0 = 0; p0 < outPlane; p0 += L) {
-                        Transposes.transpose(sums, p0 * L, L, planes, outRows[p0 / L]);
+                    int last = (outPlane - 1) / L;
+                    Transposes.transpose(sums, last * L * L, L, planes, outRows[last]);
+                    for (int chunk = 0; chunk < last; chunk++) {
+                        Transposes.transpose(sums, chunk * L * L, L, planes, outRows[chunk]);
                     }
                 } else {
                     for (int c = 0; c < lanesUsed; c++) {
@@ -568,52 +582,61 @@ final class Convolutions {
     }
 
     /**
-     * The sums of one channel block (stride 1, output rows of at most {@link #ROW_PIXELS}
-     * pixels) with a whole output row in registers: each tap's weights are loaded once per
-     * row rather than once per pixel, and kernel rows that fall wholly in the padding are
+     * The sums of one channel block (stride 1) a row segment of {@link #ROW_PIXELS} output
+     * pixels at a time, the segment in registers: each tap's weights are loaded once per
+     * segment rather than once per pixel, and kernel rows that fall wholly in the padding are
      * skipped. Every output gets the same operations in the same order as the per-pixel loop
-     * (a skipped tap would only have added zero). Rows shorter than {@link #ROW_PIXELS} also
-     * sum pixels past their end, into slack that the next row, or nothing, overwrites.
+     * (a skipped tap would only have added zero). A row's last segment also sums pixels past
+     * its end, into slack that the next row, or nothing, overwrites; it reads them from the
+     * next padded row or, after the last, from the block's slack.
      */
     private static void channelBlockRows(Geometry g, float[] block, float[] tapWeights,
             int w0, float[] biases, int c0, int paddedW, float[] sums) {
-        Conv2dSpec s = g.spec;
         for (int oy = 0; oy < g.outH; oy++) {
-            FloatVector bias = FloatVector.fromArray(S, biases, c0);
-            FloatVector a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-            FloatVector a4 = bias, a5 = bias, a6 = bias, a7 = bias;
-            for (int ky = 0; ky < g.kh; ky++) {
-                int iy = oy + ky * s.dilationH() - s.padTop();
-                if (iy < 0 || iy >= g.h) {
-                    // LIMITATION: a NaN or infinite weight on a skipped row adds nothing here,
-                    // where the other depthwise kernels multiply it by the padding's zero and
-                    // give NaN; finite weights give the same bits either way
-                    continue;
-                }
-                int row = (oy + ky * s.dilationH()) * paddedW * L;
-                for (int kx = 0; kx < g.kw; kx++) {
-                    int at = row + kx * s.dilationW() * L;
-                    FloatVector w = FloatVector.fromArray(S, tapWeights, w0 + (ky * g.kw + kx) * L);
-                    a0 = FloatVector.fromArray(S, block, at).fma(w, a0);
-                    a1 = FloatVector.fromArray(S, block, at + L).fma(w, a1);
-                    a2 = FloatVector.fromArray(S, block, at + 2 * L).fma(w, a2);
-                    a3 = FloatVector.fromArray(S, block, at + 3 * L).fma(w, a3);
-                    a4 = FloatVector.fromArray(S, block, at + 4 * L).fma(w, a4);
-                    a5 = FloatVector.fromArray(S, block, at + 5 * L).fma(w, a5);
-                    a6 = FloatVector.fromArray(S, block, at + 6 * L).fma(w, a6);
-                    a7 = FloatVector.fromArray(S, block, at + 7 * L).fma(w, a7);
-                }
+            for (int ox0 = 0; ox0 < g.outW; ox0 += ROW_PIXELS) {
+                rowSegment(g, block, tapWeights, w0, biases, c0, paddedW, sums, oy, ox0);
             }
-            int out = oy * g.outW * L;
-            a0.intoArray(sums, out);
-            a1.intoArray(sums, out + L);
-            a2.intoArray(sums, out + 2 * L);
-            a3.intoArray(sums, out + 3 * L);
-            a4.intoArray(sums, out + 4 * L);
-            a5.intoArray(sums, out + 5 * L);
-            a6.intoArray(sums, out + 6 * L);
-            a7.intoArray(sums, out + 7 * L);
         }
+    }
+
+    /** Output pixels [ox0, ox0 + ROW_PIXELS) of row oy, for {@link #channelBlockRows}. */
+    private static void rowSegment(Geometry g, float[] block, float[] tapWeights, int w0,
+            float[] biases, int c0, int paddedW, float[] sums, int oy, int ox0) {
+        Conv2dSpec s = g.spec;
+        FloatVector bias = FloatVector.fromArray(S, biases, c0);
+        FloatVector a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+        FloatVector a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+        for (int ky = 0; ky < g.kh; ky++) {
+            int iy = oy + ky * s.dilationH() - s.padTop();
+            if (iy < 0 || iy >= g.h) {
+                // LIMITATION: a NaN or infinite weight on a skipped row adds nothing here,
+                // where the other depthwise kernels multiply it by the padding's zero and
+                // give NaN; finite weights give the same bits either way
+                continue;
+            }
+            int row = ((oy + ky * s.dilationH()) * paddedW + ox0) * L;
+            for (int kx = 0; kx < g.kw; kx++) {
+                int at = row + kx * s.dilationW() * L;
+                FloatVector w = FloatVector.fromArray(S, tapWeights, w0 + (ky * g.kw + kx) * L);
+                a0 = FloatVector.fromArray(S, block, at).fma(w, a0);
+                a1 = FloatVector.fromArray(S, block, at + L).fma(w, a1);
+                a2 = FloatVector.fromArray(S, block, at + 2 * L).fma(w, a2);
+                a3 = FloatVector.fromArray(S, block, at + 3 * L).fma(w, a3);
+                a4 = FloatVector.fromArray(S, block, at + 4 * L).fma(w, a4);
+                a5 = FloatVector.fromArray(S, block, at + 5 * L).fma(w, a5);
+                a6 = FloatVector.fromArray(S, block, at + 6 * L).fma(w, a6);
+                a7 = FloatVector.fromArray(S, block, at + 7 * L).fma(w, a7);
+            }
+        }
+        int out = (oy * g.outW + ox0) * L;
+        a0.intoArray(sums, out);
+        a1.intoArray(sums, out + L);
+        a2.intoArray(sums, out + 2 * L);
+        a3.intoArray(sums, out + 3 * L);
+        a4.intoArray(sums, out + 4 * L);
+        a5.intoArray(sums, out + 5 * L);
+        a6.intoArray(sums, out + 6 * L);
+        a7.intoArray(sums, out + 7 * L);
     }
 
     /**
