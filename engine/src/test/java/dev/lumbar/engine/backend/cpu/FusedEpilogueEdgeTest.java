@@ -393,6 +393,26 @@ class FusedEpilogueEdgeTest {
     }
 
     /**
+     * Planes of no pixels: each mean is 0 / 0, NaN (as PyTorch's mean over an empty plane),
+     * and no planes at all give an empty result; neither is refused.
+     */
+    @Test
+    void averagePoolOverEmptyPlanes() {
+        long[][] shapes = {{2, 3, 0, 4}, {1, 20, 4, 0}, {2, 16, 0, 0}, {0, 16, 4, 4}};
+        for (long[] shape : shapes) {
+            for (CpuBackend cpu : new CpuBackend[] {one, three}) {
+                try (Tensor x = Tensor.zeros(shape);
+                        Tensor y = cpu.globalAvgPool(x)) {
+                    assertArrayEquals(new long[] {shape[0], shape[1]}, y.shape());
+                    for (float mean : y.toFloatArray()) {
+                        assertTrue(Float.isNaN(mean), Arrays.toString(shape) + ": " + mean);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Fresh uploaded weights first used by two threads at once (both may pack them; one set
      * of strips is kept): every result has the bits of the same weight not uploaded.
      */

@@ -40,6 +40,7 @@ public final class NarrowVectorsCheck {
             epilogues.activationRunsGiveEachElementTheBitsItGetsAlone();
             epilogues.tileEpilogueGivesTheBitsOfTheRunEpilogue();
             epilogues.averagePoolOnEdgeShapes();
+            epilogues.averagePoolOverEmptyPlanes();
             epilogues.closedUploadedWeightIsRefused();
         } finally {
             FusedEpilogueEdgeTest.close();
