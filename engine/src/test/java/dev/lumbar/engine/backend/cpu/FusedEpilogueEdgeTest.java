@@ -141,6 +141,69 @@ class FusedEpilogueEdgeTest {
         }
     }
 
+    /**
+     * Shapes with nothing in them (no input channels, no output channels, no images) and a
+     * gate on convolutions that cannot fold it (dense, one image): the same bits as the
+     * convolution then the addition.
+     */
+    @Test
+    void residualOnEmptyAndGatedFallbackShapes() {
+        SplittableRandom random = new SplittableRandom(107);
+        // {N, C, H, W, O, kernel, gated}
+        int[][] shapes = {
+            {2, 0, 4, 4, 5, 1, 0}, {2, 3, 4, 4, 0, 1, 0}, {0, 3, 4, 4, 5, 1, 0},
+            {2, 0, 5, 5, 3, 3, 0}, {2, 3, 6, 6, 7, 3, 1}, {1, 5, 4, 4, 7, 1, 1},
+            {2, 4, 16, 16, 6, 1, 1},
+        };
+        for (int[] s : shapes) {
+            Conv2dSpec spec = Conv2dSpec.symmetric(1, s[5] / 2, 1, 1);
+            String what = Arrays.toString(s);
+            try (Tensor x = random(random, -1, 1, s[0], s[1], s[2], s[3]);
+                    Tensor w = random(random, -0.5, 0.5, s[4], s[1], s[5], s[5]);
+                    Tensor up = one.upload(w);
+                    Tensor b = random(random, -0.5, 0.5, s[4]);
+                    Tensor shape = one.conv2d(x, w, b, spec, Activation.GELU);
+                    Tensor r = random(random, -1, 1, shape.shape());
+                    Tensor gate = random(random, 0, 1, s[0], s[1])) {
+                checkConvAdd(what, x, s[6] == 1 ? gate : null, w, b, spec, Activation.GELU, r);
+                try (Tensor plain = one.conv2dAdd(x, s[6] == 1 ? gate : null, w, b, spec,
+                        Activation.GELU, r);
+                        Tensor uploaded = one.conv2dAdd(x, s[6] == 1 ? gate : null, up, b, spec,
+                                Activation.GELU, r)) {
+                    assertSameBits(what + " uploaded", plain.toFloatArray(),
+                            uploaded.toFloatArray());
+                }
+            }
+        }
+    }
+
+    /**
+     * One uploaded weight's memory seen with two shapes (a 1×1 weight and, reshaped, a 3×3 one
+     * over a single channel): each gives the bits of a weight that is not uploaded.
+     */
+    @Test
+    void uploadedWeightAndAReshapedViewOfIt() {
+        SplittableRandom random = new SplittableRandom(109);
+        Conv2dSpec dense = Conv2dSpec.symmetric(1, 1, 1, 1);
+        try (Tensor x1 = random(random, -1, 1, 3, 9, 4, 4);
+                Tensor x3 = random(random, -1, 1, 2, 1, 11, 13);
+                Tensor w = random(random, -0.5, 0.5, 8, 9, 1, 1);
+                Tensor w3 = w.reshape(8, 1, 3, 3);
+                Tensor up = one.upload(w);
+                Tensor up3 = up.reshape(8, 1, 3, 3)) {
+            for (int round = 0; round < 2; round++) {
+                try (Tensor a = one.conv2d(x1, w, null, POINTWISE, Activation.SILU);
+                        Tensor e = one.conv2d(x1, up, null, POINTWISE, Activation.SILU);
+                        Tensor a3 = one.conv2d(x3, w3, null, dense, Activation.SILU);
+                        Tensor e3 = one.conv2d(x3, up3, null, dense, Activation.SILU)) {
+                    assertSameBits("1×1, round " + round, a.toFloatArray(), e.toFloatArray());
+                    assertSameBits("3×3 view, round " + round, a3.toFloatArray(),
+                            e3.toFloatArray());
+                }
+            }
+        }
+    }
+
     /** NaN and infinities in the residual, the input and a weight row pass through as added. */
     @Test
     void residualWithSpecialValues() {
