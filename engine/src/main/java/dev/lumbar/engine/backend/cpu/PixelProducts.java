@@ -372,6 +372,13 @@ final class PixelProducts {
         int length = (rows + MR - 1) / MR * MR * k;
         if (constant != null) {
             float[] kept = packedConstants.get(constant);
+            if (kept != null && !w.scope().isAlive()) {
+                // the strips would outlive the weight: a closed weight is refused as it is
+                // when packed from its memory, and its strips give their heap share back
+                packedConstants.remove(constant);
+                throw new IllegalStateException("convolution weight [" + rows + ", " + k
+                        + "] was closed");
+            }
             if (kept != null && kept.length == length) {
                 return kept;
             }

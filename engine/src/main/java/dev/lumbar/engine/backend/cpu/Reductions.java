@@ -65,6 +65,10 @@ final class Reductions {
      */
     static void sixteenMeans(MemorySegment x, long first, int plane, MemorySegment y, long to,
             float[] scratch, int[] rows) {
+        // LIMITATION: the 16 lane sums are added in float, where the plane-by-plane loop adds
+        // them in double: a plane whose sum passes Float.MAX_VALUE (values above about 2e37)
+        // has an infinite mean, and a mean can differ in its last bits from the one the same
+        // plane gets past the last whole group of 16 (N·C not a multiple of 16).
         for (int i = 0; i < 16; i++) {
             long at = (first + (long) i * plane) * Float.BYTES;
             FloatVector acc = FloatVector.fromMemorySegment(Transposes.S, x, at, LE);

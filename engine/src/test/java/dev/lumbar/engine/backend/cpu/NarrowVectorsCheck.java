@@ -31,6 +31,20 @@ public final class NarrowVectorsCheck {
         } finally {
             PixelProductsEdgeTest.close();
         }
+        FusedEpilogueEdgeTest.backends();
+        try {
+            FusedEpilogueEdgeTest epilogues = new FusedEpilogueEdgeTest();
+            epilogues.residualAddedOnTheWayOutOnEdgeShapes();
+            epilogues.residualWithSpecialValues();
+            epilogues.residualThatIsTheInput();
+            epilogues.activationRunsGiveEachElementTheBitsItGetsAlone();
+            epilogues.tileEpilogueGivesTheBitsOfTheRunEpilogue();
+            epilogues.averagePoolOnEdgeShapes();
+            epilogues.averagePoolOverEmptyPlanes();
+            epilogues.closedUploadedWeightIsRefused();
+        } finally {
+            FusedEpilogueEdgeTest.close();
+        }
         System.out.println("ok");
     }
 }
