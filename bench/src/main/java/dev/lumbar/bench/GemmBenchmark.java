@@ -19,9 +19,10 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * Matrix products as the backbones issue them: 1×1 convolutions over a batch of images,
  * {@code [O, C] × [C, H·W]} per image, through the backend's public {@code conv2d}, with the
- * engine's Java GEMM and with OpenBLAS. The shape is {@code batch×O×C×pixels}. Images under
- * 256 pixels, several to a batch, run on the engine's own pixel-product kernel whichever
- * GEMM is chosen, so for those shapes the two rows measure the same code.
+ * engine's Java GEMM and with OpenBLAS. The shape is {@code batch×O×C×pixels}. Every 1×1
+ * convolution over more than one image, and over a single one of 256 pixels or more, runs on
+ * the engine's own pixel-product kernel whichever GEMM is chosen, so for these shapes the two
+ * rows measure the same code; the GEMM choice matters for one small image only.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
