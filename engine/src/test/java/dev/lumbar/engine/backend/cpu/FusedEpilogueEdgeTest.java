@@ -113,10 +113,10 @@ class FusedEpilogueEdgeTest {
     void residualAddedOnTheWayOutOnEdgeShapes() {
         SplittableRandom random = new SplittableRandom(61);
         Activation[] acts = Activation.values();
-        // {N, C, H, W, O, kernel, stride, pad}: 1×1 over 4×4, 7×7, 1×1 and 15×15 planes (strips
-        // within one image and across several), O not a multiple of 6; dense 3×3 and 5×5,
-        // strided by 2, on planes smaller than a strip; 1×1 on one image and on 16×16 planes,
-        // which add the residual in a pass of its own
+        // {N, C, H, W, O, kernel, stride, pad}: 1×1 over 4×4, 7×7, 1×1 and 15×15 planes
+        // (strips within one image and across several), O not a multiple of 6; dense 3×3 and
+        // 5×5, strided by 2, on planes smaller than a strip; 1×1 on one small image, which adds
+        // the residual in a pass of its own, and on 16×16 planes
         int[][] shapes = {
             {3, 5, 4, 4, 7, 1, 1, 0}, {4, 6, 7, 7, 13, 1, 1, 0}, {33, 3, 1, 1, 5, 1, 1, 0},
             {2, 8, 1, 1, 6, 1, 1, 0}, {5, 12, 7, 7, 1, 1, 1, 0}, {2, 16, 15, 15, 11, 1, 1, 0},
