@@ -57,8 +57,6 @@ final class Convolutions {
 
     /** Output pixels per row that the channel-blocked depthwise row kernel keeps in registers. */
     private static final int ROW_PIXELS = 8;
-    /** The largest padded channel block (floats) of a depthwise plane wider than L / 2. */
-    private static final long CHANNEL_BLOCK_FLOATS = 64 * 1024;
 
     /** Depthwise planes are shared among workers in chunks of about this many outputs. */
     private static final long DEPTHWISE_CHUNK_OUTPUTS = 4096;
@@ -379,12 +377,12 @@ final class Convolutions {
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
-        // rows of at most half a vector, and, where 16 × 16 transposes move the planes, any
-        // stride-1 plane whose channel block stays within a core's L2: 3×3 over 14×14 and
-        // 7×7 over 16×16 and 56×56 ran 13–28 % faster channel-blocked than row by row; 3×3
-        // over 112×112 (an 830 KiB block) ran half as slow again
+        // rows of at most half a vector and, where 16 × 16 transposes move the planes, stride-1
+        // rows of at most one vector: 3×3 over 14×14 and 7×7 over 14×14 and 16×16 ran 9–28 %
+        // faster channel-blocked than row by row; 7×7 over 32×32 ran 17 % slower, and over
+        // 56×56 level
         if (g.outW <= L / 2 || Transposes.available() && s.strideH() == 1 && s.strideW() == 1
-                && (long) paddedH * paddedW * L <= CHANNEL_BLOCK_FLOATS) {
+                && g.outW <= L) {
             depthwiseAcrossChannels(g, x, weight, bias, y, act);
             return;
         }
@@ -416,7 +414,7 @@ final class Convolutions {
 
     /**
      * Depthwise convolution of planes at most half a vector wide (8×8, 7×7 and 4×4 at the end
-     * of a backbone) or, with 16-float vectors, of stride-1 planes up to about 56×56, with the
+     * of a backbone) or, with 16-float vectors, of stride-1 planes up to 16 wide, with the
      * vector across channels instead of along a row: L channels of one image are moved into
      * a padded {@code [H, W, L]} block (by 16 × 16 transposes where vectors hold 16 floats,
      * else by gathers), every output pixel sums its taps as whole vectors, and the sums are
