@@ -74,6 +74,11 @@ final class Pointwise {
      * bits; but the rows are whole vectors, so no load or store is masked and one pass does
      * bias and activation, which on a 6 × 32 tile costs about half of a bias pass followed by
      * an activation pass.
+     *
+     * <p>Why SiLU and GELU are written out again here rather than the run loops taking rows:
+     * a row of exactly two vectors lets the compiler unroll it whole. Calling the run loop once
+     * per row (0.82 ns a value for SiLU) or giving it a loop over rows (1.1 ns) were both
+     * slower than this (0.62 ns).
      */
     static void tileBiasActivate(MemorySegment src, long srcOffset, MemorySegment dst,
             long dstOffset, long dstStride, int rows, MemorySegment bias, long first,
