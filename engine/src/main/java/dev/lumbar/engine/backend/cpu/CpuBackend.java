@@ -570,19 +570,14 @@ public final class CpuBackend implements Backend {
         Tensor y = outputs.allocate(x.dim(0), x.dim(1));
         // small planes of whole vectors (a squeeze-excite gate's 4×4 and 8×8), 16 at a time
         // (not empty planes: their means are 0 / 0, NaN, from the plane-by-plane loop)
-        long grouped = Transposes.available() && plane > 0 && plane % L == 0
-                && plane <= Reductions.SIXTEEN_MEANS_MAX_VECTORS * L ? planes - planes % 16 : 0;
+        long grouped = Reductions.takesSixteenMeans(plane) ? planes - planes % 16 : 0;
         return filled(y, () -> {
             workers.forChunks(grouped / 16, Math.max(1, GRAIN / Math.max(1, 16 * plane)),
                     (g0, g1) -> {
                         float[] scratch = new float[2 * 16 * 16];
-                        int[] rows = new int[16];
-                        for (int j = 0; j < 16; j++) {
-                            rows[j] = 256 + 16 * j;
-                        }
                         for (long g = g0; g < g1; g++) {
                             Reductions.sixteenMeans(x.segment(), 16 * g * plane, (int) plane,
-                                    y.segment(), 16 * g, scratch, rows);
+                                    y.segment(), 16 * g, scratch);
                         }
                     });
             workers.forChunks(planes - grouped, Math.max(1, GRAIN / Math.max(1, plane)),

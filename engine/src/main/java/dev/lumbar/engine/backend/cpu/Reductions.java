@@ -49,13 +49,30 @@ final class Reductions {
     }
 
     /** The largest plane {@link #sixteenMeans} takes, in vectors. */
-    static final int SIXTEEN_MEANS_MAX_VECTORS = 16;
+    private static final int SIXTEEN_MEANS_MAX_VECTORS = 16;
+    /** Where {@link #sixteenMeans} puts row j of its transpose: after the 256 sums. */
+    private static final int[] TRANSPOSED_ROWS = new int[16];
+
+    static {
+        for (int j = 0; j < 16; j++) {
+            TRANSPOSED_ROWS[j] = 256 + 16 * j;
+        }
+    }
+
+    /**
+     * Whether {@link #sixteenMeans} takes planes of {@code plane} floats here: 16-float vectors,
+     * and a plane of whole vectors, at most {@link #SIXTEEN_MEANS_MAX_VECTORS} of them.
+     */
+    static boolean takesSixteenMeans(long plane) {
+        return Transposes.available() && plane > 0 && plane % 16 == 0
+                && plane <= SIXTEEN_MEANS_MAX_VECTORS * 16;
+    }
 
     /**
      * The means of 16 consecutive planes of {@code plane} floats each (a multiple of 16, at
      * most {@link #SIXTEEN_MEANS_MAX_VECTORS} vectors), the first at float {@code first} of x,
      * to 16 consecutive floats of y from float {@code to}; {@code scratch} holds at least 512
-     * floats. For 16-float vectors only ({@link Transposes#available}).
+     * floats. Only where {@link #takesSixteenMeans} holds.
      *
      * <p>Why: reducing one small plane's vector across its lanes costs more than summing the
      * plane (a 4×4 plane is one vector, and a squeeze-excite gate pools hundreds of them).
@@ -64,7 +81,8 @@ final class Reductions {
      * lanes summed over its vectors, then the 16 lane sums in order.
      */
     static void sixteenMeans(MemorySegment x, long first, int plane, MemorySegment y, long to,
-            float[] scratch, int[] rows) {
+            float[] scratch) {
+        int[] rows = TRANSPOSED_ROWS;
         // LIMITATION: the 16 lane sums are added in float, where the plane-by-plane loop adds
         // them in double: a plane whose sum passes Float.MAX_VALUE (values above about 2e37)
         // has an infinite mean, and a mean can differ in its last bits from the one the same
