@@ -117,15 +117,17 @@ final class CountingBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec, Activation act) {
+        return timed(convKind(x, weight, spec, act), convFlops(x, weight, spec),
+                () -> inner.conv2d(x, weight, bias, spec, act));
+    }
+
+    /** 2 × MACs of a convolution: weight is [O, C/groups, kh, kw], C/groups·kh·kw per output. */
+    private static double convFlops(Tensor x, Tensor weight, Conv2dSpec spec) {
         long kh = weight.dim(2);
         long kw = weight.dim(3);
         long outH = spec.outH(x.size(2), (int) kh);
         long outW = spec.outW(x.size(3), (int) kw);
-        // weight is [O, C/groups, kh, kw]: every output element is C/groups·kh·kw MACs
-        double macs = (double) x.dim(0) * weight.dim(0) * outH * outW
-                * weight.dim(1) * kh * kw;
-        return timed(convKind(x, weight, spec, act), 2 * macs,
-                () -> inner.conv2d(x, weight, bias, spec, act));
+        return 2.0 * x.dim(0) * weight.dim(0) * outH * outW * weight.dim(1) * kh * kw;
     }
 
     @Override
@@ -188,23 +190,15 @@ final class CountingBackend implements Backend {
     @Override
     public Tensor gatedConv2d(Tensor x, Tensor gate, Tensor weight, Tensor bias,
             Conv2dSpec spec, Activation act) {
-        long kh = weight.dim(2);
-        long kw = weight.dim(3);
-        double macs = (double) x.dim(0) * weight.dim(0) * spec.outH(x.size(2), (int) kh)
-                * spec.outW(x.size(3), (int) kw) * weight.dim(1) * kh * kw;
-        return timed(convKind(x, weight, spec, act) + " gated", 2 * macs,
+        return timed(convKind(x, weight, spec, act) + " gated", convFlops(x, weight, spec),
                 () -> inner.gatedConv2d(x, gate, weight, bias, spec, act));
     }
 
     @Override
     public Tensor conv2dAdd(Tensor x, Tensor gate, Tensor weight, Tensor bias,
             Conv2dSpec spec, Activation act, Tensor residual) {
-        long kh = weight.dim(2);
-        long kw = weight.dim(3);
-        double macs = (double) x.dim(0) * weight.dim(0) * spec.outH(x.size(2), (int) kh)
-                * spec.outW(x.size(3), (int) kw) * weight.dim(1) * kh * kw;
         return timed(convKind(x, weight, spec, act) + (gate == null ? "" : " gated")
-                + " + residual", 2 * macs,
+                + " + residual", convFlops(x, weight, spec),
                 () -> inner.conv2dAdd(x, gate, weight, bias, spec, act, residual));
     }
 
