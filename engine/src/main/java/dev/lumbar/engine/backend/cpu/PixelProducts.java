@@ -83,6 +83,9 @@ final class PixelProducts {
     private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> secondWeights =
             ThreadLocal.withInitial(() -> new float[0]);
+    /** The calling thread's zero-padded copy of a convolution's input. */
+    private final ThreadLocal<MemorySegment> paddedInput =
+            ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     PixelProducts(WorkerPool workers) {
         this.workers = workers;
@@ -170,6 +173,261 @@ final class PixelProducts {
         activatedProducts(k, (long) in.n * win.outPlane(), win.outPlane(), o,
                 packed(weight, constant, o, k), bias, act, y, residual,
                 (p0, count, packed) -> packWindows(in, win, x, p0, count, packed));
+    }
+
+    /**
+     * {@code y = act(conv(x, W) + bias) + residual} for a dense stride-1 convolution
+     * (one group, dilation 1) read straight from a zero-padded copy of x, with no windows
+     * gathered. In the copy every image row is {@code outW + kw − 1} wide, so the window of
+     * output (oy, ox) at tap (c, ky, kx) starts at the same offset from (oy, ox) for every
+     * output pixel: a strip of NR outputs at consecutive positions of the padded rows reads
+     * each tap as two plain vectors of the copy. Strips either start at each output row or
+     * run on across the padded rows' last {@code kw − 1} positions, which are computed and
+     * dropped (see {@link PaddedStrips}). The sums are those of {@link #convolve}, term for
+     * term in the same order, so the two give the same bits.
+     */
+    void convolvePadded(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
+            Object constant, MemorySegment bias, Activation act, MemorySegment y,
+            MemorySegment residual) {
+        int taps = win.kh * win.kw;
+        int k = in.c * taps;
+        float[] weights = packed(weight, constant, o, k);
+        PaddedStrips layout = PaddedStrips.of(win);
+        long padded = (long) (win.outH + win.kh - 1) * layout.pitch;
+        long image = in.c * padded;
+        // a strip past the last output of an image reads up to NR − 1 floats past its copy
+        MemorySegment copy = paddedCopy(in, win, x, layout.pitch, padded, in.n * image + NR);
+        long[] offsets = new long[k];
+        for (int c = 0, t = 0; c < in.c; c++) {
+            for (int ky = 0; ky < win.kh; ky++) {
+                for (int kx = 0; kx < win.kw; kx++, t++) {
+                    offsets[t] = (c * padded + (long) ky * layout.pitch + kx) * Float.BYTES;
+                }
+            }
+        }
+        long strips = (long) in.n * layout.perImage;
+        int width = blockWidth(strips * NR, k) / NR;
+        long blocks = (strips + width - 1) / width;
+        workers.forEach(Math.toIntExact(blocks), block -> {
+            MemorySegment tile = buffers.get().tile;
+            long s0 = (long) block * width;
+            long s1 = Math.min(strips, s0 + width);
+            for (int o0 = 0; o0 < o; o0 += MR) {
+                for (long s = s0; s < s1; s++) {
+                    long n = s / layout.perImage;
+                    long q0 = layout.start(s - n * layout.perImage);
+                    paddedKernel(k, weights, o0 * k, copy, (n * image + q0) * Float.BYTES,
+                            offsets, tile);
+                    storePaddedRows(tile, o0, Math.min(MR, o - o0), y, o, win, layout.pitch,
+                            n, q0, bias, act, residual);
+                }
+            }
+        });
+    }
+
+    /**
+     * Where the strips of {@link #convolvePadded} start in an image's padded rows
+     * ({@code pitch} wide): at every output row, {@code perRow} strips each, or (perRow 0)
+     * one after another across the rows, up to the image's last output. Whichever drops the
+     * fewer products: by row where NR divides the output width.
+     */
+    record PaddedStrips(int pitch, int perRow, int perImage, double share) {
+        static PaddedStrips of(Window win) {
+            int pitch = win.outW + win.kw - 1;
+            int perRow = (win.outW + NR - 1) / NR;
+            long byRow = (long) win.outH * perRow;
+            long last = (long) (win.outH - 1) * pitch + win.outW;
+            long across = (last + NR - 1) / NR;
+            double plane = win.outPlane();
+            return byRow <= across
+                    ? new PaddedStrips(pitch, perRow, Math.toIntExact(byRow),
+                            1 - plane / (byRow * NR))
+                    : new PaddedStrips(pitch, 0, Math.toIntExact(across),
+                            1 - plane / (across * NR));
+        }
+
+        /** The padded position where strip i of an image starts. */
+        long start(long i) {
+            if (perRow == 0) {
+                return i * NR;
+            }
+            long row = i / perRow;
+            return row * pitch + (i - row * perRow) * NR;
+        }
+    }
+
+    /** The share of a {@link #convolvePadded} product's work spent on outputs it drops. */
+    static double paddedShare(Window win) {
+        return PaddedStrips.of(win).share;
+    }
+
+    /**
+     * x ([N, C, h, w]) copied into the calling thread's buffer of {@code floats} floats,
+     * each plane as {@code padded} floats: rows {@code pitch} wide, the input placed after
+     * {@code padTop} zero rows and {@code padLeft} zero columns, zeros around it. The floats
+     * after the last plane are left as they are.
+     */
+    private MemorySegment paddedCopy(Images in, Window win, MemorySegment x, int pitch,
+            long padded, long floats) {
+        MemorySegment copy = paddedInput.get();
+        if (copy.byteSize() < floats * Float.BYTES) {
+            copy = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+            paddedInput.set(copy);
+        }
+        MemorySegment to = copy;
+        int planes = in.n * in.c;
+        int rows = win.outH + win.kh - 1;
+        workers.forEach(planes, plane -> {
+            long from = plane * in.plane * Float.BYTES;
+            long base = plane * padded * Float.BYTES;
+            long rowBytes = (long) pitch * Float.BYTES;
+            for (int r = 0; r < rows; r++) {
+                long row = base + r * rowBytes;
+                int iy = r - win.padTop;
+                if (iy < 0 || iy >= win.h) {
+                    to.asSlice(row, rowBytes).fill((byte) 0);
+                    continue;
+                }
+                long left = (long) win.padLeft * Float.BYTES;
+                long inRow = (long) win.w * Float.BYTES;
+                to.asSlice(row, left).fill((byte) 0);
+                MemorySegment.copy(x, from + iy * inRow, to, row + left, inRow);
+                to.asSlice(row + left + inRow, rowBytes - left - inRow).fill((byte) 0);
+            }
+        });
+        return copy;
+    }
+
+    /**
+     * Like {@link #kernel}, with the pixel rows read from a padded copy: row p of the
+     * strip is {@code [base + offsets[p], + NR floats)} of {@code x}, offsets in bytes. A
+     * second copy of the register tile: vectors cannot cross a call without being boxed, and
+     * the packed products, whose rows lie at a fixed step, need no table to read.
+     */
+    private static void paddedKernel(int k, float[] a, int aOff, MemorySegment x, long base,
+            long[] offsets, MemorySegment tile) {
+        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S);
+        FloatVector s10 = FloatVector.zero(S), s11 = FloatVector.zero(S);
+        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S);
+        FloatVector s30 = FloatVector.zero(S), s31 = FloatVector.zero(S);
+        FloatVector s40 = FloatVector.zero(S), s41 = FloatVector.zero(S);
+        FloatVector s50 = FloatVector.zero(S), s51 = FloatVector.zero(S);
+        int ai = aOff;
+        long half = (long) L * Float.BYTES;
+        for (int p0 = 0; p0 < k; p0 += K_CHUNK) {
+            int p1 = Math.min(k, p0 + K_CHUNK);
+            FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+            FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+            FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+            FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+            FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+            FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+            for (int p = p0; p < p1; p++, ai += MR) {
+                long bi = base + offsets[p];
+                FloatVector b0 = FloatVector.fromMemorySegment(S, x, bi, LE);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, x, bi + half, LE);
+                FloatVector a0 = FloatVector.broadcast(S, a[ai]);
+                c00 = a0.fma(b0, c00);
+                c01 = a0.fma(b1, c01);
+                FloatVector a1 = FloatVector.broadcast(S, a[ai + 1]);
+                c10 = a1.fma(b0, c10);
+                c11 = a1.fma(b1, c11);
+                FloatVector a2 = FloatVector.broadcast(S, a[ai + 2]);
+                c20 = a2.fma(b0, c20);
+                c21 = a2.fma(b1, c21);
+                FloatVector a3 = FloatVector.broadcast(S, a[ai + 3]);
+                c30 = a3.fma(b0, c30);
+                c31 = a3.fma(b1, c31);
+                FloatVector a4 = FloatVector.broadcast(S, a[ai + 4]);
+                c40 = a4.fma(b0, c40);
+                c41 = a4.fma(b1, c41);
+                FloatVector a5 = FloatVector.broadcast(S, a[ai + 5]);
+                c50 = a5.fma(b0, c50);
+                c51 = a5.fma(b1, c51);
+            }
+            s00 = s00.add(c00);
+            s01 = s01.add(c01);
+            s10 = s10.add(c10);
+            s11 = s11.add(c11);
+            s20 = s20.add(c20);
+            s21 = s21.add(c21);
+            s30 = s30.add(c30);
+            s31 = s31.add(c31);
+            s40 = s40.add(c40);
+            s41 = s41.add(c41);
+            s50 = s50.add(c50);
+            s51 = s51.add(c51);
+        }
+        s00.intoMemorySegment(tile, 0, LE);
+        s01.intoMemorySegment(tile, half, LE);
+        s10.intoMemorySegment(tile, 2 * half, LE);
+        s11.intoMemorySegment(tile, 3 * half, LE);
+        s20.intoMemorySegment(tile, 4 * half, LE);
+        s21.intoMemorySegment(tile, 5 * half, LE);
+        s30.intoMemorySegment(tile, 6 * half, LE);
+        s31.intoMemorySegment(tile, 7 * half, LE);
+        s40.intoMemorySegment(tile, 8 * half, LE);
+        s41.intoMemorySegment(tile, 9 * half, LE);
+        s50.intoMemorySegment(tile, 10 * half, LE);
+        s51.intoMemorySegment(tile, 11 * half, LE);
+    }
+
+    /**
+     * Rows [o0, o0 + rows) of a {@link #convolvePadded} tile, the strip at padded position
+     * q0 of image n, to NCHW y as {@code act(tile + bias) + residual}: each padded row's
+     * first outW positions go to that output row, the rest are dropped.
+     */
+    private static void storePaddedRows(MemorySegment tile, int o0, int rows, MemorySegment y,
+            int o, Window win, int pitch, long n, long q0, MemorySegment bias, Activation act,
+            MemorySegment residual) {
+        long firstRow = q0 / pitch;
+        int firstColumn = (int) (q0 - firstRow * pitch);
+        if (firstColumn + NR <= win.outW) {
+            // the strip lies within one output row: each row goes to y as it is activated
+            long stride = (long) win.outPlane() * Float.BYTES;
+            long at = (((n * o + o0) * win.outH + firstRow) * win.outW + firstColumn)
+                    * Float.BYTES;
+            Pointwise.tileBiasActivate(tile, 0, y, at, stride, rows, bias, o0, act);
+            if (residual != null) {
+                for (int r = 0; r < rows; r++) {
+                    long row = at + r * stride;
+                    addVector(y, row, residual);
+                    addVector(y, row + (long) L * Float.BYTES, residual);
+                }
+            }
+            return;
+        }
+        Pointwise.tileBiasActivate(tile, 0, tile, 0, (long) NR * Float.BYTES, rows, bias, o0,
+                act);
+        int done = 0;
+        while (done < NR) {
+            long q = q0 + done;
+            long oy = q / pitch;
+            int ox = (int) (q - oy * pitch);
+            if (oy >= win.outH) {
+                return;
+            }
+            int run = Math.min(NR - done, win.outW - ox);
+            if (run > 0) {
+                for (int r = 0; r < rows; r++) {
+                    long from = ((long) r * NR + done) * Float.BYTES;
+                    long to = (((n * o + o0 + r) * win.outH + oy) * win.outW + ox)
+                            * Float.BYTES;
+                    for (int i = 0; i < run; i += L) {
+                        VectorMask<Float> lanes = S.indexInRange(i, run);
+                        long step = (long) i * Float.BYTES;
+                        FloatVector v = FloatVector.fromMemorySegment(S, tile, from + step, LE,
+                                lanes);
+                        if (residual != null) {
+                            v = v.add(FloatVector.fromMemorySegment(S, residual, to + step, LE,
+                                    lanes));
+                        }
+                        v.intoMemorySegment(y, to + step, LE, lanes);
+                    }
+                }
+            }
+            done += Math.min(NR - done, pitch - ox);
+        }
     }
 
     /** Fills a block's packed strips ({@code [k][NR]} each) for pixels [p0, p0 + count). */

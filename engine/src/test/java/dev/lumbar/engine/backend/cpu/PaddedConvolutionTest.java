@@ -1,0 +1,136 @@
+package dev.lumbar.engine.backend.cpu;
+
+import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
+import static dev.lumbar.engine.backend.cpu.Reference.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Dense stride-1 convolutions read from a zero-padded copy ({@link
+ * PixelProducts#convolvePadded}) give the very bits of the packed windows ({@link
+ * PixelProducts#convolve}) and match a double-precision reference: strips by output row and
+ * strips running across rows, uneven padding, no padding, kernels of other sizes, sums longer
+ * than one chunk, partial register tiles, with and without bias, activation and residual.
+ */
+class PaddedConvolutionTest {
+
+    /** {N, C, H, W, O, kh, kw, padTop, padBottom, padLeft, padRight}. */
+    private static final int[][] CASES = {
+        {2, 3, 32, 32, 5, 3, 3, 1, 1, 1, 1},   // 32 wide: strips by row, none dropped
+        {3, 4, 14, 14, 7, 3, 3, 1, 1, 1, 1},   // strips across rows, some past the image
+        {2, 5, 9, 20, 13, 5, 3, 2, 2, 1, 1},   // 5×3 kernel
+        {1, 2, 18, 18, 6, 3, 3, 0, 0, 0, 0},   // no padding: 16×16 outputs
+        {2, 3, 10, 10, 4, 3, 3, 0, 2, 0, 2},   // padding only after
+        {2, 3, 7, 40, 6, 1, 5, 0, 0, 2, 2},    // one kernel row
+        {2, 70, 6, 6, 8, 3, 3, 1, 1, 1, 1},    // 630 terms: two chunks
+        {1, 1, 64, 64, 1, 3, 3, 1, 1, 1, 1},   // one channel in and out
+    };
+
+    @Test
+    void sameBitsAsPackedWindowsAndCloseToReference() {
+        SplittableRandom random = new SplittableRandom(17);
+        for (int threads : new int[] {1, 3}) {
+            try (WorkerPool workers = new WorkerPool(threads)) {
+                PixelProducts products = new PixelProducts(workers);
+                for (int[] t : CASES) {
+                    check(products, t, random, Activation.SILU, true, true);
+                    check(products, t, random, Activation.IDENTITY, false, false);
+                    check(products, t, random, Activation.GELU, true, false);
+                }
+            }
+        }
+    }
+
+    private static void check(PixelProducts products, int[] t, SplittableRandom random,
+            Activation act, boolean withBias, boolean withResidual) {
+        int n = t[0], c = t[1], h = t[2], w = t[3], o = t[4], kh = t[5], kw = t[6];
+        Conv2dSpec spec = new Conv2dSpec(1, 1, t[7], t[8], t[9], t[10], 1, 1, 1);
+        int outH = h + t[7] + t[8] - kh + 1;
+        int outW = w + t[9] + t[10] - kw + 1;
+        long[] xShape = {n, c, h, w};
+        long[] wShape = {o, c, kh, kw};
+        long[] yShape = {n, o, outH, outW};
+        String what = Arrays.toString(xShape) + " * " + Arrays.toString(wShape) + " " + spec
+                + " " + act + (withBias ? " bias" : "") + (withResidual ? " residual" : "");
+        PixelProducts.Images images = new PixelProducts.Images(n, c, (long) h * w);
+        PixelProducts.Window window = new PixelProducts.Window(h, w, kh, kw, 1, 1, t[7], t[9],
+                outH, outW);
+        try (Tensor x = random(random, -1, 1, xShape);
+                Tensor weight = random(random, -0.5, 0.5, wShape);
+                Tensor bias = random(random, -0.5, 0.5, o);
+                Tensor residual = random(random, -1, 1, yShape);
+                Tensor padded = Tensor.zeros(yShape);
+                Tensor packed = Tensor.zeros(yShape)) {
+            products.convolvePadded(images, window, x.segment(), o, weight.segment(), null,
+                    withBias ? bias.segment() : null, act, padded.segment(),
+                    withResidual ? residual.segment() : null);
+            products.convolve(images, window, x.segment(), o, weight.segment(), null,
+                    withBias ? bias.segment() : null, act, packed.segment(),
+                    withResidual ? residual.segment() : null);
+            assertArrayEquals(packed.toFloatArray(), padded.toFloatArray(), what);
+
+            double[] expected = Reference.conv2d(x.toFloatArray(), xShape,
+                    weight.toFloatArray(), wShape, withBias ? bias.toFloatArray() : null, spec,
+                    act);
+            if (withResidual) {
+                float[] r = residual.toFloatArray();
+                for (int i = 0; i < expected.length; i++) {
+                    expected[i] += r[i];
+                }
+            }
+            assertClose(what, expected, padded.toFloatArray(), 2e-6);
+        }
+    }
+
+    @Test
+    void stripsByRowWhereTheyDropLess() {
+        // 32 wide: a strip per row, nothing dropped
+        PixelProducts.PaddedStrips rows = PixelProducts.PaddedStrips.of(window(32, 32));
+        assertTrue(rows.perRow() > 0);
+        assertEquals(0.0, rows.share());
+        assertEquals(34, rows.pitch());
+        // 14 wide: strips across rows (16 pitch), the last image strip partly past the end
+        PixelProducts.PaddedStrips across = PixelProducts.PaddedStrips.of(window(14, 14));
+        assertEquals(0, across.perRow());
+        assertEquals(16, across.pitch());
+        long last = 13L * 16 + 14;
+        assertEquals((last + PixelProducts.NR - 1) / PixelProducts.NR, across.perImage());
+        assertEquals(1 - 196.0 / (across.perImage() * PixelProducts.NR), across.share(), 1e-12);
+        // strip starts: by row, the next row's strips start a pitch further on
+        assertEquals(rows.pitch(), rows.start(rows.perRow()));
+        assertEquals(PixelProducts.NR * 3L, across.start(3));
+    }
+
+    @Test
+    void onlyFewOutputChannelsAndLittleDroppedTakeThePaddedCopy() {
+        assertTrue(padded(25, 24, 64, 64, 24, 1));
+        assertTrue(padded(25, 48, 32, 32, 48, 1));
+        assertTrue(padded(25, 64, 16, 16, 64, 1));
+        assertFalse(padded(25, 48, 32, 32, 192, 1), "many output channels");
+        assertFalse(padded(25, 64, 8, 8, 64, 1), "8×8: a third of the products dropped");
+        assertFalse(padded(5, 24, 112, 112, 24, 2), "strided");
+    }
+
+    private static boolean padded(int n, int c, int h, int w, int o, int stride) {
+        Conv2dSpec spec = Conv2dSpec.symmetric(stride, 1, 1, 1);
+        int outH = (h + 2 - 3) / stride + 1;
+        int outW = (w + 2 - 3) / stride + 1;
+        Convolutions.Geometry g = new Convolutions.Geometry(n, c, h, w, o, 3, 3, outH, outW,
+                spec);
+        return Convolutions.windowed(g) && Convolutions.fromPaddedCopy(g,
+                new PixelProducts.Window(h, w, 3, 3, stride, stride, 1, 1, outH, outW));
+    }
+
+    private static PixelProducts.Window window(int h, int w) {
+        return new PixelProducts.Window(h, w, 3, 3, 1, 1, 1, 1, h, w);
+    }
+}
