@@ -410,20 +410,9 @@ final class PixelProducts {
             int run = Math.min(NR - done, win.outW - ox);
             if (run > 0) {
                 for (int r = 0; r < rows; r++) {
-                    long from = ((long) r * NR + done) * Float.BYTES;
-                    long to = (((n * o + o0 + r) * win.outH + oy) * win.outW + ox)
-                            * Float.BYTES;
-                    for (int i = 0; i < run; i += L) {
-                        VectorMask<Float> lanes = S.indexInRange(i, run);
-                        long step = (long) i * Float.BYTES;
-                        FloatVector v = FloatVector.fromMemorySegment(S, tile, from + step, LE,
-                                lanes);
-                        if (residual != null) {
-                            v = v.add(FloatVector.fromMemorySegment(S, residual, to + step, LE,
-                                    lanes));
-                        }
-                        v.intoMemorySegment(y, to + step, LE, lanes);
-                    }
+                    storeRun(tile, ((long) r * NR + done) * Float.BYTES, y,
+                            (((n * o + o0 + r) * win.outH + oy) * win.outW + ox) * Float.BYTES,
+                            run, residual);
                 }
             }
             done += Math.min(NR - done, pitch - ox);
@@ -883,21 +872,36 @@ final class PixelProducts {
             long at = pixel - image * plane;
             int run = (int) Math.min(width - done, plane - at);
             for (int r = 0; r < rows; r++) {
-                long from = ((long) r * NR + done) * Float.BYTES;
-                long to = ((image * o + o0 + r) * plane + at) * Float.BYTES;
-                for (int i = 0; i < run; i += L) {
-                    VectorMask<Float> lanes = S.indexInRange(i, run);
-                    long step = (long) i * Float.BYTES;
-                    FloatVector v = FloatVector.fromMemorySegment(S, tile, from + step, LE,
-                            lanes);
-                    if (residual != null) {
-                        v = v.add(FloatVector.fromMemorySegment(S, residual, to + step, LE,
-                                lanes));
-                    }
-                    v.intoMemorySegment(y, to + step, LE, lanes);
-                }
+                storeRun(tile, ((long) r * NR + done) * Float.BYTES, y,
+                        ((image * o + o0 + r) * plane + at) * Float.BYTES, run, residual);
             }
             done += run;
+        }
+    }
+
+    /**
+     * {@code run} floats of the tile from byte {@code from} to y at byte {@code to}, plus
+     * residual's at the same place (null for none): whole vectors unmasked, the rest masked.
+     */
+    private static void storeRun(MemorySegment tile, long from, MemorySegment y, long to,
+            int run, MemorySegment residual) {
+        int i = 0;
+        for (; i + L <= run; i += L) {
+            long step = (long) i * Float.BYTES;
+            FloatVector v = FloatVector.fromMemorySegment(S, tile, from + step, LE);
+            if (residual != null) {
+                v = v.add(FloatVector.fromMemorySegment(S, residual, to + step, LE));
+            }
+            v.intoMemorySegment(y, to + step, LE);
+        }
+        if (i < run) {
+            VectorMask<Float> lanes = S.indexInRange(i, run);
+            long step = (long) i * Float.BYTES;
+            FloatVector v = FloatVector.fromMemorySegment(S, tile, from + step, LE, lanes);
+            if (residual != null) {
+                v = v.add(FloatVector.fromMemorySegment(S, residual, to + step, LE, lanes));
+            }
+            v.intoMemorySegment(y, to + step, LE, lanes);
         }
     }
 

@@ -86,6 +86,8 @@ final class Pointwise {
         switch (act) {
             case SILU -> tileSilu(src, srcOffset, dst, dstOffset, dstStride, rows, bias, first);
             case GELU -> tileGelu(src, srcOffset, dst, dstOffset, dstStride, rows, bias, first);
+            case IDENTITY -> tileIdentity(src, srcOffset, dst, dstOffset, dstStride, rows, bias,
+                    first);
             default -> {
                 for (int r = 0; r < rows; r++) {
                     apply(act, src, srcOffset + (long) r * 2 * L * Float.BYTES, dst,
@@ -97,6 +99,24 @@ final class Pointwise {
 
     private static float rowBias(MemorySegment bias, long first, int r) {
         return bias == null ? 0f : bias.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, first + r);
+    }
+
+    /**
+     * The bias alone over a tile's rows of two vectors, unmasked: the projections of every
+     * MBConv block end this way, and the masked row loop of {@link #apply} cost them more.
+     */
+    private static void tileIdentity(MemorySegment src, long srcOffset, MemorySegment dst,
+            long dstOffset, long dstStride, int rows, MemorySegment bias, long first) {
+        long half = (long) L * Float.BYTES;
+        for (int r = 0; r < rows; r++) {
+            float b = rowBias(bias, first, r);
+            long from = srcOffset + 2 * r * half;
+            long to = dstOffset + r * dstStride;
+            FloatVector.fromMemorySegment(S, src, from, LE).add(b)
+                    .intoMemorySegment(dst, to, LE);
+            FloatVector.fromMemorySegment(S, src, from + half, LE).add(b)
+                    .intoMemorySegment(dst, to + half, LE);
+        }
     }
 
     /** {@link #silu} over a tile's rows of two vectors, unmasked. */
