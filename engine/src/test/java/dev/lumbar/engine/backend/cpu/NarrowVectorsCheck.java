@@ -45,6 +45,21 @@ public final class NarrowVectorsCheck {
         } finally {
             FusedEpilogueEdgeTest.close();
         }
+        PaddedConvolutionEdgeTest.pools();
+        try {
+            PaddedConvolutionEdgeTest padded = new PaddedConvolutionEdgeTest();
+            padded.edgeShapesGiveThePackedBitsWithEveryActivation();
+            padded.backendCallsGiveTheBitsOfTheDirectPath();
+            padded.residualThatIsTheInput();
+            padded.specialValuesGiveThePackedBits();
+            padded.oneNaNPixelReachesOnlyTheOutputsOverIt();
+            padded.aCopyLeftFullOfNaNLeaksNothing();
+            padded.callsFromInsideAParallelLoop();
+            padded.spilledStripsAddTheResidualOnceUnderContention();
+            padded.theChoiceAtItsLimits();
+        } finally {
+            PaddedConvolutionEdgeTest.close();
+        }
         System.out.println("ok");
     }
 }
