@@ -83,6 +83,12 @@ final class PixelProducts {
     private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> secondWeights =
             ThreadLocal.withInitial(() -> new float[0]);
+    /**
+     * Padded copies up to this size are kept per calling thread for its next calls (a batch
+     * of 25 EfficientNetV2-S inputs at 128 × 128 needs 10 MiB); larger ones are allocated for
+     * the call and freed after it.
+     */
+    private static final long KEPT_PADDED_BYTES = 32L << 20;
     /** The calling thread's zero-padded copy of a convolution's input. */
     private final ThreadLocal<MemorySegment> paddedInput =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
@@ -189,14 +195,32 @@ final class PixelProducts {
     void convolvePadded(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
             Object constant, MemorySegment bias, Activation act, MemorySegment y,
             MemorySegment residual) {
-        int taps = win.kh * win.kw;
-        int k = in.c * taps;
+        int k = in.c * win.kh * win.kw;
         float[] weights = packed(weight, constant, o, k);
         PaddedStrips layout = PaddedStrips.of(win);
         long padded = (long) (win.outH + win.kh - 1) * layout.pitch;
         long image = in.c * padded;
         // a strip past the last output of an image reads up to NR − 1 floats past its copy
-        MemorySegment copy = paddedCopy(in, win, x, layout.pitch, padded, in.n * image + NR);
+        long bytes = (in.n * image + NR) * Float.BYTES;
+        Arena once = bytes <= KEPT_PADDED_BYTES ? null : Arena.ofShared();
+        try {
+            MemorySegment copy = once == null ? keptPaddedBuffer(bytes)
+                    : once.allocate(bytes, 64);
+            paddedCopy(in, win, x, layout.pitch, padded, copy);
+            paddedProducts(in, win, o, weights, layout, padded, copy, bias, act, y, residual);
+        } finally {
+            if (once != null) {
+                once.close();
+            }
+        }
+    }
+
+    /** The products of {@link #convolvePadded} over the padded copy {@code copy}. */
+    private void paddedProducts(Images in, Window win, int o, float[] weights,
+            PaddedStrips layout, long padded, MemorySegment copy, MemorySegment bias,
+            Activation act, MemorySegment y, MemorySegment residual) {
+        int k = in.c * win.kh * win.kw;
+        long image = in.c * padded;
         long[] offsets = new long[k];
         for (int c = 0, t = 0; c < in.c; c++) {
             for (int ky = 0; ky < win.kh; ky++) {
@@ -262,22 +286,25 @@ final class PixelProducts {
     }
 
     /**
-     * x ([N, C, h, w]) copied into the calling thread's buffer of {@code floats} floats,
-     * each plane as {@code padded} floats: rows {@code pitch} wide, the input placed after
-     * {@code padTop} zero rows and {@code padLeft} zero columns, zeros around it. The floats
-     * after the last plane are left as they are.
+     * The calling thread's buffer for padded copies, grown to at least {@code bytes} (at most
+     * {@link #KEPT_PADDED_BYTES}) and kept for its next calls.
      */
-    private MemorySegment paddedCopy(Images in, Window win, MemorySegment x, int pitch,
-            long padded, long floats) {
-        // LIMITATION: the copy holds the whole batch, padded, and each calling thread keeps
-        // the largest it has needed for the backend's life, never shrunk: after 25 images of
-        // 24 channels at 192 × 192 about 90 MB off the heap per thread that made such a call
-        MemorySegment copy = paddedInput.get();
-        if (copy.byteSize() < floats * Float.BYTES) {
-            copy = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
-            paddedInput.set(copy);
+    private MemorySegment keptPaddedBuffer(long bytes) {
+        MemorySegment buffer = paddedInput.get();
+        if (buffer.byteSize() < bytes) {
+            buffer = Arena.ofAuto().allocate(bytes, 64);
+            paddedInput.set(buffer);
         }
-        MemorySegment to = copy;
+        return buffer;
+    }
+
+    /**
+     * x ([N, C, h, w]) copied into {@code to}, each plane as {@code padded} floats: rows
+     * {@code pitch} wide, the input placed after {@code padTop} zero rows and {@code padLeft}
+     * zero columns, zeros around it. The floats after the last plane are left as they are.
+     */
+    private void paddedCopy(Images in, Window win, MemorySegment x, int pitch, long padded,
+            MemorySegment to) {
         int planes = in.n * in.c;
         int rows = win.outH + win.kh - 1;
         workers.forEach(planes, plane -> {
@@ -298,7 +325,6 @@ final class PixelProducts {
                 to.asSlice(row + left + inRow, rowBytes - left - inRow).fill((byte) 0);
             }
         });
-        return copy;
     }
 
     /**
