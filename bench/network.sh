@@ -13,7 +13,8 @@ for arch in convnext_small convnext_tiny tf_efficientnetv2_s; do
     for shape in "25 128" "5 224"; do
         read -r batch size <<< "$shape"
         "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector \
-            --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate -Xmx1g -cp "$cp" \
+            --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate \
+            -XX:+UseParallelGC -XX:MaxNewSize=256m -Xmx1g -cp "$cp" \
             dev.lumbar.bench.NetworkBench \
             --arch "$arch" --batch "$batch" --size "$size" "$@" \
             2> >(grep -v -e '^WARNING: Using incubator modules' >&2)

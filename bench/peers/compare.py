@@ -40,8 +40,10 @@ ARCHS = ['convnext_small', 'convnext_tiny', 'tf_efficientnetv2_s']
 SHAPES = [(25, 3, 128, 128), (5, 3, 224, 224)]
 TORCH_VARIANTS = ['torch', 'torch-cl', 'torch-jit']
 REFERENCE_BLAS = '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3'
+# the launcher's flags: the young generation capped, or the warm-up's garbage (vectors are
+# objects until C2 compiles the kernels) grows it and the peak RSS with it
 JAVA_FLAGS = ['--add-modules', 'jdk.incubator.vector', '--enable-native-access=ALL-UNNAMED',
-              '-XX:-UseProfiledLoopPredicate']
+              '-XX:-UseProfiledLoopPredicate', '-XX:+UseParallelGC', '-XX:MaxNewSize=256m']
 
 
 def shape_tag(shape):
