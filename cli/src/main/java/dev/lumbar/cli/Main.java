@@ -10,8 +10,9 @@ import picocli.CommandLine.Command;
         version = "lumbar 0.1.0",
         description = {"Grades degenerative conditions of the lumbar spine from MRI studies.",
             "",
-            "Exit codes: 0 done, 1 internal error (a bug; --verbose shows its stack trace),",
-            "2 bad usage or input; commands add their own, listed in their --help."},
+            "Exit codes: 0 done, 1 internal error (a bug; --verbose shows its stack trace)",
+            "or the JVM out of memory, 2 bad usage or input; commands add their own, listed",
+            "in their --help."},
         subcommands = {CommandLine.HelpCommand.class,
                 InspectCommand.class,
                 ScoreCommand.class,
@@ -52,7 +53,16 @@ public final class Main implements Runnable {
     }
 
     private static int execute(boolean configureLogging, String... args) {
-        return commandLine(configureLogging).execute(args);
+        try {
+            return commandLine(configureLogging).execute(args);
+        } catch (OutOfMemoryError e) {
+            // outside a study (a study's own failure is reported with it and the batch goes
+            // on): the heap is too small for the work, the networks' weights most often. Said
+            // plainly, without the stack trace of wherever the last allocation happened.
+            System.err.println("lumbar: out of memory (" + e.getMessage() + "); give the JVM"
+                    + " a larger heap, e.g. LUMBAR_JAVA_OPTS=-Xmx2g");
+            return INTERNAL_ERROR;
+        }
     }
 
     /** The command line with this program's strategy and error handlers. */
