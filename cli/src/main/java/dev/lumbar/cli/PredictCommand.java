@@ -361,7 +361,15 @@ public final class PredictCommand implements Callable<Integer> {
         return n + " " + (n == 1 ? one : many);
     }
 
+    /** An I/O problem in words, naming the path it met, not the exception's class. */
     private static String describe(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException fse) {
+            String reason = e instanceof java.nio.file.NoSuchFileException
+                    ? "no such file or folder"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : fse.getReason() != null ? fse.getReason() : "cannot be used";
+            return fse.getFile() == null ? reason : fse.getFile() + ": " + reason;
+        }
         String what = e.getClass().getSimpleName().replace("Exception", "");
         return e.getMessage() == null ? what : what + " " + e.getMessage();
     }

@@ -182,6 +182,27 @@ class PredictCommandTest {
     }
 
     @Test
+    void missingManifestAndUncreatableOutputAreSaidInWords() throws IOException {
+        Path missing = work.resolve("nope.ensemble.json");
+        CommandRun noManifest = predict("--input", phantoms.toString(), "--model",
+                missing.toString());
+        assertEquals(2, noManifest.exit(), noManifest.err());
+        assertTrue(noManifest.err().contains("cannot read the manifest: no such file"),
+                noManifest.err());
+
+        // a folder the system refuses to make (not a file in the way, said before loading)
+        Path proc = Path.of("/proc");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(proc));
+        CommandRun noFolder = predict("--input", phantoms.toString(), "--model",
+                DEMO_MANIFEST.toString(), "--out", proc.resolve("nope/s.csv").toString(),
+                "--report-dir", work.resolve("out/reports").toString(), "--threads", "1");
+        assertEquals(2, noFolder.exit(), noFolder.err());
+        assertTrue(noFolder.err().contains("/proc/nope: no such file or folder"),
+                noFolder.err());
+        assertFalse(noFolder.err().contains("Exception"), noFolder.err());
+    }
+
+    @Test
     void emptyFolderIsUnusableInputAndWritesNoSubmission() throws IOException {
         Path empty = Files.createDirectories(work.resolve("empty"));
 

@@ -100,13 +100,25 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
         conditions = Map.copyOf(conditions);
     }
 
+    /** Why the manifest could not be read, in words (the exception's message is a path). */
+    private static String readProblem(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        return e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null
+                ? fse.getReason() : String.valueOf(e.getMessage());
+    }
+
     /** Reads and checks a manifest; model files are checked to exist, not yet loaded. */
     public static EnsembleManifest read(Path file) {
         Object root;
         try {
             root = Json.read(file);
         } catch (IOException e) {
-            throw new ManifestException(file, "cannot read the manifest: " + e.getMessage(), e);
+            throw new ManifestException(file, "cannot read the manifest: " + readProblem(e), e);
         } catch (JsonException e) {
             throw new ManifestException(file, "not valid JSON: " + e.getMessage(), e);
         }
