@@ -86,10 +86,34 @@ public record Limits(long dicomFileBytes, long imagePixels, int framesPerFile,
         return current;
     }
 
+    /** The names a {@code lumbar.limit.*} property may have. */
+    private static final java.util.Set<String> NAMES = java.util.Set.of("dicomFileBytes",
+            "imagePixels", "framesPerFile", "slicesPerSeries", "seriesPerStudy", "filesPerScan",
+            "nestingDepth", "jsonNestingDepth", "textFileBytes", "safetensorsHeaderBytes",
+            "npyHeaderBytes", "memoryPercent");
+
+    /**
+     * The {@code lumbar.limit.*} properties set that name no limit (a misspelt one would
+     * otherwise leave its limit at the default without a word), sorted.
+     */
+    static java.util.List<String> unknownNames() {
+        return System.getProperties().stringPropertyNames().stream()
+                .filter(key -> key.startsWith(PREFIX))
+                .map(key -> key.substring(PREFIX.length()))
+                .filter(name -> !NAMES.contains(name))
+                .sorted()
+                .toList();
+    }
+
     private static Limits fromProperties() {
         // LIMITATION: the readers recurse once per nesting level, so a depth limit raised into
         // the thousands can overflow the thread stack; such input then fails with a
         // StackOverflowError instead of a message.
+        for (String name : unknownNames()) {
+            LOG.log(System.Logger.Level.WARNING, "ignoring -D{0}{1}: no limit of that name"
+                    + " (the limits: {2})", PREFIX, name, String.join(", ",
+                            new java.util.TreeSet<>(NAMES)));
+        }
         Limits d = DEFAULTS;
         return new Limits(
                 property("dicomFileBytes", d.dicomFileBytes),

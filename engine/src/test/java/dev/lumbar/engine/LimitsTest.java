@@ -57,6 +57,18 @@ class LimitsTest {
     }
 
     @Test
+    void aMisspeltLimitIsNamed() {
+        try {
+            System.setProperty("lumbar.limit.slicesPerSerie", "10");
+            assertEquals(java.util.List.of("slicesPerSerie"), Limits.unknownNames());
+            assertEquals(Limits.DEFAULTS, Limits.reload());
+        } finally {
+            System.clearProperty("lumbar.limit.slicesPerSerie");
+        }
+        assertTrue(Limits.unknownNames().isEmpty());
+    }
+
+    @Test
     void refusesImpossibleLimits() {
         assertThrows(IllegalArgumentException.class, () -> new Limits(0, 1, 1, 1, 1, 1, 1, 1, 1,
                 1, 1, 50));

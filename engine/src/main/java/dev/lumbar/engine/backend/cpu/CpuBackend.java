@@ -86,12 +86,30 @@ public final class CpuBackend implements Backend {
 
     public CpuBackend(int threads, GemmChoice choice) {
         this.workers = new WorkerPool(threads);
-        this.outputs = new BufferPool(Long.getLong(POOL_PROPERTY, DEFAULT_POOL_BYTES));
+        this.outputs = new BufferPool(poolBytes());
         this.gemm = chooseGemm(choice, threads, workers);
         this.convolutions = new Convolutions(workers, gemm);
         this.name = "cpu (" + gemm.describe() + ", " + threads
                 + (threads == 1 ? " thread)" : " threads)");
         LOG.log(System.Logger.Level.INFO, "backend {0}", name);
+    }
+
+    /** The idle bytes the output pool keeps: {@value #POOL_PROPERTY}, or 1 GiB. */
+    private static long poolBytes() {
+        String text = System.getProperty(POOL_PROPERTY);
+        if (text == null || text.isBlank()) {
+            return DEFAULT_POOL_BYTES;
+        }
+        try {
+            long bytes = Long.parseLong(text.strip());
+            if (bytes >= 0) {
+                return bytes;
+            }
+        } catch (NumberFormatException e) {
+            // refused below, like a negative size
+        }
+        throw new IllegalArgumentException("system property " + POOL_PROPERTY + " is '" + text
+                + "'; expected a number of bytes, 0 or more");
     }
 
     private static Gemm chooseGemm(GemmChoice choice, int threads, WorkerPool workers) {

@@ -445,6 +445,26 @@ class CpuBackendTest {
     }
 
     @Test
+    void aPoolSizeThatIsNotBytesIsRefusedByName() {
+        for (String bad : new String[] {"abc", "-1"}) {
+            try {
+                System.setProperty(CpuBackend.POOL_PROPERTY, bad);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> new CpuBackend(1).close());
+                assertTrue(e.getMessage().contains(CpuBackend.POOL_PROPERTY), e.getMessage());
+            } finally {
+                System.clearProperty(CpuBackend.POOL_PROPERTY);
+            }
+        }
+        try {
+            System.setProperty(CpuBackend.POOL_PROPERTY, " 0 ");
+            new CpuBackend(1).close();
+        } finally {
+            System.clearProperty(CpuBackend.POOL_PROPERTY);
+        }
+    }
+
+    @Test
     void geluIsAccurateInTheNegativeTail() {
         float[] values = {-1e-6f, -0.5f, -0.99f, -0.9899495f, -1.5f, -3f, -5.5f, -8f, -11.9f};
         try (CpuBackend cpu = new CpuBackend(1, GemmChoice.JAVA);
