@@ -86,11 +86,14 @@ public record Limits(long dicomFileBytes, long imagePixels, int framesPerFile,
         return current;
     }
 
-    /** The names a {@code lumbar.limit.*} property may have. */
-    private static final java.util.Set<String> NAMES = java.util.Set.of("dicomFileBytes",
-            "imagePixels", "framesPerFile", "slicesPerSeries", "seriesPerStudy", "filesPerScan",
-            "nestingDepth", "jsonNestingDepth", "textFileBytes", "safetensorsHeaderBytes",
-            "npyHeaderBytes", "memoryPercent");
+    /**
+     * The names a {@code lumbar.limit.*} property may have: this record's components, which
+     * {@link #fromProperties} reads one by one under the same names.
+     */
+    private static final java.util.Set<String> NAMES =
+            java.util.Arrays.stream(Limits.class.getRecordComponents())
+                    .map(java.lang.reflect.RecordComponent::getName)
+                    .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     /**
      * The {@code lumbar.limit.*} properties set that name no limit (a misspelt one would

@@ -62,8 +62,13 @@ class LimitsTest {
             System.setProperty("lumbar.limit.slicesPerSerie", "10");
             assertEquals(java.util.List.of("slicesPerSerie"), Limits.unknownNames());
             assertEquals(Limits.DEFAULTS, Limits.reload());
+            // every limit's own name is known
+            System.setProperty("lumbar.limit.memoryPercent", "50");
+            System.setProperty("lumbar.limit.dicomFileBytes", "1000");
+            assertEquals(java.util.List.of("slicesPerSerie"), Limits.unknownNames());
         } finally {
             System.clearProperty("lumbar.limit.slicesPerSerie");
+            System.clearProperty("lumbar.limit.dicomFileBytes");
         }
         assertTrue(Limits.unknownNames().isEmpty());
     }
