@@ -128,23 +128,15 @@ final class Pointwise {
                 long from = srcOffset + (long) (2 * r + half) * L * Float.BYTES;
                 long to = dstOffset + r * dstStride + (long) half * L * Float.BYTES;
                 FloatVector x = FloatVector.fromMemorySegment(S, src, from, LE).add(b);
-                FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
-                FloatVector eShifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
-                FloatVector eK = eShifted.sub(VectorMath.ROUNDER);
-                FloatVector eR = eK.fma(broadcast(S, -VectorMath.LN2_LO),
-                        eK.fma(broadcast(S, -VectorMath.LN2_HI), ec));
-                FloatVector eP = eR.fma(VectorMath.E7, VectorMath.E6)
-                        .fma(eR, broadcast(S, VectorMath.E5)).fma(eR, broadcast(S, VectorMath.E4))
-                        .fma(eR, broadcast(S, VectorMath.E3)).fma(eR, broadcast(S, VectorMath.E2))
-                        .fma(eR, broadcast(S, 1f)).fma(eR, broadcast(S, 1f));
-                IntVector eKi = eShifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
-                IntVector eK1 = eKi.lanewise(VectorOperators.ASHR, 1);
-                IntVector eK2 = eKi.sub(eK1);
-                FloatVector e = eP
-                        .mul(eK1.add(VectorMath.EXPONENT_BIAS)
-                                .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
-                                .viewAsFloatingLanes())
-                        .mul(eK2.add(VectorMath.EXPONENT_BIAS)
+                FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+                FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
+                FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
+                FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
+                        k.fma(broadcast(S, VectorMath.LN2_HI), xc));
+                FloatVector e = s.fma(-VectorMath.L5, VectorMath.L4)
+                        .fma(s, broadcast(S, -VectorMath.L3)).fma(s, broadcast(S, VectorMath.L2))
+                        .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
+                        .mul(shifted.viewAsIntegralLanes()
                                 .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
                                 .viewAsFloatingLanes());
                 x.div(e.add(1f)).intoMemorySegment(dst, to, LE);
@@ -294,25 +286,17 @@ final class Pointwise {
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE)
                     .add(bias);
-            // e = exp(x.neg()): VectorMath.exp written out, the same operations in the same order
+            // e = e^−x as VectorMath.logisticExp computes it, the same operations in order
             // (a call the compiler declines to inline boxes the vectors: several times slower)
-            FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
-            FloatVector eShifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
-            FloatVector eK = eShifted.sub(VectorMath.ROUNDER);
-            FloatVector eR = eK.fma(broadcast(S, -VectorMath.LN2_LO),
-                    eK.fma(broadcast(S, -VectorMath.LN2_HI), ec));
-            FloatVector eP = eR.fma(VectorMath.E7, VectorMath.E6)
-                    .fma(eR, broadcast(S, VectorMath.E5)).fma(eR, broadcast(S, VectorMath.E4))
-                    .fma(eR, broadcast(S, VectorMath.E3)).fma(eR, broadcast(S, VectorMath.E2))
-                    .fma(eR, broadcast(S, 1f)).fma(eR, broadcast(S, 1f));
-            IntVector eKi = eShifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
-            IntVector eK1 = eKi.lanewise(VectorOperators.ASHR, 1);
-            IntVector eK2 = eKi.sub(eK1);
-            FloatVector e = eP
-                    .mul(eK1.add(VectorMath.EXPONENT_BIAS)
-                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
-                            .viewAsFloatingLanes())
-                    .mul(eK2.add(VectorMath.EXPONENT_BIAS)
+            FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+            FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
+            FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
+            FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
+                    k.fma(broadcast(S, VectorMath.LN2_HI), xc));
+            FloatVector e = s.fma(-VectorMath.L5, VectorMath.L4)
+                    .fma(s, broadcast(S, -VectorMath.L3)).fma(s, broadcast(S, VectorMath.L2))
+                    .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
+                    .mul(shifted.viewAsIntegralLanes()
                             .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
                             .viewAsFloatingLanes());
             FloatVector.broadcast(S, 1f).div(e.add(1f))
@@ -326,25 +310,17 @@ final class Pointwise {
             long o = i * Float.BYTES;
             FloatVector x = FloatVector.fromMemorySegment(S, src, srcOffset + o, LE)
                     .add(bias);
-            // e = exp(x.neg()): VectorMath.exp written out, the same operations in the same order
+            // e = e^−x as VectorMath.logisticExp computes it, the same operations in order
             // (a call the compiler declines to inline boxes the vectors: several times slower)
-            FloatVector ec = x.neg().max(VectorMath.EXP_MIN).min(VectorMath.EXP_MAX);
-            FloatVector eShifted = ec.fma(VectorMath.LOG2E, VectorMath.ROUNDER);
-            FloatVector eK = eShifted.sub(VectorMath.ROUNDER);
-            FloatVector eR = eK.fma(broadcast(S, -VectorMath.LN2_LO),
-                    eK.fma(broadcast(S, -VectorMath.LN2_HI), ec));
-            FloatVector eP = eR.fma(VectorMath.E7, VectorMath.E6)
-                    .fma(eR, broadcast(S, VectorMath.E5)).fma(eR, broadcast(S, VectorMath.E4))
-                    .fma(eR, broadcast(S, VectorMath.E3)).fma(eR, broadcast(S, VectorMath.E2))
-                    .fma(eR, broadcast(S, 1f)).fma(eR, broadcast(S, 1f));
-            IntVector eKi = eShifted.viewAsIntegralLanes().sub(VectorMath.ROUNDER_BITS);
-            IntVector eK1 = eKi.lanewise(VectorOperators.ASHR, 1);
-            IntVector eK2 = eKi.sub(eK1);
-            FloatVector e = eP
-                    .mul(eK1.add(VectorMath.EXPONENT_BIAS)
-                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
-                            .viewAsFloatingLanes())
-                    .mul(eK2.add(VectorMath.EXPONENT_BIAS)
+            FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+            FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
+            FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
+            FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
+                    k.fma(broadcast(S, VectorMath.LN2_HI), xc));
+            FloatVector e = s.fma(-VectorMath.L5, VectorMath.L4)
+                    .fma(s, broadcast(S, -VectorMath.L3)).fma(s, broadcast(S, VectorMath.L2))
+                    .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
+                    .mul(shifted.viewAsIntegralLanes()
                             .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
                             .viewAsFloatingLanes());
             x.div(e.add(1f)).intoMemorySegment(dst, dstOffset + o, LE);

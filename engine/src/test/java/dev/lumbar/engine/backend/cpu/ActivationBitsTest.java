@@ -8,8 +8,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The SiLU and sigmoid loops carry their own copy of {@link VectorMath#exp}: each lane must
- * give the bits of the scalar form built on {@link VectorMath#exp(float)}, with a bias per
+ * The SiLU and sigmoid loops carry their own copy of {@link VectorMath#logisticExp}: each
+ * lane must give the bits of the scalar form built on it, with a bias per
  * call and a bias per column, over masked tails and special values.
  */
 class ActivationBitsTest {
@@ -21,11 +21,11 @@ class ActivationBitsTest {
         Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN};
 
     private static float silu(float x) {
-        return x / (VectorMath.exp(-x) + 1f);
+        return x / (VectorMath.logisticExp(x) + 1f);
     }
 
     private static float sigmoid(float x) {
-        return 1f / (VectorMath.exp(-x) + 1f);
+        return 1f / (VectorMath.logisticExp(x) + 1f);
     }
 
     @Test

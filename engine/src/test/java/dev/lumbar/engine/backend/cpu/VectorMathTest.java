@@ -58,6 +58,48 @@ class VectorMathTest {
     }
 
     @Test
+    void logisticExpIsWithinThreeUlpWhereItsValueIsANormalFloat() {
+        // e^−x is a normal float for x in (−88.72, 87.33]; from −88.37 down logisticExp is
+        // infinite by design, above 87.3 it stays at e^−87.3
+        double worst = 0;
+        float worstAt = 0;
+        for (int sign = -1; sign <= 1; sign += 2) {
+            float end = sign < 0 ? -88.37f : 87.3f;
+            for (long bits = Float.floatToRawIntBits(Math.abs(end)); bits >= 0; bits -= STRIDE) {
+                float x = sign * Float.intBitsToFloat((int) bits);
+                double error = ulpError(VectorMath.logisticExp(x), x, t -> StrictMath.exp(-t));
+                if (error > worst) {
+                    worst = error;
+                    worstAt = x;
+                }
+            }
+        }
+        System.out.printf("logisticExp: worst error %.3f ulp at x = %s%n", worst, worstAt);
+        assertTrue(worst <= 3, "logisticExp error " + worst + " ulp at x = " + worstAt);
+    }
+
+    @Test
+    void logisticExpSaturatesSoThatSiluAndSigmoidReachTheirLimits() {
+        assertEquals(Float.POSITIVE_INFINITY, VectorMath.logisticExp(-88.5f));
+        assertEquals(Float.POSITIVE_INFINITY, VectorMath.logisticExp(Float.NEGATIVE_INFINITY));
+        assertEquals(Float.POSITIVE_INFINITY, VectorMath.logisticExp(-Float.MAX_VALUE));
+        assertEquals(1f, VectorMath.logisticExp(0f));
+        assertEquals(1f, VectorMath.logisticExp(-0f));
+        assertTrue(Float.isNaN(VectorMath.logisticExp(Float.NaN)));
+        for (float x : new float[] {87.3f, 88f, 200f, Float.MAX_VALUE, Float.POSITIVE_INFINITY}) {
+            float e = VectorMath.logisticExp(x);
+            assertTrue(e > 0 && e < 1e-37f, "e^-" + x + " = " + e);
+            // sigmoid 1 and SiLU x, exactly
+            assertEquals(1f, 1f / (e + 1f));
+        }
+        for (float x : new float[] {-88.5f, -100f, -Float.MAX_VALUE}) {
+            float e = VectorMath.logisticExp(x);
+            assertEquals(0f, 1f / (e + 1f));
+            assertEquals(-0f, x / (e + 1f));
+        }
+    }
+
+    @Test
     void expAndTanhHandleInfinitiesAndNaN() {
         assertEquals(Float.POSITIVE_INFINITY, VectorMath.exp(Float.POSITIVE_INFINITY));
         assertEquals(Float.POSITIVE_INFINITY, VectorMath.exp(88.7229f));
