@@ -109,6 +109,15 @@ final class PixelProducts {
         final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * Float.BYTES, 64);
 
         float[] rows = new float[0];
+        float[] line = new float[0];
+
+        /** Room for one input row's columns as a strip of a stride-1 convolution reads them. */
+        float[] line(int floats) {
+            if (line.length < floats) {
+                line = new float[floats];
+            }
+            return line;
+        }
 
         /** Room for one strip of weight rows, on the heap. */
         float[] weightRows(int floats) {
@@ -178,7 +187,8 @@ final class PixelProducts {
         int k = in.c * win.kh * win.kw;
         activatedProducts(k, (long) in.n * win.outPlane(), win.outPlane(), o,
                 packed(weight, constant, o, k), bias, act, y, residual,
-                (p0, count, packed) -> packWindows(in, win, x, p0, count, packed));
+                (p0, count, packed) -> packWindows(in, win, x, p0, count, packed,
+                        buffers.get().line(NR + win.kw + 2 * L)));
     }
 
     /**
@@ -499,7 +509,7 @@ final class PixelProducts {
      * padding. Pixels past the end are zero.
      */
     private static void packWindows(Images in, Window win, MemorySegment x, long p0, int count,
-            MemorySegment packed) {
+            MemorySegment packed, float[] line) {
         int strips = (count + NR - 1) / NR;
         int taps = win.kh * win.kw;
         int k = in.c * taps;
@@ -525,43 +535,79 @@ final class PixelProducts {
                     long channel = ((long) image * in.c + c) * in.plane;
                     for (int ky = 0; ky < win.kh; ky++) {
                         int iy = top + ky;
+                        long to = base + ((long) (c * taps + ky * win.kw) * NR + filled)
+                                * Float.BYTES;
+                        if (iy < 0 || iy >= win.h) {
+                            for (int kx = 0; kx < win.kw; kx++) {
+                                zeroRun(packed, to + (long) kx * NR * Float.BYTES, run);
+                            }
+                            continue;
+                        }
+                        // columns ix0 + kx, ix0 + kx + stride, … of input row iy; those
+                        // outside the row are padding
+                        int ix0 = ox0 * win.strideW - win.padLeft;
+                        long row = channel + (long) iy * win.w;
+                        if (win.strideW == 1) {
+                            packShifts(x, row, ix0, win.w, run, win.kw, line, packed, to);
+                            continue;
+                        }
                         for (int kx = 0; kx < win.kw; kx++) {
-                            long to = base + ((long) (c * taps + ky * win.kw + kx) * NR + filled)
-                                    * Float.BYTES;
-                            if (iy < 0 || iy >= win.h) {
-                                packed.asSlice(to, (long) run * Float.BYTES).fill((byte) 0);
-                                continue;
-                            }
-                            // columns ix0, ix0 + stride, … of input row iy; those outside
-                            // the row are padding
-                            int ix0 = ox0 * win.strideW + kx - win.padLeft;
-                            long row = channel + (long) iy * win.w;
-                            if (win.strideW == 2) {
-                                packEvenColumns(x, row, ix0, win.w, run, packed, to);
-                                continue;
-                            }
-                            for (int i = 0; i < run; i += L) {
-                                // lanes [lo, hi) lie inside the row; the others are padding,
-                                // or (at the run's end) another run's pixels, left alone
-                                int lo = Math.max(0, -(ix0 + i));
-                                int hi = Math.min(Math.min(L, run - i), win.w - (ix0 + i));
-                                long from = (row + ix0 + i) * Float.BYTES;
-                                long dst = to + (long) i * Float.BYTES;
-                                if (lo == 0 && hi == L) {
-                                    FloatVector.fromMemorySegment(S, x, from, LE)
-                                            .intoMemorySegment(packed, dst, LE);
-                                } else {
-                                    FloatVector.fromMemorySegment(S, x, from, LE,
-                                                    S.indexInRange(-lo, Math.max(0, hi - lo)))
-                                            .intoMemorySegment(packed, dst, LE,
-                                                    S.indexInRange(i, run));
-                                }
-                            }
+                            packEvenColumns(x, row, ix0 + kx, win.w, run, packed,
+                                    to + (long) kx * NR * Float.BYTES);
                         }
                     }
                 }
                 filled += run;
             }
+        }
+    }
+
+    /**
+     * For a horizontal stride of 1: the {@code kw} rows of a strip that one input row feeds,
+     * row kx at byte {@code to + kx·NR·4} holding columns {@code ix0 + kx + i} for i in
+     * [0, run), zero outside the row ({@code [0, w)}). The row's columns are gathered once into
+     * {@code line}, zero where they are padding, and every shift is read from there whole
+     * vectors at a time: loading each shift straight from the input took a masked load
+     * wherever a vector met the row's edge, for every shift.
+     */
+    private static void packShifts(MemorySegment x, long row, int ix0, int w, int run, int kw,
+            float[] line, MemorySegment packed, long to) {
+        int span = run + kw - 1;
+        for (int j = 0; j < span; j += L) {
+            int first = ix0 + j;
+            if (first >= 0 && first + L <= w) {
+                FloatVector.fromMemorySegment(S, x, (row + first) * Float.BYTES, LE)
+                        .intoArray(line, j);
+            } else {
+                FloatVector.fromMemorySegment(S, x, (row + first) * Float.BYTES, LE,
+                        inside(first, w)).intoArray(line, j);
+            }
+        }
+        for (int kx = 0; kx < kw; kx++) {
+            long rowTo = to + (long) kx * NR * Float.BYTES;
+            int i = 0;
+            for (; i + L <= run; i += L) {
+                FloatVector.fromArray(S, line, kx + i)
+                        .intoMemorySegment(packed, rowTo + (long) i * Float.BYTES, LE);
+            }
+            if (i < run) {
+                // the lanes past the run belong to another run of the strip, or stay zero
+                FloatVector.fromArray(S, line, kx + i).intoMemorySegment(packed,
+                        rowTo + (long) i * Float.BYTES, LE, S.indexInRange(i, run));
+            }
+        }
+    }
+
+    /** {@code run} zeros to {@code packed} at byte offset {@code to}. */
+    private static void zeroRun(MemorySegment packed, long to, int run) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= run; i += L) {
+            zero.intoMemorySegment(packed, to + (long) i * Float.BYTES, LE);
+        }
+        if (i < run) {
+            zero.intoMemorySegment(packed, to + (long) i * Float.BYTES, LE,
+                    S.indexInRange(i, run));
         }
     }
 
