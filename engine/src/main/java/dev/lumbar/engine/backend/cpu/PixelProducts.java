@@ -188,7 +188,7 @@ final class PixelProducts {
         activatedProducts(k, (long) in.n * win.outPlane(), win.outPlane(), o,
                 packed(weight, constant, o, k), bias, act, y, residual,
                 (p0, count, packed) -> packWindows(in, win, x, p0, count, packed,
-                        buffers.get().line(NR + win.kw + 2 * L)));
+                        buffers.get().line(2 * NR + win.kw + 2 * L)));
     }
 
     /**
@@ -547,14 +547,8 @@ final class PixelProducts {
                         // outside the row are padding
                         int ix0 = ox0 * win.strideW - win.padLeft;
                         long row = channel + (long) iy * win.w;
-                        if (win.strideW == 1) {
-                            packShifts(x, row, ix0, win.w, run, win.kw, line, packed, to);
-                            continue;
-                        }
-                        for (int kx = 0; kx < win.kw; kx++) {
-                            packEvenColumns(x, row, ix0 + kx, win.w, run, packed,
-                                    to + (long) kx * NR * Float.BYTES);
-                        }
+                        packShifts(x, row, ix0, win.w, run, win.kw, win.strideW, line,
+                                packed, to);
                     }
                 }
                 filled += run;
@@ -563,16 +557,17 @@ final class PixelProducts {
     }
 
     /**
-     * For a horizontal stride of 1: the {@code kw} rows of a strip that one input row feeds,
-     * row kx at byte {@code to + kx·NR·4} holding columns {@code ix0 + kx + i} for i in
-     * [0, run), zero outside the row ({@code [0, w)}). The row's columns are gathered once into
-     * {@code line}, zero where they are padding, and every shift is read from there whole
-     * vectors at a time: loading each shift straight from the input took a masked load
-     * wherever a vector met the row's edge, for every shift.
+     * The {@code kw} rows of a strip that one input row feeds, for a horizontal stride of 1
+     * or 2: row kx at byte {@code to + kx·NR·4} holds columns {@code ix0 + kx + stride·i} for
+     * i in [0, run), zero outside the row ({@code [0, w)}). The row's columns are gathered
+     * once into {@code line}, zero where they are padding, and every shift is read from
+     * there whole vectors at a time (for stride 2, the even lanes of two): loading each shift
+     * straight from the input took a masked load wherever a vector met the row's edge, for
+     * every shift.
      */
     private static void packShifts(MemorySegment x, long row, int ix0, int w, int run, int kw,
-            float[] line, MemorySegment packed, long to) {
-        int span = run + kw - 1;
+            int stride, float[] line, MemorySegment packed, long to) {
+        int span = stride * run + kw - 1;
         for (int j = 0; j < span; j += L) {
             int first = ix0 + j;
             if (first >= 0 && first + L <= w) {
@@ -585,15 +580,17 @@ final class PixelProducts {
         }
         for (int kx = 0; kx < kw; kx++) {
             long rowTo = to + (long) kx * NR * Float.BYTES;
-            int i = 0;
-            for (; i + L <= run; i += L) {
-                FloatVector.fromArray(S, line, kx + i)
-                        .intoMemorySegment(packed, rowTo + (long) i * Float.BYTES, LE);
-            }
-            if (i < run) {
-                // the lanes past the run belong to another run of the strip, or stay zero
-                FloatVector.fromArray(S, line, kx + i).intoMemorySegment(packed,
-                        rowTo + (long) i * Float.BYTES, LE, S.indexInRange(i, run));
+            for (int i = 0; i < run; i += L) {
+                FloatVector v = stride == 1 ? FloatVector.fromArray(S, line, kx + i)
+                        : FloatVector.fromArray(S, line, kx + 2 * i).rearrange(EVEN_LANES,
+                                FloatVector.fromArray(S, line, kx + 2 * i + L));
+                long at = rowTo + (long) i * Float.BYTES;
+                if (i + L <= run) {
+                    v.intoMemorySegment(packed, at, LE);
+                } else {
+                    // the lanes past the run belong to another run of the strip, or stay zero
+                    v.intoMemorySegment(packed, at, LE, S.indexInRange(i, run));
+                }
             }
         }
     }
@@ -608,26 +605,6 @@ final class PixelProducts {
         if (i < run) {
             zero.intoMemorySegment(packed, to + (long) i * Float.BYTES, LE,
                     S.indexInRange(i, run));
-        }
-    }
-
-    /**
-     * For a horizontal stride of 2: {@code run} floats to {@code packed} at byte offset
-     * {@code to}, the i-th being column {@code ix0 + 2i} of the input row starting at float
-     * {@code row}, or zero outside the row ({@code [0, w)}). Two vectors of source per vector
-     * of result, their even lanes kept.
-     */
-    private static void packEvenColumns(MemorySegment x, long row, int ix0, int w, int run,
-            MemorySegment packed, long to) {
-        for (int i = 0; i < run; i += L) {
-            int first = ix0 + 2 * i;
-            long from = (row + first) * Float.BYTES;
-            FloatVector low = FloatVector.fromMemorySegment(S, x, from, LE,
-                    inside(first, w));
-            FloatVector high = FloatVector.fromMemorySegment(S, x,
-                    from + (long) L * Float.BYTES, LE, inside(first + L, w));
-            low.rearrange(EVEN_LANES, high).intoMemorySegment(packed,
-                    to + (long) i * Float.BYTES, LE, S.indexInRange(i, run));
         }
     }
 
