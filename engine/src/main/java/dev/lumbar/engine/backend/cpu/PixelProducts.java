@@ -804,7 +804,14 @@ final class PixelProducts {
                         long to = (long) (base + k * NR + filled) * Float.BYTES;
                         float factor = gate == null ? 1f
                                 : gate.getAtIndex(F32, (long) image * in.c + k);
-                        for (int i = 0; i < run; i += L) {
+                        int i = 0;
+                        // whole vectors unmasked: a 4 × 4 plane is one, an 8 × 8 plane's run two
+                        for (; i + L <= run; i += L) {
+                            long o = (long) i * Float.BYTES;
+                            FloatVector.fromMemorySegment(S, x, from + o, LE).mul(factor)
+                                    .intoMemorySegment(packed, to + o, LE);
+                        }
+                        if (i < run) {
                             VectorMask<Float> lanes = S.indexInRange(i, run);
                             long o = (long) i * Float.BYTES;
                             FloatVector.fromMemorySegment(S, x, from + o, LE, lanes).mul(factor)
