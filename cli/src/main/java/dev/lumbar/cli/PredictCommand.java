@@ -7,6 +7,7 @@ import dev.lumbar.engine.batch.StudyFailure;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Backends;
 import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.io.IoProblems;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.pipeline.EnsembleManifest;
 import dev.lumbar.engine.pipeline.GivenCoordinates;
@@ -363,15 +364,9 @@ public final class PredictCommand implements Callable<Integer> {
 
     /** An I/O problem in words, naming the path it met, not the exception's class. */
     private static String describe(IOException e) {
-        if (e instanceof java.nio.file.FileSystemException fse) {
-            String reason = e instanceof java.nio.file.NoSuchFileException
-                    ? "no such file or folder"
-                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                    : fse.getReason() != null ? fse.getReason() : "cannot be used";
-            return fse.getFile() == null ? reason : fse.getFile() + ": " + reason;
-        }
-        String what = e.getClass().getSimpleName().replace("Exception", "");
-        return e.getMessage() == null ? what : what + " " + e.getMessage();
+        String reason = IoProblems.reason(e, "no such file or folder");
+        return e instanceof java.nio.file.FileSystemException fse && fse.getFile() != null
+                ? fse.getFile() + ": " + reason : reason;
     }
 
     /** One study's work as a study thread finishes it, for the committing thread to write. */

@@ -3,6 +3,7 @@ package dev.lumbar.engine.phantom;
 import dev.lumbar.engine.dicom.Tag;
 import dev.lumbar.engine.dicom.TransferSyntax;
 import dev.lumbar.engine.io.AtomicFile;
+import dev.lumbar.engine.io.IoProblems;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -122,7 +123,7 @@ public final class DicomDataset {
             AtomicFile.write(file, out.toByteArray());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write DICOM file " + file + " ("
-                    + IoProblems.describe(e) + ")", e);
+                    + IoProblems.reason(e, "its folder does not exist") + ")", e);
         }
     }
 

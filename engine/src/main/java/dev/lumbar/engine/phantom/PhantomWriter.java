@@ -2,6 +2,7 @@ package dev.lumbar.engine.phantom;
 
 import dev.lumbar.engine.dicom.Tag;
 import dev.lumbar.engine.io.AtomicFile;
+import dev.lumbar.engine.io.IoProblems;
 import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.study.SliceGeometry;
 import dev.lumbar.engine.study.Vec3;
@@ -229,7 +230,7 @@ public final class PhantomWriter {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + " ("
-                    + IoProblems.describe(e) + ")", e);
+                    + IoProblems.reason(e, "its folder does not exist") + ")", e);
         }
         text.append(csv, header.length(), csv.length());
         writeText(file, text.toString());
@@ -241,7 +242,7 @@ public final class PhantomWriter {
             AtomicFile.write(file, text.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + " ("
-                    + IoProblems.describe(e) + ")", e);
+                    + IoProblems.reason(e, "its folder does not exist") + ")", e);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.pipeline;
 
+import dev.lumbar.engine.io.IoProblems;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.io.JsonException;
 import dev.lumbar.engine.spine.Condition;
@@ -100,25 +101,14 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
         conditions = Map.copyOf(conditions);
     }
 
-    /** Why the manifest could not be read, in words (the exception's message is a path). */
-    private static String readProblem(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        return e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null
-                ? fse.getReason() : String.valueOf(e.getMessage());
-    }
-
     /** Reads and checks a manifest; model files are checked to exist, not yet loaded. */
     public static EnsembleManifest read(Path file) {
         Object root;
         try {
             root = Json.read(file);
         } catch (IOException e) {
-            throw new ManifestException(file, "cannot read the manifest: " + readProblem(e), e);
+            throw new ManifestException(file, "cannot read the manifest: "
+                    + IoProblems.reason(e, "no such file"), e);
         } catch (JsonException e) {
             throw new ManifestException(file, "not valid JSON: " + e.getMessage(), e);
         }

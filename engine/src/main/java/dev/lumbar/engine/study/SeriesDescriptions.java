@@ -2,6 +2,7 @@ package dev.lumbar.engine.study;
 
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.io.Csv;
+import dev.lumbar.engine.io.IoProblems;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -148,19 +149,10 @@ public final class SeriesDescriptions {
         if (e instanceof CharacterCodingException) {
             return "not UTF-8 text";
         }
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (Files.isDirectory(csv)) {
+        if (!(e instanceof java.nio.file.NoSuchFileException) && Files.isDirectory(csv)) {
             return "a folder, not a file";
         }
-        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
-            return fse.getReason();
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return IoProblems.reason(e, "no such file");
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.lumbar.engine.dicom.DicomObject;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.dicom.Tag;
 import dev.lumbar.engine.dicom.TransferSyntax;
+import dev.lumbar.engine.io.IoProblems;
 import dev.lumbar.engine.spine.SeriesType;
 import java.io.IOException;
 import java.nio.file.FileSystemLoopException;
@@ -219,14 +220,7 @@ public final class StudyScanner {
 
     /** Why a file or folder met while listing could not be read, in words. */
     private static String reason(IOException e) {
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "it vanished while the folder was read";
-        }
-        return e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null
-                ? fse.getReason() : e.getClass().getSimpleName();
+        return IoProblems.reason(e, "it vanished while the folder was read");
     }
 
     private static int depth(Path dir, Path file) {
