@@ -70,12 +70,14 @@ public final class KernelReport {
                         .getParam("shape"));
                 case "depthwise7x7" -> ConvBenchmark.DEPTHWISE_FLOPS;
                 case "dense3x3" -> ConvBenchmark.DENSE_FLOPS;
+                case "spatialConvolution" -> SpatialConvBenchmark.flops(r.getParams()
+                        .getParam("shape"));
                 case "recurrence" -> LstmBenchmark.flops(intParam(r, "steps"));
                 default -> Double.NaN;
             };
             double bytes = switch (name) {
                 case "streamTriad" -> CeilingBenchmark.TRIAD_BYTES;
-                case "layerNormChannels", "gelu" -> PointwiseBenchmark.BYTES;
+                case "layerNormChannels", "gelu", "silu" -> PointwiseBenchmark.BYTES;
                 case "squeezeExcite" -> SqueezeExciteBenchmark.bytes(r.getParams()
                         .getParam("shape"));
                 case "attentionPool" -> AttentionPoolBenchmark.bytes(intParam(r, "slices"));

@@ -17,8 +17,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * Memory-bound kernels on convnext_small's stage-1 activations at batch 25, 128×128 input
- * ({@code [25, 96, 32, 32]}, 9.8 MB): channel LayerNorm and exact GELU. Each reads the
- * tensor and writes a new one.
+ * ({@code [25, 96, 32, 32]}, 9.8 MB): channel LayerNorm, exact GELU and SiLU (EfficientNet's
+ * activation, measured on the same tensor). Each reads the tensor and writes a new one.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -51,6 +51,13 @@ public class PointwiseBenchmark {
     @Benchmark
     public float gelu() {
         try (Tensor y = cpu.activate(x, Activation.GELU)) {
+            return y.getFloat(0);
+        }
+    }
+
+    @Benchmark
+    public float silu() {
+        try (Tensor y = cpu.activate(x, Activation.SILU)) {
             return y.getFloat(0);
         }
     }
