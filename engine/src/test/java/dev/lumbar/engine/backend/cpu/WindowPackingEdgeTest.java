@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,8 @@ import org.junit.jupiter.api.Test;
  * zero-padded beforehand against padding in the packing, the padded copy against the
  * packed windows, a gate folded into the packing against an input scaled beforehand.
  * Non-finite inputs at the edges of rows and planes must reach only the outputs that see
- * them, and nothing of them may stay behind for a later call.
+ * them, and nothing of them may stay behind for a later call. SiLU and sigmoid, whose e^−x
+ * is a cheaper fitted form, saturate to 0, 1 and x in the packed convolutions' epilogue.
  */
 class WindowPackingEdgeTest {
 
@@ -116,7 +118,7 @@ class WindowPackingEdgeTest {
 
     /**
      * Stride 1 with more than 64 output channels (67 leaves a partial register tile), so
-     * never from a padded copy: output rows of 1, 2, 15, 16, 17, 31, 32, 33, 56 and 57 pixels,
+     * never from a padded copy, or with few on planes a copy would mostly waste: output rows of 1, 2, 15, 16, 17, 31, 32, 33, 56 and 57 pixels,
      * kernels 1×1 (padded), 1×3, 3×1, 3×3, 5×5, 7×7 and wider than the image, padding wider
      * than the kernel, 1×1, 1×N and N×1 images, a vertical stride of 3, one input channel and
      * 601 (5409 terms, past ten chunks of 512), runs that cross rows and images inside one
@@ -146,6 +148,9 @@ class WindowPackingEdgeTest {
         // padding wider than a vector or two: whole vectors of a row's copy are padding
         {2, 2, 3, 4, 65, 3, 3, 1, 1, 1, 1, 20, 35},
         {3, 2, 2, 3, 65, 1, 5, 1, 1, 0, 0, 40, 2},
+        // few output channels, but a padded copy would drop most of its products
+        {3, 3, 1, 1, 7, 3, 3, 1, 1, 1, 1, 1, 1},
+        {2, 3, 2, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1},
     };
 
     /**
@@ -298,6 +303,59 @@ class WindowPackingEdgeTest {
                             Arrays.copyOfRange(full, i * 70 * plane, (i * 70 + 64) * plane),
                             Arrays.copyOfRange(part, i * 64 * plane, (i + 1) * 64 * plane),
                             all + " image " + i + ": packed vs padded copy");
+                }
+            }
+        }
+    }
+
+    /**
+     * SiLU and sigmoid through the packed windows' epilogue, lane-wise, where e^−x saturates:
+     * the pre-activations are the biases alone (zero weights), from −100 past the point
+     * where e^−x overflows (−88.37) to past its clamp (87.3), NaN and infinities among them.
+     * Each output within 4 ulp of the double-precision value, or 1e-36 absolute where that
+     * is a tiny subnormal-range SiLU; sigmoid in [0, 1]; NaN only from NaN.
+     */
+    @Test
+    void logisticActivationsSaturateInThePackedEpilogue() {
+        float[] biases = {-100f, -89f, -88.72f, -88.5f, -88.37f, -88.36f, -87.5f, -20f, -1f,
+            -0f, 0f, 1e-30f, 0.5f, 15f, 87.29f, 87.3f, 87.31f, 87.4f, 88f, 100f, 1e30f,
+            -1e30f, Float.MAX_VALUE, -Float.MAX_VALUE, Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY, Float.NaN};
+        int o = 70;
+        float[] bias = new float[o];
+        for (int i = 0; i < o; i++) {
+            bias[i] = i < biases.length ? biases[i] : -90f + 2.6f * i;
+        }
+        Case c = new Case(new long[] {2, 2, 3, 19, o, 3, 3, 1, 2, 1, 1, 1, 1});
+        assertPacksWindows(c);
+        SplittableRandom random = new SplittableRandom(87);
+        try (Tensor x = random(random, -1, 1, c.n(), c.c(), c.h(), c.w());
+                Tensor w = Tensor.zeros(o, c.c(), 3, 3);
+                Tensor b = Tensor.of(bias, o)) {
+            for (Activation act : new Activation[] {Activation.SILU, Activation.SIGMOID}) {
+                try (Tensor y = three.conv2d(x, w, b, c.spec(), act)) {
+                    float[] got = y.toFloatArray();
+                    int plane = got.length / (int) c.n() / o;
+                    for (int i = 0; i < got.length; i++) {
+                        float z = bias[i / plane % o];
+                        double want = Reference.activate(z, act);
+                        float a = got[i];
+                        String what = act + " of " + z + ": got " + a + ", expected " + want;
+                        if (Float.isNaN(z) || Double.isNaN(want)) {
+                            assertTrue(Float.isNaN(a), what);
+                            continue;
+                        }
+                        assertFalse(Float.isNaN(a), what);
+                        if (Double.isInfinite(want)) {
+                            assertEquals((float) want, a, what);
+                            continue;
+                        }
+                        double ulp = Math.ulp((float) want);
+                        assertTrue(Math.abs(a - want) <= Math.max(4 * ulp, 1e-36), what);
+                        if (act == Activation.SIGMOID) {
+                            assertTrue(a >= 0 && a <= 1, what);
+                        }
+                    }
                 }
             }
         }
@@ -497,7 +555,7 @@ class WindowPackingEdgeTest {
             STRIDE_ONE[3], STRIDE_TWO[13]};
         Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
         List<Tensor> inputs = new ArrayList<>();
-        List<java.util.function.Supplier<Tensor>> calls = new ArrayList<>();
+        List<Supplier<Tensor>> calls = new ArrayList<>();
         try {
             for (long[] t : cases) {
                 Case c = new Case(t);
