@@ -60,6 +60,17 @@ public final class NarrowVectorsCheck {
         } finally {
             PaddedConvolutionEdgeTest.close();
         }
+        WindowPackingEdgeTest.backends();
+        try {
+            WindowPackingEdgeTest windows = new WindowPackingEdgeTest();
+            windows.strideOneWindowsOnEdgeShapes();
+            windows.strideTwoWindowsOnEdgeShapes();
+            windows.packedWindowsGiveThePaddedCopysBits();
+            windows.nonFiniteEdgesReachOnlyTheirWindowsAndLeaveNothingBehind();
+            windows.gatedPointwiseAcrossImagesOnEdgePlanes();
+        } finally {
+            WindowPackingEdgeTest.close();
+        }
         System.out.println("ok");
     }
 }
