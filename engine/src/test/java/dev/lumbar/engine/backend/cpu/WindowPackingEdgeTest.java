@@ -118,7 +118,8 @@ class WindowPackingEdgeTest {
 
     /**
      * Stride 1 with more than 64 output channels (67 leaves a partial register tile), so
-     * never from a padded copy, or with few on planes a copy would mostly waste: output rows of 1, 2, 15, 16, 17, 31, 32, 33, 56 and 57 pixels,
+     * never from a padded copy, or with few on planes a copy would mostly waste: output rows
+     * of 1, 2, 15, 16, 17, 31, 32, 33, 56 and 57 pixels,
      * kernels 1×1 (padded), 1×3, 3×1, 3×3, 5×5, 7×7 and wider than the image, padding wider
      * than the kernel, 1×1, 1×N and N×1 images, a vertical stride of 3, one input channel and
      * 601 (5409 terms, past ten chunks of 512), runs that cross rows and images inside one
