@@ -70,8 +70,9 @@ public final class KernelReport {
                         .getParam("shape"));
                 case "depthwise7x7" -> ConvBenchmark.DEPTHWISE_FLOPS;
                 case "dense3x3" -> ConvBenchmark.DENSE_FLOPS;
-                case "spatialConvolution" -> SpatialConvBenchmark.flops(r.getParams()
-                        .getParam("shape"));
+                case "spatialConvolution" -> SpatialConvBenchmark.memoryBound(r.getParams()
+                        .getParam("shape")) ? Double.NaN
+                        : SpatialConvBenchmark.flops(r.getParams().getParam("shape"));
                 case "recurrence" -> LstmBenchmark.flops(intParam(r, "steps"));
                 default -> Double.NaN;
             };
@@ -81,6 +82,8 @@ public final class KernelReport {
                 case "squeezeExcite" -> SqueezeExciteBenchmark.bytes(r.getParams()
                         .getParam("shape"));
                 case "attentionPool" -> AttentionPoolBenchmark.bytes(intParam(r, "slices"));
+                case "spatialConvolution" -> SpatialConvBenchmark.bytes(r.getParams()
+                        .getParam("shape"));
                 case "allBags" -> perPass(r, "bytes");
                 default -> Double.NaN;
             };

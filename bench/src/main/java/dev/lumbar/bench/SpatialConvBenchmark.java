@@ -18,8 +18,10 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The spatial convolutions of tf_efficientnetv2_s, each with its SiLU, and awkward sizes
- * beside them. The shape is {@code kind:N×C×H×W:O:k:stride}, padding {@code k / 2} on every
- * side; {@code kind} is {@code dense} (one group) or {@code depthwise} (O = C):
+ * beside them; the dense ones are rated in FLOPs against the sgemm ceiling, the depthwise
+ * ones in bytes against the triad. The shape is {@code kind:N×C×H×W:O:k:stride}, padding
+ * {@code k / 2} on every side; {@code kind} is {@code dense} (one group) or
+ * {@code depthwise} (O = C):
  * <ul>
  * <li>{@code dense:25x48x32x32:192:3:1}: the fused-MBConv expansion of stage 3 at 128×128
  *     input, the largest single operation of that network;</li>
@@ -95,6 +97,21 @@ public class SpatialConvBenchmark {
         try (Tensor y = cpu.conv2d(x, weight, bias, spec, Activation.SILU)) {
             return y.getFloat(0);
         }
+    }
+
+    /**
+     * Whether the shape is rated by bytes moved rather than by FLOPs: a depthwise 3×3 does 9
+     * multiply-adds per output it writes, far too few to be bound by arithmetic.
+     */
+    public static boolean memoryBound(String shape) {
+        return Shape.of(shape).depthwise;
+    }
+
+    /** Bytes one call moves at least: the input read once and the output written once. */
+    public static double bytes(String shape) {
+        Shape s = Shape.of(shape);
+        return (double) Float.BYTES
+                * ((double) s.n * s.c * s.h * s.w + (double) s.n * s.o * s.outH() * s.outW());
     }
 
     /** FLOPs of one call: 2 per multiply-add of the convolution itself. */

@@ -1,7 +1,9 @@
 package dev.lumbar.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +24,16 @@ class SpatialConvBenchmarkTest {
                 SpatialConvBenchmark.flops("depthwise:25x960x8x8:960:3:1"));
         assertEquals(2.0 * 25 * 256 * 8 * 8 * 9,
                 SpatialConvBenchmark.flops("depthwise:25x256x16x16:256:3:2"));
+    }
+
+    @Test
+    void depthwiseShapesAreRatedByTheBytesTheyMove() {
+        assertTrue(SpatialConvBenchmark.memoryBound("depthwise:25x960x8x8:960:3:1"));
+        assertFalse(SpatialConvBenchmark.memoryBound("dense:25x48x32x32:192:3:1"));
+        assertEquals(4.0 * (25 * 256 * 16 * 16 + 25 * 256 * 8 * 8),
+                SpatialConvBenchmark.bytes("depthwise:25x256x16x16:256:3:2"));
+        assertThrows(IllegalArgumentException.class,
+                () -> SpatialConvBenchmark.bytes("depthwise:1x4x4x4:5:3:1"));
     }
 
     @Test
