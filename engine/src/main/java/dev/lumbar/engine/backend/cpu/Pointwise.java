@@ -133,8 +133,8 @@ final class Pointwise {
                 FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
                 FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
                         k.fma(broadcast(S, VectorMath.LN2_HI), xc));
-                FloatVector e = s.fma(-VectorMath.L5, VectorMath.L4)
-                        .fma(s, broadcast(S, -VectorMath.L3)).fma(s, broadcast(S, VectorMath.L2))
+                FloatVector e = s.fma(-VectorMath.Q5, VectorMath.Q4)
+                        .fma(s, broadcast(S, -VectorMath.Q3)).fma(s, broadcast(S, VectorMath.Q2))
                         .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
                         .mul(shifted.viewAsIntegralLanes()
                                 .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
@@ -293,8 +293,8 @@ final class Pointwise {
             FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
             FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
                     k.fma(broadcast(S, VectorMath.LN2_HI), xc));
-            FloatVector e = s.fma(-VectorMath.L5, VectorMath.L4)
-                    .fma(s, broadcast(S, -VectorMath.L3)).fma(s, broadcast(S, VectorMath.L2))
+            FloatVector e = s.fma(-VectorMath.Q5, VectorMath.Q4)
+                    .fma(s, broadcast(S, -VectorMath.Q3)).fma(s, broadcast(S, VectorMath.Q2))
                     .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
                     .mul(shifted.viewAsIntegralLanes()
                             .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
@@ -317,8 +317,8 @@ final class Pointwise {
             FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
             FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
                     k.fma(broadcast(S, VectorMath.LN2_HI), xc));
-            FloatVector e = s.fma(-VectorMath.L5, VectorMath.L4)
-                    .fma(s, broadcast(S, -VectorMath.L3)).fma(s, broadcast(S, VectorMath.L2))
+            FloatVector e = s.fma(-VectorMath.Q5, VectorMath.Q4)
+                    .fma(s, broadcast(S, -VectorMath.Q3)).fma(s, broadcast(S, VectorMath.Q2))
                     .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
                     .mul(shifted.viewAsIntegralLanes()
                             .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)

@@ -53,14 +53,15 @@ final class VectorMath {
     static final float E7 = (float) (1.0 / 5040);
 
     // e^−x for the logistic functions: x clamped to [LOGISTIC_MIN, LOGISTIC_MAX], then
-    // exp(r) = 1 + r + L2·r² + ... + L5·r⁵, fitted for least maximum relative error on
-    // |r| <= ln2/2 (1.05e-7, about an ulp; the Taylor coefficients would give 2.4e-6)
+    // exp(r) = 1 + r + Q2·r² + ... + Q5·r⁵, fitted for least maximum relative error on
+    // |r| <= ln2/2 (1.05e-7, about an ulp; the Taylor coefficients would give 2.4e-6) by
+    // weights/tools/fit_logistic_exp_coefficients.py
     static final float LOGISTIC_MIN = -89f;
     static final float LOGISTIC_MAX = 87.3f;
-    static final float L2 = 0.4999923f;
-    static final float L3 = 0.16667116f;
-    static final float L4 = 0.04189033f;
-    static final float L5 = 0.008312501f;
+    static final float Q2 = 0.4999923f;
+    static final float Q3 = 0.16667116f;
+    static final float Q4 = 0.04189033f;
+    static final float Q5 = 0.008312501f;
     /**
      * 1.5 · 2^23 + 127: adding it rounds to an integer k and leaves k plus the exponent bias in
      * the low bits, so that shifting those bits into the exponent field gives 2^k.
@@ -155,9 +156,9 @@ final class VectorMath {
         float k = shifted - BIASED_ROUNDER;
         float s = Math.fma(k, LN2_LO, Math.fma(k, LN2_HI, xc));
         // e^r for r = −s: the odd coefficients change sign
-        float p = Math.fma(s, -L5, L4);
-        p = Math.fma(p, s, -L3);
-        p = Math.fma(p, s, L2);
+        float p = Math.fma(s, -Q5, Q4);
+        p = Math.fma(p, s, -Q3);
+        p = Math.fma(p, s, Q2);
         p = Math.fma(p, s, -1f);
         p = Math.fma(p, s, 1f);
         return p * Float.intBitsToFloat(Float.floatToRawIntBits(shifted) << MANTISSA_BITS);
