@@ -1,5 +1,6 @@
 package dev.lumbar.engine.backend.cpu;
 
+import static dev.lumbar.engine.backend.cpu.Reference.assertSameBits;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -71,18 +72,6 @@ class FusedEpilogueEdgeTest {
             };
         }
         return x;
-    }
-
-    /**
-     * The same bits, every NaN counted as one: which operand's NaN an addition passes on (its
-     * sign) depends on the order the compiler gives the operands of a commutative add.
-     */
-    private static void assertSameBits(String what, float[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length, what);
-        for (int i = 0; i < expected.length; i++) {
-            assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
-                    what + ": element " + i + " expected " + expected[i] + ", got " + actual[i]);
-        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.lumbar.engine.backend.cpu;
 
 import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
+import static dev.lumbar.engine.backend.cpu.Reference.assertSameBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -184,17 +185,6 @@ class PaddedConvolutionEdgeTest {
                     : (float) (random.nextDouble() * 4 - 2);
         }
         return values;
-    }
-
-    /** The same bits, every NaN counted as one (a NaN's sign depends on operand order). */
-    private static void assertSameBits(String what, float[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length, what);
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToIntBits(expected[i]) != Float.floatToIntBits(actual[i])) {
-                throw new AssertionError(what + ": element " + i + " expected " + expected[i]
-                        + ", got " + actual[i]);
-            }
-        }
     }
 
     /** One call of either path on fresh tensors; bias and residual null for none. */

@@ -1,6 +1,7 @@
 package dev.lumbar.engine.backend.cpu;
 
 import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
+import static dev.lumbar.engine.backend.cpu.Reference.assertSameSpecials;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -233,21 +234,6 @@ class PixelProductsEdgeTest {
                 assertClose(what, p, y1.toFloatArray(), 5e-6);
                 assertArrayEquals(y1.toFloatArray(), y2.toFloatArray(), what + " 2 threads");
                 assertArrayEquals(y1.toFloatArray(), y3.toFloatArray(), what + " 3 threads");
-            }
-        }
-    }
-
-    /** NaN where exactly the reference has NaN, the same infinities, the rest close. */
-    private static void assertSameSpecials(String what, double[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length, what);
-        for (int i = 0; i < expected.length; i++) {
-            double e = expected[i];
-            float a = actual[i];
-            if (Double.isNaN(e) || Double.isInfinite(e)) {
-                assertEquals((float) e, a, what + ": element " + i);
-            } else {
-                assertTrue(Math.abs(e - a) <= 1e-5 * Math.max(1, Math.abs(e)),
-                        what + ": element " + i + " expected " + e + ", got " + a);
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.Activation;
@@ -147,6 +148,33 @@ final class Reference {
             assertTrue(diff <= tolerance * Math.max(floor, Math.abs(expected[i])),
                     what + ": element " + i + " expected " + expected[i] + ", got " + actual[i]
                             + " (relative " + diff / Math.abs(expected[i]) + ")");
+        }
+    }
+
+    /**
+     * The same bits, every NaN counted as one: which operand's NaN an operation passes on (its
+     * sign) depends on the order the compiler gives the operands of a commutative one.
+     */
+    static void assertSameBits(String what, float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+                    what + ": element " + i + " expected " + expected[i] + ", got " + actual[i]);
+        }
+    }
+
+    /** NaN where exactly the reference has NaN, the same infinities, the rest close. */
+    static void assertSameSpecials(String what, double[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i];
+            float a = actual[i];
+            if (Double.isNaN(e) || Double.isInfinite(e)) {
+                assertEquals((float) e, a, what + ": element " + i);
+            } else {
+                assertTrue(Math.abs(e - a) <= 1e-5 * Math.max(1, Math.abs(e)),
+                        what + ": element " + i + " expected " + e + ", got " + a);
+            }
         }
     }
 }
