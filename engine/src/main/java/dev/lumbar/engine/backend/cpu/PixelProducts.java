@@ -111,7 +111,7 @@ final class PixelProducts {
         float[] rows = new float[0];
         float[] line = new float[0];
 
-        /** Room for one input row's columns as a strip of a stride-1 convolution reads them. */
+        /** Room for one input row's columns as the strips of a dense convolution read them. */
         float[] line(int floats) {
             if (line.length < floats) {
                 line = new float[floats];
