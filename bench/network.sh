@@ -25,7 +25,7 @@ for arch in "${archs[@]}"; do
         read -r batch size <<< "$shape"
         "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector \
             --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate \
-            -XX:+UseParallelGC -XX:MaxNewSize=256m -Xmx1g -cp "$cp" \
+            -XX:+UseParallelGC -XX:MaxNewSize=64m -Xmx1g -cp "$cp" \
             dev.lumbar.bench.NetworkBench \
             --arch "$arch" --batch "$batch" --size "$size" ${options[@]+"${options[@]}"} \
             2> >(grep -v -e '^WARNING: Using incubator modules' >&2)

@@ -9,6 +9,6 @@ cd "$root"
 mvn -B -q -pl bench -am package -DskipTests >&2
 cp="$(ls bench/target/lumbar-bench-*.jar | head -1):bench/target/lib/*"
 exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-    -XX:-UseProfiledLoopPredicate -XX:+UseParallelGC -XX:MaxNewSize=256m -Xmx4g -cp "$cp" \
+    -XX:-UseProfiledLoopPredicate -XX:+UseParallelGC -XX:MaxNewSize=64m -Xmx4g -cp "$cp" \
     dev.lumbar.bench.StudyBench "$@" \
     2> >(grep -v -e '^WARNING: Using incubator modules' >&2)

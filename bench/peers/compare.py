@@ -43,7 +43,7 @@ REFERENCE_BLAS = '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3'
 # the launcher's flags: the young generation capped, or the warm-up's garbage (vectors are
 # objects until C2 compiles the kernels) grows it and the peak RSS with it
 JAVA_FLAGS = ['--add-modules', 'jdk.incubator.vector', '--enable-native-access=ALL-UNNAMED',
-              '-XX:-UseProfiledLoopPredicate', '-XX:+UseParallelGC', '-XX:MaxNewSize=256m']
+              '-XX:-UseProfiledLoopPredicate', '-XX:+UseParallelGC', '-XX:MaxNewSize=64m']
 
 
 def shape_tag(shape):
