@@ -282,4 +282,54 @@ class PixelProductsTest {
             }
         }
     }
+
+    /**
+     * Strips of a 1×1 product that lie within one image are read from the input in place
+     * (except on planes a multiple of 4 KiB apart); the others are packed, as every strip of
+     * a gated product is. A gate of ones scales nothing, so on planes that mix the two kinds
+     * of strip the plain and the gated product give the same bits, with and without a
+     * residual, on one thread and on three.
+     */
+    @Test
+    void stripsReadInPlaceGiveThePackedBits() {
+        SplittableRandom random = new SplittableRandom(41);
+        long[][] shapes = {{3, 20, 7, 7, 13}, {2, 9, 14, 14, 7}, {2, 7, 28, 28, 6},
+            {1, 5, 56, 56, 11}, {2, 6, 32, 32, 5}, {3, 4, 5, 13, 9}, {1, 3, 17, 17, 4}};
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.JAVA);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            for (long[] s : shapes) {
+                long[] xShape = Arrays.copyOf(s, 4);
+                String what = Arrays.toString(xShape) + " -> " + s[4];
+                try (Tensor x = random(random, -1, 1, xShape);
+                        Tensor w = random(random, -0.5, 0.5, s[4], s[1], 1, 1);
+                        Tensor b = random(random, -0.5, 0.5, s[4]);
+                        Tensor ones = Tensor.of(filled(s[0] * s[1], 1f), s[0], s[1]);
+                        Tensor r = random(random, -1, 1, s[0], s[4], s[2], s[3])) {
+                    double[] expected = Reference.conv2d(x.toFloatArray(), xShape,
+                            w.toFloatArray(), w.shape(), b.toFloatArray(), POINTWISE,
+                            Activation.SILU);
+                    for (CpuBackend cpu : new CpuBackend[] {one, three}) {
+                        try (Tensor plain = cpu.conv2d(x, w, b, POINTWISE, Activation.SILU);
+                                Tensor gated = cpu.gatedConv2d(x, ones, w, b, POINTWISE,
+                                        Activation.SILU);
+                                Tensor plainAdded = cpu.conv2dAdd(x, null, w, b, POINTWISE,
+                                        Activation.IDENTITY, r);
+                                Tensor gatedAdded = cpu.conv2dAdd(x, ones, w, b, POINTWISE,
+                                        Activation.IDENTITY, r)) {
+                            assertClose(what, expected, plain.toFloatArray(), 2e-6);
+                            assertArrayEquals(gated.toFloatArray(), plain.toFloatArray(), what);
+                            assertArrayEquals(gatedAdded.toFloatArray(),
+                                    plainAdded.toFloatArray(), what + " + residual");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] filled(long length, float value) {
+        float[] values = new float[Math.toIntExact(length)];
+        Arrays.fill(values, value);
+        return values;
+    }
 }
