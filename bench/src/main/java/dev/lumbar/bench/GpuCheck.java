@@ -15,11 +15,12 @@ import java.util.Map;
 /**
  * Runs every backend operation on the GPU and on the CPU backend with the same random inputs
  * (F32 within 1e-4 with TF32 off; F16 and BF16 within 1e-2), checks the GPU-only operations
- * against their Java twins, runs whole ConvNeXt and EfficientNet encoders (random weights) on
- * both, step by step and as CUDA graphs, and prints a table of errors and times per
- * precision, with the pipeline's device bag sampler against the CPU sampler (F32). Then it
- * grades the bundled demo study on the GPU (F32, bags cut on the device)
- * and on the CPU, compares the probabilities (within 1e-4) and prints per-backbone and
+ * against their Java twins, rates the kernels on the backbones' shapes against a cuBLAS GEMM
+ * and a device-to-device copy ({@link GpuKernelRates}), runs whole ConvNeXt and EfficientNet
+ * encoders (random weights) on both, step by step and as CUDA graphs, and prints a table of
+ * errors and times per precision, with the pipeline's device bag sampler against the CPU
+ * sampler (F32). Then it grades the bundled demo study on the GPU (F32, bags cut on the
+ * device) and on the CPU, compares the probabilities (within 1e-4) and prints per-backbone and
  * per-stage times as Markdown tables for bench/README.md.
  *
  * <p>Exit code: 0 all passed, 1 some comparison failed, 2 no usable GPU, 3 the GPU backend
@@ -35,6 +36,11 @@ public final class GpuCheck {
     /** A bag of slices as stage 2 sees it: several slices at a modest size. */
     private static final int BAG_SLICES = 5;
     private static final int SLICE_SIZE = 224;
+    /** The ceilings: a square GEMM this wide, a copy of this many floats (1 GiB). */
+    private static final int GEMM_SIDE = 4096;
+    private static final long COPY_FLOATS = 1L << 28;
+    /** The kernel rates' bag: 25 slices, as at 128 × 128. */
+    private static final int RATES_BATCH = 25;
     /** Runs of the demo study per backend, the first cold. */
     private static final int DEMO_RUNS = 3;
 
@@ -94,6 +100,7 @@ public final class GpuCheck {
                             + (use[1] >> 20) + " MiB, "
                             + (System.nanoTime() - start) / 1_000_000 + " ms"));
                     results.stream().filter(r -> !r.passed()).forEach(failures::add);
+                    kernelRates(gpu, precision, repetitions);
                 } catch (RuntimeException e) {
                     System.out.println("== " + precision + ": the GPU backend failed: " + e);
                     e.printStackTrace(System.out);
@@ -121,6 +128,27 @@ public final class GpuCheck {
         System.out.println(failures.isEmpty() ? "GPU check: all comparisons passed"
                 : "GPU check: " + failures.size() + " comparisons FAILED: " + failures);
         return failures.isEmpty() ? 0 : 1;
+    }
+
+    /**
+     * The backend's kernels on the backbones' shapes, rated against a cuBLAS GEMM and a
+     * device-to-device copy measured just before on the same device and precision.
+     */
+    private static void kernelRates(CudaBackend gpu, CudaOptions.Precision precision,
+            int repetitions) {
+        GpuKernelRates rates = new GpuKernelRates(gpu, repetitions);
+        try {
+            GpuKernelRates.Ceilings ceilings = rates.ceilings(GEMM_SIDE, COPY_FLOATS);
+            System.out.println("== kernel rates, " + precision + ", a bag of " + RATES_BATCH
+                    + " slices (mean of " + repetitions + " runs, CUDA events)");
+            System.out.print(rates.table(ceilings, RATES_BATCH));
+        } catch (RuntimeException e) {
+            // timings only: the comparisons and the demo study still run
+            System.out.println("== kernel rates, " + precision + ": failed: " + e);
+            e.printStackTrace(System.out);
+        } finally {
+            rates.close();
+        }
     }
 
     /** Grades the demo study on both backends; returns why it failed, or null. */

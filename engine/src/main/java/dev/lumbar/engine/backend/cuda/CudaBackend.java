@@ -275,6 +275,17 @@ public final class CudaBackend implements Backend {
         return host;
     }
 
+    /**
+     * A copy of a device tensor on the same device (one device-to-device copy on the stream):
+     * the memory ceiling the GPU check rates the memory-bound kernels against.
+     */
+    public synchronized Tensor copy(Tensor x) {
+        enter();
+        Tensor y = allocate(x.dtype(), x.shape());
+        driver.copyDeviceToDeviceAsync(address(y), address(x), x.byteSize(), stream);
+        return y;
+    }
+
     /** Waits for all queued work. */
     public synchronized void synchronize() {
         enter();

@@ -131,6 +131,21 @@ class CudaBackendOnSimulatedDeviceTest {
         }
     }
 
+    /** A device-to-device copy holds the same values and is a tensor of its own. */
+    @Test
+    void copyOnTheDeviceIsAnIndependentEqualTensor() {
+        float[] values = {1f, -2.5f, Float.MIN_VALUE, Float.NaN, 3e38f, -0f};
+        try (CudaBackend gpu = open(CudaOptions.Precision.F32, 0);
+                Tensor host = Tensor.of(values, 2, 3);
+                Tensor x = gpu.upload(host);
+                Tensor copy = gpu.copy(x);
+                Tensor back = gpu.download(copy)) {
+            assertEquals(List.of(2L, 3L), List.of(copy.shape()[0], copy.shape()[1]));
+            assertTrue(copy.segment().address() != x.segment().address(), "not a new tensor");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(values, back.toFloatArray());
+        }
+    }
+
     private static List<Float> boxed(float[] values) {
         List<Float> out = new ArrayList<>();
         for (float v : values) {
