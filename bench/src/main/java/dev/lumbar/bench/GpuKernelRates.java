@@ -62,8 +62,8 @@ public final class GpuKernelRates {
 
     /**
      * The kernels at the sizes of a bag of 25 slices of 128 × 128 (or 5 of 224 × 224), as in
-     * {@code bench/README.md}'s CPU suite; {@code batch} scales every case's first dimension
-     * (1 keeps a simulated device quick).
+     * {@code bench/README.md}'s CPU suite; {@code batch} is the backbone cases' first dimension
+     * (1 keeps a simulated device quick). The head's case is one study's bags.
      */
     List<Case> cases(int batch) {
         List<Case> cases = new ArrayList<>();
@@ -103,8 +103,9 @@ public final class GpuKernelRates {
                 2.0 * expanded.byteSize(), g -> g.squeezeExcite(expanded, reduceW, reduceB,
                         expandW, expandB, Activation.SILU)));
 
-        // the head: attention pooling over the bags of one study's 25 targets
-        Tensor bags = input(25, 5 * batch, 512);
+        // the head: attention pooling over one study's 25 bags (targets) of 5 slices each,
+        // whatever the batch of the cases above
+        Tensor bags = input(25, 5, 512);
         Tensor attention = input(512);
         Tensor attentionBias = input(1);
         cases.add(new Case("attention pooling", shape(bags.shape()), 0, bags.byteSize(),
@@ -120,8 +121,8 @@ public final class GpuKernelRates {
     /** Times every case and rates it against the ceilings: a Markdown table. */
     public String table(Ceilings ceilings, int batch) {
         StringBuilder out = new StringBuilder();
-        out.append("| kernel | shape | GPU ms | rate | of ceiling |\n");
-        out.append("|---|---|---:|---:|---:|\n");
+        out.append(String.format("| kernel | shape | GPU ms | rate | of ceiling |%n"));
+        out.append(String.format("|---|---|---:|---:|---:|%n"));
         out.append(String.format(Locale.ROOT, "| ceiling: %s (cuBLAS) | | | %.1f GFLOP/s "
                 + "| 100%% |%n", ceilings.gemm(), ceilings.gemmFlopsPerSecond() / 1e9));
         out.append(String.format(Locale.ROOT, "| ceiling: %s (device to device) | | | "
@@ -190,6 +191,9 @@ public final class GpuKernelRates {
     }
 
     private static String size(long bytes) {
+        if (bytes >= 1L << 30 && bytes % (1L << 30) == 0) {
+            return (bytes >> 30) + " GiB";
+        }
         return bytes >= 1 << 20 ? (bytes >> 20) + " MiB" : (bytes >> 10) + " KiB";
     }
 

@@ -552,6 +552,8 @@ final class PixelProducts {
                             (int) Math.min(NR, p0 + count - q0), bias, act, residual);
                 }
             }
+            // the worker's buffers outlive the call: they must not hold its input
+            java.util.Arrays.fill(from.segments, 0, strips, null);
         });
     }
 

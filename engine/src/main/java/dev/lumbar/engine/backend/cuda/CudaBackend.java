@@ -224,6 +224,9 @@ public final class CudaBackend implements Backend {
         return allocate(DType.F32, shape);
     }
 
+    // LIMITATION: most operations allocate their output before they check their inputs'
+    // device and type (copy, activate and add check first); one refused then keeps that
+    // output's device memory until the backend is closed.
     private Tensor allocate(DType dtype, long... shape) {
         long bytes = Math.multiplyExact(Tensor.numel(shape), (long) dtype.byteSize());
         long address = memory.allocate(bytes);
@@ -281,8 +284,9 @@ public final class CudaBackend implements Backend {
      */
     public synchronized Tensor copy(Tensor x) {
         enter();
+        long from = address(x);
         Tensor y = allocate(x.dtype(), x.shape());
-        driver.copyDeviceToDeviceAsync(address(y), address(x), x.byteSize(), stream);
+        driver.copyDeviceToDeviceAsync(address(y), from, x.byteSize(), stream);
         return y;
     }
 
@@ -612,6 +616,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized Tensor activate(Tensor x, Activation act) {
         enter();
+        f32(x);   // refused before its output is allocated, which would otherwise be kept
         Tensor y = allocate(x.shape());
         biasAct(y, x, null, 1, 1, act);
         return y;
@@ -624,9 +629,11 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("add of " + Arrays.toString(a.shape()) + " and "
                     + Arrays.toString(b.shape()));
         }
+        long first = f32(a);
+        long second = f32(b);
         Tensor y = allocate(a.shape());
-        launch(Kernel.ADD, a.numel(), new KernelArguments().pointer(address(y)).pointer(f32(a))
-                .pointer(f32(b)).i64(a.numel()));
+        launch(Kernel.ADD, a.numel(), new KernelArguments().pointer(address(y)).pointer(first)
+                .pointer(second).i64(a.numel()));
         return y;
     }
 

@@ -21,6 +21,9 @@ public final class NarrowVectorsCheck {
         products.pointwiseAndGatedConvolutionsMatchReference();
         products.channelMlpMatchesReference();
         products.windowedConvolutionsMatchReference();
+        StripsInPlaceFuzzTest strips = new StripsInPlaceFuzzTest();
+        strips.inPlaceStripsGiveThePackedBits();
+        strips.inputsOverHeapAndMisalignedMemory();
         PixelProductsEdgeTest.backends();
         try {
             PixelProductsEdgeTest edges = new PixelProductsEdgeTest();

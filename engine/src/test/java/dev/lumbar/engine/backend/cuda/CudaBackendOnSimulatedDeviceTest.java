@@ -146,6 +146,21 @@ class CudaBackendOnSimulatedDeviceTest {
         }
     }
 
+    /** A host tensor passed to copy, activate or add is refused before any output is made. */
+    @Test
+    void refusedInputsLeaveNoDeviceMemory() {
+        try (CudaBackend gpu = open(CudaOptions.Precision.F32, 0);
+                Tensor host = Tensor.of(new float[1 << 16], 1 << 16);
+                Tensor onDevice = gpu.upload(host)) {
+            long before = gpu.memoryUse()[0];
+            assertThrows(IllegalArgumentException.class, () -> gpu.copy(host));
+            assertThrows(IllegalArgumentException.class,
+                    () -> gpu.activate(host, Activation.SILU));
+            assertThrows(IllegalArgumentException.class, () -> gpu.add(onDevice, host));
+            assertEquals(before, gpu.memoryUse()[0], "device bytes kept by refused calls");
+        }
+    }
+
     private static List<Float> boxed(float[] values) {
         List<Float> out = new ArrayList<>();
         for (float v : values) {
