@@ -23,11 +23,12 @@ import jdk.incubator.vector.VectorSpecies;
  * NCHW, with a squeeze-excite gate applied on the way or, for a dense convolution, each
  * strip's windows gathered (im2col without its buffer), so no rearranged copy of the input
  * exists (an ungated 1×1 product reads a strip within one image in place, its rows a plane
- * apart, and packs only strips across images); results go straight to NCHW with their epilogue; and in the channel MLP the hidden
- * layer of a block never leaves the core: the first product writes it, activated, in exactly
- * the strips the second product reads. The weights are packed into strips of {@link #MR}
- * rows shared by every block: once for a constant weight (the caller names the object it
- * stands for, see {@link #packed}), and on every call for any other.
+ * apart, and packs only strips across images); results go straight to NCHW with their
+ * epilogue; and in the channel MLP the hidden layer of a block never leaves the core: the
+ * first product writes it, activated, in exactly the strips the second product reads. The
+ * weights are packed into strips of {@link #MR} rows shared by every block: once for a
+ * constant weight (the caller names the object it stands for, see {@link #packed}), and on
+ * every call for any other.
  *
  * <p>The pixel axis is cut into blocks of {@link #NR}-wide strips; each block is one task on
  * one worker, with its own buffers. Every output is the same sum in the same order whatever
