@@ -20,9 +20,10 @@ import java.util.function.IntConsumer;
  * <p>Why the workers watch for the next loop for a while ({@link #WATCH_NANOS}) before they
  * park: a forward is a few hundred loops with microseconds between them, and a parked worker
  * must be woken, which on a virtual machine means waking its idle virtual CPU. Against the
- * {@code ForkJoinPool} this replaces, tf_efficientnetv2_s forwards of 25 × 128² ran 1–6 %
- * faster in 9 interleaved pairs of processes, and the other backbones and shapes level
- * within the machine's noise. An idle pool parks, so it burns no CPU.
+ * {@code ForkJoinPool} this replaces, tf_efficientnetv2_s forwards of 25 × 128² ran faster
+ * in each of 9 interleaved pairs of processes (by 0.3–9 %, median 2 %), and the other
+ * backbones and shapes level within the machine's noise. An idle pool parks, so it burns no
+ * CPU.
  */
 final class WorkerPool implements AutoCloseable {
 
