@@ -51,7 +51,7 @@ public final class ForwardCommand implements Callable<Integer> {
 
     /**
      * More CPU workers than this only add scheduling overhead on any machine this runs on
-     * (each is a thread of its own).
+     * (and the JDK's fork-join pool refuses more than 32767).
      */
     static final int MAX_THREADS = 1024;
 

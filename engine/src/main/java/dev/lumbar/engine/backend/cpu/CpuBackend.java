@@ -31,8 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The system property {@value #GEMM_PROPERTY} ({@code auto}, {@code java} or
  * {@code openblas}) chooses the matrix product when the constructor is given
  * {@link GemmChoice#AUTO}. Operations may be called from several threads at once; they share
- * the worker pool (a loop issued while another caller's loop holds the workers runs on its
- * caller's thread alone).
+ * the worker pool.
  *
  * <p>Every operation's output comes uninitialised from the backend's {@link BufferPool} (at
  * most {@value #POOL_PROPERTY} bytes of idle buffers, 1 GiB unless set), so each kernel writes
