@@ -176,8 +176,10 @@ final class PixelProducts {
         // A gated input is scaled on its way into the strips, so every strip is packed. So is
         // every strip of planes a multiple of 4 KiB apart: a strip's rows read in place would
         // then all fall in the same few sets of the L1 cache (a 32 × 32 plane ran 3 % slower
-        // in place; 16 × 16, 28 × 28 and 56 × 56 planes 5–10 % faster).
-        boolean inPlace = gate == null && in.plane * Float.BYTES % 4096 != 0;
+        // in place; 16 × 16, 28 × 28 and 56 × 56 planes 5–10 % faster). And every strip of an
+        // input on the heap: the kernel, compiled for native memory, would slow down for all.
+        boolean inPlace = gate == null && x.isNative()
+                && in.plane * Float.BYTES % 4096 != 0;
         activatedProducts(in.c, in.pixels(), in.plane, o, packed(weight, constant, o, in.c),
                 bias, act, y, residual,
                 (p0, count, packed) -> pack(in, x, gate, p0, count, packed), in,
