@@ -896,8 +896,7 @@ final class PixelProducts {
             }
             if (width < NR) {
                 for (int k = 0; k < in.c; k++) {
-                    packed.asSlice((long) (base + k * NR + width) * Float.BYTES,
-                            (long) (NR - width) * Float.BYTES).fill((byte) 0);
+                    zeroRun(packed, (long) (base + k * NR + width) * Float.BYTES, NR - width);
                 }
             }
         }
