@@ -7,7 +7,6 @@ import dev.lumbar.engine.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.function.Function;
 
 /**
@@ -34,7 +33,6 @@ public final class GpuKernelRates {
 
     private final CudaBackend gpu;
     private final int repetitions;
-    private final SplittableRandom random = new SplittableRandom(17);
     /** Inputs made for the cases, closed with {@link #close()}. */
     private final List<Tensor> inputs = new ArrayList<>();
 
@@ -176,14 +174,9 @@ public final class GpuKernelRates {
                 g -> g.conv2d(x, w, b, spec, act)));
     }
 
-    /** A device tensor of uniform values in [-0.5, 0.5). */
+    /** A device tensor of uniform values in [-1, 1), each input from a seed of its own. */
     private Tensor input(long... shape) {
-        long n = Tensor.numel(shape);
-        float[] values = new float[Math.toIntExact(n)];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) (random.nextDouble() - 0.5);
-        }
-        try (Tensor host = Tensor.of(values, shape)) {
+        try (Tensor host = Shapes.random(inputs.size() + 17L, shape)) {
             Tensor device = gpu.upload(host);
             inputs.add(device);
             return device;
