@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * The {@link Backend} on an NVIDIA GPU: convolutions through cuDNN, matrix products through
@@ -224,14 +225,32 @@ public final class CudaBackend implements Backend {
         return allocate(DType.F32, shape);
     }
 
-    // LIMITATION: most operations allocate their output before they check their inputs'
-    // device and type (copy, activate and add check first); one refused then keeps that
-    // output's device memory until the backend is closed.
     private Tensor allocate(DType dtype, long... shape) {
         long bytes = Math.multiplyExact(Tensor.numel(shape), (long) dtype.byteSize());
         long address = memory.allocate(bytes);
         MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(bytes);
         return Tensor.adopt(segment, memory.ownerOf(address), dtype, device, shape);
+    }
+
+    /**
+     * A new output that {@code fill} writes. Every operation makes its outputs here, so one
+     * that fails after allocating (an input on another device or of another type, a launch
+     * the driver refuses) gives the memory back instead of keeping it until the backend
+     * closes.
+     */
+    private Tensor output(DType dtype, long[] shape, Consumer<Tensor> fill) {
+        Tensor y = allocate(dtype, shape);
+        try {
+            fill.accept(y);
+            return y;
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
+    }
+
+    private Tensor output(long[] shape, Consumer<Tensor> fill) {
+        return output(DType.F32, shape, fill);
     }
 
     private long address(Tensor t) {
@@ -256,10 +275,11 @@ public final class CudaBackend implements Backend {
         enter();
         Tensor f32 = host.dtype() == DType.F32 ? host : host.toF32();
         try {
-            Tensor out = allocate(host.shape());
-            driver.copyHostToDeviceAsync(address(out), f32.segment(), f32.byteSize(), stream);
-            // The host tensor may be freed as soon as we return: wait for the copy.
-            driver.streamSynchronize(stream);
+            Tensor out = output(host.shape(), y -> {
+                driver.copyHostToDeviceAsync(address(y), f32.segment(), f32.byteSize(), stream);
+                // The host tensor may be freed as soon as we return: wait for the copy.
+                driver.streamSynchronize(stream);
+            });
             weights.add(address(out));
             return out;
         } finally {
@@ -272,10 +292,16 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized Tensor download(Tensor tensor) {
         enter();
+        long from = f32(tensor);
         Tensor host = Tensor.allocate(DType.F32, tensor.shape());
-        driver.copyDeviceToHostAsync(host.segment(), f32(tensor), tensor.byteSize(), stream);
-        driver.streamSynchronize(stream);
-        return host;
+        try {
+            driver.copyDeviceToHostAsync(host.segment(), from, tensor.byteSize(), stream);
+            driver.streamSynchronize(stream);
+            return host;
+        } catch (RuntimeException e) {
+            host.close();
+            throw e;
+        }
     }
 
     /**
@@ -284,10 +310,8 @@ public final class CudaBackend implements Backend {
      */
     public synchronized Tensor copy(Tensor x) {
         enter();
-        long from = address(x);
-        Tensor y = allocate(x.dtype(), x.shape());
-        driver.copyDeviceToDeviceAsync(address(y), from, x.byteSize(), stream);
-        return y;
+        return output(x.dtype(), x.shape(), y -> driver.copyDeviceToDeviceAsync(address(y),
+                address(x), x.byteSize(), stream));
     }
 
     /** Waits for all queued work. */
@@ -360,30 +384,31 @@ public final class CudaBackend implements Backend {
                     spec.strideH(), spec.strideW(), spec.dilationH(), spec.dilationW(),
                     spec.groups(), dataType);
             ConvPlan plan = convPlans.computeIfAbsent(key, this::planConvolution);
-            Tensor y = allocate(n, o, plan.outH(), plan.outW());
-            long workspace = plan.workspaceBytes() > 0 ? memory.allocate(plan.workspaceBytes())
-                    : 0L;
-            try {
-                if (dataType == Cudnn.CUDNN_DATA_FLOAT) {
-                    cudnn.convolutionForward(cudnnHandle, plan.x(), f32(input), plan.w(),
-                            f32(weight), plan.conv(), plan.algorithm(), workspace,
-                            plan.workspaceBytes(), plan.y(), address(y));
-                } else {
-                    convolveLowPrecision(plan, input, weight, y, workspace);
+            Tensor padded = input;
+            return output(new long[] {n, o, plan.outH(), plan.outW()}, y -> {
+                long workspace = plan.workspaceBytes() > 0
+                        ? memory.allocate(plan.workspaceBytes()) : 0L;
+                try {
+                    if (dataType == Cudnn.CUDNN_DATA_FLOAT) {
+                        cudnn.convolutionForward(cudnnHandle, plan.x(), f32(padded), plan.w(),
+                                f32(weight), plan.conv(), plan.algorithm(), workspace,
+                                plan.workspaceBytes(), plan.y(), address(y));
+                    } else {
+                        convolveLowPrecision(plan, padded, weight, y, workspace);
+                    }
+                } finally {
+                    if (workspace != 0) {
+                        memory.release(workspace);
+                    }
                 }
-            } finally {
-                if (workspace != 0) {
-                    memory.release(workspace);
-                }
-            }
 
-            // bias and activation in place
-            // LIMITATION: a separate kernel after cuDNN, not cuDNN's fused
-            // bias-activation forward (which offers only ReLU); one extra pass over y.
-            if (bias != null || act != Activation.IDENTITY) {
-                biasAct(y, y, bias, o, (long) plan.outH() * plan.outW(), act);
-            }
-            return y;
+                // bias and activation in place
+                // LIMITATION: a separate kernel after cuDNN, not cuDNN's fused
+                // bias-activation forward (which offers only ReLU); one extra pass over y.
+                if (bias != null || act != Activation.IDENTITY) {
+                    biasAct(y, y, bias, o, (long) plan.outH() * plan.outW(), act);
+                }
+            });
         } finally {
             if (input != x) {
                 input.close();
@@ -397,22 +422,25 @@ public final class CudaBackend implements Backend {
     private void convolveLowPrecision(ConvPlan plan, Tensor input, Tensor weight, Tensor y,
             long workspace) {
         long xHalf = toLowPrecision(f32(input), input.numel());
-        long yHalf = memory.allocate(y.numel() * 2);
         try {
-            long wHalf = lowPrecisionWeight(weight);
+            long yHalf = memory.allocate(y.numel() * 2);
             try {
-                cudnn.convolutionForward(cudnnHandle, plan.x(), xHalf, plan.w(), wHalf,
-                        plan.conv(), plan.algorithm(), workspace, plan.workspaceBytes(),
-                        plan.y(), yHalf);
-            } finally {
-                if (!isWeight(weight)) {
-                    memory.release(wHalf);
+                long wHalf = lowPrecisionWeight(weight);
+                try {
+                    cudnn.convolutionForward(cudnnHandle, plan.x(), xHalf, plan.w(), wHalf,
+                            plan.conv(), plan.algorithm(), workspace, plan.workspaceBytes(),
+                            plan.y(), yHalf);
+                } finally {
+                    if (!isWeight(weight)) {
+                        memory.release(wHalf);
+                    }
                 }
+                fromLowPrecision(yHalf, address(y), y.numel());
+            } finally {
+                memory.release(yHalf);
             }
-            fromLowPrecision(yHalf, address(y), y.numel());
         } finally {
             memory.release(xHalf);
-            memory.release(yHalf);
         }
     }
 
@@ -462,12 +490,10 @@ public final class CudaBackend implements Backend {
         int w = x.size(3);
         int outH = h + top + bottom;
         int outW = w + left + right;
-        Tensor y = allocate(x.dim(0), x.dim(1), outH, outW);
         long planes = x.dim(0) * x.dim(1);
-        launch(Kernel.PAD_2D, y.numel(), new KernelArguments().pointer(address(y))
-                .pointer(f32(x)).i64(planes).i32(h).i32(w).i32(top).i32(left).i32(outH)
-                .i32(outW));
-        return y;
+        return output(new long[] {x.dim(0), x.dim(1), outH, outW}, y -> launch(Kernel.PAD_2D,
+                y.numel(), new KernelArguments().pointer(address(y)).pointer(f32(x))
+                        .i64(planes).i32(h).i32(w).i32(top).i32(left).i32(outH).i32(outW)));
     }
 
     // ---- matrix products ----------------------------------------------------------------
@@ -485,18 +511,17 @@ public final class CudaBackend implements Backend {
         long rows = x.numel() / in;
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
-        Tensor y = allocate(shape);
+        return output(shape, y -> {
+            // row-major y[rows, out] = x[rows, in] · Wᵀ is column-major yᵀ = W · xᵀ
+            // LIMITATION: bias and activation run as a second kernel after the GEMM, not as a
+            // cuBLASLt epilogue; one extra pass over y.
+            gemm(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, out, Math.toIntExact(rows), in,
+                    weight, in, 0, x, in, 0, y, out, 0, 1);
 
-        // row-major y[rows, out] = x[rows, in] · Wᵀ is column-major yᵀ = W · xᵀ
-        // LIMITATION: bias and activation run as a second kernel after the GEMM, not as a
-        // cuBLASLt epilogue; one extra pass over y.
-        gemm(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, out, Math.toIntExact(rows), in,
-                weight, in, 0, x, in, 0, y, out, 0, 1);
-
-        if (bias != null || act != Activation.IDENTITY) {
-            biasAct(y, y, bias, out, 1, act);
-        }
-        return y;
+            if (bias != null || act != Activation.IDENTITY) {
+                biasAct(y, y, bias, out, 1, act);
+            }
+        });
     }
 
     @Override
@@ -512,12 +537,10 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("matmul of " + Arrays.toString(a.shape())
                     + " and " + Arrays.toString(b.shape()));
         }
-        Tensor c = allocate(batch, m, n);
-
         // row-major C = A · B is column-major Cᵀ = Bᵀ · Aᵀ: pass B first
-        gemm(Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, b, n, (long) k * n, a, k,
-                (long) m * k, c, n, (long) m * n, batch);
-        return c;
+        return output(new long[] {batch, m, n}, c -> gemm(Cublas.CUBLAS_OP_N,
+                Cublas.CUBLAS_OP_N, n, m, k, b, n, (long) k * n, a, k, (long) m * k, c, n,
+                (long) m * n, batch));
     }
 
     /** Column-major strided-batched GEMM in the configured precision; C is F32. */
@@ -535,17 +558,21 @@ public final class CudaBackend implements Backend {
                 int type = options.precision() == CudaOptions.Precision.F16
                         ? Cublas.CUDA_R_16F : Cublas.CUDA_R_16BF;
                 long aHalf = lowPrecisionWeight(a);
-                long bHalf = lowPrecisionWeight(b);
                 try {
-                    cublas.gemmStridedBatched(cublasHandle, transA, transB, m, n, k, 1f, aHalf,
-                            type, lda, strideA, bHalf, ldb, strideB, 0f, address(c),
-                            Cublas.CUDA_R_32F, ldc, strideC, batch, Cublas.CUBLAS_COMPUTE_32F);
+                    long bHalf = lowPrecisionWeight(b);
+                    try {
+                        cublas.gemmStridedBatched(cublasHandle, transA, transB, m, n, k, 1f,
+                                aHalf, type, lda, strideA, bHalf, ldb, strideB, 0f, address(c),
+                                Cublas.CUDA_R_32F, ldc, strideC, batch,
+                                Cublas.CUBLAS_COMPUTE_32F);
+                    } finally {
+                        if (!isWeight(b)) {
+                            memory.release(bHalf);
+                        }
+                    }
                 } finally {
                     if (!isWeight(a)) {
                         memory.release(aHalf);
-                    }
-                    if (!isWeight(b)) {
-                        memory.release(bHalf);
                     }
                 }
             }
@@ -571,11 +598,17 @@ public final class CudaBackend implements Backend {
     }
 
     private long toLowPrecision(long source, long count) {
-        long target = memory.allocate(count * 2);
         Kernel kernel = options.precision() == CudaOptions.Precision.F16
                 ? Kernel.F32_TO_F16 : Kernel.F32_TO_BF16;
-        launch(kernel, count, new KernelArguments().pointer(target).pointer(source).i64(count));
-        return target;
+        long target = memory.allocate(count * 2);
+        try {
+            launch(kernel, count, new KernelArguments().pointer(target).pointer(source)
+                    .i64(count));
+            return target;
+        } catch (RuntimeException e) {
+            memory.release(target);
+            throw e;
+        }
     }
 
     private void fromLowPrecision(long source, long target, long count) {
@@ -598,10 +631,8 @@ public final class CudaBackend implements Backend {
             default -> throw new IllegalArgumentException("no conversion from " + x.dtype()
                     + " to " + target);
         };
-        Tensor y = allocate(target, x.shape());
-        launch(kernel, x.numel(), new KernelArguments().pointer(address(y))
-                .pointer(address(x)).i64(x.numel()));
-        return y;
+        return output(target, x.shape(), y -> launch(kernel, x.numel(), new KernelArguments()
+                .pointer(address(y)).pointer(address(x)).i64(x.numel())));
     }
 
     // ---- pointwise and reductions -------------------------------------------------------
@@ -616,10 +647,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized Tensor activate(Tensor x, Activation act) {
         enter();
-        f32(x);   // refused before its output is allocated, which would otherwise be kept
-        Tensor y = allocate(x.shape());
-        biasAct(y, x, null, 1, 1, act);
-        return y;
+        return output(x.shape(), y -> biasAct(y, x, null, 1, 1, act));
     }
 
     @Override
@@ -629,12 +657,8 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("add of " + Arrays.toString(a.shape()) + " and "
                     + Arrays.toString(b.shape()));
         }
-        long first = f32(a);
-        long second = f32(b);
-        Tensor y = allocate(a.shape());
-        launch(Kernel.ADD, a.numel(), new KernelArguments().pointer(address(y)).pointer(first)
-                .pointer(second).i64(a.numel()));
-        return y;
+        return output(a.shape(), y -> launch(Kernel.ADD, a.numel(), new KernelArguments()
+                .pointer(address(y)).pointer(f32(a)).pointer(f32(b)).i64(a.numel())));
     }
 
     @Override
@@ -648,11 +672,10 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("scale " + Arrays.toString(scale.shape())
                     + " does not fit " + Arrays.toString(x.shape()));
         }
-        Tensor y = allocate(x.shape());
-        launch(Kernel.SCALE_CHANNELS, x.numel(), new KernelArguments().pointer(address(y))
-                .pointer(f32(x)).pointer(f32(scale)).pointer(nullableAddress(residual, this))
-                .i32(channels).i64(x.dim(2) * x.dim(3)).i64(x.numel()).i32(perSample ? 1 : 0));
-        return y;
+        return output(x.shape(), y -> launch(Kernel.SCALE_CHANNELS, x.numel(),
+                new KernelArguments().pointer(address(y)).pointer(f32(x)).pointer(f32(scale))
+                        .pointer(nullableAddress(residual, this)).i32(channels)
+                        .i64(x.dim(2) * x.dim(3)).i64(x.numel()).i32(perSample ? 1 : 0)));
     }
 
     @Override
@@ -660,23 +683,19 @@ public final class CudaBackend implements Backend {
         enter();
         int cols = x.size(-1);
         long rows = x.numel() / cols;
-        Tensor y = allocate(x.shape());
-        launchRows(Kernel.LAYER_NORM_LAST_DIM, rows, 0, new KernelArguments()
-                .pointer(address(y)).pointer(f32(x)).pointer(f32(gamma)).pointer(f32(beta))
-                .i64(rows).i32(cols).f32(eps));
-        return y;
+        return output(x.shape(), y -> launchRows(Kernel.LAYER_NORM_LAST_DIM, rows, 0,
+                new KernelArguments().pointer(address(y)).pointer(f32(x)).pointer(f32(gamma))
+                        .pointer(f32(beta)).i64(rows).i32(cols).f32(eps)));
     }
 
     @Override
     public synchronized Tensor layerNormChannels(Tensor x, Tensor gamma, Tensor beta, float eps) {
         enter();
         requireRank(x, 4, "layerNormChannels input");
-        Tensor y = allocate(x.shape());
         long hw = x.dim(2) * x.dim(3);
-        launch(Kernel.LAYER_NORM_CHANNELS, x.dim(0) * hw, new KernelArguments()
-                .pointer(address(y)).pointer(f32(x)).pointer(f32(gamma)).pointer(f32(beta))
-                .i32(x.size(0)).i32(x.size(1)).i64(hw).f32(eps));
-        return y;
+        return output(x.shape(), y -> launch(Kernel.LAYER_NORM_CHANNELS, x.dim(0) * hw,
+                new KernelArguments().pointer(address(y)).pointer(f32(x)).pointer(f32(gamma))
+                        .pointer(f32(beta)).i32(x.size(0)).i32(x.size(1)).i64(hw).f32(eps)));
     }
 
     @Override
@@ -698,22 +717,15 @@ public final class CudaBackend implements Backend {
 
         // squeeze: mean over H·W
         try (Tensor pooled = globalPool(x, 0)) {
-            Tensor gate = allocate(x.dim(0), channels);
-
-            try {
-                // excite: reduce, activate, expand, sigmoid — one block per image
-                kernels.launch(Kernel.SE_GATE, x.size(0), BLOCK, reduced * Float.BYTES, stream,
-                        new KernelArguments().pointer(address(gate)).pointer(address(pooled))
-                                .pointer(f32(reduceWeight))
-                                .pointer(nullableAddress(reduceBias, this))
-                                .pointer(f32(expandWeight))
-                                .pointer(nullableAddress(expandBias, this)).i32(channels)
-                                .i32(reduced).i32(act.ordinal()));
-                return gate;
-            } catch (RuntimeException e) {
-                gate.close();
-                throw e;
-            }
+            // excite: reduce, activate, expand, sigmoid — one block per image
+            return output(new long[] {x.dim(0), channels}, gate -> kernels.launch(
+                    Kernel.SE_GATE, x.size(0), BLOCK, reduced * Float.BYTES, stream,
+                    new KernelArguments().pointer(address(gate)).pointer(address(pooled))
+                            .pointer(f32(reduceWeight))
+                            .pointer(nullableAddress(reduceBias, this))
+                            .pointer(f32(expandWeight))
+                            .pointer(nullableAddress(expandBias, this)).i32(channels)
+                            .i32(reduced).i32(act.ordinal())));
         }
     }
 
@@ -731,11 +743,10 @@ public final class CudaBackend implements Backend {
 
     private Tensor globalPool(Tensor x, int mode) {
         requireRank(x, 4, "global pooling input");
-        Tensor y = allocate(x.dim(0), x.dim(1));
         long planes = x.dim(0) * x.dim(1);
-        launchRows(Kernel.GLOBAL_POOL, planes, 0, new KernelArguments().pointer(address(y))
-                .pointer(f32(x)).i64(planes).i64(x.dim(2) * x.dim(3)).i32(mode));
-        return y;
+        return output(new long[] {x.dim(0), x.dim(1)}, y -> launchRows(Kernel.GLOBAL_POOL,
+                planes, 0, new KernelArguments().pointer(address(y)).pointer(f32(x))
+                        .i64(planes).i64(x.dim(2) * x.dim(3)).i32(mode)));
     }
 
     @Override
@@ -743,10 +754,8 @@ public final class CudaBackend implements Backend {
         enter();
         int cols = x.size(-1);
         long rows = x.numel() / cols;
-        Tensor y = allocate(x.shape());
-        launchRows(Kernel.SOFTMAX_LAST_DIM, rows, 0, new KernelArguments().pointer(address(y))
-                .pointer(f32(x)).i64(rows).i32(cols));
-        return y;
+        return output(x.shape(), y -> launchRows(Kernel.SOFTMAX_LAST_DIM, rows, 0,
+                new KernelArguments().pointer(address(y)).pointer(f32(x)).i64(rows).i32(cols)));
     }
 
     // ---- operations beyond Backend: the MIL head and the ROI sampler --------------------
@@ -773,13 +782,14 @@ public final class CudaBackend implements Backend {
         int bags = h.size(0);
         int instances = h.size(1);
         int dim = h.size(2);
-        Tensor pooled = allocate(bags, dim);
-        Tensor attention = allocate(bags, instances);
-        kernels.launch(Kernel.ATTENTION_POOL, bags, BLOCK, instances * Float.BYTES, stream,
-                new KernelArguments().pointer(address(pooled)).pointer(address(attention))
-                        .pointer(f32(h)).pointer(f32(w)).pointer(f32(bias)).i32(bags)
-                        .i32(instances).i32(dim));
-        return new AttentionPooled(pooled, attention);
+        Tensor[] attention = new Tensor[1];
+        Tensor pooled = output(new long[] {bags, dim}, p -> attention[0] = output(
+                new long[] {bags, instances}, a -> kernels.launch(Kernel.ATTENTION_POOL, bags,
+                        BLOCK, instances * Float.BYTES, stream, new KernelArguments()
+                                .pointer(address(p)).pointer(address(a)).pointer(f32(h))
+                                .pointer(f32(w)).pointer(f32(bias)).i32(bags).i32(instances)
+                                .i32(dim))));
+        return new AttentionPooled(pooled, attention[0]);
     }
 
     /** One target of the ROI sampler; see {@code roi_sampler.cuh} for the coordinates. */
@@ -819,19 +829,19 @@ public final class CudaBackend implements Backend {
         long dimsDevice = uploadArray(MemorySegment.ofArray(dims));
         long boxesDevice = uploadArray(MemorySegment.ofArray(boxes));
         try {
-            Tensor out = allocate(count, instances, outH, outW);
-            launch(Kernel.ROI_SAMPLE, out.numel(), new KernelArguments().pointer(address(out))
-                    .pointer(f32(volumes)).pointer(offsetsDevice).pointer(dimsDevice)
-                    .pointer(boxesDevice).i32(count).i32(instances).i32(step).i32(outH)
-                    .i32(outW));
-            if (normalization != 0) {
-                long images = (long) count * instances;
-                launchRows(Kernel.ROI_NORMALIZE, images, 0, new KernelArguments()
-                        .pointer(address(out)).i64(images).i64((long) outH * outW)
-                        .i32(normalization));
-            }
-            driver.streamSynchronize(stream);
-            return out;
+            return output(new long[] {count, instances, outH, outW}, out -> {
+                launch(Kernel.ROI_SAMPLE, out.numel(), new KernelArguments()
+                        .pointer(address(out)).pointer(f32(volumes)).pointer(offsetsDevice)
+                        .pointer(dimsDevice).pointer(boxesDevice).i32(count).i32(instances)
+                        .i32(step).i32(outH).i32(outW));
+                if (normalization != 0) {
+                    long images = (long) count * instances;
+                    launchRows(Kernel.ROI_NORMALIZE, images, 0, new KernelArguments()
+                            .pointer(address(out)).i64(images).i64((long) outH * outW)
+                            .i32(normalization));
+                }
+                driver.streamSynchronize(stream);
+            });
         } finally {
             memory.release(offsetsDevice);
             memory.release(dimsDevice);
@@ -902,16 +912,16 @@ public final class CudaBackend implements Backend {
             long mapDevice = stage(staged, MemorySegment.ofArray(map));
             long modeDevice = stage(staged, MemorySegment.ofArray(mode));
             long windowDevice = stage(staged, MemorySegment.ofArray(window));
-            Tensor out = allocate(Math.max(1, bagStart[count]));
-            launch(Kernel.BAG_SAMPLE, bagStart[count], new KernelArguments()
-                    .pointer(address(out)).pointer(f32(stacks)).pointer(bagStartDevice)
-                    .pointer(stackStartDevice).pointer(shapeDevice).pointer(tableDevice)
-                    .pointer(mapDevice).i32(count));
-            launchRows(Kernel.BAG_NORMALIZE, count, 0, new KernelArguments()
-                    .pointer(address(out)).pointer(bagStartDevice).pointer(modeDevice)
-                    .pointer(windowDevice).i32(count));
-            driver.streamSynchronize(stream);
-            return out;
+            return output(new long[] {Math.max(1, bagStart[count])}, out -> {
+                launch(Kernel.BAG_SAMPLE, bagStart[count], new KernelArguments()
+                        .pointer(address(out)).pointer(f32(stacks)).pointer(bagStartDevice)
+                        .pointer(stackStartDevice).pointer(shapeDevice).pointer(tableDevice)
+                        .pointer(mapDevice).i32(count));
+                launchRows(Kernel.BAG_NORMALIZE, count, 0, new KernelArguments()
+                        .pointer(address(out)).pointer(bagStartDevice).pointer(modeDevice)
+                        .pointer(windowDevice).i32(count));
+                driver.streamSynchronize(stream);
+            });
         } finally {
             for (long address : staged) {
                 memory.release(address);
@@ -940,20 +950,20 @@ public final class CudaBackend implements Backend {
     public synchronized Tensor nchwToNhwc(Tensor x) {
         enter();
         requireRank(x, 4, "layout conversion input");
-        Tensor y = allocate(x.dim(0), x.dim(2), x.dim(3), x.dim(1));
-        launch(Kernel.NCHW_TO_NHWC, x.numel(), new KernelArguments().pointer(address(y))
-                .pointer(f32(x)).i32(x.size(0)).i32(x.size(1)).i64(x.dim(2) * x.dim(3)));
-        return y;
+        return output(new long[] {x.dim(0), x.dim(2), x.dim(3), x.dim(1)}, y -> launch(
+                Kernel.NCHW_TO_NHWC, x.numel(), new KernelArguments().pointer(address(y))
+                        .pointer(f32(x)).i32(x.size(0)).i32(x.size(1))
+                        .i64(x.dim(2) * x.dim(3))));
     }
 
     /** {@code [N, H, W, C] → [N, C, H, W]}. */
     public synchronized Tensor nhwcToNchw(Tensor x) {
         enter();
         requireRank(x, 4, "layout conversion input");
-        Tensor y = allocate(x.dim(0), x.dim(3), x.dim(1), x.dim(2));
-        launch(Kernel.NHWC_TO_NCHW, x.numel(), new KernelArguments().pointer(address(y))
-                .pointer(f32(x)).i32(x.size(0)).i32(x.size(3)).i64(x.dim(1) * x.dim(2)));
-        return y;
+        return output(new long[] {x.dim(0), x.dim(3), x.dim(1), x.dim(2)}, y -> launch(
+                Kernel.NHWC_TO_NCHW, x.numel(), new KernelArguments().pointer(address(y))
+                        .pointer(f32(x)).i32(x.size(0)).i32(x.size(3))
+                        .i64(x.dim(1) * x.dim(2))));
     }
 
     // ---- CUDA graphs --------------------------------------------------------------------
