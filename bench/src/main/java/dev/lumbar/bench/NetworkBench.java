@@ -68,6 +68,7 @@ public final class NetworkBench {
         try (CpuBackend backend = new CpuBackend(threads);
                 Backbone backbone = Backbones.create(arch, 3, 0, Map.of())) {
             load(backbone, backend, options.get("weights"));
+            long loadPeakKib = peakRssKib();
             Tensor images = options.containsKey("input")
                     ? readInput(Path.of(options.get("input")), batch, size)
                     : randomImages(batch, size);
@@ -105,6 +106,7 @@ public final class NetworkBench {
                 Map<String, Object> result = result(arch, batch, size, threads, backend.name(),
                         flops, seconds, sgemmSeconds, sgemmRate);
                 result.put("minor_faults_per_forward", faultsBefore < 0 ? -1 : faults / runs);
+                result.put("peak_rss_after_load_mib", loadPeakKib / 1024.0);
                 printSummary(result);
                 if (profile) {
                     printProfile(counting);
@@ -152,12 +154,13 @@ public final class NetworkBench {
     private static void printSummary(Map<String, Object> r) {
         System.out.printf(Locale.ROOT, "%s %s on %s: median %.3f s (min %.3f, max %.3f, %d runs),"
                 + " %.2f GFLOP, %.1f GFLOP/s = %.0f%% of sgemm 2048³ (%.1f GFLOP/s),"
-                + " peak RSS %.0f MiB, %s minor page faults per forward, load %s%n",
+                + " peak RSS %.0f MiB (%.0f after loading), %s minor page faults per forward,"
+                + " load %s%n",
                 r.get("arch"), r.get("shape"), r.get("backend"), r.get("median_s"),
                 r.get("min_s"), r.get("max_s"), ((List<?>) r.get("seconds")).size(),
                 r.get("gflop"), r.get("gflops_per_s"), r.get("percent_of_sgemm"),
                 r.get("sgemm_gflops_per_s"), r.get("peak_rss_mib"),
-                r.get("minor_faults_per_forward"), r.get("load_average"));
+                r.get("peak_rss_after_load_mib"), r.get("minor_faults_per_forward"), r.get("load_average"));
     }
 
     private static void printProfile(CountingBackend counting) {
@@ -218,24 +221,19 @@ public final class NetworkBench {
             }
             return;
         }
+        // zero-copy views of the mapped file, uploaded one by one, as `lumbar` loads a card's
+        // weights: the peak RSS is then the product's, not that of an F32 copy of the whole file
         try (Safetensors file = Safetensors.open(Path.of(weightsFile))) {
-            List<Tensor> opened = new ArrayList<>();
-            try {
-                backbone.load(name -> {
-                    if (!file.contains(name)) {
-                        return null;
-                    }
-                    try {
-                        Tensor t = file.f32(name);
-                        opened.add(t);
-                        return t;
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(weightsFile + ": " + e.getMessage(), e);
-                    }
-                }, backend);
-            } finally {
-                opened.forEach(Tensor::close);
-            }
+            backbone.load(name -> {
+                if (!file.contains(name)) {
+                    return null;
+                }
+                try {
+                    return file.view(name);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(weightsFile + ": " + e.getMessage(), e);
+                }
+            }, backend);
         }
     }
 
@@ -244,21 +242,28 @@ public final class NetworkBench {
      * no run is slowed by subnormals; norms start at identity and BatchNorm variances at 1.
      */
     private static Map<String, Tensor> randomWeights(Backbone backbone) {
+        // written straight into native tensors: a heap array per weight would grow the heap
+        // by the whole network, and the process would keep that memory
         SplittableRandom random = new SplittableRandom(7);
         Map<String, Tensor> weights = new HashMap<>();
         backbone.expectedTensors().forEach((name, shape) -> {
-            float[] values = new float[Math.toIntExact(Tensor.numel(shape))];
+            Tensor weight = Tensor.zeros(shape);
+            MemorySegment values = weight.segment();
+            long count = weight.numel();
             String leaf = name.substring(name.lastIndexOf('.') + 1);
             if (shape.length >= 2) {
-                double scale = Math.sqrt(3.0 * shape[0] / values.length);
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) ((random.nextDouble() * 2 - 1) * scale);
+                double scale = Math.sqrt(3.0 * shape[0] / count);
+                for (long i = 0; i < count; i++) {
+                    values.setAtIndex(ValueLayout.JAVA_FLOAT, i,
+                            (float) ((random.nextDouble() * 2 - 1) * scale));
                 }
             } else if (leaf.equals("weight") || leaf.equals("gamma")
                     || leaf.equals("running_var")) {
-                Arrays.fill(values, 1f);
+                for (long i = 0; i < count; i++) {
+                    values.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1f);
+                }
             }
-            weights.put(name, Tensor.of(values, shape));
+            weights.put(name, weight);
         });
         return weights;
     }
