@@ -2,6 +2,7 @@ package dev.lumbar.cli;
 
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Backends;
+import dev.lumbar.engine.io.AtomicFile;
 import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.model.CardNetwork;
 import dev.lumbar.engine.model.ModelCard;
@@ -118,6 +119,11 @@ public final class ForwardCommand implements Callable<Integer> {
         Path target = output.toAbsolutePath().normalize();
         if (Files.isDirectory(target)) {
             return fail(err, Main.BAD_INPUT, output + ": is a folder; name the output file");
+        }
+        try {
+            AtomicFile.replaceable(output);
+        } catch (IOException e) {
+            return fail(err, Main.BAD_INPUT, e.getMessage());
         }
         Path folder = target.getParent();
         if (folder == null || !Files.isDirectory(folder)) {

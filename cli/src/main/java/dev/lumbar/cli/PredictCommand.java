@@ -7,6 +7,7 @@ import dev.lumbar.engine.batch.StudyFailure;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Backends;
 import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.io.AtomicFile;
 import dev.lumbar.engine.io.IoProblems;
 import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.pipeline.EnsembleManifest;
@@ -262,6 +263,11 @@ public final class PredictCommand implements Callable<Integer> {
         Path reports = reportDir.toAbsolutePath();
         if (Files.isDirectory(outFile)) {
             return "--out " + out + " is a folder; give the path of the submission CSV file";
+        }
+        try {
+            AtomicFile.replaceable(outFile);
+        } catch (IOException e) {
+            return "--out " + e.getMessage();
         }
         if (Files.exists(reports) && !Files.isDirectory(reports)) {
             return "--report-dir " + reportDir + " is a file, not a folder";

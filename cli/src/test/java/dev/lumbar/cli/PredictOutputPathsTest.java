@@ -38,6 +38,20 @@ class PredictOutputPathsTest {
         assertFalse(Files.exists(work.resolve("out/reports")), "nothing is created");
     }
 
+    /** A rename onto a pipe or device would put a plain file in its place: refused first. */
+    @Test
+    void anOutThatIsAPipeIsRefusedAndLeftAsItIs() throws IOException, InterruptedException {
+        Path fifo = work.resolve("s.csv");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mkfifo.waitFor() == 0, "no mkfifo here");
+        CommandRun run = predict(fifo, work.resolve("reports"));
+
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains("--out " + fifo + ": is not a regular file"), run.err());
+        assertTrue(Files.exists(fifo) && !Files.isRegularFile(fifo), "the pipe is still there");
+        assertFalse(Files.exists(work.resolve("reports")), "nothing is created");
+    }
+
     @Test
     void aFileInPlaceOfTheOutFolderIsNamed() throws IOException {
         Path file = Files.writeString(work.resolve("afile"), "x");

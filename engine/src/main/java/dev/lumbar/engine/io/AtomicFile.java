@@ -5,6 +5,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -13,7 +15,9 @@ import java.nio.file.StandardOpenOption;
  * Replaces a file so that readers see either the old content or the complete new one: the
  * content goes to a temporary file in the same folder (same file system, so the rename is
  * atomic), is forced to disk, and is renamed over the target. A failure leaves the target as
- * it was and removes the temporary file.
+ * it was and removes the temporary file. A symbolic link is written through (the file it leads
+ * to is replaced, the link kept); a target that is not a regular file is refused, because the
+ * rename would put a plain file in place of a device, pipe or folder.
  */
 public final class AtomicFile {
 
@@ -26,8 +30,32 @@ public final class AtomicFile {
     private AtomicFile() {
     }
 
-    public static void write(Path file, Content content) throws IOException {
+    /**
+     * The path that replacing {@code file} renames onto: {@code file} itself, or the file a
+     * symbolic link leads to. Refuses, naming {@code file}, a link to nothing and anything
+     * there that is not a regular file; a file that does not exist yet is fine.
+     */
+    public static Path replaceable(Path file) throws IOException {
         Path target = file.toAbsolutePath();
+        if (Files.isSymbolicLink(target)) {
+            try {
+                target = target.toRealPath();
+            } catch (NoSuchFileException e) {
+                throw new IOException(file + ": is a symbolic link to a file that does not"
+                        + " exist; name a regular file to write");
+            }
+        }
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)
+                && !Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(file + ": " + (Files.isDirectory(target)
+                    ? "is a folder" : "is not a regular file (a device, pipe or socket)")
+                    + "; name a regular file to write, which is replaced whole");
+        }
+        return target;
+    }
+
+    public static void write(Path file, Content content) throws IOException {
+        Path target = replaceable(file);
         Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
         try {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
