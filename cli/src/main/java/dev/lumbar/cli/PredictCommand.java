@@ -29,6 +29,7 @@ import dev.lumbar.engine.study.VolumeLoader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -383,7 +384,8 @@ public final class PredictCommand implements Callable<Integer> {
     private record AlreadyDone() implements StudyOutput {
     }
 
-    private record Predicted(StudyResult result, Map<String, Object> report, String backendName)
+    /** A graded study, its report already rendered as JSON text. */
+    private record Predicted(StudyResult result, String report, String backendName)
             implements StudyOutput {
     }
 
@@ -466,10 +468,13 @@ public final class PredictCommand implements Callable<Integer> {
                                     : String.join("; ", warnings)));
                 }
                 Backend used = graded.backend();
-                return new Predicted(graded.result(), PredictionReport.of(graded.result(),
-                        manifest, version, new StudyReport.BackendInfo(used.name(),
+                // rendered here, on the study's thread: a value no JSON can hold fails this
+                // study alone, not the writing of the batch's results
+                String report = Json.write(PredictionReport.of(graded.result(), manifest,
+                        version, new StudyReport.BackendInfo(used.name(),
                                 used.device().toString()),
-                        models, PredictionReport.series(study), readMillis), used.name());
+                        models, PredictionReport.series(study), readMillis));
+                return new Predicted(graded.result(), report, used.name());
             }
         };
         BatchRunner.Commit<StudyOutput> commit = outcome -> {
@@ -538,7 +543,8 @@ public final class PredictCommand implements Callable<Integer> {
     private void written(Study study, Predicted p, double seconds, SubmissionWriter submission,
             String progress, PrintWriter stdout, PrintWriter err) throws IOException {
         StudyResult result = p.result();
-        Json.writeAtomically(reportDir.resolve(study.id() + ".json"), p.report());
+        AtomicFile.write(reportDir.resolve(study.id() + ".json"),
+                (p.report() + "\n").getBytes(StandardCharsets.UTF_8));
         submission.append(study.id(), probabilities(result));
         long fallbacks = result.targets().stream()
                 .filter(StudyResult.TargetResult::fromPriors).count();

@@ -106,6 +106,7 @@ public final class StudyEngine implements AutoCloseable {
         ResilientNetworks view = new ResilientNetworks(on, lock);
         StudyResult result = new StudyPredictor(manifest, view, priors).predict(studyId, stacks,
                 given, warnings);
+        requireFinite(result);
         if (view.notes().isEmpty()) {
             return result;
         }
@@ -114,6 +115,43 @@ public final class StudyEngine implements AutoCloseable {
         return new StudyResult(result.studyId(), result.targets(), result.stacks(),
                 List.copyOf(notes), result.stage1Millis(), result.stage2Millis(),
                 result.samplingMillis());
+    }
+
+    /**
+     * Refuses a result with a probability, logit or attention weight that is not a finite
+     * number: NaN or infinity in a model's weights or in a bag's pixels would otherwise be
+     * graded as a result, and no report could hold it.
+     */
+    static void requireFinite(StudyResult result) {
+        for (StudyResult.TargetResult target : result.targets()) {
+            String problem = null;
+            for (double p : target.probabilities()) {
+                if (!Double.isFinite(p)) {
+                    problem = "its probabilities";
+                }
+            }
+            for (StudyResult.MemberGrade grade : target.grades()) {
+                if (!allFinite(grade.logits()) || !allFinite(grade.attention())) {
+                    problem = "model " + grade.member() + "'s logits or attention";
+                }
+            }
+            if (problem != null) {
+                throw new IllegalStateException("target " + target.target() + ": " + problem
+                        + " are not finite numbers (NaN or infinity); the model's weights or"
+                        + " the images' pixel values hold such values");
+            }
+        }
+    }
+
+    private static boolean allFinite(float[] values) {
+        if (values != null) {
+            for (float v : values) {
+                if (!Float.isFinite(v)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** The CPU networks, opened and loaded on first need. */

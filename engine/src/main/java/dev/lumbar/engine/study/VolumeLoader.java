@@ -116,7 +116,7 @@ public final class VolumeLoader {
                     throw new StudyException(stack.name() + ": slice " + name + " has "
                             + samples + " samples per pixel; 1 or 3 are supported");
                 }
-                rescale(values, image);
+                rescale(values, image, stack, name);
                 MemorySegment.copy(values, 0, volume.segment(), F32_LE, i * plane * Float.BYTES,
                         values.length);
             }
@@ -168,16 +168,35 @@ public final class VolumeLoader {
         }
     }
 
-    private static void rescale(float[] values, DicomImage image) {
+    /**
+     * Stored values to modality units. A slope or intercept that is not a finite number, or
+     * that takes a value past the float range, refuses the slice: its NaN or infinity would
+     * otherwise reach every normalised bag cut from it and every probability graded from those.
+     */
+    private static void rescale(float[] values, DicomImage image, Stack stack, String name)
+            throws StudyException {
         double[] slope = image.header().getDoubles(Tag.RescaleSlope);
         double[] intercept = image.header().getDoubles(Tag.RescaleIntercept);
-        float m = slope == null || slope.length == 0 || slope[0] == 0 ? 1f : (float) slope[0];
-        float b = intercept == null || intercept.length == 0 ? 0f : (float) intercept[0];
-        if (m == 1f && b == 0f) {
+        double m = slope == null || slope.length == 0 || slope[0] == 0 ? 1 : slope[0];
+        double b = intercept == null || intercept.length == 0 ? 0 : intercept[0];
+        if (!Double.isFinite(m) || !Double.isFinite(b)) {
+            throw new StudyException(stack.name() + ": slice " + name + " has RescaleSlope "
+                    + m + " and RescaleIntercept " + b + "; both must be finite numbers");
+        }
+        if (m == 1 && b == 0) {
             return;
         }
+        float fm = (float) m;
+        float fb = (float) b;
+        boolean finite = true;
         for (int p = 0; p < values.length; p++) {
-            values[p] = values[p] * m + b;
+            values[p] = values[p] * fm + fb;
+            finite &= Float.isFinite(values[p]);
+        }
+        if (!finite) {
+            throw new StudyException(stack.name() + ": slice " + name + " has RescaleSlope "
+                    + m + " and RescaleIntercept " + b + ", which take its pixel values past"
+                    + " the float range");
         }
     }
 

@@ -3,6 +3,7 @@ package dev.lumbar.engine.batch;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.bindings.CudaException;
@@ -18,6 +19,10 @@ import dev.lumbar.engine.pipeline.EnsembleManifest;
 import dev.lumbar.engine.pipeline.LabelPriors;
 import dev.lumbar.engine.pipeline.StudyResult;
 import dev.lumbar.engine.pipeline.StudyStacks;
+import dev.lumbar.engine.spine.Condition;
+import dev.lumbar.engine.spine.Level;
+import dev.lumbar.engine.spine.SeriesType;
+import dev.lumbar.engine.spine.Target;
 import dev.lumbar.engine.study.SeriesDescriptions;
 import dev.lumbar.engine.study.Study;
 import dev.lumbar.engine.study.StudyScanner;
@@ -174,5 +179,39 @@ class StudyEngineTest {
                     graded.result().warnings().toString());
             assertTrue(gpu.refused > 0);
         }
+    }
+
+    /**
+     * NaN in a probability, a member's logits or its attention refuses the study with the
+     * target named, instead of grading it; finite values, and heads without attention, pass.
+     */
+    @Test
+    void aResultThatIsNotFiniteIsRefusedNamingTheTarget() {
+        Target target = new Target(Condition.SPINAL_CANAL_STENOSIS, Level.L4_L5);
+        float[] logits = {0.1f, 0.2f, 0.3f};
+        double[] probabilities = {0.5, 0.3, 0.2};
+        StudyEngine.requireFinite(result(target, probabilities, logits, null));
+        StudyEngine.requireFinite(result(target, probabilities, logits, new float[] {1f}));
+
+        IllegalStateException nanProbability = assertThrows(IllegalStateException.class,
+                () -> StudyEngine.requireFinite(result(target, new double[] {Double.NaN, 0, 0},
+                        logits, null)));
+        assertTrue(nanProbability.getMessage().startsWith("target " + target
+                + ": its probabilities are not finite"), nanProbability.getMessage());
+        IllegalStateException infiniteLogit = assertThrows(IllegalStateException.class,
+                () -> StudyEngine.requireFinite(result(target, probabilities,
+                        new float[] {0, Float.POSITIVE_INFINITY, 0}, null)));
+        assertTrue(infiniteLogit.getMessage().contains("model spinal's logits or attention"),
+                infiniteLogit.getMessage());
+        assertThrows(IllegalStateException.class, () -> StudyEngine.requireFinite(
+                result(target, probabilities, logits, new float[] {Float.NaN})));
+    }
+
+    private static StudyResult result(Target target, double[] probabilities, float[] logits,
+            float[] attention) {
+        StudyResult.MemberGrade grade = new StudyResult.MemberGrade("spinal", SeriesType.SAG_T2,
+                1, null, new int[] {3}, logits, attention);
+        return new StudyResult("1", List.of(new StudyResult.TargetResult(target, probabilities,
+                false, null, List.of(grade))), List.of(), List.of(), 0, 0, 0);
     }
 }

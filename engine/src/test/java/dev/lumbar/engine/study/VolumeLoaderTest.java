@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class VolumeLoaderTest {
 
@@ -86,5 +88,26 @@ class VolumeLoaderTest {
                 () -> new VolumeLoader(DicomReader.standard()).load(stack, new ArrayList<>()));
         assertTrue(e.getMessage().startsWith("8/stack 1: slices of different size"),
                 e.getMessage());
+    }
+
+    /**
+     * A slope or intercept that is not a finite number, or that takes the pixels past the
+     * float range, refuses the slice by name: NaN would otherwise reach every probability.
+     */
+    @ParameterizedTest
+    @CsvSource({"NaN, 0, both must be finite", "1, -Infinity, both must be finite",
+        "1e38, 0, past the float range"})
+    void aSliceWhoseRescaleIsNotFiniteIsRefusedByName(String slope, String intercept,
+            String problem) throws Exception {
+        Path series = dir.resolve("s1").resolve("9");
+        TestSlices.write(TestSlices.slice(9, "AX T2", 1, at(0, 4), 100)
+                .putString(Tag.RescaleSlope, "DS", slope)
+                .putString(Tag.RescaleIntercept, "DS", intercept), series.resolve("1.dcm"));
+        Stack stack = onlyStack();
+        StudyException e = assertThrows(StudyException.class,
+                () -> new VolumeLoader(DicomReader.standard()).load(stack, new ArrayList<>()));
+        assertTrue(e.getMessage().startsWith("9/stack 1: slice 1.dcm has RescaleSlope "),
+                e.getMessage());
+        assertTrue(e.getMessage().contains(problem), e.getMessage());
     }
 }
