@@ -108,7 +108,9 @@ public final class StudyScanner {
         List<Study> studies = new ArrayList<>();
         Map<String, Integer> namesUsed = new HashMap<>();
         List<Path> inFolders = files.stream().filter(f -> depth(dir, f) == 2).toList();
-        if (imagesAtTop && files.stream().allMatch(f -> depth(dir, f) <= 2)
+        // only images decide the layout: other files (notes, thumbnails, reports) lie anywhere
+        java.util.function.Predicate<Path> image = f -> headers.get(f).header() != null;
+        if (imagesAtTop && files.stream().filter(image).allMatch(f -> depth(dir, f) <= 2)
                 && isSingleStudy(dir, inFolders, headers)) {
             // one study in the Kaggle layout with images loose beside its series folders
             scanKaggle(dir, files.stream().filter(f -> depth(dir, f) == 2
@@ -135,7 +137,8 @@ public final class StudyScanner {
                 boolean looseImages = child.getValue().stream().anyMatch(f -> depth(dir, f) == 2
                         && headers.get(f).header() != null);
                 boolean kaggle = !inSeriesFolders.isEmpty()
-                        && child.getValue().stream().allMatch(f -> depth(dir, f) <= 3)
+                        && child.getValue().stream().filter(image)
+                                .allMatch(f -> depth(dir, f) <= 3)
                         && (!looseImages
                                 || isSingleStudy(child.getKey(), inSeriesFolders, headers));
                 if (kaggle) {
@@ -236,6 +239,8 @@ public final class StudyScanner {
      * Whether {@code dir} is one study in the Kaggle layout: every image sits in a folder of
      * {@code dir}, and each such folder holds one series, or there are several folders and all
      * their images belong to one study (so the folders are series, not studies exported flat).
+     * Only images decide: files that are not DICOM (notes, thumbnails, this program's own
+     * reports in an output folder under the study) may lie anywhere.
      */
     private static boolean isSingleStudy(Path dir, List<Path> files,
             Map<Path, HeaderResult> read) {
@@ -246,15 +251,19 @@ public final class StudyScanner {
         Set<String> studyUids = new java.util.HashSet<>();
         for (Path f : files) {
             Path rel = dir.relativize(f);
+            FileHeader h = read.get(f).header();
+            if (h == null) {
+                continue;
+            }
             if (rel.getNameCount() != 2) {
                 return false;
             }
-            FileHeader h = read.get(f).header();
-            if (h != null) {
-                seriesOf.computeIfAbsent(rel.getName(0), k -> new java.util.HashSet<>())
-                        .add(seriesKey(h));
-                studyUids.add(Objects.requireNonNullElse(h.studyUid(), ""));
-            }
+            seriesOf.computeIfAbsent(rel.getName(0), k -> new java.util.HashSet<>())
+                    .add(seriesKey(h));
+            studyUids.add(Objects.requireNonNullElse(h.studyUid(), ""));
+        }
+        if (seriesOf.isEmpty()) {
+            return false;
         }
         // several folders of one study are its series even when one holds two series
         return seriesOf.values().stream().allMatch(keys -> keys.size() <= 1)

@@ -81,6 +81,33 @@ class StudyLayoutTest {
                 .getFirst().id());
     }
 
+    /**
+     * Files that are not images deeper in a study folder (thumbnails, an output folder with
+     * this program's reports) leave it one study named by its folder, its series by theirs, as
+     * in a batch of studies, rather than splitting it into one study per series.
+     */
+    @Test
+    void nonImageFilesDeeperInAStudyFolderLeaveItOneStudy() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(38)
+                .withStudyId("1832055296"));
+        Path studyDir = PhantomWriter.write(phantom, dir);
+        Path reports = Files.createDirectories(studyDir.resolve("out/reports"));
+        Files.writeString(reports.resolve("1832055296.json"), "{}");
+        Files.writeString(studyDir.resolve("out/submission.csv"), "row_id\n");
+        Files.writeString(Files.createDirectories(studyDir.resolve(phantom.series().get(0)
+                .seriesId()).resolve("thumbs")).resolve("a.txt"), "x");
+
+        List<String> seriesIds = phantom.series().stream().map(PhantomSeries::seriesId)
+                .sorted().toList();
+        for (Path input : List.of(studyDir, dir)) {
+            StudyScan scan = scan(input, SeriesDescriptions.none());
+            assertEquals(List.of("1832055296"), scan.studies().stream().map(Study::id)
+                    .toList(), input.toString());
+            assertEquals(seriesIds, scan.studies().getFirst().series().stream()
+                    .map(Series::id).sorted().toList(), input.toString());
+        }
+    }
+
     @Test
     void aStudyFolderWhoseSeriesFolderHoldsTwoSeriesStaysOneStudy() throws Exception {
         PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(37)
