@@ -1,6 +1,10 @@
 package dev.lumbar.engine;
 
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -22,6 +26,18 @@ public final class Redaction {
 
     /** What a SeriesDescription that looks like a person name is replaced by. */
     public static final String NAME_WITHHELD = "<text withheld: looks like a person name>";
+
+    /** What free text holding a word of its file's identifying values is replaced by. */
+    public static final String IDENTIFIER_WITHHELD =
+            "<text withheld: holds a word of the patient's identifying values>";
+
+    /** What a value that should be a DICOM code string, and is not, is replaced by. */
+    public static final String CODE_WITHHELD = "<value withheld: not a DICOM code string>";
+
+    /** A DICOM code string (VR CS): upper-case letters, digits, space and underscore. */
+    private static final Pattern CODE_STRING = Pattern.compile("[A-Z0-9_ ]{1,16}");
+
+    private static final Pattern NOT_A_WORD = Pattern.compile("[^\\p{L}\\p{N}]+");
 
     private static final Pattern UID_IN_TEXT = Pattern.compile(
             "(?<![0-9.])[0-2](\\.(0|[1-9][0-9]*)){3,}(?![0-9]|\\.[0-9])");
@@ -100,5 +116,43 @@ public final class Redaction {
             return null;
         }
         return looksLikePersonName(text) ? NAME_WITHHELD : withoutUids(text);
+    }
+
+    /**
+     * Free text from a file, as it may be shown, with that file's own identifying values in
+     * mind (the patient's names, ID and birth date, the accession number...): withheld when
+     * any of its words, ignoring case, is a word of one of them, since a description typed by
+     * hand can carry them in any form ({@code AX T2 Doe, John 19600101}); else as
+     * {@link #freeText(String)}. Words of one character are not compared.
+     */
+    public static String freeText(String text, Collection<String> identifying) {
+        if (text == null) {
+            return null;
+        }
+        Set<String> words = new HashSet<>();
+        for (String value : identifying) {
+            if (value != null) {
+                for (String word : NOT_A_WORD.split(value.toLowerCase(Locale.ROOT))) {
+                    if (word.length() > 1) {
+                        words.add(word);
+                    }
+                }
+            }
+        }
+        for (String word : NOT_A_WORD.split(text.toLowerCase(Locale.ROOT))) {
+            if (words.contains(word)) {
+                return IDENTIFIER_WITHHELD;
+            }
+        }
+        return freeText(text);
+    }
+
+    /**
+     * A value that should be a DICOM code string (PhotometricInterpretation, Modality...) as
+     * it may be shown: itself when it is one, else withheld, since a malformed value can hold
+     * any text.
+     */
+    public static String codeString(String value) {
+        return value != null && CODE_STRING.matcher(value).matches() ? value : CODE_WITHHELD;
     }
 }

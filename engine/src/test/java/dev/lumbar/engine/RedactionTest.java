@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RedactionTest {
@@ -42,5 +44,33 @@ class RedactionTest {
         assertEquals(Redaction.NAME_WITHHELD, Redaction.freeText("DOE^JANE01"));
         assertEquals("SAG T2 TSE", Redaction.freeText("SAG T2 TSE"));
         assertEquals(null, Redaction.freeText(null));
+    }
+
+    /** A description holding a word of its own file's identifying values, in any form. */
+    @Test
+    void descriptionsHoldingAWordOfTheFilesIdentifyingValuesAreWithheld() {
+        List<String> identifying = Arrays.asList("LEAKTEST^NAME", "PID-4711", "19010203", null,
+                "St. Elsewhere", "X");
+        for (String text : List.of("AX T2 Leaktest, Name 19010203", "sag t2 leaktest",
+                "AX T2 (19010203)", "pid 4711 AX", "ELSEWHERE sagittal")) {
+            assertEquals(Redaction.IDENTIFIER_WITHHELD, Redaction.freeText(text, identifying),
+                    text);
+        }
+        // whole words only, one-letter words not compared; the other rules still apply
+        assertEquals("AX T2 NAMELESS", Redaction.freeText("AX T2 NAMELESS", identifying));
+        assertEquals("SAG T2 X", Redaction.freeText("SAG T2 X", identifying));
+        assertEquals(Redaction.NAME_WITHHELD, Redaction.freeText("DOE^JANE", identifying));
+        assertEquals("SAG T1", Redaction.freeText("SAG T1", List.of()));
+        assertEquals(null, Redaction.freeText(null, identifying));
+    }
+
+    @Test
+    void onlyDicomCodeStringsAreShownWhereOneIsExpected() {
+        assertEquals("MONOCHROME1", Redaction.codeString("MONOCHROME1"));
+        assertEquals("YBR_FULL_422", Redaction.codeString("YBR_FULL_422"));
+        for (String value : new String[] {"Leaktest Name", "", "A_VERY_LONG_CODE_STRING",
+            "RGB\\RGB", null}) {
+            assertEquals(Redaction.CODE_WITHHELD, Redaction.codeString(value), value);
+        }
     }
 }

@@ -512,10 +512,28 @@ public final class StudyScanner {
                 ? header.getInt(Tag.SeriesNumber, 0) : null;
         return new HeaderResult(new FileHeader(slice, name, blankToNull(header.getString(
                 Tag.StudyInstanceUID)), blankToNull(header.getString(Tag.SeriesInstanceUID)),
-                seriesNumber, blankToNull(header.getString(Tag.SeriesDescription)),
+                seriesNumber, description(header),
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
                 first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
                 geometryProblem, pixelProblem(header)), null);
+    }
+
+    /**
+     * The file's SeriesDescription, withheld here, where the file's own identifying values are
+     * at hand, when it holds a word of one of them: it reaches typing, warnings, reports and
+     * {@code inspect}, none of which may show them.
+     */
+    private static String description(DicomObject header) {
+        String text = blankToNull(header.getString(Tag.SeriesDescription));
+        if (text == null) {
+            return null;
+        }
+        List<String> identifying = new ArrayList<>();
+        for (int tag : Tag.IDENTIFYING) {
+            identifying.add(header.getString(tag));
+        }
+        String shown = Redaction.freeText(text, identifying);
+        return shown.equals(Redaction.IDENTIFIER_WITHHELD) ? shown : text;
     }
 
     /**

@@ -102,13 +102,15 @@ public final class VolumeLoader {
                         invert(values, image);
                     } else if (!photometric.equals("MONOCHROME2")) {
                         throw new StudyException(stack.name() + ": slice " + name + " has"
-                                + " photometric interpretation " + photometric
+                                + " photometric interpretation "
+                                + Redaction.codeString(photometric)
                                 + ", which is not supported");
                     }
                 } else if (samples == 3) {
                     luminance(stored, values, colourModel(photometric, image), stack, name);
                     if (!colourWarned) {
-                        warnings.add(stack.name() + ": colour (" + photometric + ") images"
+                        warnings.add(stack.name() + ": colour (" + Redaction.codeString(
+                                photometric) + ") images"
                                 + " reduced to luminance");
                         colourWarned = true;
                     }
@@ -164,7 +166,8 @@ public final class VolumeLoader {
             }
         } else {
             throw new StudyException(stack.name() + ": slice " + name + " has 3 samples per"
-                    + " pixel with photometric interpretation " + photometric);
+                    + " pixel with photometric interpretation "
+                    + Redaction.codeString(photometric));
         }
     }
 

@@ -80,6 +80,29 @@ class StudyScannerTest {
         assertEquals(List.of(4, 3), read.stacks().stream().map(Stack::size).toList());
     }
 
+    /**
+     * A SeriesDescription typed with the patient's name and birth date in it (no {@code ^} to
+     * give it away) is withheld wherever the series is described; the geometry still types it.
+     */
+    @Test
+    void aDescriptionHoldingThePatientsIdentifyingValuesIsWithheld() throws Exception {
+        Path series = dir.resolve("1004").resolve("3");
+        int instance = 1;
+        for (double z : new double[] {0, 4, 8}) {
+            TestSlices.write(TestSlices.slice(3, "AX T2 Leaktest, Anna 19010203", instance++,
+                    TestSlices.geometry(new Vec3(-40, -40, z), AX_ROW, AX_COLUMN, 8), 10)
+                    .putString(dev.lumbar.engine.dicom.Tag.PatientName, "PN", "LEAKTEST^ANNA")
+                    .putString(dev.lumbar.engine.dicom.Tag.PatientBirthDate, "DA", "19010203"),
+                    series.resolve(instance + ".dcm"));
+        }
+        StudyScan scan = scan(dir);
+        Series read = scan.studies().getFirst().series().getFirst();
+        assertEquals(dev.lumbar.engine.Redaction.IDENTIFIER_WITHHELD, read.description());
+        assertEquals(SeriesType.AX_T2, read.typing().type());
+        assertFalse(String.join("\n", scan.warnings()).toLowerCase().contains("leaktest"),
+                scan.warnings().toString());
+    }
+
     @Test
     void slicesAreOrderedByPositionNotFileNameOrInstanceNumber() throws Exception {
         Path series = dir.resolve("1003").resolve("9");
