@@ -23,6 +23,24 @@ final class Config {
         }
     }
 
+    /**
+     * The most blocks a backbone may have and the widest a layer may be. The largest of the
+     * families (ConvNeXt-XXLarge: 40 blocks, 3072 channels; EfficientNet-L2: about 100
+     * blocks) are far inside; a card past them is a typo, refused before the blocks are built
+     * (a billion of them took minutes and gigabytes to run out of memory).
+     */
+    static final int MAX_BLOCKS = 1000;
+    static final int MAX_CHANNELS = 1 << 16;
+
+    /** Refuses {@code blocks} blocks or a layer {@code channels} wide past the limits above. */
+    static void requireBuildable(String arch, long blocks, long channels) {
+        if (blocks > MAX_BLOCKS || channels > MAX_CHANNELS) {
+            throw new IllegalArgumentException(arch + ": backbone.config asks for " + blocks
+                    + " blocks and layers up to " + channels + " channels wide; at most "
+                    + MAX_BLOCKS + " blocks and " + MAX_CHANNELS + " channels are built");
+        }
+    }
+
     static double number(Map<String, Object> config, String key, double fallback) {
         Object value = config.get(key);
         if (value == null) {

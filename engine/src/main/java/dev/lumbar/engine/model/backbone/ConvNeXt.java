@@ -105,6 +105,8 @@ final class ConvNeXt implements Backbone {
                         + Arrays.toString(depths) + " and " + Arrays.toString(dims));
             }
         }
+        Config.requireBuildable(arch, Arrays.stream(depths).asLongStream().sum(),
+                Arrays.stream(dims).max().orElse(0) * 4L);
         this.arch = arch;
         this.inChans = inChans;
         this.numClasses = numClasses;

@@ -1,6 +1,7 @@
 package dev.lumbar.engine.model.backbone;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -146,15 +147,19 @@ final class EfficientNetArch {
         int stemChs = roundChannels(family.stem(), channelMultiplier);
         int inChs = stemChs;
         List<List<BlockSpec>> stages = new ArrayList<>();
+        long totalBlocks = 0;
         for (List<String> strings : stageStrings) {
             List<Decoded> decoded = strings.stream().map(EfficientNetArch::decode).toList();
             int[] repeats = scaleDepth(decoded.stream().mapToInt(Decoded::repeats).toArray(),
                     depthMultiplier);
+            totalBlocks += Arrays.stream(repeats).asLongStream().sum();
+            Config.requireBuildable(arch, totalBlocks, 0);
             List<BlockSpec> blocks = new ArrayList<>();
             for (int d = 0; d < decoded.size(); d++) {
                 for (int r = 0; r < repeats[d]; r++) {
                     int stride = blocks.isEmpty() ? decoded.get(d).stride() : 1;
                     BlockSpec block = decoded.get(d).concrete(inChs, stride, channelMultiplier);
+                    Config.requireBuildable(arch, totalBlocks, block.outChs());
                     blocks.add(block);
                     inChs = block.outChs();
                 }

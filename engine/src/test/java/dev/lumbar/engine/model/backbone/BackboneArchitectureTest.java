@@ -140,6 +140,28 @@ class BackboneArchitectureTest {
         assertTrue(mixed.getMessage().contains("ir_r1_k3.5_s1_e6_c16"), mixed.getMessage());
     }
 
+    /** A card asking for absurd depth or width is refused at once, before blocks are built. */
+    @Test
+    void absurdDepthsAndWidthsAreRefusedBeforeAnyBlockIsBuilt() {
+        List<Map<String, Object>> convnext = List.of(
+                Map.of("depths", List.of(1L, 1L, 1L, 1_000_000_000L)),
+                Map.of("dims", List.of(96L, 192L, 384L, 1_000_000L)));
+        for (Map<String, Object> config : convnext) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> Backbones.create("convnext_tiny", 3, 0, config));
+            assertTrue(e.getMessage().startsWith("convnext_tiny: backbone.config asks for"),
+                    e.getMessage());
+        }
+        List<Map<String, Object>> efficientnet = List.of(Map.of("depth_multiplier", 1e7),
+                Map.of("channel_multiplier", 1e5));
+        for (Map<String, Object> config : efficientnet) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> Backbones.create("tf_efficientnetv2_s", 3, 0, config));
+            assertTrue(e.getMessage().startsWith("tf_efficientnetv2_s: backbone.config asks"
+                    + " for"), e.getMessage());
+        }
+    }
+
     @Test
     void configOverridesBlocksAndMultipliers() {
         Map<String, Object> config = new HashMap<>();
