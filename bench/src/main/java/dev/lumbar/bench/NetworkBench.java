@@ -160,7 +160,8 @@ public final class NetworkBench {
                 r.get("min_s"), r.get("max_s"), ((List<?>) r.get("seconds")).size(),
                 r.get("gflop"), r.get("gflops_per_s"), r.get("percent_of_sgemm"),
                 r.get("sgemm_gflops_per_s"), r.get("peak_rss_mib"),
-                r.get("peak_rss_after_load_mib"), r.get("minor_faults_per_forward"), r.get("load_average"));
+                r.get("peak_rss_after_load_mib"), r.get("minor_faults_per_forward"),
+                r.get("load_average"));
     }
 
     private static void printProfile(CountingBackend counting) {
