@@ -29,7 +29,6 @@ import dev.lumbar.engine.study.VolumeLoader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -543,8 +542,7 @@ public final class PredictCommand implements Callable<Integer> {
     private void written(Study study, Predicted p, double seconds, SubmissionWriter submission,
             String progress, PrintWriter stdout, PrintWriter err) throws IOException {
         StudyResult result = p.result();
-        AtomicFile.write(reportDir.resolve(study.id() + ".json"),
-                (p.report() + "\n").getBytes(StandardCharsets.UTF_8));
+        Json.writeTextAtomically(reportDir.resolve(study.id() + ".json"), p.report());
         submission.append(study.id(), probabilities(result));
         long fallbacks = result.targets().stream()
                 .filter(StudyResult.TargetResult::fromPriors).count();

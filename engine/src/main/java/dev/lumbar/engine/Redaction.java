@@ -121,14 +121,23 @@ public final class Redaction {
     /**
      * Free text from a file, as it may be shown, with that file's own identifying values in
      * mind (the patient's names, ID and birth date, the accession number...): withheld when
-     * any of its words, ignoring case, is a word of one of them, since a description typed by
-     * hand can carry them in any form ({@code AX T2 Doe, John 19600101}); else as
-     * {@link #freeText(String)}. Words of one character are not compared.
+     * it {@linkplain #holdsIdentifyingWord holds a word of one of them}, else as
+     * {@link #freeText(String)}.
      */
     public static String freeText(String text, Collection<String> identifying) {
         if (text == null) {
             return null;
         }
+        return holdsIdentifyingWord(text, identifying) ? IDENTIFIER_WITHHELD : freeText(text);
+    }
+
+    /**
+     * Whether any word of {@code text}, ignoring case, is a word of one of the
+     * {@code identifying} values (null ones ignored), since a description typed by hand can
+     * carry them in any form ({@code AX T2 Doe, John 19600101}). Words of one character are
+     * not compared.
+     */
+    public static boolean holdsIdentifyingWord(String text, Collection<String> identifying) {
         Set<String> words = new HashSet<>();
         for (String value : identifying) {
             if (value != null) {
@@ -141,10 +150,10 @@ public final class Redaction {
         }
         for (String word : NOT_A_WORD.split(text.toLowerCase(Locale.ROOT))) {
             if (words.contains(word)) {
-                return IDENTIFIER_WITHHELD;
+                return true;
             }
         }
-        return freeText(text);
+        return false;
     }
 
     /**

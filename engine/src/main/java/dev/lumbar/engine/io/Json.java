@@ -99,8 +99,15 @@ public final class Json {
      * is forced to disk, and is then renamed over {@code file}.
      */
     public static void writeAtomically(Path file, Object value) throws IOException {
-        byte[] bytes = (write(value) + "\n").getBytes(StandardCharsets.UTF_8);
-        AtomicFile.write(file, bytes);
+        writeTextAtomically(file, write(value));
+    }
+
+    /**
+     * Writes JSON text already rendered by {@link #write} as {@link #writeAtomically} writes a
+     * value: with a final newline, replacing {@code file} whole.
+     */
+    public static void writeTextAtomically(Path file, String json) throws IOException {
+        AtomicFile.write(file, (json + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     // ---------------------------------------------------------------- writer

@@ -99,23 +99,21 @@ public final class StudyScanner {
         for (int i = 0; i < found.size(); i++) {
             headers.put(found.get(i), read.get(i));
         }
+        // only images decide the layout: other files (notes, thumbnails, reports) lie anywhere
+        java.util.function.Predicate<Path> image = f -> headers.get(f).header() != null;
         // an image at the top makes the folder itself a pile of images; otherwise top-level
         // files (CSV files, notes) belong to no study
-        boolean imagesAtTop = found.stream().anyMatch(f -> depth(dir, f) == 1
-                && headers.get(f).header() != null);
+        boolean imagesAtTop = found.stream().anyMatch(f -> depth(dir, f) == 1 && image.test(f));
         List<Path> files = imagesAtTop ? found : found.stream()
                 .filter(f -> depth(dir, f) > 1).toList();
         List<Study> studies = new ArrayList<>();
         Map<String, Integer> namesUsed = new HashMap<>();
         List<Path> inFolders = files.stream().filter(f -> depth(dir, f) == 2).toList();
-        // only images decide the layout: other files (notes, thumbnails, reports) lie anywhere
-        java.util.function.Predicate<Path> image = f -> headers.get(f).header() != null;
         if (imagesAtTop && files.stream().filter(image).allMatch(f -> depth(dir, f) <= 2)
                 && isSingleStudy(dir, inFolders, headers)) {
             // one study in the Kaggle layout with images loose beside its series folders
-            scanKaggle(dir, files.stream().filter(f -> depth(dir, f) == 2
-                    || headers.get(f).header() != null).toList(), headers, 2, studies,
-                    namesUsed);
+            scanKaggle(dir, files.stream().filter(f -> depth(dir, f) == 2 || image.test(f))
+                    .toList(), headers, 2, studies, namesUsed);
         } else if (imagesAtTop) {
             scanGrouped(dir, null, files, headers, studies, warnings, namesUsed);
         } else if (isSingleStudy(dir, files, headers)) {
@@ -135,7 +133,7 @@ public final class StudyScanner {
                 List<Path> inSeriesFolders = child.getValue().stream()
                         .filter(f -> depth(dir, f) == 3).toList();
                 boolean looseImages = child.getValue().stream().anyMatch(f -> depth(dir, f) == 2
-                        && headers.get(f).header() != null);
+                        && image.test(f));
                 boolean kaggle = !inSeriesFolders.isEmpty()
                         && child.getValue().stream().filter(image)
                                 .allMatch(f -> depth(dir, f) <= 3)
@@ -143,8 +141,7 @@ public final class StudyScanner {
                                 || isSingleStudy(child.getKey(), inSeriesFolders, headers));
                 if (kaggle) {
                     scanKaggle(dir, child.getValue().stream().filter(f -> depth(dir, f) == 3
-                            || headers.get(f).header() != null).toList(), headers, 3, studies,
-                            namesUsed);
+                            || image.test(f)).toList(), headers, 3, studies, namesUsed);
                 } else {
                     scanGrouped(dir, child.getKey(), child.getValue(), headers, studies,
                             warnings, namesUsed);
@@ -532,8 +529,8 @@ public final class StudyScanner {
         for (int tag : Tag.IDENTIFYING) {
             identifying.add(header.getString(tag));
         }
-        String shown = Redaction.freeText(text, identifying);
-        return shown.equals(Redaction.IDENTIFIER_WITHHELD) ? shown : text;
+        return Redaction.holdsIdentifyingWord(text, identifying) ? Redaction.IDENTIFIER_WITHHELD
+                : text;
     }
 
     /**
