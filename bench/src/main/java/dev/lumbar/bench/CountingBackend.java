@@ -7,6 +7,7 @@ import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -61,6 +62,26 @@ final class CountingBackend implements Backend {
 
     void reset() {
         tallies.clear();
+    }
+
+    /**
+     * One forward's tallies as a Markdown table, longest first; {@code where} says what the
+     * times are of (the engine's backend calls, ONNX Runtime's nodes).
+     */
+    static void print(String where, Map<String, Tally> tallies) {
+        double total = tallies.values().stream().mapToLong(t -> t.nanos).sum();
+        System.out.printf(Locale.ROOT, "profiled forward: %.3f s in %s%n", total / 1e9, where);
+        System.out.println("| operation | calls | ms | share | GFLOP | GFLOP/s |");
+        System.out.println("|---|---:|---:|---:|---:|---:|");
+        tallies.entrySet().stream()
+                .sorted((a, b) -> Long.compare(b.getValue().nanos, a.getValue().nanos))
+                .forEach(e -> {
+                    Tally t = e.getValue();
+                    System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f%% | %.2f | %s |%n",
+                            e.getKey(), t.calls, t.nanos / 1e6, 100 * t.nanos / total,
+                            t.flops / 1e9, t.flops == 0 ? "" : String.format(Locale.ROOT,
+                                    "%.1f", t.flops / t.nanos));
+                });
     }
 
     private Tensor timed(String kind, double flops, Supplier<Tensor> call) {

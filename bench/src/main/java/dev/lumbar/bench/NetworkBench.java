@@ -109,7 +109,7 @@ public final class NetworkBench {
                 result.put("peak_rss_after_load_mib", loadPeakKib / 1024.0);
                 printSummary(result);
                 if (profile) {
-                    printProfile(counting);
+                    CountingBackend.print("backend calls", counting.tallies());
                 }
                 if (options.containsKey("json")) {
                     Files.writeString(Path.of(options.get("json")), Json.write(result) + "\n");
@@ -162,22 +162,6 @@ public final class NetworkBench {
                 r.get("sgemm_gflops_per_s"), r.get("peak_rss_mib"),
                 r.get("peak_rss_after_load_mib"), r.get("minor_faults_per_forward"),
                 r.get("load_average"));
-    }
-
-    private static void printProfile(CountingBackend counting) {
-        double total = counting.totalNanos();
-        System.out.printf(Locale.ROOT, "profiled forward: %.3f s in backend calls%n", total / 1e9);
-        System.out.println("| operation | calls | ms | share | GFLOP | GFLOP/s |");
-        System.out.println("|---|---:|---:|---:|---:|---:|");
-        counting.tallies().entrySet().stream()
-                .sorted((a, b) -> Long.compare(b.getValue().nanos, a.getValue().nanos))
-                .forEach(e -> {
-                    CountingBackend.Tally t = e.getValue();
-                    System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f%% | %.2f | %s |%n",
-                            e.getKey(), t.calls, t.nanos / 1e6, 100 * t.nanos / total,
-                            t.flops / 1e9, t.flops == 0 ? "" : String.format(Locale.ROOT,
-                                    "%.1f", t.flops / t.nanos));
-                });
     }
 
     /** OpenBLAS sgemm 2048³ with {@code threads} threads: one warm-up, then timed calls. */

@@ -25,7 +25,10 @@ import java.util.Map;
  * same way (warm-up forwards, then the median of timed forwards) in its own process.
  *
  * <p>Arguments: {@code --model M.onnx --input X.npy [--output Y.npy] [--threads 2]
- * [--warmup 1] [--runs 5] [--json R.json]}.
+ * [--warmup 1] [--runs 5] [--json R.json] [--profile [shapes]]}. With {@code --profile}, a
+ * second session with ONNX Runtime's profiler on runs two more forwards after the timed ones,
+ * and the second one's node times are printed by kind of operation, as
+ * {@code NetworkBench --profile} prints the engine's.
  */
 public final class OrtBench {
 
@@ -59,8 +62,7 @@ public final class OrtBench {
             sessionOptions.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             try (OrtSession session = environment.createSession(model.toString(), sessionOptions);
-                    OnnxTensor input = OnnxTensor.createTensor(environment,
-                            FloatBuffer.wrap(pixels), shape)) {
+                    OnnxTensor input = input(environment, pixels, shape)) {
                 String inputName = session.getInputNames().iterator().next();
                 Map<String, OnnxTensor> feed = Map.of(inputName, input);
 
@@ -112,6 +114,39 @@ public final class OrtBench {
                     Files.writeString(Path.of(options.get("json")), Json.write(result) + "\n");
                 }
             }
+            if (options.containsKey("profile")) {
+                profile(environment, sessionOptions, model, input(environment, pixels, shape),
+                        "shapes".equals(options.get("profile")));
+            }
         }
+    }
+
+    /** Two forwards in a profiled session; the second one's node times, tallied and printed. */
+    private static void profile(OrtEnvironment environment,
+            OrtSession.SessionOptions sessionOptions, Path model, OnnxTensor input,
+            boolean byShape) throws IOException, OrtException {
+        Path directory = Files.createTempDirectory("lumbar-ort-profile");
+        sessionOptions.enableProfiling(directory.resolve("forward").toString());
+        String written;
+        try (input; OrtSession session = environment.createSession(model.toString(),
+                sessionOptions)) {
+            Map<String, OnnxTensor> feed = Map.of(session.getInputNames().iterator().next(),
+                    input);
+            session.run(feed).close();
+            session.run(feed).close();
+            written = session.endProfiling();
+        }
+        try {
+            CountingBackend.print("ONNX Runtime nodes", OrtProfile.lastRun(Path.of(written),
+                    byShape));
+        } finally {
+            Files.deleteIfExists(Path.of(written));
+            Files.deleteIfExists(directory);
+        }
+    }
+
+    private static OnnxTensor input(OrtEnvironment environment, float[] pixels, long[] shape)
+            throws OrtException {
+        return OnnxTensor.createTensor(environment, FloatBuffer.wrap(pixels), shape);
     }
 }
