@@ -909,6 +909,10 @@ final class PixelProducts {
      */
     private static void kernel(int k, float[] a, int aOff, MemorySegment b, long bAt,
             long bStep, MemorySegment tile, int t) {
+        if (bStep == STRIP_STEP) {
+            packedKernel(k, a, aOff, b, bAt, tile, t);
+            return;
+        }
         // sums over chunks of K_CHUNK terms, then the chunks' sums: a long sum (a 3×3
         // convolution over a thousand channels) would otherwise grow an error with every term
         FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S);
@@ -929,6 +933,172 @@ final class PixelProducts {
             FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
             FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
             for (int p = p0; p < p1; p++, ai += MR, bi += bStep) {
+                FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, LE);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + half, LE);
+                FloatVector a0 = FloatVector.broadcast(S, a[ai]);
+                c00 = a0.fma(b0, c00);
+                c01 = a0.fma(b1, c01);
+                FloatVector a1 = FloatVector.broadcast(S, a[ai + 1]);
+                c10 = a1.fma(b0, c10);
+                c11 = a1.fma(b1, c11);
+                FloatVector a2 = FloatVector.broadcast(S, a[ai + 2]);
+                c20 = a2.fma(b0, c20);
+                c21 = a2.fma(b1, c21);
+                FloatVector a3 = FloatVector.broadcast(S, a[ai + 3]);
+                c30 = a3.fma(b0, c30);
+                c31 = a3.fma(b1, c31);
+                FloatVector a4 = FloatVector.broadcast(S, a[ai + 4]);
+                c40 = a4.fma(b0, c40);
+                c41 = a4.fma(b1, c41);
+                FloatVector a5 = FloatVector.broadcast(S, a[ai + 5]);
+                c50 = a5.fma(b0, c50);
+                c51 = a5.fma(b1, c51);
+            }
+            s00 = s00.add(c00);
+            s01 = s01.add(c01);
+            s10 = s10.add(c10);
+            s11 = s11.add(c11);
+            s20 = s20.add(c20);
+            s21 = s21.add(c21);
+            s30 = s30.add(c30);
+            s31 = s31.add(c31);
+            s40 = s40.add(c40);
+            s41 = s41.add(c41);
+            s50 = s50.add(c50);
+            s51 = s51.add(c51);
+        }
+        // out through an array: the callers' epilogues are too long to inline here, and
+        // vectors passed to a method that is not inlined are boxed
+        s00.intoMemorySegment(tile, (long) (t) * Float.BYTES, LE);
+        s01.intoMemorySegment(tile, (long) (t + L) * Float.BYTES, LE);
+        s10.intoMemorySegment(tile, (long) (t + NR) * Float.BYTES, LE);
+        s11.intoMemorySegment(tile, (long) (t + NR + L) * Float.BYTES, LE);
+        s20.intoMemorySegment(tile, (long) (t + 2 * NR) * Float.BYTES, LE);
+        s21.intoMemorySegment(tile, (long) (t + 2 * NR + L) * Float.BYTES, LE);
+        s30.intoMemorySegment(tile, (long) (t + 3 * NR) * Float.BYTES, LE);
+        s31.intoMemorySegment(tile, (long) (t + 3 * NR + L) * Float.BYTES, LE);
+        s40.intoMemorySegment(tile, (long) (t + 4 * NR) * Float.BYTES, LE);
+        s41.intoMemorySegment(tile, (long) (t + 4 * NR + L) * Float.BYTES, LE);
+        s50.intoMemorySegment(tile, (long) (t + 5 * NR) * Float.BYTES, LE);
+        s51.intoMemorySegment(tile, (long) (t + 5 * NR + L) * Float.BYTES, LE);
+    }
+
+    /**
+     * {@link #kernel} over a packed strip, whose rows lie {@link #STRIP_STEP} apart: with the
+     * step a constant, C2 checks the strip's bounds once before the loop instead of on every
+     * read, and four terms a pass share the loop's counting and addressing, which C2 neither
+     * unrolls nor hoists for a body this long. The channel MLP ran 5–12 % faster on one core
+     * of an AVX-512 Xeon. Each sum takes the same terms in the same order, so the same bits.
+     * Another copy of the register tile: vectors cannot cross a call without being boxed.
+     */
+    private static void packedKernel(int k, float[] a, int aOff, MemorySegment b, long bAt,
+            MemorySegment tile, int t) {
+        // sums over chunks of K_CHUNK terms, then the chunks' sums: a long sum (a 3×3
+        // convolution over a thousand channels) would otherwise grow an error with every term
+        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S);
+        FloatVector s10 = FloatVector.zero(S), s11 = FloatVector.zero(S);
+        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S);
+        FloatVector s30 = FloatVector.zero(S), s31 = FloatVector.zero(S);
+        FloatVector s40 = FloatVector.zero(S), s41 = FloatVector.zero(S);
+        FloatVector s50 = FloatVector.zero(S), s51 = FloatVector.zero(S);
+        int ai = aOff;
+        long half = (long) L * Float.BYTES;
+        for (int p0 = 0; p0 < k; p0 += K_CHUNK) {
+            int p1 = Math.min(k, p0 + K_CHUNK);
+            FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+            FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+            FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+            FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+            FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+            FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+            // four terms per pass, in order (the same sums as one at a time): the pass's
+            // counting and addressing, which C2 neither unrolls nor hoists, spread over four
+            int p = p0;
+            for (; p + 4 <= p1; p += 4, ai += 4 * MR) {
+                long bi = bAt + (long) p * STRIP_STEP;
+                FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, LE);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + half, LE);
+                FloatVector a0 = FloatVector.broadcast(S, a[ai]);
+                c00 = a0.fma(b0, c00);
+                c01 = a0.fma(b1, c01);
+                FloatVector a1 = FloatVector.broadcast(S, a[ai + 1]);
+                c10 = a1.fma(b0, c10);
+                c11 = a1.fma(b1, c11);
+                FloatVector a2 = FloatVector.broadcast(S, a[ai + 2]);
+                c20 = a2.fma(b0, c20);
+                c21 = a2.fma(b1, c21);
+                FloatVector a3 = FloatVector.broadcast(S, a[ai + 3]);
+                c30 = a3.fma(b0, c30);
+                c31 = a3.fma(b1, c31);
+                FloatVector a4 = FloatVector.broadcast(S, a[ai + 4]);
+                c40 = a4.fma(b0, c40);
+                c41 = a4.fma(b1, c41);
+                FloatVector a5 = FloatVector.broadcast(S, a[ai + 5]);
+                c50 = a5.fma(b0, c50);
+                c51 = a5.fma(b1, c51);
+                b0 = FloatVector.fromMemorySegment(S, b, bi + 1 * STRIP_STEP, LE);
+                b1 = FloatVector.fromMemorySegment(S, b, bi + 1 * STRIP_STEP + half, LE);
+                a0 = FloatVector.broadcast(S, a[ai + 6]);
+                c00 = a0.fma(b0, c00);
+                c01 = a0.fma(b1, c01);
+                a1 = FloatVector.broadcast(S, a[ai + 7]);
+                c10 = a1.fma(b0, c10);
+                c11 = a1.fma(b1, c11);
+                a2 = FloatVector.broadcast(S, a[ai + 8]);
+                c20 = a2.fma(b0, c20);
+                c21 = a2.fma(b1, c21);
+                a3 = FloatVector.broadcast(S, a[ai + 9]);
+                c30 = a3.fma(b0, c30);
+                c31 = a3.fma(b1, c31);
+                a4 = FloatVector.broadcast(S, a[ai + 10]);
+                c40 = a4.fma(b0, c40);
+                c41 = a4.fma(b1, c41);
+                a5 = FloatVector.broadcast(S, a[ai + 11]);
+                c50 = a5.fma(b0, c50);
+                c51 = a5.fma(b1, c51);
+                b0 = FloatVector.fromMemorySegment(S, b, bi + 2 * STRIP_STEP, LE);
+                b1 = FloatVector.fromMemorySegment(S, b, bi + 2 * STRIP_STEP + half, LE);
+                a0 = FloatVector.broadcast(S, a[ai + 12]);
+                c00 = a0.fma(b0, c00);
+                c01 = a0.fma(b1, c01);
+                a1 = FloatVector.broadcast(S, a[ai + 13]);
+                c10 = a1.fma(b0, c10);
+                c11 = a1.fma(b1, c11);
+                a2 = FloatVector.broadcast(S, a[ai + 14]);
+                c20 = a2.fma(b0, c20);
+                c21 = a2.fma(b1, c21);
+                a3 = FloatVector.broadcast(S, a[ai + 15]);
+                c30 = a3.fma(b0, c30);
+                c31 = a3.fma(b1, c31);
+                a4 = FloatVector.broadcast(S, a[ai + 16]);
+                c40 = a4.fma(b0, c40);
+                c41 = a4.fma(b1, c41);
+                a5 = FloatVector.broadcast(S, a[ai + 17]);
+                c50 = a5.fma(b0, c50);
+                c51 = a5.fma(b1, c51);
+                b0 = FloatVector.fromMemorySegment(S, b, bi + 3 * STRIP_STEP, LE);
+                b1 = FloatVector.fromMemorySegment(S, b, bi + 3 * STRIP_STEP + half, LE);
+                a0 = FloatVector.broadcast(S, a[ai + 18]);
+                c00 = a0.fma(b0, c00);
+                c01 = a0.fma(b1, c01);
+                a1 = FloatVector.broadcast(S, a[ai + 19]);
+                c10 = a1.fma(b0, c10);
+                c11 = a1.fma(b1, c11);
+                a2 = FloatVector.broadcast(S, a[ai + 20]);
+                c20 = a2.fma(b0, c20);
+                c21 = a2.fma(b1, c21);
+                a3 = FloatVector.broadcast(S, a[ai + 21]);
+                c30 = a3.fma(b0, c30);
+                c31 = a3.fma(b1, c31);
+                a4 = FloatVector.broadcast(S, a[ai + 22]);
+                c40 = a4.fma(b0, c40);
+                c41 = a4.fma(b1, c41);
+                a5 = FloatVector.broadcast(S, a[ai + 23]);
+                c50 = a5.fma(b0, c50);
+                c51 = a5.fma(b1, c51);
+            }
+            for (; p < p1; p++, ai += MR) {
+                long bi = bAt + (long) p * STRIP_STEP;
                 FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, LE);
                 FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + half, LE);
                 FloatVector a0 = FloatVector.broadcast(S, a[ai]);
