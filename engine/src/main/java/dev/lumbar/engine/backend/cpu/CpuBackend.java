@@ -586,7 +586,7 @@ public final class CpuBackend implements Backend {
         long plane = x.dim(2) * x.dim(3);
         long planes = x.dim(0) * x.dim(1);
         Tensor y = outputs.allocate(x.dim(0), x.dim(1));
-        // small planes of whole vectors (a squeeze-excite gate's 4×4 and 8×8), 16 at a time
+        // small planes (a squeeze-excite gate's 4×4, 7×7, 8×8 and 14×14), 16 at a time
         // (not empty planes: their means are 0 / 0, NaN, from the plane-by-plane loop)
         long grouped = Reductions.takesSixteenMeans(plane) ? planes - planes % 16 : 0;
         return filled(y, () -> {

@@ -61,24 +61,25 @@ final class Reductions {
 
     /**
      * Whether {@link #sixteenMeans} takes planes of {@code plane} floats here: 16-float vectors,
-     * and a plane of whole vectors, at most {@link #SIXTEEN_MEANS_MAX_VECTORS} of them.
+     * and a plane of at most {@link #SIXTEEN_MEANS_MAX_VECTORS} of them, the last one partial
+     * (7×7 and 14×14 as well as 4×4 and 8×8).
      */
     static boolean takesSixteenMeans(long plane) {
-        return Transposes.available() && plane > 0 && plane % 16 == 0
-                && plane <= SIXTEEN_MEANS_MAX_VECTORS * 16;
+        return Transposes.available() && plane > 0 && plane <= SIXTEEN_MEANS_MAX_VECTORS * 16;
     }
 
     /**
-     * The means of 16 consecutive planes of {@code plane} floats each (a multiple of 16, at
-     * most {@link #SIXTEEN_MEANS_MAX_VECTORS} vectors), the first at float {@code first} of x,
-     * to 16 consecutive floats of y from float {@code to}; {@code scratch} holds at least 512
-     * floats. Only where {@link #takesSixteenMeans} holds.
+     * The means of 16 consecutive planes of {@code plane} floats each (at most
+     * {@link #SIXTEEN_MEANS_MAX_VECTORS} vectors, the last one partial or whole), the first at
+     * float {@code first} of x, to 16 consecutive floats of y from float {@code to};
+     * {@code scratch} holds at least 512 floats. Only where {@link #takesSixteenMeans} holds.
      *
      * <p>Why: reducing one small plane's vector across its lanes costs more than summing the
      * plane (a 4×4 plane is one vector, and a squeeze-excite gate pools hundreds of them).
      * Here each plane's vectors are summed into one, the 16 sums are transposed, and adding
      * the transposed rows gives all 16 totals at once. The sums are in float, each of a plane's
-     * lanes summed over its vectors, then the 16 lane sums in order.
+     * lanes summed over its vectors (a partial last vector read with its lanes past the plane
+     * as zero), then the 16 lane sums in order.
      */
     static void sixteenMeans(MemorySegment x, long first, int plane, MemorySegment y, long to,
             float[] scratch) {
@@ -87,12 +88,20 @@ final class Reductions {
         // them in double: a plane whose sum passes Float.MAX_VALUE (values above about 2e37)
         // has an infinite mean, and a mean can differ in its last bits from the one the same
         // plane gets past the last whole group of 16 (N·C not a multiple of 16).
+        int whole = plane - plane % 16;
+        VectorMask<Float> tail = Transposes.S.indexInRange(whole, plane);
         for (int i = 0; i < 16; i++) {
             long at = (first + (long) i * plane) * Float.BYTES;
-            FloatVector acc = FloatVector.fromMemorySegment(Transposes.S, x, at, LE);
-            for (int v = 16; v < plane; v += 16) {
+            FloatVector acc = whole == 0 ? FloatVector.zero(Transposes.S)
+                    : FloatVector.fromMemorySegment(Transposes.S, x, at, LE);
+            for (int v = 16; v < whole; v += 16) {
                 acc = acc.add(FloatVector.fromMemorySegment(Transposes.S, x,
                         at + (long) v * Float.BYTES, LE));
+            }
+            if (whole < plane) {
+                // a masked read stops at the plane's end, even at the tensor's last plane
+                acc = acc.add(FloatVector.fromMemorySegment(Transposes.S, x,
+                        at + (long) whole * Float.BYTES, LE, tail));
             }
             acc.intoArray(scratch, i * 16);
         }

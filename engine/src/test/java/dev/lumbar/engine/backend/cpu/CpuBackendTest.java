@@ -553,15 +553,16 @@ class CpuBackendTest {
     }
 
     /**
-     * Average pools over small planes of whole vectors, which are summed 16 planes at a time
-     * (4×4, 8×8, 4×12 and 16×16), with a count of planes that leaves some over.
+     * Average pools over small planes, which are summed 16 planes at a time: of whole vectors
+     * (4×4, 8×8, 4×12 and 16×16) and not (7×7, 14×14, 3×3, 1×1), with a count of planes that
+     * leaves some over.
      */
     @ParameterizedTest
     @MethodSource("backends")
     void averagePoolOverSmallPlanesMatchesReference(GemmChoice gemm, int threads) {
         SplittableRandom random = seeded("small pools");
         long[][] shapes = {{3, 37, 4, 4}, {2, 20, 8, 8}, {2, 17, 4, 12}, {1, 16, 16, 16},
-            {1, 5, 4, 4}};
+            {1, 5, 4, 4}, {2, 23, 7, 7}, {1, 33, 14, 14}, {1, 16, 3, 3}, {2, 16, 1, 1}};
         try (CpuBackend cpu = open(gemm, threads)) {
             for (long[] shape : shapes) {
                 try (Tensor x = random(random, -3, 3, shape);

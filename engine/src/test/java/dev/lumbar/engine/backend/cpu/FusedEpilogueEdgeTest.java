@@ -381,15 +381,15 @@ class FusedEpilogueEdgeTest {
     }
 
     /**
-     * Average pools over planes of whole vectors (summed 16 at a time where vectors hold 16
-     * floats) and just past them: close to the mean in double, NaN and infinities as the sum
+     * Average pools over planes of whole vectors and of a partial last one (summed 16 at a time
+     * where vectors hold 16 floats, up to 256 floats) and just past them: close to the mean in double, NaN and infinities as the sum
      * gives them, and the same bits on one, two and three threads.
      */
     @Test
     void averagePoolOnEdgeShapes() {
         SplittableRandom random = new SplittableRandom(89);
         int[][] planes = {{4, 4}, {4, 8}, {6, 8}, {8, 8}, {16, 16}, {16, 17}, {1, 16}, {2, 8},
-            {1, 1}, {3, 5}};
+            {1, 1}, {3, 5}, {7, 7}, {14, 14}, {15, 17}};
         int[][] counts = {{1, 1}, {1, 15}, {1, 16}, {1, 17}, {3, 11}, {2, 24}};
         for (int[] p : planes) {
             for (int[] nc : counts) {
