@@ -553,9 +553,9 @@ class CpuBackendTest {
     }
 
     /**
-     * Average pools over small planes, which are summed 16 planes at a time: of whole vectors
-     * (4×4, 8×8, 4×12 and 16×16) and not (7×7, 14×14, 3×3, 1×1), with a count of planes that
-     * leaves some over.
+     * Average pools over small planes, which are summed 16 planes at a time: of whole
+     * vectors (4×4, 8×8, 4×12 and 16×16) and not (7×7, 14×14, 3×3, 1×1), with a count of
+     * planes that leaves some over.
      */
     @ParameterizedTest
     @MethodSource("backends")

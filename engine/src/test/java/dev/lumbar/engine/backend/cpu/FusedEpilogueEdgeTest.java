@@ -381,9 +381,10 @@ class FusedEpilogueEdgeTest {
     }
 
     /**
-     * Average pools over planes of whole vectors and of a partial last one (summed 16 at a time
-     * where vectors hold 16 floats, up to 256 floats) and just past them: close to the mean in double, NaN and infinities as the sum
-     * gives them, and the same bits on one, two and three threads.
+     * Average pools over planes of whole vectors and of a partial last one (summed 16 at a
+     * time where vectors hold 16 floats, up to 256 floats) and just past them: close to the
+     * mean in double, NaN and infinities as the sum gives them, and the same bits on one, two
+     * and three threads.
      */
     @Test
     void averagePoolOnEdgeShapes() {
