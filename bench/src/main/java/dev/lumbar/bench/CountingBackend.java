@@ -56,10 +56,6 @@ final class CountingBackend implements Backend {
         return tallies.values().stream().mapToDouble(t -> t.flops).sum();
     }
 
-    long totalNanos() {
-        return tallies.values().stream().mapToLong(t -> t.nanos).sum();
-    }
-
     void reset() {
         tallies.clear();
     }
@@ -105,15 +101,24 @@ final class CountingBackend implements Backend {
     }
 
     private static String convClass(Tensor x, Tensor weight, Conv2dSpec spec) {
-        long kh = weight.dim(2);
-        long kw = weight.dim(3);
-        if (spec.groups() > 1 && spec.groups() == x.dim(1) && weight.dim(1) == 1) {
-            return "conv depthwise " + kh + "x" + kw + (spec.strideH() > 1 ? " strided" : "");
+        boolean depthwise = spec.groups() > 1 && spec.groups() == x.dim(1)
+                && weight.dim(1) == 1;
+        return convClass(depthwise, weight.dim(2), weight.dim(3), spec.strideH() > 1);
+    }
+
+    /**
+     * The class of a convolution by its kernel: depthwise, 1×1, or dense, with its size and
+     * whether it is strided. {@link OrtProfile} classes ONNX Runtime's nodes by this too, so
+     * the two profiles' kinds are the same words.
+     */
+    static String convClass(boolean depthwise, long kh, long kw, boolean strided) {
+        if (depthwise) {
+            return "conv depthwise " + kh + "x" + kw + (strided ? " strided" : "");
         }
         if (kh == 1 && kw == 1) {
             return "conv 1x1";
         }
-        return "conv dense " + kh + "x" + kw + (spec.strideH() > 1 ? " strided" : "");
+        return "conv dense " + kh + "x" + kw + (strided ? " strided" : "");
     }
 
     @Override

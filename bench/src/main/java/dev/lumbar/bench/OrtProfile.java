@@ -3,6 +3,7 @@ package dev.lumbar.bench;
 import dev.lumbar.engine.io.Json;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,17 +81,9 @@ final class OrtProfile {
 
     private static String convKind(String op, long[] x, long[] w, long[] y, boolean byShape) {
         long stride = y[2] == 0 ? 1 : Math.max(1, Math.round((double) x[2] / y[2]));
-        String strided = stride > 1 ? " strided" : "";
-        String kind;
-        if (w[1] == 1 && x[1] > 1 && w[0] % x[1] == 0) {
-            kind = "conv depthwise " + w[2] + "x" + w[3] + strided;
-        } else if (w[2] == 1 && w[3] == 1) {
-            kind = "conv 1x1";
-        } else {
-            kind = "conv dense " + w[2] + "x" + w[3] + strided;
-        }
-        kind = op + ": " + kind;
-        return !byShape ? kind : kind + " " + java.util.Arrays.toString(x) + " -> " + w[0];
+        boolean depthwise = w[1] == 1 && x[1] > 1 && w[0] % x[1] == 0;
+        String kind = op + ": " + CountingBackend.convClass(depthwise, w[2], w[3], stride > 1);
+        return !byShape ? kind : kind + " " + Arrays.toString(x) + " -> " + w[0];
     }
 
     /** {@code [{"float": [25, 3, 128, 128]}, ...]} as the list of dimension arrays. */
