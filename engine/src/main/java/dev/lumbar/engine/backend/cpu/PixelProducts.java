@@ -22,13 +22,11 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Why not a general matrix product: the pixels are packed block by block straight from
  * NCHW, with a squeeze-excite gate applied on the way or, for a dense convolution, each
  * strip's windows gathered (im2col without its buffer), so no rearranged copy of the input
- * exists (an ungated 1×1 product reads a strip within one image in place, its rows a plane
- * apart, and packs only strips across images); results go straight to NCHW with their
- * epilogue; and in the channel MLP the hidden layer of a block never leaves the core: the
- * first product writes it, activated, in exactly the strips the second product reads. The
- * weights are packed into strips of {@link #MR} rows shared by every block: once for a
- * constant weight (the caller names the object it stands for, see {@link #packed}), and on
- * every call for any other.
+ * exists; results go straight to NCHW with their epilogue; and in the channel MLP the hidden
+ * layer of a block never leaves the core: the first product writes it, activated, in exactly
+ * the strips the second product reads. The weights are packed into strips of {@link #MR}
+ * rows shared by every block: once for a constant weight (the caller names the object it
+ * stands for, see {@link #packed}), and on every call for any other.
  *
  * <p>The pixel axis is cut into blocks of {@link #NR}-wide strips; each block is one task on
  * one worker, with its own buffers. Every output is the same sum in the same order whatever
@@ -121,18 +119,6 @@ final class PixelProducts {
             return line;
         }
 
-        private final StripSources sources = new StripSources();
-
-        /** Room for where each of {@code strips} strips is read. */
-        StripSources sources(int strips) {
-            if (sources.at.length < strips) {
-                sources.segments = new MemorySegment[strips];
-                sources.at = new long[strips];
-                sources.step = new long[strips];
-            }
-            return sources;
-        }
-
         /** Room for one strip of weight rows, on the heap. */
         float[] weightRows(int floats) {
             if (rows.length < floats) {
@@ -173,17 +159,15 @@ final class PixelProducts {
     void pointwise(Images in, MemorySegment x, MemorySegment gate, int o, MemorySegment weight,
             Object constant, MemorySegment bias, Activation act, MemorySegment y,
             MemorySegment residual) {
-        // A gated input is scaled on its way into the strips, so every strip is packed. So is
-        // every strip of planes a multiple of 4 KiB apart: a strip's rows read in place would
-        // then all fall in the same few sets of the L1 cache (a 32 × 32 plane ran 3 % slower
-        // in place; 16 × 16, 28 × 28 and 56 × 56 planes 5–10 % faster). And every strip of an
-        // input on the heap: the kernel, compiled for native memory, would slow down for all.
-        boolean inPlace = gate == null && x.isNative()
-                && in.plane * Float.BYTES % 4096 != 0;
+        // Every strip is packed, also where its NR pixels lie within one image and could be
+        // read in place, their rows a plane apart. Packing costs a copy of k rows, the
+        // products MR-row tiles of k terms for every output channel; and over packed rows,
+        // a constant step apart, the kernel needs no bounds check per read. On a 2-core
+        // AVX-512 Xeon, reading in place made none of EfficientNetV2-S's 1×1 products
+        // (4×4 to 56×56 planes) faster, and those over 8×8 to 28×28 up to 12 % slower.
         activatedProducts(in.c, in.pixels(), in.plane, o, packed(weight, constant, o, in.c),
                 bias, act, y, residual,
-                (p0, count, packed) -> pack(in, x, gate, p0, count, packed), in,
-                inPlace ? x : null);
+                (p0, count, packed) -> pack(in, x, gate, p0, count, packed));
     }
 
     /**
@@ -210,7 +194,7 @@ final class PixelProducts {
         activatedProducts(k, (long) in.n * win.outPlane(), win.outPlane(), o,
                 packed(weight, constant, o, k), bias, act, y, residual,
                 (p0, count, packed) -> packWindows(in, win, x, p0, count, packed,
-                        buffers.get().line(2 * NR + win.kw + 2 * L)), in, null);
+                        buffers.get().line(2 * NR + win.kw + 2 * L)));
     }
 
     /**
@@ -508,15 +492,10 @@ final class PixelProducts {
      * {@code packer} lays out block by block; y (and residual, if not null) is NCHW with
      * {@code outPlane} pixels per image and channel. The body shared by the 1×1 and the
      * windowed convolutions.
-     *
-     * <p>{@code unpacked}, where not null, is the NCHW input of a 1×1 product read as it is:
-     * a strip of NR pixels within one image is then already a strip, its rows one plane
-     * apart, and is read in place instead of being packed; strips across two images are
-     * still packed.
      */
     private void activatedProducts(int k, long pixels, long outPlane, int o, float[] weights,
             MemorySegment bias, Activation act, MemorySegment y, MemorySegment residual,
-            BlockPacker packer, Images in, MemorySegment unpacked) {
+            BlockPacker packer) {
         int width = blockWidth(pixels, k);
         long blocks = (pixels + width - 1) / width;
         workers.forEach(Math.toIntExact(blocks), block -> {
@@ -525,52 +504,16 @@ final class PixelProducts {
             int count = (int) Math.min(width, pixels - p0);
             int strips = (count + NR - 1) / NR;
             MemorySegment packed = buf.input((long) strips * k * NR);
-            StripSources from = buf.sources(strips);
-            if (unpacked == null) {
-                packer.pack(p0, count, packed);
-                for (int s = 0; s < strips; s++) {
-                    from.set(s, packed, stripAt(s, k), STRIP_STEP);
-                }
-            } else {
-                for (int s = 0; s < strips; s++) {
-                    long q = p0 + (long) s * NR;
-                    int image = (int) (q / in.plane);
-                    long at = q - image * in.plane;
-                    if (at + NR <= in.plane && q + NR <= p0 + count) {
-                        from.set(s, unpacked, ((long) image * k * in.plane + at) * Float.BYTES,
-                                in.plane * Float.BYTES);
-                    } else {
-                        int run = (int) Math.min(NR, p0 + count - q);
-                        packer.pack(q, run, packed.asSlice(stripAt(s, k)));
-                        from.set(s, packed, stripAt(s, k), STRIP_STEP);
-                    }
-                }
-            }
+            packer.pack(p0, count, packed);
             for (int o0 = 0; o0 < o; o0 += MR) {
                 for (int s = 0; s < strips; s++) {
-                    kernel(k, weights, o0 * k, from.segments[s], from.at[s], from.step[s],
-                            buf.tile, 0);
+                    kernel(k, weights, o0 * k, packed, stripAt(s, k), buf.tile, 0);
                     long q0 = p0 + (long) s * NR;
                     storeActivated(buf.tile, o0, Math.min(MR, o - o0), y, o, outPlane, q0,
                             (int) Math.min(NR, p0 + count - q0), bias, act, residual);
                 }
             }
-            // the worker's buffers outlive the call: they must not hold its input
-            java.util.Arrays.fill(from.segments, 0, strips, null);
         });
-    }
-
-    /** Where each strip of a block is read: a segment, the first row's byte and the step. */
-    private static final class StripSources {
-        MemorySegment[] segments = new MemorySegment[0];
-        long[] at = new long[0];
-        long[] step = new long[0];
-
-        void set(int s, MemorySegment segment, long first, long rowStep) {
-            segments[s] = segment;
-            at[s] = first;
-            step[s] = rowStep;
-        }
     }
 
     /**
@@ -712,11 +655,9 @@ final class PixelProducts {
                     // the tile becomes rows h0.. of hidden strip s, which lie end to end
                     int at = s * hiddenChannels * NR + h0 * NR;
                     if (rows == MR) {
-                        kernel(in.c, first, h0 * in.c, packed, stripAt(s, in.c), STRIP_STEP,
-                                hidden, at);
+                        kernel(in.c, first, h0 * in.c, packed, stripAt(s, in.c), hidden, at);
                     } else {
-                        kernel(in.c, first, h0 * in.c, packed, stripAt(s, in.c), STRIP_STEP,
-                                buf.tile, 0);
+                        kernel(in.c, first, h0 * in.c, packed, stripAt(s, in.c), buf.tile, 0);
                         MemorySegment.copy(buf.tile, 0, hidden, (long) at * Float.BYTES,
                                 (long) rows * NR * Float.BYTES);
                     }
@@ -728,7 +669,7 @@ final class PixelProducts {
             for (int o0 = 0; o0 < o; o0 += MR) {
                 for (int s = 0; s < strips; s++) {
                     kernel(hiddenChannels, second, o0 * hiddenChannels, hidden,
-                            stripAt(s, hiddenChannels), STRIP_STEP, buf.tile, 0);
+                            stripAt(s, hiddenChannels), buf.tile, 0);
                     long q0 = p0 + (long) s * NR;
                     storeScaledResidual(buf.tile, o0, Math.min(MR, o - o0), y, o, in.plane,
                             q0, (int) Math.min(NR, p0 + count - q0), b2, scale, residual);
@@ -904,95 +845,14 @@ final class PixelProducts {
 
     /**
      * {@code tile[t + r·NR + (0..NR)] = Σ_p A[p][r] · B[p][0..NR)} for r < MR: A one packed
-     * weight strip, B a strip of pixels whose row p starts {@code bAt + p · bStep} bytes into
-     * {@code b} (a packed strip, or NR pixels of one NCHW plane read in place).
+     * weight strip, B a packed strip of pixels whose row p starts {@code bAt + p · STRIP_STEP}
+     * bytes into {@code b}. With the step a constant, C2 checks the strip's bounds once before
+     * the loop instead of on every read, and four terms a pass share the loop's counting and
+     * addressing, which C2 neither unrolls nor hoists for a body this long (the channel MLP
+     * ran 3–15 % faster on one core of an AVX-512 Xeon, 4–7 % on two, than one term a pass).
+     * Each sum takes the same terms in the same order whatever the pass.
      */
     private static void kernel(int k, float[] a, int aOff, MemorySegment b, long bAt,
-            long bStep, MemorySegment tile, int t) {
-        if (bStep == STRIP_STEP) {
-            packedKernel(k, a, aOff, b, bAt, tile, t);
-            return;
-        }
-        // sums over chunks of K_CHUNK terms, then the chunks' sums: a long sum (a 3×3
-        // convolution over a thousand channels) would otherwise grow an error with every term
-        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S);
-        FloatVector s10 = FloatVector.zero(S), s11 = FloatVector.zero(S);
-        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S);
-        FloatVector s30 = FloatVector.zero(S), s31 = FloatVector.zero(S);
-        FloatVector s40 = FloatVector.zero(S), s41 = FloatVector.zero(S);
-        FloatVector s50 = FloatVector.zero(S), s51 = FloatVector.zero(S);
-        int ai = aOff;
-        long bi = bAt;
-        long half = (long) L * Float.BYTES;
-        for (int p0 = 0; p0 < k; p0 += K_CHUNK) {
-            int p1 = Math.min(k, p0 + K_CHUNK);
-            FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-            FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-            FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-            FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-            FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-            FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-            for (int p = p0; p < p1; p++, ai += MR, bi += bStep) {
-                FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, LE);
-                FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + half, LE);
-                FloatVector a0 = FloatVector.broadcast(S, a[ai]);
-                c00 = a0.fma(b0, c00);
-                c01 = a0.fma(b1, c01);
-                FloatVector a1 = FloatVector.broadcast(S, a[ai + 1]);
-                c10 = a1.fma(b0, c10);
-                c11 = a1.fma(b1, c11);
-                FloatVector a2 = FloatVector.broadcast(S, a[ai + 2]);
-                c20 = a2.fma(b0, c20);
-                c21 = a2.fma(b1, c21);
-                FloatVector a3 = FloatVector.broadcast(S, a[ai + 3]);
-                c30 = a3.fma(b0, c30);
-                c31 = a3.fma(b1, c31);
-                FloatVector a4 = FloatVector.broadcast(S, a[ai + 4]);
-                c40 = a4.fma(b0, c40);
-                c41 = a4.fma(b1, c41);
-                FloatVector a5 = FloatVector.broadcast(S, a[ai + 5]);
-                c50 = a5.fma(b0, c50);
-                c51 = a5.fma(b1, c51);
-            }
-            s00 = s00.add(c00);
-            s01 = s01.add(c01);
-            s10 = s10.add(c10);
-            s11 = s11.add(c11);
-            s20 = s20.add(c20);
-            s21 = s21.add(c21);
-            s30 = s30.add(c30);
-            s31 = s31.add(c31);
-            s40 = s40.add(c40);
-            s41 = s41.add(c41);
-            s50 = s50.add(c50);
-            s51 = s51.add(c51);
-        }
-        // out through an array: the callers' epilogues are too long to inline here, and
-        // vectors passed to a method that is not inlined are boxed
-        s00.intoMemorySegment(tile, (long) (t) * Float.BYTES, LE);
-        s01.intoMemorySegment(tile, (long) (t + L) * Float.BYTES, LE);
-        s10.intoMemorySegment(tile, (long) (t + NR) * Float.BYTES, LE);
-        s11.intoMemorySegment(tile, (long) (t + NR + L) * Float.BYTES, LE);
-        s20.intoMemorySegment(tile, (long) (t + 2 * NR) * Float.BYTES, LE);
-        s21.intoMemorySegment(tile, (long) (t + 2 * NR + L) * Float.BYTES, LE);
-        s30.intoMemorySegment(tile, (long) (t + 3 * NR) * Float.BYTES, LE);
-        s31.intoMemorySegment(tile, (long) (t + 3 * NR + L) * Float.BYTES, LE);
-        s40.intoMemorySegment(tile, (long) (t + 4 * NR) * Float.BYTES, LE);
-        s41.intoMemorySegment(tile, (long) (t + 4 * NR + L) * Float.BYTES, LE);
-        s50.intoMemorySegment(tile, (long) (t + 5 * NR) * Float.BYTES, LE);
-        s51.intoMemorySegment(tile, (long) (t + 5 * NR + L) * Float.BYTES, LE);
-    }
-
-    /**
-     * {@link #kernel} over a packed strip, whose rows lie {@link #STRIP_STEP} apart: with the
-     * step a constant, C2 checks the strip's bounds once before the loop instead of on every
-     * read, and four terms a pass share the loop's counting and addressing, which C2 neither
-     * unrolls nor hoists for a body this long. The channel MLP ran 3–15 % faster on one core
-     * of an AVX-512 Xeon, 4–7 % on two. Each sum takes the same terms in the same order, so
-     * the same bits.
-     * Another copy of the register tile: vectors cannot cross a call without being boxed.
-     */
-    private static void packedKernel(int k, float[] a, int aOff, MemorySegment b, long bAt,
             MemorySegment tile, int t) {
         // sums over chunks of K_CHUNK terms, then the chunks' sums: a long sum (a 3×3
         // convolution over a thousand channels) would otherwise grow an error with every term

@@ -21,8 +21,8 @@ public final class NarrowVectorsCheck {
         products.pointwiseAndGatedConvolutionsMatchReference();
         products.channelMlpMatchesReference();
         products.windowedConvolutionsMatchReference();
-        StripsInPlaceFuzzTest strips = new StripsInPlaceFuzzTest();
-        strips.inPlaceStripsGiveThePackedBits();
+        PointwiseStripsFuzzTest strips = new PointwiseStripsFuzzTest();
+        strips.plainAndGatedProductsGiveTheSameBits();
         strips.inputsOverHeapAndMisalignedMemory();
         PixelProductsEdgeTest.backends();
         try {

@@ -21,15 +21,15 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Strips of an ungated 1×1 product that lie within one image are read from the input in place
- * (except on planes a multiple of 4 KiB apart); the others are packed, as every strip of a
- * gated product is. A gate of ones scales nothing, so the plain and the gated product must give
- * the same bits, with and without a residual, on one, two and three threads: over planes
- * around the strip width, image ends on strip ends, one large image, partial blocks, more
- * channels than a partial sum takes, every activation, both GEMM choices; and against the
- * double-precision reference. Inputs over heap and misaligned native memory read the same.
+ * A 1×1 product packs its strips of pixels from NCHW, across image ends where the planes are
+ * small, and a gated one scales them on the way. A gate of ones scales nothing, so the plain
+ * and the gated product must give the same bits, with and without a residual, on one, two
+ * and three threads: over planes around the strip width, image ends on strip ends, one large
+ * image, partial blocks, more channels than a partial sum takes, every activation, both GEMM
+ * choices; and against the double-precision reference. Inputs over heap and misaligned native
+ * memory read the same.
  */
-class StripsInPlaceFuzzTest {
+class PointwiseStripsFuzzTest {
 
     private static final Conv2dSpec POINTWISE = Conv2dSpec.symmetric(1, 0, 1, 1);
     private static final ValueLayout.OfFloat F32 =
@@ -64,7 +64,7 @@ class StripsInPlaceFuzzTest {
     }
 
     @Test
-    void inPlaceStripsGiveThePackedBits() {
+    void plainAndGatedProductsGiveTheSameBits() {
         SplittableRandom random = new SplittableRandom(99);
         Activation[] acts = Activation.values();
         int a = 0;
