@@ -164,7 +164,9 @@ final class PixelProducts {
         // products MR-row tiles of k terms for every output channel; and over packed rows,
         // a constant step apart, the kernel needs no bounds check per read. On a 2-core
         // AVX-512 Xeon, reading in place made none of EfficientNetV2-S's 1×1 products
-        // (4×4 to 56×56 planes) faster, and those over 8×8 to 28×28 up to 12 % slower.
+        // (4×4 to 56×56 planes) faster and several up to 16 % slower; only few outputs over
+        // a large plane with an activation, which the backbones do not have, ran up to 13 %
+        // faster in place (96 → 48 channels over 56×56 with SiLU).
         activatedProducts(in.c, in.pixels(), in.plane, o, packed(weight, constant, o, in.c),
                 bias, act, y, residual,
                 (p0, count, packed) -> pack(in, x, gate, p0, count, packed));
