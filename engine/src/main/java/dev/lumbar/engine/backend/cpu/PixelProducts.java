@@ -791,55 +791,74 @@ final class PixelProducts {
      * Packs pixels [p0, p0 + count) of every channel into strips of NR pixels, each laid out
      * {@code [C][NR]}; pixels past the end are zero. The pixels of a strip may come from two
      * or more images when the planes are small.
+     *
+     * <p>Channel by channel across the block's strips, not strip by strip: within one image
+     * a channel's pixels of the whole block are then read in one pass, a stream the
+     * prefetcher follows, where strip by strip made every strip C streams of NR floats, a
+     * plane apart. This matters where the input has left the core's caches and each pixel
+     * feeds few outputs: EfficientNetV2-S's projection {@code [5, 192, 56, 56]} → 48 ran
+     * 3.0–3.3 ms a call in the network against 2.3–2.4.
      */
     private static void pack(Images in, MemorySegment x, MemorySegment gate, long p0, int count,
             MemorySegment packed) {
         int strips = (count + NR - 1) / NR;
+        // the block's runs: pixels of one strip within one image
+        int most = strips * (NR / (int) Math.min(NR, Math.max(1, in.plane)) + 2);
+        long[] runFrom = new long[most];
+        int[] runTo = new int[most];
+        int[] runLength = new int[most];
+        int[] runImage = new int[most];
+        int runs = 0;
         for (int s = 0; s < strips; s++) {
             long q = p0 + (long) s * NR;
             int width = (int) Math.min(NR, p0 + count - q);
-            int base = s * in.c * NR;
             int filled = 0;
             while (filled < width) {
                 long pixel = q + filled;
                 int image = (int) (pixel / in.plane);
                 long at = pixel - image * in.plane;
                 int run = (int) Math.min(width - filled, in.plane - at);
-                long from = ((long) image * in.c * in.plane + at) * Float.BYTES;
-                long step = in.plane * Float.BYTES;
-                if (run == NR && gate == null) {
-                    for (int k = 0; k < in.c; k++, from += step) {
-                        long to = (long) (base + k * NR) * Float.BYTES;
-                        FloatVector.fromMemorySegment(S, x, from, LE)
-                                .intoMemorySegment(packed, to, LE);
-                        FloatVector.fromMemorySegment(S, x, from + (long) L * Float.BYTES, LE)
-                                .intoMemorySegment(packed, to + (long) L * Float.BYTES, LE);
-                    }
-                } else {
-                    for (int k = 0; k < in.c; k++, from += step) {
-                        long to = (long) (base + k * NR + filled) * Float.BYTES;
-                        float factor = gate == null ? 1f
-                                : gate.getAtIndex(F32, (long) image * in.c + k);
-                        int i = 0;
-                        // whole vectors unmasked: a 4 × 4 plane is one, an 8 × 8 plane's run two
-                        for (; i + L <= run; i += L) {
-                            long o = (long) i * Float.BYTES;
-                            FloatVector.fromMemorySegment(S, x, from + o, LE).mul(factor)
-                                    .intoMemorySegment(packed, to + o, LE);
-                        }
-                        if (i < run) {
-                            VectorMask<Float> lanes = S.indexInRange(i, run);
-                            long o = (long) i * Float.BYTES;
-                            FloatVector.fromMemorySegment(S, x, from + o, LE, lanes).mul(factor)
-                                    .intoMemorySegment(packed, to + o, LE, lanes);
-                        }
-                    }
-                }
+                runFrom[runs] = ((long) image * in.c * in.plane + at) * Float.BYTES;
+                runTo[runs] = s * in.c * NR + filled;
+                runLength[runs] = run;
+                runImage[runs] = image;
+                runs++;
                 filled += run;
             }
             if (width < NR) {
                 for (int k = 0; k < in.c; k++) {
-                    zeroRun(packed, (long) (base + k * NR + width) * Float.BYTES, NR - width);
+                    zeroRun(packed, (long) (s * in.c * NR + k * NR + width) * Float.BYTES,
+                            NR - width);
+                }
+            }
+        }
+        long step = in.plane * Float.BYTES;
+        for (int k = 0; k < in.c; k++) {
+            for (int r = 0; r < runs; r++) {
+                long from = runFrom[r] + k * step;
+                long to = (long) (runTo[r] + k * NR) * Float.BYTES;
+                int run = runLength[r];
+                if (run == NR && gate == null) {
+                    FloatVector.fromMemorySegment(S, x, from, LE)
+                            .intoMemorySegment(packed, to, LE);
+                    FloatVector.fromMemorySegment(S, x, from + (long) L * Float.BYTES, LE)
+                            .intoMemorySegment(packed, to + (long) L * Float.BYTES, LE);
+                    continue;
+                }
+                float factor = gate == null ? 1f
+                        : gate.getAtIndex(F32, (long) runImage[r] * in.c + k);
+                int i = 0;
+                // whole vectors unmasked: a 4 × 4 plane is one, an 8 × 8 plane's run two
+                for (; i + L <= run; i += L) {
+                    long o = (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, x, from + o, LE).mul(factor)
+                            .intoMemorySegment(packed, to + o, LE);
+                }
+                if (i < run) {
+                    VectorMask<Float> lanes = S.indexInRange(i, run);
+                    long o = (long) i * Float.BYTES;
+                    FloatVector.fromMemorySegment(S, x, from + o, LE, lanes).mul(factor)
+                            .intoMemorySegment(packed, to + o, LE, lanes);
                 }
             }
         }
