@@ -232,6 +232,15 @@ final class Convolutions {
                 g.o, weight, constant, bias, act, y, residual);
     }
 
+    /**
+     * {@code y = x · Wᵀ} for a few rows (x {@code [rows, k]}, W {@code [outs, k]}, y
+     * {@code [rows, outs]}), W kept transposed under {@code constant} (null: none).
+     */
+    void rowProducts(MemorySegment x, int rows, int k, MemorySegment w, Object constant,
+            int outs, MemorySegment y) {
+        pixelProducts.rowProducts(x, rows, k, w, constant, outs, y);
+    }
+
     /** How many constant weights have their packed strips kept (for tests). */
     int keptWeights() {
         return pixelProducts.keptWeights();

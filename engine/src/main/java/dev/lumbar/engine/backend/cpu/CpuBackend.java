@@ -363,19 +363,24 @@ public final class CpuBackend implements Backend {
                     x.segment(), 0, 0, in, false,
                     weight.segment(), 0, 0, in, true,
                     y.segment(), 0, 0, out, false);
-            if (bias != null || act != Activation.IDENTITY) {
-                // LIMITATION: a bias per column of the product, so not the epilogue's bias per
-                // row; a second pass, cheap for the heads' small matrices.
-                workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
-                    long off = r0 * out * Float.BYTES;
-                    if (bias != null) {
-                        Pointwise.columnBiasActivate(y.segment(), off, r1 - r0, out,
-                                bias.segment(), act);
-                    } else {
-                        Pointwise.biasActivate(y.segment(), off, y.segment(), off,
-                                (r1 - r0) * out, 0f, act);
-                    }
-                });
+            // LIMITATION: a bias per column of the product, so not the epilogue's bias per row;
+            // a second pass, cheap for the heads' small matrices.
+            biasActivateRows(y, rows, out, bias, act);
+        });
+    }
+
+    /** {@code y[r] = act(y[r] + bias)} in place for each of the rows of y, {@code [rows, out]}. */
+    private void biasActivateRows(Tensor y, int rows, int out, Tensor bias, Activation act) {
+        if (bias == null && act == Activation.IDENTITY) {
+            return;
+        }
+        workers.forChunks(rows, Math.max(1, GRAIN / Math.max(1, out)), (r0, r1) -> {
+            long off = r0 * out * Float.BYTES;
+            if (bias != null) {
+                Pointwise.columnBiasActivate(y.segment(), off, r1 - r0, out, bias.segment(), act);
+            } else {
+                Pointwise.biasActivate(y.segment(), off, y.segment(), off, (r1 - r0) * out, 0f,
+                        act);
             }
         });
     }
@@ -569,13 +574,33 @@ public final class CpuBackend implements Backend {
 
         // squeeze: the mean of every channel
         try (Tensor pooled = globalAvgPool(x);
-                Tensor reduceW = reduceWeight.reshape(reduced, c);
-                Tensor expandW = expandWeight.reshape(c, reduced);
-
                 // excite: reduce with act, expand with a sigmoid gate
-                Tensor hidden = linear(pooled, reduceW, reduceBias, act)) {
-            return linear(hidden, expandW, expandBias, Activation.SIGMOID);
+                Tensor hidden = gateProduct("reduce", pooled, reduceWeight, reduceBias, act)) {
+            return gateProduct("expand", hidden, expandWeight, expandBias, Activation.SIGMOID);
         }
+    }
+
+    /**
+     * {@code act(x · Wᵀ + bias)} for a squeeze-excite gate's few rows (one per image) and a
+     * 1×1 weight W {@code [outs, k, 1, 1]}. Not {@link #linear}: there each product is one
+     * BLAS call below the size it splits, on one core, packing W anew every call; here the
+     * tiles are shared among the workers and a constant W is transposed once.
+     */
+    private Tensor gateProduct(String which, Tensor x, Tensor weight, Tensor bias,
+            Activation act) {
+        int rows = x.size(0);
+        int k = x.size(1);
+        int outs = weight.size(0);
+        if (bias != null) {
+            requireF32("squeezeExcite " + which + " bias", bias, 1);
+            requireLength("squeezeExcite " + which + " bias", bias, outs);
+        }
+        Tensor y = outputs.allocate(rows, outs);
+        return filled(y, () -> {
+            convolutions.rowProducts(x.segment(), rows, k, weight.segment(), constant(weight),
+                    outs, y.segment());
+            biasActivateRows(y, rows, outs, bias, act);
+        });
     }
 
     // ---- pooling and softmax -----------------------------------------------------------------

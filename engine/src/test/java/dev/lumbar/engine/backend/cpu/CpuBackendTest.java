@@ -515,27 +515,11 @@ class CpuBackendTest {
             float[] ews = ew.toFloatArray(), ebs = eb.toFloatArray();
             double[] eSum = new double[xs.length], eScaled = new double[xs.length];
             double[] eGated = new double[xs.length], eSe = new double[xs.length];
+            double[] gates = Reference.squeezeExciteGate(xs, n, c, plane, rws, rbs, ews, ebs,
+                    reduced, Activation.SILU);
             for (int b = 0; b < n; b++) {
-                double[] mean = new double[c];
                 for (int ch = 0; ch < c; ch++) {
-                    for (int p = 0; p < plane; p++) {
-                        mean[ch] += xs[(b * c + ch) * plane + p] / (double) plane;
-                    }
-                }
-                double[] hidden = new double[reduced];
-                for (int r = 0; r < reduced; r++) {
-                    double acc = rbs[r];
-                    for (int ch = 0; ch < c; ch++) {
-                        acc += rws[r * c + ch] * mean[ch];
-                    }
-                    hidden[r] = Reference.activate(acc, Activation.SILU);
-                }
-                for (int ch = 0; ch < c; ch++) {
-                    double acc = ebs[ch];
-                    for (int r = 0; r < reduced; r++) {
-                        acc += ews[ch * reduced + r] * hidden[r];
-                    }
-                    double g = Reference.activate(acc, Activation.SIGMOID);
+                    double g = gates[b * c + ch];
                     for (int p = 0; p < plane; p++) {
                         int i = (b * c + ch) * plane + p;
                         eSum[i] = (double) xs[i] + os[i];

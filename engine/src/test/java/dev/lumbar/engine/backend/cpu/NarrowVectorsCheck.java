@@ -24,6 +24,9 @@ public final class NarrowVectorsCheck {
         PointwiseStripsFuzzTest strips = new PointwiseStripsFuzzTest();
         strips.plainAndGatedProductsGiveTheSameBits();
         strips.inputsOverHeapAndMisalignedMemory();
+        GateProductsTest gates = new GateProductsTest();
+        gates.gateMatchesTheReferenceWithTheSameBitsOnAnyThreads();
+        gates.closedUploadedGateWeightIsRefused();
         PixelProductsEdgeTest.backends();
         try {
             PixelProductsEdgeTest edges = new PixelProductsEdgeTest();

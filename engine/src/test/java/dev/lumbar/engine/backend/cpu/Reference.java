@@ -117,6 +117,39 @@ final class Reference {
         return Math.exp(-x * x) / Math.sqrt(Math.PI) / t;
     }
 
+    /**
+     * A squeeze-excite gate per image and channel ({@code [n, c]}): {@code sigmoid(We · act(Wr
+     * · mean(x) + br) + be)}, the weights {@code [reduced, c]} and {@code [c, reduced]}.
+     */
+    static double[] squeezeExciteGate(float[] xs, int n, int c, int plane, float[] rws,
+            float[] rbs, float[] ews, float[] ebs, int reduced, Activation act) {
+        double[] gate = new double[n * c];
+        for (int b = 0; b < n; b++) {
+            double[] mean = new double[c];
+            for (int ch = 0; ch < c; ch++) {
+                for (int p = 0; p < plane; p++) {
+                    mean[ch] += xs[(b * c + ch) * plane + p] / (double) plane;
+                }
+            }
+            double[] hidden = new double[reduced];
+            for (int r = 0; r < reduced; r++) {
+                double acc = rbs[r];
+                for (int ch = 0; ch < c; ch++) {
+                    acc += (double) rws[r * c + ch] * mean[ch];
+                }
+                hidden[r] = activate(acc, act);
+            }
+            for (int ch = 0; ch < c; ch++) {
+                double acc = ebs[ch];
+                for (int r = 0; r < reduced; r++) {
+                    acc += (double) ews[ch * reduced + r] * hidden[r];
+                }
+                gate[b * c + ch] = activate(acc, Activation.SIGMOID);
+            }
+        }
+        return gate;
+    }
+
     /** Largest absolute difference over the largest reference magnitude. */
     static void assertClose(String what, double[] expected, float[] actual, double tolerance) {
         assertTrue(expected.length == actual.length, what + ": " + actual.length
