@@ -583,8 +583,8 @@ public final class CpuBackend implements Backend {
     /**
      * {@code act(x · Wᵀ + bias)} for a squeeze-excite gate's few rows (one per image) and a
      * 1×1 weight W {@code [outs, k, 1, 1]}. Not {@link #linear}: there each product is one
-     * BLAS call below the size it splits, on one core, packing W anew every call; here the
-     * tiles are shared among the workers and a constant W is transposed once.
+     * BLAS call, packing W anew every call; here it runs on the convolutions' register tile,
+     * on the calling thread, and a constant W is transposed once and kept.
      */
     private Tensor gateProduct(String which, Tensor x, Tensor weight, Tensor bias,
             Activation act) {

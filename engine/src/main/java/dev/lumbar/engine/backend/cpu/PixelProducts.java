@@ -742,7 +742,7 @@ final class PixelProducts {
         int rowStrips = (rows + MR - 1) / MR;
         int outStrips = (outs + NR - 1) / NR;
         // x's rows packed on the calling thread
-        float[] xRows = new float[rowStrips * MR * k];
+        float[] xRows = new float[Math.toIntExact((long) rowStrips * MR * k)];
         for (int strip = 0; strip < rowStrips; strip++) {
             packWeightStrip(x, rows, k, xRows, strip);
         }
