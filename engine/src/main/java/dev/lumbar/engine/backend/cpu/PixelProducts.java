@@ -771,7 +771,8 @@ final class PixelProducts {
     /**
      * Multiply-adds per chunk of {@link #rowProducts}' column strips. Large enough that a
      * squeeze-excite gate's products (up to 25 × 1536 × 64) are not split: shared between two
-     * workers, inside EfficientNetV2-S they ran 1.4–1.7× slower than on the calling thread.
+     * workers, inside EfficientNetV2-S the two together ran 1.2–1.6× slower than on the
+     * calling thread.
      */
     private static final long ROW_PRODUCT_CHUNK = 1 << 22;
 
