@@ -1,6 +1,7 @@
 package dev.lumbar.bench;
 
 import dev.lumbar.engine.io.Json;
+import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -62,13 +63,13 @@ final class OrtProfile {
                     && !outputs.isEmpty()) {
                 kind = convKind(op, inputs.get(0), inputs.get(1), outputs.get(0), byShape);
                 long[] w = inputs.get(1);
-                flops = 2.0 * numel(outputs.get(0)) * w[1] * w[2] * w[3];
+                flops = 2.0 * Tensor.numel(outputs.get(0)) * w[1] * w[2] * w[3];
             } else if ((op.endsWith("MatMul") || op.equals("Gemm")) && !inputs.isEmpty()
                     && !outputs.isEmpty()) {
                 // a pre-packed weight is not listed among the inputs: K is the activation's
                 // last dimension
                 long[] a = inputs.get(0);
-                flops = 2.0 * numel(outputs.get(0)) * a[a.length - 1];
+                flops = 2.0 * Tensor.numel(outputs.get(0)) * a[a.length - 1];
             }
             CountingBackend.Tally tally = tallies.computeIfAbsent(kind,
                     k -> new CountingBackend.Tally());
@@ -95,14 +96,6 @@ final class OrtProfile {
             Object dims = ((Map<?, ?>) item).values().iterator().next();
             return ((List<?>) dims).stream().mapToLong(d -> (long) number(d)).toArray();
         }).toList();
-    }
-
-    private static long numel(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        return n;
     }
 
     private static double number(Object value) {
