@@ -119,19 +119,6 @@ public final class Redaction {
     }
 
     /**
-     * Free text from a file, as it may be shown, with that file's own identifying values in
-     * mind (the patient's names, ID and birth date, the accession number...): withheld when
-     * it {@linkplain #holdsIdentifyingWord holds a word of one of them}, else as
-     * {@link #freeText(String)}.
-     */
-    public static String freeText(String text, Collection<String> identifying) {
-        if (text == null) {
-            return null;
-        }
-        return holdsIdentifyingWord(text, identifying) ? IDENTIFIER_WITHHELD : freeText(text);
-    }
-
-    /**
      * Whether any word of {@code text}, ignoring case, is a word of one of the
      * {@code identifying} values (null ones ignored), since a description typed by hand can
      * carry them in any form ({@code AX T2 Doe, John 19600101}). Words of one character are
