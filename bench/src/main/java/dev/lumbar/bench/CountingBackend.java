@@ -3,6 +3,7 @@ package dev.lumbar.bench;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.GatedActivations;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.Arrays;
@@ -80,9 +81,9 @@ final class CountingBackend implements Backend {
                 });
     }
 
-    private Tensor timed(String kind, double flops, Supplier<Tensor> call) {
+    private <T> T timed(String kind, double flops, Supplier<T> call) {
         long start = System.nanoTime();
-        Tensor result = call.get();
+        T result = call.get();
         Tally tally = tallies.computeIfAbsent(kind, k -> new Tally());
         tally.nanos += System.nanoTime() - start;
         tally.calls++;
@@ -211,6 +212,17 @@ final class CountingBackend implements Backend {
         double macs = 2.0 * x.dim(0) * reduceWeight.dim(0) * reduceWeight.dim(1);
         return timed("squeeze-excite", 2 * macs, () -> inner.squeezeExciteGate(x,
                 reduceWeight, reduceBias, expandWeight, expandBias, act));
+    }
+
+    @Override
+    public GatedActivations conv2dWithGate(Tensor x, Tensor weight, Tensor bias,
+            Conv2dSpec spec, Activation act, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation gateAct) {
+        double gateMacs = 2.0 * x.dim(0) * reduceWeight.dim(0) * reduceWeight.dim(1);
+        return timed(convKind(x, weight, spec, act) + " + squeeze-excite",
+                convFlops(x, weight, spec) + 2 * gateMacs,
+                () -> inner.conv2dWithGate(x, weight, bias, spec, act, reduceWeight,
+                        reduceBias, expandWeight, expandBias, gateAct));
     }
 
     @Override

@@ -92,6 +92,25 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * A convolution and the squeeze-excite gate of its output: {@code y = conv2d(x, weight,
+     * bias, spec, act)} and {@code squeezeExciteGate(y, reduceWeight, reduceBias,
+     * expandWeight, expandBias, gateAct)}. Backends may pool y as they write it rather than
+     * read all of it again.
+     */
+    default GatedActivations conv2dWithGate(Tensor x, Tensor weight, Tensor bias,
+            Conv2dSpec spec, Activation act, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation gateAct) {
+        Tensor y = conv2d(x, weight, bias, spec, act);
+        try {
+            return new GatedActivations(y, squeezeExciteGate(y, reduceWeight, reduceBias,
+                    expandWeight, expandBias, gateAct));
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
+    }
+
+    /**
      * {@code act(conv(x ⊙ gate) + bias) + residual}: a convolution whose output is added to
      * a tensor of its shape, the shortcut of a residual block; {@code gate} ({@code [N, C]}, as
      * for {@link #gatedConv2d}) is null for none. Backends may add the residual as they write

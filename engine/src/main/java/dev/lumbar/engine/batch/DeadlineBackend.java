@@ -3,6 +3,7 @@ package dev.lumbar.engine.batch;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.GatedActivations;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
 
@@ -109,6 +110,15 @@ public final class DeadlineBackend implements Backend {
         StudyDeadline.checkCurrent();
         return inner.squeezeExciteGate(x, reduceWeight, reduceBias, expandWeight, expandBias,
                 act);
+    }
+
+    @Override
+    public GatedActivations conv2dWithGate(Tensor x, Tensor weight, Tensor bias,
+            Conv2dSpec spec, Activation act, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation gateAct) {
+        StudyDeadline.checkCurrent();
+        return inner.conv2dWithGate(x, weight, bias, spec, act, reduceWeight, reduceBias,
+                expandWeight, expandBias, gateAct);
     }
 
     @Override

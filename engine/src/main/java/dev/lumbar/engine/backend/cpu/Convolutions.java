@@ -78,6 +78,7 @@ final class Convolutions {
     private final ThreadLocal<float[]> strided = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> kernels = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> inputLine = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> meanScratch = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> columnLine = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> channelPlanes = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> channelBlocks = ThreadLocal.withInitial(() -> new float[0]);
@@ -187,7 +188,7 @@ final class Convolutions {
             throw new IllegalArgumentException("a residual cannot be added in this convolution");
         }
         if (g.depthwise()) {
-            depthwise(g, x, weight, bias, y, act);
+            depthwise(g, x, weight, bias, y, act, null);
             return;
         }
         if (acrossImages(g)) {
@@ -409,8 +410,23 @@ final class Convolutions {
 
     // ---- depthwise ---------------------------------------------------------------------------
 
+    /**
+     * A depthwise convolution ({@link Geometry#depthwise}) as {@link #convolve} computes it,
+     * that also writes the mean of every output plane to {@code means} ({@code [N, C]}) while
+     * the plane is still in cache, rather than a pool reading the whole output again. The
+     * means are {@link Reductions#planeMeans}', so the bits of a pool of y where every image's
+     * planes start at a multiple of 16 (C a multiple of 16, or one image).
+     */
+    void depthwiseWithMeans(Geometry g, MemorySegment x, MemorySegment weight,
+            MemorySegment bias, MemorySegment y, Activation act, MemorySegment means) {
+        if (!g.depthwise()) {
+            throw new IllegalArgumentException("not a depthwise convolution");
+        }
+        depthwise(g, x, weight, bias, y, act, means);
+    }
+
     private void depthwise(Geometry g, MemorySegment x, MemorySegment weight,
-            MemorySegment bias, MemorySegment y, Activation act) {
+            MemorySegment bias, MemorySegment y, Activation act, MemorySegment means) {
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
@@ -420,7 +436,7 @@ final class Convolutions {
         // 56×56 level
         if (g.outW <= L / 2 || Transposes.available() && s.strideH() == 1 && s.strideW() == 1
                 && g.outW <= L) {
-            depthwiseAcrossChannels(g, x, weight, bias, y, act);
+            depthwiseAcrossChannels(g, x, weight, bias, y, act, means);
             return;
         }
         int phaseW = (paddedW + s.strideW() - 1) / s.strideW();
@@ -428,9 +444,14 @@ final class Convolutions {
         int[] tapOffset = tapOffsets(g, rowW, s.strideW() == 1 ? 0 : paddedH * phaseW);
         int taps = g.kh * g.kw;
         long outPlane = (long) g.outH * g.outW;
-        // planes in chunks of a few thousand outputs: small planes are then not each a task
-        long grain = Math.max(1, DEPTHWISE_CHUNK_OUTPUTS / outPlane);
-        workers.forChunks((long) g.n * g.c, grain, (from, to) -> {
+        // planes in chunks of a few thousand outputs: small planes are then not each a task;
+        // with means, whole groups of 16 planes, as the means of a pool are grouped
+        long planes = (long) g.n * g.c;
+        long unit = means == null ? 1 : 16;
+        long grain = Math.max(1, DEPTHWISE_CHUNK_OUTPUTS / (unit * outPlane));
+        workers.forChunks((planes + unit - 1) / unit, grain, (u0, u1) -> {
+            long from = unit * u0;
+            long to = Math.min(planes, unit * u1);
             float[] w = buffer(kernels, taps);
             MemorySegment sums = scratch(staging, outPlane + 2L * L);
             for (int p = (int) from; p < to; p++) {
@@ -446,6 +467,10 @@ final class Convolutions {
                 Pointwise.biasActivate(sums, 0, y, (long) p * outPlane * Float.BYTES, outPlane,
                         0f, act);
             }
+            if (means != null) {
+                Reductions.planeMeans(y, from, to - from, outPlane, planes, means,
+                        buffer(meanScratch, 2 * 16 * 16));
+            }
         });
     }
 
@@ -460,7 +485,7 @@ final class Convolutions {
      * finite weights.
      */
     private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
-            MemorySegment bias, MemorySegment y, Activation act) {
+            MemorySegment bias, MemorySegment y, Activation act, MemorySegment means) {
         // LIMITATION: the transposes (or, without 16-lane vectors, gathers) into and out of
         // the channel-blocked layout cost more than the sums of a 3×3 kernel; activations kept
         // channel-blocked between layers would need none.
@@ -596,6 +621,10 @@ final class Convolutions {
                 if (act != Activation.IDENTITY) {
                     // the bias is already in the sums; nothing is left to do for identity
                     Pointwise.biasActivate(y, out, y, out, (long) lanesUsed * outPlane, 0f, act);
+                }
+                if (means != null) {
+                    Reductions.planeMeans(y, channel0, lanesUsed, outPlane, (long) g.n * g.c,
+                            means, buffer(meanScratch, 2 * 16 * 16));
                 }
             }
         });

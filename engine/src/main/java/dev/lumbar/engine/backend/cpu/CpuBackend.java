@@ -4,6 +4,7 @@ import dev.lumbar.bindings.OpenBlas;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.GatedActivations;
 import dev.lumbar.engine.tensor.BufferPool;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Device;
@@ -560,7 +561,40 @@ public final class CpuBackend implements Backend {
     public Tensor squeezeExciteGate(Tensor x, Tensor reduceWeight, Tensor reduceBias,
             Tensor expandWeight, Tensor expandBias, Activation act) {
         requireF32("squeezeExcite input", x, 4);
-        int c = x.size(1);
+        requireGateWeights(x.size(1), reduceWeight, expandWeight);
+        // squeeze: the mean of every channel
+        try (Tensor pooled = globalAvgPool(x)) {
+            return gateOfMeans(pooled, reduceWeight, reduceBias, expandWeight, expandBias, act);
+        }
+    }
+
+    /**
+     * A depthwise convolution pools its output as it writes it, each plane while it is in
+     * cache; other convolutions are followed by {@link #squeezeExciteGate}.
+     */
+    @Override
+    public GatedActivations conv2dWithGate(Tensor x, Tensor weight, Tensor bias,
+            Conv2dSpec spec, Activation act, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation gateAct) {
+        Convolutions.Geometry g = geometry(x, weight, bias, spec);
+        if (!g.depthwise()) {
+            return Backend.super.conv2dWithGate(x, weight, bias, spec, act, reduceWeight,
+                    reduceBias, expandWeight, expandBias, gateAct);
+        }
+        requireGateWeights(g.o(), reduceWeight, expandWeight);
+        Tensor y = outputs.allocate(g.n(), g.o(), g.outH(), g.outW());
+        try (Tensor means = outputs.allocate(g.n(), g.o())) {
+            convolutions.depthwiseWithMeans(g, x.segment(), weight.segment(),
+                    bias == null ? null : bias.segment(), y.segment(), act, means.segment());
+            return new GatedActivations(y, gateOfMeans(means, reduceWeight, reduceBias,
+                    expandWeight, expandBias, gateAct));
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
+    }
+
+    private static void requireGateWeights(int c, Tensor reduceWeight, Tensor expandWeight) {
         requireF32("squeezeExcite reduce weight", reduceWeight, 4);
         requireF32("squeezeExcite expand weight", expandWeight, 4);
         int reduced = reduceWeight.size(0);
@@ -571,11 +605,12 @@ public final class CpuBackend implements Backend {
                     + Arrays.toString(reduceWeight.shape()) + " and "
                     + Arrays.toString(expandWeight.shape()) + " do not fit " + c + " channels");
         }
+    }
 
-        // squeeze: the mean of every channel
-        try (Tensor pooled = globalAvgPool(x);
-                // excite: reduce with act, expand with a sigmoid gate
-                Tensor hidden = gateProduct("reduce", pooled, reduceWeight, reduceBias, act)) {
+    /** The excitation of channel means {@code [N, C]}: reduce with act, expand with a sigmoid. */
+    private Tensor gateOfMeans(Tensor means, Tensor reduceWeight, Tensor reduceBias,
+            Tensor expandWeight, Tensor expandBias, Activation act) {
+        try (Tensor hidden = gateProduct("reduce", means, reduceWeight, reduceBias, act)) {
             return gateProduct("expand", hidden, expandWeight, expandBias, Activation.SIGMOID);
         }
     }
@@ -611,27 +646,16 @@ public final class CpuBackend implements Backend {
         long plane = x.dim(2) * x.dim(3);
         long planes = x.dim(0) * x.dim(1);
         Tensor y = outputs.allocate(x.dim(0), x.dim(1));
-        // small planes (a squeeze-excite gate's 4×4, 7×7, 8×8 and 14×14), 16 at a time
-        // (not empty planes: their means are 0 / 0, NaN, from the plane-by-plane loop)
-        long grouped = Reductions.takesSixteenMeans(plane) ? planes - planes % 16 : 0;
-        return filled(y, () -> {
-            workers.forChunks(grouped / 16, Math.max(1, GRAIN / Math.max(1, 16 * plane)),
-                    (g0, g1) -> {
-                        float[] scratch = new float[2 * 16 * 16];
-                        for (long g = g0; g < g1; g++) {
-                            Reductions.sixteenMeans(x.segment(), 16 * g * plane, (int) plane,
-                                    y.segment(), 16 * g, scratch);
-                        }
-                    });
-            workers.forChunks(planes - grouped, Math.max(1, GRAIN / Math.max(1, plane)),
-                    (p0, p1) -> {
-                        for (long p = grouped + p0; p < grouped + p1; p++) {
-                            long offset = p * plane * Float.BYTES;
-                            double sum = Reductions.shiftedSum(x.segment(), offset, plane, 0f);
-                            y.segment().setAtIndex(F32, p, (float) (sum / plane));
-                        }
-                    });
-        });
+        // small planes (a squeeze-excite gate's 4×4, 7×7, 8×8 and 14×14) are shared out 16 at
+        // a time, and go 16 to a reduction
+        long unit = Reductions.takesSixteenMeans(plane) ? 16 : 1;
+        return filled(y, () -> workers.forChunks((planes + unit - 1) / unit,
+                Math.max(1, GRAIN / Math.max(1, unit * plane)), (u0, u1) -> {
+                    float[] scratch = new float[2 * 16 * 16];
+                    long from = unit * u0;
+                    Reductions.planeMeans(x.segment(), from, Math.min(planes, unit * u1) - from,
+                            plane, planes, y.segment(), scratch);
+                }));
     }
 
     @Override

@@ -69,6 +69,31 @@ final class Reductions {
     }
 
     /**
+     * The means of planes [first, first + count) of x, of {@code plane} floats each, to the
+     * same indexes of y: each whole group of 16 planes that starts at a multiple of 16 and lies
+     * below the last such group of all {@code total} planes by {@link #sixteenMeans} (where
+     * {@link #takesSixteenMeans} holds), every other plane by {@link #shiftedSum} in double.
+     * So a plane's mean does not depend on how the planes are shared out, as long as the
+     * shares start at multiples of 16. {@code scratch} holds at least 512 floats.
+     */
+    static void planeMeans(MemorySegment x, long first, long count, long plane, long total,
+            MemorySegment y, float[] scratch) {
+        long grouped = takesSixteenMeans(plane) ? total - total % 16 : 0;
+        long end = first + count;
+        for (long p = first; p < end; ) {
+            if (p % 16 == 0 && p + 16 <= Math.min(grouped, end)) {
+                sixteenMeans(x, p * plane, (int) plane, y, p, scratch);
+                p += 16;
+            } else {
+                // (not empty planes: their means are 0 / 0, NaN, from here)
+                double sum = shiftedSum(x, p * plane * Float.BYTES, plane, 0f);
+                y.setAtIndex(F32, p, (float) (sum / plane));
+                p++;
+            }
+        }
+    }
+
+    /**
      * The means of 16 consecutive planes of {@code plane} floats each (at most
      * {@link #SIXTEEN_MEANS_MAX_VECTORS} vectors, the last one partial or whole), the first at
      * float {@code first} of x, to 16 consecutive floats of y from float {@code to};

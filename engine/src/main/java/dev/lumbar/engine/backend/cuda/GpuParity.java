@@ -3,6 +3,7 @@ package dev.lumbar.engine.backend.cuda;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.GatedActivations;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.ArrayList;
@@ -475,6 +476,13 @@ public final class GpuParity {
         compare("squeezeExcite", map.shape(), List.of(map, reduceW, reduceB, expandW, expandB),
                 (be, t) -> be.squeezeExcite(t.get(0), t.get(1), t.get(2), t.get(3), t.get(4),
                         Activation.SILU));
+        // the CPU backend pools a depthwise output as it writes it
+        Tensor depthwise = randomTensor(random, 96, 1, 3, 3);
+        compare("depthwise+squeezeExcite gate", map.shape(),
+                List.of(map, depthwise, reduceW, reduceB, expandW, expandB),
+                (be, t) -> gateOnly(be.conv2dWithGate(t.get(0), t.get(1), null,
+                        Conv2dSpec.symmetric(1, 1, 1, 96), Activation.SILU, t.get(2), t.get(3),
+                        t.get(4), t.get(5), Activation.SILU)));
         compare("globalAvgPool", map.shape(), List.of(map), (be, t) -> be.globalAvgPool(t.get(0)));
         compare("globalMaxPool", map.shape(), List.of(map), (be, t) -> be.globalMaxPool(t.get(0)));
         Tensor logits = randomTensor(random, 8, 25);
@@ -492,6 +500,12 @@ public final class GpuParity {
         }
         compare(name, x.shape(), inputs, (be, t) -> be.conv2d(t.get(0), t.get(1),
                 t.size() > 2 ? t.get(2) : null, spec, act));
+    }
+
+    /** The gate of a convolution with its gate, the convolution's output closed. */
+    private static Tensor gateOnly(GatedActivations both) {
+        both.activations().close();
+        return both.gate();
     }
 
     /** An operation on a backend, given its inputs on that backend. */

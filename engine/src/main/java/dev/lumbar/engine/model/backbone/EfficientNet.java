@@ -3,6 +3,7 @@ package dev.lumbar.engine.model.backbone;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
+import dev.lumbar.engine.backend.GatedActivations;
 import dev.lumbar.engine.model.backbone.EfficientNetArch.BlockSpec;
 import dev.lumbar.engine.model.backbone.EfficientNetArch.Spec;
 import dev.lumbar.engine.tensor.Tensor;
@@ -275,8 +276,26 @@ final class EfficientNet implements Backbone {
         if (projection == null && se == null) {
             return conv(backend, block.first(), x, null, shortcut);
         }
+        boolean inverted = block.spec().kind() == EfficientNetArch.Kind.INVERTED_RESIDUAL;
+        if (se != null && projection != null) {
+            // the convolution before the gate (the depthwise one of an inverted residual)
+            // comes with the gate of its output, which the backend may pool as it writes it;
+            // the gate goes into the projection, which may scale the input on its way into
+            // the product rather than in a pass of its own
+            GatedActivations gated;
+            if (inverted) {
+                try (Tensor expanded = conv(backend, block.first(), x)) {
+                    gated = convWithGate(backend, block.second(), expanded, se);
+                }
+            } else {
+                gated = convWithGate(backend, block.first(), x, se);
+            }
+            try (gated) {
+                return conv(backend, projection, gated.activations(), gated.gate(), shortcut);
+            }
+        }
         Tensor h = conv(backend, block.first(), x);
-        if (block.spec().kind() == EfficientNetArch.Kind.INVERTED_RESIDUAL) {
+        if (inverted) {
             h = replace(h, conv(backend, block.second(), h));
         }
         if (projection == null) {
@@ -284,15 +303,15 @@ final class EfficientNet implements Backbone {
                     se.expandWeight(), se.expandBias(), Activation.SILU));
             return shortcut == null ? h : replace(h, backend.add(h, shortcut));
         }
-        if (se == null) {
-            return replace(h, conv(backend, projection, h, null, shortcut));
-        }
-        // the gate goes into the projection: the backend may scale the input on its way into
-        // the product rather than in a pass of its own
-        try (Tensor gate = backend.squeezeExciteGate(h, se.reduceWeight(), se.reduceBias(),
-                se.expandWeight(), se.expandBias(), Activation.SILU)) {
-            return replace(h, conv(backend, projection, h, gate, shortcut));
-        }
+        return replace(h, conv(backend, projection, h, null, shortcut));
+    }
+
+    /** {@code conv} of {@code x} and the squeeze-excite gate of its output. */
+    private GatedActivations convWithGate(Backend backend, ConvBn conv, Tensor x,
+            SqueezeExcite se) {
+        return backend.conv2dWithGate(x, conv.weight(), conv.bias(), geometry(conv, x),
+                conv.act(), se.reduceWeight(), se.reduceBias(), se.expandWeight(),
+                se.expandBias(), Activation.SILU);
     }
 
     /** Closes {@code old} and returns {@code next}: one step of a chain of temporaries. */
@@ -310,19 +329,7 @@ final class EfficientNet implements Backbone {
      * {@code residual} added to its output, each when not null.
      */
     private Tensor conv(Backend backend, ConvBn conv, Tensor x, Tensor gate, Tensor residual) {
-        int h = x.size(2);
-        int w = x.size(3);
-        int k = conv.kernel();
-        int s = conv.stride();
-        Conv2dSpec geometry;
-        if (spec.tfSamePadding() && !(s == 1 && (k - 1) % 2 == 0)) {
-            int padH = samePadding(h, k, s);
-            int padW = samePadding(w, k, s);
-            geometry = new Conv2dSpec(s, s, padH / 2, padH - padH / 2, padW / 2, padW - padW / 2,
-                    1, 1, conv.groups());
-        } else {
-            geometry = Conv2dSpec.symmetric(s, ((s - 1) + (k - 1)) / 2, 1, conv.groups());
-        }
+        Conv2dSpec geometry = geometry(conv, x);
         if (residual != null) {
             return backend.conv2dAdd(x, gate, conv.weight(), conv.bias(), geometry, conv.act(),
                     residual);
@@ -330,6 +337,21 @@ final class EfficientNet implements Backbone {
         return gate == null
                 ? backend.conv2d(x, conv.weight(), conv.bias(), geometry, conv.act())
                 : backend.gatedConv2d(x, gate, conv.weight(), conv.bias(), geometry, conv.act());
+    }
+
+    /** Stride, padding and groups of {@code conv} over {@code x}. */
+    private Conv2dSpec geometry(ConvBn conv, Tensor x) {
+        int h = x.size(2);
+        int w = x.size(3);
+        int k = conv.kernel();
+        int s = conv.stride();
+        if (spec.tfSamePadding() && !(s == 1 && (k - 1) % 2 == 0)) {
+            int padH = samePadding(h, k, s);
+            int padW = samePadding(w, k, s);
+            return new Conv2dSpec(s, s, padH / 2, padH - padH / 2, padW / 2, padW - padW / 2,
+                    1, 1, conv.groups());
+        }
+        return Conv2dSpec.symmetric(s, ((s - 1) + (k - 1)) / 2, 1, conv.groups());
     }
 
     /** TensorFlow 'SAME' total padding along one axis of size {@code size}. */

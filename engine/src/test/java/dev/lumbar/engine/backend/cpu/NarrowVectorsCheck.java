@@ -27,6 +27,9 @@ public final class NarrowVectorsCheck {
         GateProductsTest gates = new GateProductsTest();
         gates.gateMatchesTheReferenceWithTheSameBitsOnAnyThreads();
         gates.closedUploadedGateWeightIsRefused();
+        PooledDepthwiseTest pooled = new PooledDepthwiseTest();
+        pooled.pooledOnTheWayOutGivesTheBitsOfAPoolAfterwards();
+        pooled.unalignedPlanesMatchTheReferenceWithTheSameBitsOnAnyThreads();
         PixelProductsEdgeTest.backends();
         try {
             PixelProductsEdgeTest edges = new PixelProductsEdgeTest();
