@@ -455,13 +455,24 @@ public final class CpuBackend implements Backend {
         float[] g = gamma.toFloatArray();
         float[] b = beta.toFloatArray();
         Tensor y = outputs.allocate(x.shape());
+        // pixels four vectors at a time, the plane's last few vectors one at a time
+        int four = Reductions.FOUR_VECTORS;
         return filled(y, () -> {
-            long chunks = (plane + L - 1) / L;
-            workers.forChunks(n * chunks, Math.max(1, GRAIN / Math.max(1, (long) c * L)),
+            long chunks = (plane + four - 1) / four;
+            workers.forChunks(n * chunks, Math.max(1, GRAIN / Math.max(1, (long) c * four)),
                     (t0, t1) -> {
                         for (long t = t0; t < t1; t++) {
-                            Reductions.normalizeChannels(x.segment(), y.segment(), t / chunks, c,
-                                    plane, (t % chunks) * L, g, b, eps);
+                            long image = t / chunks;
+                            long p0 = (t % chunks) * four;
+                            if (p0 + four <= plane) {
+                                Reductions.normalizeChannelsFour(x.segment(), y.segment(),
+                                        image, c, plane, p0, g, b, eps);
+                                continue;
+                            }
+                            for (long p = p0; p < plane; p += L) {
+                                Reductions.normalizeChannels(x.segment(), y.segment(), image, c,
+                                        plane, p, g, b, eps);
+                            }
                         }
                     });
         });

@@ -27,6 +27,7 @@ public final class NarrowVectorsCheck {
         GateProductsTest gates = new GateProductsTest();
         gates.gateMatchesTheReferenceWithTheSameBitsOnAnyThreads();
         gates.closedUploadedGateWeightIsRefused();
+        new ChannelLayerNormTest().fourVectorRunsGiveTheBitsOfOneVectorAtATime();
         PooledDepthwiseTest pooled = new PooledDepthwiseTest();
         pooled.pooledOnTheWayOutGivesTheBitsOfAPoolAfterwards();
         pooled.unalignedPlanesMatchTheReferenceWithTheSameBitsOnAnyThreads();
