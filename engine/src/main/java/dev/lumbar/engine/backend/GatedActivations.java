@@ -11,8 +11,8 @@ public record GatedActivations(Tensor activations, Tensor gate) implements AutoC
 
     @Override
     public void close() {
-        try (Tensor closedFirst = activations; Tensor closedSecond = gate) {
-            // both closed, the second even if closing the first fails
+        try (Tensor output = activations; Tensor excitation = gate) {
+            // each is closed even if closing the other throws
         }
     }
 }
