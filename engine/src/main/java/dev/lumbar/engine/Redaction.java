@@ -1,8 +1,12 @@
 package dev.lumbar.engine;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -82,6 +86,21 @@ public final class Redaction {
             return "…" + uid.substring(Math.max(0, uid.length() - KEPT)) + extension;
         }
         return withoutUids(name);
+    }
+
+    /**
+     * A short tag that stands for {@code key} where key itself may not be shown: the first six
+     * hexadecimal digits of its SHA-256. The same key always gives the same tag; different
+     * keys collide once in about 16 million pairs.
+     */
+    public static String tag(String key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(key.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 3);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
     }
 
     /** A path as it may be shown: every component passed through {@link #name(String)}. */

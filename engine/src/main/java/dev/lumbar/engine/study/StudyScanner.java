@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -28,6 +29,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * Finds the studies under a folder and reads them into {@link Study} values, headers only.
@@ -69,7 +71,7 @@ public final class StudyScanner {
     private record FileHeader(Slice slice, String shownName, String studyUid, String seriesUid,
             Integer seriesNumber, String description, Double repetitionTime, Double echoTime,
             Double inversionTime, String transferSyntaxUid, String spacingProblem,
-            String geometryProblem, String pixelProblem) {}
+            String geometryProblem, String pixelProblem, Set<String> identifyingFolders) {}
 
     /** What reading one file gave: a header, or the warning that says why it is skipped. */
     private record HeaderResult(FileHeader header, String warning) {
@@ -269,9 +271,9 @@ public final class StudyScanner {
 
     private void scanKaggle(Path dir, List<Path> files, Map<Path, HeaderResult> read,
             int depth, List<Study> studies, Map<String, Integer> namesUsed) {
-        // LIMITATION: study and series folders are named as they are, so a tree laid out like
-        // Kaggle's but with UID folder names shows those UIDs in series names and warnings (the
-        // JSON report withholds them); file names within warnings are masked.
+        // LIMITATION: series folders are named as they are, so a tree laid out like Kaggle's
+        // but with UID folder names shows those UIDs in series names, warnings and the JSON
+        // report; study folder names (studyName) and file names within warnings are masked.
         Map<String, Map<String, List<Path>>> tree = new LinkedHashMap<>();
         Map<String, List<Path>> looseFiles = new HashMap<>();
         String single = folderName(dir);
@@ -289,11 +291,15 @@ public final class StudyScanner {
         }
         for (var study : tree.entrySet()) {
             Path studyDir = depth == 3 ? dir.resolve(study.getKey()) : dir;
-            String id = unique(shownStudyName(study.getKey()), namesUsed);
-            List<String> warnings = new ArrayList<>();
-            List<Series> series = new ArrayList<>();
             String studyUid = mostCommonStudyUid(study.getValue().values().stream()
                     .flatMap(List::stream).map(read::get).toList());
+            boolean identifies = study.getValue().values().stream().flatMap(List::stream)
+                    .map(read::get).anyMatch(r -> r.header() != null
+                            && r.header().identifyingFolders().contains(study.getKey()));
+            String id = unique(studyName(study.getKey(), studyUid, false, identifies),
+                    namesUsed);
+            List<String> warnings = new ArrayList<>();
+            List<Series> series = new ArrayList<>();
             Map<String, List<Path>> folders = new LinkedHashMap<>(study.getValue());
             addLooseSeries(id, folders, looseFiles.getOrDefault(study.getKey(), List.of()),
                     studyUid, read, warnings);
@@ -410,12 +416,17 @@ public final class StudyScanner {
                             k -> new LinkedHashMap<>())
                     .computeIfAbsent(seriesKey(h), k -> new ArrayList<>()).add(h);
         }
-        for (Map<String, List<FileHeader>> studySeries : byUid.values()) {
+        for (var byStudy : byUid.entrySet()) {
+            Map<String, List<FileHeader>> studySeries = byStudy.getValue();
             List<Path> studyFiles = studySeries.values().stream().flatMap(List::stream)
                     .map(h -> h.slice().file()).toList();
             Path studyFolder = folder != null && byUid.size() == 1 ? folder
                     : commonFolder(studyFiles);
-            String id = unique(shownStudyName(folderName(studyFolder)), namesUsed);
+            String name = folderName(studyFolder);
+            boolean identifies = studySeries.values().stream().flatMap(List::stream)
+                    .anyMatch(h -> h.identifyingFolders().contains(name));
+            String id = unique(studyName(name, byStudy.getKey().isEmpty() ? null
+                    : byStudy.getKey(), byUid.size() > 1, identifies), namesUsed);
             List<String> studyWarnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
             Map<String, Integer> seriesNames = new HashMap<>();
@@ -512,7 +523,45 @@ public final class StudyScanner {
                 seriesNumber, description(header),
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
                 first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
-                geometryProblem, pixelProblem(header)), null);
+                geometryProblem, pixelProblem(header),
+                identifyingFolders(root, file, identifyingValues(header))), null);
+    }
+
+    /** The values of the file's own that identify the patient (null where absent). */
+    private static List<String> identifyingValues(DicomObject header) {
+        List<String> identifying = new ArrayList<>();
+        for (int tag : Tag.IDENTIFYING) {
+            identifying.add(header.getString(tag));
+        }
+        return identifying;
+    }
+
+    /**
+     * The names of the folders from {@code root} (itself included) down to {@code file} that
+     * hold a word of the file's identifying values: exporters name folders by patient ID or
+     * name ({@code MRN1534689}, {@code Rossi_Erik_19600613}), and a study named by such a
+     * folder would carry it into every log line, report and submission row.
+     */
+    private static Set<String> identifyingFolders(Path root, Path file,
+            List<String> identifying) {
+        Set<String> found = new HashSet<>();
+        List<String> folders = new ArrayList<>();
+        folders.add(folderName(root));
+        Path parent = root.relativize(file).getParent();
+        if (parent != null) {
+            for (Path part : parent) {
+                folders.add(part.toString());
+            }
+        }
+        for (String folder : folders) {
+            // LIMITATION: a folder named by a patient ID of digits alone is shown: Kaggle's
+            // study folders are plain integers, and its files carry that integer as PatientID
+            if (!folder.chars().allMatch(Character::isDigit)
+                    && Redaction.holdsIdentifyingWord(folder, identifying)) {
+                found.add(folder);
+            }
+        }
+        return found.isEmpty() ? Set.of() : Set.copyOf(found);
     }
 
     /**
@@ -525,12 +574,8 @@ public final class StudyScanner {
         if (text == null) {
             return null;
         }
-        List<String> identifying = new ArrayList<>();
-        for (int tag : Tag.IDENTIFYING) {
-            identifying.add(header.getString(tag));
-        }
-        return Redaction.holdsIdentifyingWord(text, identifying) ? Redaction.IDENTIFIER_WITHHELD
-                : text;
+        return Redaction.holdsIdentifyingWord(text, identifyingValues(header))
+                ? Redaction.IDENTIFIER_WITHHELD : text;
     }
 
     /**
@@ -557,6 +602,10 @@ public final class StudyScanner {
         return null;
     }
 
+    /** The characters of DICOM decimal strings (VR DS) and the backslash between values. */
+    private static final Pattern DECIMAL_TEXT =
+            Pattern.compile("[0-9+\\-.eE \\\\]*");
+
     /** Why PixelSpacing cannot be used, or null when it is two positive finite numbers. */
     private static String spacingProblem(DicomObject header, double[] spacing) {
         if (!header.contains(Tag.PixelSpacing)) {
@@ -564,8 +613,13 @@ public final class StudyScanner {
         }
         if (spacing == null || spacing.length < 2 || !(spacing[0] > 0) || !(spacing[1] > 0)
                 || !Double.isFinite(spacing[0]) || !Double.isFinite(spacing[1])) {
-            String value = Objects.requireNonNullElse(Redaction.freeText(
-                    header.getString(Tag.PixelSpacing)), "");
+            String value = Objects.requireNonNullElse(header.getString(Tag.PixelSpacing), "");
+            // shown only where it is made of what numbers are made of: a malformed value can
+            // be any text, a patient's ID or name among them
+            if (!DECIMAL_TEXT.matcher(value).matches()) {
+                return "PixelSpacing is not two positive finite numbers (it holds other text,"
+                        + " withheld)";
+            }
             return "PixelSpacing '" + (value.length() > 40 ? value.substring(0, 40) + "…" : value)
                     + "' is not two positive finite numbers";
         }
@@ -752,6 +806,36 @@ public final class StudyScanner {
         return Redaction.looksLikePersonName(folder) ? "study" : Redaction.name(folder);
     }
 
+    /**
+     * What a study is called: its folder's name as it may be shown ({@link #shownStudyName}),
+     * followed by a tag of its own where that name was masked or replaced, or where the folder
+     * holds several studies ({@code shared}). A name that holds a word of the study's files'
+     * identifying values ({@code identifies}) is replaced as a person name is. The tag is
+     * {@link Redaction#tag} of the folder's name with the study's
+     * StudyInstanceUID (of the name alone when the files carry none), so a study is called the
+     * same whatever other studies lie beside it: {@code --resume} matches studies by name, and
+     * a name that depended on the others (a second "…7527" numbered "-2" by sort order) could
+     * match a study graded before and skip a new one. Never a tag of a name alone where that
+     * name identifies the patient: a short hash of a name can be matched against a list of
+     * names, one taken with a UID cannot.
+     */
+    static String studyName(String folder, String studyUid, boolean shared,
+            boolean identifies) {
+        String shown = identifies ? "study" : shownStudyName(folder);
+        if (!shared && shown.equals(folder)) {
+            return shown;
+        }
+        String key = studyUid != null ? folder + "/" + studyUid
+                : identifies || Redaction.looksLikePersonName(folder) ? null : folder;
+        return key == null ? shown : shown + "-" + Redaction.tag(key);
+    }
+
+    /**
+     * {@code name}, or, where an earlier study of this scan has it, {@code name-2},
+     * {@code name-3}… in scan order. A last resort: {@link #studyName} keeps the names of
+     * different studies apart in every case but two folders of the same shown name elsewhere
+     * in the input tree.
+     */
     private static String unique(String name, Map<String, Integer> used) {
         int n = used.merge(name, 1, Integer::sum);
         return n == 1 ? name : name + "-" + n;

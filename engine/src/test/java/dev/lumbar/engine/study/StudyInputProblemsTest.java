@@ -171,6 +171,16 @@ class StudyInputProblemsTest {
     }
 
     @Test
+    void aPixelSpacingHoldingTextIsNotRepeated() throws Exception {
+        axialSeries(dir.resolve("text").resolve("4"),
+                ds -> ds.putString(Tag.PixelSpacing, "DS", "MRN1534689\\ROSSI"));
+        String shown = joined(scan(dir.resolve("text")).studies().getFirst().warnings());
+        assertTrue(shown.contains("series 4: PixelSpacing is not two positive finite numbers"
+                + " (it holds other text, withheld) in 3 of 3 file(s)"), shown);
+        assertFalse(shown.contains("MRN1534689") || shown.contains("ROSSI"), shown);
+    }
+
+    @Test
     void unusableOrientationAndPositionAreNamed() throws Exception {
         axialSeries(dir.resolve("zeros").resolve("4"),
                 ds -> ds.putDecimals(Tag.ImageOrientationPatient, 0, 0, 0, 0, 0, 0));

@@ -1,9 +1,11 @@
 package dev.lumbar.engine.study;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.phantom.PatientTags;
 import dev.lumbar.engine.phantom.PhantomGenerator;
 import dev.lumbar.engine.phantom.PhantomOptions;
 import dev.lumbar.engine.phantom.PhantomSeries;
@@ -14,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -145,13 +148,72 @@ class StudyLayoutTest {
         }
         StudyScan scan = scan(root, SeriesDescriptions.none());
         List<String> ids = scan.studies().stream().map(Study::id).toList();
-        assertEquals(List.of("study", "lumbar-mri"), ids);
+        assertEquals(2, ids.size(), ids.toString());
+        // the person-named folder gets a tag of its StudyInstanceUID, never of the name
+        assertTrue(ids.getFirst().matches("study-[0-9a-f]{6}"), ids.toString());
+        assertEquals("lumbar-mri", ids.get(1));
         for (Study s : scan.studies()) {
             assertEquals(List.of("S1", "S2", "S3"), s.series().stream().map(Series::id)
                     .toList());
             assertTrue(s.warnings().stream().noneMatch(w -> w.contains("^")), s.warnings()
                     .toString());
         }
+    }
+
+    @Test
+    void aStudyFolderNamedByUidKeepsItsNameWhateverStudiesLieBesideIt() throws Exception {
+        // --resume matches studies by name: a new study must never take the name that an
+        // earlier run gave another one
+        PhantomStudy first = PhantomGenerator.generate(PhantomOptions.of(41));
+        PhantomWriter.write(first, dir.resolve("tmp"));
+        Files.move(dir.resolve("tmp").resolve(first.studyId()),
+                Files.createDirectories(dir.resolve("in")).resolve("9.8.7.6.27527"));
+        List<String> before = scan(dir.resolve("in"), SeriesDescriptions.none()).studies()
+                .stream().map(Study::id).toList();
+        assertEquals(1, before.size());
+        assertTrue(before.getFirst().matches("…7527-[0-9a-f]{6}"), before.toString());
+
+        // a second study whose folder ends in the same four characters and sorts first
+        PhantomStudy second = PhantomGenerator.generate(PhantomOptions.of(42));
+        PhantomWriter.write(second, dir.resolve("tmp"));
+        Files.move(dir.resolve("tmp").resolve(second.studyId()),
+                dir.resolve("in").resolve("1.2.3.4.5.17527"));
+        // and a copy of the first study, the same StudyInstanceUID, in a folder of its own
+        PhantomWriter.write(first, dir.resolve("tmp"));
+        Files.move(dir.resolve("tmp").resolve(first.studyId()),
+                dir.resolve("in").resolve("0.1.2.37527"));
+        List<String> after = scan(dir.resolve("in"), SeriesDescriptions.none()).studies()
+                .stream().map(Study::id).toList();
+        assertEquals(3, after.size());
+        assertTrue(after.contains(before.getFirst()), after + " against " + before);
+        assertTrue(after.stream().allMatch(id -> id.matches("…7527-[0-9a-f]{6}")), after
+                .toString());
+        assertEquals(3, Set.copyOf(after).size(), after.toString());
+    }
+
+    @Test
+    void aStudyFolderNamedByThePatientsIdOrNameIsNotShown() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(43));
+        PatientTags patient = phantom.options().patient();
+        String family = patient.name().substring(0, patient.name().indexOf('^'));
+        PhantomWriter.write(phantom, dir.resolve("tmp"));
+        Path byId = Files.createDirectories(dir.resolve("in")).resolve(patient.id());
+        Files.move(dir.resolve("tmp").resolve(phantom.studyId()), byId);
+        PhantomWriter.write(phantom, dir.resolve("tmp"));
+        Files.move(dir.resolve("tmp").resolve(phantom.studyId()),
+                dir.resolve("in").resolve(family + "_" + patient.birthDate()));
+
+        StudyScan scan = scan(dir.resolve("in"), SeriesDescriptions.none());
+        // what is shown of a study: its name, its series' names and the warnings
+        String shown = scan.studies().stream().map(st -> st.id() + st.warnings() + st.series()
+                .stream().map(Series::id).toList()).toList() + "" + scan.warnings();
+        assertEquals(2, scan.studies().size(), shown);
+        for (Study study : scan.studies()) {
+            assertTrue(study.id().matches("study(-[0-9a-f]{6})?(-2)?"), study.id());
+        }
+        assertFalse(shown.contains(patient.id()), shown);
+        assertFalse(shown.contains(family), shown);
+        assertFalse(shown.contains(patient.birthDate()), shown);
     }
 
     @Test
