@@ -114,7 +114,8 @@ public final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--coordinates", paramLabel = "FILE",
             description = "target points (train_label_coordinates.csv columns) that replace"
-                    + " the stage-1 models")
+                    + " the stage-1 models for the targets they give; the others are still"
+                    + " located by stage 1")
     Path coordinates;
 
     @Option(names = "--resume", description = "keep the studies already in --out and skip them")
