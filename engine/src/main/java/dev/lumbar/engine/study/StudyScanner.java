@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -150,6 +151,7 @@ public final class StudyScanner {
                 }
             }
         }
+        withholdIdentifyingFolders(headers.values(), studies, warnings);
         descriptions.unmatched(studies.stream().flatMap(st -> st.series().stream()
                 .map(se -> st.id() + "/" + se.id())).collect(java.util.stream.Collectors
                         .toSet())).forEach(warnings::add);
@@ -524,7 +526,53 @@ public final class StudyScanner {
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
                 first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
                 geometryProblem, pixelProblem(header),
-                identifyingFolders(root, file, identifyingValues(header))), null);
+                identifyingFolders(root, file, patientValues(header))), null);
+    }
+
+    /**
+     * Replaces, in every warning of the scan and of its studies, each folder name that some
+     * file under it was found to be identified by ({@link #identifyingFolders}): a warning
+     * names a file by its path, and a file that could not be read has no values of its own to
+     * be checked against, but its study folder's name was checked against its neighbours'.
+     */
+    private static void withholdIdentifyingFolders(Collection<HeaderResult> headers,
+            List<Study> studies, List<String> warnings) {
+        Set<String> names = new HashSet<>();
+        for (HeaderResult r : headers) {
+            if (r.header() != null) {
+                names.addAll(r.header().identifyingFolders());
+            }
+        }
+        if (names.isEmpty()) {
+            return;
+        }
+        java.util.function.UnaryOperator<String> withheld = w -> {
+            for (String name : names) {
+                w = w.replace(name, FOLDER_WITHHELD);
+            }
+            return w;
+        };
+        warnings.replaceAll(withheld);
+        studies.replaceAll(st -> new Study(st.id(), st.directory(), st.series(),
+                st.warnings().stream().map(withheld).toList()));
+    }
+
+    /** What a folder name that identifies the patient is replaced by in warnings. */
+    static final String FOLDER_WITHHELD = "<folder withheld>";
+
+    /**
+     * The values of the file's own that name the patient or the examination: PatientName,
+     * PatientID, PatientBirthDate and AccessionNumber (null where absent). Folder names are
+     * checked against these alone: the institution's and the staff's names are not the
+     * patient's, and their words ("st", "general") are common folder names.
+     */
+    private static List<String> patientValues(DicomObject header) {
+        List<String> values = new ArrayList<>();
+        for (int tag : new int[] {Tag.PatientName, Tag.PatientID, Tag.PatientBirthDate,
+                Tag.AccessionNumber}) {
+            values.add(header.getString(tag));
+        }
+        return values;
     }
 
     /** The values of the file's own that identify the patient (null where absent). */
@@ -538,12 +586,11 @@ public final class StudyScanner {
 
     /**
      * The names of the folders from {@code root} (itself included) down to {@code file} that
-     * hold a word of the file's identifying values: exporters name folders by patient ID or
+     * hold a word of the file's {@link #patientValues}: exporters name folders by patient ID or
      * name ({@code MRN1534689}, {@code Rossi_Erik_19600613}), and a study named by such a
      * folder would carry it into every log line, report and submission row.
      */
-    private static Set<String> identifyingFolders(Path root, Path file,
-            List<String> identifying) {
+    private static Set<String> identifyingFolders(Path root, Path file, List<String> patient) {
         Set<String> found = new HashSet<>();
         List<String> folders = new ArrayList<>();
         folders.add(folderName(root));
@@ -557,7 +604,7 @@ public final class StudyScanner {
             // LIMITATION: a folder named by a patient ID of digits alone is shown: Kaggle's
             // study folders are plain integers, and its files carry that integer as PatientID
             if (!folder.chars().allMatch(Character::isDigit)
-                    && Redaction.holdsIdentifyingWord(folder, identifying)) {
+                    && Redaction.holdsIdentifyingWord(folder, patient)) {
                 found.add(folder);
             }
         }

@@ -199,6 +199,12 @@ class StudyLayoutTest {
         PhantomWriter.write(phantom, dir.resolve("tmp"));
         Path byId = Files.createDirectories(dir.resolve("in")).resolve(patient.id());
         Files.move(dir.resolve("tmp").resolve(phantom.studyId()), byId);
+        // a file cut short is named in a warning by its path, the study folder first
+        try (Stream<Path> files = Files.walk(byId)) {
+            Path cut = files.filter(Files::isRegularFile).sorted().findFirst().orElseThrow();
+            byte[] bytes = Files.readAllBytes(cut);
+            Files.write(cut, java.util.Arrays.copyOf(bytes, 700));
+        }
         PhantomWriter.write(phantom, dir.resolve("tmp"));
         Files.move(dir.resolve("tmp").resolve(phantom.studyId()),
                 dir.resolve("in").resolve(family + "_" + patient.birthDate()));
@@ -208,6 +214,7 @@ class StudyLayoutTest {
         String shown = scan.studies().stream().map(st -> st.id() + st.warnings() + st.series()
                 .stream().map(Series::id).toList()).toList() + "" + scan.warnings();
         assertEquals(2, scan.studies().size(), shown);
+        assertTrue(shown.contains(StudyScanner.FOLDER_WITHHELD + "/"), shown);
         for (Study study : scan.studies()) {
             assertTrue(study.id().matches("study(-[0-9a-f]{6})?(-2)?"), study.id());
         }
