@@ -858,13 +858,13 @@ public final class StudyScanner {
      * followed by a tag of its own where that name was masked or replaced, or where the folder
      * holds several studies ({@code shared}). A name that holds a word of the study's files'
      * identifying values ({@code identifies}) is replaced as a person name is. The tag is
-     * {@link Redaction#tag} of the folder's name with the study's
-     * StudyInstanceUID (of the name alone when the files carry none), so a study is called the
-     * same whatever other studies lie beside it: {@code --resume} matches studies by name, and
-     * a name that depended on the others (a second "…7527" numbered "-2" by sort order) could
-     * match a study graded before and skip a new one. Never a tag of a name alone where that
-     * name identifies the patient: a short hash of a name can be matched against a list of
-     * names, one taken with a UID cannot.
+     * {@link Redaction#tag} of the folder's name with the study's StudyInstanceUID (of the
+     * name alone when the files carry none), so a study is called the same whatever other
+     * studies lie beside it: {@code --resume} matches studies by name, and a name that
+     * depended on the others (a second "…7527" numbered "-2" by sort order) could match a
+     * study graded before and skip a new one. Never a tag of a name alone where that name
+     * identifies the patient: a short hash of a name can be matched against a list of names,
+     * one taken with a UID cannot.
      */
     static String studyName(String folder, String studyUid, boolean shared,
             boolean identifies) {
@@ -880,8 +880,9 @@ public final class StudyScanner {
     /**
      * {@code name}, or, where an earlier study of this scan has it, {@code name-2},
      * {@code name-3}… in scan order. A last resort: {@link #studyName} keeps the names of
-     * different studies apart in every case but two folders of the same shown name elsewhere
-     * in the input tree.
+     * different studies apart in every case but two folders of the same shown name at
+     * different places in the input tree, and folders withheld as person names whose files
+     * carry no StudyInstanceUID.
      */
     private static String unique(String name, Map<String, Integer> used) {
         int n = used.merge(name, 1, Integer::sum);
