@@ -249,7 +249,7 @@ public final class StudyScanner {
             return false;
         }
         Map<Path, Set<String>> seriesOf = new HashMap<>();
-        Set<String> studyUids = new java.util.HashSet<>();
+        Set<String> studyUids = new HashSet<>();
         for (Path f : files) {
             Path rel = dir.relativize(f);
             FileHeader h = read.get(f).header();
@@ -259,7 +259,7 @@ public final class StudyScanner {
             if (rel.getNameCount() != 2) {
                 return false;
             }
-            seriesOf.computeIfAbsent(rel.getName(0), k -> new java.util.HashSet<>())
+            seriesOf.computeIfAbsent(rel.getName(0), k -> new HashSet<>())
                     .add(seriesKey(h));
             studyUids.add(Objects.requireNonNullElse(h.studyUid(), ""));
         }
@@ -526,7 +526,7 @@ public final class StudyScanner {
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
                 first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
                 geometryProblem, pixelProblem(header),
-                identifyingFolders(root, file, patientValues(header))), null);
+                identifyingFolders(root, file, values(header, PATIENT_TAGS))), null);
     }
 
     /**
@@ -561,32 +561,26 @@ public final class StudyScanner {
     static final String FOLDER_WITHHELD = "<folder withheld>";
 
     /**
-     * The values of the file's own that name the patient or the examination: PatientName,
-     * PatientID, PatientBirthDate and AccessionNumber (null where absent). Folder names are
-     * checked against these alone: the institution's and the staff's names are not the
-     * patient's, and their words ("st", "general") are common folder names.
+     * The tags of {@link Tag#IDENTIFYING} that name the patient or the examination. Folder
+     * names are checked against these alone: the institution's and the staff's names are not
+     * the patient's, and their words ("st", "general") are common folder names.
      */
-    private static List<String> patientValues(DicomObject header) {
+    private static final int[] PATIENT_TAGS = {
+        Tag.PatientName, Tag.PatientID, Tag.PatientBirthDate, Tag.AccessionNumber
+    };
+
+    /** The file's values of {@code tags}, null where absent. */
+    private static List<String> values(DicomObject header, int[] tags) {
         List<String> values = new ArrayList<>();
-        for (int tag : new int[] {Tag.PatientName, Tag.PatientID, Tag.PatientBirthDate,
-                Tag.AccessionNumber}) {
+        for (int tag : tags) {
             values.add(header.getString(tag));
         }
         return values;
     }
 
-    /** The values of the file's own that identify the patient (null where absent). */
-    private static List<String> identifyingValues(DicomObject header) {
-        List<String> identifying = new ArrayList<>();
-        for (int tag : Tag.IDENTIFYING) {
-            identifying.add(header.getString(tag));
-        }
-        return identifying;
-    }
-
     /**
      * The names of the folders from {@code root} (itself included) down to {@code file} that
-     * hold a word of the file's {@link #patientValues}: exporters name folders by patient ID or
+     * hold a word of the file's values of {@link #PATIENT_TAGS}: exporters name folders by patient ID or
      * name ({@code MRN1534689}, {@code Rossi_Erik_19600613}), and a study named by such a
      * folder would carry it into every log line, report and submission row.
      */
@@ -621,7 +615,7 @@ public final class StudyScanner {
         if (text == null) {
             return null;
         }
-        return Redaction.holdsIdentifyingWord(text, identifyingValues(header))
+        return Redaction.holdsIdentifyingWord(text, values(header, Tag.IDENTIFYING))
                 ? Redaction.IDENTIFIER_WITHHELD : text;
     }
 
