@@ -27,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.LinkedHashSet;
@@ -200,6 +201,20 @@ public final class CheckCommand implements Callable<Integer> {
                     out.printf("%s  %s %s %s%n", indent, entry.name(), entry.dtype(),
                             Arrays.toString(entry.shape()));
                 }
+            }
+            // no network runs on NaN or infinity: a file holding them is invalid even
+            // without a card, so a broken conversion is caught before a study is read
+            List<String> nonFinite = new ArrayList<>();
+            for (String name : weights.names()) {
+                long count = weights.nonFiniteCount(name);
+                if (count > 0) {
+                    nonFinite.add(name + " (" + count + ")");
+                }
+            }
+            if (!nonFinite.isEmpty()) {
+                throw new IOException(file + ": " + (nonFinite.size() == 1 ? "1 tensor holds"
+                        : nonFinite.size() + " tensors hold") + " NaN or infinite values: "
+                        + String.join(", ", nonFinite));
             }
         }
     }

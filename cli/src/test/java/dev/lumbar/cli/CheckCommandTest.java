@@ -192,6 +192,32 @@ class CheckCommandTest {
     }
 
     @Test
+    void weightsHoldingNaNAreInvalidWithOrWithoutTheirCard() throws Exception {
+        Path card = fixtureCard();
+        Path file = dir.resolve("convnext_atto_tiny.safetensors");
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        try (Safetensors original = Safetensors.open(file)) {
+            for (String name : original.names()) {
+                tensors.put(name, original.f32(name));
+            }
+        }
+        tensors.get("stem.0.weight").setFloat(7, Float.NaN);
+        Safetensors.write(file, tensors, Map.of());
+        tensors.values().forEach(Tensor::close);
+
+        CommandRun result = lumbar("check", card.toString());
+        assertEquals(Main.BAD_INPUT, result.exit(), result.out());
+        assertTrue(result.err().contains(file + ": weights do not match"), result.err());
+        assertTrue(result.err().contains("stem.0.weight expected finite values, found 1 NaN or"
+                + " infinite"), result.err());
+
+        result = lumbar("check", file.toString());
+        assertEquals(Main.BAD_INPUT, result.exit(), result.out());
+        assertTrue(result.err().contains(file + ": 1 tensor holds NaN or infinite values:"
+                + " stem.0.weight (1)"), result.err());
+    }
+
+    @Test
     void exitsWithInvalidInputAndNamesTheFile() throws Exception {
         Path broken = dir.resolve("broken.safetensors");
         Files.write(broken, new byte[] {(byte) 0xff, 0, 0, 0, 0, 0, 0, 0, '{', '}'});

@@ -52,6 +52,8 @@ public final class Safetensors implements AutoCloseable {
     private static final Set<String> ENTRY_KEYS = Set.of("dtype", "shape", "data_offsets");
     private static final ValueLayout.OfShort HALF =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT =
+            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat FLOAT =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble DOUBLE =
@@ -219,6 +221,42 @@ public final class Safetensors implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * How many of a floating-point tensor's values are NaN or infinite: those whose exponent
+     * bits are all ones, in the tensor's own width. Zero for integer dtypes.
+     */
+    public long nonFiniteCount(String name) throws SafetensorsException {
+        Entry entry = entry(name);
+        requireOpen();
+        MemorySegment data = dataArea.asSlice(entry.begin(), entry.byteSize());
+        long n = Tensor.numel(entry.shape());
+        long count = 0;
+        switch (entry.dtype()) {
+            case F32 -> {
+                for (long i = 0; i < n; i++) {
+                    count += (data.getAtIndex(INT, i) & 0x7f80_0000) == 0x7f80_0000 ? 1 : 0;
+                }
+            }
+            case F16 -> {
+                for (long i = 0; i < n; i++) {
+                    count += (data.getAtIndex(HALF, i) & 0x7c00) == 0x7c00 ? 1 : 0;
+                }
+            }
+            case BF16 -> {
+                for (long i = 0; i < n; i++) {
+                    count += (data.getAtIndex(HALF, i) & 0x7f80) == 0x7f80 ? 1 : 0;
+                }
+            }
+            case F64 -> {
+                for (long i = 0; i < n; i++) {
+                    count += Double.isFinite(data.getAtIndex(DOUBLE, i)) ? 0 : 1;
+                }
+            }
+            default -> { }
+        }
+        return count;
     }
 
     /** Unmaps the file; views handed out earlier become unusable. */

@@ -5,12 +5,15 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A weights file that does not fit the network built for it. Every problem is listed at once,
+ * A weights file that does not fit the network built for it, or holds values it cannot run. Every problem is listed at once,
  * so a bad conversion is diagnosed in one run instead of one missing tensor at a time.
  */
 public final class WeightMismatchException extends IOException {
 
-    /** A tensor present on both sides with different shapes, or of a non-float dtype. */
+    /**
+     * A tensor present on both sides with different shapes, of a non-float dtype, or holding
+     * values no trained network has (NaN, infinity, a negative variance).
+     */
     public record Mismatch(String name, String expected, String found) {
         @Override
         public String toString() {
@@ -46,7 +49,8 @@ public final class WeightMismatchException extends IOException {
                     .append("\n    (add them to the card's \"ignore\" list if they are unused)");
         }
         if (!mismatched.isEmpty()) {
-            out.append("\n  wrong shape or dtype (").append(mismatched.size()).append("):");
+            out.append("\n  wrong shape, dtype or values (").append(mismatched.size())
+                    .append("):");
             for (Mismatch m : mismatched) {
                 out.append("\n    ").append(m);
             }

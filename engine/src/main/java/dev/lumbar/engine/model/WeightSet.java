@@ -12,11 +12,13 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The weights of one network, opened from its safetensors file and checked against the tensor
  * names and shapes the network's builders expect. After {@link #open} succeeds, every expected
- * name is present with its expected shape and a floating-point dtype.
+ * name is present with its expected shape and a floating-point dtype, and holds finite values
+ * (and BatchNorm variances of zero or more).
  *
  * <p>Names in the file that are not expected are an error unless the card's {@code ignore}
  * patterns cover them. BatchNorm's {@code *.num_batches_tracked} counters are ignored without
@@ -27,6 +29,7 @@ import java.util.Map;
 public final class WeightSet implements AutoCloseable {
 
     private static final String BN_COUNTER_SUFFIX = ".num_batches_tracked";
+    private static final String BN_VARIANCE_SUFFIX = ".running_var";
 
     private final Safetensors file;
     private final Map<String, long[]> expected;
@@ -75,7 +78,7 @@ public final class WeightSet implements AutoCloseable {
     }
 
     private static void check(Safetensors file, String model, Map<String, long[]> expected,
-            List<String> ignore) throws WeightMismatchException {
+            List<String> ignore) throws IOException {
         List<String> missing = new ArrayList<>();
         List<String> unexpected = new ArrayList<>();
         List<WeightMismatchException.Mismatch> mismatched = new ArrayList<>();
@@ -90,6 +93,8 @@ public final class WeightSet implements AutoCloseable {
             } else if (!found.dtype().isFloatingPoint()) {
                 mismatched.add(new WeightMismatchException.Mismatch(want.getKey(),
                         "a floating-point dtype", found.dtype().name()));
+            } else {
+                badValues(file, want.getKey()).ifPresent(mismatched::add);
             }
         }
         for (String name : file.names()) {
@@ -103,6 +108,33 @@ public final class WeightSet implements AutoCloseable {
             throw new WeightMismatchException(file.file(), model, missing, unexpected,
                     mismatched);
         }
+    }
+
+    /**
+     * A tensor whose values no trained network holds: NaN or infinity anywhere (a diverged
+     * training run or a broken conversion), or a negative BatchNorm variance, whose square root
+     * folding takes. Either would otherwise surface only as every study's logits turning NaN.
+     */
+    private static Optional<WeightMismatchException.Mismatch> badValues(Safetensors file,
+            String name) throws SafetensorsException {
+        long nonFinite = file.nonFiniteCount(name);
+        if (nonFinite > 0) {
+            return Optional.of(new WeightMismatchException.Mismatch(name, "finite values",
+                    nonFinite + " NaN or infinite"));
+        }
+        if (name.endsWith(BN_VARIANCE_SUFFIX)) {
+            long negative = 0;
+            try (Tensor variance = file.f32(name)) {
+                for (long i = 0; i < variance.numel(); i++) {
+                    negative += variance.getFloat(i) < 0 ? 1 : 0;
+                }
+            }
+            if (negative > 0) {
+                return Optional.of(new WeightMismatchException.Mismatch(name,
+                        "variances of zero or more", negative + " negative"));
+            }
+        }
+        return Optional.empty();
     }
 
     /** An owned F32 copy (F16/BF16 widened); the caller closes it. */

@@ -9,6 +9,7 @@ import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -85,6 +86,41 @@ class WeightSetTest {
                 "encoder.stem.0.weight expected [16, 3, 4, 4], found [16, 4, 4, 3]"), message);
         assertTrue(message.contains("fc.weight expected a floating-point dtype, found I32"),
                 message);
+    }
+
+    @Test
+    void refusesNonFiniteValuesAndNegativeVariancesNamingEachTensor() throws IOException {
+        float[] stem = new float[16 * 3 * 4 * 4];
+        stem[5] = Float.NaN;
+        stem[17] = Float.NaN;
+        Tensor bias = Tensor.allocate(DType.BF16, 16);
+        bias.segment().set(ValueLayout.JAVA_SHORT_UNALIGNED, 6,
+                (short) 0xff80); // bfloat16 minus infinity
+        float[] variance = new float[16];
+        variance[3] = -0.5f;
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("encoder.stem.0.weight", Tensor.of(stem, 16, 3, 4, 4));
+        tensors.put("encoder.stem.0.bias", bias);
+        tensors.put("fc.weight", Tensor.of(new float[384], 3, 128));
+        tensors.put("encoder.stem.1.running_var", Tensor.of(variance, 16));
+        ModelCard card = cardWith(tensors);
+        Map<String, long[]> expected = expected();
+        expected.put("encoder.stem.1.running_var", new long[] {16});
+
+        WeightMismatchException e = assertThrows(WeightMismatchException.class,
+                () -> WeightSet.open(card, expected));
+        assertEquals(List.of(
+                new WeightMismatchException.Mismatch("encoder.stem.0.weight", "finite values",
+                        "2 NaN or infinite"),
+                new WeightMismatchException.Mismatch("encoder.stem.0.bias", "finite values",
+                        "1 NaN or infinite"),
+                new WeightMismatchException.Mismatch("encoder.stem.1.running_var",
+                        "variances of zero or more", "1 negative")), e.mismatched());
+        assertTrue(e.getMessage().startsWith(card.weights() + ": weights do not match"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains(
+                "encoder.stem.0.weight expected finite values, found 2 NaN or infinite"),
+                e.getMessage());
     }
 
     @Test
