@@ -228,12 +228,38 @@ class PredictCommandTest {
         }
         byte[] bytes = Files.readAllBytes(slice);
         Files.write(slice, java.util.Arrays.copyOf(bytes, bytes.length - 20_000));
+        // and one whose Rows is one more than its pixel data holds
+        Path misshapen;
+        try (Stream<Path> files = Files.list(sagittalT2Folder(study))) {
+            misshapen = files.filter(p -> p.toString().endsWith(".dcm")).sorted().skip(3)
+                    .findFirst().orElseThrow();
+        }
+        Files.write(misshapen, oneMoreRow(Files.readAllBytes(misshapen)));
 
         CommandRun run = predict(args(root));
 
         assertEquals(0, run.exit(), run.err());
         assertProbabilityRows(submissionRows(), 1);
         assertTrue(run.err().contains("warning"), run.err());
+        // each damaged slice costs only itself: the series is still graded from
+        assertTrue(run.err().contains(misshapen.getFileName() + " is "), run.err());
+        assertTrue(run.err().contains("; the slice is left out"), run.err());
+        assertFalse(run.err().contains("is not used"), run.err());
+    }
+
+    /** The file with its Rows (0028,0010, explicit VR little endian) one larger. */
+    private static byte[] oneMoreRow(byte[] dicom) {
+        byte[] rows = {0x28, 0x00, 0x10, 0x00, 'U', 'S', 0x02, 0x00};
+        for (int i = 0; i + rows.length + 2 <= dicom.length; i++) {
+            if (java.util.Arrays.equals(dicom, i, i + rows.length, rows, 0, rows.length)) {
+                int at = i + rows.length;
+                int value = (dicom[at] & 0xff | (dicom[at + 1] & 0xff) << 8) + 1;
+                dicom[at] = (byte) value;
+                dicom[at + 1] = (byte) (value >> 8);
+                return dicom;
+            }
+        }
+        throw new AssertionError("no explicit little-endian Rows element");
     }
 
     @Test

@@ -88,7 +88,7 @@ public final class PredictionReport {
             // a given point is taken as certain; a projected axial slice has no score of its own
             double confidence = Double.isNaN(at.confidence()) ? 1.0 : at.confidence();
             location = new StudyReport.Location(at.stack().seriesId(),
-                    at.stack().seriesOffset() + at.slice(), at.x(), at.y(), confidence);
+                    at.stack().seriesSlice(at.slice()), at.x(), at.y(), confidence);
         }
 
         // attention of the first member that has one, with the slices its instances show
@@ -100,7 +100,7 @@ public final class PredictionReport {
                 bagSlices = new int[g.attention().length];
                 for (int s = 0; s < attention.length; s++) {
                     attention[s] = g.attention()[s];
-                    bagSlices[s] = g.location().stack().seriesOffset() + g.instanceSlices()[s];
+                    bagSlices[s] = g.location().stack().seriesSlice(g.instanceSlices()[s]);
                 }
                 break;
             }
@@ -140,8 +140,8 @@ public final class PredictionReport {
             m.put("member", g.member());
             m.put("view", g.view().name());
             m.put("weight", g.weight());
-            m.put("slice", (long) (g.location().stack().seriesOffset()
-                    + g.location().slice()));
+            m.put("slice", (long) g.location().stack().seriesSlice(
+                    g.location().slice()));
             m.put("x", round(g.location().x()));
             m.put("y", round(g.location().y()));
             m.put("logits", floats(g.logits()));

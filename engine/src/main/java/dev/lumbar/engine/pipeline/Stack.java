@@ -13,11 +13,12 @@ import dev.lumbar.engine.tensor.Tensor;
  * @param geometry where the slices lie
  * @param instanceNumbers each slice's InstanceNumber, in stack order (the slice numbering of
  *                 Kaggle's coordinate files)
- * @param seriesOffset how many slices the series' earlier stacks hold: slice s of this stack
- *                 is slice {@code seriesOffset + s} of the series
+ * @param seriesSlices where each slice lies among all of the series' slices (its stacks one
+ *                 after another, each in position order), for the report: stacks follow one
+ *                 another, and a slice that could not be read is missing from its stack
  */
 public record Stack(String seriesId, SeriesType type, String typedBy, Tensor volume,
-        StackGeometry geometry, int[] instanceNumbers, int seriesOffset) {
+        StackGeometry geometry, int[] instanceNumbers, int[] seriesSlices) {
 
     public Stack {
         if (volume.rank() != 3 || volume.dim(0) != geometry.slices()) {
@@ -29,7 +30,18 @@ public record Stack(String seriesId, SeriesType type, String typedBy, Tensor vol
                     + instanceNumbers.length + " instance numbers for " + geometry.slices()
                     + " slices");
         }
+        if (seriesSlices.length != geometry.slices()) {
+            throw new IllegalArgumentException("series " + seriesId + ": "
+                    + seriesSlices.length + " series slice numbers for " + geometry.slices()
+                    + " slices");
+        }
         instanceNumbers = instanceNumbers.clone();
+        seriesSlices = seriesSlices.clone();
+    }
+
+    /** Slice {@code s} of this stack among all of its series' slices. */
+    public int seriesSlice(int s) {
+        return seriesSlices[s];
     }
 
     /** The slice whose InstanceNumber is {@code instance}, or -1. */

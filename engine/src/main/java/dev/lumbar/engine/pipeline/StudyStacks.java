@@ -15,7 +15,8 @@ import java.util.Locale;
  * Turns a scanned {@link Study} into the stacks the pipeline reads, decoding their volumes.
  * A sagittal series gives its largest stack; an axial series gives every stack (axial blocks
  * at several discs are separate stacks). A series that cannot be typed, or whose pixels cannot
- * be decoded, is left out with a warning: the study goes on without that view.
+ * be decoded, is left out with a warning: the study goes on without that view. A slice that
+ * cannot be decoded is left out alone while most of its stack can be.
  */
 public final class StudyStacks implements AutoCloseable {
 
@@ -50,15 +51,22 @@ public final class StudyStacks implements AutoCloseable {
                         }
                         offset += earlier.size();
                     }
-                    Tensor volume;
+                    VolumeLoader.Volume volume;
                     try {
-                        volume = loader.load(stack, warnings);
+                        volume = loader.loadReadable(stack, warnings);
                     } catch (StudyException e) {
                         warnings.add("series " + series.id() + " is not used: " + e.getMessage());
                         continue;
                     }
-                    stacks.add(new Stack(series.id(), type, typedBy(series), volume,
-                            geometry(stack), instances(stack), offset));
+                    dev.lumbar.engine.study.Stack read = volume.stack();
+                    int[] seriesSlices = new int[read.size()];
+                    for (int s = 0, k = 0; s < stack.size() && k < read.size(); s++) {
+                        if (stack.slices().get(s) == read.slices().get(k)) {
+                            seriesSlices[k++] = offset + s;
+                        }
+                    }
+                    stacks.add(new Stack(series.id(), type, typedBy(series), volume.voxels(),
+                            geometry(read), instances(read), seriesSlices));
                 }
             }
         } catch (RuntimeException e) {

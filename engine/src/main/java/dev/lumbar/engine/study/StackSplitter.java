@@ -166,8 +166,8 @@ final class StackSplitter {
         boolean sizes = stack.slices().stream().anyMatch(s -> s.geometry().rows() != rows
                 || s.geometry().columns() != columns);
         if (sizes) {
-            warnings.add(stack.name() + ": slices of different image size; its volume cannot be"
-                    + " loaded");
+            warnings.add(stack.name() + ": slices of different image size; those unlike most"
+                    + " of the stack are left out when it is read");
         }
     }
 

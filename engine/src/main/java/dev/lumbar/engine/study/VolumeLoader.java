@@ -9,8 +9,11 @@ import dev.lumbar.engine.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Decodes a stack into a float32 volume {@code [slices, rows, columns]} in position order, in
@@ -18,9 +21,9 @@ import java.util.Locale;
  * images are inverted within their stored range first, so bright always means high signal; RGB
  * and YBR images are reduced to luminance with a warning.
  *
- * <p>Nothing is allocated from what a header claims: the first slice is decoded (the reader checks
- * its Rows and Columns against the pixel data it actually holds) before the volume is reserved,
- * and a volume beyond {@link #MAX_VOLUME_BYTES} is refused.
+ * <p>Nothing is allocated from what a header claims: a slice is decoded (the reader checks its
+ * Rows and Columns against the pixel data it actually holds) before the volume is reserved, and
+ * a volume beyond {@link #MAX_VOLUME_BYTES} is refused.
  */
 public final class VolumeLoader {
 
@@ -45,87 +48,206 @@ public final class VolumeLoader {
         return storedBytes;
     }
 
-    /** The volume of {@code stack}; the caller owns and closes it. */
-    public Tensor load(Stack stack, List<String> warnings) throws StudyException {
-        // decoding the first slice proves its size against the bytes it holds
-        DicomImage firstImage = decode(stack, stack.slices().getFirst());
-        int rows = firstImage.rows();
-        int columns = firstImage.columns();
-        if (rows != stack.rows() || columns != stack.columns()) {
-            throw new StudyException(String.format(Locale.ROOT, "%s: slice %s is %dx%d by its"
-                    + " pixel data but its header was read as %dx%d", stack.name(),
-                    shownName(stack.slices().getFirst()), rows, columns, stack.rows(),
-                    stack.columns()));
+    /**
+     * A stack's decoded voxels {@code [slices, rows, columns]} and the stack of the slices they
+     * hold: the one asked for, or that stack less the slices that could not be read.
+     */
+    public record Volume(Stack stack, Tensor voxels) implements AutoCloseable {
+        @Override
+        public void close() {
+            voxels.close();
         }
+    }
+
+    /**
+     * The volume of {@code stack}, every slice in it; a slice that cannot be read refuses the
+     * stack. The caller owns and closes it.
+     */
+    public Tensor load(Stack stack, List<String> warnings) throws StudyException {
+        return read(stack, warnings, false).voxels();
+    }
+
+    /**
+     * The volume of what can be read of {@code stack}: a slice that cannot be decoded, or
+     * whose size differs from most of the stack's, is left out with a warning, so that one
+     * damaged file does not cost its whole series. The stack is refused when half of its
+     * slices or more are left out: what remains is not the series that was acquired.
+     */
+    public Volume loadReadable(Stack stack, List<String> warnings) throws StudyException {
+        return read(stack, warnings, true);
+    }
+
+    private Volume read(Stack stack, List<String> warnings, boolean leaveOut)
+            throws StudyException {
+        int[] size = leaveOut ? commonSize(stack) : new int[] {stack.rows(), stack.columns()};
+        int rows = size[0];
+        int columns = size[1];
+        long plane = (long) rows * columns;
+        List<Slice> kept = new ArrayList<>();
+        List<String> leftOut = new ArrayList<>();
+        Tensor volume = null;
+        try {
+            float[] values = null;
+            Pixels pixels = new Pixels(stack, warnings);
+            for (Slice slice : stack.slices()) {
+                DicomImage image;
+                try {
+                    image = decodeSized(stack, slice, rows, columns);
+                } catch (StudyException e) {
+                    leaveOutOrThrow(leaveOut, e, leftOut);
+                    continue;
+                }
+                // nothing is reserved until a slice has proved its size by decoding
+                if (volume == null) {
+                    volume = reserve(stack, rows, columns, image.samplesPerPixel());
+                    values = new float[(int) plane];
+                }
+                try {
+                    pixels.modalityValues(image, shownName(slice), values);
+                } catch (StudyException e) {
+                    leaveOutOrThrow(leaveOut, e, leftOut);
+                    continue;
+                }
+                storedBytes += plane * image.samplesPerPixel()
+                        * ((image.bitsAllocated() + 7) / 8);
+                MemorySegment.copy(values, 0, volume.segment(), F32_LE,
+                        kept.size() * plane * Float.BYTES, values.length);
+                kept.add(slice);
+            }
+            if (leftOut.isEmpty()) {
+                return new Volume(stack, volume);
+            }
+            if (2 * kept.size() <= stack.size()) {
+                throw new StudyException(String.format(Locale.ROOT, "%s: %d of its %d slices"
+                        + " cannot be read, the first: %s", stack.name(), leftOut.size(),
+                        stack.size(), leftOut.getFirst()));
+            }
+            for (String problem : leftOut) {
+                warnings.add(problem + "; the slice is left out");
+            }
+            warnings.add(String.format(Locale.ROOT, "%s: %d of its %d slices are used",
+                    stack.name(), kept.size(), stack.size()));
+            Tensor readable = Tensor.zeros(kept.size(), rows, columns);
+            MemorySegment.copy(volume.segment(), 0, readable.segment(), 0,
+                    readable.segment().byteSize());
+            volume.close();
+            return new Volume(new Stack(stack.name(), kept), readable);
+        } catch (StudyException | RuntimeException e) {
+            if (volume != null) {
+                volume.close();
+            }
+            throw e;
+        }
+    }
+
+    private static void leaveOutOrThrow(boolean leaveOut, StudyException problem,
+            List<String> leftOut) throws StudyException {
+        if (!leaveOut) {
+            throw problem;
+        }
+        leftOut.add(problem.getMessage());
+    }
+
+    /** The image size most of the stack's headers give; the earliest such slice's on a tie. */
+    private static int[] commonSize(Stack stack) {
+        Map<List<Integer>, Integer> counts = new LinkedHashMap<>();
+        for (Slice slice : stack.slices()) {
+            counts.merge(List.of(slice.geometry().rows(), slice.geometry().columns()), 1,
+                    Integer::sum);
+        }
+        List<Integer> common = null;
+        for (Map.Entry<List<Integer>, Integer> e : counts.entrySet()) {
+            if (common == null || e.getValue() > counts.get(common)) {
+                common = e.getKey();
+            }
+        }
+        return new int[] {common.get(0), common.get(1)};
+    }
+
+    /** Decodes {@code slice}, which must be {@code rows × columns} by its pixel data. */
+    private DicomImage decodeSized(Stack stack, Slice slice, int rows, int columns)
+            throws StudyException {
+        String name = shownName(slice);
+        if (slice.geometry().rows() != rows || slice.geometry().columns() != columns) {
+            throw new StudyException(String.format(Locale.ROOT, "%s: slices of different"
+                    + " size, %s is %dx%d but the stack's are %dx%d", stack.name(), name,
+                    slice.geometry().rows(), slice.geometry().columns(), rows, columns));
+        }
+        DicomImage image = decode(stack, slice);
+        if (image.rows() != rows || image.columns() != columns) {
+            throw new StudyException(String.format(Locale.ROOT, "%s: slice %s is %dx%d by its"
+                    + " pixel data but its header was read as %dx%d", stack.name(), name,
+                    image.rows(), image.columns(), rows, columns));
+        }
+        return image;
+    }
+
+    /** A zeroed volume for every slice of the stack, refused when no spine study is as big. */
+    private static Tensor reserve(Stack stack, int rows, int columns, int samples)
+            throws StudyException {
         long plane = (long) rows * columns;
         long bytes = plane * stack.size() * Float.BYTES;
-        if (plane * firstImage.samplesPerPixel() > Integer.MAX_VALUE - 64
-                || bytes > MAX_VOLUME_BYTES) {
+        if (plane * samples > Integer.MAX_VALUE - 64 || bytes > MAX_VOLUME_BYTES) {
             throw new StudyException(String.format(Locale.ROOT, "%s: a volume of %d slices of"
                     + " %dx%d needs %.1f GB, more than the %d GB a stack may take; the images"
                     + " are not a spine study's", stack.name(), stack.size(), rows, columns,
                     bytes / 1e9, MAX_VOLUME_BYTES >> 30));
         }
-        Tensor volume;
         try {
-            volume = Tensor.zeros(stack.size(), rows, columns);
+            return Tensor.zeros(stack.size(), rows, columns);
         } catch (OutOfMemoryError e) {
             throw new StudyException(String.format(Locale.ROOT, "%s: not enough memory for a"
                     + " volume of %d slices of %dx%d (%.1f GB)", stack.name(), stack.size(),
                     rows, columns, bytes / 1e9), e);
         }
-        try {
-            float[] stored = null;
-            float[] values = new float[(int) plane];
-            boolean colourWarned = false;
-            for (int i = 0; i < stack.size(); i++) {
-                Slice slice = stack.slices().get(i);
-                String name = shownName(slice);
-                DicomImage image = i == 0 ? firstImage : decode(stack, slice);
-                if (image.rows() != rows || image.columns() != columns) {
-                    throw new StudyException(String.format(Locale.ROOT, "%s: slices of different"
-                            + " size, %s is %dx%d but the stack's first slice is %dx%d",
-                            stack.name(), name, image.rows(), image.columns(), rows, columns));
-                }
-                int samples = image.samplesPerPixel();
-                if (stored == null || stored.length != plane * samples) {
-                    stored = new float[Math.toIntExact(plane * samples)];
-                }
-                image.readFrame(0, stored);
-                storedBytes += plane * samples * ((image.bitsAllocated() + 7) / 8);
+    }
 
-                String photometric = image.photometricInterpretation() == null ? "MONOCHROME2"
-                        : image.photometricInterpretation().strip();
-                if (samples == 1) {
-                    System.arraycopy(stored, 0, values, 0, values.length);
-                    if (photometric.equals("MONOCHROME1")) {
-                        invert(values, image);
-                    } else if (!photometric.equals("MONOCHROME2")) {
-                        throw new StudyException(stack.name() + ": slice " + name + " has"
-                                + " photometric interpretation "
-                                + Redaction.codeString(photometric)
-                                + ", which is not supported");
-                    }
-                } else if (samples == 3) {
-                    luminance(stored, values, colourModel(photometric, image), stack, name);
-                    if (!colourWarned) {
-                        warnings.add(stack.name() + ": colour (" + Redaction.codeString(
-                                photometric) + ") images"
-                                + " reduced to luminance");
-                        colourWarned = true;
-                    }
-                } else {
-                    throw new StudyException(stack.name() + ": slice " + name + " has "
-                            + samples + " samples per pixel; 1 or 3 are supported");
-                }
-                rescale(values, image, stack, name);
-                MemorySegment.copy(values, 0, volume.segment(), F32_LE, i * plane * Float.BYTES,
-                        values.length);
+    /**
+     * Turns decoded images into modality values, one plane at a time, reusing its buffer of
+     * stored samples; warns once per stack about colour images.
+     */
+    private static final class Pixels {
+        private final Stack stack;
+        private final List<String> warnings;
+        private float[] stored;
+        private boolean colourWarned;
+
+        Pixels(Stack stack, List<String> warnings) {
+            this.stack = stack;
+            this.warnings = warnings;
+        }
+
+        void modalityValues(DicomImage image, String name, float[] values)
+                throws StudyException {
+            int samples = image.samplesPerPixel();
+            if (samples != 1 && samples != 3) {
+                throw new StudyException(stack.name() + ": slice " + name + " has "
+                        + samples + " samples per pixel; 1 or 3 are supported");
             }
-            return volume;
-        } catch (StudyException | RuntimeException e) {
-            volume.close();
-            throw e;
+            if (stored == null || stored.length != values.length * samples) {
+                stored = new float[Math.multiplyExact(values.length, samples)];
+            }
+            image.readFrame(0, stored);
+            String photometric = image.photometricInterpretation() == null ? "MONOCHROME2"
+                    : image.photometricInterpretation().strip();
+            if (samples == 1) {
+                System.arraycopy(stored, 0, values, 0, values.length);
+                if (photometric.equals("MONOCHROME1")) {
+                    invert(values, image);
+                } else if (!photometric.equals("MONOCHROME2")) {
+                    throw new StudyException(stack.name() + ": slice " + name + " has"
+                            + " photometric interpretation "
+                            + Redaction.codeString(photometric) + ", which is not supported");
+                }
+            } else {
+                luminance(stored, values, colourModel(photometric, image), stack, name);
+                if (!colourWarned) {
+                    warnings.add(stack.name() + ": colour (" + Redaction.codeString(
+                            photometric) + ") images reduced to luminance");
+                    colourWarned = true;
+                }
+            }
+            rescale(values, image, stack, name);
         }
     }
 

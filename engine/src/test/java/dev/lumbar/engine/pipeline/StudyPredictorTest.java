@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,7 +87,7 @@ class StudyPredictorTest {
         }
         return new Stack(series, type, "test", Tensor.of(voxels, SAG_SLICES, SIZE, SIZE),
                 new StackGeometry(positions, new double[] {0, 1, 0}, new double[] {0, 0, -1},
-                        1, 1), instances, 0);
+                        1, 1), instances, IntStream.range(0, SAG_SLICES).toArray());
     }
 
     /** Axial slices every 3 mm from z = -30; the levels sit at z = 24, 12, 0, -12, -24. */
@@ -104,7 +105,7 @@ class StudyPredictorTest {
         }
         return new Stack("ax", SeriesType.AX_T2, "test", Tensor.of(voxels, AX_SLICES, SIZE, SIZE),
                 new StackGeometry(positions, new double[] {1, 0, 0}, new double[] {0, 1, 0},
-                        1, 1), instances, 0);
+                        1, 1), instances, IntStream.range(0, AX_SLICES).toArray());
     }
 
     /** Stand-in networks whose answers are computed from their inputs. */

@@ -91,6 +91,69 @@ class VolumeLoaderTest {
     }
 
     /**
+     * A slice whose pixel data is shorter than its Rows × Columns, or whose size differs from
+     * its neighbours', costs only itself: the stack comes back without it, with a warning
+     * naming it, and the slices still carry their own positions.
+     */
+    @Test
+    void loadingWhatIsReadableLeavesOutADamagedSliceAlone() throws Exception {
+        Path series = dir.resolve("s1").resolve("5");
+        for (int i = 1; i <= 5; i++) {
+            var slice = TestSlices.slice(5, "AX T2", i, at(3 * i, i == 4 ? 6 : 4), 10 * i);
+            if (i == 2) {
+                slice.putPixels16(Tag.PixelData, new short[7]); // 16 pixels by its header
+            }
+            TestSlices.write(slice, series.resolve(i + ".dcm"));
+        }
+        Stack stack = onlyStack();
+        VolumeLoader loader = new VolumeLoader(DicomReader.standard());
+        List<String> warnings = new ArrayList<>();
+        try (VolumeLoader.Volume volume = loader.loadReadable(stack, warnings)) {
+            assertEquals(List.of(1, 3, 5), volume.stack().slices().stream()
+                    .map(Slice::instanceNumber).toList());
+            assertArrayEquals(new long[] {3, 4, 4}, volume.voxels().shape());
+            float[] v = volume.voxels().toFloatArray();
+            assertEquals(10, v[0]);
+            assertEquals(30, v[16]);
+            assertEquals(50, v[32]);
+            assertEquals(stack.slices().get(2).geometry().position(),
+                    volume.stack().slices().get(1).geometry().position());
+        }
+        assertEquals(3, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).startsWith("5/stack 1: cannot decode slice 2.dcm ("),
+                warnings.toString());
+        assertTrue(warnings.get(0).endsWith("; the slice is left out"), warnings.toString());
+        assertTrue(warnings.get(1).startsWith("5/stack 1: slices of different size, 4.dcm is"
+                + " 6x6 but the stack's are 4x4"), warnings.toString());
+        assertEquals("5/stack 1: 3 of its 5 slices are used", warnings.get(2));
+
+        // the strict load still refuses the stack at its first damaged slice
+        StudyException strict = assertThrows(StudyException.class,
+                () -> loader.load(stack, new ArrayList<>()));
+        assertTrue(strict.getMessage().startsWith("5/stack 1: cannot decode slice 2.dcm"),
+                strict.getMessage());
+    }
+
+    @Test
+    void aStackOfWhichHalfCannotBeReadIsRefused() throws Exception {
+        Path series = dir.resolve("s1").resolve("3");
+        for (int i = 1; i <= 4; i++) {
+            var slice = TestSlices.slice(3, "AX T2", i, at(3 * i, 4), 10);
+            if (i % 2 == 0) {
+                slice.putString(Tag.RescaleSlope, "DS", "NaN");
+            }
+            TestSlices.write(slice, series.resolve(i + ".dcm"));
+        }
+        List<String> warnings = new ArrayList<>();
+        Stack stack = onlyStack();
+        StudyException e = assertThrows(StudyException.class,
+                () -> new VolumeLoader(DicomReader.standard()).loadReadable(stack, warnings));
+        assertTrue(e.getMessage().startsWith("3/stack 1: 2 of its 4 slices cannot be read, the"
+                + " first: 3/stack 1: slice 2.dcm has RescaleSlope NaN"), e.getMessage());
+        assertEquals(List.of(), warnings);
+    }
+
+    /**
      * A slope or intercept that is not a finite number, or that takes the pixels past the
      * float range, refuses the slice by name: NaN would otherwise reach every probability.
      */
