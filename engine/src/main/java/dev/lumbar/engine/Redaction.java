@@ -49,20 +49,39 @@ public final class Redaction {
     private static final Pattern UID_NAME = Pattern.compile(
             "([0-9]+(?:\\.[0-9]+){2,})(\\.[A-Za-z][A-Za-z0-9]{0,4})?");
 
+    private static final String REGISTRY_ROOT = "1.2.840.10008.";
+
     /** How many trailing characters of a UID-like name are kept. */
     private static final int KEPT = 4;
 
     private Redaction() {
     }
 
-    /** Whether {@code text} holds something that looks like a DICOM UID. */
+    /**
+     * Whether {@code text} holds something that looks like a DICOM UID, other than the
+     * standard's own ({@link #isRegistryUid}).
+     */
     public static boolean containsUid(String text) {
-        return text != null && UID_IN_TEXT.matcher(text).find();
+        return text != null && UID_IN_TEXT.matcher(text).results()
+                .anyMatch(uid -> !isRegistryUid(uid.group()));
     }
 
-    /** {@code text} with every UID replaced by {@link #WITHHELD}; null stays null. */
+    /**
+     * {@code text} with every UID replaced by {@link #WITHHELD}, except the standard's own
+     * ({@link #isRegistryUid}); null stays null.
+     */
     public static String withoutUids(String text) {
-        return text == null ? null : UID_IN_TEXT.matcher(text).replaceAll(WITHHELD);
+        return text == null ? null : UID_IN_TEXT.matcher(text).replaceAll(uid ->
+                isRegistryUid(uid.group()) ? Matcher.quoteReplacement(uid.group()) : WITHHELD);
+    }
+
+    /**
+     * Whether {@code uid} lies under the DICOM standard's root, 1.2.840.10008: transfer
+     * syntaxes and SOP classes, the same in every hospital, which say how a file is encoded
+     * and never whose it is. Naming them is what lets a user see why a file was refused.
+     */
+    public static boolean isRegistryUid(String uid) {
+        return uid.startsWith(REGISTRY_ROOT);
     }
 
     /** Whether a file or folder name is UID-like: digits and dots, two dots at least. */

@@ -37,6 +37,10 @@ class RedactionTest {
                 Redaction.withoutUids("series 1.2.840.113619.2.55 is odd"));
         assertFalse(Redaction.containsUid("0.1.0"));
         assertFalse(Redaction.containsUid("p=0.25"));
+        // the standard's own UIDs say how a file is encoded, not whose it is
+        assertEquals("transfer syntax 1.2.840.10008.1.2.4.201 of " + Redaction.WITHHELD,
+                Redaction.withoutUids("transfer syntax 1.2.840.10008.1.2.4.201 of 2.25.1234.5"));
+        assertFalse(Redaction.containsUid("syntax 1.2.840.10008.1.2.1"));
     }
 
     @Test
