@@ -4,12 +4,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Replaces a file so that readers see either the old content or the complete new one: the
@@ -56,13 +59,14 @@ public final class AtomicFile {
 
     public static void write(Path file, Content content) throws IOException {
         Path target = replaceable(file);
-        Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+        Temporary temporary = createTemporary(target);
+        Path temp = temporary.path();
         try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel channel = temporary.channel()) {
                 content.writeTo(channel);
                 channel.force(true);
             }
+            keepPermissions(target, temp);
             // LIMITATION: the folder is not forced to disk after the rename, so a power loss just
             // then can leave the previous file in place (never a partial one).
             try {
@@ -74,6 +78,37 @@ public final class AtomicFile {
             }
         } finally {
             Files.deleteIfExists(temp);
+        }
+    }
+
+    /** A temporary file and the channel that writes it. */
+    private record Temporary(Path path, FileChannel channel) { }
+
+    /**
+     * A new temporary file beside {@code target}, opened for writing. Created like any new
+     * file, so that its mode is what the user's umask allows (temporary-file helpers make it
+     * readable by its owner alone, and a renamed report would keep that).
+     */
+    private static Temporary createTemporary(Path target) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path temp = target.resolveSibling("." + target.getFileName() + "."
+                    + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
+            try {
+                return new Temporary(temp, FileChannel.open(temp, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE));
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 100) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** A file replaced keeps its mode; a new one keeps the mode it was created with. */
+    private static void keepPermissions(Path target, Path temp) throws IOException {
+        if (Files.exists(target) && Files.getFileStore(temp)
+                .supportsFileAttributeView(PosixFileAttributeView.class)) {
+            Files.setPosixFilePermissions(temp, Files.getPosixFilePermissions(target));
         }
     }
 

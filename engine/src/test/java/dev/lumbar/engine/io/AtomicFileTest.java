@@ -8,6 +8,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,6 +37,27 @@ class AtomicFileTest {
         try (var listing = Files.list(dir)) {
             assertEquals(1, listing.count());
         }
+    }
+
+    /**
+     * A new file gets the mode any new file of the user's gets (as a plain write would
+     * create it), not a temporary file's owner-only mode; a file replaced keeps its mode.
+     */
+    @Test
+    void aNewFileHasTheUsersModeAndAReplacedFileKeepsItsOwn() throws IOException {
+        Assumptions.assumeTrue(Files.getFileStore(dir)
+                .supportsFileAttributeView("posix"), "needs POSIX permissions");
+        Path plain = Files.writeString(dir.resolve("plain.txt"), "x");
+        Path written = dir.resolve("new.csv");
+        AtomicFile.write(written, bytes("new"));
+        assertEquals(Files.getPosixFilePermissions(plain),
+                Files.getPosixFilePermissions(written));
+
+        Path shared = Files.writeString(dir.resolve("shared.csv"), "old");
+        Set<PosixFilePermission> mode = PosixFilePermissions.fromString("rw-rw-r--");
+        Files.setPosixFilePermissions(shared, mode);
+        AtomicFile.write(shared, bytes("new"));
+        assertEquals(mode, Files.getPosixFilePermissions(shared));
     }
 
     @Test
