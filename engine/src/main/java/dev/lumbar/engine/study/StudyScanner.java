@@ -157,8 +157,9 @@ public final class StudyScanner {
                         .toSet())).forEach(warnings::add);
         long nanos = System.nanoTime() - start;
         for (Study s : studies) {
-            LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2} slices, {3,choice,"
-                    + "0#no warnings|1#1 warning|1<{3} warnings} while reading",
+            LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2,choice,0#0 slices"
+                    + "|1#1 slice|1<{2} slices}, {3,choice,0#no warnings|1#1 warning"
+                    + "|1<{3} warnings} while reading",
                     s.id(), s.series().size(), s.series().stream().mapToInt(Series::sliceCount)
                             .sum(), s.warnings().size());
         }
@@ -166,7 +167,8 @@ public final class StudyScanner {
     }
 
     /**
-     * The regular files under {@code dir}, hidden ones left out. Linked folders are followed
+     * The regular files under {@code dir}, hidden ones left out; anything else that is not a
+     * folder (a pipe, a device) is a warning. Linked folders are followed
      * (datasets are often linked into place); a link that leads back into the tree, or a folder
      * below {@code dir} that cannot be read, is a warning and its subtree is skipped.
      */
@@ -187,6 +189,12 @@ public final class StudyScanner {
                         public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
                             if (attrs.isRegularFile() && !hidden(f)) {
                                 files.add(f);
+                            } else if (!attrs.isDirectory() && !hidden(f)) {
+                                // a pipe or a device could block a read or never end
+                                warnings.add(Redaction.path(dir.relativize(f)) + ": "
+                                        + (attrs.isSymbolicLink() ? "a link that leads nowhere"
+                                                : "not a regular file (a pipe, socket or"
+                                                        + " device)") + "; skipped");
                             }
                             return files.size() > limit ? FileVisitResult.TERMINATE
                                     : FileVisitResult.CONTINUE;

@@ -112,6 +112,27 @@ class StudyLayoutTest {
     }
 
     @Test
+    void aDeviceOrADanglingLinkNamedLikeAnImageIsAWarningNotARead() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(39)
+                .withStudyId("1832055296"));
+        Path studyDir = PhantomWriter.write(phantom, dir);
+        Path series = studyDir.resolve(phantom.series().get(0).seriesId());
+        // /dev/zero read as an image would never end
+        Files.createSymbolicLink(series.resolve("900.dcm"), Path.of("/dev/zero"));
+        Files.createSymbolicLink(series.resolve("901.dcm"), dir.resolve("nowhere.dcm"));
+
+        StudyScan scan = scan(dir, SeriesDescriptions.none());
+        assertEquals(3, scan.studies().getFirst().series().size());
+        List<String> warnings = new java.util.ArrayList<>(scan.warnings());
+        warnings.addAll(scan.studies().getFirst().warnings());
+        String seriesPath = "1832055296/" + phantom.series().get(0).seriesId();
+        assertTrue(warnings.contains(seriesPath + "/900.dcm: not a regular file (a pipe, socket"
+                + " or device); skipped"), warnings.toString());
+        assertTrue(warnings.contains(seriesPath + "/901.dcm: a link that leads nowhere;"
+                + " skipped"), warnings.toString());
+    }
+
+    @Test
     void aStudyFolderWhoseSeriesFolderHoldsTwoSeriesStaysOneStudy() throws Exception {
         PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(37)
                 .withStudyId("1832055296"));
