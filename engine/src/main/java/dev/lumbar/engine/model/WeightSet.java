@@ -43,8 +43,11 @@ public final class WeightSet implements AutoCloseable {
     public static WeightSet open(ModelCard card, Map<String, long[]> expected)
             throws IOException {
         if (!Files.isRegularFile(card.weights())) {
+            String problem = Files.isDirectory(card.weights()) ? " is a folder, not a file"
+                    : Files.exists(card.weights()) ? " is not a regular file"
+                    : " does not exist";
             throw new ModelCardException(card.file(), "weights file " + card.weights()
-                    + " does not exist");
+                    + problem);
         }
         return open(card.weights(), "model '" + card.name() + "' (" + card.file() + ")",
                 expected, card.ignore());

@@ -130,5 +130,10 @@ class WeightSetTest {
         ModelCardException e = assertThrows(ModelCardException.class,
                 () -> WeightSet.open(card, expected()));
         assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+
+        Files.createDirectory(card.weights());
+        e = assertThrows(ModelCardException.class, () -> WeightSet.open(card, expected()));
+        assertTrue(e.getMessage().contains(card.weights() + " is a folder, not a file"),
+                e.getMessage());
     }
 }
