@@ -56,7 +56,6 @@ import picocli.CommandLine.Option;
             "--input nor --model it runs the bundled demo (an UNTRAINED ensemble on a",
             "synthetic study).",
             "",
-            "",
             "A study that fails for any reason (unreadable input, out of memory, a native",
             "error, past --study-timeout) is reported on stderr and in its JSON report",
             "(status failed, with the reason) and the batch goes on. On a GPU, bags that do",
@@ -78,8 +77,6 @@ public final class PredictCommand implements Callable<Integer> {
 
     /** The longest --study-timeout (about 31 years): far past any study, and exact in ns. */
     static final double MAX_STUDY_TIMEOUT_SECONDS = 1e9;
-
-    enum DeviceChoice { auto, cpu, cuda }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -105,8 +102,9 @@ public final class PredictCommand implements Callable<Integer> {
     Path reportDir;
 
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto",
-            description = "auto, cpu or cuda (default: ${DEFAULT-VALUE})")
-    DeviceChoice device;
+            description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}: the GPU"
+                    + " when one works, else the CPU)")
+    String device;
 
     @Option(names = "--threads", paramLabel = "N",
             description = "CPU worker threads (default: all cores)")
@@ -182,6 +180,13 @@ public final class PredictCommand implements Callable<Integer> {
         if (threads != null && (threads < 1 || threads > ForwardCommand.MAX_THREADS)) {
             err.println("lumbar predict: --threads must be between 1 and "
                     + ForwardCommand.MAX_THREADS + ", got " + threads);
+            return Main.BAD_INPUT;
+        }
+
+        try {
+            Backends.requireKnown(device);
+        } catch (IllegalArgumentException e) {
+            err.println("lumbar predict: --" + e.getMessage());
             return Main.BAD_INPUT;
         }
 
@@ -307,8 +312,13 @@ public final class PredictCommand implements Callable<Integer> {
     private static String folderProblem(String option, Path given, Path folder) {
         for (Path p = folder; p != null; p = p.getParent()) {
             if (Files.exists(p)) {
-                return Files.isDirectory(p) ? null : option + " " + given + ": " + p
-                        + " is a file, so no folder can be made there";
+                if (!Files.isDirectory(p)) {
+                    return option + " " + given + ": " + p + " is a file, so no folder can be"
+                            + " made there";
+                }
+                // refused now, not after every study has been read and graded
+                return Files.isWritable(p) ? null : option + " " + given + ": the folder " + p
+                        + " is not writable";
             }
         }
         return null;
@@ -421,6 +431,14 @@ public final class PredictCommand implements Callable<Integer> {
             // at the end; a crash in between leaves it and the journal of this run
             try (SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
                     : SubmissionWriter.create(outFile)) {
+                // a batch stopped by a signal (a scheduler, Ctrl-C) says how to carry on
+                Thread resumeHint = new Thread(() -> {
+                    err.println("lumbar predict: stopped before the batch finished; the studies"
+                            + " graded so far are kept: run the same command with --resume to"
+                            + " grade the rest");
+                    err.flush();
+                });
+                Runtime.getRuntime().addShutdownHook(resumeHint);
                 try {
                     return gradeAll(studies, manifest, version, models, given, backend, engine,
                             submission, stdout, err);
@@ -428,6 +446,12 @@ public final class PredictCommand implements Callable<Integer> {
                     // a batch that broke off replaces nothing; --resume continues its journal
                     submission.abandon();
                     throw e;
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(resumeHint);
+                    } catch (IllegalStateException e) {
+                        // the JVM is already stopping: the hint is being printed
+                    }
                 }
             }
         }
@@ -598,7 +622,7 @@ public final class PredictCommand implements Callable<Integer> {
             return null;
         }
         try {
-            return Backends.open(device.name(), workers);
+            return Backends.open(device, workers);
         } catch (IllegalArgumentException | IllegalStateException e) {
             err.println("lumbar predict: " + message(e));
             return null;

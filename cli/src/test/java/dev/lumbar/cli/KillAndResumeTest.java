@@ -58,12 +58,7 @@ class KillAndResumeTest {
 
         // a forked run, killed with SIGKILL as soon as its first study is finished
         Path out = dir.resolve("out");
-        List<String> command = new ArrayList<>(List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(predictArgs(input, out));
-        Process run = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process run = fork(predictArgs(input, out));
         String firstDone = null;
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(
                 run.getInputStream(), StandardCharsets.UTF_8))) {
@@ -97,6 +92,41 @@ class KillAndResumeTest {
         assertEquals(expected, actual, journaled + " studies came from the killed run");
         assertEquals(files(reference), files(out), "a different set of files");
         assertFalse(Files.exists(journal), "the journal was left behind");
+    }
+
+    /** A batch stopped by TERM (a scheduler, Ctrl-C through the launcher) says how to go on. */
+    @Test
+    void aBatchStoppedByTermSaysToResume() throws Exception {
+        Path input = dir.resolve("studies");
+        for (int s = 0; s < 3; s++) {
+            PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(50 + s)
+                    .withStudyId(Integer.toString(6001 + s))), input);
+        }
+        Process run = fork(predictArgs(input, dir.resolve("out")));
+        List<String> output = new ArrayList<>();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(
+                run.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                output.add(line);
+                if (line.startsWith("[1/3]")) {
+                    run.toHandle().destroy(); // TERM, leaving the output open to read
+                }
+            }
+        }
+        assertTrue(run.waitFor(60, TimeUnit.SECONDS), "the stopped run did not end");
+        assertEquals(143, run.exitValue(), String.join("\n", output));
+        assertTrue(output.getLast().endsWith("run the same command with --resume to grade the"
+                + " rest"), String.join("\n", output));
+    }
+
+    /** {@code lumbar} with {@code args} in a JVM of its own, stdout and stderr together. */
+    private static Process fork(List<String> args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(args);
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
     }
 
     /** Every file under {@code root}, relative, sorted: temporary and partial files show up. */

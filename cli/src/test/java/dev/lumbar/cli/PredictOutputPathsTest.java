@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,6 +73,41 @@ class PredictOutputPathsTest {
         assertTrue(run.err().contains("--report-dir " + reports + " is a file, not a folder"),
                 run.err());
         assertFalse(Files.exists(work.resolve("out")), "no empty output folder is left");
+    }
+
+    /** Refused before the ensemble, not after every study has been read and graded. */
+    @Test
+    void aReadOnlyOutputFolderIsRefusedFirst() throws IOException {
+        Path locked = Files.createDirectories(work.resolve("locked"));
+        Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            org.junit.jupiter.api.Assumptions.assumeFalse(Files.isWritable(locked),
+                    "this user may write into a read-only folder (root)");
+            CommandRun run = predict(locked.resolve("s.csv"), work.resolve("reports"));
+
+            assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+            assertTrue(run.err().contains("--out " + locked.resolve("s.csv") + ": the folder "
+                    + locked + " is not writable"), run.err());
+        } finally {
+            Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    /** A device is checked by its spelling before anything is read; cuda:N is a spelling. */
+    @Test
+    void aMisspeltDeviceIsRefusedFirstAndCudaWithAnOrdinalIsAccepted() throws IOException {
+        Path input = Files.createDirectories(work.resolve("in"));
+        CommandRun tpu = CommandRun.lumbar("predict", "--input", input.toString(), "--model",
+                work.resolve("absent.ensemble.json").toString(), "--device", "tpu");
+        assertEquals(Main.BAD_INPUT, tpu.exit(), tpu.err());
+        assertEquals("lumbar predict: --device 'tpu': expected auto, cpu, cuda or cuda:N",
+                tpu.err().strip());
+
+        CommandRun ordinal = CommandRun.lumbar("predict", "--input", input.toString(),
+                "--model", work.resolve("absent.ensemble.json").toString(), "--device",
+                "cuda:0");
+        assertEquals(Main.BAD_INPUT, ordinal.exit(), ordinal.err());
+        assertTrue(ordinal.err().contains("absent.ensemble.json"), ordinal.err());
     }
 
     @Test

@@ -28,11 +28,11 @@ public final class Backends {
     }
 
     public static Backend open(String choice, int threads, CudaOptions cudaOptions) {
-        String normalised = choice.trim().toLowerCase(Locale.ROOT);
-        if (normalised.equals("cpu")) {
+        Choice device = parse(choice);
+        if (device.kind().equals("cpu")) {
             return new CpuBackend(threads);
         }
-        if (normalised.equals("auto")) {
+        if (device.kind().equals("auto")) {
             CudaBackend.Probe probe = CudaBackend.probe(NativeLibraries.system());
             if (probe.usable()) {
                 try {
@@ -46,23 +46,44 @@ public final class Backends {
             }
             return new CpuBackend(threads);
         }
-        if (normalised.equals("cuda") || normalised.startsWith("cuda:")) {
-            int ordinal = 0;
-            if (normalised.startsWith("cuda:")) {
-                try {
-                    ordinal = Integer.parseInt(normalised.substring(5));
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("device '" + choice + "': expected cuda:N "
-                            + "with N a GPU number");
+        CudaBackend.Probe probe = CudaBackend.probe(NativeLibraries.system());
+        if (!probe.usable()) {
+            throw new IllegalStateException("no usable GPU for --device " + choice + ": "
+                    + probe.summary() + " (use --device cpu or auto)");
+        }
+        return CudaBackend.open(new CudaOptions(device.ordinal(), cudaOptions.precision(),
+                cudaOptions.deterministic(), cudaOptions.memoryLimitBytes()));
+    }
+
+    /**
+     * Checks that {@code choice} names a device {@link #open} knows, without opening anything,
+     * so that a command can refuse a misspelt device before its slow work.
+     *
+     * @throws IllegalArgumentException for an unknown choice
+     */
+    public static void requireKnown(String choice) {
+        parse(choice);
+    }
+
+    /** A device choice: {@code kind} is auto, cpu or cuda; {@code ordinal} the GPU's number. */
+    private record Choice(String kind, int ordinal) { }
+
+    private static Choice parse(String choice) {
+        String normalised = choice.trim().toLowerCase(Locale.ROOT);
+        if (normalised.equals("cpu") || normalised.equals("auto") || normalised.equals("cuda")) {
+            return new Choice(normalised, 0);
+        }
+        if (normalised.startsWith("cuda:")) {
+            try {
+                int ordinal = Integer.parseInt(normalised.substring(5));
+                if (ordinal >= 0) {
+                    return new Choice("cuda", ordinal);
                 }
+            } catch (NumberFormatException e) {
+                // refused below with the form expected
             }
-            CudaBackend.Probe probe = CudaBackend.probe(NativeLibraries.system());
-            if (!probe.usable()) {
-                throw new IllegalStateException("no usable GPU for --device " + choice + ": "
-                        + probe.summary() + " (use --device cpu or auto)");
-            }
-            return CudaBackend.open(new CudaOptions(ordinal, cudaOptions.precision(),
-                    cudaOptions.deterministic(), cudaOptions.memoryLimitBytes()));
+            throw new IllegalArgumentException("device '" + choice + "': expected cuda:N with N"
+                    + " a GPU number");
         }
         throw new IllegalArgumentException("device '" + choice + "': expected auto, cpu, cuda "
                 + "or cuda:N");
