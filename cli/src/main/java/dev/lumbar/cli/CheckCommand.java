@@ -48,7 +48,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "check",
         mixinStandardHelpOptions = true,
         description = {
-            "Checks and describes weights, model cards, ensemble manifests and .npy arrays.",
+            "Checks and describes weights, model cards, ensemble manifests and NumPy arrays"
+                    + " (.npy).",
             "A file's kind is judged by its first bytes, not its name. A model card is",
             "checked as forward would load it: its backbone and head are built and the",
             "weights it names must hold exactly the tensors they expect, with their shapes.",

@@ -70,21 +70,21 @@ public final class InspectCommand implements Callable<Integer> {
                 scan.warnings().forEach(w -> out.println("  - " + w));
             }
             if (scan.studies().isEmpty()) {
-                err.println(Redaction.path(dir) + ": no DICOM image found");
+                err.println("lumbar inspect: " + Redaction.path(dir) + ": no DICOM image found");
                 return Main.BAD_INPUT;
             }
             if (timing) {
                 int[] failedOfTotal = printTiming(out, scan, reader);
                 if (failedOfTotal[0] > 0) {
-                    err.printf(Locale.ROOT, "%s: %d of %d stacks could not be decoded (see"
-                            + " above)%n", Redaction.path(dir), failedOfTotal[0],
+                    err.printf(Locale.ROOT, "lumbar inspect: %s: %d of %d stacks could not be"
+                            + " decoded (see above)%n", Redaction.path(dir), failedOfTotal[0],
                             failedOfTotal[1]);
                     return Main.BAD_INPUT;
                 }
             }
             return 0;
         } catch (StudyException e) {
-            err.println(e.getMessage());
+            err.println("lumbar inspect: " + e.getMessage());
             return Main.BAD_INPUT;
         } finally {
             out.flush();

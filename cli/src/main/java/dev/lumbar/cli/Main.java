@@ -13,14 +13,14 @@ import picocli.CommandLine.Command;
             "Exit codes: 0 done, 1 internal error (a bug; --verbose shows its stack trace)",
             "or the JVM out of memory, 2 bad usage or input; commands add their own, listed",
             "in their --help."},
-        subcommands = {CommandLine.HelpCommand.class,
+        subcommands = {PredictCommand.class,
                 InspectCommand.class,
                 ScoreCommand.class,
                 ForwardCommand.class,
                 CheckCommand.class,
                 PhantomCommand.class,
                 DoctorCommand.class,
-                PredictCommand.class})
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code of an unexpected failure inside a command: a bug to report. */

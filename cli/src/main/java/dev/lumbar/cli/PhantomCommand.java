@@ -19,11 +19,12 @@ import picocli.CommandLine.Option;
 @Command(name = "phantom",
         mixinStandardHelpOptions = true,
         description = {
-            "Writes a synthetic lumbar study in the Kaggle layout: OUT/<study>/<series>/<n>.dcm"
-                    + " (sagittal T1, sagittal T2, axial T2 in one tilted stack per disc), plus"
-                    + " OUT/series_descriptions.csv, OUT/ground_truth.csv (world mm of every"
-                    + " level and target) and OUT/label_coordinates.csv (Kaggle-style pixel"
-                    + " coordinates). The same seed always writes the same bytes.",
+            "Writes a synthetic lumbar study in the Kaggle layout.",
+            "Its images go to OUT/<study>/<series>/<n>.dcm (sagittal T1, sagittal T2, axial",
+            "T2 in one tilted stack per disc), with OUT/series_descriptions.csv,",
+            "OUT/ground_truth.csv (world mm of every level and target) and",
+            "OUT/label_coordinates.csv (Kaggle-style pixel coordinates). The same seed always",
+            "writes the same bytes.",
             "The patient tags are fake; override them to plant recognisable values.",
             "Exit codes: 0 written, 2 bad option or OUT cannot be written."})
 public final class PhantomCommand implements Callable<Integer> {
@@ -35,27 +36,33 @@ public final class PhantomCommand implements Callable<Integer> {
             description = "folder to write into (created if missing)")
     Path out;
 
-    @Option(names = "--seed", defaultValue = "1", description = "drives anatomy, geometry, noise"
-            + " and identifiers (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "drives anatomy, geometry, noise and identifiers"
+                    + " (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--study-id", description = "study folder name (default: drawn from the"
-            + " seed)")
+    @Option(names = "--study-id", paramLabel = "NAME",
+            description = "study folder name (default: drawn from the seed)")
     String studyId;
 
-    @Option(names = "--patient-name", description = "PatientName, e.g. DOE^JANE")
+    @Option(names = "--patient-name", paramLabel = "NAME",
+            description = "PatientName, e.g. DOE^JANE")
     String patientName;
 
-    @Option(names = "--patient-id", description = "PatientID")
+    @Option(names = "--patient-id", paramLabel = "ID",
+            description = "PatientID")
     String patientId;
 
-    @Option(names = "--birth-date", description = "PatientBirthDate, YYYYMMDD")
+    @Option(names = "--birth-date", paramLabel = "YYYYMMDD",
+            description = "PatientBirthDate, YYYYMMDD")
     String birthDate;
 
-    @Option(names = "--accession", description = "AccessionNumber")
+    @Option(names = "--accession", paramLabel = "NUMBER",
+            description = "AccessionNumber")
     String accession;
 
-    @Option(names = "--institution", description = "InstitutionName")
+    @Option(names = "--institution", paramLabel = "NAME",
+            description = "InstitutionName")
     String institution;
 
     @Override
