@@ -281,9 +281,6 @@ public final class StudyScanner {
 
     private void scanKaggle(Path dir, List<Path> files, Map<Path, HeaderResult> read,
             int depth, List<Study> studies, Map<String, Integer> namesUsed) {
-        // LIMITATION: series folders are named as they are, so a tree laid out like Kaggle's
-        // but with UID folder names shows those UIDs in series names, warnings and the JSON
-        // report; study folder names (studyName) and file names within warnings are masked.
         Map<String, Map<String, List<Path>>> tree = new LinkedHashMap<>();
         Map<String, List<Path>> looseFiles = new HashMap<>();
         String single = folderName(dir);
@@ -310,7 +307,8 @@ public final class StudyScanner {
                     namesUsed);
             List<String> warnings = new ArrayList<>();
             List<Series> series = new ArrayList<>();
-            Map<String, List<Path>> folders = new LinkedHashMap<>(study.getValue());
+            Map<String, List<Path>> folders = new LinkedHashMap<>();
+            study.getValue().forEach((folder, paths) -> folders.put(seriesName(folder), paths));
             addLooseSeries(id, folders, looseFiles.getOrDefault(study.getKey(), List.of()),
                     studyUid, read, warnings);
             for (var s : withinLimits(folders, e -> e.getKey(), warnings)
@@ -853,6 +851,17 @@ public final class StudyScanner {
     // Doe_John is shown as it is.
     static String shownStudyName(String folder) {
         return Redaction.looksLikePersonName(folder) ? "study" : Redaction.name(folder);
+    }
+
+    /**
+     * What a series folder is called: its name, or, where the name is a UID or holds one
+     * (exporters name series folders by SeriesInstanceUID), the name masked
+     * ({@link Redaction#name}) with a tag of the whole name, so that two series of a study stay
+     * apart and a series is called the same in every run: {@code …7527-3fa9c1}.
+     */
+    static String seriesName(String folder) {
+        String shown = Redaction.name(folder);
+        return shown.equals(folder) ? folder : shown + "-" + Redaction.tag(folder);
     }
 
     /**

@@ -181,6 +181,29 @@ class StudyLayoutTest {
         }
     }
 
+    /** Series folders named by SeriesInstanceUID are masked, and kept apart by a tag. */
+    @Test
+    void seriesFoldersNamedByUidAreMaskedAndStayApart() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(43)
+                .withStudyId("1832055296"));
+        Path studyDir = PhantomWriter.write(phantom, dir);
+        List<String> uids = List.of("1.2.826.0.1.3680043.8.498.11117527",
+                "1.2.826.0.1.3680043.8.498.22227527", "SE_1.2.826.0.1.3680043.8.498.3");
+        for (int i = 0; i < 3; i++) {
+            Files.move(studyDir.resolve(phantom.series().get(i).seriesId()),
+                    studyDir.resolve(uids.get(i)));
+        }
+        List<String> ids = scan(dir, SeriesDescriptions.none()).studies().getFirst().series()
+                .stream().map(Series::id).sorted().toList();
+        assertEquals(3, ids.size());
+        assertTrue(ids.get(0).matches("SE_<uid withheld>-[0-9a-f]{6}"), ids.toString());
+        assertTrue(ids.get(1).matches("…7527-[0-9a-f]{6}"), ids.toString());
+        assertTrue(ids.get(2).matches("…7527-[0-9a-f]{6}"), ids.toString());
+        assertFalse(ids.get(1).equals(ids.get(2)), ids.toString());
+        assertEquals(ids, scan(dir, SeriesDescriptions.none()).studies().getFirst().series()
+                .stream().map(Series::id).sorted().toList(), "the same names in every run");
+    }
+
     @Test
     void aStudyFolderNamedByUidKeepsItsNameWhateverStudiesLieBesideIt() throws Exception {
         // --resume matches studies by name: a new study must never take the name that an
