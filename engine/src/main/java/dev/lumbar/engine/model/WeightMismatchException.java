@@ -5,8 +5,9 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A weights file that does not fit the network built for it, or holds values it cannot run. Every problem is listed at once,
- * so a bad conversion is diagnosed in one run instead of one missing tensor at a time.
+ * A weights file that does not fit the network built for it, or holds values it cannot run.
+ * Every problem is listed at once, so a bad conversion is diagnosed in one run instead of one
+ * missing tensor at a time.
  */
 public final class WeightMismatchException extends IOException {
 

@@ -14,8 +14,8 @@ import dev.lumbar.engine.tensor.Tensor;
  * @param instanceNumbers each slice's InstanceNumber, in stack order (the slice numbering of
  *                 Kaggle's coordinate files)
  * @param seriesSlices where each slice lies among all of the series' slices (its stacks one
- *                 after another, each in position order), for the report: stacks follow one
- *                 another, and a slice that could not be read is missing from its stack
+ *                 after another, each in position order), for the report; a slice that
+ *                 could not be read is missing from its stack, so the numbers can skip one
  */
 public record Stack(String seriesId, SeriesType type, String typedBy, Tensor volume,
         StackGeometry geometry, int[] instanceNumbers, int[] seriesSlices) {

@@ -586,9 +586,9 @@ public final class StudyScanner {
 
     /**
      * The names of the folders from {@code root} (itself included) down to {@code file} that
-     * hold a word of the file's values of {@link #PATIENT_TAGS}: exporters name folders by patient ID or
-     * name ({@code MRN1534689}, {@code Rossi_Erik_19600613}), and a study named by such a
-     * folder would carry it into every log line, report and submission row.
+     * hold a word of the file's values of {@link #PATIENT_TAGS}: exporters name folders by
+     * patient ID or name ({@code MRN1534689}, {@code Rossi_Erik_19600613}), and a study named
+     * by such a folder would carry it into every log line, report and submission row.
      */
     private static Set<String> identifyingFolders(Path root, Path file, List<String> patient) {
         Set<String> found = new HashSet<>();
