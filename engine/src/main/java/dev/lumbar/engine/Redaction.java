@@ -43,6 +43,16 @@ public final class Redaction {
 
     private static final Pattern NOT_A_WORD = Pattern.compile("[^\\p{L}\\p{N}]+");
 
+    /** A DICOM date (DA): YYYYMMDD. */
+    private static final Pattern DICOM_DATE = Pattern.compile(
+            "(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])");
+
+    /**
+     * The fewest letters and digits an identifying value must have to be looked for with its
+     * separators taken out: shorter runs turn up in ordinary descriptions by chance.
+     */
+    static final int MIN_SPELLED_OUT = 6;
+
     private static final Pattern UID_IN_TEXT = Pattern.compile(
             "(?<![0-9.])[0-2](\\.(0|[1-9][0-9]*)){3,}(?![0-9]|\\.[0-9])");
 
@@ -157,20 +167,38 @@ public final class Redaction {
     }
 
     /**
-     * Whether any word of {@code text}, ignoring case, is a word of one of the
-     * {@code identifying} values (null ones ignored), since a description typed by hand can
-     * carry them in any form ({@code AX T2 Doe, John 19600101}). Words of one character are
-     * not compared.
+     * Whether {@code text} holds one of the {@code identifying} values (null ones ignored),
+     * ignoring case, since a description typed by hand can carry them in any form: a word of
+     * one ({@code AX T2 Doe, John}; words of one character are not compared), or a whole value
+     * of at least {@value #MIN_SPELLED_OUT} letters and digits written with other separators
+     * or none ({@code MRN 1534689} for MRN1534689, {@code 1960-06-13} for 19600613). A date
+     * (eight digits, as DICOM writes them) is also looked for day first and month first
+     * ({@code 13.06.1960}, {@code 06/13/1960}).
      */
-    public static boolean holdsIdentifyingWord(String text, Collection<String> identifying) {
+    // LIMITATION: a date with a two-digit year or a month name, and a value split by other
+    // words, are not recognised.
+    public static boolean holdsIdentifyingValue(String text, Collection<String> identifying) {
         Set<String> words = new HashSet<>();
+        Set<String> spelledOut = new HashSet<>();
         for (String value : identifying) {
-            if (value != null) {
-                for (String word : NOT_A_WORD.split(value.toLowerCase(Locale.ROOT))) {
-                    if (word.length() > 1) {
-                        words.add(word);
-                    }
+            if (value == null) {
+                continue;
+            }
+            for (String word : NOT_A_WORD.split(value.toLowerCase(Locale.ROOT))) {
+                if (word.length() > 1) {
+                    words.add(word);
                 }
+            }
+            String joined = lettersAndDigits(value);
+            if (joined.length() >= MIN_SPELLED_OUT) {
+                spelledOut.add(joined);
+            }
+            if (DICOM_DATE.matcher(joined).matches()) {
+                String year = joined.substring(0, 4);
+                String month = joined.substring(4, 6);
+                String day = joined.substring(6, 8);
+                spelledOut.add(day + month + year);
+                spelledOut.add(month + day + year);
             }
         }
         for (String word : NOT_A_WORD.split(text.toLowerCase(Locale.ROOT))) {
@@ -178,7 +206,13 @@ public final class Redaction {
                 return true;
             }
         }
-        return false;
+        String joined = lettersAndDigits(text);
+        return spelledOut.stream().anyMatch(joined::contains);
+    }
+
+    /** {@code text} lower-cased with everything but letters and digits taken out. */
+    private static String lettersAndDigits(String text) {
+        return NOT_A_WORD.matcher(text.toLowerCase(Locale.ROOT)).replaceAll("");
     }
 
     /**

@@ -57,13 +57,30 @@ class RedactionTest {
                 "St. Elsewhere", "X");
         for (String text : List.of("AX T2 Leaktest, Name 19010203", "sag t2 leaktest",
                 "AX T2 (19010203)", "pid 4711 AX", "ELSEWHERE sagittal")) {
-            assertTrue(Redaction.holdsIdentifyingWord(text, identifying), text);
+            assertTrue(Redaction.holdsIdentifyingValue(text, identifying), text);
         }
         // whole words only, one-letter words not compared
-        assertFalse(Redaction.holdsIdentifyingWord("AX T2 NAMELESS", identifying));
-        assertFalse(Redaction.holdsIdentifyingWord("SAG T2 X", identifying));
-        assertFalse(Redaction.holdsIdentifyingWord("DOE^JANE", identifying));
-        assertFalse(Redaction.holdsIdentifyingWord("SAG T1", List.of()));
+        assertFalse(Redaction.holdsIdentifyingValue("AX T2 NAMELESS", identifying));
+        assertFalse(Redaction.holdsIdentifyingValue("SAG T2 X", identifying));
+        assertFalse(Redaction.holdsIdentifyingValue("DOE^JANE", identifying));
+        assertFalse(Redaction.holdsIdentifyingValue("SAG T1", List.of()));
+    }
+
+    /** A value written with other separators, and a date in another order, are found too. */
+    @Test
+    void identifyingValuesWrittenAnotherWayAreFound() {
+        List<String> identifying = List.of("MRN1534689", "19600613", "OSPEDALE^CENTRALE",
+                "A12");
+        for (String text : List.of("SAG T2 MRN 1534689", "AX T2 mrn-1534689",
+                "born 1960-06-13", "SAG 13.06.1960", "06/13/1960 AX", "ospedale_centrale t1",
+                "T2 A12")) {
+            assertTrue(Redaction.holdsIdentifyingValue(text, identifying), text);
+        }
+        // short values only as whole words: "a1 2" is not A12
+        for (String text : List.of("SAG T2 TSE 384", "AX T2 a1 2", "T1 2019-06-13",
+                "MRN 153468", "SAG T2/STIR")) {
+            assertFalse(Redaction.holdsIdentifyingValue(text, identifying), text);
+        }
     }
 
     @Test

@@ -604,7 +604,7 @@ public final class StudyScanner {
             // LIMITATION: a folder named by a patient ID of digits alone is shown: Kaggle's
             // study folders are plain integers, and its files carry that integer as PatientID
             if (!folder.chars().allMatch(Character::isDigit)
-                    && Redaction.holdsIdentifyingWord(folder, patient)) {
+                    && Redaction.holdsIdentifyingValue(folder, patient)) {
                 found.add(folder);
             }
         }
@@ -621,7 +621,7 @@ public final class StudyScanner {
         if (text == null) {
             return null;
         }
-        return Redaction.holdsIdentifyingWord(text, values(header, Tag.IDENTIFYING))
+        return Redaction.holdsIdentifyingValue(text, values(header, Tag.IDENTIFYING))
                 ? Redaction.IDENTIFIER_WITHHELD : text;
     }
 
