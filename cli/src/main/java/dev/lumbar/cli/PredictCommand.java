@@ -116,7 +116,9 @@ public final class PredictCommand implements Callable<Integer> {
                     + " located by stage 1")
     Path coordinates;
 
-    @Option(names = "--resume", description = "keep the studies already in --out and skip them")
+    @Option(names = "--resume", description = "carry on the last run: keep the studies it"
+            + " finished and skip them (those in its journal, --out with .partial added, after"
+            + " a stop; else those in --out)")
     boolean resume;
 
     @Option(names = "--study-timeout", paramLabel = "SECONDS", defaultValue = "600",

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -26,7 +27,8 @@ import java.util.Set;
  * write and a forced flush; {@link #close()} writes the complete file atomically and removes
  * the journal. After a crash the journal holds every finished study (a torn last study is
  * dropped when read), is itself a valid partial submission, and {@link #resume} continues from
- * it. {@link #abandon()} stops the same way on purpose. The file itself is only ever replaced
+ * it (and not from the file, which may hold an earlier batch). {@link #abandon()} stops the
+ * same way on purpose. The file itself is only ever replaced
  * by that atomic write, so no failure or crash leaves it truncated. Thread-safe: studies
  * finishing on different threads may append concurrently.
  */
@@ -56,13 +58,16 @@ public final class SubmissionWriter implements AutoCloseable {
     }
 
     /**
-     * A writer that keeps the complete studies already in {@code file} and in its journal,
-     * for rerunning an interrupted batch; {@link #completedStudies()} says what to skip.
+     * A writer that keeps the complete studies of the latest run, for rerunning an interrupted
+     * batch or adding studies to a finished one; {@link #completedStudies()} says what to skip.
+     * The latest run is the journal where there is one: every run starts its journal afresh
+     * (a resumed one with the studies it keeps) and removes it when it writes the file, so a
+     * journal is always newer than the file beside it, which may hold an earlier batch graded
+     * by other weights. Without a journal it is the file.
      */
     public static SubmissionWriter resume(Path file) throws IOException {
         SubmissionWriter writer = new SubmissionWriter(file);
-        writer.readComplete(writer.file);
-        writer.readComplete(writer.journal);
+        writer.readComplete(Files.exists(writer.journal) ? writer.journal : writer.file);
         writer.openJournal();
         return writer;
     }
@@ -206,6 +211,11 @@ public final class SubmissionWriter implements AutoCloseable {
                 channel.write(bytes);
             }
         });
+        // the journal becomes the file: readable by those who may read the file, no others
+        if (Files.exists(file) && Files.getFileStore(journal)
+                .supportsFileAttributeView(PosixFileAttributeView.class)) {
+            Files.setPosixFilePermissions(journal, Files.getPosixFilePermissions(file));
+        }
         journalChannel = FileChannel.open(journal, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND);
     }

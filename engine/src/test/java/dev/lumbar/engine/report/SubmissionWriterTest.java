@@ -149,9 +149,41 @@ class SubmissionWriterTest {
         }
 
         assertEquals(earlier, Files.readAllLines(file), "the earlier submission is whole");
+        // resuming carries on the broken run, which started afresh: the earlier file's
+        // studies (graded perhaps by other weights) are graded again, not kept
         try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
-            assertEquals(Set.of("101", "202"), resumed.completedStudies());
+            assertEquals(Set.of("202"), resumed.completedStudies());
+            resumed.append("101", probabilities(2));
         }
+        List<String> lines = Files.readAllLines(file);
+        assertTrue(lines.get(1).startsWith("202_"), lines.get(1));
+        assertEquals(1 + 50, lines.size());
+
+        // a resumed run that broke off keeps what it had kept, as its journal begins with it
+        try (SubmissionWriter broken = SubmissionWriter.resume(file)) {
+            broken.append("303", probabilities(3));
+            broken.abandon();
+        }
+        try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
+            assertEquals(List.of("202", "101", "303"), List.copyOf(resumed.completedStudies()));
+        }
+    }
+
+    @Test
+    void theJournalTakesTheFilesModeSoItsRowsAreNoMoreReadable() throws Exception {
+        Path file = temp.resolve("submission.csv");
+        assumeTrue(Files.getFileStore(temp).supportsFileAttributeView("posix"));
+        try (SubmissionWriter first = SubmissionWriter.create(file)) {
+            first.append("101", probabilities(0));
+        }
+        var ownerOnly = java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+        Files.setPosixFilePermissions(file, ownerOnly);
+        try (SubmissionWriter second = SubmissionWriter.create(file)) {
+            second.append("202", probabilities(1));
+            assertEquals(ownerOnly, Files.getPosixFilePermissions(
+                    temp.resolve("submission.csv.partial")));
+        }
+        assertEquals(ownerOnly, Files.getPosixFilePermissions(file));
     }
 
     @Test
