@@ -484,7 +484,7 @@ public final class PredictCommand implements Callable<Integer> {
                             + String.join("; ", warnings) + ")");
                 }
                 StudyEngine.Graded graded = engine.predict(study.id(), stacks.stacks(),
-                        given.forStudy(study.id()), warnings);
+                        given.forStudy(study.folder()), warnings);
                 if (graded.result().targets().stream()
                         .allMatch(StudyResult.TargetResult::fromPriors)) {
                     // priors fill a partial gap; a study with nothing graded is no result

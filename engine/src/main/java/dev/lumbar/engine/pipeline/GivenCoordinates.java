@@ -4,6 +4,7 @@ import dev.lumbar.engine.io.Csv;
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
 import dev.lumbar.engine.spine.Target;
+import dev.lumbar.engine.study.StudyScanner;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +28,8 @@ import java.util.Map;
 public final class GivenCoordinates {
 
     /**
-     * One given point: a target on slice {@code instance} of series {@code seriesId}.
+     * One given point: a target on slice {@code instance} of series {@code seriesId} (the name
+     * the series is shown by, {@link StudyScanner#seriesName} of the file's series_id).
      *
      * @param source where the row came from ({@code file: line N}), for warnings
      */
@@ -100,7 +102,8 @@ public final class GivenCoordinates {
                     .orElseThrow(() -> new IllegalArgumentException(where + "unknown level '"
                             + cells[column[4]] + "'"));
             try {
-                Point point = new Point(cells[column[1]].strip(),
+                // the series as the scanner shows it: a UID-named folder is found masked
+                Point point = new Point(StudyScanner.seriesName(cells[column[1]].strip()),
                         Integer.parseInt(cells[column[2]].strip()),
                         new Target(condition, level), Double.parseDouble(cells[column[5]]),
                         Double.parseDouble(cells[column[6]]), source);
@@ -114,9 +117,9 @@ public final class GivenCoordinates {
         return new GivenCoordinates(byStudy);
     }
 
-    /** The points given for study {@code studyId} (its folder name). */
-    public List<Point> forStudy(String studyId) {
-        return byStudy.getOrDefault(studyId, List.of());
+    /** The points given for the study in folder {@code studyFolder} ({@code Study.folder()}). */
+    public List<Point> forStudy(String studyFolder) {
+        return byStudy.getOrDefault(studyFolder, List.of());
     }
 
     public boolean isEmpty() {

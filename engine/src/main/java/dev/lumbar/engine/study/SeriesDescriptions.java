@@ -109,9 +109,10 @@ public final class SeriesDescriptions {
      * Warnings about rows that were ignored (malformed), and about rows naming a series that is
      * not among {@code found} ({@code study/series} names): one per missing series of a study
      * that is there, one in all for the rows of studies that are not (a CSV of a whole data set
-     * often covers more studies than the input holds).
+     * often covers more studies than the input holds). {@code shownStudies} gives the name
+     * each study folder is shown by.
      */
-    public List<String> unmatched(Set<String> found) {
+    public List<String> unmatched(Set<String> found, Map<String, String> shownStudies) {
         List<String> warnings = new ArrayList<>(rowProblems);
         Set<String> studies = new HashSet<>();
         found.forEach(k -> studies.add(k.substring(0, k.lastIndexOf('/'))));
@@ -125,7 +126,7 @@ public final class SeriesDescriptions {
             String study = row.getKey().substring(0, slash);
             if (studies.contains(study)) {
                 warnings.add(shownFile + " line " + row.getValue() + ": study "
-                        + Redaction.name(study) + " has no series "
+                        + shownStudies.getOrDefault(study, "?") + " has no series "
                         + Redaction.name(row.getKey().substring(slash + 1))
                         + " in the input; row ignored");
             } else {
@@ -178,7 +179,12 @@ public final class SeriesDescriptions {
         return byStudyAndSeries.size();
     }
 
+    /**
+     * A row's key: the study's folder name as given, and the series' as the scanner shows it
+     * ({@link StudyScanner#seriesName}), so that a series folder named by UID, shown masked,
+     * is still found by the UID a row gives.
+     */
     private static String key(String study, String series) {
-        return study.strip() + "/" + series.strip();
+        return study.strip() + "/" + StudyScanner.seriesName(series.strip());
     }
 }

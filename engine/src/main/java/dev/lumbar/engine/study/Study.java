@@ -17,6 +17,16 @@ public record Study(String id, Path directory, List<Series> series, List<String>
         warnings = List.copyOf(warnings);
     }
 
+    /**
+     * The name of the study's folder as the input has it, to match the rows of the CSV files
+     * given with the input (series descriptions, coordinates), which name studies so; never
+     * shown, as it may be a UID or carry the patient's identifiers where {@link #id} does not.
+     */
+    public String folder() {
+        Path name = directory.getFileName();
+        return name == null ? "" : name.toString();
+    }
+
     /** The series of {@code type} the pipeline reads: the first one typed so. */
     public Optional<Series> series(SeriesType type) {
         return series.stream().filter(s -> s.type() == type).findFirst();

@@ -152,9 +152,11 @@ public final class StudyScanner {
             }
         }
         withholdIdentifyingFolders(headers.values(), studies, warnings);
+        Map<String, String> shownStudies = new HashMap<>();
+        studies.forEach(st -> shownStudies.putIfAbsent(st.folder(), st.id()));
         descriptions.unmatched(studies.stream().flatMap(st -> st.series().stream()
-                .map(se -> st.id() + "/" + se.id())).collect(java.util.stream.Collectors
-                        .toSet())).forEach(warnings::add);
+                .map(se -> st.folder() + "/" + se.id())).collect(java.util.stream.Collectors
+                        .toSet()), shownStudies).forEach(warnings::add);
         long nanos = System.nanoTime() - start;
         for (Study s : studies) {
             LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2,choice,0#0 slices"
@@ -327,7 +329,8 @@ public final class StudyScanner {
                         headers.add(r.header());
                     }
                 }
-                buildSeries(id, s.getKey(), headers, warnings).ifPresent(series::add);
+                buildSeries(study.getKey(), s.getKey(), headers, warnings)
+                        .ifPresent(series::add);
             }
             studies.add(finish(id, studyDir, series, warnings));
         }
@@ -446,7 +449,7 @@ public final class StudyScanner {
             for (List<FileHeader> headers : ordered) {
                 Integer number = headers.getFirst().seriesNumber();
                 String seriesId = unique(number == null ? "S" : "S" + number, seriesNames);
-                buildSeries(id, seriesId, headers, studyWarnings).ifPresent(series::add);
+                buildSeries(name, seriesId, headers, studyWarnings).ifPresent(series::add);
             }
             studies.add(finish(id, studyFolder, series, studyWarnings));
         }
@@ -706,7 +709,12 @@ public final class StudyScanner {
         return true;
     }
 
-    private java.util.Optional<Series> buildSeries(String studyId, String seriesId,
+    /**
+     * One series from its files' headers; {@code studyFolder} is the study's folder name as a
+     * series CSV names it (not the name the study is shown by), {@code seriesId} the series'
+     * name as shown, which the CSV's names are read into ({@link SeriesDescriptions}).
+     */
+    private java.util.Optional<Series> buildSeries(String studyFolder, String seriesId,
             List<FileHeader> headers, List<String> warnings) {
         if (headers.isEmpty()) {
             warnings.add("series " + seriesId + ": no readable image, left out");
@@ -727,10 +735,10 @@ public final class StudyScanner {
                 headers.stream().map(FileHeader::slice).toList(), unlocatedWhy, warnings);
         Stack main = stacks.stream().filter(Stack::geometryKnown)
                 .max(Comparator.comparingInt(Stack::size)).orElse(null);
-        descriptions.conflict(studyId, seriesId).ifPresent(c -> warnings.add("series "
+        descriptions.conflict(studyFolder, seriesId).ifPresent(c -> warnings.add("series "
                 + seriesId + ": " + c));
         SeriesTyping typing = SeriesTyper.type(new SeriesTyper.Evidence(
-                descriptions.find(studyId, seriesId).orElse(null), first.description(),
+                descriptions.find(studyFolder, seriesId).orElse(null), first.description(),
                 main == null ? null : main.normal(), first.repetitionTime(), first.echoTime(),
                 first.inversionTime()), note -> warnings.add("series " + seriesId + ": " + note));
         String syntax = headers.stream().map(FileHeader::transferSyntaxUid).distinct().count() == 1
@@ -859,7 +867,7 @@ public final class StudyScanner {
      * ({@link Redaction#name}) with a tag of the whole name, so that two series of a study stay
      * apart and a series is called the same in every run: {@code …7527-3fa9c1}.
      */
-    static String seriesName(String folder) {
+    public static String seriesName(String folder) {
         String shown = Redaction.name(folder);
         return shown.equals(folder) ? folder : shown + "-" + Redaction.tag(folder);
     }

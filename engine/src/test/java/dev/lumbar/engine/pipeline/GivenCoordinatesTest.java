@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
+import dev.lumbar.engine.study.StudyScanner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +37,22 @@ class GivenCoordinatesTest {
         assertEquals(Level.L1_L2, first.target().level());
         assertEquals(322.831858, first.x(), 1e-9);
         assertEquals(227.964602, first.y(), 1e-9);
+    }
+
+    /** A series folder named by UID is shown masked; its rows name it by the UID. */
+    @Test
+    void aSeriesNamedByUidIsTakenAsTheScannerShowsIt() throws IOException {
+        Path file = folder.resolve("c.csv");
+        Files.writeString(file, """
+                study_id,series_id,instance_number,condition,level,x,y
+                1.2.826.0.1.77,1.2.826.0.1.3680043.8.498.12345,3,Spinal Canal Stenosis,L1/L2,10,20
+                """);
+        List<GivenCoordinates.Point> points = GivenCoordinates.read(file)
+                .forStudy("1.2.826.0.1.77");
+        assertEquals(1, points.size());
+        assertEquals(StudyScanner.seriesName("1.2.826.0.1.3680043.8.498.12345"),
+                points.getFirst().seriesId());
+        assertTrue(points.getFirst().seriesId().startsWith("…2345-"), points.toString());
     }
 
     @Test

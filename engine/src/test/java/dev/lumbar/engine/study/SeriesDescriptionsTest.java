@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -43,7 +44,7 @@ class SeriesDescriptionsTest {
 
         // a short row is a warning naming file and line, not a refusal of the whole file
         Files.writeString(csv, "study_id,series_id,series_description\n1,2\n");
-        List<String> warnings = SeriesDescriptions.read(csv).unmatched(Set.of());
+        List<String> warnings = SeriesDescriptions.read(csv).unmatched(Set.of(), Map.of());
         assertTrue(warnings.size() == 1 && warnings.getFirst().contains("bad.csv line 2: 2"
                 + " fields"), warnings.toString());
     }

@@ -202,6 +202,20 @@ class StudyLayoutTest {
         assertFalse(ids.get(1).equals(ids.get(2)), ids.toString());
         assertEquals(ids, scan(dir, SeriesDescriptions.none()).studies().getFirst().series()
                 .stream().map(Series::id).sorted().toList(), "the same names in every run");
+
+        // a series CSV names the folders by their UIDs, and still types them
+        Path csv = Files.writeString(dir.resolve("series.csv"), "study_id,series_id,"
+                + "series_description\n1832055296," + uids.get(0) + ",Sagittal T1\n"
+                + "1832055296,1.2.3.4.5.6,Sagittal T1\n");
+        StudyScan typed = scan(dir, SeriesDescriptions.read(csv));
+        Series first = typed.studies().getFirst().series().stream()
+                .filter(se -> se.id().equals(StudyScanner.seriesName(uids.get(0))))
+                .findFirst().orElseThrow();
+        assertEquals(TypingRule.SERIES_CSV, first.typing().rule(), first.typing().reason());
+        assertTrue(typed.warnings().stream().anyMatch(w -> w.contains("line 3: study"
+                + " 1832055296 has no series ….5.6-")), typed.warnings().toString());
+        assertTrue(typed.warnings().stream().noneMatch(w -> w.contains("1.2.3.4.5.6")),
+                typed.warnings().toString());
     }
 
     @Test
