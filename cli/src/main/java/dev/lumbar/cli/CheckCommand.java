@@ -70,6 +70,9 @@ public final class CheckCommand implements Callable<Integer> {
             description = "list every tensor of a safetensors file (name, dtype, shape)")
     boolean listTensors;
 
+    /** How many unusable tensors a refusal names; the count says how many there are. */
+    private static final int MAX_LISTED = 20;
+
     /** What a file holds, judged by its first bytes. */
     enum Kind { SAFETENSORS, NPY, MODEL_CARD, UNKNOWN }
 
@@ -203,20 +206,50 @@ public final class CheckCommand implements Callable<Integer> {
                             Arrays.toString(entry.shape()));
                 }
             }
-            // no network runs on NaN or infinity: a file holding them is invalid even
-            // without a card, so a broken conversion is caught before a study is read
-            List<String> nonFinite = new ArrayList<>();
-            for (String name : weights.names()) {
-                long count = weights.nonFiniteCount(name);
-                if (count > 0) {
-                    nonFinite.add(name + " (" + count + ")");
+            if (indent.isEmpty()) {
+                requireRunnableValues(file, weights);
+            }
+        }
+    }
+
+    /**
+     * Refuses a weights file checked without its card whose tensors no network could run:
+     * F64 ones, NaN or infinity anywhere, a negative BatchNorm variance, as a card's check
+     * refuses them among the tensors it expects. BatchNorm's step counters are left alone, as
+     * loading leaves them.
+     */
+    private static void requireRunnableValues(Path file, Safetensors weights)
+            throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (Safetensors.Entry entry : weights.entries().values()) {
+            String name = entry.name();
+            if (name.endsWith(".num_batches_tracked") || !entry.dtype().isFloatingPoint()) {
+                continue;
+            }
+            if (!WeightSet.RUNNABLE.contains(entry.dtype())) {
+                problems.add(name + " is " + entry.dtype() + " (F32, F16 or BF16 are loaded)");
+                continue;
+            }
+            long nonFinite = weights.nonFiniteCount(name);
+            if (nonFinite > 0) {
+                problems.add(name + " holds " + nonFinite + " NaN or infinite");
+            } else if (name.endsWith(".running_var")) {
+                try (Tensor variance = weights.f32(name)) {
+                    long negative = 0;
+                    for (long i = 0; i < variance.numel(); i++) {
+                        negative += variance.getFloat(i) < 0 ? 1 : 0;
+                    }
+                    if (negative > 0) {
+                        problems.add(name + " holds " + negative + " negative variances");
+                    }
                 }
             }
-            if (!nonFinite.isEmpty()) {
-                throw new IOException(file + ": " + (nonFinite.size() == 1 ? "1 tensor holds"
-                        : nonFinite.size() + " tensors hold") + " NaN or infinite values: "
-                        + String.join(", ", nonFinite));
-            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IOException(file + ": " + problems.size() + " tensor"
+                    + (problems.size() == 1 ? "" : "s") + " no network can run: "
+                    + String.join("; ", problems.subList(0, Math.min(problems.size(),
+                            MAX_LISTED))) + (problems.size() > MAX_LISTED ? "; …" : ""));
         }
     }
 

@@ -213,8 +213,21 @@ class CheckCommandTest {
 
         result = lumbar("check", file.toString());
         assertEquals(Main.BAD_INPUT, result.exit(), result.out());
-        assertTrue(result.err().contains(file + ": 1 tensor holds NaN or infinite values:"
-                + " stem.0.weight (1)"), result.err());
+        assertTrue(result.err().contains(file + ": 1 tensor no network can run:"
+                + " stem.0.weight holds 1 NaN or infinite"), result.err());
+
+        // a negative variance and an F64 tensor, checked without a card, as a card would
+        Map<String, Tensor> other = new LinkedHashMap<>();
+        other.put("bn1.running_var", Tensor.of(new float[] {1, -0.5f, 2}, 3));
+        other.put("bn1.num_batches_tracked", Tensor.allocate(DType.I64, 1));
+        other.put("head.weight", Tensor.allocate(DType.F64, 2, 2));
+        Path bare = dir.resolve("bare.safetensors");
+        Safetensors.write(bare, other, Map.of());
+        result = lumbar("check", bare.toString());
+        assertEquals(Main.BAD_INPUT, result.exit(), result.out());
+        assertTrue(result.err().contains(bare + ": 2 tensors no network can run:"
+                + " bn1.running_var holds 1 negative variances; head.weight is F64 (F32, F16"
+                + " or BF16 are loaded)"), result.err());
     }
 
     @Test

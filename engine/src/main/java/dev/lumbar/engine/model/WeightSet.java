@@ -3,6 +3,7 @@ package dev.lumbar.engine.model;
 import dev.lumbar.engine.Limits;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.io.SafetensorsException;
+import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,11 +14,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The weights of one network, opened from its safetensors file and checked against the tensor
  * names and shapes the network's builders expect. After {@link #open} succeeds, every expected
- * name is present with its expected shape and a floating-point dtype, and holds finite values
+ * name is present with its expected shape and dtype F32, F16 or BF16, and holds finite values
  * (and BatchNorm variances of zero or more).
  *
  * <p>Names in the file that are not expected are an error unless the card's {@code ignore}
@@ -30,6 +32,12 @@ public final class WeightSet implements AutoCloseable {
 
     private static final String BN_COUNTER_SUFFIX = ".num_batches_tracked";
     private static final String BN_VARIANCE_SUFFIX = ".running_var";
+
+    /**
+     * The dtypes a network's weights are loaded from. F64 is not among them: its values can
+     * lie beyond the float range, and converting a checkpoint to F32 is the place to see that.
+     */
+    public static final Set<DType> RUNNABLE = Set.of(DType.F32, DType.F16, DType.BF16);
 
     private final Safetensors file;
     private final Map<String, long[]> expected;
@@ -93,9 +101,9 @@ public final class WeightSet implements AutoCloseable {
             } else if (!Arrays.equals(want.getValue(), found.shape())) {
                 mismatched.add(new WeightMismatchException.Mismatch(want.getKey(),
                         Arrays.toString(want.getValue()), Arrays.toString(found.shape())));
-            } else if (!found.dtype().isFloatingPoint()) {
+            } else if (!RUNNABLE.contains(found.dtype())) {
                 mismatched.add(new WeightMismatchException.Mismatch(want.getKey(),
-                        "a floating-point dtype", found.dtype().name()));
+                        "F32, F16 or BF16", found.dtype().name()));
             } else {
                 badValues(file, want.getKey()).ifPresent(mismatched::add);
             }
