@@ -156,15 +156,15 @@ public final class ForwardCommand implements Callable<Integer> {
             try (backend) {
                 network.load(weights, backend);
                 long start = System.nanoTime();
-                Tensor output;
+                Tensor computed;
                 try {
-                    output = batch.run(network, backend);
+                    computed = batch.run(network, backend);
                 } catch (IllegalArgumentException e) {
                     // the network refuses the input's shape (images too small for it): the
                     // input is unusable, not the program broken
                     return fail(err, Main.BAD_INPUT, input + ": " + e.getMessage());
                 }
-                try (Tensor result = output) {
+                try (Tensor result = computed) {
                     double millis = (System.nanoTime() - start) / 1e6;
                     writeOutput(result);
                     String summary = String.format(Locale.ROOT, "%s on %s: %s -> %s in %.1f ms",

@@ -11,7 +11,6 @@ import dev.lumbar.engine.study.StudyException;
 import dev.lumbar.engine.study.StudyScan;
 import dev.lumbar.engine.study.StudyScanner;
 import dev.lumbar.engine.study.VolumeLoader;
-import dev.lumbar.engine.tensor.Tensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,7 +35,8 @@ import picocli.CommandLine.Parameters;
                     + " the warnings.",
             "Exit codes: 0 described (warnings included), 1 an internal error (a bug),"
                     + " 2 DIR or the series CSV is unreadable"
-                    + " or holds no DICOM image, or with --timing a stack could not be decoded."})
+                    + " or holds no DICOM image, or with --timing a stack could not be read (half"
+                    + " of its slices or more could not be decoded)."})
 public final class InspectCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -45,7 +45,7 @@ public final class InspectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DIR", description = "folder of studies, or one study folder")
     Path dir;
 
-    @Option(names = "--series-csv", paramLabel = "F",
+    @Option(names = "--series-csv", paramLabel = "FILE",
             description = "Kaggle series CSV: study_id,series_id,series_description")
     Path seriesCsv;
 
@@ -77,7 +77,7 @@ public final class InspectCommand implements Callable<Integer> {
                 int[] failedOfTotal = printTiming(out, scan, reader);
                 if (failedOfTotal[0] > 0) {
                     err.printf(Locale.ROOT, "lumbar inspect: %s: %d of %d stacks could not be"
-                            + " decoded (see above)%n", Redaction.path(dir), failedOfTotal[0],
+                            + " read (see above)%n", Redaction.path(dir), failedOfTotal[0],
                             failedOfTotal[1]);
                     return Main.BAD_INPUT;
                 }
@@ -162,12 +162,16 @@ public final class InspectCommand implements Callable<Integer> {
             for (Series series : study.series()) {
                 for (Stack stack : series.stacks()) {
                     total++;
-                    try (Tensor volume = loader.load(stack, warnings)) {
-                        volume.numel();
+                    // read as predict reads it: a slice that cannot be decoded is left out
+                    // alone, and the stack fails when half of its slices or more are
+                    try (VolumeLoader.Volume volume = loader.loadReadable(stack, warnings)) {
+                        volume.voxels().numel();
                     } catch (StudyException e) {
                         failed++;
-                        out.println("  - " + e.getMessage());
+                        warnings.add(e.getMessage());
                     }
+                    warnings.forEach(w -> out.println("  - " + w));
+                    warnings.clear();
                 }
             }
         }

@@ -53,7 +53,7 @@ public final class PhantomCommand implements Callable<Integer> {
             description = "PatientID")
     String patientId;
 
-    @Option(names = "--birth-date", paramLabel = "YYYYMMDD",
+    @Option(names = "--birth-date", paramLabel = "DATE",
             description = "PatientBirthDate, YYYYMMDD")
     String birthDate;
 

@@ -165,7 +165,7 @@ class InspectCommandTest {
         assertEquals(2, run.exit(), run.all());
         assertTrue(run.out().contains("cannot decode slice 1.dcm") && run.out().contains(
                 "65535 x 65535"), run.out());
-        assertTrue(run.err().contains("1 of 1 stacks could not be decoded"), run.err());
+        assertTrue(run.err().contains("1 of 1 stacks could not be read"), run.err());
         assertFalse(run.all().contains("Exception"), run.all());
     }
 

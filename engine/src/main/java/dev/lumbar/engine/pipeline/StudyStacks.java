@@ -55,7 +55,10 @@ public final class StudyStacks implements AutoCloseable {
                     try {
                         volume = loader.loadReadable(stack, warnings);
                     } catch (StudyException e) {
-                        warnings.add("series " + series.id() + " is not used: " + e.getMessage());
+                        // an axial series goes on with its other stacks
+                        warnings.add(chosen.size() > 1
+                                ? e.getMessage() + "; the stack is not used"
+                                : "series " + series.id() + " is not used: " + e.getMessage());
                         continue;
                     }
                     dev.lumbar.engine.study.Stack read = volume.stack();

@@ -755,8 +755,8 @@ public final class StudyScanner {
                     + pixelWhy + ") cannot be decoded");
         } else if (unreadable > 0) {
             warnings.add("series " + seriesId + ": " + unreadable + " of " + n + " file(s) in a"
-                    + " pixel format that cannot be decoded (" + pixelWhy + "); their slices"
-                    + " cannot be loaded");
+                    + " pixel format that cannot be decoded (" + pixelWhy + "); those slices"
+                    + " are left out");
         }
         if (undecodable == n && unreadable < n) {
             // a type would send the pipeline to a series it cannot read; say so here instead
@@ -765,8 +765,8 @@ public final class StudyScanner {
                     + ", which this reader cannot decode");
         } else if (undecodable > 0 && undecodable < n) {
             warnings.add("series " + seriesId + ": " + undecodable + " of " + n + " file(s) in a"
-                    + " transfer syntax this reader cannot decode; their stacks cannot be"
-                    + " loaded");
+                    + " transfer syntax this reader cannot decode; those slices are left"
+                    + " out");
         }
         long seriesUids = headers.stream().map(FileHeader::seriesUid).distinct().count();
         if (seriesUids > 1) {

@@ -118,9 +118,11 @@ public final class VolumeLoader {
                 return new Volume(stack, volume);
             }
             if (2 * kept.size() <= stack.size()) {
+                String first = leftOut.getFirst();
                 throw new StudyException(String.format(Locale.ROOT, "%s: %d of its %d slices"
                         + " cannot be read, the first: %s", stack.name(), leftOut.size(),
-                        stack.size(), leftOut.getFirst()));
+                        stack.size(), first.startsWith(stack.name() + ": ")
+                                ? first.substring(stack.name().length() + 2) : first));
             }
             for (String problem : leftOut) {
                 warnings.add(problem + "; the slice is left out");
