@@ -1,6 +1,7 @@
 package dev.lumbar.engine.dicom;
 
 import dev.lumbar.engine.Limits;
+import dev.lumbar.engine.io.IoProblems;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,10 +48,14 @@ final class Part10Reader implements DicomReader {
                 throw new MalformedDicomException(file, "file is empty");
             }
             return channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+        } catch (DicomException e) {
+            throw e;
         } catch (NoSuchFileException e) {
             throw new DicomException(file, "no such file", e);
         } catch (IOException e) {
-            throw new DicomException(file, "cannot read: " + e.getMessage(), e);
+            // the exception's message often is the path itself; the reason alone is shown
+            throw new DicomException(file, "cannot read: " + IoProblems.reason(e, "no such file"),
+                    e);
         }
     }
 }
