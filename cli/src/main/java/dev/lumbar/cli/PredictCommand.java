@@ -64,8 +64,9 @@ import picocli.CommandLine.Option;
             "stopped (a read that never returns) is abandoned 30 s after its limit.",
             "",
             "Exit codes: 0 every study graded, 1 an internal error (a bug; the message",
-            "says where), 2 bad command line or unusable model, input or output path",
-            "(no studies found included), 3 some studies failed (the others are written)."})
+            "says where), 2 bad command line, no usable device, or unusable model, input or",
+            "output path (no studies found included), 3 some studies failed (the others are",
+            "written)."})
 public final class PredictCommand implements Callable<Integer> {
 
     static final int EXIT_SOME_FAILED = 3;
@@ -225,32 +226,33 @@ public final class PredictCommand implements Callable<Integer> {
                     + "' is marked untrained");
         }
 
-        // the studies
-        StudyScan scan;
-        try {
-            scan = new StudyScanner(DicomReader.standard(), descriptions).scan(input);
-        } catch (StudyException e) {
-            return usageError(err, e);
-        }
-        scan.warnings().forEach(w -> err.println("lumbar predict: warning: " + w));
-        List<Path> ownOutputs = ownOutputsUnderInput();
-        if (!ownOutputs.isEmpty()) {
-            err.println("lumbar predict: warning: the output folders lie under --input; they"
-                    + " are not scanned for studies");
-        }
-        List<Study> studies = scan.studies().stream()
-                .filter(s -> !within(s.directory(), ownOutputs)).toList();
-        emptyStudyFolders(studies, ownOutputs).forEach(folder -> err.println("lumbar predict:"
-                + " warning: study folder " + Redaction.name(folder) + " holds no DICOM"
-                + " files; skipped"));
-        if (studies.isEmpty()) {
-            err.println("lumbar predict: no DICOM studies found under "
-                    + Redaction.path(input) + "; nothing to grade");
-            return Main.BAD_INPUT;
-        }
-
+        // the device before the studies: a GPU that is not there is said at once, not after
+        // a long scan
         try (Backend backend = backend(err)) {
             if (backend == null) {
+                return Main.BAD_INPUT;
+            }
+            // the studies
+            StudyScan scan;
+            try {
+                scan = new StudyScanner(DicomReader.standard(), descriptions).scan(input);
+            } catch (StudyException e) {
+                return usageError(err, e);
+            }
+            scan.warnings().forEach(w -> err.println("lumbar predict: warning: " + w));
+            List<Path> ownOutputs = ownOutputsUnderInput();
+            if (!ownOutputs.isEmpty()) {
+                err.println("lumbar predict: warning: the output folders lie under --input; they"
+                        + " are not scanned for studies");
+            }
+            List<Study> studies = scan.studies().stream()
+                    .filter(s -> !within(s.directory(), ownOutputs)).toList();
+            emptyStudyFolders(studies, ownOutputs).forEach(folder -> err.println(
+                    "lumbar predict: warning: study folder " + Redaction.name(folder)
+                            + " holds no DICOM files; skipped"));
+            if (studies.isEmpty()) {
+                err.println("lumbar predict: no DICOM studies found under "
+                        + Redaction.path(input) + "; nothing to grade");
                 return Main.BAD_INPUT;
             }
             return predictAll(studies, manifest, priors, given, backend, stdout, err);
