@@ -224,27 +224,10 @@ public final class CheckCommand implements Callable<Integer> {
             throws IOException {
         List<String> problems = new ArrayList<>();
         for (Safetensors.Entry entry : weights.entries().values()) {
-            String name = entry.name();
-            if (name.endsWith(".num_batches_tracked") || !entry.dtype().isFloatingPoint()) {
-                continue;
-            }
-            if (!WeightSet.RUNNABLE.contains(entry.dtype())) {
-                problems.add(name + " is " + entry.dtype() + " (F32, F16 or BF16 are loaded)");
-                continue;
-            }
-            long nonFinite = weights.nonFiniteCount(name);
-            if (nonFinite > 0) {
-                problems.add(name + " holds " + nonFinite + " NaN or infinite");
-            } else if (name.endsWith(".running_var")) {
-                try (Tensor variance = weights.f32(name)) {
-                    long negative = 0;
-                    for (long i = 0; i < variance.numel(); i++) {
-                        negative += variance.getFloat(i) < 0 ? 1 : 0;
-                    }
-                    if (negative > 0) {
-                        problems.add(name + " holds " + negative + " negative variances");
-                    }
-                }
+            if (!entry.name().endsWith(".num_batches_tracked")
+                    && entry.dtype().isFloatingPoint()) {
+                WeightSet.unrunnable(weights, entry.name())
+                        .ifPresent(problem -> problems.add(problem.toString()));
             }
         }
         if (!problems.isEmpty()) {

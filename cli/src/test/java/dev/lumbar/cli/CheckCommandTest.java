@@ -214,7 +214,8 @@ class CheckCommandTest {
         result = lumbar("check", file.toString());
         assertEquals(Main.BAD_INPUT, result.exit(), result.out());
         assertTrue(result.err().contains(file + ": 1 tensor no network can run:"
-                + " stem.0.weight holds 1 NaN or infinite"), result.err());
+                + " stem.0.weight expected finite values, found 1 NaN or infinite"),
+                result.err());
 
         // a negative variance and an F64 tensor, checked without a card, as a card would
         Map<String, Tensor> other = new LinkedHashMap<>();
@@ -226,8 +227,8 @@ class CheckCommandTest {
         result = lumbar("check", bare.toString());
         assertEquals(Main.BAD_INPUT, result.exit(), result.out());
         assertTrue(result.err().contains(bare + ": 2 tensors no network can run:"
-                + " bn1.running_var holds 1 negative variances; head.weight is F64 (F32, F16"
-                + " or BF16 are loaded)"), result.err());
+                + " bn1.running_var expected variances of zero or more, found 1 negative;"
+                + " head.weight expected F32, F16 or BF16, found F64"), result.err());
     }
 
     @Test

@@ -37,7 +37,7 @@ public final class WeightSet implements AutoCloseable {
      * The dtypes a network's weights are loaded from. F64 is not among them: its values can
      * lie beyond the float range, and converting a checkpoint to F32 is the place to see that.
      */
-    public static final Set<DType> RUNNABLE = Set.of(DType.F32, DType.F16, DType.BF16);
+    private static final Set<DType> RUNNABLE = Set.of(DType.F32, DType.F16, DType.BF16);
 
     private final Safetensors file;
     private final Map<String, long[]> expected;
@@ -101,11 +101,8 @@ public final class WeightSet implements AutoCloseable {
             } else if (!Arrays.equals(want.getValue(), found.shape())) {
                 mismatched.add(new WeightMismatchException.Mismatch(want.getKey(),
                         Arrays.toString(want.getValue()), Arrays.toString(found.shape())));
-            } else if (!RUNNABLE.contains(found.dtype())) {
-                mismatched.add(new WeightMismatchException.Mismatch(want.getKey(),
-                        "F32, F16 or BF16", found.dtype().name()));
             } else {
-                badValues(file, want.getKey()).ifPresent(mismatched::add);
+                unrunnable(file, want.getKey()).ifPresent(mismatched::add);
             }
         }
         for (String name : file.names()) {
@@ -122,12 +119,19 @@ public final class WeightSet implements AutoCloseable {
     }
 
     /**
-     * A tensor whose values no trained network holds: NaN or infinity anywhere (a diverged
-     * training run or a broken conversion), or a negative BatchNorm variance, whose square root
-     * folding takes. Either would otherwise surface only as every study's logits turning NaN.
+     * Why tensor {@code name} of {@code file} cannot be run, if it cannot: a dtype other than
+     * F32, F16 or BF16, or values no trained network holds: NaN or infinity anywhere (a
+     * diverged training run or a broken conversion), or a negative BatchNorm variance, whose
+     * square root folding takes. Either would otherwise surface only as every study's logits
+     * turning NaN.
      */
-    private static Optional<WeightMismatchException.Mismatch> badValues(Safetensors file,
+    public static Optional<WeightMismatchException.Mismatch> unrunnable(Safetensors file,
             String name) throws SafetensorsException {
+        DType dtype = file.entry(name).dtype();
+        if (!RUNNABLE.contains(dtype)) {
+            return Optional.of(new WeightMismatchException.Mismatch(name, "F32, F16 or BF16",
+                    dtype.name()));
+        }
         long nonFinite = file.nonFiniteCount(name);
         if (nonFinite > 0) {
             return Optional.of(new WeightMismatchException.Mismatch(name, "finite values",
