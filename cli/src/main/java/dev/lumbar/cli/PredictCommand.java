@@ -250,6 +250,16 @@ public final class PredictCommand implements Callable<Integer> {
             emptyStudyFolders(studies, ownOutputs).forEach(folder -> err.println(
                     "lumbar predict: warning: study folder " + Redaction.name(folder)
                             + " holds no DICOM files; skipped"));
+            Set<String> folders = new java.util.HashSet<>();
+            studies.forEach(study -> folders.add(study.folder()));
+            long elsewhere = given.studies().stream().filter(f -> !folders.contains(f)).count();
+            if (elsewhere > 0) {
+                // a whole data set's file given for part of it; the folders are not named,
+                // as they may carry patient identifiers
+                err.println("lumbar predict: warning: --coordinates gives points for "
+                        + count(elsewhere, "study", "studies") + " not in the input; those"
+                        + " rows are ignored");
+            }
             if (studies.isEmpty()) {
                 err.println("lumbar predict: no DICOM studies found under "
                         + Redaction.path(input) + "; nothing to grade");
@@ -433,8 +443,20 @@ public final class PredictCommand implements Callable<Integer> {
             }
             // the earlier submission stays whole until the graded one replaces it atomically
             // at the end; a crash in between leaves it and the journal of this run
-            try (SubmissionWriter submission = resume ? SubmissionWriter.resume(outFile)
-                    : SubmissionWriter.create(outFile)) {
+            SubmissionWriter started;
+            try {
+                started = resume ? SubmissionWriter.resume(outFile)
+                        : SubmissionWriter.create(outFile);
+            } catch (IOException e) {
+                // a journal or submission that is not one: named, with the way out
+                err.println("lumbar predict: cannot " + (resume ? "resume" : "start") + " the"
+                        + " submission: " + (e instanceof java.nio.file.FileSystemException
+                                ? describe(e) : e.getMessage())
+                        + (resume ? "; move it away, or run without --resume to grade every"
+                                + " study afresh" : ""));
+                return Main.BAD_INPUT;
+            }
+            try (SubmissionWriter submission = started) {
                 // a batch stopped by a signal (a scheduler, Ctrl-C) says how to carry on
                 Thread resumeHint = new Thread(() -> {
                     err.println("lumbar predict: stopped before the batch finished; the studies"
@@ -467,7 +489,7 @@ public final class PredictCommand implements Callable<Integer> {
             PrintWriter err) throws IOException {
         int[] failed = {0};
         int[] skipped = {0};
-        Set<String> completed = keptStudies(submission, err);
+        Set<String> completed = keptStudies(submission, models, err);
 
         // studies run on study threads; their outcomes are written here, in input order
         BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
@@ -543,7 +565,10 @@ public final class PredictCommand implements Callable<Integer> {
      * readable and not a failure. The others are dropped from the submission, to be graded
      * again, so that every kept row has its report.
      */
-    private Set<String> keptStudies(SubmissionWriter submission, PrintWriter err) {
+    private Set<String> keptStudies(SubmissionWriter submission, List<ModelFingerprint> models,
+            PrintWriter err) {
+        Set<String> weights = new java.util.HashSet<>();
+        models.forEach(m -> weights.add(m.sha256()));
         Set<String> kept = new java.util.HashSet<>();
         for (String id : submission.completedStudies()) {
             Path report = reportDir.resolve(id + ".json");
@@ -552,6 +577,9 @@ public final class PredictCommand implements Callable<Integer> {
                 if (!(Json.read(report) instanceof Map<?, ?> map)
                         || "failed".equals(map.get("status")) || !map.containsKey("study")) {
                     problem = "is not a graded study's report";
+                } else if (!weights.equals(reportedWeights(map))) {
+                    // rows graded by other weights are not this batch's results
+                    problem = "says it was graded with other weights";
                 }
             } catch (IOException | RuntimeException e) {
                 problem = Files.exists(report) ? "is unreadable or truncated" : "is missing";
@@ -560,11 +588,24 @@ public final class PredictCommand implements Callable<Integer> {
                 kept.add(id);
             } else {
                 submission.forget(id);
-                err.println("lumbar predict: study " + id + ": in " + out + " but its report "
-                        + report + " " + problem + "; graded again");
+                err.println("lumbar predict: study " + id + ": in " + submission.resumedFrom()
+                        + " but its report " + report + " " + problem + "; graded again");
             }
         }
         return Set.copyOf(kept);
+    }
+
+    /** The SHA-256 of every weights file a report names. */
+    private static Set<String> reportedWeights(Map<?, ?> report) {
+        Set<String> hashes = new java.util.HashSet<>();
+        if (report.get("models") instanceof List<?> models) {
+            for (Object model : models) {
+                if (model instanceof Map<?, ?> m && m.get("sha256") instanceof String hash) {
+                    hashes.add(hash);
+                }
+            }
+        }
+        return hashes;
     }
 
     /** Writes a graded study's report and rows, and says so. */

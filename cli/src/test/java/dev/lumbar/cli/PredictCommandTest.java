@@ -162,11 +162,17 @@ class PredictCommandTest {
 
     @Test
     void givenCoordinatesReplaceStageOneAndShowInTheReport() throws IOException {
-        Path coordinates = phantoms.resolve(PhantomWriter.LABEL_COORDINATES_CSV);
+        // the phantom's points, and one of a study that is not in the input
+        Path coordinates = Files.writeString(work.resolve("coordinates.csv"), Files.readString(
+                phantoms.resolve(PhantomWriter.LABEL_COORDINATES_CSV)) + "MRN1534689,7,3,"
+                + "Spinal Canal Stenosis,L1/L2,10,20\n");
 
         CommandRun run = predict(args(phantoms, "--coordinates", coordinates.toString()));
 
         assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains("--coordinates gives points for 1 study not in the input;"
+                + " those rows are ignored"), run.err());
+        assertFalse((run.out() + run.err()).contains("MRN1534689"), run.err());
         List<String> given = Files.readAllLines(coordinates);
         for (Object t : (List<?>) report("1001").get("targets")) {
             Map<?, ?> target = (Map<?, ?>) t;

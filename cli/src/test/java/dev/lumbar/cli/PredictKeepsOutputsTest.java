@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.io.Json;
+import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.phantom.PhantomGenerator;
 import dev.lumbar.engine.phantom.PhantomOptions;
 import dev.lumbar.engine.phantom.PhantomWriter;
+import dev.lumbar.engine.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,6 +82,65 @@ class PredictKeepsOutputsTest {
         Path file = copy.resolve("bad.ensemble.json");
         Json.writeAtomically(file, manifest);
         return file;
+    }
+
+    /** The demo ensemble with one weight of one stage-2 network changed. */
+    private Path retrainedEnsemble() throws IOException {
+        Path copy = work.resolve("retrained");
+        copyTree(DEMO.resolve("stage1"), copy.resolve("stage1"));
+        copyTree(DEMO.resolve("stage2"), copy.resolve("stage2"));
+        Files.copy(DEMO.resolve("demo.ensemble.json"), copy.resolve("demo.ensemble.json"));
+        Files.copy(DEMO.resolve("../train_label_counts.csv"),
+                work.resolve("train_label_counts.csv"));
+        Path weights = copy.resolve("stage2/spinal_convnext_mil.safetensors");
+        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+        try (Safetensors file = Safetensors.open(weights)) {
+            for (String name : file.names()) {
+                tensors.put(name, file.f32(name));
+            }
+        }
+        Tensor bias = tensors.get("fc.bias");
+        bias.setFloat(0, bias.getFloat(0) + 0.7f);
+        Safetensors.write(weights, tensors, Map.of());
+        tensors.values().forEach(Tensor::close);
+        return copy.resolve("demo.ensemble.json");
+    }
+
+    /**
+     * --resume keeps only what the weights now loaded graded: a study whose report names other
+     * weights is graded again, whichever file its rows were kept in.
+     */
+    @Test
+    void resumingWithOtherWeightsGradesTheStudiesAgain() throws IOException {
+        Path out = work.resolve("rw/s.csv");
+        Path reports = work.resolve("rw/reports");
+        CommandRun first = predict(phantoms, DEMO.resolve("demo.ensemble.json"), out, reports);
+        assertEquals(0, first.exit(), first.err());
+        String before = Files.readString(out);
+
+        Path retrained = retrainedEnsemble();
+        CommandRun resumed = predict(phantoms, retrained, out, reports, "--resume");
+        assertEquals(0, resumed.exit(), resumed.err());
+        assertTrue(resumed.err().contains("study 1001: in " + out.toAbsolutePath()
+                + " but its report " + reports.resolve("1001.json")
+                + " says it was graded with other weights; graded again"), resumed.err());
+        assertFalse(before.equals(Files.readString(out)), "the new weights' rows are written");
+
+        CommandRun again = predict(phantoms, retrained, out, reports, "--resume");
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.out().contains("already in"), again.out());
+    }
+
+    @Test
+    void aJournalThatIsNotASubmissionIsNamedWithTheWayOut() throws IOException {
+        Path out = Files.createDirectories(work.resolve("bj")).resolve("s.csv");
+        Files.writeString(work.resolve("bj/s.csv.partial"), "hello,world\n");
+        CommandRun run = predict(phantoms, DEMO.resolve("demo.ensemble.json"), out,
+                work.resolve("bj/reports"), "--resume");
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains("cannot resume the submission: " + out.toAbsolutePath()
+                + ".partial: not a submission"), run.err());
+        assertTrue(run.err().contains("run without --resume"), run.err());
     }
 
     @Test

@@ -11,9 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Target points given in a file with the columns of Kaggle's
@@ -120,6 +122,11 @@ public final class GivenCoordinates {
     /** The points given for the study in folder {@code studyFolder} ({@code Study.folder()}). */
     public List<Point> forStudy(String studyFolder) {
         return byStudy.getOrDefault(studyFolder, List.of());
+    }
+
+    /** The study folders the file gives points for. */
+    public Set<String> studies() {
+        return Collections.unmodifiableSet(byStudy.keySet());
     }
 
     public boolean isEmpty() {

@@ -296,7 +296,7 @@ public final class Localiser {
             if (stack == null) {
                 warnings.add("given point for " + point.target() + " names series "
                         + point.seriesId() + " instance " + point.instance()
-                        + ", which the study lacks; ignored");
+                        + ", which no stack the study could read holds; ignored");
                 continue;
             }
             if (outside(point.x(), stack.cols()) || outside(point.y(), stack.rows())) {

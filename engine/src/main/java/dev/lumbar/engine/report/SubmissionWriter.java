@@ -6,6 +6,7 @@ import dev.lumbar.engine.spine.Target;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +45,7 @@ public final class SubmissionWriter implements AutoCloseable {
     private final Path journal;
     private final Map<String, String> rowsByStudy = new LinkedHashMap<>();
     private FileChannel journalChannel;
+    private Path resumedFrom;
 
     private SubmissionWriter(Path file) {
         this.file = file.toAbsolutePath();
@@ -67,9 +69,15 @@ public final class SubmissionWriter implements AutoCloseable {
      */
     public static SubmissionWriter resume(Path file) throws IOException {
         SubmissionWriter writer = new SubmissionWriter(file);
-        writer.readComplete(Files.exists(writer.journal) ? writer.journal : writer.file);
+        writer.resumedFrom = Files.exists(writer.journal) ? writer.journal : writer.file;
+        writer.readComplete(writer.resumedFrom);
         writer.openJournal();
         return writer;
+    }
+
+    /** The file {@link #resume} read the kept studies from: the journal or the file. */
+    public Path resumedFrom() {
+        return resumedFrom;
     }
 
     /** The studies written so far, in order. */
@@ -228,7 +236,12 @@ public final class SubmissionWriter implements AutoCloseable {
         if (!Files.isRegularFile(source)) {
             return;
         }
-        String text = Files.readString(source, StandardCharsets.UTF_8);
+        String text;
+        try {
+            text = Files.readString(source, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            throw new IOException(source + ": not a submission (not UTF-8 text)", e);
+        }
         if (text.isBlank()) {
             // an empty file (a run stopped before its first write) holds no study
             return;
