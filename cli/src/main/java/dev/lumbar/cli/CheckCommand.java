@@ -8,6 +8,7 @@ import dev.lumbar.engine.io.Npy;
 import dev.lumbar.engine.io.Safetensors;
 import dev.lumbar.engine.model.CardNetwork;
 import dev.lumbar.engine.model.ModelCard;
+import dev.lumbar.engine.model.WeightMismatchException;
 import dev.lumbar.engine.model.WeightSet;
 import dev.lumbar.engine.pipeline.CardNetworks;
 import dev.lumbar.engine.pipeline.EnsembleManifest;
@@ -71,9 +72,6 @@ public final class CheckCommand implements Callable<Integer> {
     @Option(names = {"-t", "--tensors"},
             description = "list every tensor of a safetensors file (name, dtype, shape)")
     boolean listTensors;
-
-    /** How many unusable tensors a refusal names; the count says how many there are. */
-    private static final int MAX_LISTED = 20;
 
     /** What a file holds, judged by its first bytes. */
     enum Kind { SAFETENSORS, NPY, MODEL_CARD, UNKNOWN }
@@ -224,8 +222,7 @@ public final class CheckCommand implements Callable<Integer> {
             throws IOException {
         List<String> problems = new ArrayList<>();
         for (Safetensors.Entry entry : weights.entries().values()) {
-            if (!entry.name().endsWith(".num_batches_tracked")
-                    && entry.dtype().isFloatingPoint()) {
+            if (!entry.name().endsWith(".num_batches_tracked")) {
                 WeightSet.unrunnable(weights, entry.name())
                         .ifPresent(problem -> problems.add(problem.toString()));
             }
@@ -234,7 +231,8 @@ public final class CheckCommand implements Callable<Integer> {
             throw new IOException(file + ": " + problems.size() + " tensor"
                     + (problems.size() == 1 ? "" : "s") + " no network can run: "
                     + String.join("; ", problems.subList(0, Math.min(problems.size(),
-                            MAX_LISTED))) + (problems.size() > MAX_LISTED ? "; …" : ""));
+                            WeightMismatchException.LISTED)))
+                    + (problems.size() > WeightMismatchException.LISTED ? "; …" : ""));
         }
     }
 

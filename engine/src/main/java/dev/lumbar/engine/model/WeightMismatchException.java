@@ -2,6 +2,7 @@ package dev.lumbar.engine.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -21,6 +22,9 @@ public final class WeightMismatchException extends IOException {
             return name + " expected " + expected + ", found " + found;
         }
     }
+
+    /** How many names of each kind a message lists: a wrong file can differ in hundreds. */
+    public static final int LISTED = 20;
 
     private final Path file;
     private final List<String> missing;
@@ -42,21 +46,33 @@ public final class WeightMismatchException extends IOException {
         out.append(file).append(": weights do not match ").append(model).append(':');
         if (!missing.isEmpty()) {
             out.append("\n  missing (").append(missing.size()).append("): ")
-                    .append(String.join(", ", missing));
+                    .append(String.join(", ", firstOf(missing)));
         }
         if (!unexpected.isEmpty()) {
             out.append("\n  unexpected (").append(unexpected.size()).append("): ")
-                    .append(String.join(", ", unexpected))
+                    .append(String.join(", ", firstOf(unexpected)))
                     .append("\n    (add them to the card's \"ignore\" list if they are unused)");
         }
         if (!mismatched.isEmpty()) {
             out.append("\n  wrong shape, dtype or values (").append(mismatched.size())
                     .append("):");
-            for (Mismatch m : mismatched) {
+            for (Object m : firstOf(mismatched)) {
                 out.append("\n    ").append(m);
             }
         }
         return out.toString();
+    }
+
+    /** The first {@link #LISTED} of {@code items} and, past them, how many more there are. */
+    private static List<String> firstOf(List<?> items) {
+        List<String> shown = new ArrayList<>();
+        for (int i = 0; i < Math.min(items.size(), LISTED); i++) {
+            shown.add(items.get(i).toString());
+        }
+        if (items.size() > LISTED) {
+            shown.add("… and " + (items.size() - LISTED) + " more");
+        }
+        return shown;
     }
 
     public Path file() {
