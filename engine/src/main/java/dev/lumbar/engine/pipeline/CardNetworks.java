@@ -192,7 +192,10 @@ public final class CardNetworks implements Networks {
             try {
                 net = build(cardFile);
             } catch (IOException e) {
-                throw new UncheckedIOException(cardFile + ": " + e.getMessage(), e);
+                // a message that names the card already is not prefixed with it again
+                String message = String.valueOf(e.getMessage());
+                throw new UncheckedIOException(message.contains(cardFile.toString()) ? message
+                        : cardFile + ": " + message, e);
             }
             loaded.put(cardFile, net);
         }
