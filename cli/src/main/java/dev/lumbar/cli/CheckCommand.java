@@ -213,10 +213,10 @@ public final class CheckCommand implements Callable<Integer> {
     }
 
     /**
-     * Refuses a weights file checked without its card whose tensors no network could run:
-     * F64 ones, NaN or infinity anywhere, a negative BatchNorm variance, as a card's check
-     * refuses them among the tensors it expects. BatchNorm's step counters are left alone, as
-     * loading leaves them.
+     * Refuses a weights file checked without its card whose tensors no network could run
+     * ({@link WeightSet#unrunnable}: a dtype other than F32, F16 or BF16, NaN or infinity, a
+     * negative BatchNorm variance), as a card's check refuses them among the tensors it
+     * expects. BatchNorm's step counters are left alone, as loading leaves them.
      */
     private static void requireRunnableValues(Path file, Safetensors weights)
             throws IOException {
