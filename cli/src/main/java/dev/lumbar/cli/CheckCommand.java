@@ -59,6 +59,7 @@ import picocli.CommandLine.Parameters;
             "An ensemble manifest (lumbar-ensemble/1) is loaded as predict loads it: every",
             "stage-1 and stage-2 card built on the CPU and checked against its weights, the",
             "stage-1 target counts and every member's bag against its card.",
+            "",
             "Exit codes: 0 every file is valid, 1 an internal error (a bug), 2 a file is"
                     + " invalid or unreadable."})
 public final class CheckCommand implements Callable<Integer> {

@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = {"Reports the Java runtime, CPU, OpenBLAS, CUDA driver, GPUs, cuBLAS, "
                 + "cuDNN and kernels this machine offers, and why any is not usable.",
+            "",
             "Exit codes: 0 reported (whatever is missing; the CPU path needs none of it),"
                     + " 1 an internal error (a bug)."})
 public final class DoctorCommand implements Callable<Integer> {

@@ -33,6 +33,7 @@ import picocli.CommandLine.Parameters;
                     + " series with its type and the rule that decided it, orientation, slices"
                     + " and stacks, image size, pixel and slice spacing, transfer syntax; then"
                     + " the warnings.",
+            "",
             "Exit codes: 0 described (warnings included), 1 an internal error (a bug),"
                     + " 2 DIR or the series CSV is unreadable"
                     + " or holds no DICOM image, or with --timing a stack could not be read (half"

@@ -26,6 +26,7 @@ import picocli.CommandLine.Option;
             "OUT/label_coordinates.csv (Kaggle-style pixel coordinates). The same seed always",
             "writes the same bytes.",
             "The patient tags are fake; override them to plant recognisable values.",
+            "",
             "Exit codes: 0 written, 2 bad option or OUT cannot be written."})
 public final class PhantomCommand implements Callable<Integer> {
 
