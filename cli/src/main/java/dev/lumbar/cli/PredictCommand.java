@@ -489,6 +489,13 @@ public final class PredictCommand implements Callable<Integer> {
             PrintWriter err) throws IOException {
         int[] failed = {0};
         int[] skipped = {0};
+        if (submission.incompleteStudies() > 0) {
+            err.println("lumbar predict: warning: " + count(submission.incompleteStudies(),
+                    "study", "studies") + " in " + submission.resumedFrom()
+                    + (submission.incompleteStudies() == 1 ? " lacks" : " lack") + " some of"
+                    + " their " + Target.COUNT + " rows (a run stopped while writing, or an"
+                    + " edited file); graded again");
+        }
         Set<String> completed = keptStudies(submission, models, err);
 
         // studies run on study threads; their outcomes are written here, in input order

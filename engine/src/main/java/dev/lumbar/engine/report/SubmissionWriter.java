@@ -46,6 +46,7 @@ public final class SubmissionWriter implements AutoCloseable {
     private final Map<String, String> rowsByStudy = new LinkedHashMap<>();
     private FileChannel journalChannel;
     private Path resumedFrom;
+    private int incompleteStudies;
 
     private SubmissionWriter(Path file) {
         this.file = file.toAbsolutePath();
@@ -73,6 +74,14 @@ public final class SubmissionWriter implements AutoCloseable {
         writer.readComplete(writer.resumedFrom);
         writer.openJournal();
         return writer;
+    }
+
+    /**
+     * How many studies {@link #resume} found only some of the rows of (a run stopped while
+     * writing one, or a file edited by hand): they are not kept, so they are graded again.
+     */
+    public int incompleteStudies() {
+        return incompleteStudies;
     }
 
     /** The file {@link #resume} read the kept studies from: the journal or the file. */
@@ -264,6 +273,7 @@ public final class SubmissionWriter implements AutoCloseable {
         }
         for (Map.Entry<String, Map<Target, String>> study : found.entrySet()) {
             if (study.getValue().size() != Target.COUNT) {
+                incompleteStudies++;
                 continue;
             }
             StringBuilder rows = new StringBuilder();

@@ -98,6 +98,8 @@ class SubmissionWriterTest {
 
         try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
             assertEquals(Set.of("101", "202"), resumed.completedStudies());
+            assertEquals(1, resumed.incompleteStudies(), "303's torn rows");
+            assertEquals(journal.toAbsolutePath(), resumed.resumedFrom());
             resumed.append("303", probabilities(2));
         }
 
