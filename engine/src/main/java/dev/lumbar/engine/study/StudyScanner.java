@@ -885,6 +885,8 @@ public final class StudyScanner {
      * identifies the patient: a short hash of a name can be matched against a list of names,
      * one taken with a UID cannot.
      */
+    // LIMITATION: the name is also the prefix of the study's submission rows and its report's
+    // file name, so a masked or replaced study is tied to its folder only by its tag.
     static String studyName(String folder, String studyUid, boolean shared,
             boolean identifies) {
         String shown = identifies ? "study" : shownStudyName(folder);
