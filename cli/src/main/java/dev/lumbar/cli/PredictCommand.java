@@ -141,8 +141,30 @@ public final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        // a run stopped by a signal (a scheduler, Ctrl-C) says what it leaves behind
+        stopNote = "stopped before any study was graded; no output was written";
+        Thread sayWhereItStopped = new Thread(() -> {
+            err.println("lumbar predict: " + stopNote);
+            err.flush();
+        });
+        Runtime.getRuntime().addShutdownHook(sayWhereItStopped);
+        try {
+            return predict(err);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(sayWhereItStopped);
+            } catch (IllegalStateException e) {
+                // the JVM is already stopping: the note is being printed
+            }
+        }
+    }
+
+    /** What a signal that stops the run now would leave behind, in words. */
+    private volatile String stopNote;
+
+    private int predict(PrintWriter err) {
+        PrintWriter stdout = spec.commandLine().getOut();
         quiet = root != null && root.quiet;
         verbose = root != null && root.verbose();
 
@@ -457,14 +479,8 @@ public final class PredictCommand implements Callable<Integer> {
                 return Main.BAD_INPUT;
             }
             try (SubmissionWriter submission = started) {
-                // a batch stopped by a signal (a scheduler, Ctrl-C) says how to carry on
-                Thread resumeHint = new Thread(() -> {
-                    err.println("lumbar predict: stopped before the batch finished; the studies"
-                            + " graded so far are kept: run the same command with --resume to"
-                            + " grade the rest");
-                    err.flush();
-                });
-                Runtime.getRuntime().addShutdownHook(resumeHint);
+                stopNote = "stopped before the batch finished; the studies graded so far are"
+                        + " kept: run the same command with --resume to grade the rest";
                 try {
                     return gradeAll(studies, manifest, version, models, given, backend, engine,
                             submission, stdout, err);
@@ -472,12 +488,6 @@ public final class PredictCommand implements Callable<Integer> {
                     // a batch that broke off replaces nothing; --resume continues its journal
                     submission.abandon();
                     throw e;
-                } finally {
-                    try {
-                        Runtime.getRuntime().removeShutdownHook(resumeHint);
-                    } catch (IllegalStateException e) {
-                        // the JVM is already stopping: the hint is being printed
-                    }
                 }
             }
         }

@@ -119,6 +119,43 @@ class KillAndResumeTest {
                 + " rest"), String.join("\n", output));
     }
 
+    /**
+     * TERM before the first study is graded (here as soon as the device is open, while the
+     * input is scanned and the networks load): the run says what it leaves, and what it says
+     * matches what is on disk, whichever side of the journal's start the signal lands.
+     */
+    @Test
+    void aRunStoppedBeforeGradingSaysWhatItLeaves() throws Exception {
+        Path input = dir.resolve("studies");
+        for (int s = 0; s < 3; s++) {
+            PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(60 + s)
+                    .withStudyId(Integer.toString(7001 + s))), input);
+        }
+        Path out = dir.resolve("out");
+        Process run = fork(predictArgs(input, out));
+        List<String> output = new ArrayList<>();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(
+                run.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                output.add(line);
+                if (line.contains("backend cpu")) {
+                    run.toHandle().destroy();
+                }
+            }
+        }
+        assertTrue(run.waitFor(60, TimeUnit.SECONDS), "the stopped run did not end");
+        assertEquals(143, run.exitValue(), String.join("\n", output));
+        String last = output.getLast();
+        if (last.endsWith("no output was written")) {
+            assertFalse(Files.exists(out.resolve("submission.csv.partial")), last);
+            assertFalse(Files.exists(out.resolve("submission.csv")), last);
+        } else {
+            assertTrue(last.endsWith("run the same command with --resume to grade the rest"),
+                    String.join("\n", output));
+            assertTrue(Files.exists(out.resolve("submission.csv.partial")), last);
+        }
+    }
+
     /** {@code lumbar} with {@code args} in a JVM of its own, stdout and stderr together. */
     private static Process fork(List<String> args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
