@@ -93,7 +93,8 @@ public final class StudyScanner {
                     + " holds the studies (or one study)");
         }
         List<String> warnings = new ArrayList<>();
-        List<Path> found = listFiles(dir, warnings);
+        Map<Path, String> notFiles = new LinkedHashMap<>();
+        List<Path> found = listFiles(dir, warnings, notFiles);
         long start = System.nanoTime();
 
         // headers are independent: read them on all cores, then assemble in path order
@@ -151,6 +152,7 @@ public final class StudyScanner {
                 }
             }
         }
+        attribute(notFiles, studies, warnings);
         withholdIdentifyingFolders(headers.values(), studies, warnings);
         Map<String, String> shownStudies = new HashMap<>();
         studies.forEach(st -> shownStudies.putIfAbsent(st.folder(), st.id()));
@@ -170,11 +172,13 @@ public final class StudyScanner {
 
     /**
      * The regular files under {@code dir}, hidden ones left out; anything else that is not a
-     * folder (a pipe, a device) is a warning. Linked folders are followed
+     * folder (a pipe, a device) goes to {@code notFiles} with its warning. Linked folders are
+     * followed
      * (datasets are often linked into place); a link that leads back into the tree, or a folder
      * below {@code dir} that cannot be read, is a warning and its subtree is skipped.
      */
-    private static List<Path> listFiles(Path dir, List<String> warnings) throws StudyException {
+    private static List<Path> listFiles(Path dir, List<String> warnings,
+            Map<Path, String> notFiles) throws StudyException {
         int limit = Limits.current().filesPerScan();
         List<Path> files = new ArrayList<>();
         try {
@@ -193,7 +197,7 @@ public final class StudyScanner {
                                 files.add(f);
                             } else if (!attrs.isDirectory() && !hidden(f)) {
                                 // a pipe or a device could block a read or never end
-                                warnings.add(Redaction.path(dir.relativize(f)) + ": "
+                                notFiles.put(f, Redaction.path(dir.relativize(f)) + ": "
                                         + (attrs.isSymbolicLink() ? "a link that leads nowhere"
                                                 : "not a regular file (a pipe, socket or"
                                                         + " device)") + "; skipped");
@@ -564,6 +568,43 @@ public final class StudyScanner {
         warnings.replaceAll(withheld);
         studies.replaceAll(st -> new Study(st.id(), st.directory(), st.series(),
                 st.warnings().stream().map(withheld).toList()));
+    }
+
+    /**
+     * Each warning about a path that is not a file goes to the study whose folder holds it,
+     * where one study's folder holds it more closely than any other's (so it reaches that
+     * study's report); the rest stay with the scan's warnings.
+     */
+    private static void attribute(Map<Path, String> warningsByPath, List<Study> studies,
+            List<String> warnings) {
+        Map<Study, List<String>> extra = new LinkedHashMap<>();
+        for (Map.Entry<Path, String> w : warningsByPath.entrySet()) {
+            Study owner = null;
+            int deepest = -1;
+            boolean shared = false;
+            Path path = w.getKey().toAbsolutePath();
+            for (Study study : studies) {
+                Path folder = study.directory().toAbsolutePath();
+                if (path.startsWith(folder)) {
+                    int depth = folder.getNameCount();
+                    if (depth > deepest) {
+                        owner = study;
+                        deepest = depth;
+                        shared = false;
+                    } else if (depth == deepest) {
+                        shared = true;
+                    }
+                }
+            }
+            if (owner == null || shared) {
+                warnings.add(w.getValue());
+            } else {
+                extra.computeIfAbsent(owner, k -> new ArrayList<>()).add(w.getValue());
+            }
+        }
+        studies.replaceAll(st -> extra.containsKey(st) ? new Study(st.id(), st.directory(),
+                st.series(), java.util.stream.Stream.concat(st.warnings().stream(),
+                        extra.get(st).stream()).toList()) : st);
     }
 
     /** What a folder name that identifies the patient is replaced by in warnings. */
