@@ -899,8 +899,22 @@ public final class StudyScanner {
     // LIMITATION: only DICOM-style person names (FAMILY^GIVEN) are recognised; a folder called
     // Doe_John is shown as it is.
     static String shownStudyName(String folder) {
-        return Redaction.looksLikePersonName(folder) ? "study" : Redaction.name(folder);
+        return Redaction.looksLikePersonName(folder) ? "study" : plain(Redaction.name(folder));
     }
+
+    /**
+     * {@code name} with what a study's name cannot hold made plain: a comma or a line break
+     * (it starts the study's rows in a submission, a CSV), any other control character (it
+     * is printed on the console) and spaces at either end (a CSV reader strips them), each
+     * replaced by {@code _}. A name changed so gets a tag of its own ({@link #studyName}).
+     */
+    static String plain(String name) {
+        String inside = PLAIN_ENDS.matcher(name).replaceAll(m -> "_".repeat(m.group().length()));
+        return NOT_PLAIN.matcher(inside).replaceAll("_");
+    }
+
+    private static final Pattern NOT_PLAIN = Pattern.compile("[,\\p{Cntrl}]");
+    private static final Pattern PLAIN_ENDS = Pattern.compile("^\\s+|\\s+$");
 
     /**
      * What a series folder is called: its name, or, where the name is a UID or holds one
@@ -909,7 +923,7 @@ public final class StudyScanner {
      * apart and a series is called the same in every run: {@code …7527-3fa9c1}.
      */
     public static String seriesName(String folder) {
-        String shown = Redaction.name(folder);
+        String shown = plain(Redaction.name(folder));
         return shown.equals(folder) ? folder : shown + "-" + Redaction.tag(folder);
     }
 

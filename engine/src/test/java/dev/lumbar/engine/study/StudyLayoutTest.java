@@ -181,6 +181,26 @@ class StudyLayoutTest {
         }
     }
 
+    /**
+     * A study's name starts its submission rows and is printed: a comma, a control character
+     * or spaces at its ends are replaced, and the name gets a tag so it stays its own.
+     */
+    @Test
+    void studyFolderNamesACsvOrAConsoleCannotHoldAreMadePlain() throws Exception {
+        List<String> folders = List.of("a,b", " lead", "cr\rx");
+        for (int i = 0; i < folders.size(); i++) {
+            Path written = PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(50 + i)
+                    .withStudyId("s" + i)), dir);
+            Files.move(written, dir.resolve(folders.get(i)));
+        }
+        List<String> ids = scan(dir, SeriesDescriptions.none()).studies().stream()
+                .map(Study::id).sorted().toList();
+        assertEquals(3, ids.size(), ids.toString());
+        assertTrue(ids.get(0).matches("_lead-[0-9a-f]{6}"), ids.toString());
+        assertTrue(ids.get(1).matches("a_b-[0-9a-f]{6}"), ids.toString());
+        assertTrue(ids.get(2).matches("cr_x-[0-9a-f]{6}"), ids.toString());
+    }
+
     /** Series folders named by SeriesInstanceUID are masked, and kept apart by a tag. */
     @Test
     void seriesFoldersNamedByUidAreMaskedAndStayApart() throws Exception {
