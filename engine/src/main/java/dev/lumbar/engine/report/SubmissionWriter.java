@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Writes the Kaggle submission CSV, {@code row_id,normal_mild,moderate,severe}, 25 rows per
@@ -256,7 +257,8 @@ public final class SubmissionWriter implements AutoCloseable {
             return;
         }
         String[] lines = text.split("\n", -1);
-        if (!lines[0].strip().equals(HEADER)) {
+        // a byte-order mark, as spreadsheet programs write, is not part of the header
+        if (!lines[0].replace("\uFEFF", "").strip().equals(HEADER)) {
             throw new IOException(source + ": not a submission (the first line is not "
                     + HEADER + ")");
         }
@@ -285,17 +287,25 @@ public final class SubmissionWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a row's three cells are probabilities as this writer writes them: plain decimal
+     * numbers (no hexadecimal, no type suffix, which other CSV readers refuse) in [0, 1],
+     * summing to 1 within {@link #SUM_TOLERANCE}; a row edited into anything else is not kept.
+     */
     private static boolean numbers(String[] fields) {
+        double sum = 0;
         for (int i = 1; i < fields.length; i++) {
-            try {
-                double value = Double.parseDouble(fields[i]);
-                if (!(value >= 0 && value <= 1)) {
-                    return false;
-                }
-            } catch (NumberFormatException e) {
+            if (!DECIMAL.matcher(fields[i]).matches()) {
                 return false;
             }
+            double value = Double.parseDouble(fields[i]);
+            if (!(value >= 0 && value <= 1)) {
+                return false;
+            }
+            sum += value;
         }
-        return true;
+        return Math.abs(sum - 1) <= SUM_TOLERANCE;
     }
+
+    private static final Pattern DECIMAL = Pattern.compile("[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?");
 }

@@ -188,6 +188,32 @@ class SubmissionWriterTest {
         assertEquals(ownerOnly, Files.getPosixFilePermissions(file));
     }
 
+    /**
+     * Rows edited into numbers other CSV readers refuse, or probabilities that do not sum to
+     * 1, are not kept: the study is graded again. A byte-order mark before the header is fine.
+     */
+    @Test
+    void resumeKeepsOnlyRowsAsThisWriterWritesThem() throws Exception {
+        Path file = temp.resolve("submission.csv");
+        try (SubmissionWriter first = SubmissionWriter.create(file)) {
+            first.append("101", probabilities(0));
+            first.append("202", probabilities(1));
+            first.append("303", probabilities(2));
+            first.append("404", probabilities(3));
+        }
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(file));
+        lines.set(0, "\uFEFF" + lines.get(0));
+        lines.set(1 + 25, lines.get(1 + 25).replaceFirst(",[^,]*,", ",0x1p-1,"));
+        lines.set(1 + 50, lines.get(1 + 50).replaceFirst(",[^,]*$", ",0.25f"));
+        lines.set(1 + 75, lines.get(1 + 75).replaceFirst(",.*$", ",0,0,0"));
+        Files.write(file, lines);
+
+        try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
+            assertEquals(Set.of("101"), resumed.completedStudies());
+            assertEquals(3, resumed.incompleteStudies());
+        }
+    }
+
     @Test
     void anEmptySubmissionResumesAsNoStudies() throws Exception {
         Path file = Files.writeString(temp.resolve("submission.csv"), "");
