@@ -417,6 +417,10 @@ public final class PredictCommand implements Callable<Integer> {
 
     /** An I/O problem in words, naming the path it met, not the exception's class. */
     private static String describe(IOException e) {
+        if (e.getClass() == IOException.class && e.getMessage() != null) {
+            // the engine's own refusals ("<path>: is a folder; ...") say all there is
+            return e.getMessage();
+        }
         String reason = IoProblems.reason(e, "no such file or folder");
         return e instanceof java.nio.file.FileSystemException fse && fse.getFile() != null
                 ? fse.getFile() + ": " + reason : reason;
@@ -502,11 +506,12 @@ public final class PredictCommand implements Callable<Integer> {
         if (submission.incompleteStudies() > 0) {
             err.println("lumbar predict: warning: " + count(submission.incompleteStudies(),
                     "study", "studies") + " in " + submission.resumedFrom()
-                    + (submission.incompleteStudies() == 1 ? " lacks" : " lack") + " some of"
-                    + " their " + Target.COUNT + " rows (a run stopped while writing, or an"
-                    + " edited file); graded again");
+                    + (submission.incompleteStudies() == 1 ? " lacks some of its "
+                            : " lack some of their ") + Target.COUNT + " rows, or hold values"
+                    + " not written by this program (a run stopped while writing, or an edited"
+                    + " file); not kept, and graded again where they are in the input");
         }
-        Set<String> completed = keptStudies(submission, models, err);
+        Set<String> completed = keptStudies(submission, models, studies, err);
 
         // studies run on study threads; their outcomes are written here, in input order
         BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
@@ -583,33 +588,65 @@ public final class PredictCommand implements Callable<Integer> {
      * again, so that every kept row has its report.
      */
     private Set<String> keptStudies(SubmissionWriter submission, List<ModelFingerprint> models,
-            PrintWriter err) {
+            List<Study> studies, PrintWriter err) {
         Set<String> weights = new java.util.HashSet<>();
         models.forEach(m -> weights.add(m.sha256()));
+        Set<String> inInput = new java.util.HashSet<>();
+        studies.forEach(study -> inInput.add(study.id()));
         Set<String> kept = new java.util.HashSet<>();
+        List<String> regraded = new ArrayList<>();
+        int elsewhere = 0;
+        int elsewhereOtherWeights = 0;
         for (String id : submission.completedStudies()) {
-            Path report = reportDir.resolve(id + ".json");
-            String problem = null;
-            try {
-                if (!(Json.read(report) instanceof Map<?, ?> map)
-                        || "failed".equals(map.get("status")) || !map.containsKey("study")) {
-                    problem = "is not a graded study's report";
-                } else if (!weights.equals(reportedWeights(map))) {
-                    // rows graded by other weights are not this batch's results
-                    problem = "says it was graded with other weights";
-                }
-            } catch (IOException | RuntimeException e) {
-                problem = Files.exists(report) ? "is unreadable or truncated" : "is missing";
-            }
-            if (problem == null) {
+            String problem = reportProblem(reportDir.resolve(id + ".json"), weights);
+            if (!inInput.contains(id)) {
+                // not this run's to grade: its rows stay as they are, whatever made them
+                kept.add(id);
+                elsewhere++;
+                elsewhereOtherWeights += problem == null ? 0 : 1;
+            } else if (problem == null) {
                 kept.add(id);
             } else {
                 submission.forget(id);
-                err.println("lumbar predict: study " + id + ": in " + submission.resumedFrom()
-                        + " but its report " + report + " " + problem + "; graded again");
+                regraded.add("study " + id + ": in " + submission.resumedFrom() + " but its"
+                        + " report " + reportDir.resolve(id + ".json") + " " + problem
+                        + "; graded again");
             }
         }
+        regraded.stream().limit(LISTED).forEach(line -> err.println("lumbar predict: " + line));
+        if (regraded.size() > LISTED) {
+            err.println("lumbar predict: … and " + (regraded.size() - LISTED) + " more studies"
+                    + " graded again for such reasons");
+        }
+        if (elsewhere > 0) {
+            err.println("lumbar predict: warning: " + count(elsewhere, "study", "studies") + " in "
+                    + submission.resumedFrom() + (elsewhere == 1 ? " is" : " are") + " not in the"
+                    + " input; their rows are kept as they are" + (elsewhereOtherWeights == 0 ? ""
+                            : " (" + elsewhereOtherWeights + " of them with no report in "
+                                    + reportDir + " from these weights)"));
+        }
         return Set.copyOf(kept);
+    }
+
+    /** How many lines of one kind a batch prints before it counts the rest. */
+    private static final int LISTED = 20;
+
+    /**
+     * Why a kept study's report does not vouch for its rows, or null when it does: it must
+     * be a graded study's report, made with exactly the {@code weights} now loaded.
+     */
+    private static String reportProblem(Path report, Set<String> weights) {
+        try {
+            if (!(Json.read(report) instanceof Map<?, ?> map)
+                    || "failed".equals(map.get("status")) || !map.containsKey("study")) {
+                return "is not a graded study's report";
+            }
+            // rows graded by other weights are not this batch's results
+            return weights.equals(reportedWeights(map)) ? null
+                    : "says it was graded with other weights";
+        } catch (IOException | RuntimeException e) {
+            return Files.exists(report) ? "is unreadable or truncated" : "is missing";
+        }
     }
 
     /** The SHA-256 of every weights file a report names. */

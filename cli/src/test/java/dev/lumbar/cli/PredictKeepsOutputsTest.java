@@ -129,6 +129,34 @@ class PredictKeepsOutputsTest {
         CommandRun again = predict(phantoms, retrained, out, reports, "--resume");
         assertEquals(0, again.exit(), again.err());
         assertTrue(again.out().contains("already in"), again.out());
+
+        // resumed on other input, the rows of the studies not in it are kept, and counted
+        Path other = work.resolve("other");
+        PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(8).withStudyId("1002")),
+                other);
+        CommandRun elsewhere = predict(other, DEMO.resolve("demo.ensemble.json"), out, reports,
+                "--resume");
+        assertEquals(0, elsewhere.exit(), elsewhere.err());
+        assertTrue(elsewhere.err().contains("1 study in " + out.toAbsolutePath() + " is not in"
+                + " the input; their rows are kept as they are (1 of them with no report in "
+                + reports + " from these weights)"), elsewhere.err());
+        List<String> rows = Files.readAllLines(out);
+        assertEquals(1 + 2 * 25, rows.size());
+        // the input's studies first, then those kept from before
+        assertTrue(rows.get(1).startsWith("1002_") && rows.get(26).startsWith("1001_"),
+                rows.get(1) + " / " + rows.get(26));
+    }
+
+    /** A report path taken by a folder is named, with the reason, not as an IOException. */
+    @Test
+    void aReportPathThatIsAFolderIsNamed() throws IOException {
+        Path reports = Files.createDirectories(work.resolve("rf/reports/1001.json"))
+                .getParent();
+        CommandRun run = predict(phantoms, DEMO.resolve("demo.ensemble.json"),
+                work.resolve("rf/s.csv"), reports);
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertTrue(run.err().contains(reports.resolve("1001.json").toAbsolutePath()
+                + ": is a folder"), run.err());
     }
 
     @Test
