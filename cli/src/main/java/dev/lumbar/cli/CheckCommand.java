@@ -231,9 +231,7 @@ public final class CheckCommand implements Callable<Integer> {
         if (!problems.isEmpty()) {
             throw new IOException(file + ": " + problems.size() + " tensor"
                     + (problems.size() == 1 ? "" : "s") + " no network can run: "
-                    + String.join("; ", problems.subList(0, Math.min(problems.size(),
-                            WeightMismatchException.LISTED)))
-                    + (problems.size() > WeightMismatchException.LISTED ? "; …" : ""));
+                    + String.join("; ", WeightMismatchException.firstOf(problems)));
         }
     }
 

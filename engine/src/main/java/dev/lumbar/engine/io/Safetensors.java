@@ -49,6 +49,8 @@ public final class Safetensors implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(Safetensors.class.getName());
     private static final String METADATA_KEY = "__metadata__";
+    private static final java.util.regex.Pattern CONTROL =
+            java.util.regex.Pattern.compile("\\p{Cntrl}");
     private static final Set<String> ENTRY_KEYS = Set.of("dtype", "shape", "data_offsets");
     private static final ValueLayout.OfShort HALF =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -354,6 +356,11 @@ public final class Safetensors implements AutoCloseable {
             String name = (String) item.getKey();
             if (name.equals(METADATA_KEY)) {
                 readMetadata(file, item.getValue(), metadata);
+            } else if (CONTROL.matcher(name).find()) {
+                // a name is printed in listings and errors: a line break in it could forge
+                // a line of output, and no state dict's names hold one
+                throw new SafetensorsException(file, "a tensor name holds a control character"
+                        + " (" + CONTROL.matcher(name).replaceAll("?") + ")");
             } else {
                 entries.put(name, readEntry(file, name, item.getValue(), dataSize));
             }
@@ -371,7 +378,9 @@ public final class Safetensors implements AutoCloseable {
                 throw new SafetensorsException(file, "__metadata__ value of '" + item.getKey()
                         + "' is not a string");
             }
-            metadata.put((String) item.getKey(), text);
+            // metadata is free text, printed by check: control characters are shown as ?
+            metadata.put(CONTROL.matcher((String) item.getKey()).replaceAll("?"),
+                    CONTROL.matcher(text).replaceAll("?"));
         }
     }
 

@@ -64,7 +64,7 @@ public final class WeightMismatchException extends IOException {
     }
 
     /** The first {@link #LISTED} of {@code items} and, past them, how many more there are. */
-    private static List<String> firstOf(List<?> items) {
+    public static List<String> firstOf(List<?> items) {
         List<String> shown = new ArrayList<>();
         for (int i = 0; i < Math.min(items.size(), LISTED); i++) {
             shown.add(items.get(i).toString());

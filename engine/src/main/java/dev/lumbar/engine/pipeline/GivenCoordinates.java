@@ -1,5 +1,6 @@
 package dev.lumbar.engine.pipeline;
 
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.io.Csv;
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
@@ -98,11 +99,11 @@ public final class GivenCoordinates {
             Condition condition = Condition.fromLabel(cells[column[3]])
                     .or(() -> Condition.fromKaggleName(cells[column[3]].strip()))
                     .orElseThrow(() -> new IllegalArgumentException(where + "unknown condition '"
-                            + cells[column[3]] + "'"));
+                            + shown(cells[column[3]]) + "'"));
             Level level = Level.fromLabel(cells[column[4]])
                     .or(() -> Level.fromKaggleName(cells[column[4]].strip()))
                     .orElseThrow(() -> new IllegalArgumentException(where + "unknown level '"
-                            + cells[column[4]] + "'"));
+                            + shown(cells[column[4]]) + "'"));
             try {
                 // the series as the scanner shows it: a UID-named folder is found masked
                 Point point = new Point(StudyScanner.seriesName(cells[column[1]].strip()),
@@ -122,6 +123,14 @@ public final class GivenCoordinates {
     /** The points given for the study in folder {@code studyFolder} ({@code Study.folder()}). */
     public List<Point> forStudy(String studyFolder) {
         return byStudy.getOrDefault(studyFolder, List.of());
+    }
+
+    /**
+     * A cell echoed in an error, as it may be shown: a cell where a condition or level
+     * belongs can hold anything, a UID or a person's name among it.
+     */
+    private static String shown(String cell) {
+        return Redaction.freeText(cell).replaceAll("\\p{Cntrl}", "?");
     }
 
     /** The study folders the file gives points for. */

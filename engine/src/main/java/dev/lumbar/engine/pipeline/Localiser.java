@@ -294,7 +294,8 @@ public final class Localiser {
                 }
             }
             if (stack == null) {
-                warnings.add("given point for " + point.target() + " names series "
+                warnings.add(point.source() + ": given point for " + point.target()
+                        + " names series "
                         + point.seriesId() + " instance " + point.instance()
                         + ", which no stack the study could read holds; ignored");
                 continue;

@@ -247,7 +247,10 @@ class SafetensorsTest {
                 "{\"__metadata__\":{\"k\":1}}",
                 "{\"__metadata__\":[]}",
                 "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                        + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+                        + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                // a name that would print a forged line of output
+                "{\"w\\nlumbar: all good\":{\"dtype\":\"F32\",\"shape\":[1],"
+                        + "\"data_offsets\":[0,4]}}");
         for (String header : headers) {
             Path file = raw(header, 4);
             SafetensorsException e = rejects(file);

@@ -68,6 +68,14 @@ class GivenCoordinatesTest {
         assertTrue(e.getMessage().contains("c.csv: line 3"), e.getMessage());
         assertTrue(e.getMessage().contains("L9/S9"), e.getMessage());
 
+        // a cell echoed in the error is shown as identifiers are elsewhere
+        Files.writeString(file, """
+                study_id,series_id,instance_number,condition,level,x,y
+                1,2,3,1.2.840.113619.2.55.3.604688119,L1/L2,10,20
+                """);
+        e = assertThrows(IllegalArgumentException.class, () -> GivenCoordinates.read(file));
+        assertTrue(e.getMessage().contains("unknown condition '<uid withheld>'"), e.getMessage());
+
         Files.writeString(file, "study_id,series_id,x,y\n");
         e = assertThrows(IllegalArgumentException.class, () -> GivenCoordinates.read(file));
         assertTrue(e.getMessage().contains("instance_number"), e.getMessage());
