@@ -451,10 +451,12 @@ public final class PredictCommand implements Callable<Integer> {
             // before any output is created, opened or replaced
             long loadStart = System.nanoTime();
             List<ModelFingerprint> models;
+            String settings;
             try {
                 engine.loadAll();
                 models = engine.fingerprints();
-            } catch (RuntimeException e) {
+                settings = ModelFingerprint.sha256(manifest.settingsFiles());
+            } catch (IOException | RuntimeException e) {
                 return usageError(err, e);
             }
             if (!quiet) {
@@ -486,8 +488,8 @@ public final class PredictCommand implements Callable<Integer> {
                 stopNote = "stopped before the batch finished; the studies graded so far are"
                         + " kept: run the same command with --resume to grade the rest";
                 try {
-                    return gradeAll(studies, manifest, version, models, given, backend, engine,
-                            submission, stdout, err);
+                    return gradeAll(studies, manifest, version, models, settings, given,
+                            backend, engine, submission, stdout, err);
                 } catch (IOException | RuntimeException | Error e) {
                     // a batch that broke off replaces nothing; --resume continues its journal
                     submission.abandon();
@@ -498,7 +500,8 @@ public final class PredictCommand implements Callable<Integer> {
     }
 
     private int gradeAll(List<Study> studies, EnsembleManifest manifest, String version,
-            List<ModelFingerprint> models, GivenCoordinates given, Backend backend,
+            List<ModelFingerprint> models, String settings, GivenCoordinates given,
+            Backend backend,
             StudyEngine engine, SubmissionWriter submission, PrintWriter stdout,
             PrintWriter err) throws IOException {
         int[] failed = {0};
@@ -511,7 +514,7 @@ public final class PredictCommand implements Callable<Integer> {
                     + " not written by this program (a run stopped while writing, or an edited"
                     + " file); not kept, and graded again where they are in the input");
         }
-        Set<String> completed = keptStudies(submission, models, studies, err);
+        Set<String> completed = keptStudies(submission, models, settings, studies, err);
 
         // studies run on study threads; their outcomes are written here, in input order
         BatchRunner.Job<StudyOutput> job = (index, deadline) -> {
@@ -545,7 +548,7 @@ public final class PredictCommand implements Callable<Integer> {
                 String report = Json.write(PredictionReport.of(graded.result(), manifest,
                         version, new StudyReport.BackendInfo(used.name(),
                                 used.device().toString()),
-                        models, PredictionReport.series(study), readMillis));
+                        models, PredictionReport.series(study), readMillis, settings));
                 return new Predicted(graded.result(), report, used.name());
             }
         };
@@ -588,7 +591,7 @@ public final class PredictCommand implements Callable<Integer> {
      * again, so that every kept row has its report.
      */
     private Set<String> keptStudies(SubmissionWriter submission, List<ModelFingerprint> models,
-            List<Study> studies, PrintWriter err) {
+            String settings, List<Study> studies, PrintWriter err) {
         Set<String> weights = new java.util.HashSet<>();
         models.forEach(m -> weights.add(m.sha256()));
         Set<String> inInput = new java.util.HashSet<>();
@@ -598,7 +601,7 @@ public final class PredictCommand implements Callable<Integer> {
         int elsewhere = 0;
         int elsewhereOtherWeights = 0;
         for (String id : submission.completedStudies()) {
-            String problem = reportProblem(reportDir.resolve(id + ".json"), weights);
+            String problem = reportProblem(reportDir.resolve(id + ".json"), weights, settings);
             if (!inInput.contains(id)) {
                 // not this run's to grade: its rows stay as they are, whatever made them
                 kept.add(id);
@@ -633,17 +636,23 @@ public final class PredictCommand implements Callable<Integer> {
 
     /**
      * Why a kept study's report does not vouch for its rows, or null when it does: it must
-     * be a graded study's report, made with exactly the {@code weights} now loaded.
+     * be a graded study's report, made with exactly the {@code weights} now loaded and the
+     * ensemble {@code settings} (manifest, priors and cards) now read.
      */
-    private static String reportProblem(Path report, Set<String> weights) {
+    private static String reportProblem(Path report, Set<String> weights, String settings) {
         try {
             if (!(Json.read(report) instanceof Map<?, ?> map)
                     || "failed".equals(map.get("status")) || !map.containsKey("study")) {
                 return "is not a graded study's report";
             }
-            // rows graded by other weights are not this batch's results
-            return weights.equals(reportedWeights(map)) ? null
-                    : "says it was graded with other weights";
+            // rows graded by other weights or settings are not this batch's results
+            if (!weights.equals(reportedWeights(map))) {
+                return "says it was graded with other weights";
+            }
+            return map.get("ensemble") instanceof Map<?, ?> ensemble
+                    && settings.equals(ensemble.get("settings_sha256")) ? null
+                    : "says it was graded with other ensemble settings (manifest, priors or"
+                            + " model cards)";
         } catch (IOException | RuntimeException e) {
             return Files.exists(report) ? "is unreadable or truncated" : "is missing";
         }

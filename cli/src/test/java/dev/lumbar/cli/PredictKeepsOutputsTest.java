@@ -130,6 +130,15 @@ class PredictKeepsOutputsTest {
         assertEquals(0, again.exit(), again.err());
         assertTrue(again.out().contains("already in"), again.out());
 
+        // the same weights under other settings (here a member's weight in the ensemble)
+        Path manifest = retrained;
+        Files.writeString(manifest, Files.readString(manifest).replaceFirst(
+                "\"weight\": *[0-9.]+", "\"weight\": 0.5"));
+        CommandRun resettled = predict(phantoms, retrained, out, reports, "--resume");
+        assertEquals(0, resettled.exit(), resettled.err());
+        assertTrue(resettled.err().contains("graded with other ensemble settings"),
+                resettled.err());
+
         // resumed on other input, the rows of the studies not in it are kept, and counted
         Path other = work.resolve("other");
         PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(8).withStudyId("1002")),

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * An ensemble manifest ({@code *.ensemble.json}, format {@code lumbar-ensemble/1}): which
@@ -99,6 +101,33 @@ public record EnsembleManifest(Path file, String name, boolean trained, String d
     public EnsembleManifest {
         stage1 = Map.copyOf(stage1);
         conditions = Map.copyOf(conditions);
+    }
+
+    /**
+     * The files whose content decides what this ensemble computes, apart from the weights:
+     * the manifest, its label priors, and every model card it names, each once, in a fixed
+     * order.
+     */
+    public List<Path> settingsFiles() {
+        Set<Path> files = new TreeSet<>();
+        stage1.values().forEach(m -> {
+            if (m.slices() != null) {
+                files.add(m.slices());
+            }
+            if (m.points() != null) {
+                files.add(m.points());
+            }
+        });
+        for (Condition condition : Condition.ALL) {
+            plan(condition).members().forEach(member -> files.add(member.model()));
+        }
+        List<Path> all = new ArrayList<>();
+        all.add(file);
+        if (priors != null) {
+            all.add(priors);
+        }
+        all.addAll(files);
+        return all;
     }
 
     /** Reads and checks a manifest; model files are checked to exist, not yet loaded. */

@@ -43,11 +43,13 @@ public final class PredictionReport {
      *
      * @param series     the study's series as read, typed or not
      * @param readMillis time spent decoding the study's pixels
+     * @param settingsSha256 the SHA-256 of the ensemble's settings files
+     *                   ({@link EnsembleManifest#settingsFiles}), or null
      */
     public static Map<String, Object> of(StudyResult result, EnsembleManifest manifest,
             String engineVersion, StudyReport.BackendInfo backend,
             List<ModelFingerprint> models, List<StudyReport.SeriesEntry> series,
-            long readMillis) {
+            long readMillis, String settingsSha256) {
         Map<String, Double> timings = new LinkedHashMap<>();
         timings.put("read", (double) readMillis);
         timings.put("stage1", (double) result.stage1Millis());
@@ -67,6 +69,9 @@ public final class PredictionReport {
         ensemble.put("name", manifest.name());
         ensemble.put("manifest", manifest.file().getFileName().toString());
         ensemble.put("trained", manifest.trained());
+        if (settingsSha256 != null) {
+            ensemble.put("settings_sha256", settingsSha256);
+        }
         map.put("ensemble", ensemble);
         List<?> targetMaps = (List<?>) map.get("targets");
         for (int i = 0; i < targetMaps.size(); i++) {

@@ -8,6 +8,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,6 +19,16 @@ public record ModelFingerprint(String name, String weightsFile, String sha256) {
 
     /** Hashes {@code weights} (streamed, so multi-gigabyte files need no memory). */
     public static ModelFingerprint of(String name, Path weights) throws IOException {
+        return new ModelFingerprint(name, weights.getFileName().toString(),
+                sha256(List.of(weights)));
+    }
+
+    /**
+     * The SHA-256 of {@code files}' bytes one after another, in the order given: what an
+     * ensemble's settings were, its manifest and model cards together, where the weights'
+     * own hashes do not tell (a temperature, a bag's size).
+     */
+    public static String sha256(List<Path> files) throws IOException {
         MessageDigest digest;
         try {
             digest = MessageDigest.getInstance("SHA-256");
@@ -25,14 +36,15 @@ public record ModelFingerprint(String name, String weightsFile, String sha256) {
             throw new IllegalStateException("this Java runtime lacks SHA-256", e);
         }
         byte[] buffer = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(weights)) {
-            int read;
-            while ((read = in.read(buffer)) > 0) {
-                digest.update(buffer, 0, read);
+        for (Path file : files) {
+            try (InputStream in = Files.newInputStream(file)) {
+                int read;
+                while ((read = in.read(buffer)) > 0) {
+                    digest.update(buffer, 0, read);
+                }
             }
         }
-        return new ModelFingerprint(name, weights.getFileName().toString(),
-                HexFormat.of().formatHex(digest.digest()));
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     Map<String, Object> toMap() {
