@@ -97,24 +97,9 @@ class KillAndResumeTest {
     /** A batch stopped by TERM (a scheduler, Ctrl-C through the launcher) says how to go on. */
     @Test
     void aBatchStoppedByTermSaysToResume() throws Exception {
-        Path input = dir.resolve("studies");
-        for (int s = 0; s < 3; s++) {
-            PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(50 + s)
-                    .withStudyId(Integer.toString(6001 + s))), input);
-        }
-        Process run = fork(predictArgs(input, dir.resolve("out")));
-        List<String> output = new ArrayList<>();
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(
-                run.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                output.add(line);
-                if (line.startsWith("[1/3]")) {
-                    run.toHandle().destroy(); // TERM, leaving the output open to read
-                }
-            }
-        }
-        assertTrue(run.waitFor(60, TimeUnit.SECONDS), "the stopped run did not end");
-        assertEquals(143, run.exitValue(), String.join("\n", output));
+        Path input = threeStudies(50);
+        List<String> output = stoppedWhen(predictArgs(input, dir.resolve("out")),
+                line -> line.startsWith("[1/3]"));
         assertTrue(output.getLast().endsWith("run the same command with --resume to grade the"
                 + " rest"), String.join("\n", output));
     }
@@ -126,25 +111,10 @@ class KillAndResumeTest {
      */
     @Test
     void aRunStoppedBeforeGradingSaysWhatItLeaves() throws Exception {
-        Path input = dir.resolve("studies");
-        for (int s = 0; s < 3; s++) {
-            PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(60 + s)
-                    .withStudyId(Integer.toString(7001 + s))), input);
-        }
+        Path input = threeStudies(60);
         Path out = dir.resolve("out");
-        Process run = fork(predictArgs(input, out));
-        List<String> output = new ArrayList<>();
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(
-                run.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                output.add(line);
-                if (line.contains("backend cpu")) {
-                    run.toHandle().destroy();
-                }
-            }
-        }
-        assertTrue(run.waitFor(60, TimeUnit.SECONDS), "the stopped run did not end");
-        assertEquals(143, run.exitValue(), String.join("\n", output));
+        List<String> output = stoppedWhen(predictArgs(input, out),
+                line -> line.contains("backend cpu"));
         String last = output.getLast();
         if (last.endsWith("no output was written")) {
             assertFalse(Files.exists(out.resolve("submission.csv.partial")), last);
@@ -154,6 +124,38 @@ class KillAndResumeTest {
                     String.join("\n", output));
             assertTrue(Files.exists(out.resolve("submission.csv.partial")), last);
         }
+    }
+
+    /** Three phantom studies from seeds {@code seed} to {@code seed + 2}. */
+    private Path threeStudies(int seed) {
+        Path input = dir.resolve("studies");
+        for (int s = 0; s < 3; s++) {
+            PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(seed + s)
+                    .withStudyId(Integer.toString(100 * seed + s))), input);
+        }
+        return input;
+    }
+
+    /**
+     * The output of {@code lumbar args} in a JVM of its own, sent TERM at the first line
+     * {@code when} accepts; the run must then end with TERM's exit status, 143.
+     */
+    private static List<String> stoppedWhen(List<String> args,
+            java.util.function.Predicate<String> when) throws Exception {
+        Process run = fork(args);
+        List<String> output = new ArrayList<>();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(
+                run.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                output.add(line);
+                if (when.test(line)) {
+                    run.toHandle().destroy(); // TERM, leaving the output open to read
+                }
+            }
+        }
+        assertTrue(run.waitFor(60, TimeUnit.SECONDS), "the stopped run did not end");
+        assertEquals(143, run.exitValue(), String.join("\n", output));
+        return output;
     }
 
     /** {@code lumbar} with {@code args} in a JVM of its own, stdout and stderr together. */

@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * A safetensors file, memory-mapped read-only; its tensors are zero-copy views of the mapping.
@@ -49,8 +50,7 @@ public final class Safetensors implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(Safetensors.class.getName());
     private static final String METADATA_KEY = "__metadata__";
-    private static final java.util.regex.Pattern CONTROL =
-            java.util.regex.Pattern.compile("\\p{Cntrl}");
+    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
     private static final Set<String> ENTRY_KEYS = Set.of("dtype", "shape", "data_offsets");
     private static final ValueLayout.OfShort HALF =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
