@@ -511,8 +511,9 @@ public final class StudyScanner {
             return HeaderResult.skipped(name + ": skipped, not an image (no Rows or Columns)");
         }
         if (header.getInt(Tag.NumberOfFrames, 1) > 1) {
-            // LIMITATION: multi-frame (enhanced) images are skipped; their per-frame geometry
-            // lives in functional group sequences that the reader does not expose.
+            // LIMITATION: multi-frame images, enhanced or not, are skipped: each frame would
+            // need its own position (in enhanced images, from functional group sequences that
+            // the reader does not expose), and a slice here is one file.
             return HeaderResult.skipped(name + ": skipped, multi-frame images are not"
                     + " supported");
         }
