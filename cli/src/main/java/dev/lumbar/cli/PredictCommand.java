@@ -524,7 +524,8 @@ public final class PredictCommand implements Callable<Integer> {
             }
             List<String> warnings = new ArrayList<>(study.warnings());
             long readStart = System.nanoTime();
-            VolumeLoader loader = new VolumeLoader(DicomReader.standard());
+            // the deadline is checked slice by slice: decoding large images can take long
+            VolumeLoader loader = new VolumeLoader(DicomReader.standard(), deadline::check);
             try (StudyStacks stacks = StudyStacks.load(study, loader, warnings)) {
                 long readMillis = (System.nanoTime() - readStart) / 1_000_000;
                 deadline.check();

@@ -29,7 +29,8 @@ import java.util.OptionalLong;
  * @param textFileBytes the largest JSON or CSV file read (cards, manifests, tables)
  * @param safetensorsHeaderBytes the largest safetensors JSON header
  * @param npyHeaderBytes the largest .npy header
- * @param memoryPercent the share of available memory a model's F32 weights may take
+ * @param memoryPercent the share of available memory a model's F32 weights, or one stack's
+ *                      volume, may take
  */
 public record Limits(long dicomFileBytes, long imagePixels, int framesPerFile,
         int slicesPerSeries, int seriesPerStudy, int filesPerScan, int nestingDepth,
@@ -171,18 +172,32 @@ public record Limits(long dicomFileBytes, long imagePixels, int framesPerFile,
      * memory cannot be told.
      */
     public void requireMemoryFor(String model, long bytes) throws LimitExceededException {
+        requireMemory(model + ": its weights need", " as F32", bytes);
+    }
+
+    /**
+     * Refuses an image volume that would take more than {@link #memoryPercent} of the memory
+     * available now, before it is reserved: the kernel, not the JVM, would otherwise stop the
+     * process when it is touched (volumes live outside the Java heap). {@code stack} names it.
+     */
+    public void requireMemoryForVolume(String stack, long bytes) throws LimitExceededException {
+        requireMemory(stack + ": its volume needs", "", bytes);
+    }
+
+    private void requireMemory(String needs, String as, long bytes)
+            throws LimitExceededException {
         OptionalLong available = availableMemoryBytes();
         if (available.isEmpty()) {
-            // LIMITATION: where neither /proc nor the JVM reports free memory, a model too large
-            // for the machine fails later with an allocation error instead of this message.
+            // LIMITATION: where neither /proc nor the JVM reports free memory, a model or image
+            // too large for the machine fails later with an allocation error instead.
             return;
         }
         long allowed = available.getAsLong() / 100 * memoryPercent;
         if (bytes > allowed) {
-            throw new LimitExceededException(model + ": its weights need " + mib(bytes)
-                    + " MiB as F32 but only " + mib(allowed) + " MiB may be used ("
-                    + memoryPercent + "% of the " + mib(available.getAsLong()) + " MiB available;"
-                    + " free memory or raise -D" + PREFIX + "memoryPercent=...)");
+            throw new LimitExceededException(needs + " " + mib(bytes) + " MiB" + as
+                    + " but only " + mib(allowed) + " MiB may be used (" + memoryPercent
+                    + "% of the " + mib(available.getAsLong()) + " MiB available; free memory"
+                    + " or raise -D" + PREFIX + "memoryPercent=...)");
         }
     }
 

@@ -145,5 +145,12 @@ class LimitsTest {
         LimitExceededException tight = assertThrows(LimitExceededException.class,
                 () -> with("memoryPercent", "1").requireMemoryFor("m", available / 10));
         assertTrue(tight.getMessage().contains("1% of"), tight.getMessage());
+
+        // an image volume is held to the same share, before it is reserved
+        limits.requireMemoryForVolume("7/stack 1", 1 << 20);
+        LimitExceededException volume = assertThrows(LimitExceededException.class,
+                () -> limits.requireMemoryForVolume("7/stack 1", 2 * available));
+        assertTrue(volume.getMessage().startsWith("7/stack 1: its volume needs "),
+                volume.getMessage());
     }
 }

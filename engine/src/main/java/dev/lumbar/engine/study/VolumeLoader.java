@@ -1,5 +1,7 @@
 package dev.lumbar.engine.study;
 
+import dev.lumbar.engine.LimitExceededException;
+import dev.lumbar.engine.Limits;
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.dicom.DicomException;
 import dev.lumbar.engine.dicom.DicomImage;
@@ -37,10 +39,20 @@ public final class VolumeLoader {
     static final long MAX_VOLUME_BYTES = 8L << 30;
 
     private final DicomReader reader;
+    private final Runnable beforeEachSlice;
     private long storedBytes;
 
     public VolumeLoader(DicomReader reader) {
+        this(reader, () -> { });
+    }
+
+    /**
+     * A loader that runs {@code beforeEachSlice} before it decodes each slice: a study's
+     * deadline, which may throw to stop a study whose images take too long to decode.
+     */
+    public VolumeLoader(DicomReader reader, Runnable beforeEachSlice) {
         this.reader = reader;
+        this.beforeEachSlice = beforeEachSlice;
     }
 
     /** Stored pixel bytes decoded so far: rows × columns × samples × bytes per sample. */
@@ -90,6 +102,7 @@ public final class VolumeLoader {
             float[] values = null;
             Pixels pixels = new Pixels(stack, warnings);
             for (Slice slice : stack.slices()) {
+                beforeEachSlice.run();
                 DicomImage image;
                 try {
                     image = decodeSized(stack, slice, rows, columns);
@@ -194,6 +207,11 @@ public final class VolumeLoader {
                     + " %dx%d needs %.1f GB, more than the %d GB a stack may take; the images"
                     + " are not a spine study's", stack.name(), stack.size(), rows, columns,
                     bytes / 1e9, MAX_VOLUME_BYTES >> 30));
+        }
+        try {
+            Limits.current().requireMemoryForVolume(stack.name(), bytes);
+        } catch (LimitExceededException e) {
+            throw new StudyException(e.getMessage(), e);
         }
         try {
             return Tensor.zeros(stack.size(), rows, columns);

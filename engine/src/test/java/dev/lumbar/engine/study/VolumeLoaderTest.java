@@ -134,6 +134,31 @@ class VolumeLoaderTest {
                 strict.getMessage());
     }
 
+    /** A study's deadline is checked before every slice: decoding large images takes long. */
+    @Test
+    void theLoaderChecksInBeforeEverySlice() throws Exception {
+        Path series = dir.resolve("s1").resolve("2");
+        for (int i = 1; i <= 3; i++) {
+            TestSlices.write(TestSlices.slice(2, "AX T2", i, at(3 * i, 4), 10),
+                    series.resolve(i + ".dcm"));
+        }
+        Stack stack = onlyStack();
+        int[] checks = {0};
+        try (Tensor volume = new VolumeLoader(DicomReader.standard(), () -> checks[0]++)
+                .load(stack, new ArrayList<>())) {
+            assertEquals(3, volume.size(0));
+        }
+        assertEquals(3, checks[0]);
+
+        IllegalStateException stop = assertThrows(IllegalStateException.class,
+                () -> new VolumeLoader(DicomReader.standard(), () -> {
+                    if (++checks[0] > 4) {
+                        throw new IllegalStateException("past the deadline");
+                    }
+                }).loadReadable(stack, new ArrayList<>()));
+        assertEquals("past the deadline", stop.getMessage());
+    }
+
     @Test
     void aStackOfWhichHalfCannotBeReadIsRefused() throws Exception {
         Path series = dir.resolve("s1").resolve("3");
