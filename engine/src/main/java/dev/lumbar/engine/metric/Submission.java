@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Submitted probabilities, read from a Kaggle submission CSV
@@ -48,6 +49,10 @@ public final class Submission {
                 String cell = fields.get(column[1 + severity.ordinal()]);
                 double value;
                 try {
+                    // Java's own forms (0x1p-1, 0.5d) are refused: the host's reader refuses them
+                    if (!DECIMAL.matcher(cell.strip()).matches()) {
+                        throw new NumberFormatException();
+                    }
                     value = Double.parseDouble(cell);
                 } catch (NumberFormatException e) {
                     throw new CsvFormatException(file, line, severity.kaggleName() + " '" + cell
@@ -66,6 +71,10 @@ public final class Submission {
         });
         return new Submission(rows);
     }
+
+    /** A decimal number as CSV readers elsewhere take it: sign, digits, point, exponent. */
+    private static final Pattern DECIMAL = Pattern.compile(
+            "[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+)?");
 
     private static void locateColumns(Path file, List<String> header, int[] column) {
         String[] wanted = {"row_id", "normal_mild", "moderate", "severe"};

@@ -125,6 +125,19 @@ class CompetitionMetricTest {
         assertTrue(notNumber.getMessage().startsWith(bad + ":3: "), notNumber.getMessage());
         assertEquals(3, notNumber.line());
 
+        // Java's own number forms, which the host's CSV reader refuses
+        for (String cell : List.of("0x1p-1", "0.5d", "1f")) {
+            Path javaOnly = Files.writeString(temp.resolve("java.csv"),
+                    "row_id,normal_mild,moderate,severe\n1_spinal_canal_stenosis_l1_l2,"
+                            + cell + ",0.25,0.25\n");
+            assertEquals(2, assertThrows(CsvFormatException.class,
+                    () -> Submission.read(javaOnly)).line(), cell);
+        }
+        Path plain = Files.writeString(temp.resolve("plain.csv"),
+                "row_id,normal_mild,moderate,severe\n1_spinal_canal_stenosis_l1_l2,.5,+0.25,"
+                        + "2.5E-1\n");
+        assertEquals(1, Submission.read(plain).rowCount());
+
         Path negative = Files.writeString(temp.resolve("neg.csv"),
                 "row_id,normal_mild,moderate,severe\n1_spinal_canal_stenosis_l1_l2,-1,0,1\n");
         assertThrows(CsvFormatException.class, () -> Submission.read(negative));
