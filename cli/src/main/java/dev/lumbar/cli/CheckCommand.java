@@ -319,17 +319,34 @@ public final class CheckCommand implements Callable<Integer> {
             float min = Float.POSITIVE_INFINITY;
             float max = Float.NEGATIVE_INFINITY;
             long n = array.numel();
+            long finite = 0;
             for (long i = 0; i < n; i++) {
                 float v = array.getFloat(i);
-                sum += v;
-                min = Math.min(min, v);
-                max = Math.max(max, v);
+                if (Float.isFinite(v)) {
+                    sum += v;
+                    min = Math.min(min, v);
+                    max = Math.max(max, v);
+                    finite++;
+                }
             }
             out.printf("%s: npy F32 %s", file, Arrays.toString(array.shape()));
-            if (n > 0) {
-                out.printf(", min %s, max %s, mean %s", min, max, sum / n);
+            if (finite > 0) {
+                out.printf(", min %s, max %s, mean %s", min, max, sum / finite);
+            }
+            if (finite < n) {
+                // an array is valid as a file whatever its values; this says what it holds
+                out.printf(", %d NaN or infinite (left out of min, max and mean)", n - finite);
             }
             out.println();
         }
+    }
+
+    /** How many of an F32 array's values are NaN or infinite. */
+    static long nonFinite(Tensor array) {
+        long count = 0;
+        for (long i = 0; i < array.numel(); i++) {
+            count += Float.isFinite(array.getFloat(i)) ? 0 : 1;
+        }
+        return count;
     }
 }

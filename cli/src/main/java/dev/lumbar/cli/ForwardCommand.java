@@ -139,6 +139,12 @@ public final class ForwardCommand implements Callable<Integer> {
 
         try (WeightSet weights = network.openWeights();
                 Tensor hostInput = Npy.read(input)) {
+            long nonFinite = CheckCommand.nonFinite(hostInput);
+            if (nonFinite > 0) {
+                // run as PyTorch would, but say why the outputs will hold NaN
+                err.println("lumbar forward: warning: " + input + " holds " + nonFinite
+                        + " NaN or infinite values; the outputs will hold NaN");
+            }
             Batch batch;
             try {
                 batch = Batch.of(network, hostInput, features);

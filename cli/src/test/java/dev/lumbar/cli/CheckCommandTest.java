@@ -66,6 +66,13 @@ class CheckCommandTest {
                 + " 65 tensors present"), result.out());
         assertTrue(result.out().contains("npy F32 [1, 3], min 0.25, max 0.5, mean "),
                 result.out());
+
+        Path withNaN = dir.resolve("nan.npy");
+        Npy.write(withNaN, Tensor.of(new float[] {0.25f, Float.NaN, 0.75f}, 1, 3));
+        CommandRun nan = lumbar("check", withNaN.toString());
+        assertEquals(0, nan.exit(), nan.err());
+        assertTrue(nan.out().contains("min 0.25, max 0.75, mean 0.5, 1 NaN or infinite"),
+                nan.out());
     }
 
     /** Every card that forward refuses is invalid to check, with the reason. */
