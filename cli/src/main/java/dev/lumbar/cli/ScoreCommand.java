@@ -74,7 +74,8 @@ public final class ScoreCommand implements Callable<Integer> {
         try {
             score = CompetitionMetric.score(truth, submitted);
         } catch (IllegalArgumentException e) {
-            err.println("lumbar score: " + e.getMessage());
+            err.println("lumbar score: " + submission + " against " + labels + ": "
+                    + e.getMessage());
             return Main.BAD_INPUT;
         }
 

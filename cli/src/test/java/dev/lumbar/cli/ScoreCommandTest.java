@@ -91,7 +91,8 @@ class ScoreCommandTest {
         CommandRun incomplete = lumbar("score", "-s", submission.toString(),
                 "-l", temp.resolve("train.csv").toString());
         assertEquals(Main.BAD_INPUT, incomplete.exit());
-        assertTrue(incomplete.err().contains("no row"), incomplete.err());
+        assertTrue(incomplete.err().contains(submission + " against " + temp.resolve(
+                "train.csv") + ": the submission lacks "), incomplete.err());
 
         CommandRun missing = lumbar("score", "-s", temp.resolve("nope.csv").toString(),
                 "-l", temp.resolve("train.csv").toString());

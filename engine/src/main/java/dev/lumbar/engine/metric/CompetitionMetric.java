@@ -66,6 +66,24 @@ public final class CompetitionMetric {
         double[] targetWeight = new double[Target.COUNT];
         int[] targetRows = new int[Target.COUNT];
 
+        // every row the labels grade must be there: all that are not are counted at once
+        long missing = 0;
+        String firstMissing = null;
+        for (String study : labels.studies()) {
+            for (Target target : Target.ALL) {
+                if (labels.label(study, target).isPresent()
+                        && submission.row(target.rowId(study)).isEmpty()) {
+                    missing++;
+                    firstMissing = firstMissing == null ? target.rowId(study) : firstMissing;
+                }
+            }
+        }
+        if (missing > 0) {
+            throw new IllegalArgumentException("the submission lacks " + missing + " row"
+                    + (missing == 1 ? "" : "s") + " that the labels grade (the first: "
+                    + firstMissing + ")");
+        }
+
         for (String study : labels.studies()) {
             boolean spinalLabelled = false;
             boolean anySevere = false;

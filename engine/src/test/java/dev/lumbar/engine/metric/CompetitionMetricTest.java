@@ -180,7 +180,8 @@ class CompetitionMetricTest {
                 "row_id,normal_mild,moderate,severe\n");
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> CompetitionMetric.score(Labels.read(labels), Submission.read(empty)));
-        assertTrue(missing.getMessage().contains("no row"), missing.getMessage());
+        assertTrue(missing.getMessage().matches("the submission lacks [0-9]+ rows that the"
+                + " labels grade \\(the first: [0-9]+_[a-z_0-9]+\\)"), missing.getMessage());
     }
 
     private static Path fixture0(String file) {
