@@ -95,7 +95,11 @@ public final class StudyDeadline {
 
     static String seconds(Duration d) {
         double s = d.toNanos() / 1e9;
-        return s == Math.rint(s) ? Long.toString((long) s)
-                : String.format(Locale.ROOT, "%.3f", s).replaceAll("0+$", "");
+        if (s == Math.rint(s)) {
+            return Long.toString((long) s);
+        }
+        // three decimals where they say something, significant digits below a millisecond
+        return s >= 0.001 ? String.format(Locale.ROOT, "%.3f", s).replaceAll("0+$", "")
+                : String.format(Locale.ROOT, "%.3g", s);
     }
 }

@@ -201,4 +201,12 @@ class BatchRunnerTest {
             }
         }
     }
+
+    /** A limit is written as it was given: whole seconds, milliseconds, or less. */
+    @Test
+    void timeLimitsAreWrittenReadably() {
+        assertEquals("600", StudyDeadline.seconds(java.time.Duration.ofSeconds(600)));
+        assertEquals("0.2", StudyDeadline.seconds(java.time.Duration.ofMillis(200)));
+        assertEquals("1.00e-09", StudyDeadline.seconds(java.time.Duration.ofNanos(1)));
+    }
 }
