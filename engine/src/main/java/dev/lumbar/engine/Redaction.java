@@ -43,6 +43,8 @@ public final class Redaction {
 
     private static final Pattern NOT_A_WORD = Pattern.compile("[^\\p{L}\\p{N}]+");
 
+    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
+
     /** A DICOM date (DA): YYYYMMDD. */
     private static final Pattern DICOM_DATE = Pattern.compile(
             "(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])");
@@ -213,6 +215,15 @@ public final class Redaction {
     /** {@code text} lower-cased with everything but letters and digits taken out. */
     private static String lettersAndDigits(String text) {
         return NOT_A_WORD.matcher(text.toLowerCase(Locale.ROOT)).replaceAll("");
+    }
+
+    /**
+     * {@code text} with every control character (a line break, an escape) shown as {@code ?}:
+     * text read from a file and printed as it is could forge a line of output or drive the
+     * terminal.
+     */
+    public static String printable(String text) {
+        return CONTROL.matcher(text).replaceAll("?");
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.lumbar.engine.io;
 
 import dev.lumbar.engine.Limits;
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
@@ -25,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * A safetensors file, memory-mapped read-only; its tensors are zero-copy views of the mapping.
@@ -50,7 +50,6 @@ public final class Safetensors implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(Safetensors.class.getName());
     private static final String METADATA_KEY = "__metadata__";
-    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
     private static final Set<String> ENTRY_KEYS = Set.of("dtype", "shape", "data_offsets");
     private static final ValueLayout.OfShort HALF =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -356,11 +355,11 @@ public final class Safetensors implements AutoCloseable {
             String name = (String) item.getKey();
             if (name.equals(METADATA_KEY)) {
                 readMetadata(file, item.getValue(), metadata);
-            } else if (CONTROL.matcher(name).find()) {
+            } else if (!Redaction.printable(name).equals(name)) {
                 // a name is printed in listings and errors: a line break in it could forge
                 // a line of output, and no state dict's names hold one
                 throw new SafetensorsException(file, "a tensor name holds a control character"
-                        + " (" + CONTROL.matcher(name).replaceAll("?") + ")");
+                        + " (" + Redaction.printable(name) + ")");
             } else {
                 entries.put(name, readEntry(file, name, item.getValue(), dataSize));
             }
@@ -379,8 +378,8 @@ public final class Safetensors implements AutoCloseable {
                         + "' is not a string");
             }
             // metadata is free text, printed by check: control characters are shown as ?
-            metadata.put(CONTROL.matcher((String) item.getKey()).replaceAll("?"),
-                    CONTROL.matcher(text).replaceAll("?"));
+            metadata.put(Redaction.printable((String) item.getKey()),
+                    Redaction.printable(text));
         }
     }
 

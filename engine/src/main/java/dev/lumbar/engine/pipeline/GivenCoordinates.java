@@ -130,7 +130,7 @@ public final class GivenCoordinates {
      * belongs can hold anything, a UID or a person's name among it.
      */
     private static String shown(String cell) {
-        return Redaction.freeText(cell).replaceAll("\\p{Cntrl}", "?");
+        return Redaction.printable(Redaction.freeText(cell));
     }
 
     /** The study folders the file gives points for. */
