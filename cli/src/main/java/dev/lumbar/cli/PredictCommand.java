@@ -627,7 +627,7 @@ public final class PredictCommand implements Callable<Integer> {
                     + submission.resumedFrom() + (elsewhere == 1 ? " is" : " are") + " not in the"
                     + " input; their rows are kept as they are" + (elsewhereOtherWeights == 0 ? ""
                             : " (" + elsewhereOtherWeights + " of them with no report in "
-                                    + reportDir + " from these weights)"));
+                                    + reportDir + " from these weights and settings)"));
         }
         return Set.copyOf(kept);
     }

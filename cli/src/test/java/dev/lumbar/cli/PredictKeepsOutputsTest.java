@@ -148,7 +148,7 @@ class PredictKeepsOutputsTest {
         assertEquals(0, elsewhere.exit(), elsewhere.err());
         assertTrue(elsewhere.err().contains("1 study in " + out.toAbsolutePath() + " is not in"
                 + " the input; their rows are kept as they are (1 of them with no report in "
-                + reports + " from these weights)"), elsewhere.err());
+                + reports + " from these weights and settings)"), elsewhere.err());
         List<String> rows = Files.readAllLines(out);
         assertEquals(1 + 2 * 25, rows.size());
         // the input's studies first, then those kept from before
