@@ -14,11 +14,13 @@ import dev.lumbar.engine.pipeline.EnsembleManifest;
 import dev.lumbar.engine.pipeline.GivenCoordinates;
 import dev.lumbar.engine.pipeline.LabelPriors;
 import dev.lumbar.engine.pipeline.PredictionReport;
+import dev.lumbar.engine.pipeline.Stack;
 import dev.lumbar.engine.pipeline.StudyResult;
 import dev.lumbar.engine.pipeline.StudyStacks;
 import dev.lumbar.engine.report.ModelFingerprint;
 import dev.lumbar.engine.report.StudyReport;
 import dev.lumbar.engine.report.SubmissionWriter;
+import dev.lumbar.engine.spine.SeriesType;
 import dev.lumbar.engine.spine.Target;
 import dev.lumbar.engine.study.SeriesDescriptions;
 import dev.lumbar.engine.study.Study;
@@ -540,8 +542,8 @@ public final class PredictCommand implements Callable<Integer> {
                     // priors fill a partial gap; a study with nothing graded is no result
                     throw new IllegalArgumentException("no target was graded by any model"
                             + " (every target would take the priors); "
-                            + (warnings.isEmpty() ? "no usable series"
-                                    : String.join("; ", warnings)));
+                            + whyNothingGraded(stacks.stacks(), warnings,
+                                    graded.result().warnings()));
                 }
                 Backend used = graded.backend();
                 // rendered here, on the study's thread: a value no JSON can hold fails this
@@ -584,6 +586,32 @@ public final class PredictCommand implements Callable<Integer> {
                     failed[0], skipped[0], out, reportDir));
         }
         return failed[0] > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /**
+     * Why a study whose stacks were read had no target graded, in words: the kinds of series
+     * it lacks first (the axial targets are placed from the sagittal T2 points, so a study
+     * without sagittal series grades nothing), then what went wrong reading it. Without a
+     * missing kind, every warning of the grading, which says which stage gave up.
+     */
+    private static String whyNothingGraded(List<Stack> stacks, List<String> readWarnings,
+            List<String> gradingWarnings) {
+        List<String> missing = new ArrayList<>();
+        for (SeriesType type : SeriesType.values()) {
+            if (stacks.stream().noneMatch(stack -> stack.type() == type)) {
+                String kind = type.description();
+                missing.add("no " + Character.toLowerCase(kind.charAt(0)) + kind.substring(1)
+                        + " series");
+            }
+        }
+        if (!missing.isEmpty()) {
+            List<String> reasons = new ArrayList<>();
+            reasons.add(String.join(", ", missing));
+            reasons.addAll(readWarnings);
+            return String.join("; ", reasons);
+        }
+        return gradingWarnings.isEmpty() ? "no usable series"
+                : String.join("; ", gradingWarnings);
     }
 
     /**
@@ -699,24 +727,32 @@ public final class PredictCommand implements Callable<Integer> {
 
     /**
      * The report of a study that failed: which study, that it failed and why, in the words the
-     * progress line uses, and what ran. No series or targets: nothing about them is certain.
+     * progress line uses, what ran, and the series the scan found (named and typed as a graded
+     * study's report names them), so that a study missing a kind of series shows what it has.
+     * No targets: nothing about them is certain.
      */
     private static Map<String, Object> failureReport(Study study, StudyFailure why,
             String version, Backend backend, double seconds) {
+        // the graded report's own naming, so that a series folder named by UID is withheld
+        Map<String, Object> found = new StudyReport(study.id(), version,
+                new StudyReport.BackendInfo(backend.name(), backend.device().toString()),
+                List.of(), Map.of(), PredictionReport.series(study), List.of(), List.of())
+                .toMap();
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("format", StudyReport.FORMAT);
-        report.put("study", Redaction.containsUid(study.id()) ? "study" : study.id());
+        report.put("study", found.get("study"));
         report.put("status", "failed");
         Map<String, Object> failure = new LinkedHashMap<>();
         failure.put("kind", why.kind().jsonName());
         failure.put("message", why.message());
         report.put("failure", failure);
-        report.put("engine", Map.of("version", version));
-        Map<String, Object> backendMap = new LinkedHashMap<>();
-        backendMap.put("name", backend.name());
-        backendMap.put("device", backend.device().toString());
-        report.put("backend", backendMap);
+        report.put("engine", found.get("engine"));
+        report.put("backend", found.get("backend"));
         report.put("timings_ms", Map.of("total", Math.rint(seconds * 1000)));
+        report.put("series", found.get("series"));
+        if (found.get("warnings") instanceof List<?> notes && !notes.isEmpty()) {
+            report.put("warnings", notes);
+        }
         return report;
     }
 

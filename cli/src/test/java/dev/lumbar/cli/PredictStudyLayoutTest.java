@@ -3,6 +3,7 @@ package dev.lumbar.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lumbar.engine.io.Json;
 import dev.lumbar.engine.phantom.PhantomGenerator;
 import dev.lumbar.engine.phantom.PhantomOptions;
 import dev.lumbar.engine.phantom.PhantomStudy;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,5 +81,46 @@ class PredictStudyLayoutTest {
                 || l.contains("no AX_T2 series")).count(), err);
         assertEquals(1, err.lines().filter(l -> l.contains("no Sagittal T1 series")
                 || l.contains("no SAG_T1 series")).count(), err);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aStudyWithOnlyAnAxialSeriesFailsNamingTheMissingKindsAndReportsWhatItHas()
+            throws IOException {
+        Path batch = work.resolve("batch");
+        PhantomStudy study = PhantomGenerator.generate(PhantomOptions.of(43)
+                .withStudyId("5001"));
+        PhantomWriter.write(study, batch);
+        String axial = null;
+        for (var s : study.series()) {
+            if (s.type() == SeriesType.AX_T2) {
+                axial = s.seriesId();
+                continue;
+            }
+            try (Stream<Path> files = Files.walk(batch.resolve("5001").resolve(s.seriesId()))) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+
+        CommandRun run = CommandRun.lumbar("predict", "--input", batch.toString(), "--model",
+                DEMO_MANIFEST.toString(), "--out", work.resolve("out/submission.csv").toString(),
+                "--report-dir", work.resolve("out/reports").toString(), "--threads", "1");
+
+        assertEquals(PredictCommand.EXIT_SOME_FAILED, run.exit(), run.err());
+        assertTrue(run.err().contains("study 5001 failed: no target was graded by any model"
+                + " (every target would take the priors); no sagittal T1 series, no sagittal"
+                + " T2/STIR series"), run.err());
+        Map<String, Object> report = (Map<String, Object>) Json.read(
+                work.resolve("out/reports/5001.json"));
+        assertEquals("failed", report.get("status"));
+        Map<String, Object> why = (Map<String, Object>) report.get("failure");
+        assertTrue(((String) why.get("message")).contains("no sagittal T1 series, no sagittal"
+                + " T2/STIR series"), why.toString());
+        List<Map<String, Object>> series = (List<Map<String, Object>>) report.get("series");
+        assertEquals(1, series.size(), report.toString());
+        assertEquals(axial, series.getFirst().get("name"));
+        assertEquals("AX_T2", series.getFirst().get("type"));
     }
 }
