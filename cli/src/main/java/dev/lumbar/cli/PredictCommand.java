@@ -67,8 +67,9 @@ import picocli.CommandLine.Option;
             "",
             "Exit codes: 0 every study graded, 1 an internal error (a bug; the message",
             "says where), 2 bad command line, no usable device, or unusable model, input or",
-            "output path (no studies found included), 3 some studies failed (the others are",
-            "written)."})
+            "output path (no studies found included; a submission that cannot be written",
+            "at the end too: its rows stay in the journal for --resume), 3 some studies",
+            "failed (the others are written)."})
 public final class PredictCommand implements Callable<Integer> {
 
     static final int EXIT_SOME_FAILED = 3;
@@ -486,22 +487,69 @@ public final class PredictCommand implements Callable<Integer> {
                                 + " study afresh" : ""));
                 return Main.BAD_INPUT;
             }
-            try (SubmissionWriter submission = started) {
-                stopNote = "stopped before the batch finished; the studies graded so far are"
-                        + " kept: run the same command with --resume to grade the rest";
-                try {
-                    return gradeAll(studies, manifest, version, models, settings, given,
-                            backend, engine, submission, stdout, err);
-                } catch (IOException | RuntimeException | Error e) {
-                    // a batch that broke off replaces nothing; --resume continues its journal
-                    submission.abandon();
-                    throw e;
-                }
+            SubmissionWriter submission = started;
+            stopNote = "stopped before the batch finished; the studies graded so far are"
+                    + " kept: run the same command with --resume to grade the rest";
+            Tally tally;
+            try {
+                tally = gradeAll(studies, manifest, version, models, settings, given,
+                        backend, engine, submission, stdout, err);
+            } catch (IOException | RuntimeException | Error e) {
+                // a batch that broke off replaces nothing; --resume continues its journal
+                submission.abandon();
+                throw e;
             }
+
+            // the submission from the journal; the summary only once it is written, so that
+            // a run that could not write it does not end on a line saying where it is
+            try {
+                submission.close();
+            } catch (IOException e) {
+                return submissionNotWritten(submission, tally, e, err);
+            }
+            if (!quiet) {
+                stdout.println(String.format(Locale.ROOT, "lumbar predict: %s graded, %d"
+                        + " failed, %d skipped; submission %s, reports in %s",
+                        count(tally.graded(), "study", "studies"), tally.failed(),
+                        tally.skipped(), out, reportDir));
+            }
+            return tally.failed() > 0 ? EXIT_SOME_FAILED : 0;
         }
     }
 
-    private int gradeAll(List<Study> studies, EnsembleManifest manifest, String version,
+    /** What a batch did with its studies. */
+    private record Tally(int graded, int failed, int skipped) {
+    }
+
+    /**
+     * Says, in place of the summary, that the graded batch could not be written as the
+     * submission, and that nothing is lost: its rows stay in the journal, from which
+     * {@code --resume} writes the submission without grading those studies again.
+     */
+    private int submissionNotWritten(SubmissionWriter submission, Tally tally, IOException e,
+            PrintWriter err) {
+        int rows = submission.completedStudies().size();
+        try {
+            submission.abandon();
+        } catch (IOException closing) {
+            // the journal's rows were forced to disk as each study was written
+            e.addSuppressed(closing);
+        }
+        err.println(String.format(Locale.ROOT, "lumbar predict: %s graded, %d failed, %d"
+                + " skipped, but the submission %s could not be written: %s. Nothing is"
+                + " lost: the rows of the %s in it are kept in the journal %s, and the reports"
+                + " in %s; once %s can be written (a writable folder, free space), run the"
+                + " same command with --resume to write it without grading those studies"
+                + " again", count(tally.graded(), "study", "studies"), tally.failed(),
+                tally.skipped(), out, describe(e), count(rows, "study", "studies"),
+                submission.journal(), reportDir, out));
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        return Main.BAD_INPUT;
+    }
+
+    private Tally gradeAll(List<Study> studies, EnsembleManifest manifest, String version,
             List<ModelFingerprint> models, String settings, GivenCoordinates given,
             Backend backend,
             StudyEngine engine, SubmissionWriter submission, PrintWriter stdout,
@@ -579,13 +627,7 @@ public final class PredictCommand implements Callable<Integer> {
         new BatchRunner<StudyOutput>(workers, studyTimeout(), ABANDON_GRACE)
                 .run(studies.size(), job, commit);
         submission.orderBy(studies.stream().map(Study::id).toList());
-        if (!quiet) {
-            stdout.println(String.format(Locale.ROOT, "lumbar predict: %s graded, %d"
-                    + " failed, %d skipped; submission %s, reports in %s",
-                    count(studies.size() - failed[0] - skipped[0], "study", "studies"),
-                    failed[0], skipped[0], out, reportDir));
-        }
-        return failed[0] > 0 ? EXIT_SOME_FAILED : 0;
+        return new Tally(studies.size() - failed[0] - skipped[0], failed[0], skipped[0]);
     }
 
     /**

@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -154,6 +156,54 @@ class PredictKeepsOutputsTest {
         // the input's studies first, then those kept from before
         assertTrue(rows.get(1).startsWith("1002_") && rows.get(26).startsWith("1001_"),
                 rows.get(1) + " / " + rows.get(26));
+    }
+
+    /**
+     * The submission cannot be written at the end of a run (its path has become a folder while
+     * the studies were graded, which no user, root included, can replace with a file): the
+     * error, not the summary, ends the run and says that the journal keeps the rows and that
+     * --resume writes them, which it then does without grading again.
+     */
+    @Test
+    void aSubmissionThatCannotBeWrittenAtTheEndSaysTheJournalKeepsItsRowsForResume()
+            throws Exception {
+        Path input = work.resolve("batch");
+        for (int seed = 21; seed <= 23; seed++) {
+            PhantomWriter.write(PhantomGenerator.generate(PhantomOptions.of(seed)
+                    .withStudyId("60" + seed)), input);
+        }
+        Path out = work.resolve("late/s.csv");
+        Path journal = work.resolve("late/s.csv.partial");
+        Path reports = work.resolve("late/reports");
+
+        // the journal is made once the ensemble has loaded, before the first study is read:
+        // the path is taken then, while three studies are still to be graded
+        CompletableFuture<CommandRun> running = CompletableFuture.supplyAsync(() -> predict(
+                input, DEMO.resolve("demo.ensemble.json"), out, reports, "--device", "cpu"));
+        while (!Files.exists(journal) && !running.isDone()) {
+            Thread.sleep(1);
+        }
+        Files.createDirectories(out);
+        CommandRun run = running.get(5, TimeUnit.MINUTES);
+
+        assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+        assertFalse(run.out().contains("submission " + out), "no summary says it was written: "
+                + run.out());
+        assertTrue(run.err().contains("3 studies graded, 0 failed, 0 skipped, but the"
+                + " submission " + out + " could not be written: "), run.err());
+        assertTrue(run.err().contains("the rows of the 3 studies in it are kept in the journal "
+                + journal.toAbsolutePath()), run.err());
+        assertTrue(run.err().contains("run the same command with --resume"), run.err());
+        assertEquals(1 + 3 * 25, Files.readAllLines(journal).size());
+
+        Files.delete(out);
+        CommandRun resumed = predict(input, DEMO.resolve("demo.ensemble.json"), out, reports,
+                "--device", "cpu", "--resume");
+        assertEquals(0, resumed.exit(), resumed.err());
+        assertTrue(resumed.out().contains("0 studies graded, 0 failed, 3 skipped"),
+                resumed.out());
+        assertEquals(1 + 3 * 25, Files.readAllLines(out).size());
+        assertFalse(Files.exists(journal));
     }
 
     /** A report path taken by a folder is named, with the reason, not as an IOException. */

@@ -85,6 +85,14 @@ public final class SubmissionWriter implements AutoCloseable {
         return incompleteStudies;
     }
 
+    /**
+     * The journal, {@code <file>.partial}: every study appended so far, kept when the file
+     * cannot be written, for {@link #resume}.
+     */
+    public Path journal() {
+        return journal;
+    }
+
     /** The file {@link #resume} read the kept studies from: the journal or the file. */
     public Path resumedFrom() {
         return resumedFrom;
@@ -167,7 +175,11 @@ public final class SubmissionWriter implements AutoCloseable {
         journalChannel = null;
     }
 
-    /** Writes the complete submission atomically and removes the journal. */
+    /**
+     * Writes the complete submission atomically and removes the journal. When the file cannot
+     * be written (a read-only folder, a full disk) it throws, and the journal stays whole and
+     * open: {@link #abandon()} then closes it, for {@link #resume} to write the file later.
+     */
     @Override
     public synchronized void close() throws IOException {
         if (journalChannel == null) {
