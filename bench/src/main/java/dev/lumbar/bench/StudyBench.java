@@ -108,7 +108,7 @@ public final class StudyBench {
                                     warnings);
                             report = PredictionReport.of(result, manifest, "bench",
                                     backendInfo, models, PredictionReport.series(study),
-                                    readMillis, null);
+                                    readMillis, null, PredictionReport.InputFiles.NONE);
                         }
                         long writeStart = System.nanoTime();
                         Json.writeAtomically(reports.resolve(study.id() + ".json"), report);

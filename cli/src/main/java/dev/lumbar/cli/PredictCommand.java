@@ -122,7 +122,8 @@ public final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--resume", description = "carry on the last run: keep the studies it"
             + " finished and skip them (those in its journal, --out with .partial added, after"
-            + " a stop; else those in --out)")
+            + " a stop; else those in --out); a study graded with other weights, settings,"
+            + " --coordinates or --series-csv is graded again")
     boolean resume;
 
     @Option(names = "--study-timeout", paramLabel = "SECONDS", defaultValue = "600",
@@ -141,6 +142,9 @@ public final class PredictCommand implements Callable<Integer> {
 
     private boolean quiet;
     private boolean verbose;
+
+    /** The --coordinates and --series-csv files by their hashes, as reports record them. */
+    private PredictionReport.InputFiles inputFiles = PredictionReport.InputFiles.NONE;
 
     @Override
     public Integer call() {
@@ -239,6 +243,9 @@ public final class PredictCommand implements Callable<Integer> {
                     : GivenCoordinates.read(coordinates);
             descriptions = seriesCsv == null ? SeriesDescriptions.none()
                     : SeriesDescriptions.read(seriesCsv);
+            inputFiles = new PredictionReport.InputFiles(
+                    coordinates == null ? null : ModelFingerprint.sha256(List.of(coordinates)),
+                    seriesCsv == null ? null : ModelFingerprint.sha256(List.of(seriesCsv)));
         } catch (IllegalArgumentException | IOException e) {
             return usageError(err, e);
         }
@@ -599,7 +606,8 @@ public final class PredictCommand implements Callable<Integer> {
                 String report = Json.write(PredictionReport.of(graded.result(), manifest,
                         version, new StudyReport.BackendInfo(used.name(),
                                 used.device().toString()),
-                        models, PredictionReport.series(study), readMillis, settings));
+                        models, PredictionReport.series(study), readMillis, settings,
+                        inputFiles));
                 return new Predicted(graded.result(), report, used.name());
             }
         };
@@ -658,8 +666,9 @@ public final class PredictCommand implements Callable<Integer> {
 
     /**
      * The studies of a resumed submission that are kept: those whose JSON report is there,
-     * readable and not a failure. The others are dropped from the submission, to be graded
-     * again, so that every kept row has its report.
+     * readable, not a failure, and made as this run would make it ({@link #reportProblem}). The
+     * others are dropped from the submission, to be graded again, so that every kept row has
+     * its report.
      */
     private Set<String> keptStudies(SubmissionWriter submission, List<ModelFingerprint> models,
             String settings, List<Study> studies, PrintWriter err) {
@@ -672,7 +681,8 @@ public final class PredictCommand implements Callable<Integer> {
         int elsewhere = 0;
         int elsewhereOtherWeights = 0;
         for (String id : submission.completedStudies()) {
-            String problem = reportProblem(reportDir.resolve(id + ".json"), weights, settings);
+            String problem = reportProblem(reportDir.resolve(id + ".json"), weights, settings,
+                    inputFiles);
             if (!inInput.contains(id)) {
                 // not this run's to grade: its rows stay as they are, whatever made them
                 kept.add(id);
@@ -697,7 +707,8 @@ public final class PredictCommand implements Callable<Integer> {
                     + submission.resumedFrom() + (elsewhere == 1 ? " is" : " are") + " not in the"
                     + " input; their rows are kept as they are" + (elsewhereOtherWeights == 0 ? ""
                             : " (" + elsewhereOtherWeights + " of them with no report in "
-                                    + reportDir + " from these weights and settings)"));
+                                    + reportDir + " from these weights, settings,"
+                                    + " coordinates and series CSV)"));
         }
         return Set.copyOf(kept);
     }
@@ -707,10 +718,13 @@ public final class PredictCommand implements Callable<Integer> {
 
     /**
      * Why a kept study's report does not vouch for its rows, or null when it does: it must
-     * be a graded study's report, made with exactly the {@code weights} now loaded and the
-     * ensemble {@code settings} (manifest, priors and cards) now read.
+     * be a graded study's report, made with exactly the {@code weights} now loaded, the
+     * ensemble {@code settings} (manifest, priors and cards) now read, and the same
+     * coordinates file and series CSV, or the same absence of one. A report that does not
+     * say which files it was graded with (an earlier version's) does not vouch either.
      */
-    private static String reportProblem(Path report, Set<String> weights, String settings) {
+    private static String reportProblem(Path report, Set<String> weights, String settings,
+            PredictionReport.InputFiles files) {
         try {
             if (!(Json.read(report) instanceof Map<?, ?> map)
                     || "failed".equals(map.get("status")) || !map.containsKey("study")) {
@@ -720,13 +734,42 @@ public final class PredictCommand implements Callable<Integer> {
             if (!weights.equals(reportedWeights(map))) {
                 return "says it was graded with other weights";
             }
-            return map.get("ensemble") instanceof Map<?, ?> ensemble
-                    && settings.equals(ensemble.get("settings_sha256")) ? null
-                    : "says it was graded with other ensemble settings (manifest, priors or"
-                            + " model cards)";
+            if (!(map.get("ensemble") instanceof Map<?, ?> ensemble
+                    && settings.equals(ensemble.get("settings_sha256")))) {
+                return "says it was graded with other ensemble settings (manifest, priors or"
+                        + " model cards)";
+            }
+            // LIMITATION: a coordinates file or series CSV is compared whole, so a file edited
+            // for one study has every study graded with it graded again, not that one alone.
+            if (!(map.get(PredictionReport.INPUT_FILES_KEY) instanceof Map<?, ?> given)
+                    || !given.containsKey(PredictionReport.COORDINATES_KEY)
+                    || !given.containsKey(PredictionReport.SERIES_CSV_KEY)) {
+                return "does not say which --coordinates and --series-csv files it was graded"
+                        + " with (a report of an earlier version)";
+            }
+            String coordinatesChange = fileChange("--coordinates", files.coordinatesSha256(),
+                    given.get(PredictionReport.COORDINATES_KEY));
+            return coordinatesChange != null ? coordinatesChange : fileChange("--series-csv",
+                    files.seriesCsvSha256(), given.get(PredictionReport.SERIES_CSV_KEY));
         } catch (IOException | RuntimeException e) {
             return Files.exists(report) ? "is unreadable or truncated" : "is missing";
         }
+    }
+
+    /**
+     * How the file given as {@code option} now ({@code now}, its hash, null when not given)
+     * differs from the one a report was graded with ({@code then}), or null when it does not.
+     */
+    private static String fileChange(String option, String now, Object then) {
+        if (java.util.Objects.equals(now, then)) {
+            return null;
+        }
+        if (then == null) {
+            return "says it was graded without " + option;
+        }
+        return now == null ? "says it was graded with " + option + ", which this run does not"
+                + " give" : "says it was graded with another " + option + " file (other"
+                + " contents)";
     }
 
     /** The SHA-256 of every weights file a report names. */

@@ -150,7 +150,8 @@ class PredictKeepsOutputsTest {
         assertEquals(0, elsewhere.exit(), elsewhere.err());
         assertTrue(elsewhere.err().contains("1 study in " + out.toAbsolutePath() + " is not in"
                 + " the input; their rows are kept as they are (1 of them with no report in "
-                + reports + " from these weights and settings)"), elsewhere.err());
+                + reports + " from these weights, settings, coordinates and series CSV)"),
+                elsewhere.err());
         List<String> rows = Files.readAllLines(out);
         assertEquals(1 + 2 * 25, rows.size());
         // the input's studies first, then those kept from before
@@ -204,6 +205,74 @@ class PredictKeepsOutputsTest {
                 resumed.out());
         assertEquals(1 + 3 * 25, Files.readAllLines(out).size());
         assertFalse(Files.exists(journal));
+    }
+
+    /**
+     * --resume keeps only what the same --coordinates and --series-csv files graded, or the
+     * same absence of one: a study graded under other files is graded again, saying which,
+     * and so is one whose report does not say (written before reports recorded them).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void resumingWithOtherCoordinatesOrSeriesCsvGradesTheStudiesAgain() throws IOException {
+        Path out = work.resolve("rc/s.csv");
+        Path reports = work.resolve("rc/reports");
+        Path report = reports.resolve("1001.json");
+        Path model = DEMO.resolve("demo.ensemble.json");
+        Path points = Files.copy(phantoms.resolve(PhantomWriter.LABEL_COORDINATES_CSV),
+                work.resolve("points.csv"));
+        Path series = Files.copy(phantoms.resolve(PhantomWriter.SERIES_CSV),
+                work.resolve("series.csv"));
+        String graded = "study 1001: in " + out.toAbsolutePath() + " but its report " + report
+                + " ";
+        CommandRun first = predict(phantoms, model, out, reports);
+        assertEquals(0, first.exit(), first.err());
+        Map<String, Object> files = (Map<String, Object>) ((Map<String, Object>) Json.read(
+                report)).get("input_files");
+        assertTrue(files.containsKey("coordinates_sha256") && files.get("coordinates_sha256")
+                == null && files.get("series_csv_sha256") == null, files.toString());
+
+        CommandRun withPoints = predict(phantoms, model, out, reports, "--resume",
+                "--coordinates", points.toString());
+        assertEquals(0, withPoints.exit(), withPoints.err());
+        assertTrue(withPoints.err().contains(graded + "says it was graded without"
+                + " --coordinates; graded again"), withPoints.err());
+
+        CommandRun same = predict(phantoms, model, out, reports, "--resume", "--coordinates",
+                points.toString());
+        assertEquals(0, same.exit(), same.err());
+        assertTrue(same.out().contains("already in"), same.out());
+
+        Files.writeString(points, Files.readString(points).replaceFirst("\n[^\n]*\n$",
+                "\n"));
+        CommandRun edited = predict(phantoms, model, out, reports, "--resume", "--coordinates",
+                points.toString());
+        assertEquals(0, edited.exit(), edited.err());
+        assertTrue(edited.err().contains(graded + "says it was graded with another"
+                + " --coordinates file (other contents); graded again"), edited.err());
+
+        CommandRun without = predict(phantoms, model, out, reports, "--resume");
+        assertEquals(0, without.exit(), without.err());
+        assertTrue(without.err().contains(graded + "says it was graded with --coordinates,"
+                + " which this run does not give; graded again"), without.err());
+
+        CommandRun typed = predict(phantoms, model, out, reports, "--resume", "--series-csv",
+                series.toString());
+        assertEquals(0, typed.exit(), typed.err());
+        assertTrue(typed.err().contains(graded + "says it was graded without --series-csv;"
+                + " graded again"), typed.err());
+
+        // a report from before input_files was recorded: unknown, so graded again
+        Map<String, Object> old = (Map<String, Object>) Json.read(report);
+        old.remove("input_files");
+        Json.writeAtomically(report, old);
+        CommandRun unknown = predict(phantoms, model, out, reports, "--resume", "--series-csv",
+                series.toString());
+        assertEquals(0, unknown.exit(), unknown.err());
+        assertTrue(unknown.err().contains(graded + "does not say which --coordinates and"
+                + " --series-csv files it was graded with (a report of an earlier version);"
+                + " graded again"), unknown.err());
+        assertEquals(1 + 25, Files.readAllLines(out).size());
     }
 
     /** A report path taken by a folder is named, with the reason, not as an IOException. */

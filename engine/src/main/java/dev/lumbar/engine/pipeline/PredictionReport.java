@@ -39,17 +39,43 @@ public final class PredictionReport {
     }
 
     /**
+     * The files given beside the studies that change what is graded, by the SHA-256 of their
+     * bytes, null where none was given: the coordinates file (its points replace stage 1's)
+     * and the series CSV (its types replace the series' own descriptions). The report's
+     * {@code input_files}; a report without it comes from a version that did not record them.
+     */
+    public record InputFiles(String coordinatesSha256, String seriesCsvSha256) {
+
+        /** Neither file given. */
+        public static final InputFiles NONE = new InputFiles(null, null);
+
+        /** The report's {@code input_files}: both keys always, null for a file not given. */
+        public Map<String, Object> toMap() {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put(COORDINATES_KEY, coordinatesSha256);
+            map.put(SERIES_CSV_KEY, seriesCsvSha256);
+            return map;
+        }
+    }
+
+    /** The keys of {@code input_files}. */
+    public static final String INPUT_FILES_KEY = "input_files";
+    public static final String COORDINATES_KEY = "coordinates_sha256";
+    public static final String SERIES_CSV_KEY = "series_csv_sha256";
+
+    /**
      * The report as JSON values, ready for {@link dev.lumbar.engine.io.Json#writeAtomically}.
      *
      * @param series     the study's series as read, typed or not
      * @param readMillis time spent decoding the study's pixels
      * @param settingsSha256 the SHA-256 of the ensemble's settings files
      *                   ({@link EnsembleManifest#settingsFiles}), or null
+     * @param inputFiles the coordinates file and series CSV the study was graded with
      */
     public static Map<String, Object> of(StudyResult result, EnsembleManifest manifest,
             String engineVersion, StudyReport.BackendInfo backend,
             List<ModelFingerprint> models, List<StudyReport.SeriesEntry> series,
-            long readMillis, String settingsSha256) {
+            long readMillis, String settingsSha256, InputFiles inputFiles) {
         Map<String, Double> timings = new LinkedHashMap<>();
         timings.put("read", (double) readMillis);
         timings.put("stage1", (double) result.stage1Millis());
@@ -73,6 +99,7 @@ public final class PredictionReport {
             ensemble.put("settings_sha256", settingsSha256);
         }
         map.put("ensemble", ensemble);
+        map.put(INPUT_FILES_KEY, inputFiles.toMap());
         List<?> targetMaps = (List<?>) map.get("targets");
         for (int i = 0; i < targetMaps.size(); i++) {
             @SuppressWarnings("unchecked")
