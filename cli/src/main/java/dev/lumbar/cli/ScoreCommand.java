@@ -85,11 +85,19 @@ public final class ScoreCommand implements Callable<Integer> {
         }
         CompetitionMetric.Loss any = score.anySevereSpinal();
         out.println(line("any_severe_spinal", any.loss(), any.rows() + " studies"));
-        out.println(line("score", score.score(), truth.studyCount() + " studies"));
+        // a study row with no label in it is not scored, so not counted
+        int scored = truth.labelledStudyCount();
+        out.println(line("score", score.score(), scored + " studies"));
         if (perTarget) {
             out.println();
             score.targets().forEach((target, loss) ->
                     out.println(line(target.kaggleName(), loss.loss(), loss.rows() + " rows")));
+        }
+        int unlabelled = truth.studyCount() - scored;
+        if (unlabelled > 0) {
+            err.println("lumbar score: " + PredictCommand.count(unlabelled, "study", "studies")
+                    + " in " + labels + (unlabelled == 1 ? " has no label and is not scored"
+                            : " have no label and are not scored"));
         }
         if (score.ignoredRows() > 0) {
             err.println("lumbar score: " + score.ignoredRows()

@@ -69,6 +69,40 @@ class ScoreCommandTest {
     }
 
     @Test
+    void aColumnNamedTwiceIsRefusedNamingTheFileAndTheColumn() throws Exception {
+        Path submission = writeUniformCase();
+        // a fourth probability column, also named severe: which one is meant cannot be told
+        List<String> lines = Files.readAllLines(submission).stream().map(l -> l + ",0.9")
+                .toList();
+        Files.writeString(submission, String.join("\n", lines).replaceFirst("severe,0.9",
+                "severe,severe") + "\n");
+
+        CommandRun run = lumbar("score", "-s", submission.toString(),
+                "-l", temp.resolve("train.csv").toString());
+
+        assertEquals(2, run.exit(), run.out());
+        assertTrue(run.err().contains(submission + ":1: column 'severe' appears twice in the"
+                + " header"), run.err());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void aLabelRowWithNoLabelIsNotCountedAsAScoredStudy() throws Exception {
+        Path submission = writeUniformCase();
+        Path labels = temp.resolve("train.csv");
+        Files.writeString(labels, Files.readString(labels) + "12" + ",".repeat(25) + "\n");
+
+        CommandRun run = lumbar("score", "-s", submission.toString(), "-l", labels.toString());
+
+        assertEquals(0, run.exit(), run.err());
+        String score = run.out().lines().filter(l -> l.startsWith("score")).findFirst()
+                .orElseThrow();
+        assertTrue(score.endsWith("(1 studies)"), score);
+        assertTrue(run.err().contains("1 study in " + labels + " has no label and is not"
+                + " scored"), run.err());
+    }
+
+    @Test
     void malformedSubmissionExitsWithItsFileAndLine() throws Exception {
         Path submission = writeUniformCase();
         List<String> lines = Files.readAllLines(submission);

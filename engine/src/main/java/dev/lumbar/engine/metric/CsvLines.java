@@ -13,7 +13,7 @@ import java.util.function.Consumer;
 /**
  * Reads a CSV file with a header line, split as {@link Csv} splits lines; every data row must
  * have as many fields as the header. A byte-order mark and CR line ends are tolerated, blank
- * lines are skipped.
+ * lines are skipped. A column named twice is refused: which of the two is meant cannot be told.
  */
 final class CsvLines {
 
@@ -49,6 +49,7 @@ final class CsvLines {
                 throw new CsvFormatException(file, 0, "the file is empty; expected a header line");
             }
             List<String> columns = Csv.fields(Csv.withoutBom(headerLine));
+            requireDistinct(file, columns);
             header.accept(columns);
             long lineNumber = 1;
             String line;
@@ -63,6 +64,20 @@ final class CsvLines {
                             + " fields as in the header, found " + fields.size());
                 }
                 row.accept(fields, lineNumber);
+            }
+        }
+    }
+
+    /**
+     * Refuses a header naming a column twice. Unnamed columns (the trailing commas some
+     * spreadsheet programs write) are not names and may repeat.
+     */
+    private static void requireDistinct(Path file, List<String> columns) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String column : columns) {
+            if (!column.isEmpty() && !seen.add(column)) {
+                throw new CsvFormatException(file, 1, "column '" + column + "' appears twice in"
+                        + " the header; keep one");
             }
         }
     }

@@ -106,7 +106,22 @@ public final class Labels {
                 : Optional.ofNullable(severities[target.index()]);
     }
 
+    /** Every study row, labelled or not. */
     public int studyCount() {
         return studies.size();
+    }
+
+    /** The studies with at least one label: those the metric scores. */
+    public int labelledStudyCount() {
+        int labelled = 0;
+        for (Severity[] severities : studies.values()) {
+            for (Severity severity : severities) {
+                if (severity != null) {
+                    labelled++;
+                    break;
+                }
+            }
+        }
+        return labelled;
     }
 }
