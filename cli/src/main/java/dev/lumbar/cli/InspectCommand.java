@@ -63,8 +63,11 @@ public final class InspectCommand implements Callable<Integer> {
                     : SeriesDescriptions.read(seriesCsv);
             DicomReader reader = DicomReader.standard();
             StudyScan scan = new StudyScanner(reader, descriptions).scan(dir);
+            // with --timing each study's stacks are decoded before its warnings are printed,
+            // so that the slices left out are among them
+            Decoding decoding = timing ? new Decoding(new VolumeLoader(reader)) : null;
             for (Study study : scan.studies()) {
-                describe(out, study);
+                describe(out, study, decoding == null ? List.of() : decoding.read(study));
             }
             if (!scan.warnings().isEmpty()) {
                 out.println("warnings outside any study:");
@@ -74,12 +77,12 @@ public final class InspectCommand implements Callable<Integer> {
                 err.println("lumbar inspect: " + Redaction.path(dir) + ": no DICOM image found");
                 return Main.BAD_INPUT;
             }
-            if (timing) {
-                int[] failedOfTotal = printTiming(out, scan, reader);
-                if (failedOfTotal[0] > 0) {
+            if (decoding != null) {
+                printTiming(out, scan, decoding);
+                if (decoding.failed > 0) {
                     err.printf(Locale.ROOT, "lumbar inspect: %s: %d of %d stacks could not be"
-                            + " read (see above)%n", Redaction.path(dir), failedOfTotal[0],
-                            failedOfTotal[1]);
+                            + " read (see above)%n", Redaction.path(dir), decoding.failed,
+                            decoding.total);
                     return Main.BAD_INPUT;
                 }
             }
@@ -93,7 +96,11 @@ public final class InspectCommand implements Callable<Integer> {
         }
     }
 
-    private static void describe(PrintWriter out, Study study) {
+    /**
+     * Prints a study's series and then every warning about it: those of the scan, the kinds of
+     * series it lacks, and {@code decodeWarnings}, what decoding its stacks found (--timing).
+     */
+    private static void describe(PrintWriter out, Study study, List<String> decodeWarnings) {
         int slices = study.series().stream().mapToInt(Series::sliceCount).sum();
         out.printf(Locale.ROOT, "study %s: %d series, %d slice%s%n", study.id(),
                 study.series().size(), slices, slices == 1 ? "" : "s");
@@ -118,6 +125,7 @@ public final class InspectCommand implements Callable<Integer> {
         List<String> warnings = new ArrayList<>(study.warnings());
         study.missingTypes().forEach(t -> warnings.add("no " + t + " series: targets read from"
                 + " it fall back"));
+        warnings.addAll(decodeWarnings);
         if (warnings.isEmpty()) {
             out.println("  no warnings");
         } else {
@@ -149,39 +157,52 @@ public final class InspectCommand implements Callable<Integer> {
                 : String.format(Locale.ROOT, "gap %.2f mm", stack.sliceSpacing());
     }
 
-    /** Decodes every stack and prints the rates; returns {failed stacks, all stacks}. */
-    private static int[] printTiming(PrintWriter out, StudyScan scan, DicomReader reader) {
-        double headerSeconds = scan.headerNanos() / 1e9;
-        out.printf(Locale.ROOT, "timing: %d headers in %.3f s = %.0f files/s (header only)%n",
-                scan.filesRead(), headerSeconds, scan.filesRead() / headerSeconds);
-        VolumeLoader loader = new VolumeLoader(reader);
-        List<String> warnings = new ArrayList<>();
-        long start = System.nanoTime();
-        int failed = 0;
-        int total = 0;
-        for (Study study : scan.studies()) {
+    /**
+     * Every stack read as predict reads it, study by study, for --timing: a slice that cannot
+     * be decoded is left out alone, and the stack fails when half of its slices or more are.
+     * Counts the stacks, those that failed, and the time spent decoding.
+     */
+    private static final class Decoding {
+
+        private final VolumeLoader loader;
+        private long nanos;
+        private int failed;
+        private int total;
+
+        Decoding(VolumeLoader loader) {
+            this.loader = loader;
+        }
+
+        /** Decodes the study's stacks and returns what was left out, and why. */
+        List<String> read(Study study) {
+            List<String> warnings = new ArrayList<>();
+            long start = System.nanoTime();
             for (Series series : study.series()) {
                 for (Stack stack : series.stacks()) {
                     total++;
-                    // read as predict reads it: a slice that cannot be decoded is left out
-                    // alone, and the stack fails when half of its slices or more are
                     try (VolumeLoader.Volume volume = loader.loadReadable(stack, warnings)) {
                         volume.voxels().numel();
                     } catch (StudyException e) {
                         failed++;
                         warnings.add(e.getMessage());
                     }
-                    warnings.forEach(w -> out.println("  - " + w));
-                    warnings.clear();
                 }
             }
+            nanos += System.nanoTime() - start;
+            return warnings;
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        double megabytes = loader.storedBytesDecoded() / 1e6;
+    }
+
+    /** Prints the header and decode rates; the decoding's warnings are each study's. */
+    private static void printTiming(PrintWriter out, StudyScan scan, Decoding decoding) {
+        double headerSeconds = scan.headerNanos() / 1e9;
+        out.printf(Locale.ROOT, "timing: %d headers in %.3f s = %.0f files/s (header only)%n",
+                scan.filesRead(), headerSeconds, scan.filesRead() / headerSeconds);
+        double seconds = decoding.nanos / 1e9;
+        double megabytes = decoding.loader.storedBytesDecoded() / 1e6;
         out.printf(Locale.ROOT, "timing: decoded %.1f MB of stored pixels in %.3f s = %.1f MB/s"
                 + "%s%n", megabytes, seconds, megabytes / seconds,
-                failed == 0 ? ""
-                        : " (" + PredictCommand.count(failed, "stack", "stacks") + " failed)");
-        return new int[] {failed, total};
+                decoding.failed == 0 ? "" : " (" + PredictCommand.count(decoding.failed,
+                        "stack", "stacks") + " failed)");
     }
 }

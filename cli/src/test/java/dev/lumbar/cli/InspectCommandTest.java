@@ -273,4 +273,37 @@ class InspectCommandTest {
         assertTrue(run.out().contains("series " + broken.seriesId() + ": type undecided")
                 && run.out().contains("SamplesPerPixel 9"), run.out());
     }
+
+    /** A slice that --timing cannot decode is one of its study's warnings, not after "none". */
+    @Test
+    void withTimingASliceThatCannotBeDecodedIsAmongItsStudysWarnings() throws Exception {
+        PhantomStudy phantom = PhantomGenerator.generate(PhantomOptions.of(62));
+        Path studyDir = PhantomWriter.write(phantom, dir);
+        Path slice = studyDir.resolve(phantom.series().getFirst().seriesId()).resolve("2.dcm");
+        // a RescaleSlope (0028,1053) DS of 9e99 in place of "1 ": the scan reads the header
+        // without a word, decoding finds the pixel values past the float range
+        byte[] bytes = Files.readAllBytes(slice);
+        byte[] one = {0x28, 0x00, 0x53, 0x10, 'D', 'S', 2, 0, '1', ' '};
+        int at = indexOf(bytes, one);
+        assertTrue(at > 0, "no RescaleSlope of 1");
+        byte[] huge = {0x28, 0x00, 0x53, 0x10, 'D', 'S', 4, 0, '9', 'e', '9', '9'};
+        byte[] edited = new byte[bytes.length + 2];
+        System.arraycopy(bytes, 0, edited, 0, at);
+        System.arraycopy(huge, 0, edited, at, huge.length);
+        System.arraycopy(bytes, at + one.length, edited, at + huge.length,
+                bytes.length - at - one.length);
+        Files.write(slice, edited);
+
+        Run run = lumbar("inspect", "--timing", dir.toString());
+
+        assertEquals(0, run.exit(), run.all());
+        List<String> lines = run.out().lines().toList();
+        assertFalse(lines.contains("  no warnings"), run.out());
+        int warnings = lines.indexOf("  warnings:");
+        int timing = lines.indexOf(lines.stream().filter(l -> l.startsWith("timing:"))
+                .findFirst().orElseThrow());
+        assertTrue(warnings >= 0 && warnings < timing, run.out());
+        assertTrue(lines.subList(warnings, timing).stream()
+                .anyMatch(l -> l.startsWith("  - ") && l.contains("2.dcm")), run.out());
+    }
 }
