@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -108,6 +109,20 @@ class PredictOutputPathsTest {
                 "cuda:0");
         assertEquals(Main.BAD_INPUT, ordinal.exit(), ordinal.err());
         assertTrue(ordinal.err().contains("absent.ensemble.json"), ordinal.err());
+    }
+
+    /** Spaces around a device are refused, as around a number, not taken as the device. */
+    @Test
+    void aDeviceWithSpacesAroundItIsRefusedAsAnUnknownDevice() throws IOException {
+        Path input = Files.createDirectories(work.resolve("in"));
+        for (String device : List.of(" cpu ", "auto ", " cuda:0")) {
+            CommandRun run = CommandRun.lumbar("predict", "--input", input.toString(),
+                    "--model", work.resolve("absent.ensemble.json").toString(), "--device",
+                    device);
+            assertEquals(Main.BAD_INPUT, run.exit(), run.err());
+            assertEquals("lumbar predict: --device '" + device + "': expected auto, cpu, cuda"
+                    + " or cuda:N", run.err().strip());
+        }
     }
 
     @Test

@@ -69,7 +69,10 @@ public final class Backends {
     private record Choice(String kind, int ordinal) { }
 
     private static Choice parse(String choice) {
-        String normalised = choice.trim().toLowerCase(Locale.ROOT);
+        // not trimmed: a device with spaces around it is refused as any other unknown one, as
+        // the numeric options refuse " 2" and paths are taken as written ("cuda: 0" never
+        // passed, so trimming the ends alone only made spaces matter in some places)
+        String normalised = choice.toLowerCase(Locale.ROOT);
         if (normalised.equals("cpu") || normalised.equals("auto") || normalised.equals("cuda")) {
             return new Choice(normalised, 0);
         }
