@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -24,7 +25,10 @@ import java.util.TreeSet;
  *     and for the right (5–9); the point model places the level on each.</li>
  * <li>Axial T2: each level's sagittal T2 point is carried into patient space and the nearest
  *     axial slice taken ({@link AxialAssignment}); the point's foot there is the canal, and the
- *     point model places the left and right subarticular zones on that slice.</li>
+ *     point model places the left and right subarticular zones on that slice. A slice farther
+ *     from the point than its stack's reach ({@link StackGeometry#reachMm()}), or a foot
+ *     outside the image, is no slice of the level's: its axial targets fall back, with a
+ *     warning.</li>
  * </ul>
  * Points given in a coordinates file replace the models for their targets. Point models answer
  * (x / W, y / H) with 0 and 1 at the image's outer edges, so pixel x = x/W · cols − 0.5.
@@ -142,20 +146,25 @@ public final class Localiser {
 
     private void locateAxial(List<Stack> axial, Localisation found, List<String> warnings) {
         List<StackGeometry> geometries = axial.stream().map(Stack::geometry).toList();
+        int withoutPoint = 0;
         for (Level level : Level.ALL) {
             Location sagittal = found.canal.get(level);
-            if (sagittal == null || found.axialCanal.containsKey(level)) {
+            if (found.axialCanal.containsKey(level)) {
+                continue;
+            }
+            if (sagittal == null) {
+                withoutPoint++;
                 continue;
             }
             double[] world = sagittal.stack().geometry()
                     .pixelToWorld(sagittal.slice(), sagittal.x(), sagittal.y());
-            AxialAssignment.nearest(world, geometries).ifPresent(a -> found.axialCanal.put(level,
-                    new Location(axial.get(a.stack()), a.slice(), a.x(), a.y(), 0, 0,
-                            Double.NaN, "projected from the sagittal T2 point", a.distanceMm())));
+            projected(level, world, axial, geometries, warnings)
+                    .ifPresent(canal -> found.axialCanal.put(level, canal));
         }
         if (found.axialCanal.size() < Level.ALL.size()) {
-            warnings.add("axial slices found for " + found.axialCanal.size()
-                    + " of 5 levels (the others have no sagittal T2 point)");
+            warnings.add("axial slices found for " + found.axialCanal.size() + " of 5 levels"
+                    + (withoutPoint == 0 ? "" : " (" + withoutPoint + " without a sagittal T2"
+                    + " point)") + "; the others' axial targets fall back");
         }
 
         boolean sidesMissing = Level.ALL.stream().anyMatch(l -> found.axialCanal.containsKey(l)
@@ -198,6 +207,40 @@ public final class Localiser {
                     p[1][0] * stack.cols() - 0.5, p[1][1] * stack.rows() - 0.5, 0, 0,
                     Double.NaN, "point model on the projected slice", canal.distanceMm()));
         }
+    }
+
+    /**
+     * The axial canal point of {@code level}: the foot of its sagittal T2 point on the nearest
+     * axial slice, when that slice lies within its stack's reach of the point and the foot
+     * within the image (and its margin); otherwise a warning says why the level has none.
+     */
+    private static Optional<Location> projected(Level level, double[] world, List<Stack> axial,
+            List<StackGeometry> geometries, List<String> warnings) {
+        Optional<AxialAssignment.Assignment> nearest = AxialAssignment.nearest(world, geometries);
+        if (nearest.isEmpty()) {
+            warnings.add(level.label() + ": no axial slice within reach of the sagittal T2"
+                    + " point; the level's axial targets fall back");
+            return Optional.empty();
+        }
+        AxialAssignment.Assignment a = nearest.get();
+        Stack stack = axial.get(a.stack());
+        double reach = stack.geometry().reachMm();
+        if (a.distanceMm() > reach) {
+            warnings.add(String.format(Locale.ROOT, "%s: the nearest axial slice (series %s)"
+                    + " lies %.1f mm from the sagittal T2 point, farther than the %.1f mm its"
+                    + " slice spacing allows; the level's axial targets fall back",
+                    level.label(), stack.seriesId(), a.distanceMm(), reach));
+            return Optional.empty();
+        }
+        if (outside(a.x(), stack.cols()) || outside(a.y(), stack.rows())) {
+            warnings.add(String.format(Locale.ROOT, "%s: the sagittal T2 point falls outside the"
+                    + " axial image (series %s, x %.1f, y %.1f on %d x %d); the level's axial"
+                    + " targets fall back", level.label(), stack.seriesId(), a.x(), a.y(),
+                    stack.cols(), stack.rows()));
+            return Optional.empty();
+        }
+        return Optional.of(new Location(stack, a.slice(), a.x(), a.y(), 0, 0, Double.NaN,
+                "projected from the sagittal T2 point", a.distanceMm()));
     }
 
     /** The point model's answers on each of {@code slices}, in original pixels' fractions. */
@@ -262,10 +305,11 @@ public final class Localiser {
     }
 
     /**
-     * How far outside the image a given point may lie, as a fraction of the image's size:
-     * annotations near an edge may overshoot it slightly; farther out they are mistakes.
+     * How far outside the image a given or projected point may lie, as a fraction of the
+     * image's size: points near an edge may overshoot it slightly; farther out they are
+     * mistakes (a point's bag is cropped around it, so the image must hold it).
      */
-    static final double GIVEN_MARGIN = 0.05;
+    static final double IMAGE_MARGIN = 0.05;
 
     /**
      * Places the given points on the stacks their series and instance name. A point that is
@@ -330,7 +374,7 @@ public final class Localiser {
 
     /** Whether a pixel coordinate lies beyond an image of {@code size} pixels and its margin. */
     private static boolean outside(double coordinate, int size) {
-        double margin = GIVEN_MARGIN * size;
+        double margin = IMAGE_MARGIN * size;
         return coordinate < -0.5 - margin || coordinate > size - 0.5 + margin;
     }
 }

@@ -37,6 +37,52 @@ public record StackGeometry(double[][] positions, double[] rowCosine, double[] c
         return positions.length;
     }
 
+    /**
+     * The least distance (mm) a point may lie from a slice and still be taken as on it: half a
+     * lumbar disc's height, so that a slice anywhere within the disc still cuts it.
+     */
+    public static final double MIN_REACH_MM = 5;
+
+    /**
+     * The most, in slice spacings: inside a stack no point lies more than half a spacing from
+     * a slice, so two allow for a level a little beyond the stack's end and no more.
+     */
+    public static final double REACH_SPACINGS = 2;
+
+    /**
+     * The most in millimetres, whatever the spacing: half a lumbar level's height, where the
+     * slice would cut the neighbouring vertebra rather than this level's disc.
+     */
+    public static final double MAX_REACH_MM = 20;
+
+    /**
+     * How far (mm) a point may lie from its nearest slice of this stack for that slice to be
+     * the point's: {@link #REACH_SPACINGS} spacings, within {@link #MIN_REACH_MM} and
+     * {@link #MAX_REACH_MM}; a stack of one slice has no spacing and reaches the least.
+     */
+    public double reachMm() {
+        double spacing = sliceSpacing();
+        if (!Double.isFinite(spacing)) {
+            return MIN_REACH_MM;
+        }
+        return Math.clamp(REACH_SPACINGS * spacing, MIN_REACH_MM, MAX_REACH_MM);
+    }
+
+    /** The median distance (mm) between neighbouring slices along the normal; NaN for one. */
+    public double sliceSpacing() {
+        if (positions.length < 2) {
+            return Double.NaN;
+        }
+        double[] normal = normal();
+        double[] gaps = new double[positions.length - 1];
+        for (int s = 0; s < gaps.length; s++) {
+            gaps[s] = Math.abs(dot(minus(positions[s + 1], positions[s]), normal));
+        }
+        Arrays.sort(gaps);
+        int m = gaps.length / 2;
+        return gaps.length % 2 == 1 ? gaps[m] : (gaps[m - 1] + gaps[m]) / 2;
+    }
+
     /** The unit normal of the slices. */
     public double[] normal() {
         return unit(cross(rowCosine, columnCosine));

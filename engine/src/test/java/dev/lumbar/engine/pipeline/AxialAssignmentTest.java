@@ -98,6 +98,19 @@ class AxialAssignmentTest {
     }
 
     @Test
+    void aStackReachesTwoSliceSpacingsWithinAFloorAndACeiling() {
+        assertEquals(8, axial(0, 11).reachMm(), 1e-9);
+        // 1 mm slices still reach half a disc's height; 12 mm slices no farther than 20 mm
+        StackGeometry thin = new StackGeometry(new double[][] {{0, 0, 0}, {0, 0, 1}},
+                new double[] {1, 0, 0}, new double[] {0, 1, 0}, 1, 1);
+        StackGeometry thick = new StackGeometry(new double[][] {{0, 0, 0}, {0, 0, 12}},
+                new double[] {1, 0, 0}, new double[] {0, 1, 0}, 1, 1);
+        assertEquals(StackGeometry.MIN_REACH_MM, thin.reachMm(), 1e-9);
+        assertEquals(StackGeometry.MAX_REACH_MM, thick.reachMm(), 1e-9);
+        assertEquals(StackGeometry.MIN_REACH_MM, axial(0, 1).reachMm(), 1e-9);
+    }
+
+    @Test
     void noAxialStackMeansNoAssignment() {
         assertTrue(AxialAssignment.nearest(new double[] {0, 0, 0}, List.of()).isEmpty());
     }

@@ -92,12 +92,17 @@ class StudyPredictorTest {
 
     /** Axial slices every 3 mm from z = -30; the levels sit at z = 24, 12, 0, -12, -24. */
     private static Stack axial() {
+        return axial(0, 0);
+    }
+
+    /** As {@link #axial()}, every slice moved {@code dx} mm along x and {@code dz} along z. */
+    private static Stack axial(double dx, double dz) {
         float[] voxels = new float[AX_SLICES * SIZE * SIZE];
         java.util.Arrays.fill(voxels, 1f);
         double[][] positions = new double[AX_SLICES][];
         int[] instances = new int[AX_SLICES];
         for (int s = 0; s < AX_SLICES; s++) {
-            positions[s] = new double[] {-32, -32, -30 + 3 * s};
+            positions[s] = new double[] {-32 + dx, -32, -30 + 3 * s + dz};
             instances[s] = 101 + s;
             // subarticular marks: patient right at image x 20, left at image x 44
             voxels[s * SIZE * SIZE + 40 * SIZE + 20] = 50f;
@@ -290,6 +295,47 @@ class StudyPredictorTest {
         assertTrue(result.warnings().stream().anyMatch(w -> w.contains("no axial T2 series")),
                 result.warnings().toString());
         assertTrue(result.warnings().stream().anyMatch(w -> w.contains("label priors")));
+    }
+
+    @Test
+    void anAxialSeriesFarFromTheSagittalPointsIsNotUsed() {
+        // 300 mm above the levels: the nearest slice, the top one, lies over 200 mm away
+        stacks.set(2, axial(0, 300)).volume().close();
+
+        StudyResult result = predict(stacks, List.of(), new ComputedNetworks());
+
+        assertAxialTargetsFellBack(result);
+        for (Level level : Level.ALL) {
+            assertTrue(result.warnings().stream().anyMatch(w -> w.startsWith(level.label()
+                    + ": the nearest axial slice") && w.contains("farther than the 6.0 mm")),
+                    result.warnings().toString());
+        }
+        assertTrue(result.warnings().contains(
+                "axial slices found for 0 of 5 levels; the others' axial targets fall back"),
+                result.warnings().toString());
+    }
+
+    @Test
+    void aProjectedPointOutsideTheAxialImageIsNotUsed() {
+        // the axial images moved 200 mm to the patient's left: the canal lies far off their edge
+        stacks.set(2, axial(200, 0)).volume().close();
+
+        StudyResult result = predict(stacks, List.of(), new ComputedNetworks());
+
+        assertAxialTargetsFellBack(result);
+        for (Level level : Level.ALL) {
+            assertTrue(result.warnings().stream().anyMatch(w -> w.startsWith(level.label()
+                    + ": the sagittal T2 point falls outside the axial image")),
+                    result.warnings().toString());
+        }
+    }
+
+    /** Every target graded on axial slices took the priors; every other was graded. */
+    private static void assertAxialTargetsFellBack(StudyResult result) {
+        for (StudyResult.TargetResult t : result.targets()) {
+            boolean axial = t.target().condition().seriesType() == SeriesType.AX_T2;
+            assertEquals(axial, t.fromPriors(), t.target().kaggleName());
+        }
     }
 
     @Test
