@@ -145,8 +145,8 @@ public final class Localiser {
     }
 
     private void locateAxial(List<Stack> axial, Localisation found, List<String> warnings) {
-        List<StackGeometry> geometries = axial.stream().map(Stack::geometry).toList();
         int withoutPoint = 0;
+        Map<String, List<String>> refused = new LinkedHashMap<>();
         for (Level level : Level.ALL) {
             Location sagittal = found.canal.get(level);
             if (found.axialCanal.containsKey(level)) {
@@ -156,11 +156,16 @@ public final class Localiser {
                 withoutPoint++;
                 continue;
             }
-            double[] world = sagittal.stack().geometry()
-                    .pixelToWorld(sagittal.slice(), sagittal.x(), sagittal.y());
-            projected(level, world, axial, geometries, warnings)
-                    .ifPresent(canal -> found.axialCanal.put(level, canal));
+            List<Stack> usable = usableAxial(sagittal.stack(), axial, level, refused);
+            if (!usable.isEmpty()) {
+                double[] world = sagittal.stack().geometry()
+                        .pixelToWorld(sagittal.slice(), sagittal.x(), sagittal.y());
+                projected(level, world, usable, warnings)
+                        .ifPresent(canal -> found.axialCanal.put(level, canal));
+            }
         }
+        refused.forEach((why, levels) -> warnings.add(levels.isEmpty() ? why : why
+                + "; the axial targets of " + String.join(", ", levels) + " fall back"));
         if (found.axialCanal.size() < Level.ALL.size()) {
             warnings.add("axial slices found for " + found.axialCanal.size() + " of 5 levels"
                     + (withoutPoint == 0 ? "" : " (" + withoutPoint + " without a sagittal T2"
@@ -210,12 +215,52 @@ public final class Localiser {
     }
 
     /**
+     * The axial stacks a point of {@code sagittal} may be carried into. None when the sagittal
+     * stack's own geometry cannot place it in patient space; otherwise those whose geometry
+     * can, in the sagittal stack's frame of reference. Each reason a stack is passed over is
+     * noted in {@code refused}, with the level where no axial stack is left to it.
+     */
+    private static List<Stack> usableAxial(Stack sagittal, List<Stack> axial, Level level,
+            Map<String, List<String>> refused) {
+        String problem = sagittal.geometry().projectionProblem();
+        if (problem != null) {
+            refused.computeIfAbsent("series " + sagittal.seriesId() + " (" + sagittal.type()
+                    .description() + ") places no point in patient space: " + problem,
+                    k -> new ArrayList<>()).add(level.label());
+            return List.of();
+        }
+        List<Stack> usable = new ArrayList<>();
+        // an axial series of several blocks gives each the same reason, counted once
+        java.util.Set<String> passedOver = new java.util.LinkedHashSet<>();
+        for (Stack stack : axial) {
+            String why = stack.geometry().projectionProblem();
+            if (why == null && !stack.geometry().sharesFrameWith(sagittal.geometry())) {
+                why = "its FrameOfReferenceUID differs from series " + sagittal.seriesId()
+                        + "'s, so their coordinates are not one patient space";
+            }
+            if (why == null) {
+                usable.add(stack);
+            } else {
+                String reason = "series " + stack.seriesId() + " (axial T2) is not used to place"
+                        + " points: " + why;
+                refused.computeIfAbsent(reason, k -> new ArrayList<>());
+                passedOver.add(reason);
+            }
+        }
+        if (usable.isEmpty()) {
+            passedOver.forEach(reason -> refused.get(reason).add(level.label()));
+        }
+        return usable;
+    }
+
+    /**
      * The axial canal point of {@code level}: the foot of its sagittal T2 point on the nearest
      * axial slice, when that slice lies within its stack's reach of the point and the foot
      * within the image (and its margin); otherwise a warning says why the level has none.
      */
     private static Optional<Location> projected(Level level, double[] world, List<Stack> axial,
-            List<StackGeometry> geometries, List<String> warnings) {
+            List<String> warnings) {
+        List<StackGeometry> geometries = axial.stream().map(Stack::geometry).toList();
         Optional<AxialAssignment.Assignment> nearest = AxialAssignment.nearest(world, geometries);
         if (nearest.isEmpty()) {
             warnings.add(level.label() + ": no axial slice within reach of the sagittal T2"

@@ -10,9 +10,22 @@ import java.util.Arrays;
  * {@code columnCosine} the direction in which the row index grows (image y);
  * {@code rowSpacing} is the distance between rows, {@code columnSpacing} between columns
  * (DICOM PixelSpacing order). Slices are ordered along {@code rowCosine × columnCosine}.
+ *
+ * <p>{@code located} is false where the files gave no usable position and orientation and the
+ * geometry is a stand-in; {@code frameOfReference} is the slices' FrameOfReferenceUID, null
+ * where they carry none or disagree. Neither is ever shown: the UID is only compared.
  */
 public record StackGeometry(double[][] positions, double[] rowCosine, double[] columnCosine,
-        double rowSpacing, double columnSpacing) {
+        double rowSpacing, double columnSpacing, boolean located, String frameOfReference) {
+
+    /** Slices this close along the normal (mm) share a position. */
+    static final double SAME_POSITION_MM = 0.01;
+
+    /** A geometry read from the files, with no frame of reference named. */
+    public StackGeometry(double[][] positions, double[] rowCosine, double[] columnCosine,
+            double rowSpacing, double columnSpacing) {
+        this(positions, rowCosine, columnCosine, rowSpacing, columnSpacing, true, null);
+    }
 
     public StackGeometry {
         if (positions.length == 0) {
@@ -81,6 +94,31 @@ public record StackGeometry(double[][] positions, double[] rowCosine, double[] c
         Arrays.sort(gaps);
         int m = gaps.length / 2;
         return gaps.length % 2 == 1 ? gaps[m] : (gaps[m - 1] + gaps[m]) / 2;
+    }
+
+    /**
+     * Why points cannot be carried into or out of this stack by patient coordinates, or null
+     * when they can: a stand-in geometry, or slices that all lie at one position, places no
+     * point where the patient is.
+     */
+    public String projectionProblem() {
+        if (!located) {
+            return "its position and orientation are assumed, not read from its files";
+        }
+        if (positions.length > 1 && !(sliceSpacing() > SAME_POSITION_MM)) {
+            return "its slices share one position";
+        }
+        return null;
+    }
+
+    /**
+     * Whether points may be carried between this stack and {@code other}: both name a frame of
+     * reference and the frames differ means their coordinates are not one patient space. A
+     * frame not named is taken as shared, as many exports drop FrameOfReferenceUID.
+     */
+    public boolean sharesFrameWith(StackGeometry other) {
+        return frameOfReference == null || other.frameOfReference == null
+                || frameOfReference.equals(other.frameOfReference);
     }
 
     /** The unit normal of the slices. */

@@ -99,8 +99,14 @@ public final class StudyStacks implements AutoCloseable {
         for (int s = 0; s < positions.length; s++) {
             positions[s] = stack.slices().get(s).geometry().position().toArray();
         }
+        // LIMITATION: a stack whose slices name different frames of reference is taken as
+        // naming none, and its points are carried as if in any frame.
+        List<String> frames = stack.slices().stream().map(Slice::frameOfReference).distinct()
+                .toList();
+        String frame = frames.size() == 1 ? frames.getFirst() : null;
         return new StackGeometry(positions, stack.rowCosine().toArray(),
-                stack.columnCosine().toArray(), stack.rowSpacing(), stack.columnSpacing());
+                stack.columnCosine().toArray(), stack.rowSpacing(), stack.columnSpacing(),
+                stack.geometryKnown(), frame);
     }
 
     private static int[] instances(dev.lumbar.engine.study.Stack stack) {

@@ -53,7 +53,8 @@ final class StackSplitter {
         }
         if (!unlocated.isEmpty()) {
             // LIMITATION: files without ImagePositionPatient/ImageOrientationPatient are ordered
-            // by InstanceNumber and given a stand-in axial geometry with 1 mm spacing.
+            // by InstanceNumber and given a stand-in axial geometry with 1 mm spacing; no point
+            // is carried into or out of such a stack (StackGeometry.projectionProblem).
             warnings.add("series " + seriesId + ": " + unlocated.size() + " file(s) without"
                     + " usable ImagePositionPatient/ImageOrientationPatient ("
                     + (unlocatedWhy == null ? "tags absent" : unlocatedWhy)
@@ -66,7 +67,8 @@ final class StackSplitter {
                 SliceGeometry g = s.geometry();
                 placed.add(new Slice(s.file(), s.instanceNumber(), new SliceGeometry(
                         new Vec3(0, 0, placed.size()), g.rowCosine(), g.columnCosine(),
-                        g.rowSpacing(), g.columnSpacing(), g.rows(), g.columns()), false));
+                        g.rowSpacing(), g.columnSpacing(), g.rows(), g.columns()), false,
+                        s.frameOfReference()));
             }
             groups.add(placed);
         }

@@ -531,7 +531,8 @@ public final class StudyScanner {
                         Vec3.of(orientation, 3), rowSpacing, columnSpacing, rows, columns)
                 : new SliceGeometry(Vec3.ZERO, new Vec3(1, 0, 0), new Vec3(0, 1, 0), rowSpacing,
                         columnSpacing, rows, columns);
-        Slice slice = new Slice(file, header.getInt(Tag.InstanceNumber, 0), geometry, located);
+        Slice slice = new Slice(file, header.getInt(Tag.InstanceNumber, 0), geometry, located,
+                blankToNull(header.getString(Tag.FrameOfReferenceUID)));
         Integer seriesNumber = header.contains(Tag.SeriesNumber)
                 ? header.getInt(Tag.SeriesNumber, 0) : null;
         return new HeaderResult(new FileHeader(slice, name, blankToNull(header.getString(

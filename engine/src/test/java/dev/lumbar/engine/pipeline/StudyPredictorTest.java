@@ -330,6 +330,87 @@ class StudyPredictorTest {
         }
     }
 
+    /**
+     * Stack {@code index} as it is, but read as a stand-in geometry ({@code located} false),
+     * with its slices all at its first one's position ({@code collapsed}), or naming
+     * {@code frame} as its frame of reference. The volume is the same tensor, freed once.
+     */
+    private void regeometry(int index, boolean located, boolean collapsed, String frame) {
+        Stack s = stacks.get(index);
+        StackGeometry g = s.geometry();
+        double[][] positions = g.positions();
+        if (collapsed) {
+            java.util.Arrays.fill(positions, positions[0]);
+        }
+        stacks.set(index, new Stack(s.seriesId(), s.type(), s.typedBy(), s.volume(),
+                new StackGeometry(positions, g.rowCosine(), g.columnCosine(), g.rowSpacing(),
+                        g.columnSpacing(), located, frame),
+                s.instanceNumbers(), IntStream.range(0, s.slices()).toArray()));
+    }
+
+    @Test
+    void noPointIsCarriedOutOfASagittalStackWithAssumedGeometry() {
+        regeometry(0, false, false, null);
+
+        StudyResult result = predict(stacks, List.of(), new ComputedNetworks());
+
+        assertAxialTargetsFellBack(result);
+        assertTrue(result.warnings().contains("series t2 (Sagittal T2/STIR) places no point in"
+                + " patient space: its position and orientation are assumed, not read from its"
+                + " files; the axial targets of L1/L2, L2/L3, L3/L4, L4/L5, L5/S1 fall back"),
+                result.warnings().toString());
+    }
+
+    @Test
+    void noPointIsCarriedIntoAnAxialStackWithAssumedGeometry() {
+        regeometry(2, false, false, null);
+
+        StudyResult result = predict(stacks, List.of(), new ComputedNetworks());
+
+        assertAxialTargetsFellBack(result);
+        assertTrue(result.warnings().contains("series ax (axial T2) is not used to place"
+                + " points: its position and orientation are assumed, not read from its files;"
+                + " the axial targets of L1/L2, L2/L3, L3/L4, L4/L5, L5/S1 fall back"),
+                result.warnings().toString());
+    }
+
+    @Test
+    void noPointIsCarriedOutOfAStackWhoseSlicesShareOnePosition() {
+        regeometry(0, true, true, null);
+
+        StudyResult result = predict(stacks, List.of(), new ComputedNetworks());
+
+        assertAxialTargetsFellBack(result);
+        assertTrue(result.warnings().stream().anyMatch(w -> w.startsWith("series t2 (Sagittal"
+                + " T2/STIR) places no point in patient space: its slices share one position")),
+                result.warnings().toString());
+    }
+
+    @Test
+    void noPointIsCarriedBetweenDifferentFramesOfReference() {
+        regeometry(0, true, false, "1.2.3.1");
+        regeometry(2, true, false, "1.2.3.2");
+
+        StudyResult result = predict(stacks, List.of(), new ComputedNetworks());
+
+        assertAxialTargetsFellBack(result);
+        assertTrue(result.warnings().stream().anyMatch(w -> w.startsWith("series ax (axial T2)"
+                + " is not used to place points: its FrameOfReferenceUID differs from series"
+                + " t2's") && !w.contains("1.2.3")), result.warnings().toString());
+    }
+
+    @Test
+    void aFrameOfReferenceNamedOnOneSideOnlyIsTakenAsShared() {
+        regeometry(2, true, false, "1.2.3.2");
+
+        StudyResult result = predict(stacks, List.of(), new ComputedNetworks());
+
+        for (StudyResult.TargetResult t : result.targets()) {
+            assertFalse(t.fromPriors(), t.target().kaggleName());
+        }
+        assertTrue(result.warnings().isEmpty(), result.warnings().toString());
+    }
+
     /** Every target graded on axial slices took the priors; every other was graded. */
     private static void assertAxialTargetsFellBack(StudyResult result) {
         for (StudyResult.TargetResult t : result.targets()) {
