@@ -10,7 +10,8 @@ import java.util.List;
  * {@code [slices, rows, columns]}. Between slices the position is interpolated linearly between
  * the two neighbouring slice positions (so uneven spacing and a sheared stack map exactly); beyond
  * the ends it is extrapolated from the end pair; a stack of one slice steps 1 mm per slice.
- * In-plane axes and pixel spacing are the first slice's.
+ * In-plane axes are the first slice's; pixel spacing is the one most slices give (the earliest
+ * such slice's on a tie), as a volume has one spacing for all its slices.
  */
 public final class Stack {
 
@@ -35,8 +36,9 @@ public final class Stack {
         this.rowCosine = first.rowCosine();
         this.columnCosine = first.columnCosine();
         this.normal = first.normal();
-        this.rowSpacing = first.rowSpacing();
-        this.columnSpacing = first.columnSpacing();
+        SliceGeometry common = commonSpacing(slices);
+        this.rowSpacing = common.rowSpacing();
+        this.columnSpacing = common.columnSpacing();
         this.depths = new double[slices.size()];
         for (int i = 0; i < depths.length; i++) {
             depths[i] = slices.get(i).geometry().position().dot(normal);
@@ -173,6 +175,34 @@ public final class Stack {
             return i;
         }
         return i + (depth - depths[i]) / gap;
+    }
+
+    /** The geometry of the earliest slice whose pixel spacing most of the slices share. */
+    private static SliceGeometry commonSpacing(List<Slice> slices) {
+        SliceGeometry best = null;
+        long bestCount = 0;
+        for (Slice candidate : slices) {
+            SliceGeometry g = candidate.geometry();
+            long count = slices.stream().filter(s -> sameSpacing(s.geometry(), g)).count();
+            if (count > bestCount) {
+                best = g;
+                bestCount = count;
+            }
+        }
+        return best;
+    }
+
+    /** Whether two slices' PixelSpacing agree to a micrometre (text rounding differs less). */
+    static boolean sameSpacing(SliceGeometry a, SliceGeometry b) {
+        return Math.abs(a.rowSpacing() - b.rowSpacing()) <= 1e-3
+                && Math.abs(a.columnSpacing() - b.columnSpacing()) <= 1e-3;
+    }
+
+    /** How many slices' pixel spacing differs from the stack's. */
+    public int slicesOfOtherSpacing() {
+        SliceGeometry stack = new SliceGeometry(Vec3.ZERO, rowCosine, columnCosine, rowSpacing,
+                columnSpacing, rows(), columns());
+        return (int) slices.stream().filter(s -> !sameSpacing(s.geometry(), stack)).count();
     }
 
     private static double medianGap(double[] depths) {

@@ -163,6 +163,15 @@ final class StackSplitter {
             warnings.add(String.format(Locale.ROOT, "%s: unusual pixel spacing %.3fx%.3f mm",
                     stack.name(), stack.rowSpacing(), stack.columnSpacing()));
         }
+        int otherSpacing = stack.slicesOfOtherSpacing();
+        if (otherSpacing > 0) {
+            // LIMITATION: a stack reads as one volume with one pixel spacing, so its slices of
+            // another PixelSpacing are placed and cropped by the common one.
+            warnings.add(String.format(Locale.ROOT, "%s: PixelSpacing differs between slices;"
+                    + " %d of %d give another than %.3fx%.3f mm, which is used for all",
+                    stack.name(), otherSpacing, stack.size(), stack.rowSpacing(),
+                    stack.columnSpacing()));
+        }
         int rows = stack.rows();
         int columns = stack.columns();
         boolean sizes = stack.slices().stream().anyMatch(s -> s.geometry().rows() != rows

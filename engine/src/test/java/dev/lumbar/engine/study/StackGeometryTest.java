@@ -35,6 +35,25 @@ class StackGeometryTest {
     }
 
     @Test
+    void pixelSpacingThatVariesIsWarnedAndMostSlicesSpacingUsed() {
+        double[] spacings = {0.9, 0.6, 0.6, 0.75, 0.6};
+        List<Slice> slices = new ArrayList<>();
+        for (int i = 0; i < spacings.length; i++) {
+            slices.add(new Slice(Path.of(i + ".dcm"), i + 1, new SliceGeometry(
+                    new Vec3(-80 + 3 * i, -60, 20), new Vec3(0, 1, 0), new Vec3(0, 0, -1),
+                    spacings[i], spacings[i], 64, 64), true));
+        }
+        List<String> warnings = new ArrayList<>();
+
+        Stack stack = StackSplitter.split("s", slices, warnings).getFirst();
+
+        assertEquals(0.6, stack.rowSpacing(), 0);
+        assertEquals(0.6, stack.columnSpacing(), 0);
+        assertEquals(List.of("s/stack 1: PixelSpacing differs between slices; 2 of 5 give"
+                + " another than 0.600x0.600 mm, which is used for all"), warnings);
+    }
+
+    @Test
     void voxelToWorldAndBackRoundTrips() {
         Stack stack = shearedStack();
         SplittableRandom random = new SplittableRandom(1);
