@@ -9,10 +9,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -231,7 +233,7 @@ public final class Localiser {
         }
         List<Stack> usable = new ArrayList<>();
         // an axial series of several blocks gives each the same reason, counted once
-        java.util.Set<String> passedOver = new java.util.LinkedHashSet<>();
+        Set<String> passedOver = new LinkedHashSet<>();
         for (Stack stack : axial) {
             String why = stack.geometry().projectionProblem();
             if (why == null && !stack.geometry().sharesFrameWith(sagittal.geometry())) {
