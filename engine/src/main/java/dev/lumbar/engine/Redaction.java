@@ -13,7 +13,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Keeps DICOM UIDs and person names out of what is shown to users.
+ * Keeps DICOM UIDs, person names and other values read from files out of what is shown to
+ * users. A coded value is shown only when it is one of its attribute's defined terms
+ * ({@link #definedTerm}), a UID only when it is one of the standard's ({@link #registryUid}).
  *
  * <p>Two notions of a UID, because the contexts differ. In free text a UID is a dotted string of
  * at least four numeric components starting with 0, 1 or 2 ({@code 1.2.840.113619.2.55…}), so
@@ -34,12 +36,6 @@ public final class Redaction {
     /** What free text holding a word of its file's identifying values is replaced by. */
     public static final String IDENTIFIER_WITHHELD =
             "<text withheld: holds a word of the patient's identifying values>";
-
-    /** What a value that should be a DICOM code string, and is not, is replaced by. */
-    public static final String CODE_WITHHELD = "<value withheld: not a DICOM code string>";
-
-    /** A DICOM code string (VR CS): upper-case letters, digits, space and underscore. */
-    private static final Pattern CODE_STRING = Pattern.compile("[A-Z0-9_ ]{1,16}");
 
     private static final Pattern NOT_A_WORD = Pattern.compile("[^\\p{L}\\p{N}]+");
 
@@ -93,7 +89,7 @@ public final class Redaction {
      * and never whose it is. Naming them is what lets a user see why a file was refused.
      */
     public static boolean isRegistryUid(String uid) {
-        return uid.startsWith(REGISTRY_ROOT);
+        return uid.startsWith(REGISTRY_ROOT) && UID.matcher(uid).matches();
     }
 
     /** Whether a file or folder name is UID-like: digits and dots, two dots at least. */
@@ -227,11 +223,50 @@ public final class Redaction {
     }
 
     /**
-     * A value that should be a DICOM code string (PhotometricInterpretation, Modality...) as
-     * it may be shown: itself when it is one, else withheld, since a malformed value can hold
-     * any text.
+     * The defined terms of PhotometricInterpretation (DICOM PS3.3 C.7.6.3.1.2), retired ones
+     * included: the only values of it that may be shown.
      */
-    public static String codeString(String value) {
-        return value != null && CODE_STRING.matcher(value).matches() ? value : CODE_WITHHELD;
+    public static final Set<String> PHOTOMETRIC_INTERPRETATIONS = Set.of("MONOCHROME1",
+            "MONOCHROME2", "PALETTE COLOR", "RGB", "HSV", "ARGB", "CMYK", "YBR_FULL",
+            "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420", "YBR_ICT", "YBR_RCT", "XYB");
+
+    /** The defined terms of Modality (DICOM PS3.3 C.7.3.1.1.1), retired ones included. */
+    public static final Set<String> MODALITIES = Set.of("AR", "ASMT", "AU", "BDUS", "BI",
+            "BMD", "CD", "CF", "CFM", "CP", "CR", "CS", "CT", "CTPROTOCOL", "DD", "DF", "DG",
+            "DM", "DMS", "DOC", "DS", "DX", "EC", "ECG", "EEG", "EMG", "EOG", "EPS", "ES", "FA",
+            "FID", "FS", "GM", "HC", "HD", "IO", "IOL", "IVOCT", "IVUS", "KER", "KO", "LEN",
+            "LP", "LS", "M3D", "MA", "MG", "MR", "MS", "NM", "OAM", "OCT", "OP", "OPM", "OPR",
+            "OPT", "OPTBSV", "OPTENF", "OPV", "OSS", "OT", "PA", "PLAN", "POS", "PR", "PT",
+            "PX", "REG", "RESP", "RF", "RG", "RTDOSE", "RTIMAGE", "RTINTENT", "RTPLAN",
+            "RTRAD", "RTRECORD", "RTSEGANN", "RTSTRUCT", "RWV", "SEG", "SM", "SMR", "SR",
+            "SRF", "ST", "STAIN", "TEXTUREMAP", "TG", "US", "VA", "VF", "XA", "XAPROTOCOL",
+            "XC");
+
+    /** A well-formed UID (DICOM PS3.5 9.1): numeric components, no leading zeros, 64 chars. */
+    private static final Pattern UID = Pattern.compile(
+            "(?=.{1,64}$)(0|[1-9][0-9]*)(\\.(0|[1-9][0-9]*))+");
+
+    /**
+     * A coded value read from a file ({@code what}, e.g. "photometric interpretation") as it
+     * may be shown: {@code what} and the value when the value is one of {@code terms}, else
+     * that it was unrecognised, without the value. A value outside the vocabulary can be any
+     * text a sender typed into the tag, a patient's ID among it, however much it looks like a
+     * code.
+     */
+    public static String definedTerm(String what, String value, Set<String> terms) {
+        String term = value == null ? null : value.strip();
+        return term != null && terms.contains(term) ? what + " " + term
+                : "an unrecognised " + what + " (value withheld)";
+    }
+
+    /**
+     * A UID read from a file ({@code what}, e.g. "transfer syntax") as it may be shown:
+     * {@code what} and the UID when it is a well-formed UID under the standard's own root
+     * ({@link #isRegistryUid}), else that it was unrecognised, without the value: any other
+     * UID is an institution's, and a malformed one can be any text.
+     */
+    public static String registryUid(String what, String uid) {
+        return uid != null && isRegistryUid(uid.strip()) ? what + " " + uid.strip()
+                : "an unrecognised " + what + " (value withheld)";
     }
 }

@@ -84,12 +84,30 @@ class RedactionTest {
     }
 
     @Test
-    void onlyDicomCodeStringsAreShownWhereOneIsExpected() {
-        assertEquals("MONOCHROME1", Redaction.codeString("MONOCHROME1"));
-        assertEquals("YBR_FULL_422", Redaction.codeString("YBR_FULL_422"));
-        for (String value : new String[] {"Leaktest Name", "", "A_VERY_LONG_CODE_STRING",
+    void onlyDefinedTermsOfACodedAttributeAreShown() {
+        assertEquals("photometric interpretation MONOCHROME1", Redaction.definedTerm(
+                "photometric interpretation", "MONOCHROME1",
+                Redaction.PHOTOMETRIC_INTERPRETATIONS));
+        assertEquals("modality MR", Redaction.definedTerm("modality", "MR ",
+                Redaction.MODALITIES));
+        // a patient's ID looks like a code string, and is withheld all the same
+        for (String value : new String[] {"MRN3974969", "YBR_MRN3974969", "Leaktest Name", "",
             "RGB\\RGB", null}) {
-            assertEquals(Redaction.CODE_WITHHELD, Redaction.codeString(value), value);
+            assertEquals("an unrecognised photometric interpretation (value withheld)",
+                    Redaction.definedTerm("photometric interpretation", value,
+                            Redaction.PHOTOMETRIC_INTERPRETATIONS), value);
         }
+    }
+
+    @Test
+    void onlyWellFormedUidsOfTheStandardAreShown() {
+        assertEquals("transfer syntax 1.2.840.10008.1.2.4.80",
+                Redaction.registryUid("transfer syntax", "1.2.840.10008.1.2.4.80"));
+        for (String value : new String[] {"MRN3974969", "1.2.840.10008.MRN3974969",
+            "1.2.840.10008.1.2.03974969", "1.2.826.0.1.3680043.2.1143.77", "", null}) {
+            assertEquals("an unrecognised transfer syntax (value withheld)",
+                    Redaction.registryUid("transfer syntax", value), value);
+        }
+        assertFalse(Redaction.isRegistryUid("1.2.840.10008.MRN3974969"));
     }
 }

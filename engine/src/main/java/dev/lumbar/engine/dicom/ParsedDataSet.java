@@ -1,5 +1,6 @@
 package dev.lumbar.engine.dicom;
 
+import dev.lumbar.engine.Redaction;
 import java.nio.ByteOrder;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -178,8 +179,8 @@ final class ParsedDataSet implements DicomObject {
     @Override
     public String toString() {
         // Tags only: values may identify a patient.
-        return "DICOM data set of " + tags.length + " elements, transfer syntax "
-                + transferSyntaxUid;
+        return "DICOM data set of " + tags.length + " elements, "
+                + Redaction.registryUid("transfer syntax", transferSyntaxUid);
     }
 
     private String rawString(int tag) {

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.dicom;
 
+import dev.lumbar.engine.Redaction;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -24,8 +25,8 @@ final class PixelDecoder {
         ParsedDataSet header = parsed.header();
         if (!parsed.hasPixelData()) {
             throw new NoPixelDataException(file, "no Pixel Data element "
-                    + Tag.toString(Tag.PixelData) + " (modality "
-                    + header.getString(Tag.Modality) + ")");
+                    + Tag.toString(Tag.PixelData) + " (" + Redaction.definedTerm("modality",
+                            header.getString(Tag.Modality), Redaction.MODALITIES) + ")");
         }
         PixelFormat format = PixelFormat.of(file, header);
         String syntax = header.transferSyntaxUid();

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.dicom;
 
+import dev.lumbar.engine.Redaction;
 import java.nio.file.Path;
 
 /** The file is well formed but its pixel data is encoded in a syntax this reader cannot decode. */
@@ -8,7 +9,7 @@ public class UnsupportedTransferSyntaxException extends DicomException {
     private final String transferSyntaxUid;
 
     public UnsupportedTransferSyntaxException(Path file, String transferSyntaxUid) {
-        super(file, "transfer syntax " + transferSyntaxUid + " ("
+        super(file, Redaction.registryUid("transfer syntax", transferSyntaxUid) + " ("
                 + TransferSyntax.describe(transferSyntaxUid) + ") is not supported");
         this.transferSyntaxUid = transferSyntaxUid;
     }

@@ -707,11 +707,16 @@ public final class StudyScanner {
         if (spacing == null || spacing.length < 2 || !(spacing[0] > 0) || !(spacing[1] > 0)
                 || !Double.isFinite(spacing[0]) || !Double.isFinite(spacing[1])) {
             String value = Objects.requireNonNullElse(header.getString(Tag.PixelSpacing), "");
-            // shown only where it is made of what numbers are made of: a malformed value can
-            // be any text, a patient's ID or name among them
+            // shown only where it is made of what numbers are made of and holds none of the
+            // file's identifying values: a malformed value can be any text, a patient's ID or
+            // birth date among them, and those can be digits alone
             if (!DECIMAL_TEXT.matcher(value).matches()) {
                 return "PixelSpacing is not two positive finite numbers (it holds other text,"
                         + " withheld)";
+            }
+            if (Redaction.holdsIdentifyingValue(value, values(header, Tag.IDENTIFYING))) {
+                return "PixelSpacing is not two positive finite numbers (it holds one of the"
+                        + " file's identifying values, withheld)";
             }
             return "PixelSpacing '" + (value.length() > 40 ? value.substring(0, 40) + "…" : value)
                     + "' is not two positive finite numbers";

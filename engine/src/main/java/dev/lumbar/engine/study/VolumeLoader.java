@@ -255,15 +255,14 @@ public final class VolumeLoader {
                 if (photometric.equals("MONOCHROME1")) {
                     invert(values, image);
                 } else if (!photometric.equals("MONOCHROME2")) {
-                    throw new StudyException(stack.name() + ": slice " + name + " has"
-                            + " photometric interpretation "
-                            + Redaction.codeString(photometric) + ", which is not supported");
+                    throw new StudyException(stack.name() + ": slice " + name + " has "
+                            + photometric(photometric) + ", which is not supported");
                 }
             } else {
                 luminance(stored, values, colourModel(photometric, image), stack, name);
                 if (!colourWarned) {
-                    warnings.add(stack.name() + ": colour (" + Redaction.codeString(
-                            photometric) + ") images reduced to luminance");
+                    warnings.add(stack.name() + ": colour images (" + photometric(
+                            photometric) + ") reduced to luminance");
                     colourWarned = true;
                 }
             }
@@ -308,9 +307,14 @@ public final class VolumeLoader {
             }
         } else {
             throw new StudyException(stack.name() + ": slice " + name + " has 3 samples per"
-                    + " pixel with photometric interpretation "
-                    + Redaction.codeString(photometric));
+                    + " pixel with " + photometric(photometric));
         }
+    }
+
+    /** A PhotometricInterpretation as it may be shown: only a defined term is named. */
+    private static String photometric(String value) {
+        return Redaction.definedTerm("photometric interpretation", value,
+                Redaction.PHOTOMETRIC_INTERPRETATIONS);
     }
 
     /**

@@ -198,6 +198,41 @@ class Part10ReaderTest {
         assertTrue(e.getMessage().contains("not a DICOM file"), e.getMessage());
     }
 
+    /**
+     * A file's Modality and transfer syntax are named in errors only when they are the
+     * standard's own terms: a sender's tool can write any text into them, a patient's ID
+     * among it.
+     */
+    @Test
+    void errorsNameNoModalityOrTransferSyntaxOutsideTheStandard() throws Exception {
+        Path noPixels = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)
+                .text(Tag.Modality, "CS", "MRN3974969")
+                .text(Tag.PatientID, "LO", "MRN3974969")
+                .imagePixel(1, 2, 2, 16, 16, 0)
+                .write(dir, "no-pixels.dcm");
+        Path forgedSyntax = DicomBytes.part10("MRN3974969")
+                .imagePixel(1, 1, 2, 16, 16, 0)
+                .header(Tag.PixelData, "OB", UNDEFINED)
+                .item(Tag.Item, 0)
+                .item(Tag.Item, 4).raw(new byte[4])
+                .item(Tag.SequenceDelimitationItem, 0)
+                .write(dir, "forged-syntax.dcm");
+
+        DicomException missing = assertThrows(NoPixelDataException.class,
+                () -> reader.read(noPixels));
+        DicomException unsupported = assertThrows(UnsupportedTransferSyntaxException.class,
+                () -> reader.read(forgedSyntax));
+
+        assertTrue(missing.getMessage().endsWith("(an unrecognised modality (value withheld))"),
+                missing.getMessage());
+        assertTrue(unsupported.getMessage().contains("an unrecognised transfer syntax (value"
+                + " withheld)"), unsupported.getMessage());
+        assertFalse(reader.readHeader(forgedSyntax).toString().contains("MRN"));
+        assertTrue(new UnsupportedTransferSyntaxException(noPixels,
+                TransferSyntax.JPEG_LS_LOSSLESS).getMessage().contains("transfer syntax "
+                        + TransferSyntax.JPEG_LS_LOSSLESS + " (JPEG-LS Lossless)"));
+    }
+
     @Test
     void refusesAnImageWhoseHeaderNeedsMorePixelsThanStored() throws Exception {
         Path file = DicomBytes.part10(TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN)

@@ -181,6 +181,19 @@ class StudyInputProblemsTest {
     }
 
     @Test
+    void aPixelSpacingHoldingThePatientsDigitsIsNotRepeated() throws Exception {
+        axialSeries(dir.resolve("digits").resolve("4"), ds -> ds
+                .putString(Tag.PatientID, "LO", "3974969")
+                .putString(Tag.PatientBirthDate, "DA", "19600613")
+                .putString(Tag.PixelSpacing, "DS", "19600613"));
+        String shown = joined(scan(dir.resolve("digits")).studies().getFirst().warnings());
+        assertTrue(shown.contains("series 4: PixelSpacing is not two positive finite numbers"
+                + " (it holds one of the file's identifying values, withheld) in 3 of 3"
+                + " file(s)"), shown);
+        assertFalse(shown.contains("3974969") || shown.contains("19600613"), shown);
+    }
+
+    @Test
     void unusableOrientationAndPositionAreNamed() throws Exception {
         axialSeries(dir.resolve("zeros").resolve("4"),
                 ds -> ds.putDecimals(Tag.ImageOrientationPatient, 0, 0, 0, 0, 0, 0));

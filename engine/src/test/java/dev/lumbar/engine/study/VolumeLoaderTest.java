@@ -78,6 +78,61 @@ class VolumeLoaderTest {
         assertTrue(warnings.getFirst().contains("luminance"), warnings.toString());
     }
 
+    /**
+     * A PhotometricInterpretation outside the standard's defined terms is refused without being
+     * echoed: a sender's tool can write any text into it, the patient's ID among it.
+     */
+    @Test
+    void aPhotometricInterpretationOutsideTheDefinedTermsIsRefusedWithoutItsValue()
+            throws Exception {
+        Path series = dir.resolve("s1").resolve("3");
+        TestSlices.write(TestSlices.slice(3, "AX T2", 1, at(0, 4), 1)
+                .putString(Tag.PatientID, "LO", "MRN3974969")
+                .putString(Tag.PhotometricInterpretation, "CS", "MRN3974969"),
+                series.resolve("17.dcm"));
+        Stack stack = onlyStack();
+
+        StudyException e = assertThrows(StudyException.class,
+                () -> new VolumeLoader(DicomReader.standard()).load(stack, new ArrayList<>()));
+
+        assertEquals("3/stack 1: slice 17.dcm has an unrecognised photometric interpretation"
+                + " (value withheld), which is not supported", e.getMessage());
+    }
+
+    @Test
+    void aDefinedButUnsupportedPhotometricInterpretationIsNamed() throws Exception {
+        Path series = dir.resolve("s1").resolve("3");
+        TestSlices.write(TestSlices.slice(3, "AX T2", 1, at(0, 4), 1)
+                .putString(Tag.PhotometricInterpretation, "CS", "PALETTE COLOR"),
+                series.resolve("1.dcm"));
+        Stack stack = onlyStack();
+
+        StudyException e = assertThrows(StudyException.class,
+                () -> new VolumeLoader(DicomReader.standard()).load(stack, new ArrayList<>()));
+
+        assertTrue(e.getMessage().contains("has photometric interpretation PALETTE COLOR,"),
+                e.getMessage());
+    }
+
+    @Test
+    void aColourPhotometricInterpretationOutsideTheDefinedTermsIsNotEchoed() throws Exception {
+        Path series = dir.resolve("s1").resolve("6");
+        TestSlices.write(TestSlices.slice(6, "AX T2", 1, at(0, 2), 0)
+                .putString(Tag.PatientID, "LO", "MRN3974969")
+                .putUnsignedShort(Tag.SamplesPerPixel, 3)
+                .putUnsignedShort(0x0028_0006, 0)
+                .putString(Tag.PhotometricInterpretation, "CS", "YBR_MRN3974969")
+                .putUnsignedShort(Tag.BitsAllocated, 8).putUnsignedShort(Tag.BitsStored, 8)
+                .putUnsignedShort(Tag.HighBit, 7).putPixels8(Tag.PixelData, new byte[12]),
+                series.resolve("1.dcm"));
+        List<String> warnings = new ArrayList<>();
+
+        new VolumeLoader(DicomReader.standard()).load(onlyStack(), warnings).close();
+
+        assertEquals(List.of("6/stack 1: colour images (an unrecognised photometric"
+                + " interpretation (value withheld)) reduced to luminance"), warnings);
+    }
+
     @Test
     void slicesOfDifferentSizeAreAnErrorNamingTheStack() throws Exception {
         Path series = dir.resolve("s1").resolve("8");
