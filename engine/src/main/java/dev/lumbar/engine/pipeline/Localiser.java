@@ -279,7 +279,7 @@ public final class Localiser {
                     level.label(), stack.seriesId(), a.distanceMm(), reach));
             return Optional.empty();
         }
-        if (outside(a.x(), stack.cols()) || outside(a.y(), stack.rows())) {
+        if (beyondMargin(a.x(), stack.cols()) || beyondMargin(a.y(), stack.rows())) {
             warnings.add(String.format(Locale.ROOT, "%s: the sagittal T2 point falls outside the"
                     + " axial image (series %s, x %.1f, y %.1f on %d x %d); the level's axial"
                     + " targets fall back", level.label(), stack.seriesId(), a.x(), a.y(),
@@ -352,16 +352,17 @@ public final class Localiser {
     }
 
     /**
-     * How far outside the image a given or projected point may lie, as a fraction of the
-     * image's size: points near an edge may overshoot it slightly; farther out they are
-     * mistakes (a point's bag is cropped around it, so the image must hold it).
+     * How far outside the image a projected point may lie, as a fraction of the image's size:
+     * a level at the image's edge may land slightly past it; farther out the projection is
+     * wrong (a point's bag is cropped around it, so the image must hold it).
      */
     static final double IMAGE_MARGIN = 0.05;
 
     /**
      * Places the given points on the stacks their series and instance name. A point that is
-     * not finite, lies outside its image, names a slice the study lacks, or disagrees with an
-     * earlier usable row for its target is refused with a warning naming its row.
+     * not finite, lies outside its image, names a slice the study lacks or a series of another
+     * type than its condition is located on, or disagrees with an earlier usable row for its
+     * target is refused with a warning naming its row.
      */
     private static void placeGiven(List<Stack> stacks, List<GivenCoordinates.Point> given,
             Localisation found, List<String> warnings) {
@@ -389,6 +390,15 @@ public final class Localiser {
                         + " names series "
                         + point.seriesId() + " instance " + point.instance()
                         + ", which no stack the study could read holds; ignored");
+                continue;
+            }
+            if (!locatedOn(point.target().condition(), stack.type())) {
+                warnings.add(point.source() + ": given point for " + point.target()
+                        + " names series " + point.seriesId() + ", a " + (stack.type() == null
+                                ? "series of undecided type" : stack.type().description()
+                                + " series") + ", but " + point.target().condition().label()
+                        + " is located on the " + point.target().condition().seriesType()
+                                .description() + " series; ignored");
                 continue;
             }
             if (outside(point.x(), stack.cols()) || outside(point.y(), stack.rows())) {
@@ -419,9 +429,31 @@ public final class Localiser {
         }
     }
 
-    /** Whether a pixel coordinate lies beyond an image of {@code size} pixels and its margin. */
-    private static boolean outside(double coordinate, int size) {
+    /**
+     * Whether a projected pixel coordinate lies beyond an image of {@code size} pixels and
+     * its margin.
+     */
+    private static boolean beyondMargin(double coordinate, int size) {
         double margin = IMAGE_MARGIN * size;
         return coordinate < -0.5 - margin || coordinate > size - 0.5 + margin;
+    }
+
+    /**
+     * Whether a pixel coordinate lies outside an image of {@code size} pixels. Pixel centres
+     * are at whole numbers, as in the point models' answers, so the image spans
+     * [-0.5, size - 0.5); a point on its far edge belongs to no pixel.
+     */
+    static boolean outside(double coordinate, int size) {
+        return !(coordinate >= -0.5 && coordinate < size - 0.5);
+    }
+
+    /**
+     * Whether a given point for {@code condition} may lie on a stack of {@code type}: the type
+     * its condition is located and graded on, or, for the spinal canal, also an axial T2 (the
+     * canal's point on its axial slice, as {@link #locateAxial} finds it).
+     */
+    private static boolean locatedOn(Condition condition, SeriesType type) {
+        return type == condition.seriesType()
+                || condition.group() == Condition.Group.SPINAL && type == SeriesType.AX_T2;
     }
 }

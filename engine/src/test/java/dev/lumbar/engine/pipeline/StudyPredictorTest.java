@@ -461,9 +461,9 @@ class StudyPredictorTest {
                 new GivenCoordinates.Point("t2", 3, l3, 30, 12, "c.csv: line 4"),
                 new GivenCoordinates.Point("t2", 5, l3, 40, 40, "c.csv: line 5"),
                 new GivenCoordinates.Point("t2", 3, l3, 30, 12, "c.csv: line 6"),
-                // just beyond the edge, within the margin: kept
+                // on the near edge of the image: kept
                 new GivenCoordinates.Point("t2", 3, new Target(Condition.SPINAL_CANAL_STENOSIS,
-                        Level.L4_L5), SIZE + 1, 44, "c.csv: line 7"));
+                        Level.L4_L5), -0.5, 44, "c.csv: line 7"));
         ComputedNetworks networks = new ComputedNetworks();
 
         StudyResult result = predict(stacks, given, networks);
@@ -485,12 +485,78 @@ class StudyPredictorTest {
         assertEquals("given coordinates", kept.source());
         assertEquals(12, kept.y(), 1e-12);
         assertEquals(2, kept.slice());
-        assertEquals(SIZE + 1, result.target(new Target(Condition.SPINAL_CANAL_STENOSIS,
+        assertEquals(-0.5, result.target(new Target(Condition.SPINAL_CANAL_STENOSIS,
                 Level.L4_L5)).location().x(), 1e-12);
         for (Level level : Level.ALL) {
             Location axial = result.target(new Target(Condition.LEFT_SUBARTICULAR_STENOSIS,
                     level)).location();
             assertTrue(axial.distanceMm() >= 0 && axial.distanceMm() < 100, level + " " + axial);
+        }
+    }
+
+    /**
+     * A point is inside its image when it lies within [-0.5, size - 0.5) on both axes, pixel
+     * centres at whole numbers; a little beyond an edge, negative or not, is outside.
+     */
+    @Test
+    void givenPointsJustOutsideTheImageAreRefused() {
+        List<GivenCoordinates.Point> given = new ArrayList<>();
+        double[][] outside = {{-5, 20}, {20, -0.6}, {SIZE - 0.5, 20}, {20, SIZE + 1}};
+        for (int i = 0; i < outside.length; i++) {
+            given.add(new GivenCoordinates.Point("t2", 3, new Target(
+                    Condition.SPINAL_CANAL_STENOSIS, Level.ALL.get(i)), outside[i][0],
+                    outside[i][1], "c.csv: line " + (i + 2)));
+        }
+        given.add(new GivenCoordinates.Point("t2", 3, new Target(
+                Condition.SPINAL_CANAL_STENOSIS, Level.L5_S1), SIZE - 0.51, 0,
+                "c.csv: line 6"));
+
+        StudyResult result = predict(stacks, given, new ComputedNetworks());
+
+        List<String> warnings = result.warnings();
+        for (int line = 2; line <= 5; line++) {
+            int l = line;
+            assertTrue(warnings.stream().anyMatch(w -> w.startsWith("c.csv: line " + l + ":")
+                    && w.contains("lies outside its 64 x 64 image")), warnings.toString());
+        }
+        assertFalse(warnings.stream().anyMatch(w -> w.contains("line 6")), warnings.toString());
+        assertEquals("given coordinates", result.target(new Target(
+                Condition.SPINAL_CANAL_STENOSIS, Level.L5_S1)).location().source());
+    }
+
+    /**
+     * A row naming a series of another type than its condition is located on is refused: a
+     * subarticular point on a sagittal slice would be read by the axial models as if axial.
+     */
+    @Test
+    void givenPointsOnASeriesOfTheWrongTypeAreRefused() {
+        Target subarticular = new Target(Condition.LEFT_SUBARTICULAR_STENOSIS, Level.L1_L2);
+        Target foramen = new Target(Condition.RIGHT_NEURAL_FORAMINAL_NARROWING, Level.L2_L3);
+        Target canalOnT1 = new Target(Condition.SPINAL_CANAL_STENOSIS, Level.L3_L4);
+        Target canalOnAxial = new Target(Condition.SPINAL_CANAL_STENOSIS, Level.L4_L5);
+        List<GivenCoordinates.Point> given = List.of(
+                new GivenCoordinates.Point("t2", 3, subarticular, 30, 12, "c.csv: line 2"),
+                new GivenCoordinates.Point("t2", 3, foramen, 30, 12, "c.csv: line 3"),
+                new GivenCoordinates.Point("t1", 5, canalOnT1, 30, 12, "c.csv: line 4"),
+                new GivenCoordinates.Point("ax", 110, canalOnAxial, 32, 40, "c.csv: line 5"));
+
+        StudyResult result = predict(stacks, given, new ComputedNetworks());
+
+        List<String> warnings = result.warnings();
+        assertTrue(warnings.contains("c.csv: line 2: given point for " + subarticular
+                + " names series t2, a Sagittal T2/STIR series, but Left Subarticular"
+                + " Stenosis is located on the Axial T2 series; ignored"), warnings.toString());
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("c.csv: line 3: ")
+                && w.contains("is located on the Sagittal T1 series; ignored")),
+                warnings.toString());
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("c.csv: line 4: ")
+                && w.contains("is located on the Sagittal T2/STIR series; ignored")),
+                warnings.toString());
+        // the canal's point on its axial slice is what the axial members read
+        assertFalse(warnings.stream().anyMatch(w -> w.contains("line 5")), warnings.toString());
+        for (Target refused : List.of(subarticular, foramen, canalOnT1)) {
+            assertFalse(result.target(refused).location().source().equals("given coordinates"),
+                    refused.toString());
         }
     }
 
