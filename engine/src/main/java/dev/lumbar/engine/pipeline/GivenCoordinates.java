@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -23,10 +24,13 @@ import java.util.Set;
  * {@code train_label_coordinates.csv}: {@code study_id,series_id,instance_number,condition,
  * level,x,y}. They replace the stage-1 models for the targets they name.
  *
- * <p>A row whose x or y is not finite is kept here and refused, with a warning naming the file
- * and line, when its study is located ({@code Localiser}), as is a row whose point lies outside
- * its image; its target then falls back to stage 1 or the label priors. Of several usable rows
- * for one target the first wins; a later one that disagrees is warned about and ignored.
+ * <p>A row whose x or y is not finite ({@code NaN}, {@code inf}, {@code -Infinity}, or too large
+ * for a double) is kept here and refused, with a warning naming the file and line, when its
+ * study is located ({@code Localiser}), as is a row whose point lies outside its image or on a
+ * series of another type than its condition is located on; its target then falls back to
+ * stage 1 or the label priors. Of several usable rows for one target the first wins; a later
+ * one that disagrees is warned about and ignored. A row that cannot be read at all (an unknown
+ * condition or level, a cell that is no number) stops the reading, naming its file and line.
  */
 public final class GivenCoordinates {
 
@@ -108,8 +112,8 @@ public final class GivenCoordinates {
                 // the series as the scanner shows it: a UID-named folder is found masked
                 Point point = new Point(StudyScanner.seriesName(cells[column[1]].strip()),
                         Integer.parseInt(cells[column[2]].strip()),
-                        new Target(condition, level), Double.parseDouble(cells[column[5]]),
-                        Double.parseDouble(cells[column[6]]), source);
+                        new Target(condition, level), coordinate(cells[column[5]]),
+                        coordinate(cells[column[6]]), source);
                 byStudy.computeIfAbsent(cells[column[0]].strip(), k -> new ArrayList<>())
                         .add(point);
             } catch (NumberFormatException e) {
@@ -118,6 +122,23 @@ public final class GivenCoordinates {
             }
         }
         return new GivenCoordinates(byStudy);
+    }
+
+    /**
+     * A coordinate cell as a number. Besides Java's own spellings, the non-finite values as
+     * Python and pandas write them ({@code nan}, {@code inf}, {@code -inf}) are read, so that
+     * every non-finite value is refused the same way, row by row.
+     */
+    private static double coordinate(String cell) {
+        String text = cell.strip().toLowerCase(Locale.ROOT);
+        String unsigned = text.startsWith("-") || text.startsWith("+") ? text.substring(1) : text;
+        if (unsigned.equals("nan")) {
+            return Double.NaN;
+        }
+        if (unsigned.equals("inf") || unsigned.equals("infinity")) {
+            return text.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+        }
+        return Double.parseDouble(text);
     }
 
     /** The points given for the study in folder {@code studyFolder} ({@code Study.folder()}). */

@@ -96,4 +96,48 @@ class GivenCoordinatesTest {
         assertTrue(Double.isInfinite(points.get(1).y()));
         assertEquals(file + ": line 3", points.get(1).source());
     }
+
+    /** pandas writes inf and -inf; like NaN, they cost their row alone, not the run. */
+    @Test
+    void everySpellingOfANonFiniteValueIsKeptForTheStudyToRefuse() throws IOException {
+        Path file = folder.resolve("c.csv");
+        Files.writeString(file, """
+                study_id,series_id,instance_number,condition,level,x,y
+                1,2,3,Spinal Canal Stenosis,L1/L2,inf,20
+                1,2,3,Spinal Canal Stenosis,L2/L3,10,-inf
+                1,2,3,Spinal Canal Stenosis,L3/L4,+Infinity,20
+                1,2,3,Spinal Canal Stenosis,L4/L5, nan ,20
+                1,2,3,Spinal Canal Stenosis,L5/S1,-INF,20
+                """);
+        List<GivenCoordinates.Point> points = GivenCoordinates.read(file).forStudy("1");
+        assertEquals(5, points.size());
+        assertEquals(Double.POSITIVE_INFINITY, points.get(0).x());
+        assertEquals(Double.NEGATIVE_INFINITY, points.get(1).y());
+        assertEquals(Double.POSITIVE_INFINITY, points.get(2).x());
+        assertTrue(Double.isNaN(points.get(3).x()));
+        assertEquals(Double.NEGATIVE_INFINITY, points.get(4).x());
+        assertEquals(file + ": line 6", points.get(4).source());
+    }
+
+    @Test
+    void aCellThatIsNoNumberStopsTheReadingNamingTheFileAndLine() throws IOException {
+        Path file = folder.resolve("c.csv");
+        Files.writeString(file, """
+                study_id,series_id,instance_number,condition,level,x,y
+                1,2,3,Spinal Canal Stenosis,L1/L2,10,20
+                1,2,abc,Spinal Canal Stenosis,L2/L3,10,20
+                """);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GivenCoordinates.read(file));
+        assertEquals(file + ": line 3: instance_number, x and y must be numbers",
+                e.getMessage());
+
+        Files.writeString(file, """
+                study_id,series_id,instance_number,condition,level,x,y
+                1,2,3,Spinal Canal Stenosis,L1/L2,10,infinite
+                """);
+        e = assertThrows(IllegalArgumentException.class, () -> GivenCoordinates.read(file));
+        assertEquals(file + ": line 2: instance_number, x and y must be numbers",
+                e.getMessage());
+    }
 }
