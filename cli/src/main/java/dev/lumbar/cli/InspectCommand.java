@@ -3,6 +3,7 @@ package dev.lumbar.cli;
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.dicom.TransferSyntax;
+import dev.lumbar.engine.study.Millimetres;
 import dev.lumbar.engine.study.Series;
 import dev.lumbar.engine.study.SeriesDescriptions;
 import dev.lumbar.engine.study.Stack;
@@ -154,7 +155,7 @@ public final class InspectCommand implements Callable<Integer> {
             return "no positions";
         }
         return Double.isNaN(stack.sliceSpacing()) ? "single slice"
-                : String.format(Locale.ROOT, "gap %.2f mm", stack.sliceSpacing());
+                : "gap " + Millimetres.shown(stack.sliceSpacing(), 2) + " mm";
     }
 
     /**

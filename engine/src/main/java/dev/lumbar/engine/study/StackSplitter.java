@@ -3,7 +3,6 @@ package dev.lumbar.engine.study;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Splits the slices of one series into stacks: first by orientation, then, within one
@@ -151,17 +150,18 @@ final class StackSplitter {
                     + " neighbour");
         }
         if (uneven) {
-            warnings.add(String.format(Locale.ROOT, "%s: uneven slice spacing (median %.2f mm)",
-                    stack.name(), median));
+            warnings.add(stack.name() + ": uneven slice spacing (median "
+                    + Millimetres.shown(median, 2) + " mm)");
         }
         if (stack.geometryKnown() && (median > MAX_PLAUSIBLE_GAP_MM
                 || median > SAME_POSITION_MM && median < MIN_PLAUSIBLE_GAP_MM)) {
-            warnings.add(String.format(Locale.ROOT, "%s: unusual slice spacing %.2f mm",
-                    stack.name(), median));
+            warnings.add(stack.name() + ": unusual slice spacing " + Millimetres.shown(median, 2)
+                    + " mm");
         }
         if (!plausiblePixel(stack.rowSpacing()) || !plausiblePixel(stack.columnSpacing())) {
-            warnings.add(String.format(Locale.ROOT, "%s: unusual pixel spacing %.3fx%.3f mm",
-                    stack.name(), stack.rowSpacing(), stack.columnSpacing()));
+            warnings.add(stack.name() + ": unusual pixel spacing "
+                    + Millimetres.shown(stack.rowSpacing(), 3) + "x"
+                    + Millimetres.shown(stack.columnSpacing(), 3) + " mm");
         }
         int otherSpacing = stack.slicesOfOtherSpacing();
         if (otherSpacing > 0) {

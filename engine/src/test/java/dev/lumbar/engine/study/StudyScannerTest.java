@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.dicom.DicomReader;
+import dev.lumbar.engine.dicom.Tag;
 import dev.lumbar.engine.phantom.PhantomGenerator;
 import dev.lumbar.engine.phantom.PhantomOptions;
 import dev.lumbar.engine.phantom.PhantomStudy;
@@ -279,6 +280,24 @@ class StudyScannerTest {
         }
         List<String> warnings = scan(dir).studies().getFirst().warnings();
         assertTrue(warnings.contains("4/stack 1: unusual slice spacing 15.00 mm"),
+                warnings.toString());
+    }
+
+    /** Spacings far outside the usual range are printed so that their value can be read. */
+    @Test
+    void implausibleSpacingIsPrintedReadably() throws Exception {
+        Path series = dir.resolve("1006").resolve("4");
+        for (int k = 0; k < 3; k++) {
+            TestSlices.write(TestSlices.slice(4, "AX T2", k + 1, TestSlices.geometry(
+                    new Vec3(0, 0, k), AX_ROW, AX_COLUMN, 4), 1)
+                    .putString(Tag.ImagePositionPatient, "DS", "0\\0\\" + 3.3 * k + "e28")
+                    .putString(Tag.PixelSpacing, "DS", "1e-9\\1e-9"),
+                    series.resolve(k + ".dcm"));
+        }
+        List<String> warnings = scan(dir).studies().getFirst().warnings();
+        assertTrue(warnings.contains("4/stack 1: unusual slice spacing 3.30e+28 mm"),
+                warnings.toString());
+        assertTrue(warnings.contains("4/stack 1: unusual pixel spacing 1.00e-09x1.00e-09 mm"),
                 warnings.toString());
     }
 
