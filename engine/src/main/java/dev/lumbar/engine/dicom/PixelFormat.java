@@ -58,6 +58,9 @@ record PixelFormat(int frames, int rows, int columns, int samplesPerPixel, int b
                     + " pixels (" + rows + " x " + columns + ")", (long) rows * columns,
                     limits.imagePixels(), "imagePixels"));
         }
+        // LIMITATION: numeric attributes (NumberOfFrames here, BitsAllocated, RescaleSlope...)
+        // are echoed as numbers when out of range, without checking them against the file's
+        // identifying values; a patient ID of digits written into one would be shown.
         if (frames > limits.framesPerFile()) {
             throw new DicomException(file, Limits.exceeded("NumberOfFrames", frames,
                     limits.framesPerFile(), "framesPerFile"));
