@@ -167,10 +167,10 @@ final class StackSplitter {
         if (otherSpacing > 0) {
             // LIMITATION: a stack reads as one volume with one pixel spacing, so its slices of
             // another PixelSpacing are placed and cropped by the common one.
-            warnings.add(String.format(Locale.ROOT, "%s: PixelSpacing differs between slices;"
-                    + " %d of %d give another than %.3fx%.3f mm, which is used for all",
-                    stack.name(), otherSpacing, stack.size(), stack.rowSpacing(),
-                    stack.columnSpacing()));
+            warnings.add(stack.name() + ": PixelSpacing differs between slices; "
+                    + otherSpacing + " of " + stack.size() + " give another than "
+                    + Millimetres.shown(stack.rowSpacing(), 3) + "x"
+                    + Millimetres.shown(stack.columnSpacing(), 3) + " mm, which is used for all");
         }
         int rows = stack.rows();
         int columns = stack.columns();
