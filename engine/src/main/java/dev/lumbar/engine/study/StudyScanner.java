@@ -843,7 +843,7 @@ public final class StudyScanner {
             // (Study#missingTypes for those that only describe the study)
             if (ids != null && ids.size() > 1) {
                 warnings.add(ids.size() + " series typed " + type + " (" + String.join(", ", ids)
-                        + "): series " + ids.getFirst() + " is used");
+                        + "): the most usable is chosen when their images are read");
             }
         }
         return new Study(id, dir, series, warnings);

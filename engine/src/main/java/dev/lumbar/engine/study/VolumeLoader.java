@@ -127,6 +127,7 @@ public final class VolumeLoader {
                         kept.size() * plane * Float.BYTES, values.length);
                 kept.add(slice);
             }
+            pixels.warnZeroSlopes();
             if (leftOut.isEmpty()) {
                 return new Volume(stack, volume);
             }
@@ -231,6 +232,8 @@ public final class VolumeLoader {
         private final List<String> warnings;
         private float[] stored;
         private boolean colourWarned;
+        private int zeroSlopes;
+        private String firstZeroSlope;
 
         Pixels(Stack stack, List<String> warnings) {
             this.stack = stack;
@@ -266,7 +269,23 @@ public final class VolumeLoader {
                     colourWarned = true;
                 }
             }
+            double[] slope = image.header().getDoubles(Tag.RescaleSlope);
+            if (slope != null && slope.length > 0 && slope[0] == 0) {
+                if (zeroSlopes++ == 0) {
+                    firstZeroSlope = name;
+                }
+            }
             rescale(values, image, stack, name);
+        }
+
+        /** One warning for the slices whose RescaleSlope is 0, if any. */
+        void warnZeroSlopes() {
+            if (zeroSlopes > 0) {
+                warnings.add(stack.name() + ": slice " + firstZeroSlope + (zeroSlopes > 1
+                        ? " and " + (zeroSlopes - 1) + " other(s) have" : " has") + " RescaleSlope"
+                        + " 0, which would make every pixel the intercept; their stored values"
+                        + " are read with slope 1");
+            }
         }
     }
 
@@ -318,9 +337,11 @@ public final class VolumeLoader {
     }
 
     /**
-     * Stored values to modality units. A slope or intercept that is not a finite number, or
-     * that takes a value past the float range, refuses the slice: its NaN or infinity would
-     * otherwise reach every normalised bag cut from it and every probability graded from those.
+     * Stored values to modality units. A slope of 0 (a blank image, surely a writer's
+     * mistake) is read as 1, with a warning from {@link Pixels}. A slope or intercept that is
+     * not a finite number, or that takes a value past the float range, refuses the slice: its
+     * NaN or infinity would otherwise reach every normalised bag cut from it and every
+     * probability graded from those.
      */
     private static void rescale(float[] values, DicomImage image, Stack stack, String name)
             throws StudyException {
