@@ -12,7 +12,9 @@ import java.util.regex.Pattern;
  * next rule is tried. When a text rule names a plane the images contradict (a sagittal stack
  * described as axial), the text is not trusted: the geometry decides the plane and the
  * sequence timing (TR/TE, inversion time) the weighting, the text's weighting only where the
- * timing cannot tell; a note says so. Quoted text passes through {@link Redaction#freeText}.
+ * timing cannot tell; a note says so. A coronal series described as sagittal or axial is not
+ * typed (no model reads one), and a text whose weighting the timing contradicts is noted.
+ * Quoted text passes through {@link Redaction#freeText}.
  */
 public final class SeriesTyper {
 
@@ -78,12 +80,22 @@ public final class SeriesTyper {
      */
     private static SeriesTyping withGeometricPlane(SeriesTyping text, Evidence e,
             Consumer<String> notes) {
-        Boolean geometryAxial = axialByGeometry(e.normal());
         boolean textAxial = text.type() == SeriesType.AX_T2;
-        if (geometryAxial == null || geometryAxial == textAxial) {
-            return text;
-        }
         String planes = textAxial ? "axial" : "sagittal";
+        if (coronalByGeometry(e.normal())) {
+            // no model reads a coronal series: taken as sagittal, its slices would be scored as
+            // left-to-right steps through the spine when they step front to back
+            String contradiction = String.format(Locale.ROOT, "%s names the %s plane but the"
+                    + " images are coronal (normal %s, %.0f° off y)", text.reason(), planes,
+                    e.normal(), angleOff(e.normal(), 1));
+            // no note: an undecided series is warned about, with this reason, where it is left
+            // out
+            return SeriesTyping.undecided(contradiction + ", which no model reads");
+        }
+        Boolean geometryAxial = axialByGeometry(e.normal());
+        if (geometryAxial == null || geometryAxial == textAxial) {
+            return withTimingChecked(text, e, notes);
+        }
         String actual = geometryAxial ? "axial" : "sagittal";
         String plane = String.format(Locale.ROOT, "the images are %s (normal %s)", actual,
                 e.normal());
@@ -105,6 +117,56 @@ public final class SeriesTyper {
         notes.accept(contradiction + "; the geometry decides the plane, the text the weighting ("
                 + timed.reason() + ")");
         return new SeriesTyping(type, text.rule(), contradiction + "; weighting from the text");
+    }
+
+    /**
+     * {@code text} with a note where the sequence timing contradicts its weighting (TR/TE of a
+     * T1-weighted sequence and a T2 or STIR description, or the other way round). The text
+     * still decides, as timing alone cannot tell every T2 variant, but the typing carries the
+     * timing's type for the study to use when another series claims the same type.
+     */
+    private static SeriesTyping withTimingChecked(SeriesTyping text, Evidence e,
+            Consumer<String> notes) {
+        // LIMITATION: a series that alone claims its type keeps the text's type even where
+        // its timing contradicts it; only the warning tells.
+        Boolean timedT1 = t1ByTiming(e.repetitionTime(), e.echoTime(), e.inversionTime());
+        boolean textT1 = text.type() == SeriesType.SAG_T1;
+        if (timedT1 == null || timedT1 == textT1) {
+            return text;
+        }
+        String timing = String.format(Locale.ROOT, "TR %.0f ms, TE %.0f ms", e.repetitionTime(),
+                e.echoTime());
+        String contradiction = text.reason() + " names " + (textT1 ? "T1" : "T2") + " but "
+                + timing + " are " + (timedT1 ? "T1" : "T2") + "-weighted timing";
+        SeriesType byTiming = text.type() == SeriesType.AX_T2 ? null
+                : timedT1 ? SeriesType.SAG_T1 : SeriesType.SAG_T2;
+        notes.accept(contradiction + "; the text decides" + (byTiming == null ? ""
+                : " unless another series is typed " + text.type() + ", then the timing does"));
+        return new SeriesTyping(text.type(), text.rule(), text.reason() + " (" + timing
+                + " contradict it)", byTiming);
+    }
+
+    /**
+     * True for T1-weighted timing (a short TR and TE), false for T2 (a long TR with a long TE,
+     * or an inversion time: STIR), null when TR/TE are missing or in between.
+     */
+    private static Boolean t1ByTiming(Double tr, Double te, Double ti) {
+        if (tr == null || te == null) {
+            return null;
+        }
+        if (tr < T1_MAX_TR && te < T1_MAX_TE) {
+            return true;
+        }
+        if (tr >= T2_MIN_TR && (te >= T2_MIN_TE || ti != null && ti > 0)) {
+            return false;
+        }
+        return null;
+    }
+
+    /** True for a normal within {@link #MAX_PLANE_ANGLE_DEGREES} of y: a coronal series. */
+    private static boolean coronalByGeometry(Vec3 normal) {
+        return normal != null && normal.dominantAxis() == 1
+                && angleOff(normal, 1) <= MAX_PLANE_ANGLE_DEGREES;
     }
 
     /** True for a clearly axial normal, false for a clearly sagittal one, else null. */
@@ -172,16 +234,9 @@ public final class SeriesTyper {
                 axis == 0 ? "sagittal" : "axial", angle, axis == 0 ? "x" : "z");
         String timing = tr == null || te == null ? "no TR/TE"
                 : String.format(Locale.ROOT, "TR %.0f ms, TE %.0f ms", tr, te);
-        Boolean isT1 = null;
-        if (tr != null && te != null) {
-            if (tr < T1_MAX_TR && te < T1_MAX_TE) {
-                isT1 = true;
-            } else if (tr >= T2_MIN_TR && (te >= T2_MIN_TE || ti != null && ti > 0)) {
-                isT1 = false;
-                if (te < T2_MIN_TE) {
-                    timing += String.format(Locale.ROOT, ", TI %.0f ms (STIR)", ti);
-                }
-            }
+        Boolean isT1 = t1ByTiming(tr, te, ti);
+        if (Boolean.FALSE.equals(isT1) && te < T2_MIN_TE) {
+            timing += String.format(Locale.ROOT, ", TI %.0f ms (STIR)", ti);
         }
         if (axis == 2) {
             if (Boolean.TRUE.equals(isT1)) {

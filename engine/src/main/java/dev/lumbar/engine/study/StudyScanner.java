@@ -828,6 +828,7 @@ public final class StudyScanner {
 
     /** Adds the study-level checks: types typed twice, or undecided. */
     private static Study finish(String id, Path dir, List<Series> series, List<String> warnings) {
+        series = timingSeparates(series, warnings);
         Map<SeriesType, List<String>> byType = new EnumMap<>(SeriesType.class);
         for (Series s : series) {
             if (s.typing().decided()) {
@@ -847,6 +848,42 @@ public final class StudyScanner {
             }
         }
         return new Study(id, dir, series, warnings);
+    }
+
+    /**
+     * Where several series claim one type and the TR/TE of some contradict their text (a T1
+     * series described as T2 beside the real T2), those are retyped by their timing, so that
+     * the text's mistake does not cost the series whose timing agrees. A series claiming a type
+     * alone keeps its text's type (with the note {@link SeriesTyper} made).
+     */
+    private static List<Series> timingSeparates(List<Series> series, List<String> warnings) {
+        Map<SeriesType, Long> claims = series.stream().filter(s -> s.typing().decided())
+                .collect(java.util.stream.Collectors.groupingBy(Series::type,
+                        () -> new EnumMap<>(SeriesType.class),
+                        java.util.stream.Collectors.counting()));
+        Map<SeriesType, Long> agreeing = series.stream()
+                .filter(s -> s.typing().decided() && s.typing().byTiming() == null)
+                .collect(java.util.stream.Collectors.groupingBy(Series::type,
+                        () -> new EnumMap<>(SeriesType.class),
+                        java.util.stream.Collectors.counting()));
+        List<Series> typed = new ArrayList<>();
+        for (Series s : series) {
+            SeriesTyping t = s.typing();
+            // only where a series whose timing agrees keeps the type: were all of them
+            // contradicted, moving them all would just swap the clash to the other type
+            if (t.decided() && t.byTiming() != null && claims.get(t.type()) > 1
+                    && agreeing.getOrDefault(t.type(), 0L) > 0) {
+                warnings.add("series " + s.id() + ": typed " + t.type() + " by its text, as is"
+                        + " another series, but its timing is " + t.byTiming() + "'s; the"
+                        + " timing decides: it is used as " + t.byTiming());
+                s = new Series(s.id(), s.description(), new SeriesTyping(t.byTiming(),
+                        TypingRule.GEOMETRY, t.reason() + "; typed " + t.byTiming() + " by its"
+                        + " timing, as another series with agreeing timing is " + t.type()),
+                        s.repetitionTime(), s.echoTime(), s.transferSyntaxUid(), s.stacks());
+            }
+            typed.add(s);
+        }
+        return typed;
     }
 
     /** Each distinct problem {@code problem} names among {@code headers}, with its count. */

@@ -162,4 +162,30 @@ class StudyStacksTest {
                 + " slice(s), fewer than the 3 needed to tell left from right: the left and"
                 + " right neural foraminal narrowing targets")), warnings.toString());
     }
+
+    @Test
+    void whereTwoSeriesClaimOneTypeByTextTheTimingSeparatesThem() throws Exception {
+        sagittal("1", "SAG T2 STIR", true, 12, 64, 64, false, 1);
+        sagittal("2", "SAG T2 TSE", false, 12, 64, 64, false, 1);
+        List<String> warnings = new ArrayList<>();
+
+        assertEquals(List.of("1 SAG_T1", "2 SAG_T2"), read(warnings));
+        assertTrue(warnings.contains("series 1: SeriesDescription 'SAG T2 STIR' names T2 but TR"
+                + " 600 ms, TE 12 ms are T1-weighted timing; the text decides unless another"
+                + " series is typed SAG_T2, then the timing does"), warnings.toString());
+        assertTrue(warnings.contains("series 1: typed SAG_T2 by its text, as is another series,"
+                + " but its timing is SAG_T1's; the timing decides: it is used as SAG_T1"),
+                warnings.toString());
+    }
+
+    @Test
+    void aLoneSeriesWhoseTimingContradictsItsTextKeepsTheTextsTypeWithAWarning()
+            throws Exception {
+        sagittal("1", "SAG T2 STIR", true, 12, 64, 64, false, 1);
+        List<String> warnings = new ArrayList<>();
+
+        assertEquals(List.of("1 SAG_T2"), read(warnings));
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("series 1: SeriesDescription"
+                + " 'SAG T2 STIR' names T2 but TR 600 ms")), warnings.toString());
+    }
 }

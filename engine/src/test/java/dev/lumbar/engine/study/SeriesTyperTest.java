@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.spine.SeriesType;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -101,5 +103,38 @@ class SeriesTyperTest {
         assertEquals(TypingRule.UNDECIDED, t.rule());
         assertTrue(t.reason().contains("Scout") && t.reason().contains("LOCALIZER")
                 && t.reason().contains("ImageOrientationPatient"), t.reason());
+    }
+
+    @Test
+    void aDescriptionWhoseWeightingTheTimingContradictsIsKeptWithANote() {
+        List<String> notes = new ArrayList<>();
+        SeriesTyping t = SeriesTyper.type(new SeriesTyper.Evidence(null, "SAG T2 STIR",
+                SAGITTAL, 580.0, 11.0, null), notes::add);
+
+        assertEquals(SeriesType.SAG_T2, t.type(), t.reason());
+        assertEquals(SeriesType.SAG_T1, t.byTiming());
+        assertEquals(List.of("SeriesDescription 'SAG T2 STIR' names T2 but TR 580 ms, TE 11 ms"
+                + " are T1-weighted timing; the text decides unless another series is typed"
+                + " SAG_T2, then the timing does"), notes);
+
+        List<String> agreeing = new ArrayList<>();
+        SeriesTyping t1 = SeriesTyper.type(new SeriesTyper.Evidence(null, "SAG T1",
+                SAGITTAL, 580.0, 11.0, null), agreeing::add);
+        assertEquals(null, t1.byTiming());
+        assertEquals(List.of(), agreeing);
+    }
+
+    @Test
+    void aCoronalSeriesDescribedAsSagittalIsNotTypedAndSaysWhy() {
+        List<String> notes = new ArrayList<>();
+        Vec3 coronal = new Vec3(-Math.sin(Math.toRadians(28)), Math.cos(Math.toRadians(28)), 0);
+        SeriesTyping t = SeriesTyper.type(new SeriesTyper.Evidence(null, "SAG T2 TSE",
+                coronal, 3500.0, 100.0, null), notes::add);
+
+        assertFalse(t.decided(), t.reason());
+        assertTrue(t.reason().startsWith("SeriesDescription 'SAG T2 TSE' names the sagittal"
+                + " plane but the images are coronal"), t.reason());
+        assertTrue(t.reason().contains("28° off y") && t.reason().endsWith("which no model"
+                + " reads"), t.reason());
     }
 }
