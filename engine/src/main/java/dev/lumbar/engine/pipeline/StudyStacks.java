@@ -45,6 +45,9 @@ public final class StudyStacks implements AutoCloseable {
                     warnings.add("series " + series.id() + " holds " + series.stacks().size()
                             + " stacks; the largest is used");
                 }
+                // stack name -> why its images cannot be used; said once for the series when
+                // every stack of it has the same problem (an axial series of many blocks)
+                java.util.Map<String, String> unusableStacks = new java.util.LinkedHashMap<>();
                 for (dev.lumbar.engine.study.Stack stack : chosen) {
                     int offset = 0;
                     for (dev.lumbar.engine.study.Stack earlier : series.stacks()) {
@@ -66,9 +69,7 @@ public final class StudyStacks implements AutoCloseable {
                     String unusable = unusableImages(volume.voxels());
                     if (unusable != null) {
                         volume.close();
-                        warnings.add(chosen.size() > 1
-                                ? stack.name() + ": " + unusable + "; the stack is not used"
-                                : "series " + series.id() + " is not used: " + unusable);
+                        unusableStacks.put(stack.name(), unusable);
                         continue;
                     }
                     dev.lumbar.engine.study.Stack read = volume.stack();
@@ -80,6 +81,15 @@ public final class StudyStacks implements AutoCloseable {
                     }
                     stacks.add(new Stack(series.id(), type, typedBy(series), volume.voxels(),
                             geometry(read), instances(read), seriesSlices));
+                }
+                if (unusableStacks.size() == chosen.size()
+                        && new java.util.HashSet<>(unusableStacks.values()).size() == 1) {
+                    warnings.add("series " + series.id() + " is not used: "
+                            + unusableStacks.values().iterator().next() + (chosen.size() > 1
+                            ? " (all " + chosen.size() + " of its stacks)" : ""));
+                } else {
+                    unusableStacks.forEach((stack, why) -> warnings.add(stack + ": " + why
+                            + "; the stack is not used"));
                 }
             }
         } catch (RuntimeException e) {

@@ -78,6 +78,41 @@ class StudyStacksTest {
         }
     }
 
+    /** Two axial blocks of 4 slices, 40 mm apart, every pixel {@code value}. */
+    private void blankAxial(String series, int value) {
+        seriesNumber++;
+        for (int s = 0; s < 8; s++) {
+            String sop = "1.2.826.0.1.3680043.2.1143.55." + seriesNumber + "." + (s + 1);
+            short[] pixels = new short[64 * 64];
+            java.util.Arrays.fill(pixels, (short) value);
+            DicomDataset ds = new DicomDataset()
+                    .putUid(Tag.SOPClassUID, DicomDataset.MR_IMAGE_STORAGE)
+                    .putUid(Tag.SOPInstanceUID, sop)
+                    .putString(Tag.Modality, "CS", "MR")
+                    .putString(Tag.SeriesDescription, "LO", "AX T2")
+                    .putDecimals(Tag.RepetitionTime, 3500)
+                    .putDecimals(Tag.EchoTime, 100)
+                    .putUid(Tag.StudyInstanceUID, "1.2.826.0.1.3680043.2.1143.55")
+                    .putUid(Tag.SeriesInstanceUID, "1.2.826.0.1.3680043.2.1143.55." + seriesNumber)
+                    .putInteger(Tag.SeriesNumber, seriesNumber)
+                    .putInteger(Tag.InstanceNumber, s + 1)
+                    .putDecimals(Tag.ImagePositionPatient, -30, -30, 4.0 * s + (s < 4 ? 0 : 40))
+                    .putDecimals(Tag.ImageOrientationPatient, 1, 0, 0, 0, 1, 0)
+                    .putDecimals(Tag.PixelSpacing, 1, 1)
+                    .putUnsignedShort(Tag.SamplesPerPixel, 1)
+                    .putString(Tag.PhotometricInterpretation, "CS", "MONOCHROME2")
+                    .putUnsignedShort(Tag.Rows, 64)
+                    .putUnsignedShort(Tag.Columns, 64)
+                    .putUnsignedShort(Tag.BitsAllocated, 16)
+                    .putUnsignedShort(Tag.BitsStored, 12)
+                    .putUnsignedShort(Tag.HighBit, 11)
+                    .putUnsignedShort(Tag.PixelRepresentation, 0)
+                    .putPixels16(Tag.PixelData, pixels);
+            ds.writePart10(dir.resolve("5").resolve(series).resolve((s + 1) + ".dcm"),
+                    DicomDataset.MR_IMAGE_STORAGE, sop);
+        }
+    }
+
     private void sagittal(String series, String description, int slices, int size) {
         sagittal(series, description, slices, size, size, false, 1);
     }
@@ -187,5 +222,18 @@ class StudyStacksTest {
         assertEquals(List.of("1 SAG_T2"), read(warnings));
         assertTrue(warnings.stream().anyMatch(w -> w.startsWith("series 1: SeriesDescription"
                 + " 'SAG T2 STIR' names T2 but TR 600 ms")), warnings.toString());
+    }
+
+    @Test
+    void anAxialSeriesWhoseBlocksAreAllBlankIsNamedOnce() throws Exception {
+        sagittal("1", "SAG T2 TSE", 12, 64);
+        blankAxial("2", 0);
+        List<String> warnings = new ArrayList<>();
+
+        assertEquals(List.of("1 SAG_T2"), read(warnings));
+        assertTrue(warnings.contains("series 2 is not used: every pixel of its images has the"
+                + " value 0.0, so they show nothing (all 2 of its stacks)"), warnings.toString());
+        assertTrue(warnings.stream().noneMatch(w -> w.contains("the stack is not used")),
+                warnings.toString());
     }
 }
