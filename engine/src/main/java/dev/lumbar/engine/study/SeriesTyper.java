@@ -164,6 +164,8 @@ public final class SeriesTyper {
     }
 
     /** True for a normal within {@link #MAX_PLANE_ANGLE_DEGREES} of y: a coronal series. */
+    // LIMITATION: a series oblique between the planes (its normal more than 40° off every
+    // axis) is neither checked nor left out: its text decides.
     private static boolean coronalByGeometry(Vec3 normal) {
         return normal != null && normal.dominantAxis() == 1
                 && angleOff(normal, 1) <= MAX_PLANE_ANGLE_DEGREES;
