@@ -35,10 +35,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -282,7 +284,7 @@ public final class PredictCommand implements Callable<Integer> {
             emptyStudyFolders(studies, ownOutputs).forEach(folder -> err.println(
                     "lumbar predict: warning: study folder " + Redaction.name(folder)
                             + " holds no DICOM files; skipped"));
-            Set<String> folders = new java.util.HashSet<>();
+            Set<String> folders = new HashSet<>();
             studies.forEach(study -> folders.add(study.folder()));
             long elsewhere = given.studies().stream().filter(f -> !folders.contains(f)).count();
             if (elsewhere > 0) {
@@ -672,11 +674,11 @@ public final class PredictCommand implements Callable<Integer> {
      */
     private Set<String> keptStudies(SubmissionWriter submission, List<ModelFingerprint> models,
             String settings, List<Study> studies, PrintWriter err) {
-        Set<String> weights = new java.util.HashSet<>();
+        Set<String> weights = new HashSet<>();
         models.forEach(m -> weights.add(m.sha256()));
-        Set<String> inInput = new java.util.HashSet<>();
+        Set<String> inInput = new HashSet<>();
         studies.forEach(study -> inInput.add(study.id()));
-        Set<String> kept = new java.util.HashSet<>();
+        Set<String> kept = new HashSet<>();
         List<String> regraded = new ArrayList<>();
         int elsewhere = 0;
         int elsewhereOtherWeights = 0;
@@ -761,7 +763,7 @@ public final class PredictCommand implements Callable<Integer> {
      * differs from the one a report was graded with ({@code then}), or null when it does not.
      */
     private static String fileChange(String option, String now, Object then) {
-        if (java.util.Objects.equals(now, then)) {
+        if (Objects.equals(now, then)) {
             return null;
         }
         if (then == null) {
@@ -774,7 +776,7 @@ public final class PredictCommand implements Callable<Integer> {
 
     /** The SHA-256 of every weights file a report names. */
     private static Set<String> reportedWeights(Map<?, ?> report) {
-        Set<String> hashes = new java.util.HashSet<>();
+        Set<String> hashes = new HashSet<>();
         if (report.get("models") instanceof List<?> models) {
             for (Object model : models) {
                 if (model instanceof Map<?, ?> m && m.get("sha256") instanceof String hash) {

@@ -7,7 +7,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -73,7 +75,7 @@ final class CsvLines {
      * spreadsheet programs write) are not names and may repeat.
      */
     private static void requireDistinct(Path file, List<String> columns) {
-        java.util.Set<String> seen = new java.util.HashSet<>();
+        Set<String> seen = new HashSet<>();
         for (String column : columns) {
             if (!column.isEmpty() && !seen.add(column)) {
                 throw new CsvFormatException(file, 1, "column '" + column + "' appears twice in"

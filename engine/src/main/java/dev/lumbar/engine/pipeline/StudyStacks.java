@@ -9,8 +9,11 @@ import dev.lumbar.engine.study.VolumeLoader;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Turns a scanned {@link Study} into the stacks the pipeline reads, decoding their volumes.
@@ -47,7 +50,7 @@ public final class StudyStacks implements AutoCloseable {
                 }
                 // stack name -> why its images cannot be used; said once for the series when
                 // every stack of it has the same problem (an axial series of many blocks)
-                java.util.Map<String, String> unusableStacks = new java.util.LinkedHashMap<>();
+                Map<String, String> unusableStacks = new LinkedHashMap<>();
                 for (dev.lumbar.engine.study.Stack stack : chosen) {
                     int offset = 0;
                     for (dev.lumbar.engine.study.Stack earlier : series.stacks()) {
@@ -83,7 +86,7 @@ public final class StudyStacks implements AutoCloseable {
                             geometry(read), instances(read), seriesSlices));
                 }
                 if (unusableStacks.size() == chosen.size()
-                        && new java.util.HashSet<>(unusableStacks.values()).size() == 1) {
+                        && new HashSet<>(unusableStacks.values()).size() == 1) {
                     warnings.add("series " + series.id() + " is not used: "
                             + unusableStacks.values().iterator().next() + (chosen.size() > 1
                             ? " (all " + chosen.size() + " of its stacks)" : ""));

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.study;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -213,7 +214,7 @@ public final class Stack {
         for (int i = 0; i < gaps.length; i++) {
             gaps[i] = depths[i + 1] - depths[i];
         }
-        java.util.Arrays.sort(gaps);
+        Arrays.sort(gaps);
         int m = gaps.length / 2;
         return gaps.length % 2 == 1 ? gaps[m] : (gaps[m - 1] + gaps[m]) / 2;
     }

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -762,11 +763,11 @@ public final class StudyScanner {
      * series CSV names it (not the name the study is shown by), {@code seriesId} the series'
      * name as shown, which the CSV's names are read into ({@link SeriesDescriptions}).
      */
-    private java.util.Optional<Series> buildSeries(String studyFolder, String seriesId,
+    private Optional<Series> buildSeries(String studyFolder, String seriesId,
             List<FileHeader> headers, List<String> warnings) {
         if (headers.isEmpty()) {
             warnings.add("series " + seriesId + ": no readable image, left out");
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         // LIMITATION: description, TR and TE of a series are its first file's.
         FileHeader first = headers.getFirst();
@@ -821,7 +822,7 @@ public final class StudyScanner {
             warnings.add("series " + seriesId + ": its files carry " + seriesUids + " different"
                     + " SeriesInstanceUIDs; all are read as one series");
         }
-        return java.util.Optional.of(new Series(seriesId, Redaction.freeText(
+        return Optional.of(new Series(seriesId, Redaction.freeText(
                 first.description()), typing,
                 first.repetitionTime(), first.echoTime(), syntax, stacks));
     }
