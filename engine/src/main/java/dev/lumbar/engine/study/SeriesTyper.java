@@ -26,6 +26,13 @@ public final class SeriesTyper {
     private static final double T1_MAX_TE = 40;
     private static final double T2_MIN_TR = 1500;
     private static final double T2_MIN_TE = 60;
+    /**
+     * STIR nulls fat, whose inversion time is about 150 ms at 1.5 T and 230 ms at 3 T; T1
+     * FLAIR nulls fluid, at 700 to 1000 ms with a T1 echo time. Inversions between the two
+     * are taken as neither.
+     */
+    private static final double STIR_MAX_TI = 400;
+    private static final double T1_FLAIR_MIN_TI = 600;
 
     private static final Pattern SAGITTAL = Pattern.compile("SAG");
     private static final Pattern AXIAL = Pattern.compile("(^|[^A-Z])(AX|TRA)");
@@ -147,8 +154,9 @@ public final class SeriesTyper {
     }
 
     /**
-     * True for T1-weighted timing (a short TR and TE), false for T2 (a long TR with a long TE,
-     * or an inversion time: STIR), null when TR/TE are missing or in between.
+     * True for T1-weighted timing (a short TR and TE, or a short TE after a long inversion:
+     * T1 FLAIR), false for T2 (a long TR with a long TE, or a short inversion: STIR), null when
+     * TR/TE are missing or in between.
      */
     private static Boolean t1ByTiming(Double tr, Double te, Double ti) {
         if (tr == null || te == null) {
@@ -157,7 +165,11 @@ public final class SeriesTyper {
         if (tr < T1_MAX_TR && te < T1_MAX_TE) {
             return true;
         }
-        if (tr >= T2_MIN_TR && (te >= T2_MIN_TE || ti != null && ti > 0)) {
+        boolean inverted = ti != null && ti > 0;
+        if (inverted && ti >= T1_FLAIR_MIN_TI && te < T1_MAX_TE) {
+            return true;
+        }
+        if (tr >= T2_MIN_TR && (te >= T2_MIN_TE || inverted && ti < STIR_MAX_TI)) {
             return false;
         }
         return null;

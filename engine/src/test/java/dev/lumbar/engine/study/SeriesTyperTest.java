@@ -125,6 +125,24 @@ class SeriesTyperTest {
     }
 
     @Test
+    void aT1FlairIsT1ByItsTimingDespiteItsLongRepetitionAndInversionTimes() {
+        // T1 FLAIR, common on sagittal lumbar protocols: TR 2000-2500 ms, TI 700-1000 ms
+        List<String> notes = new ArrayList<>();
+        SeriesTyping described = SeriesTyper.type(new SeriesTyper.Evidence(null,
+                "SAG T1 FLAIR", SAGITTAL, 2200.0, 9.0, 860.0), notes::add);
+        assertEquals(SeriesType.SAG_T1, described.type(), described.reason());
+        assertEquals(null, described.byTiming());
+        assertEquals(List.of(), notes);
+
+        SeriesTyping timed = SeriesTyper.type(new SeriesTyper.Evidence(null, null, SAGITTAL,
+                2200.0, 9.0, 860.0));
+        assertEquals(SeriesType.SAG_T1, timed.type(), timed.reason());
+
+        // between STIR's and T1 FLAIR's inversions: neither
+        assertFalse(SeriesTyper.fromGeometry(SAGITTAL, 3000.0, 30.0, 500.0).decided());
+    }
+
+    @Test
     void aCoronalSeriesDescribedAsSagittalIsNotTypedAndSaysWhy() {
         List<String> notes = new ArrayList<>();
         Vec3 coronal = new Vec3(-Math.sin(Math.toRadians(28)), Math.cos(Math.toRadians(28)), 0);
