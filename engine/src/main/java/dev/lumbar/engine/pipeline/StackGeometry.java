@@ -18,9 +18,6 @@ import java.util.Arrays;
 public record StackGeometry(double[][] positions, double[] rowCosine, double[] columnCosine,
         double rowSpacing, double columnSpacing, boolean located, String frameOfReference) {
 
-    /** Slices this close along the normal (mm) share a position. */
-    static final double SAME_POSITION_MM = 0.01;
-
     /** A geometry read from the files, with no frame of reference named. */
     public StackGeometry(double[][] positions, double[] rowCosine, double[] columnCosine,
             double rowSpacing, double columnSpacing) {
@@ -81,19 +78,18 @@ public record StackGeometry(double[][] positions, double[] rowCosine, double[] c
         return Math.clamp(REACH_SPACINGS * spacing, MIN_REACH_MM, MAX_REACH_MM);
     }
 
-    /** The median distance (mm) between neighbouring slices along the normal; NaN for one. */
+    /**
+     * The median distance (mm) between neighbouring slices along the normal, over slices at
+     * different positions (a series may store two images at each); NaN for one slice, or for
+     * slices that all lie at one position.
+     */
     public double sliceSpacing() {
-        if (positions.length < 2) {
-            return Double.NaN;
-        }
         double[] normal = normal();
-        double[] gaps = new double[positions.length - 1];
+        double[] gaps = new double[Math.max(0, positions.length - 1)];
         for (int s = 0; s < gaps.length; s++) {
-            gaps[s] = Math.abs(dot(minus(positions[s + 1], positions[s]), normal));
+            gaps[s] = dot(minus(positions[s + 1], positions[s]), normal);
         }
-        Arrays.sort(gaps);
-        int m = gaps.length / 2;
-        return gaps.length % 2 == 1 ? gaps[m] : (gaps[m - 1] + gaps[m]) / 2;
+        return dev.lumbar.engine.study.Stack.medianStep(gaps);
     }
 
     /**
@@ -105,7 +101,7 @@ public record StackGeometry(double[][] positions, double[] rowCosine, double[] c
         if (!located) {
             return "its position and orientation are assumed, not read from its files";
         }
-        if (positions.length > 1 && !(sliceSpacing() > SAME_POSITION_MM)) {
+        if (positions.length > 1 && Double.isNaN(sliceSpacing())) {
             return "its slices share one position";
         }
         return null;

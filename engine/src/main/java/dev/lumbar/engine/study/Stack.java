@@ -90,7 +90,10 @@ public final class Stack {
         return columnSpacing;
     }
 
-    /** The median distance between adjacent slices along the normal (mm); NaN for one slice. */
+    /**
+     * The median distance between adjacent slices along the normal (mm), over slices at
+     * different positions ({@link #medianStep}); NaN for one slice or one position.
+     */
     public double sliceSpacing() {
         return spacing;
     }
@@ -207,16 +210,27 @@ public final class Stack {
     }
 
     private static double medianGap(double[] depths) {
-        if (depths.length < 2) {
-            return Double.NaN;
-        }
-        double[] gaps = new double[depths.length - 1];
+        double[] gaps = new double[Math.max(0, depths.length - 1)];
         for (int i = 0; i < gaps.length; i++) {
             gaps[i] = depths[i + 1] - depths[i];
         }
-        Arrays.sort(gaps);
-        int m = gaps.length / 2;
-        return gaps.length % 2 == 1 ? gaps[m] : (gaps[m - 1] + gaps[m]) / 2;
+        return medianStep(gaps);
+    }
+
+    /**
+     * The median of the gaps (mm) between neighbouring slices that lie at different positions,
+     * NaN when no two do: a series that stores two images at every position (two echoes, or
+     * magnitude and phase) steps through the patient by its other gaps, which a median over
+     * all of them, half zeros, would hide.
+     */
+    public static double medianStep(double[] gaps) {
+        double[] steps = Arrays.stream(gaps).map(Math::abs)
+                .filter(gap -> gap >= StackSplitter.SAME_POSITION_MM).sorted().toArray();
+        if (steps.length == 0) {
+            return Double.NaN;
+        }
+        int m = steps.length / 2;
+        return steps.length % 2 == 1 ? steps[m] : (steps[m - 1] + steps[m]) / 2;
     }
 
     @Override

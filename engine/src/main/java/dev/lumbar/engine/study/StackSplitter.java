@@ -1,7 +1,6 @@
 package dev.lumbar.engine.study;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 
@@ -118,7 +117,7 @@ final class StackSplitter {
             gaps[i] = (sorted.get(i + 1).geometry().position()
                     .minus(sorted.get(i).geometry().position())).dot(normal);
         }
-        double median = median(gaps);
+        double median = Stack.medianStep(gaps);
         List<List<Slice>> blocks = new ArrayList<>();
         List<Slice> block = new ArrayList<>();
         for (int i = 0; i < sorted.size(); i++) {
@@ -185,15 +184,5 @@ final class StackSplitter {
 
     private static boolean plausiblePixel(double mm) {
         return mm >= MIN_PLAUSIBLE_PIXEL_MM && mm <= MAX_PLAUSIBLE_PIXEL_MM;
-    }
-
-    private static double median(double[] values) {
-        if (values.length == 0) {
-            return 0;
-        }
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int m = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
     }
 }

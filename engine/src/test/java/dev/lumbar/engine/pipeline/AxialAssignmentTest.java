@@ -111,6 +111,20 @@ class AxialAssignmentTest {
     }
 
     @Test
+    void aStackOfTwoImagesAtEveryPositionIsProjectedIntoAndReachesByItsStep() {
+        StackGeometry dualEcho = new StackGeometry(new double[][] {{0, 0, 0}, {0, 0, 0},
+                {0, 0, 4}, {0, 0, 4}, {0, 0, 8}, {0, 0, 8}}, new double[] {1, 0, 0},
+                new double[] {0, 1, 0}, 1, 1);
+        assertEquals(null, dualEcho.projectionProblem());
+        assertEquals(4, dualEcho.sliceSpacing(), 1e-9);
+        assertEquals(8, dualEcho.reachMm(), 1e-9);
+
+        StackGeometry onePlace = new StackGeometry(new double[][] {{0, 0, 2}, {0, 0, 2},
+                {0, 0, 2}}, new double[] {1, 0, 0}, new double[] {0, 1, 0}, 1, 1);
+        assertEquals("its slices share one position", onePlace.projectionProblem());
+    }
+
+    @Test
     void noAxialStackMeansNoAssignment() {
         assertTrue(AxialAssignment.nearest(new double[] {0, 0, 0}, List.of()).isEmpty());
     }

@@ -54,6 +54,28 @@ class StackGeometryTest {
     }
 
     @Test
+    void twoImagesAtEveryPositionStepByTheGapBetweenPositions() {
+        // a dual-echo series: two images at each of five positions 4 mm apart
+        List<Slice> slices = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            slices.add(new Slice(Path.of(i + ".dcm"), i + 1, new SliceGeometry(
+                    new Vec3(-80, -60, 20 + 4 * (i / 2)), new Vec3(1, 0, 0), new Vec3(0, 1, 0),
+                    0.6, 0.6, 64, 64), true));
+        }
+        List<String> warnings = new ArrayList<>();
+
+        List<Stack> stacks = StackSplitter.split("s", slices, warnings);
+
+        assertEquals(1, stacks.size());
+        assertEquals(4, stacks.getFirst().sliceSpacing(), 1e-9);
+        assertEquals(List.of("s/stack 1: 5 slice(s) share a position with their neighbour"),
+                warnings);
+        assertTrue(Double.isNaN(Stack.medianStep(new double[] {0, 0.001, -0.002})),
+                "no two positions apart: no step");
+        assertEquals(3, Stack.medianStep(new double[] {0, -3, 0, 3, 0, 5}), 0);
+    }
+
+    @Test
     void voxelToWorldAndBackRoundTrips() {
         Stack stack = shearedStack();
         SplittableRandom random = new SplittableRandom(1);
