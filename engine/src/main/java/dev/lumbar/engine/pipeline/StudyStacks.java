@@ -176,12 +176,25 @@ public final class StudyStacks implements AutoCloseable {
                 }
             }
             warnings.add(String.format(Locale.ROOT, "%d %s series can be read: series %s (%d"
-                    + " slices of %dx%d) is used, as it has the largest images and then the most"
-                    + " slices; left out: %s", ofType.size(), type.description(),
-                    best.seriesId(), best.slices(), best.rows(), best.cols(),
-                    String.join(", ", leftOut)));
+                    + " slices of %dx%d) is used, %s; left out: %s", ofType.size(),
+                    type.description(), best.seriesId(), best.slices(), best.rows(), best.cols(),
+                    whyChosen(best, ofType), String.join(", ", leftOut)));
         }
         return used;
+    }
+
+    /** Which of the rules of {@link #mostUsableSagittal} chose {@code best}, in words. */
+    private static String whyChosen(Stack best, List<Stack> ofType) {
+        int side = Math.min(best.rows(), best.cols());
+        List<Stack> asLarge = ofType.stream()
+                .filter(s -> s != best && Math.min(s.rows(), s.cols()) == side).toList();
+        if (asLarge.isEmpty()) {
+            return "as it has the largest images";
+        }
+        if (asLarge.stream().allMatch(s -> s.slices() < best.slices())) {
+            return "as it has the most slices of those with the largest images";
+        }
+        return "as the first met of those with the largest images and the most slices";
     }
 
     /**

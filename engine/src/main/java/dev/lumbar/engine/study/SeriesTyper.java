@@ -2,6 +2,7 @@ package dev.lumbar.engine.study;
 
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.spine.SeriesType;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -41,9 +42,25 @@ public final class SeriesTyper {
 
     private SeriesTyper() {}
 
-    /** Series facts the rules look at; any of them may be null when the tag was absent. */
-    public record Evidence(String csvDescription, String seriesDescription, Vec3 normal,
-            Double repetitionTime, Double echoTime, Double inversionTime) {}
+    /**
+     * Series facts the rules look at; any of them may be null when the tag was absent.
+     * {@code normal} is the series' largest stack's; {@code stackNormals} every located stack's
+     * (an axial series of blocks tilted to each disc has several). {@code seriesDescription}
+     * is typed as the file gives it, and quoted as {@code shownDescription}, which withholds
+     * it where it holds the patient's identifying values.
+     */
+    public record Evidence(String csvDescription, String seriesDescription,
+            String shownDescription, Vec3 normal, List<Vec3> stackNormals,
+            Double repetitionTime, Double echoTime, Double inversionTime) {
+
+        /** A series of one stack whose description may be shown as it is. */
+        public Evidence(String csvDescription, String seriesDescription, Vec3 normal,
+                Double repetitionTime, Double echoTime, Double inversionTime) {
+            this(csvDescription, seriesDescription, seriesDescription, normal,
+                    normal == null ? List.of() : List.of(normal), repetitionTime, echoTime,
+                    inversionTime);
+        }
+    }
 
     /** Applies the rules in order and returns the first decision, or why none decided. */
     public static SeriesTyping type(Evidence e) {
@@ -64,8 +81,8 @@ public final class SeriesTyper {
             why.append(t.reason()).append("; ");
         }
         if (e.seriesDescription() != null && !e.seriesDescription().isBlank()) {
-            SeriesTyping t = fromText(e.seriesDescription(), TypingRule.SERIES_DESCRIPTION,
-                    "SeriesDescription");
+            SeriesTyping t = fromText(e.seriesDescription(), e.shownDescription(),
+                    TypingRule.SERIES_DESCRIPTION, "SeriesDescription");
             if (t.decided()) {
                 return withGeometricPlane(t, e, notes);
             }
@@ -89,7 +106,7 @@ public final class SeriesTyper {
             Consumer<String> notes) {
         boolean textAxial = text.type() == SeriesType.AX_T2;
         String planes = textAxial ? "axial" : "sagittal";
-        if (coronalByGeometry(e.normal())) {
+        if (coronalByGeometry(e.stackNormals())) {
             // no model reads a coronal series: taken as sagittal, its slices would be scored as
             // left-to-right steps through the spine when they step front to back
             String contradiction = String.format(Locale.ROOT, "%s names the %s plane but the"
@@ -175,12 +192,17 @@ public final class SeriesTyper {
         return null;
     }
 
-    /** True for a normal within {@link #MAX_PLANE_ANGLE_DEGREES} of y: a coronal series. */
+    /**
+     * True where every stack's normal lies within {@link #MAX_PLANE_ANGLE_DEGREES} of y: a
+     * coronal series. Every one, not the largest: an axial series may hold a block tilted
+     * steeply to a lordotic L5/S1 disc beside plainly axial ones, and that block may be the
+     * largest.
+     */
     // LIMITATION: a series oblique between the planes (its normal more than 40° off every
     // axis) is neither checked nor left out: its text decides.
-    private static boolean coronalByGeometry(Vec3 normal) {
-        return normal != null && normal.dominantAxis() == 1
-                && angleOff(normal, 1) <= MAX_PLANE_ANGLE_DEGREES;
+    private static boolean coronalByGeometry(List<Vec3> normals) {
+        return !normals.isEmpty() && normals.stream().allMatch(normal -> normal != null
+                && normal.dominantAxis() == 1 && angleOff(normal, 1) <= MAX_PLANE_ANGLE_DEGREES);
     }
 
     /** True for a clearly axial normal, false for a clearly sagittal one, else null. */
@@ -208,12 +230,20 @@ public final class SeriesTyper {
      * the plane from SAG / AX / TRA, the weighting from T1 / T2 / STIR.
      */
     public static SeriesTyping fromText(String text, TypingRule rule, String source) {
+        return fromText(text, text, rule, source);
+    }
+
+    /**
+     * As {@link #fromText(String, TypingRule, String)}, quoting {@code shown} in its reasons:
+     * the text as it may be shown, which may withhold {@code text}.
+     */
+    static SeriesTyping fromText(String text, String shown, TypingRule rule, String source) {
         String upper = text.toUpperCase(Locale.ROOT);
         boolean sagittal = SAGITTAL.matcher(upper).find();
         boolean axial = AXIAL.matcher(upper).find();
         boolean t1 = T1.matcher(upper).find();
         boolean t2 = T2.matcher(upper).find();
-        String quoted = source + " '" + Redaction.freeText(text.strip()) + "'";
+        String quoted = source + " '" + Redaction.freeText(shown.strip()) + "'";
         if (sagittal == axial) {
             return SeriesTyping.undecided(quoted + (sagittal ? " names both planes"
                     : " names no plane"));

@@ -71,7 +71,8 @@ public final class StudyScanner {
      * pixelProblem} why the pixels could not be decoded (null when fine).
      */
     private record FileHeader(Slice slice, String shownName, String studyUid, String seriesUid,
-            Integer seriesNumber, String description, Double repetitionTime, Double echoTime,
+            Integer seriesNumber, String typedDescription, String description,
+            Double repetitionTime, Double echoTime,
             Double inversionTime, String transferSyntaxUid, String spacingProblem,
             String geometryProblem, String pixelProblem, Set<String> identifyingFolders) {}
 
@@ -538,7 +539,8 @@ public final class StudyScanner {
                 ? header.getInt(Tag.SeriesNumber, 0) : null;
         return new HeaderResult(new FileHeader(slice, name, blankToNull(header.getString(
                 Tag.StudyInstanceUID)), blankToNull(header.getString(Tag.SeriesInstanceUID)),
-                seriesNumber, description(header),
+                seriesNumber, blankToNull(header.getString(Tag.SeriesDescription)),
+                description(header),
                 first(header, Tag.RepetitionTime), first(header, Tag.EchoTime),
                 first(header, Tag.InversionTime), header.transferSyntaxUid(), spacingProblem,
                 geometryProblem, pixelProblem(header),
@@ -659,9 +661,9 @@ public final class StudyScanner {
     }
 
     /**
-     * The file's SeriesDescription, withheld here, where the file's own identifying values are
-     * at hand, when it holds a word of one of them: it reaches typing, warnings, reports and
-     * {@code inspect}, none of which may show them.
+     * The file's SeriesDescription as it may be shown, withheld here, where the file's own
+     * identifying values are at hand, when it holds a word of one of them: it reaches warnings,
+     * reports and {@code inspect}, none of which may show them. Typing reads the text itself.
      */
     private static String description(DicomObject header) {
         String text = blankToNull(header.getString(Tag.SeriesDescription));
@@ -786,10 +788,14 @@ public final class StudyScanner {
                 .max(Comparator.comparingInt(Stack::size)).orElse(null);
         descriptions.conflict(studyFolder, seriesId).ifPresent(c -> warnings.add("series "
                 + seriesId + ": " + c));
+        // typed by its own words, which are quoted only as shown: a description that holds
+        // the patient's name still says which series it is
         SeriesTyping typing = SeriesTyper.type(new SeriesTyper.Evidence(
-                descriptions.find(studyFolder, seriesId).orElse(null), first.description(),
-                main == null ? null : main.normal(), first.repetitionTime(), first.echoTime(),
-                first.inversionTime()), note -> warnings.add("series " + seriesId + ": " + note));
+                descriptions.find(studyFolder, seriesId).orElse(null), first.typedDescription(),
+                first.description(), main == null ? null : main.normal(),
+                stacks.stream().filter(Stack::geometryKnown).map(Stack::normal).toList(),
+                first.repetitionTime(), first.echoTime(), first.inversionTime()),
+                note -> warnings.add("series " + seriesId + ": " + note));
         String syntax = headers.stream().map(FileHeader::transferSyntaxUid).distinct().count() == 1
                 ? first.transferSyntaxUid() : Series.MIXED_TRANSFER_SYNTAX;
         long undecodable = headers.stream()

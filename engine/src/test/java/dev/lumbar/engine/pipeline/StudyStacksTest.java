@@ -138,8 +138,8 @@ class StudyStacksTest {
 
         assertEquals(List.of("2 SAG_T2", "3 SAG_T1"), read(warnings));
         assertTrue(warnings.stream().anyMatch(w -> w.contains("series 2 (12 slices of 128x128)"
-                + " is used") && w.contains("left out: series 1 (12 slices of 64x64)")),
-                warnings.toString());
+                + " is used, as it has the largest images; left out: series 1 (12 slices of"
+                + " 64x64)")), warnings.toString());
     }
 
     @Test
@@ -149,6 +149,20 @@ class StudyStacksTest {
         List<String> warnings = new ArrayList<>();
 
         assertEquals(List.of("2 SAG_T1"), read(warnings));
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("is used, as it has the most"
+                + " slices of those with the largest images")), warnings.toString());
+    }
+
+    @Test
+    void ofTwoAlikeTheFirstMetIsReadAndTheWarningSaysSo() throws Exception {
+        sagittal("1", "SAG T2 TSE", 12, 64);
+        sagittal("2", "SAG STIR", 12, 64);
+        List<String> warnings = new ArrayList<>();
+
+        assertEquals(List.of("1 SAG_T2"), read(warnings));
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("series 1 (12 slices of 64x64) is"
+                + " used, as the first met of those with the largest images and the most"
+                + " slices; left out: series 2")), warnings.toString());
     }
 
     @Test

@@ -143,6 +143,29 @@ class SeriesTyperTest {
     }
 
     @Test
+    void anAxialSeriesWithOneSteepBlockIsStillAxial() {
+        // the L5/S1 block tilted 50° to a lordotic disc (40° off y), the largest of the series
+        Vec3 steep = new Vec3(0, -Math.sin(Math.toRadians(50)), Math.cos(Math.toRadians(50)));
+        Vec3 tilted = new Vec3(0, -Math.sin(Math.toRadians(10)), Math.cos(Math.toRadians(10)));
+        SeriesTyping t = SeriesTyper.type(new SeriesTyper.Evidence(null, "AX T2 FSE",
+                "AX T2 FSE", steep, List.of(AXIAL, tilted, steep), 4200.0, 96.0, null));
+        assertEquals(SeriesType.AX_T2, t.type(), t.reason());
+
+        Vec3 steeper = new Vec3(0, -Math.sin(Math.toRadians(60)), Math.cos(Math.toRadians(60)));
+        SeriesTyping coronal = SeriesTyper.type(new SeriesTyper.Evidence(null, "AX T2 FSE",
+                "AX T2 FSE", steeper, List.of(steeper, new Vec3(0, 1, 0)), 4200.0, 96.0, null));
+        assertFalse(coronal.decided(), coronal.reason());
+    }
+
+    @Test
+    void aWithheldDescriptionTypesByItsWordsAndQuotesOnlyWhatMayBeShown() {
+        SeriesTyping t = SeriesTyper.type(new SeriesTyper.Evidence(null, "SAG STIR ROSSI",
+                "<withheld>", SAGITTAL, List.of(SAGITTAL), 3500.0, 40.0, null));
+        assertEquals(SeriesType.SAG_T2, t.type(), t.reason());
+        assertEquals("SeriesDescription '<withheld>'", t.reason());
+    }
+
+    @Test
     void aCoronalSeriesDescribedAsSagittalIsNotTypedAndSaysWhy() {
         List<String> notes = new ArrayList<>();
         Vec3 coronal = new Vec3(-Math.sin(Math.toRadians(28)), Math.cos(Math.toRadians(28)), 0);

@@ -83,7 +83,7 @@ class StudyScannerTest {
 
     /**
      * A SeriesDescription typed with the patient's name and birth date in it (no {@code ^} to
-     * give it away) is withheld wherever the series is described; the geometry still types it.
+     * give it away) is withheld wherever the series is described; its words still type it.
      */
     @Test
     void aDescriptionHoldingThePatientsIdentifyingValuesIsWithheld() throws Exception {
@@ -100,6 +100,10 @@ class StudyScannerTest {
         Series read = scan.studies().getFirst().series().getFirst();
         assertEquals(dev.lumbar.engine.Redaction.IDENTIFIER_WITHHELD, read.description());
         assertEquals(SeriesType.AX_T2, read.typing().type());
+        assertEquals(TypingRule.SERIES_DESCRIPTION, read.typing().rule(), read.typing().reason());
+        assertTrue(read.typing().reason().contains(dev.lumbar.engine.Redaction.IDENTIFIER_WITHHELD),
+                read.typing().reason());
+        assertFalse(read.typing().reason().toLowerCase().contains("leaktest"));
         assertFalse(String.join("\n", scan.warnings()).toLowerCase().contains("leaktest"),
                 scan.warnings().toString());
     }
