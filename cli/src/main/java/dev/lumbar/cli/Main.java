@@ -69,6 +69,10 @@ public final class Main implements Runnable {
     static CommandLine commandLine(boolean configureLogging) {
         Main main = new Main();
         CommandLine commandLine = new CommandLine(main);
+        // every verb offers --version (standard help options); each answers with lumbar's
+        String[] version = commandLine.getCommandSpec().version();
+        commandLine.getSubcommands().values()
+                .forEach(verb -> verb.getCommandSpec().version(version));
         commandLine.setExecutionStrategy(parseResult -> {
             requireVerb(parseResult);
             if (main.verbose && main.quiet) {

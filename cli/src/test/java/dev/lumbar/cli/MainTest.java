@@ -61,6 +61,18 @@ class MainTest {
     }
 
     @Test
+    void everyVerbPrintsTheVersion() {
+        String version = run("--version").out().strip();
+        assertTrue(version.startsWith("lumbar "), version);
+        for (String verb : new String[] {"predict", "inspect", "score", "forward", "check",
+                "phantom", "doctor"}) {
+            Result result = run(verb, "--version");
+            assertEquals(0, result.exit(), verb);
+            assertEquals(version, result.out().strip(), verb);
+        }
+    }
+
+    @Test
     void anUnknownVerbIsAUsageErrorEvenWithHelp() {
         for (String[] args : new String[][] {{"nosuchverb"}, {"nosuchverb", "--help"}}) {
             Result result = run(args);
