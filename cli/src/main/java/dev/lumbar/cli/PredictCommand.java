@@ -621,7 +621,9 @@ public final class PredictCommand implements Callable<Integer> {
                 case BatchRunner.Graded<StudyOutput>(var i, AlreadyDone done, var s) -> {
                     skipped[0]++;
                     if (!quiet) {
-                        stdout.println(progress + ": already in " + out + ", skipped");
+                        stdout.println(progress + ": already in "
+                                + Objects.requireNonNullElse(submission.resumedFrom(), out)
+                                + ", skipped");
                     }
                 }
                 case BatchRunner.Graded<StudyOutput>(var i, Predicted p, var seconds) ->

@@ -81,9 +81,12 @@ class KillAndResumeTest {
                 .filter(l -> l.matches("\\d+_.*")).count() / 25;
         assertTrue(journaled >= 1 && journaled < STUDIES, journaled + " studies in the journal");
 
-        // the resume in this JVM finishes the batch
-        assertEquals(0, Main.run(predictArgs(input, out, "-q", "--resume")
-                .toArray(String[]::new)));
+        // the resume in this JVM finishes the batch, saying where it found the studies kept
+        CommandRun resumed = CommandRun.lumbar(predictArgs(input, out, "--resume")
+                .toArray(String[]::new));
+        assertEquals(0, resumed.exit(), resumed.err());
+        assertTrue(resumed.out().contains("already in " + journal + ", skipped"),
+                resumed.out());
 
         // CPU inference is bit-reproducible from one JVM to the next, so the resumed batch
         // must hold exactly the bytes of the uninterrupted one.
