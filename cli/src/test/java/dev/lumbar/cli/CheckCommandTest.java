@@ -85,6 +85,7 @@ class CheckCommandTest {
         "backbone.num_classes | 7 | head.fc.weight",
         "backbone.prefix | \"x.\" | x.stem.0.weight",
         "head.type | \"bogus\" | unknown head type 'bogus'",
+        "head.lstm_layer | 1 | a head of type 'none' takes no options, got [lstm_layer]",
         "head | {\"type\": \"mil_bilstm\"} | backbone.num_classes is 5"})
     @SuppressWarnings("unchecked")
     void refusesCardsThatForwardRefuses(String field, String json, String reason)

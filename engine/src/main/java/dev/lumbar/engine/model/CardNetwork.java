@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 
 /**
  * The network a model card describes, built the one way every user of a card takes: the
@@ -61,6 +62,13 @@ public final class CardNetwork implements AutoCloseable {
         if (withHead && !Head.TYPES.contains(card.headType())) {
             throw new Unusable(card.file() + ": head: unknown head type '" + card.headType()
                     + "'; known: none, " + String.join(", ", Head.TYPES), true);
+        }
+        if (!withHead && card.head().size() > 1) {
+            // a head of type none reads nothing: any option there is a mistake, perhaps a
+            // head whose type was left at none
+            throw new Unusable(card.file() + ": head: a head of type 'none' takes no options,"
+                    + " got " + new TreeSet<>(card.head().keySet()).stream()
+                    .filter(k -> !k.equals("type")).toList(), false);
         }
         if (withHead && spec.numClasses() != 0) {
             throw new Unusable(card.file() + ": backbone.num_classes is " + spec.numClasses()

@@ -28,7 +28,8 @@ import java.util.Set;
  *  "ignore": ["encoder.head.fc.weight"]}
  * }</pre>
  *
- * <p>Unknown keys are errors at the top level and in {@code backbone} and {@code input}, so a
+ * <p>Unknown keys are errors at the top level and in {@code backbone} and {@code input} (and in
+ * {@code head}, where the head's builder refuses the options it does not read), so a
  * misspelt field never silently falls back to something else; {@code backbone.config},
  * {@code head} and {@code input.normalize} are kept as parsed maps for the builders that own
  * their meaning. {@code ignore} lists state-dict names that may be present in the weights

@@ -74,7 +74,7 @@ public sealed interface Head extends AutoCloseable
     static Head create(Map<String, Object> headConfig, int numFeatures) {
         HeadConfig config = new HeadConfig(headConfig);
         String type = config.type();
-        return switch (type) {
+        Head head = switch (type) {
             case MilBiLstmHead.TYPE -> new MilBiLstmHead(numFeatures,
                     config.integer("lstm_hidden", numFeatures / 2),
                     config.integer("lstm_layers", 1), config.integer("num_classes", 3));
@@ -91,5 +91,12 @@ public sealed interface Head extends AutoCloseable
             default -> throw new IllegalArgumentException("unknown head type '" + type
                     + "'; known: " + String.join(", ", TYPES));
         };
+        try {
+            config.requireNoOthers();
+        } catch (IllegalArgumentException e) {
+            head.close();
+            throw e;
+        }
+        return head;
     }
 }

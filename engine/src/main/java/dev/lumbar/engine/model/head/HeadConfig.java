@@ -1,11 +1,18 @@
 package dev.lumbar.engine.model.head;
 
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
-/** Typed reads of a model card's {@code head} object, with messages that name the key. */
+/**
+ * Typed reads of a model card's {@code head} object, with messages that name the key. It
+ * notes every key a head's builder asks for, so that a key none asked for, a typo such as
+ * {@code lstm_layer}, is refused rather than silently leaving its option at the default.
+ */
 final class HeadConfig {
 
     private final Map<String, Object> values;
+    private final Set<String> asked = new TreeSet<>();
 
     HeadConfig(Map<String, Object> values) {
         this.values = values;
@@ -16,6 +23,7 @@ final class HeadConfig {
     }
 
     int integer(String key, int fallback) {
+        asked.add(key);
         Object value = values.get(key);
         if (value == null) {
             return fallback;
@@ -37,6 +45,7 @@ final class HeadConfig {
     }
 
     String string(String key, String fallback) {
+        asked.add(key);
         Object value = values.get(key);
         if (value == null) {
             if (fallback == null) {
@@ -49,5 +58,15 @@ final class HeadConfig {
         }
         throw new IllegalArgumentException("head option '" + key + "' must be text, got "
                 + value);
+    }
+
+    /** Refuses the keys no read asked for, naming them and those the head reads. */
+    void requireNoOthers() {
+        Set<String> others = new TreeSet<>(values.keySet());
+        others.removeAll(asked);
+        if (!others.isEmpty()) {
+            throw new IllegalArgumentException("head of type '" + type() + "' has unknown"
+                    + " option(s) " + others + "; it reads " + asked);
+        }
     }
 }
