@@ -5,7 +5,8 @@
 #   bench/gpu-check.sh run    on the GPU machine (no JDK, no network needed): runs
 #                             `lumbar doctor`, the GPU-vs-CPU comparisons and the demo study
 #                             on both backends from gpu-pack/
-#   bench/gpu-check.sh all    both, on a machine that has a JDK and a GPU
+#   bench/gpu-check.sh all    both, on a machine that has a JDK and a GPU (also what no argument
+#                             does)
 # The run half finds cuDNN and cuBLAS in a PyTorch environment's site-packages/nvidia/*/lib by
 # itself; LUMBAR_CUDNN, LUMBAR_CUBLAS or LUMBAR_CUDA_LIB_DIR override. Optional arguments after
 # `run`: seed and timed repetitions per operation.
@@ -24,7 +25,7 @@ run_limit_s="${LUMBAR_GPU_CHECK_LIMIT_S:-450}"
 pack() {
     source "$root/.ci/java-env"
     echo "gpu-check: building jars" >&2
-    (cd "$root" && mvn -B -q -ntp -DskipTests package -pl cli,bench -am >&2)
+    (cd "$root" && mvn -B -q -ntp -Dstyle.color=never -DskipTests package -pl cli,bench -am >&2)
     rm -rf "$pack"
     mkdir -p "$pack/lib"
     # The CLI and the bench share most dependencies: copy each jar once. Only the jars the

@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
         shift
     fi
 done
-mvn -B -q -pl bench -am package -DskipTests >&2
+mvn -B -q -ntp -Dstyle.color=never -pl bench -am package -DskipTests >&2
 cp="$(ls bench/target/lumbar-bench-*.jar | head -1):bench/target/lib/*"
 for arch in "${archs[@]}"; do
     for shape in "25 128" "5 224"; do

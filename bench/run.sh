@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/.ci/java-env"
 cd "$root"
-mvn -B -q -pl bench -am package -DskipTests >&2
+mvn -B -q -ntp -Dstyle.color=never -pl bench -am package -DskipTests >&2
 cp="$(ls bench/target/lumbar-bench-*.jar | head -1):bench/target/lib/*"
 args=("${1:-2}")
 if [ $# -gt 1 ]; then

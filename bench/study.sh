@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/.ci/java-env"
 cd "$root"
-mvn -B -q -pl bench -am package -DskipTests >&2
+mvn -B -q -ntp -Dstyle.color=never -pl bench -am package -DskipTests >&2
 cp="$(ls bench/target/lumbar-bench-*.jar | head -1):bench/target/lib/*"
 exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
     -XX:-UseProfiledLoopPredicate -XX:+UseParallelGC -XX:MaxNewSize=64m -Xmx4g -cp "$cp" \

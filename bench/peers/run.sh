@@ -5,5 +5,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$root/.ci/java-env"
 cd "$root"
-mvn -B -q -pl bench -am package -DskipTests >&2
+mvn -B -q -ntp -Dstyle.color=never -pl bench -am package -DskipTests >&2
 exec /usr/bin/python3 bench/peers/compare.py "$@"

@@ -165,7 +165,7 @@ public final class StudyScanner {
         for (Study s : studies) {
             LOG.log(System.Logger.Level.INFO, "study {0}: {1} series, {2,choice,0#0 slices"
                     + "|1#1 slice|1<{2} slices}, {3,choice,0#no warnings|1#1 warning"
-                    + "|1<{3} warnings} while reading",
+                    + "|1<{3} warnings} while reading headers",
                     s.id(), s.series().size(), s.series().stream().mapToInt(Series::sliceCount)
                             .sum(), s.warnings().size());
         }
