@@ -33,7 +33,7 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     @CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
-            description = "Log details (DEBUG) and show stack traces of internal errors.")
+            description = "Log details (DEBUG) and show the stack trace of any error.")
     boolean verbose;
 
     @CommandLine.Option(names = {"-q", "--quiet"}, scope = CommandLine.ScopeType.INHERIT,

@@ -71,7 +71,8 @@ import picocli.CommandLine.Option;
             "says where), 2 bad command line, no usable device, or unusable model, input or",
             "output path (no studies found included; a submission that cannot be written",
             "at the end too: its rows stay in the journal for --resume), 3 some studies",
-            "failed (the others are written)."})
+            "failed (the others are written, a failed study has no rows), 143 stopped by a",
+            "signal (TERM, HUP, Ctrl-C) through the lumbar launcher: --resume goes on."})
 public final class PredictCommand implements Callable<Integer> {
 
     static final int EXIT_SOME_FAILED = 3;
