@@ -10,6 +10,7 @@ import dev.lumbar.engine.dicom.DicomReader;
 import dev.lumbar.engine.io.AtomicFile;
 import dev.lumbar.engine.io.IoProblems;
 import dev.lumbar.engine.io.Json;
+import dev.lumbar.engine.io.TextFiles;
 import dev.lumbar.engine.pipeline.EnsembleManifest;
 import dev.lumbar.engine.pipeline.GivenCoordinates;
 import dev.lumbar.engine.pipeline.LabelPriors;
@@ -242,13 +243,19 @@ public final class PredictCommand implements Callable<Integer> {
             manifest = EnsembleManifest.read(model);
             priors = manifest.priors() == null ? LabelPriors.uniform()
                     : LabelPriors.read(manifest.priors());
+            // each read once: the bytes parsed are the bytes the reports' hashes name, even
+            // where the file is a pipe or changes while the batch runs
+            byte[] coordinateBytes = coordinates == null ? null
+                    : TextFiles.read(coordinates, "the coordinates file");
+            byte[] seriesCsvBytes = seriesCsv == null ? null
+                    : TextFiles.read(seriesCsv, "the series CSV");
             given = coordinates == null ? GivenCoordinates.none()
-                    : GivenCoordinates.read(coordinates);
+                    : GivenCoordinates.parse(coordinates, coordinateBytes);
             descriptions = seriesCsv == null ? SeriesDescriptions.none()
-                    : SeriesDescriptions.read(seriesCsv);
+                    : SeriesDescriptions.parse(seriesCsv, seriesCsvBytes);
             inputFiles = new PredictionReport.InputFiles(
-                    coordinates == null ? null : ModelFingerprint.sha256(List.of(coordinates)),
-                    seriesCsv == null ? null : ModelFingerprint.sha256(List.of(seriesCsv)));
+                    coordinates == null ? null : ModelFingerprint.sha256(coordinateBytes),
+                    seriesCsv == null ? null : ModelFingerprint.sha256(seriesCsvBytes));
         } catch (IllegalArgumentException | IOException e) {
             return usageError(err, e);
         }
@@ -686,8 +693,11 @@ public final class PredictCommand implements Callable<Integer> {
         int elsewhere = 0;
         int elsewhereOtherWeights = 0;
         for (String id : submission.completedStudies()) {
-            String problem = reportProblem(reportDir.resolve(id + ".json"), weights, settings,
-                    inputFiles);
+            Path report = reportDir.resolve(id + ".json");
+            String problem = reportProblem(report, weights, settings, inputFiles);
+            if (problem == null && inInput.contains(id)) {
+                problem = rowsDisagree(report, submission.rowsOf(id));
+            }
             if (!inInput.contains(id)) {
                 // not this run's to grade: its rows stay as they are, whatever made them
                 kept.add(id);
@@ -759,6 +769,45 @@ public final class PredictCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             return Files.exists(report) ? "is unreadable or truncated" : "is missing";
         }
+    }
+
+    /**
+     * Why a study's rows are not those its report gives, or null when they are: each of its
+     * targets' three probabilities, to the last bit (both are written from the same doubles,
+     * in the shortest form that reads back the same). Rows whose report was written but not
+     * they (a run stopped between the two), rows a torn later copy of the study mixed into,
+     * or rows edited by hand all disagree, and the study is graded again.
+     */
+    private static String rowsDisagree(Path report, Map<String, double[]> rows) {
+        int differing = 0;
+        try {
+            if (!(Json.read(report) instanceof Map<?, ?> map)
+                    || !(map.get("targets") instanceof List<?> targets)
+                    || targets.size() != rows.size()) {
+                return "does not list the study's targets as its rows do";
+            }
+            for (Object target : targets) {
+                if (!(target instanceof Map<?, ?> t)
+                        || !(t.get("row_id_suffix") instanceof String suffix)
+                        || !(t.get("probabilities") instanceof Map<?, ?> p)
+                        || !rows.containsKey(suffix)) {
+                    return "does not list the study's targets as its rows do";
+                }
+                double[] row = rows.get(suffix);
+                Object[] given = {p.get("normal_mild"), p.get("moderate"), p.get("severe")};
+                for (int i = 0; i < given.length; i++) {
+                    if (!(given[i] instanceof Number n) || row.length != given.length
+                            || Double.compare(n.doubleValue(), row[i]) != 0) {
+                        differing++;
+                        break;
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Files.exists(report) ? "is unreadable or truncated" : "is missing";
+        }
+        return differing == 0 ? null : "gives other probabilities than " + differing + " of"
+                + " its rows (the run stopped between writing the two, or the rows were edited)";
     }
 
     /**

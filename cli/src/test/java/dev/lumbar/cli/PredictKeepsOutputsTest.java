@@ -275,6 +275,50 @@ class PredictKeepsOutputsTest {
         assertEquals(1 + 25, Files.readAllLines(out).size());
     }
 
+    /**
+     * --resume keeps a study only where its rows are those its report gives: rows edited by
+     * hand, or a report rewritten by a run stopped before it appended the rows, have the
+     * study graded again, and the rows then agree with the report once more.
+     */
+    @Test
+    void resumingGradesAgainAStudyWhoseRowsDisagreeWithItsReport() throws IOException {
+        Path out = work.resolve("rr/s.csv");
+        Path reports = work.resolve("rr/reports");
+        Path model = DEMO.resolve("demo.ensemble.json");
+        CommandRun first = predict(phantoms, model, out, reports);
+        assertEquals(0, first.exit(), first.err());
+        List<String> graded = Files.readAllLines(out);
+
+        // two rows edited: the first row's probabilities swapped, the last's replaced
+        List<String> edited = new java.util.ArrayList<>(graded);
+        String[] cells = edited.get(1).split(",");
+        edited.set(1, cells[0] + "," + cells[3] + "," + cells[2] + "," + cells[1]);
+        String last = edited.getLast();
+        edited.set(edited.size() - 1, last.substring(0, last.indexOf(',')) + ",0.9,0.05,0.05");
+        Files.write(out, edited);
+        CommandRun again = predict(phantoms, model, out, reports, "--resume");
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.err().contains("gives other probabilities than 2 of its rows"),
+                again.err());
+        assertEquals(graded, Files.readAllLines(out), "graded again, as before");
+
+        // the report of another grading over rows it did not write
+        Path report = reports.resolve("1001.json");
+        String text = Files.readString(report);
+        String firstProbability = graded.get(1).split(",")[1];
+        Files.writeString(report, text.replaceFirst(java.util.regex.Pattern.quote(
+                firstProbability), "0.125"));
+        CommandRun stale = predict(phantoms, model, out, reports, "--resume");
+        assertEquals(0, stale.exit(), stale.err());
+        assertTrue(stale.err().contains("gives other probabilities than 1 of its rows"),
+                stale.err());
+
+        CommandRun kept = predict(phantoms, model, out, reports, "--resume");
+        assertEquals(0, kept.exit(), kept.err());
+        assertTrue(kept.out().contains("already in"), kept.out());
+        assertEquals(graded, Files.readAllLines(out));
+    }
+
     /** A report path taken by a folder is named, with the reason, not as an IOException. */
     @Test
     void aReportPathThatIsAFolderIsNamed() throws IOException {

@@ -2,14 +2,13 @@ package dev.lumbar.engine.pipeline;
 
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.io.Csv;
+import dev.lumbar.engine.io.TextFiles;
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
 import dev.lumbar.engine.spine.Target;
 import dev.lumbar.engine.study.StudyScanner;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -65,9 +64,17 @@ public final class GivenCoordinates {
     }
 
     public static GivenCoordinates read(Path file) throws IOException {
+        return parse(file, TextFiles.read(file, "the coordinates file"));
+    }
+
+    /**
+     * The points of {@code content}, the bytes of {@code file} as read once (and hashed) by the
+     * caller; {@code file} names it in errors and warnings.
+     */
+    public static GivenCoordinates parse(Path file, byte[] content) {
         List<String> lines;
         try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            lines = TextFiles.lines(content);
         } catch (CharacterCodingException e) {
             // The decoder's own message ("Input length = 1") does not name the file.
             throw new IllegalArgumentException(file + ": not valid UTF-8 text");

@@ -47,6 +47,16 @@ public record ModelFingerprint(String name, String weightsFile, String sha256) {
         return HexFormat.of().formatHex(digest.digest());
     }
 
+    /** The SHA-256 of {@code content}, in lower-case hex: that of a file holding it. */
+    public static String sha256(byte[] content) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(content));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this Java runtime lacks SHA-256", e);
+        }
+    }
+
     Map<String, Object> toMap() {
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("name", name);

@@ -136,6 +136,27 @@ public final class SubmissionWriter implements AutoCloseable {
     }
 
     /**
+     * The probabilities the submission holds for {@code studyId}, by row id without the study's
+     * prefix (a target's {@code row_id_suffix} in its report); empty for a study it lacks.
+     */
+    public synchronized Map<String, double[]> rowsOf(String studyId) {
+        String rows = rowsByStudy.get(studyId);
+        if (rows == null) {
+            return Map.of();
+        }
+        Map<String, double[]> found = new LinkedHashMap<>();
+        for (String line : rows.split("\n")) {
+            String[] fields = line.split(",");
+            double[] p = new double[fields.length - 1];
+            for (int i = 1; i < fields.length; i++) {
+                p[i - 1] = Double.parseDouble(fields[i]);
+            }
+            found.put(fields[0].substring(studyId.length() + 1), p);
+        }
+        return found;
+    }
+
+    /**
      * Drops a study read back by {@link #resume}, so that it can be appended again (its earlier
      * rows stay in the journal until then; a later append's rows win when the journal is read).
      */

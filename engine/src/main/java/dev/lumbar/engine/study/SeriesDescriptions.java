@@ -2,10 +2,9 @@ package dev.lumbar.engine.study;
 
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.io.Csv;
-import dev.lumbar.engine.io.IoProblems;
+import dev.lumbar.engine.io.TextFiles;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,12 +50,25 @@ public final class SeriesDescriptions {
     }
 
     public static SeriesDescriptions read(Path csv) throws StudyException {
+        byte[] content;
+        try {
+            content = TextFiles.read(csv, "the series CSV");
+        } catch (IOException e) {
+            throw new StudyException(e.getMessage(), e);
+        }
+        return parse(csv, content);
+    }
+
+    /**
+     * The descriptions of {@code content}, the bytes of {@code csv} as read once (and hashed)
+     * by the caller; {@code csv} names it in errors and warnings.
+     */
+    public static SeriesDescriptions parse(Path csv, byte[] content) throws StudyException {
         List<String> lines;
         try {
-            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new StudyException(csv + ": cannot read the series CSV (" + problem(csv, e)
-                    + ")", e);
+            lines = TextFiles.lines(content);
+        } catch (CharacterCodingException e) {
+            throw new StudyException(csv + ": cannot read the series CSV (not UTF-8 text)", e);
         }
         if (lines.isEmpty()) {
             throw new StudyException(csv + ": the series CSV is empty; expected a header"
@@ -143,17 +155,6 @@ public final class SeriesDescriptions {
                     + (otherStudies.size() > LINES_SHOWN ? ", …" : "") + "); rows ignored");
         }
         return warnings;
-    }
-
-    /** Why a series CSV could not be read, in words (the exception's message is often a name). */
-    private static String problem(Path csv, IOException e) {
-        if (e instanceof CharacterCodingException) {
-            return "not UTF-8 text";
-        }
-        if (!(e instanceof java.nio.file.NoSuchFileException) && Files.isDirectory(csv)) {
-            return "a folder, not a file";
-        }
-        return IoProblems.reason(e, "no such file");
     }
 
     /**
