@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Target points given in a file with the columns of Kaggle's
@@ -89,6 +90,10 @@ public final class GivenCoordinates {
             "y"};
         for (int i = 0; i < names.length; i++) {
             column[i] = header.indexOf(names[i]);
+            if (column[i] >= 0 && header.lastIndexOf(names[i]) != column[i]) {
+                throw new IllegalArgumentException(file + ": column '" + names[i] + "' appears"
+                        + " twice in the header; keep one");
+            }
             if (column[i] < 0) {
                 throw new IllegalArgumentException(file + ": no column '" + names[i]
                         + "'; expected study_id,series_id,instance_number,condition,level,x,y");
@@ -132,9 +137,10 @@ public final class GivenCoordinates {
     }
 
     /**
-     * A coordinate cell as a number. Besides Java's own spellings, the non-finite values as
-     * Python and pandas write them ({@code nan}, {@code inf}, {@code -inf}) are read, so that
-     * every non-finite value is refused the same way, row by row.
+     * A coordinate cell as a number: a plain decimal (sign, digits, point, exponent), as CSV
+     * readers elsewhere take it, not Java's other spellings ({@code 0x1p4}, {@code 1.5f});
+     * and the non-finite values as Python and pandas write them ({@code nan}, {@code inf},
+     * {@code -inf}), so that every non-finite value is refused the same way, row by row.
      */
     private static double coordinate(String cell) {
         String text = cell.strip().toLowerCase(Locale.ROOT);
@@ -145,8 +151,14 @@ public final class GivenCoordinates {
         if (unsigned.equals("inf") || unsigned.equals("infinity")) {
             return text.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
         }
+        if (!DECIMAL.matcher(text).matches()) {
+            throw new NumberFormatException("not a decimal number");
+        }
         return Double.parseDouble(text);
     }
+
+    private static final Pattern DECIMAL = Pattern.compile(
+            "[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(e[-+]?[0-9]+)?");
 
     /** The points given for the study in folder {@code studyFolder} ({@code Study.folder()}). */
     public List<Point> forStudy(String studyFolder) {

@@ -1,5 +1,6 @@
 package dev.lumbar.engine.pipeline;
 
+import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.spine.Condition;
 import dev.lumbar.engine.spine.Level;
 import dev.lumbar.engine.spine.SeriesType;
@@ -376,25 +377,37 @@ public final class Localiser {
             }
             Stack stack = null;
             int slice = -1;
+            int holding = 0;
             for (Stack candidate : stacks) {
                 if (candidate.seriesId().equals(point.seriesId())) {
-                    slice = candidate.sliceOfInstance(point.instance());
-                    if (slice >= 0) {
-                        stack = candidate;
-                        break;
+                    int at = candidate.sliceOfInstance(point.instance());
+                    if (at >= 0) {
+                        holding++;
+                        if (stack == null) {
+                            stack = candidate;
+                            slice = at;
+                        }
                     }
                 }
             }
+            // the cell as it may be shown: it is the user's text, and could be anything
+            String series = Redaction.printable(Redaction.freeText(point.seriesId()));
             if (stack == null) {
                 warnings.add(point.source() + ": given point for " + point.target()
-                        + " names series "
-                        + point.seriesId() + " instance " + point.instance()
+                        + " names series " + series + " instance " + point.instance()
                         + ", which no stack the study could read holds; ignored");
+                continue;
+            }
+            if (holding > 1) {
+                // a series that numbers each block from 1 again: which block is meant is unknown
+                warnings.add(point.source() + ": given point for " + point.target()
+                        + " names series " + series + " instance " + point.instance()
+                        + ", which " + holding + " of the series' stacks hold; ignored");
                 continue;
             }
             if (!locatedOn(point.target().condition(), stack.type())) {
                 warnings.add(point.source() + ": given point for " + point.target()
-                        + " names series " + point.seriesId() + ", a " + (stack.type() == null
+                        + " names series " + series + ", a " + (stack.type() == null
                                 ? "series of undecided type" : stack.type().description()
                                 + " series") + ", but " + point.target().condition().label()
                         + " is located on the " + point.target().condition().seriesType()

@@ -82,6 +82,31 @@ class GivenCoordinatesTest {
     }
 
     @Test
+    void onlyPlainDecimalsAreNumbersAndAColumnNamedTwiceIsRefused() throws IOException {
+        String header = "study_id,series_id,instance_number,condition,level,x,y\n";
+        for (String x : new String[] {"0x1p4", "1.5f", "1d", "1_0"}) {
+            Path file = Files.writeString(folder.resolve("n.csv"), header
+                    + "1,2,3,Spinal Canal Stenosis,L1/L2," + x + ",4\n");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> GivenCoordinates.read(file), x);
+            assertTrue(e.getMessage().contains("line 2: instance_number, x and y must be"
+                    + " numbers"), e.getMessage());
+        }
+        Path plain = Files.writeString(folder.resolve("p.csv"), header
+                + "1,2,3,Spinal Canal Stenosis,L1/L2,-1.5e1,.5\n");
+        GivenCoordinates.Point point = GivenCoordinates.read(plain).forStudy("1").getFirst();
+        assertEquals(-15, point.x(), 0);
+        assertEquals(0.5, point.y(), 0);
+
+        Path twice = Files.writeString(folder.resolve("t.csv"),
+                "study_id,series_id,instance_number,condition,level,x,y,x\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GivenCoordinates.read(twice));
+        assertEquals(twice + ": column 'x' appears twice in the header; keep one",
+                e.getMessage());
+    }
+
+    @Test
     void aRowThatIsNotFiniteIsKeptWithItsLineForTheStudyToRefuse() throws IOException {
         Path file = folder.resolve("c.csv");
         Files.writeString(file, """

@@ -560,6 +560,23 @@ class StudyPredictorTest {
         }
     }
 
+    /** An axial series whose blocks each number their slices from the same instance on. */
+    @Test
+    void aGivenPointOnAnInstanceTwoStacksOfItsSeriesHoldIsRefused() {
+        Stack second = axial(0, 60);
+        stacks.add(second);
+        Target subarticular = new Target(Condition.LEFT_SUBARTICULAR_STENOSIS, Level.L2_L3);
+        List<GivenCoordinates.Point> given = List.of(
+                new GivenCoordinates.Point("ax", 104, subarticular, 30, 12, "c.csv: line 2"));
+
+        StudyResult result = predict(stacks, given, new ComputedNetworks());
+
+        assertTrue(result.warnings().contains("c.csv: line 2: given point for " + subarticular
+                + " names series ax instance 104, which 2 of the series' stacks hold; ignored"),
+                result.warnings().toString());
+        assertFalse(result.target(subarticular).location().source().equals("given coordinates"));
+    }
+
     @Test
     void membersAverageLogitsWithWeightsThenTemperature() {
         List<StudyResult.MemberGrade> grades = List.of(
