@@ -36,6 +36,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -255,7 +256,7 @@ public final class PredictCommand implements Callable<Integer> {
                     : SeriesDescriptions.parse(seriesCsv, seriesCsvBytes);
             inputFiles = new PredictionReport.InputFiles(
                     coordinates == null ? null : ModelFingerprint.sha256(coordinateBytes),
-                    seriesCsv == null ? null : ModelFingerprint.sha256(seriesCsvBytes));
+                    seriesCsv == null ? null : ModelFingerprint.sha256(seriesCsvBytes), null);
         } catch (IllegalArgumentException | IOException e) {
             return usageError(err, e);
         }
@@ -590,6 +591,8 @@ public final class PredictCommand implements Callable<Integer> {
                 return new AlreadyDone();
             }
             List<String> warnings = new ArrayList<>(study.warnings());
+            // the study's files as they are before they are read: what --resume compares
+            String studyFiles = PredictionReport.studyFilesSha256(study);
             long readStart = System.nanoTime();
             // the deadline is checked slice by slice: decoding large images can take long
             VolumeLoader loader = new VolumeLoader(DicomReader.standard(), deadline::check);
@@ -617,7 +620,7 @@ public final class PredictCommand implements Callable<Integer> {
                         version, new StudyReport.BackendInfo(used.name(),
                                 used.device().toString()),
                         models, PredictionReport.series(study), readMillis, settings,
-                        inputFiles));
+                        inputFiles.forStudy(studyFiles)));
                 return new Predicted(graded.result(), report, used.name());
             }
         };
@@ -686,8 +689,8 @@ public final class PredictCommand implements Callable<Integer> {
             String settings, List<Study> studies, PrintWriter err) {
         Set<String> weights = new HashSet<>();
         models.forEach(m -> weights.add(m.sha256()));
-        Set<String> inInput = new HashSet<>();
-        studies.forEach(study -> inInput.add(study.id()));
+        Map<String, Study> inInput = new HashMap<>();
+        studies.forEach(study -> inInput.put(study.id(), study));
         Set<String> kept = new HashSet<>();
         List<String> regraded = new ArrayList<>();
         int elsewhere = 0;
@@ -695,10 +698,13 @@ public final class PredictCommand implements Callable<Integer> {
         for (String id : submission.completedStudies()) {
             Path report = reportDir.resolve(id + ".json");
             String problem = reportProblem(report, weights, settings, inputFiles);
-            if (problem == null && inInput.contains(id)) {
+            if (problem == null && inInput.containsKey(id)) {
+                problem = studyChanged(report, id, inInput.get(id));
+            }
+            if (problem == null && inInput.containsKey(id)) {
                 problem = rowsDisagree(report, submission.rowsOf(id));
             }
-            if (!inInput.contains(id)) {
+            if (!inInput.containsKey(id)) {
                 // not this run's to grade: its rows stay as they are, whatever made them
                 kept.add(id);
                 elsewhere++;
@@ -766,6 +772,35 @@ public final class PredictCommand implements Callable<Integer> {
                     given.get(PredictionReport.COORDINATES_KEY));
             return coordinatesChange != null ? coordinatesChange : fileChange("--series-csv",
                     files.seriesCsvSha256(), given.get(PredictionReport.SERIES_CSV_KEY));
+        } catch (IOException | RuntimeException e) {
+            return Files.exists(report) ? "is unreadable or truncated" : "is missing";
+        }
+    }
+
+    /**
+     * Why a study's report does not vouch for the study as it is now, or null when it does:
+     * the report must be this study's, and its files (each image file's path in the study
+     * folder and size) those it was graded from. A series added to a study graded without
+     * it, or a study folder whose contents were replaced, is graded again.
+     */
+    private static String studyChanged(Path report, String id, Study study) {
+        try {
+            if (!(Json.read(report) instanceof Map<?, ?> map)) {
+                return "is not a graded study's report";
+            }
+            Object named = map.get("study");
+            if (!id.equals(named) && !"study".equals(named)) {
+                // "study" stands for a folder name the report withholds (a UID)
+                return "is another study's report";
+            }
+            if (!(map.get(PredictionReport.INPUT_FILES_KEY) instanceof Map<?, ?> given)
+                    || !(given.get(PredictionReport.STUDY_FILES_KEY) instanceof String then)) {
+                return "does not say which of the study's files it was graded from (a report"
+                        + " of an earlier version)";
+            }
+            return then.equals(PredictionReport.studyFilesSha256(study)) ? null
+                    : "was graded from other files than the study folder now holds (a series"
+                            + " added, removed or replaced)";
         } catch (IOException | RuntimeException e) {
             return Files.exists(report) ? "is unreadable or truncated" : "is missing";
         }

@@ -319,6 +319,43 @@ class PredictKeepsOutputsTest {
         assertEquals(graded, Files.readAllLines(out));
     }
 
+    /**
+     * --resume grades again a study whose folder no longer holds the files it was graded
+     * from (a slice removed here; a series added is the same), and one whose report is
+     * another study's.
+     */
+    @Test
+    void resumingGradesAgainAStudyWhoseFilesChanged() throws IOException {
+        Path input = work.resolve("changed-input");
+        copyTree(phantoms, input);
+        Path out = work.resolve("sc/s.csv");
+        Path reports = work.resolve("sc/reports");
+        Path model = DEMO.resolve("demo.ensemble.json");
+        CommandRun first = predict(input, model, out, reports);
+        assertEquals(0, first.exit(), first.err());
+
+        Path slice;
+        try (Stream<Path> files = Files.walk(input.resolve("1001"))) {
+            slice = files.filter(f -> f.toString().endsWith(".dcm")).sorted().toList().getLast();
+        }
+        Files.delete(slice);
+        CommandRun again = predict(input, model, out, reports, "--resume");
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.err().contains("was graded from other files than the study folder now"
+                + " holds (a series added, removed or replaced); graded again"), again.err());
+
+        Path report = reports.resolve("1001.json");
+        Files.writeString(report, Files.readString(report).replaceFirst(
+                "\"study\": \"1001\"", "\"study\": \"2002\""));
+        CommandRun other = predict(input, model, out, reports, "--resume");
+        assertEquals(0, other.exit(), other.err());
+        assertTrue(other.err().contains("is another study's report; graded again"),
+                other.err());
+
+        CommandRun kept = predict(input, model, out, reports, "--resume");
+        assertTrue(kept.out().contains("already in"), kept.out());
+    }
+
     /** A report path taken by a folder is named, with the reason, not as an IOException. */
     @Test
     void aReportPathThatIsAFolderIsNamed() throws IOException {

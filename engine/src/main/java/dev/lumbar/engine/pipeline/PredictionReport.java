@@ -3,8 +3,14 @@ package dev.lumbar.engine.pipeline;
 import dev.lumbar.engine.report.ModelFingerprint;
 import dev.lumbar.engine.report.StudyReport;
 import dev.lumbar.engine.study.Series;
+import dev.lumbar.engine.study.Slice;
 import dev.lumbar.engine.study.Study;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,16 +50,28 @@ public final class PredictionReport {
      * and the series CSV (its types replace the series' own descriptions). The report's
      * {@code input_files}; a report without it comes from a version that did not record them.
      */
-    public record InputFiles(String coordinatesSha256, String seriesCsvSha256) {
+    public record InputFiles(String coordinatesSha256, String seriesCsvSha256,
+            String studyFilesSha256) {
 
-        /** Neither file given. */
-        public static final InputFiles NONE = new InputFiles(null, null);
+        /** Neither file given, no study named. */
+        public static final InputFiles NONE = new InputFiles(null, null, null);
 
-        /** The report's {@code input_files}: both keys always, null for a file not given. */
+        /** These files, for one study whose own files give {@code sha256}. */
+        public InputFiles forStudy(String sha256) {
+            return new InputFiles(coordinatesSha256, seriesCsvSha256, sha256);
+        }
+
+        /**
+         * The report's {@code input_files}: the two files' keys always, null for a file not
+         * given, and the study's own files where known.
+         */
         public Map<String, Object> toMap() {
             Map<String, Object> map = new LinkedHashMap<>();
             map.put(COORDINATES_KEY, coordinatesSha256);
             map.put(SERIES_CSV_KEY, seriesCsvSha256);
+            if (studyFilesSha256 != null) {
+                map.put(STUDY_FILES_KEY, studyFilesSha256);
+            }
             return map;
         }
     }
@@ -62,6 +80,30 @@ public final class PredictionReport {
     public static final String INPUT_FILES_KEY = "input_files";
     public static final String COORDINATES_KEY = "coordinates_sha256";
     public static final String SERIES_CSV_KEY = "series_csv_sha256";
+    /**
+     * The study's own files: the SHA-256 of the sorted list of every image file read, by its
+     * path within the study folder and its size. A series added, removed or replaced changes
+     * it; reading every byte again on each resume would cost as much as decoding the study.
+     */
+    public static final String STUDY_FILES_KEY = "study_files_sha256";
+
+    /** {@link #STUDY_FILES_KEY} of {@code study} as it is on disk now. */
+    public static String studyFilesSha256(Study study) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (Series series : study.series()) {
+            for (dev.lumbar.engine.study.Stack stack : series.stacks()) {
+                for (Slice slice : stack.slices()) {
+                    Path file = slice.file();
+                    Path shown = file.startsWith(study.directory())
+                            ? study.directory().relativize(file) : file;
+                    lines.add(shown + "\t" + Files.size(file));
+                }
+            }
+        }
+        Collections.sort(lines);
+        return ModelFingerprint.sha256((String.join("\n", lines) + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+    }
 
     /**
      * The report as JSON values, ready for {@link dev.lumbar.engine.io.Json#writeAtomically}.
