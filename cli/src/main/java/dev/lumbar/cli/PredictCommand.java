@@ -1,5 +1,6 @@
 package dev.lumbar.cli;
 
+import dev.lumbar.engine.LimitExceededException;
 import dev.lumbar.engine.Redaction;
 import dev.lumbar.engine.batch.BatchRunner;
 import dev.lumbar.engine.batch.StudyEngine;
@@ -773,8 +774,18 @@ public final class PredictCommand implements Callable<Integer> {
             return coordinatesChange != null ? coordinatesChange : fileChange("--series-csv",
                     files.seriesCsvSha256(), given.get(PredictionReport.SERIES_CSV_KEY));
         } catch (IOException | RuntimeException e) {
-            return Files.exists(report) ? "is unreadable or truncated" : "is missing";
+            return unreadable(report, e);
         }
+    }
+
+    /** Why a report could not be read, in words, for the line that says it is graded again. */
+    private static String unreadable(Path report, Exception e) {
+        if (e instanceof LimitExceededException limit) {
+            // the message names the limit and how to raise it, after the path
+            String text = limit.getMessage();
+            return "is over a limit (" + text.substring(text.indexOf(": ") + 2) + ")";
+        }
+        return Files.exists(report) ? "is unreadable or truncated" : "is missing";
     }
 
     /**
@@ -802,7 +813,7 @@ public final class PredictCommand implements Callable<Integer> {
                     : "was graded from other files than the study folder now holds (a series"
                             + " added, removed or replaced)";
         } catch (IOException | RuntimeException e) {
-            return Files.exists(report) ? "is unreadable or truncated" : "is missing";
+            return unreadable(report, e);
         }
     }
 
@@ -839,7 +850,7 @@ public final class PredictCommand implements Callable<Integer> {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            return Files.exists(report) ? "is unreadable or truncated" : "is missing";
+            return unreadable(report, e);
         }
         return differing == 0 ? null : "gives other probabilities than " + differing + " of"
                 + " its rows (the run stopped between writing the two, or the rows were edited)";

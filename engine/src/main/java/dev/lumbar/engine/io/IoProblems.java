@@ -1,5 +1,6 @@
 package dev.lumbar.engine.io;
 
+import dev.lumbar.engine.LimitExceededException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -23,6 +24,12 @@ public final class IoProblems {
      * "no such file" when reading a file, "its folder does not exist" when writing one.
      */
     public static String reason(IOException e, String missing) {
+        if (e instanceof LimitExceededException) {
+            // its message is the path, then the limit and how to raise it: keep the latter
+            String text = e.getMessage();
+            int after = text.indexOf(": ");
+            return after < 0 ? text : text.substring(after + 2);
+        }
         if (e instanceof NoSuchFileException) {
             return missing;
         }

@@ -57,6 +57,15 @@ class IoProblemsTest {
     }
 
     @Test
+    void aLimitKeepsItsWordsWithoutThePath() {
+        assertEquals("file size in bytes is 9, over the limit of 8 (raise it with"
+                + " -Dlumbar.limit.textFileBytes=...)", IoProblems.reason(
+                        new dev.lumbar.engine.LimitExceededException(PATH + ": file size in"
+                                + " bytes is 9, over the limit of 8 (raise it with"
+                                + " -Dlumbar.limit.textFileBytes=...)"), "-"));
+    }
+
+    @Test
     void realFailuresFromTheFileSystem(@TempDir Path dir) throws IOException {
         Path file = Files.writeString(dir.resolve("a"), "x");
         IOException underFile = null;
