@@ -123,7 +123,7 @@ public final class GivenCoordinates {
             try {
                 // the series as the scanner shows it: a UID-named folder is found masked
                 Point point = new Point(StudyScanner.seriesName(cells[column[1]].strip()),
-                        Integer.parseInt(cells[column[2]].strip()),
+                        instance(cells[column[2]]),
                         new Target(condition, level), coordinate(cells[column[5]]),
                         coordinate(cells[column[6]]), source);
                 byStudy.computeIfAbsent(cells[column[0]].strip(), k -> new ArrayList<>())
@@ -156,6 +156,20 @@ public final class GivenCoordinates {
         }
         return Double.parseDouble(text);
     }
+
+    /**
+     * An instance-number cell as a number: ASCII digits with an optional sign, as for the
+     * coordinates (Java alone would also read other scripts' digits).
+     */
+    private static int instance(String cell) {
+        String text = cell.strip();
+        if (!INTEGER.matcher(text).matches()) {
+            throw new NumberFormatException("not a whole number");
+        }
+        return Integer.parseInt(text);
+    }
+
+    private static final Pattern INTEGER = Pattern.compile("[-+]?[0-9]+");
 
     private static final Pattern DECIMAL = Pattern.compile(
             "[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(e[-+]?[0-9]+)?");

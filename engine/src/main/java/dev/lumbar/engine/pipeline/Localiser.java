@@ -382,7 +382,7 @@ public final class Localiser {
                 if (candidate.seriesId().equals(point.seriesId())) {
                     int at = candidate.sliceOfInstance(point.instance());
                     if (at >= 0) {
-                        holding++;
+                        holding += candidate.slicesOfInstance(point.instance());
                         if (stack == null) {
                             stack = candidate;
                             slice = at;
@@ -399,10 +399,11 @@ public final class Localiser {
                 continue;
             }
             if (holding > 1) {
-                // a series that numbers each block from 1 again: which block is meant is unknown
+                // a series that numbers each block from 1 again, or gives one number to two
+                // slices: which slice is meant is unknown
                 warnings.add(point.source() + ": given point for " + point.target()
                         + " names series " + series + " instance " + point.instance()
-                        + ", which " + holding + " of the series' stacks hold; ignored");
+                        + ", which " + holding + " of the series' slices carry; ignored");
                 continue;
             }
             if (!locatedOn(point.target().condition(), stack.type())) {

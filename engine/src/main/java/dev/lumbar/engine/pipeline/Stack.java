@@ -54,6 +54,15 @@ public record Stack(String seriesId, SeriesType type, String typedBy, Tensor vol
         return -1;
     }
 
+    /** How many of the stack's slices carry InstanceNumber {@code instance}. */
+    public int slicesOfInstance(int instance) {
+        int count = 0;
+        for (int number : instanceNumbers) {
+            count += number == instance ? 1 : 0;
+        }
+        return count;
+    }
+
     public int slices() {
         return volume.size(0);
     }

@@ -302,9 +302,13 @@ public final class SubmissionWriter implements AutoCloseable {
             if (fields.length != 4 || !numbers(fields)) {
                 continue;
             }
+            // kept in this writer's own form (0.50 and 5e-1 both as 0.5), so a resumed
+            // submission holds the bytes an uninterrupted run writes
+            String values = Double.parseDouble(fields[1]) + "," + Double.parseDouble(fields[2])
+                    + "," + Double.parseDouble(fields[3]);
             Target.parseRowId(fields[0]).ifPresent(id -> found
                     .computeIfAbsent(id.studyId(), study -> new LinkedHashMap<>())
-                    .put(id.target(), fields[1] + "," + fields[2] + "," + fields[3]));
+                    .put(id.target(), values));
         }
         for (Map.Entry<String, Map<Target, String>> study : found.entrySet()) {
             if (study.getValue().size() != Target.COUNT) {

@@ -172,6 +172,14 @@ final class StackSplitter {
                     + Millimetres.shown(stack.rowSpacing(), 3) + "x"
                     + Millimetres.shown(stack.columnSpacing(), 3) + " mm, which is used for all");
         }
+        long numbered = stack.slices().stream().filter(s -> s.instanceNumber() != 0).count();
+        long distinct = stack.slices().stream().mapToInt(Slice::instanceNumber)
+                .filter(n -> n != 0).distinct().count();
+        if (distinct < numbered) {
+            // a coordinates row names a slice by its InstanceNumber: such a row is ambiguous
+            warnings.add(stack.name() + ": " + (numbered - distinct) + " slice(s) repeat"
+                    + " another's InstanceNumber; given points naming those are refused");
+        }
         int rows = stack.rows();
         int columns = stack.columns();
         boolean sizes = stack.slices().stream().anyMatch(s -> s.geometry().rows() != rows

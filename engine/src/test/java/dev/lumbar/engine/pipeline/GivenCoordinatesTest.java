@@ -84,13 +84,19 @@ class GivenCoordinatesTest {
     @Test
     void onlyPlainDecimalsAreNumbersAndAColumnNamedTwiceIsRefused() throws IOException {
         String header = "study_id,series_id,instance_number,condition,level,x,y\n";
-        for (String x : new String[] {"0x1p4", "1.5f", "1d", "1_0"}) {
+        for (String x : new String[] {"0x1p4", "1.5f", "1d", "1_0", "\u0661\u0664"}) {
             Path file = Files.writeString(folder.resolve("n.csv"), header
                     + "1,2,3,Spinal Canal Stenosis,L1/L2," + x + ",4\n");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> GivenCoordinates.read(file), x);
             assertTrue(e.getMessage().contains("line 2: instance_number, x and y must be"
                     + " numbers"), e.getMessage());
+        }
+        for (String instance : new String[] {"\u0669", "\uff19", "9.0"}) {
+            Path file = Files.writeString(folder.resolve("i.csv"), header
+                    + "1,2," + instance + ",Spinal Canal Stenosis,L1/L2,3,4\n");
+            assertThrows(IllegalArgumentException.class, () -> GivenCoordinates.read(file),
+                    instance);
         }
         Path plain = Files.writeString(folder.resolve("p.csv"), header
                 + "1,2,3,Spinal Canal Stenosis,L1/L2,-1.5e1,.5\n");

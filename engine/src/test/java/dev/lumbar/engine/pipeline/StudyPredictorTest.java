@@ -572,7 +572,7 @@ class StudyPredictorTest {
         StudyResult result = predict(stacks, given, new ComputedNetworks());
 
         assertTrue(result.warnings().contains("c.csv: line 2: given point for " + subarticular
-                + " names series ax instance 104, which 2 of the series' stacks hold; ignored"),
+                + " names series ax instance 104, which 2 of the series' slices carry; ignored"),
                 result.warnings().toString());
         assertFalse(result.target(subarticular).location().source().equals("given coordinates"));
     }

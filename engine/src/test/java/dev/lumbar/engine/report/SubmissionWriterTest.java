@@ -215,6 +215,30 @@ class SubmissionWriterTest {
     }
 
     @Test
+    void keptRowsAreWrittenBackInTheWritersOwnForm() throws Exception {
+        Path file = temp.resolve("submission.csv");
+        try (SubmissionWriter first = SubmissionWriter.create(file)) {
+            first.append("101", probabilities(0));
+        }
+        List<String> written = Files.readAllLines(file);
+        // the same doubles spelt otherwise: a trailing zero on every value, and one value as
+        // a power of ten
+        List<String> respelt = new java.util.ArrayList<>(List.of(written.getFirst()));
+        for (String line : written.subList(1, written.size())) {
+            respelt.add(line.replace(",", "0,").replaceFirst("^([^,]*)0,", "$1,") + "0");
+        }
+        String[] first = written.get(1).split(",");
+        respelt.set(1, first[0] + "," + new java.math.BigDecimal(first[1]).scaleByPowerOfTen(1)
+                + "e-1," + first[2] + "," + first[3]);
+        Files.write(file, respelt);
+
+        try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {
+            assertEquals(Set.of("101"), resumed.completedStudies());
+        }
+        assertEquals(written, Files.readAllLines(file));
+    }
+
+    @Test
     void anEmptySubmissionResumesAsNoStudies() throws Exception {
         Path file = Files.writeString(temp.resolve("submission.csv"), "");
         try (SubmissionWriter resumed = SubmissionWriter.resume(file)) {

@@ -70,6 +70,16 @@ class StackGeometryTest {
         assertEquals(4, stacks.getFirst().sliceSpacing(), 1e-9);
         assertEquals(List.of("s/stack 1: 5 slice(s) share a position with their neighbour"),
                 warnings);
+
+        List<Slice> renumbered = new ArrayList<>();
+        for (Slice slice : slices) {
+            renumbered.add(new Slice(slice.file(), 1 + slice.instanceNumber() / 2,
+                    slice.geometry(), true));
+        }
+        List<String> repeated = new ArrayList<>();
+        StackSplitter.split("s", renumbered, repeated);
+        assertTrue(repeated.contains("s/stack 1: 4 slice(s) repeat another's InstanceNumber;"
+                + " given points naming those are refused"), repeated.toString());
         assertTrue(Double.isNaN(Stack.medianStep(new double[] {0, 0.001, -0.002})),
                 "no two positions apart: no step");
         assertEquals(3, Stack.medianStep(new double[] {0, -3, 0, 3, 0, 5}), 0);
