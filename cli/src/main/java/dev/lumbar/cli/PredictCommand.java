@@ -579,7 +579,8 @@ public final class PredictCommand implements Callable<Integer> {
             err.println("lumbar predict: warning: " + count(submission.incompleteStudies(),
                     "study", "studies") + " in " + submission.resumedFrom()
                     + (submission.incompleteStudies() == 1 ? " lacks some of its "
-                            : " lack some of their ") + Target.COUNT + " rows, or hold values"
+                            : " lack some of their ") + Target.COUNT + " rows, or "
+                    + (submission.incompleteStudies() == 1 ? "holds" : "hold") + " values"
                     + " not written by this program (a run stopped while writing, or an edited"
                     + " file); not kept, and graded again where they are in the input");
         }
