@@ -699,12 +699,14 @@ public final class PredictCommand implements Callable<Integer> {
         int elsewhereOtherWeights = 0;
         for (String id : submission.completedStudies()) {
             Path report = reportDir.resolve(id + ".json");
-            String problem = reportProblem(report, weights, settings, inputFiles);
-            if (problem == null && inInput.containsKey(id)) {
-                problem = studyChanged(report, id, inInput.get(id));
-            }
-            if (problem == null && inInput.containsKey(id)) {
-                problem = rowsDisagree(report, submission.rowsOf(id));
+            String problem;
+            try {
+                problem = Json.read(report) instanceof Map<?, ?> map
+                        ? reportProblem(map, weights, settings, inputFiles, id,
+                                inInput.get(id), submission)
+                        : "is not a graded study's report";
+            } catch (IOException | RuntimeException e) {
+                problem = unreadable(report, e);
             }
             if (!inInput.containsKey(id)) {
                 // not this run's to grade: its rows stay as they are, whatever made them
@@ -744,39 +746,46 @@ public final class PredictCommand implements Callable<Integer> {
      * be a graded study's report, made with exactly the {@code weights} now loaded, the
      * ensemble {@code settings} (manifest, priors and cards) now read, and the same
      * coordinates file and series CSV, or the same absence of one. A report that does not
-     * say which files it was graded with (an earlier version's) does not vouch either.
+     * say which files it was graded with (an earlier version's) does not vouch either. For a
+     * {@code study} in the input (null for one that is not), the report must also be its own,
+     * from its files as they are now, and give the probabilities of its rows in
+     * {@code submission}.
      */
-    private static String reportProblem(Path report, Set<String> weights, String settings,
-            PredictionReport.InputFiles files) {
-        try {
-            if (!(Json.read(report) instanceof Map<?, ?> map)
-                    || "failed".equals(map.get("status")) || !map.containsKey("study")) {
-                return "is not a graded study's report";
-            }
-            // rows graded by other weights or settings are not this batch's results
-            if (!weights.equals(reportedWeights(map))) {
-                return "says it was graded with other weights";
-            }
-            if (!(map.get("ensemble") instanceof Map<?, ?> ensemble
-                    && settings.equals(ensemble.get("settings_sha256")))) {
-                return "says it was graded with other ensemble settings (manifest, priors or"
-                        + " model cards)";
-            }
-            // LIMITATION: a coordinates file or series CSV is compared whole, so a file edited
-            // for one study has every study graded with it graded again, not that one alone.
-            if (!(map.get(PredictionReport.INPUT_FILES_KEY) instanceof Map<?, ?> given)
-                    || !given.containsKey(PredictionReport.COORDINATES_KEY)
-                    || !given.containsKey(PredictionReport.SERIES_CSV_KEY)) {
-                return "does not say which --coordinates and --series-csv files it was graded"
-                        + " with (a report of an earlier version)";
-            }
-            String coordinatesChange = fileChange("--coordinates", files.coordinatesSha256(),
-                    given.get(PredictionReport.COORDINATES_KEY));
-            return coordinatesChange != null ? coordinatesChange : fileChange("--series-csv",
-                    files.seriesCsvSha256(), given.get(PredictionReport.SERIES_CSV_KEY));
-        } catch (IOException | RuntimeException e) {
-            return unreadable(report, e);
+    private static String reportProblem(Map<?, ?> map, Set<String> weights, String settings,
+            PredictionReport.InputFiles files, String id, Study study,
+            SubmissionWriter submission) throws IOException {
+        if ("failed".equals(map.get("status")) || !map.containsKey("study")) {
+            return "is not a graded study's report";
         }
+        // rows graded by other weights or settings are not this batch's results
+        if (!weights.equals(reportedWeights(map))) {
+            return "says it was graded with other weights";
+        }
+        if (!(map.get("ensemble") instanceof Map<?, ?> ensemble
+                && settings.equals(ensemble.get("settings_sha256")))) {
+            return "says it was graded with other ensemble settings (manifest, priors or"
+                    + " model cards)";
+        }
+        // LIMITATION: a coordinates file or series CSV is compared whole, so a file edited
+        // for one study has every study graded with it graded again, not that one alone.
+        if (!(map.get(PredictionReport.INPUT_FILES_KEY) instanceof Map<?, ?> given)
+                || !given.containsKey(PredictionReport.COORDINATES_KEY)
+                || !given.containsKey(PredictionReport.SERIES_CSV_KEY)) {
+            return "does not say which --coordinates and --series-csv files it was graded"
+                    + " with (a report of an earlier version)";
+        }
+        String change = fileChange("--coordinates", files.coordinatesSha256(),
+                given.get(PredictionReport.COORDINATES_KEY));
+        if (change == null) {
+            change = fileChange("--series-csv", files.seriesCsvSha256(),
+                    given.get(PredictionReport.SERIES_CSV_KEY));
+        }
+        if (change != null || study == null) {
+            // a study not in the input is not this run's to check further
+            return change;
+        }
+        String changed = studyChanged(map, id, study);
+        return changed != null ? changed : rowsDisagree(map, submission.rowsOf(id));
     }
 
     /** Why a report could not be read, in words, for the line that says it is graded again. */
@@ -795,27 +804,21 @@ public final class PredictCommand implements Callable<Integer> {
      * folder and size) those it was graded from. A series added to a study graded without
      * it, or a study folder whose contents were replaced, is graded again.
      */
-    private static String studyChanged(Path report, String id, Study study) {
-        try {
-            if (!(Json.read(report) instanceof Map<?, ?> map)) {
-                return "is not a graded study's report";
-            }
-            Object named = map.get("study");
-            if (!id.equals(named) && !"study".equals(named)) {
-                // "study" stands for a folder name the report withholds (a UID)
-                return "is another study's report";
-            }
-            if (!(map.get(PredictionReport.INPUT_FILES_KEY) instanceof Map<?, ?> given)
-                    || !(given.get(PredictionReport.STUDY_FILES_KEY) instanceof String then)) {
-                return "does not say which of the study's files it was graded from (a report"
-                        + " of an earlier version)";
-            }
-            return then.equals(PredictionReport.studyFilesSha256(study)) ? null
-                    : "was graded from other files than the study folder now holds (a series"
-                            + " added, removed or replaced)";
-        } catch (IOException | RuntimeException e) {
-            return unreadable(report, e);
+    private static String studyChanged(Map<?, ?> map, String id, Study study)
+            throws IOException {
+        Object named = map.get("study");
+        if (!id.equals(named) && !"study".equals(named)) {
+            // "study" stands for a folder name the report withholds (a UID)
+            return "is another study's report";
         }
+        if (!(map.get(PredictionReport.INPUT_FILES_KEY) instanceof Map<?, ?> given)
+                || !(given.get(PredictionReport.STUDY_FILES_KEY) instanceof String then)) {
+            return "does not say which of the study's files it was graded from (a report"
+                    + " of an earlier version)";
+        }
+        return then.equals(PredictionReport.studyFilesSha256(study)) ? null
+                : "was graded from other files than the study folder now holds (a series"
+                        + " added, removed or replaced)";
     }
 
     /**
@@ -825,33 +828,28 @@ public final class PredictCommand implements Callable<Integer> {
      * they (a run stopped between the two), rows a torn later copy of the study mixed into,
      * or rows edited by hand all disagree, and the study is graded again.
      */
-    private static String rowsDisagree(Path report, Map<String, double[]> rows) {
+    private static String rowsDisagree(Map<?, ?> map, Map<String, double[]> rows) {
         int differing = 0;
-        try {
-            if (!(Json.read(report) instanceof Map<?, ?> map)
-                    || !(map.get("targets") instanceof List<?> targets)
-                    || targets.size() != rows.size()) {
+        if (!(map.get("targets") instanceof List<?> targets)
+                || targets.size() != rows.size()) {
+            return "does not list the study's targets as its rows do";
+        }
+        for (Object target : targets) {
+            if (!(target instanceof Map<?, ?> t)
+                    || !(t.get("row_id_suffix") instanceof String suffix)
+                    || !(t.get("probabilities") instanceof Map<?, ?> p)
+                    || !rows.containsKey(suffix)) {
                 return "does not list the study's targets as its rows do";
             }
-            for (Object target : targets) {
-                if (!(target instanceof Map<?, ?> t)
-                        || !(t.get("row_id_suffix") instanceof String suffix)
-                        || !(t.get("probabilities") instanceof Map<?, ?> p)
-                        || !rows.containsKey(suffix)) {
-                    return "does not list the study's targets as its rows do";
-                }
-                double[] row = rows.get(suffix);
-                Object[] given = {p.get("normal_mild"), p.get("moderate"), p.get("severe")};
-                for (int i = 0; i < given.length; i++) {
-                    if (!(given[i] instanceof Number n) || row.length != given.length
-                            || Double.compare(n.doubleValue(), row[i]) != 0) {
-                        differing++;
-                        break;
-                    }
+            double[] row = rows.get(suffix);
+            Object[] given = {p.get("normal_mild"), p.get("moderate"), p.get("severe")};
+            for (int i = 0; i < given.length; i++) {
+                if (!(given[i] instanceof Number n) || row.length != given.length
+                        || Double.compare(n.doubleValue(), row[i]) != 0) {
+                    differing++;
+                    break;
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            return unreadable(report, e);
         }
         return differing == 0 ? null : "gives other probabilities than " + differing + " of"
                 + " its rows (the run stopped between writing the two, or the rows were edited)";
