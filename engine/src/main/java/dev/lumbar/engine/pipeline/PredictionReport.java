@@ -88,6 +88,8 @@ public final class PredictionReport {
     public static final String STUDY_FILES_KEY = "study_files_sha256";
 
     /** {@link #STUDY_FILES_KEY} of {@code study} as it is on disk now. */
+    // LIMITATION: by path and size, not content: a file replaced under its name by another
+    // of the same size is not noticed.
     public static String studyFilesSha256(Study study) throws IOException {
         List<String> lines = new ArrayList<>();
         for (Series series : study.series()) {
