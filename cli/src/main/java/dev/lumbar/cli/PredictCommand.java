@@ -730,8 +730,10 @@ public final class PredictCommand implements Callable<Integer> {
         if (elsewhere > 0) {
             err.println("lumbar predict: warning: " + count(elsewhere, "study", "studies") + " in "
                     + submission.resumedFrom() + (elsewhere == 1 ? " is" : " are") + " not in the"
-                    + " input; their rows are kept as they are" + (elsewhereOtherWeights == 0 ? ""
-                            : " (" + elsewhereOtherWeights + " of them with no report in "
+                    + " input; " + (elsewhere == 1 ? "its" : "their") + " rows are kept as they"
+                    + " are" + (elsewhereOtherWeights == 0 ? ""
+                            : " (" + (elsewhere == 1 ? "it has" : elsewhereOtherWeights
+                                    + " of them have") + " no report in "
                                     + reportDir + " from these weights, settings,"
                                     + " coordinates and series CSV)"));
         }
@@ -817,8 +819,8 @@ public final class PredictCommand implements Callable<Integer> {
                     + " of an earlier version)";
         }
         return then.equals(PredictionReport.studyFilesSha256(study)) ? null
-                : "was graded from other files than the study folder now holds (a series"
-                        + " added, removed or replaced)";
+                : "was graded from other files than the study folder now holds (files"
+                        + " added, removed, renamed or resized)";
     }
 
     /**

@@ -149,7 +149,7 @@ class PredictKeepsOutputsTest {
                 "--resume");
         assertEquals(0, elsewhere.exit(), elsewhere.err());
         assertTrue(elsewhere.err().contains("1 study in " + out.toAbsolutePath() + " is not in"
-                + " the input; their rows are kept as they are (1 of them with no report in "
+                + " the input; its rows are kept as they are (it has no report in "
                 + reports + " from these weights, settings, coordinates and series CSV)"),
                 elsewhere.err());
         List<String> rows = Files.readAllLines(out);
@@ -342,7 +342,8 @@ class PredictKeepsOutputsTest {
         CommandRun again = predict(input, model, out, reports, "--resume");
         assertEquals(0, again.exit(), again.err());
         assertTrue(again.err().contains("was graded from other files than the study folder now"
-                + " holds (a series added, removed or replaced); graded again"), again.err());
+                + " holds (files added, removed, renamed or resized); graded again"),
+                again.err());
 
         Path report = reports.resolve("1001.json");
         Files.writeString(report, Files.readString(report).replaceFirst(
@@ -354,6 +355,31 @@ class PredictKeepsOutputsTest {
 
         CommandRun kept = predict(input, model, out, reports, "--resume");
         assertTrue(kept.out().contains("already in"), kept.out());
+    }
+
+    /**
+     * A study's files are compared as the same files however --input is spelt: a pile of
+     * loose files (whose study folder the scan finds absolute) given relative, then absolute.
+     */
+    @Test
+    void resumingFromAnotherSpellingOfTheInputKeepsAnUnchangedStudy() throws IOException {
+        Path pile = work.resolve("pile");
+        Files.createDirectories(pile);
+        try (Stream<Path> files = Files.walk(phantoms.resolve("1001"))) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".dcm")).toList()) {
+                Files.copy(f, pile.resolve(f.getParent().getFileName() + "_" + f.getFileName()));
+            }
+        }
+        Path relative = Path.of("").toAbsolutePath().relativize(pile.toAbsolutePath());
+        Path out = work.resolve("sp/s.csv");
+        Path reports = work.resolve("sp/reports");
+        Path model = DEMO.resolve("demo.ensemble.json");
+        CommandRun first = predict(relative, model, out, reports);
+        assertEquals(0, first.exit(), first.err());
+
+        CommandRun again = predict(pile.toAbsolutePath(), model, out, reports, "--resume");
+        assertEquals(0, again.exit(), again.err());
+        assertTrue(again.out().contains("already in"), again.out() + again.err());
     }
 
     /** A report path taken by a folder is named, with the reason, not as an IOException. */

@@ -91,13 +91,15 @@ public final class PredictionReport {
     // LIMITATION: by path and size, not content: a file replaced under its name by another
     // of the same size is not noticed.
     public static String studyFilesSha256(Study study) throws IOException {
+        // both absolute: a study's folder is found absolute where its files may be given
+        // relative (a folder of loose files), and --input may be spelt either way each run
+        Path folder = study.directory().toAbsolutePath().normalize();
         List<String> lines = new ArrayList<>();
         for (Series series : study.series()) {
             for (dev.lumbar.engine.study.Stack stack : series.stacks()) {
                 for (Slice slice : stack.slices()) {
-                    Path file = slice.file();
-                    Path shown = file.startsWith(study.directory())
-                            ? study.directory().relativize(file) : file;
+                    Path file = slice.file().toAbsolutePath().normalize();
+                    Path shown = file.startsWith(folder) ? folder.relativize(file) : file;
                     lines.add(shown + "\t" + Files.size(file));
                 }
             }
