@@ -755,7 +755,7 @@ public final class PredictCommand implements Callable<Integer> {
      */
     private static String reportProblem(Map<?, ?> map, Set<String> weights, String settings,
             PredictionReport.InputFiles files, String id, Study study,
-            SubmissionWriter submission) throws IOException {
+            SubmissionWriter submission) {
         if ("failed".equals(map.get("status")) || !map.containsKey("study")) {
             return "is not a graded study's report";
         }
@@ -806,8 +806,7 @@ public final class PredictCommand implements Callable<Integer> {
      * folder and size) those it was graded from. A series added to a study graded without
      * it, or a study folder whose contents were replaced, is graded again.
      */
-    private static String studyChanged(Map<?, ?> map, String id, Study study)
-            throws IOException {
+    private static String studyChanged(Map<?, ?> map, String id, Study study) {
         Object named = map.get("study");
         if (!id.equals(named) && !"study".equals(named)) {
             // "study" stands for a folder name the report withholds (a UID)

@@ -87,10 +87,22 @@ public final class PredictionReport {
      */
     public static final String STUDY_FILES_KEY = "study_files_sha256";
 
+    /**
+     * A file's size, or -1 where it cannot be told (gone since the scan): reading the study
+     * then meets the file and says what is wrong with it, as it would without this list.
+     */
+    private static long sizeOrNone(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     /** {@link #STUDY_FILES_KEY} of {@code study} as it is on disk now. */
     // LIMITATION: by path and size, not content: a file replaced under its name by another
     // of the same size is not noticed.
-    public static String studyFilesSha256(Study study) throws IOException {
+    public static String studyFilesSha256(Study study) {
         // both absolute: a study's folder is found absolute where its files may be given
         // relative (a folder of loose files), and --input may be spelt either way each run
         Path folder = study.directory().toAbsolutePath().normalize();
@@ -100,7 +112,7 @@ public final class PredictionReport {
                 for (Slice slice : stack.slices()) {
                     Path file = slice.file().toAbsolutePath().normalize();
                     Path shown = file.startsWith(folder) ? folder.relativize(file) : file;
-                    lines.add(shown + "\t" + Files.size(file));
+                    lines.add(shown + "\t" + sizeOrNone(file));
                 }
             }
         }
