@@ -2,6 +2,7 @@ package dev.lumbar.engine.io;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * One line of the comma-separated files Kaggle ships and the engine reads (series
@@ -12,6 +13,18 @@ import java.util.List;
 public final class Csv {
 
     private Csv() {
+    }
+
+    /** A decimal number as CSV readers elsewhere take it: sign, digits, point, exponent. */
+    private static final Pattern DECIMAL = Pattern.compile(
+            "[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+)?");
+
+    /**
+     * Whether a cell is a number as CSV readers elsewhere (pandas, spreadsheets) read one:
+     * not Java's other spellings ({@code 0x1p-1}, {@code 0.5d}), which they refuse.
+     */
+    public static boolean isDecimal(String cell) {
+        return DECIMAL.matcher(cell).matches();
     }
 
     /** {@code line} without a leading UTF-8 byte-order mark, which spreadsheet exports add. */

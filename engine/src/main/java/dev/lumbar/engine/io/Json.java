@@ -3,9 +3,7 @@ package dev.lumbar.engine.io;
 import dev.lumbar.engine.LimitExceededException;
 import dev.lumbar.engine.Limits;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,11 +66,7 @@ public final class Json {
         byte[] bytes = Files.readAllBytes(file);
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
+            text = TextFiles.utf8(bytes);
         } catch (CharacterCodingException e) {
             throw new JsonException(file + ": not valid UTF-8 text");
         }

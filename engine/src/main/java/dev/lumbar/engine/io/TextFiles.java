@@ -53,10 +53,14 @@ public final class TextFiles {
      * bytes that are not UTF-8 are a {@link CharacterCodingException}.
      */
     public static List<String> lines(byte[] bytes) throws CharacterCodingException {
-        String text = StandardCharsets.UTF_8.newDecoder()
+        return utf8(bytes).lines().toList();
+    }
+
+    /** {@code bytes} as UTF-8 text; bytes that are not UTF-8 are refused, not replaced. */
+    public static String utf8(byte[] bytes) throws CharacterCodingException {
+        return StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT)
                 .decode(ByteBuffer.wrap(bytes)).toString();
-        return text.lines().toList();
     }
 }

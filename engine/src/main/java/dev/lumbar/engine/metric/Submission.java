@@ -1,5 +1,6 @@
 package dev.lumbar.engine.metric;
 
+import dev.lumbar.engine.io.Csv;
 import dev.lumbar.engine.spine.Severity;
 import dev.lumbar.engine.spine.Target;
 import java.io.IOException;
@@ -8,7 +9,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * Submitted probabilities, read from a Kaggle submission CSV
@@ -50,7 +50,7 @@ public final class Submission {
                 double value;
                 try {
                     // Java's own forms (0x1p-1, 0.5d) are refused: the host's reader refuses them
-                    if (!DECIMAL.matcher(cell.strip()).matches()) {
+                    if (!Csv.isDecimal(cell.strip())) {
                         throw new NumberFormatException();
                     }
                     value = Double.parseDouble(cell);
@@ -71,10 +71,6 @@ public final class Submission {
         });
         return new Submission(rows);
     }
-
-    /** A decimal number as CSV readers elsewhere take it: sign, digits, point, exponent. */
-    private static final Pattern DECIMAL = Pattern.compile(
-            "[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+)?");
 
     private static void locateColumns(Path file, List<String> header, int[] column) {
         String[] wanted = {"row_id", "normal_mild", "moderate", "severe"};

@@ -151,7 +151,7 @@ public final class GivenCoordinates {
         if (unsigned.equals("inf") || unsigned.equals("infinity")) {
             return text.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
         }
-        if (!DECIMAL.matcher(text).matches()) {
+        if (!Csv.isDecimal(text)) {
             throw new NumberFormatException("not a decimal number");
         }
         return Double.parseDouble(text);
@@ -170,9 +170,6 @@ public final class GivenCoordinates {
     }
 
     private static final Pattern INTEGER = Pattern.compile("[-+]?[0-9]+");
-
-    private static final Pattern DECIMAL = Pattern.compile(
-            "[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(e[-+]?[0-9]+)?");
 
     /** The points given for the study in folder {@code studyFolder} ({@code Study.folder()}). */
     public List<Point> forStudy(String studyFolder) {

@@ -29,12 +29,7 @@ public record ModelFingerprint(String name, String weightsFile, String sha256) {
      * own hashes do not tell (a temperature, a bag's size).
      */
     public static String sha256(List<Path> files) throws IOException {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("this Java runtime lacks SHA-256", e);
-        }
+        MessageDigest digest = newSha256();
         byte[] buffer = new byte[1 << 20];
         for (Path file : files) {
             try (InputStream in = Files.newInputStream(file)) {
@@ -49,9 +44,12 @@ public record ModelFingerprint(String name, String weightsFile, String sha256) {
 
     /** The SHA-256 of {@code content}, in lower-case hex: that of a file holding it. */
     public static String sha256(byte[] content) {
+        return HexFormat.of().formatHex(newSha256().digest(content));
+    }
+
+    private static MessageDigest newSha256() {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(content));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("this Java runtime lacks SHA-256", e);
         }
