@@ -659,11 +659,50 @@ final class Convolutions {
      */
     private static void channelBlockRows(Geometry g, float[] block, float[] tapWeights,
             int w0, float[] biases, int c0, int paddedW, float[] sums) {
+        if (g.outW <= ROW_PIXELS / 2) {
+            // rows of 4×4 planes: a segment of 8 would sum as many pixels again past the row
+            for (int oy = 0; oy < g.outH; oy++) {
+                shortRow(g, block, tapWeights, w0, biases, c0, paddedW, sums, oy);
+            }
+            return;
+        }
         for (int oy = 0; oy < g.outH; oy++) {
             for (int ox0 = 0; ox0 < g.outW; ox0 += ROW_PIXELS) {
                 rowSegment(g, block, tapWeights, w0, biases, c0, paddedW, sums, oy, ox0);
             }
         }
+    }
+
+    /**
+     * {@link #rowSegment} for a row of at most {@code ROW_PIXELS / 2} output pixels: half the
+     * segment, the same operations per output. Pixels past the row's end are summed into
+     * slack as there.
+     */
+    private static void shortRow(Geometry g, float[] block, float[] tapWeights, int w0,
+            float[] biases, int c0, int paddedW, float[] sums, int oy) {
+        Conv2dSpec s = g.spec;
+        FloatVector bias = FloatVector.fromArray(S, biases, c0);
+        FloatVector a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+        for (int ky = 0; ky < g.kh; ky++) {
+            int iy = oy + ky * s.dilationH() - s.padTop();
+            if (iy < 0 || iy >= g.h) {
+                continue;
+            }
+            int row = (oy + ky * s.dilationH()) * paddedW * L;
+            for (int kx = 0; kx < g.kw; kx++) {
+                int at = row + kx * s.dilationW() * L;
+                FloatVector w = FloatVector.fromArray(S, tapWeights, w0 + (ky * g.kw + kx) * L);
+                a0 = FloatVector.fromArray(S, block, at).fma(w, a0);
+                a1 = FloatVector.fromArray(S, block, at + L).fma(w, a1);
+                a2 = FloatVector.fromArray(S, block, at + 2 * L).fma(w, a2);
+                a3 = FloatVector.fromArray(S, block, at + 3 * L).fma(w, a3);
+            }
+        }
+        int out = oy * g.outW * L;
+        a0.intoArray(sums, out);
+        a1.intoArray(sums, out + L);
+        a2.intoArray(sums, out + 2 * L);
+        a3.intoArray(sums, out + 3 * L);
     }
 
     /** Output pixels [ox0, ox0 + ROW_PIXELS) of row oy, for {@link #channelBlockRows}. */
