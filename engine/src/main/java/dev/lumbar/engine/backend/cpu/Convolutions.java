@@ -167,7 +167,7 @@ final class Convolutions {
      */
     static boolean fromPaddedCopy(Geometry g, PixelProducts.Window window) {
         return g.spec.strideH() == 1 && g.spec.strideW() == 1 && g.o <= PADDED_MAX_OUTPUTS
-                && PixelProducts.paddedShare(window) <= PADDED_MAX_SHARE;
+                && PixelProducts.paddedShare(g.c, window) <= PADDED_MAX_SHARE;
     }
 
     /**

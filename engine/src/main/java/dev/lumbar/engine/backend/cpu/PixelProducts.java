@@ -88,12 +88,12 @@ final class PixelProducts {
     private final ThreadLocal<float[]> secondWeights =
             ThreadLocal.withInitial(() -> new float[0]);
     /**
-     * Padded copies up to this size are kept per calling thread for its next calls (a batch
-     * of 25 EfficientNetV2-S inputs at 128 × 128 needs 10 MiB); larger ones are allocated for
-     * the call and freed after it.
+     * A band of {@link #convolvePadded} copies at most this many floats of padded input
+     * where one output row allows it: 64 Ki floats, 256 KiB, within a core's L2 with the
+     * band's input and output passing through.
      */
-    private static final long KEPT_PADDED_BYTES = 32L << 20;
-    /** The calling thread's zero-padded copy of a convolution's input. */
+    private static final long BAND_FLOATS = 64 * 1024;
+    /** Each worker's zero-padded copy of a band of a convolution's input. */
     private final ThreadLocal<MemorySegment> paddedInput =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
@@ -211,64 +211,112 @@ final class PixelProducts {
      * output pixel: a strip of NR outputs at consecutive positions of the padded rows reads
      * each tap as two plain vectors of the copy. Strips either start at each output row or
      * run on across the padded rows' last {@code kw − 1} positions, which are computed and
-     * dropped (see {@link PaddedStrips}). The sums are those of {@link #convolve}, term for
-     * term in the same order, so the two give the same bits.
+     * dropped (see {@link PaddedStrips}); the copy is made a band of output rows at a time
+     * ({@link #band}). The sums are those of {@link #convolve}, term for term in the same
+     * order, so the two give the same bits.
      */
     void convolvePadded(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
             Object constant, MemorySegment bias, Activation act, MemorySegment y,
             MemorySegment residual) {
+        // Band by band: each task copies the padded input of a band of output rows (with the
+        // kh − 1 rows below it) into its worker's buffer and runs every product of that band
+        // while the copy, and the band of input that a residual block adds back, are in the
+        // core's cache. A copy of the whole batch first (10 MiB for 25 EfficientNetV2-S
+        // inputs at 128 × 128) had left the caches by the time the products read it.
         int k = in.c * win.kh * win.kw;
         float[] weights = packed(weight, constant, o, k);
-        PaddedStrips layout = PaddedStrips.of(win);
-        long padded = (long) (win.outH + win.kh - 1) * layout.pitch;
-        long image = in.c * padded;
-        // a strip past the last output of an image reads up to NR − 1 floats past its copy
-        long bytes = (in.n * image + NR) * Float.BYTES;
-        Arena once = bytes <= KEPT_PADDED_BYTES ? null : Arena.ofShared();
-        try {
-            MemorySegment copy = once == null ? keptPaddedBuffer(bytes)
-                    : once.allocate(bytes, 64);
-            paddedCopy(in, win, x, layout.pitch, padded, copy);
-            paddedProducts(in, win, o, weights, layout, padded, copy, bias, act, y, residual);
-        } finally {
-            if (once != null) {
-                once.close();
-            }
-        }
-    }
-
-    /** The products of {@link #convolvePadded} over the padded copy {@code copy}. */
-    private void paddedProducts(Images in, Window win, int o, float[] weights,
-            PaddedStrips layout, long padded, MemorySegment copy, MemorySegment bias,
-            Activation act, MemorySegment y, MemorySegment residual) {
-        int k = in.c * win.kh * win.kw;
-        long image = in.c * padded;
+        int pitch = win.outW + win.kw - 1;
+        Window band = band(in.c, win);
+        int bandRows = band.outH;
+        int bands = (win.outH + bandRows - 1) / bandRows;
+        PaddedStrips layout = PaddedStrips.of(band);
+        long padded = (long) (bandRows + win.kh - 1) * pitch;
         long[] offsets = new long[k];
         for (int c = 0, t = 0; c < in.c; c++) {
             for (int ky = 0; ky < win.kh; ky++) {
                 for (int kx = 0; kx < win.kw; kx++, t++) {
-                    offsets[t] = (c * padded + (long) ky * layout.pitch + kx) * Float.BYTES;
+                    offsets[t] = (c * padded + (long) ky * pitch + kx) * Float.BYTES;
                 }
             }
         }
-        long strips = (long) in.n * layout.perImage;
-        int width = blockWidth(strips * NR, k) / NR;
-        long blocks = (strips + width - 1) / width;
-        workers.forEach(Math.toIntExact(blocks), block -> {
+        // a strip past a band's last output reads up to NR − 1 floats past the band's copy
+        long bytes = (in.c * padded + NR) * Float.BYTES;
+        workers.forEach(in.n * bands, task -> {
+            int n = task / bands;
+            int r0 = task % bands * bandRows;
+            int rows = Math.min(bandRows, win.outH - r0);
+            MemorySegment copy = paddedBand(bytes);
             MemorySegment tile = buffers.get().tile;
-            long s0 = (long) block * width;
-            long s1 = Math.min(strips, s0 + width);
+            copyBand(in, win, x, n, r0, rows, pitch, padded, copy);
             for (int o0 = 0; o0 < o; o0 += MR) {
-                for (long s = s0; s < s1; s++) {
-                    long n = s / layout.perImage;
-                    long q0 = layout.start(s - n * layout.perImage);
-                    paddedKernel(k, weights, o0 * k, copy, (n * image + q0) * Float.BYTES,
-                            offsets, tile);
-                    storePaddedRows(tile, o0, Math.min(MR, o - o0), y, o, win, layout, n,
-                            q0, bias, act, residual);
+                for (int s = 0; s < layout.perImage; s++) {
+                    long q0 = layout.start(s);
+                    if (q0 / pitch >= rows) {
+                        // the last band of an image may be shorter than the others
+                        break;
+                    }
+                    paddedKernel(k, weights, o0 * k, copy, q0 * Float.BYTES, offsets, tile);
+                    storePaddedRows(tile, o0, Math.min(MR, o - o0), y, o, win, pitch,
+                            layout.perRow, n, r0, rows, q0, bias, act, residual);
                 }
             }
         });
+    }
+
+    /**
+     * The window of one band of {@link #convolvePadded} over {@code channels} input
+     * channels: as many output rows as keep a band's padded copy within
+     * {@link #BAND_FLOATS}, at least one, then spread evenly over the bands the image needs,
+     * so that no band is a sliver (the last may be shorter).
+     */
+    static Window band(int channels, Window win) {
+        // (no input channels, or no output rows: one band, which copies or computes nothing)
+        long perRow = Math.max(1, (long) channels * (win.outW + win.kw - 1));
+        long most = Math.max(1, Math.min(win.outH, BAND_FLOATS / perRow - (win.kh - 1)));
+        long bands = Math.max(1, (win.outH + most - 1) / most);
+        int rows = (int) Math.max(1, (win.outH + bands - 1) / bands);
+        return new Window(win.h, win.w, win.kh, win.kw, win.strideH, win.strideW, win.padTop,
+                win.padLeft, rows, win.outW);
+    }
+
+    /**
+     * The calling worker's buffer for a band's padded copy, grown to at least {@code bytes}
+     * and kept for its next bands.
+     */
+    private MemorySegment paddedBand(long bytes) {
+        MemorySegment buffer = paddedInput.get();
+        if (buffer.byteSize() < bytes) {
+            buffer = Arena.ofAuto().allocate(bytes, 64);
+            paddedInput.set(buffer);
+        }
+        return buffer;
+    }
+
+    /**
+     * The input rows that output rows [r0, r0 + rows) of image n read, copied into
+     * {@code to} as one plane of {@code padded} floats per channel, rows {@code pitch} wide,
+     * with the padding's zeros around them: row j of a plane is padded row r0 + j.
+     */
+    private static void copyBand(Images in, Window win, MemorySegment x, int n, int r0,
+            int rows, int pitch, long padded, MemorySegment to) {
+        long rowBytes = (long) pitch * Float.BYTES;
+        long left = (long) win.padLeft * Float.BYTES;
+        long inRow = (long) win.w * Float.BYTES;
+        for (int c = 0; c < in.c; c++) {
+            long from = ((long) n * in.c + c) * in.plane * Float.BYTES;
+            long base = c * padded * Float.BYTES;
+            for (int j = 0; j < rows + win.kh - 1; j++) {
+                long row = base + j * rowBytes;
+                int iy = r0 + j - win.padTop;
+                if (iy < 0 || iy >= win.h) {
+                    to.asSlice(row, rowBytes).fill((byte) 0);
+                    continue;
+                }
+                to.asSlice(row, left).fill((byte) 0);
+                MemorySegment.copy(x, from + iy * inRow, to, row + left, inRow);
+                to.asSlice(row + left + inRow, rowBytes - left - inRow).fill((byte) 0);
+            }
+        }
     }
 
     /**
@@ -303,50 +351,8 @@ final class PixelProducts {
     }
 
     /** The share of a {@link #convolvePadded} product's work spent on outputs it drops. */
-    static double paddedShare(Window win) {
-        return PaddedStrips.of(win).share;
-    }
-
-    /**
-     * The calling thread's buffer for padded copies, grown to at least {@code bytes} (at most
-     * {@link #KEPT_PADDED_BYTES}) and kept for its next calls.
-     */
-    private MemorySegment keptPaddedBuffer(long bytes) {
-        MemorySegment buffer = paddedInput.get();
-        if (buffer.byteSize() < bytes) {
-            buffer = Arena.ofAuto().allocate(bytes, 64);
-            paddedInput.set(buffer);
-        }
-        return buffer;
-    }
-
-    /**
-     * x ([N, C, h, w]) copied into {@code to}, each plane as {@code padded} floats: rows
-     * {@code pitch} wide, the input placed after {@code padTop} zero rows and {@code padLeft}
-     * zero columns, zeros around it. The floats after the last plane are left as they are.
-     */
-    private void paddedCopy(Images in, Window win, MemorySegment x, int pitch, long padded,
-            MemorySegment to) {
-        int planes = in.n * in.c;
-        int rows = win.outH + win.kh - 1;
-        workers.forEach(planes, plane -> {
-            long from = plane * in.plane * Float.BYTES;
-            long base = plane * padded * Float.BYTES;
-            long rowBytes = (long) pitch * Float.BYTES;
-            for (int r = 0; r < rows; r++) {
-                long row = base + r * rowBytes;
-                int iy = r - win.padTop;
-                if (iy < 0 || iy >= win.h) {
-                    to.asSlice(row, rowBytes).fill((byte) 0);
-                    continue;
-                }
-                long left = (long) win.padLeft * Float.BYTES;
-                long inRow = (long) win.w * Float.BYTES;
-                to.asSlice(row, left).fill((byte) 0);
-                MemorySegment.copy(x, from + iy * inRow, to, row + left, inRow);
-                to.asSlice(row + left + inRow, rowBytes - left - inRow).fill((byte) 0);
-            }
-        });
+    static double paddedShare(int channels, Window win) {
+        return PaddedStrips.of(band(channels, win)).share;
     }
 
     /**
@@ -425,25 +431,27 @@ final class PixelProducts {
     }
 
     /**
-     * Rows [o0, o0 + rows) of a {@link #convolvePadded} tile, the strip at padded position
-     * q0 of image n, to NCHW y as {@code act(tile + bias) + residual}: each padded row's
-     * first outW positions go to that output row, the rest are dropped. Every output is
-     * stored by one strip only: a strip by row that runs past its padded row also computes
-     * the next row's first outputs, but stores none of them. Those belong to the next row's
-     * first strip, which may be running on another worker and, on its way within one row,
-     * writes the activated sums to y and then reads them back to add the residual: a second
-     * store landing in between would have the residual added twice.
+     * Rows [o0, o0 + rows) of a {@link #convolvePadded} tile, the strip at position q0 of
+     * the padded band that starts at output row r0 of image n (band rows {@code pitch}
+     * wide, {@code perRow} strips to a row or, 0, strips across the rows), to NCHW y as
+     * {@code act(tile + bias) + residual}: each padded row's first outW positions go to that
+     * output row, the rest, and rows past the band's {@code bandRows}, are dropped. Every
+     * output is stored by one strip only: a strip by row that runs past its padded row also
+     * computes the next row's first outputs, but stores none of them. Those belong to the
+     * next row's first strip, which may be running on another worker (in the next band) and,
+     * on its way within one row, writes the activated sums to y and then reads them back to
+     * add the residual: a second store landing in between would have the residual added
+     * twice.
      */
     private static void storePaddedRows(MemorySegment tile, int o0, int rows, MemorySegment y,
-            int o, Window win, PaddedStrips layout, long n, long q0, MemorySegment bias,
-            Activation act, MemorySegment residual) {
-        int pitch = layout.pitch;
+            int o, Window win, int pitch, int perRow, long n, int r0, int bandRows, long q0,
+            MemorySegment bias, Activation act, MemorySegment residual) {
         long firstRow = q0 / pitch;
         int firstColumn = (int) (q0 - firstRow * pitch);
         if (firstColumn + NR <= win.outW) {
             // the strip lies within one output row: each row goes to y as it is activated
             long stride = (long) win.outPlane() * Float.BYTES;
-            long at = (((n * o + o0) * win.outH + firstRow) * win.outW + firstColumn)
+            long at = (((n * o + o0) * win.outH + r0 + firstRow) * win.outW + firstColumn)
                     * Float.BYTES;
             Pointwise.tileBiasActivate(tile, 0, y, at, stride, rows, bias, o0, act);
             if (residual != null) {
@@ -458,21 +466,21 @@ final class PixelProducts {
         Pointwise.tileBiasActivate(tile, 0, tile, 0, (long) NR * Float.BYTES, rows, bias, o0,
                 act);
         // the strip's own positions: all NR across rows, its padded row's rest by row
-        int owned = layout.perRow == 0 ? NR : Math.min(NR, pitch - firstColumn);
+        int owned = perRow == 0 ? NR : Math.min(NR, pitch - firstColumn);
         int done = 0;
         while (done < owned) {
             long q = q0 + done;
             long oy = q / pitch;
             int ox = (int) (q - oy * pitch);
-            if (oy >= win.outH) {
+            if (oy >= bandRows) {
                 return;
             }
             int run = Math.min(owned - done, win.outW - ox);
             if (run > 0) {
                 for (int r = 0; r < rows; r++) {
                     storeRun(tile, ((long) r * NR + done) * Float.BYTES, y,
-                            (((n * o + o0 + r) * win.outH + oy) * win.outW + ox) * Float.BYTES,
-                            run, residual);
+                            (((n * o + o0 + r) * win.outH + r0 + oy) * win.outW + ox)
+                                    * Float.BYTES, run, residual);
                 }
             }
             done += Math.min(owned - done, pitch - ox);

@@ -94,16 +94,38 @@ class PaddedConvolutionTest {
     }
 
     @Test
-    void copiesTooLargeToKeepGiveTheSameBits() {
-        // 4 × 8 × 514 × 514 floats, past the 32 MiB a thread keeps: allocated for the call
+    void imagesCutIntoBandsGiveTheSameBits() {
+        // 8 channels of 514-float padded rows: bands of 13 output rows, the last of 5
+        int[] tall = {1, 8, 512, 512, 4, 3, 3, 1, 1, 1, 1};
+        PixelProducts.Window tallBand = PixelProducts.band(8, window(tall));
+        assertEquals(13, tallBand.outH());
+        assertEquals(5, 512 - 39 * 13);
+        // 600 channels 14 wide: bands of 4 rows (the last of 2), strips across their rows,
+        // the last strip of a band past its last row
+        int[] across = {2, 600, 14, 14, 7, 3, 3, 1, 1, 1, 1};
+        PixelProducts.Window acrossBand = PixelProducts.band(600, window(across));
+        assertEquals(4, acrossBand.outH());
+        assertEquals(0, PixelProducts.PaddedStrips.of(acrossBand).perRow());
+        // one output row's copy alone past the limit: bands of one row
+        int[] wide = {1, 200, 3, 400, 5, 3, 3, 1, 1, 1, 1};
+        assertEquals(1, PixelProducts.band(200, window(wide)).outH());
         SplittableRandom random = new SplittableRandom(19);
-        try (WorkerPool workers = new WorkerPool(2)) {
-            PixelProducts products = new PixelProducts(workers);
-            check(products, new int[] {4, 8, 512, 512, 4, 3, 3, 1, 1, 1, 1}, random,
-                    Activation.SILU, true, true, false);
-            // and a small one after it, from the kept buffer
-            check(products, CASES[0], random, Activation.SILU, true, true, true);
+        for (int threads : new int[] {1, 3}) {
+            try (WorkerPool workers = new WorkerPool(threads)) {
+                PixelProducts products = new PixelProducts(workers);
+                for (int[] t : new int[][] {tall, across, wide}) {
+                    check(products, t, random, Activation.SILU, true, true, false);
+                }
+                // and a small one after them, from the buffer the large bands grew
+                check(products, CASES[0], random, Activation.SILU, true, true, true);
+            }
         }
+    }
+
+    /** The window of a CASES-style shape, stride 1. */
+    private static PixelProducts.Window window(int[] t) {
+        return new PixelProducts.Window(t[2], t[3], t[5], t[6], 1, 1, t[7], t[9],
+                t[2] + t[7] + t[8] - t[5] + 1, t[3] + t[9] + t[10] - t[6] + 1);
     }
 
     @Test
