@@ -106,8 +106,16 @@ def prepare(args):
             torch.onnx.export(model, x, onnx_file, opset_version=13,
                               input_names=['images'], output_names=['features'])
             print(f'prepared {tag}: {flops[tag] / 1e9:.1f} GFLOP', file=sys.stderr, flush=True)
-    with open(os.path.join(args.work, 'flops.json'), 'w') as f:
-        json.dump(flops, f)
+    # added to the counts of networks prepared by earlier sittings in the same folder, so
+    # that --report-only still finds theirs
+    flops_file = os.path.join(args.work, 'flops.json')
+    known = {}
+    if os.path.exists(flops_file):
+        with open(flops_file) as f:
+            known = json.load(f)
+    known.update(flops)
+    with open(flops_file, 'w') as f:
+        json.dump(known, f)
     return flops
 
 
@@ -142,20 +150,32 @@ def torch_worker(args):
         for _ in range(args.warmup - 1):
             model(x)
     seconds = []
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    timed_start = time.perf_counter()
     for _ in range(runs):
         start = time.perf_counter()
         model(x)
         seconds.append(time.perf_counter() - start)
+    timed = time.perf_counter() - timed_start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     with open('/proc/self/status') as f:
         hwm = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:'))
+    # the same figures as the Java peers' ProcessUsage: CPU time of all threads over the wall
+    # time, and context switches per forward (getrusage counts them for the whole process)
+    cpu = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
     result = dict(peer=variant, seconds=seconds, median_s=float(np.median(seconds)),
                   peak_rss_mib=hwm / 1024.0, load_average=os.getloadavg()[0],
+                  cores_busy=cpu / timed,
+                  voluntary_switches_per_forward=(usage.ru_nvcsw - usage_before.ru_nvcsw)
+                  / runs,
+                  involuntary_switches_per_forward=(usage.ru_nivcsw - usage_before.ru_nivcsw)
+                  / runs,
                   torch=torch.__version__)
     with open(os.path.join(args.work, f'{tag}.{variant}.json'), 'w') as f:
         json.dump(result, f)
     print(f'{variant} {tag}: median {result["median_s"]:.3f} s over {runs} runs '
           f'(first call {first:.1f} s), peak RSS {result["peak_rss_mib"]:.0f} MiB, '
-          f'load {result["load_average"]:.2f}')
+          f'load {result["load_average"]:.2f}, {result["cores_busy"]:.2f} cores busy')
 
 
 def run(command, env=None):
@@ -260,20 +280,24 @@ def report(args):
                 rate = gflop / result['median_s']
                 spread = f"{min(result['seconds']):.2f}-{max(result['seconds']):.2f}"
                 spread += f" ({len(result['seconds'])})"
+                # (absent from results written before the column existed)
+                cores = result.get('cores_busy')
                 rows.append((arch, shape_tag(shape), peer, result['median_s'], spread, rate,
                              100 * rate / sgemm, result['peak_rss_mib'],
                              engine['median_s'] / result['median_s'], error,
-                             result['load_average']))
+                             result['load_average'],
+                             '?' if cores is None else f'{cores:.2f}'))
     print(f'{args.runs} timed runs after {args.warmup} warm-up, {args.threads} threads; '
           f'% sgemm: of {sgemm:.0f} GFLOP/s, the best of {len(sgemm_rates)} OpenBLAS sgemm '
           f'2048^3 medians measured in the Java processes of this sitting (lowest '
-          f'{min(sgemm_rates):.0f}); lumbar/peer above 1: the peer is faster')
+          f'{min(sgemm_rates):.0f}); lumbar/peer above 1: the peer is faster; cores busy: '
+          f'CPU time of all the process\'s threads over the wall time of the timed runs')
     print('| network | input | peer | median s | min-max s (runs) | GFLOP/s | % sgemm '
-          '| peak RSS MiB | lumbar/peer | rel. err vs torch | load |')
-    print('|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|')
+          '| peak RSS MiB | lumbar/peer | rel. err vs torch | load | cores busy |')
+    print('|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|')
     for r in rows:
         print(f'| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]} | {r[5]:.1f} | {r[6]:.0f}% '
-              f'| {r[7]:.0f} | {r[8]:.2f} | {r[9]:.1e} | {float(r[10]):.1f} |')
+              f'| {r[7]:.0f} | {r[8]:.2f} | {r[9]:.1e} | {float(r[10]):.1f} | {r[11]} |')
     return worst
 
 

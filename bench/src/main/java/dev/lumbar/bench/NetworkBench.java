@@ -86,11 +86,15 @@ public final class NetworkBench {
                 }
                 double[] seconds = new double[runs];
                 long faultsBefore = minorFaults();
+                ProcessUsage usageBefore = ProcessUsage.now();
+                long timedStart = System.nanoTime();
                 for (int i = 0; i < runs; i++) {
                     long start = System.nanoTime();
                     forward(backbone, backend, onDevice);
                     seconds[i] = (System.nanoTime() - start) / 1e9;
                 }
+                double timedSeconds = (System.nanoTime() - timedStart) / 1e9;
+                ProcessUsage usageAfter = ProcessUsage.now();
                 long faults = minorFaults() - faultsBefore;
 
                 // counted forwards after the timed ones: FLOPs, and the per-operation times of
@@ -107,6 +111,9 @@ public final class NetworkBench {
                         flops, seconds, sgemmSeconds, sgemmRate);
                 result.put("minor_faults_per_forward", faultsBefore < 0 ? -1 : faults / runs);
                 result.put("peak_rss_after_load_mib", loadPeakKib / 1024.0);
+                if (usageAfter != null) {
+                    result.putAll(usageAfter.since(usageBefore, timedSeconds, runs));
+                }
                 printSummary(result);
                 if (profile) {
                     CountingBackend.print("backend calls", counting.tallies());
@@ -155,13 +162,13 @@ public final class NetworkBench {
         System.out.printf(Locale.ROOT, "%s %s on %s: median %.3f s (min %.3f, max %.3f, %d runs),"
                 + " %.2f GFLOP, %.1f GFLOP/s = %.0f%% of sgemm 2048³ (%.1f GFLOP/s),"
                 + " peak RSS %.0f MiB (%.0f after loading), %s minor page faults per forward,"
-                + " load %s%n",
+                + " load %s%s%n",
                 r.get("arch"), r.get("shape"), r.get("backend"), r.get("median_s"),
                 r.get("min_s"), r.get("max_s"), ((List<?>) r.get("seconds")).size(),
                 r.get("gflop"), r.get("gflops_per_s"), r.get("percent_of_sgemm"),
                 r.get("sgemm_gflops_per_s"), r.get("peak_rss_mib"),
                 r.get("peak_rss_after_load_mib"), r.get("minor_faults_per_forward"),
-                r.get("load_average"));
+                r.get("load_average"), ProcessUsage.describe(r, (Long) r.get("threads")));
     }
 
     /** OpenBLAS sgemm 2048³ with {@code threads} threads: one warm-up, then timed calls. */

@@ -85,11 +85,15 @@ public final class OrtBench {
                     session.run(feed).close();
                 }
                 double[] seconds = new double[runs];
+                ProcessUsage usageBefore = ProcessUsage.now();
+                long timedStart = System.nanoTime();
                 for (int i = 0; i < runs; i++) {
                     long start = System.nanoTime();
                     session.run(feed).close();
                     seconds[i] = (System.nanoTime() - start) / 1e9;
                 }
+                double timedSeconds = (System.nanoTime() - timedStart) / 1e9;
+                ProcessUsage usageAfter = ProcessUsage.now();
 
                 Map<String, Object> result = new LinkedHashMap<>();
                 result.put("peer", "onnxruntime-java " + environment.getVersion());
@@ -106,10 +110,13 @@ public final class OrtBench {
                         / NetworkBench.median(sgemmSeconds) / 1e9);
                 result.put("peak_rss_mib", NetworkBench.peakRssKib() / 1024.0);
                 result.put("load_average", NetworkBench.loadAverage());
+                if (usageAfter != null) {
+                    result.putAll(usageAfter.since(usageBefore, timedSeconds, runs));
+                }
                 System.out.printf(Locale.ROOT, "%s %s: median %.3f s over %d runs, peak RSS %.0f"
-                        + " MiB, load %s%n", result.get("peer"), model.getFileName(),
+                        + " MiB, load %s%s%n", result.get("peer"), model.getFileName(),
                         result.get("median_s"), runs, result.get("peak_rss_mib"),
-                        result.get("load_average"));
+                        result.get("load_average"), ProcessUsage.describe(result, threads));
                 if (options.containsKey("json")) {
                     Files.writeString(Path.of(options.get("json")), Json.write(result) + "\n");
                 }
