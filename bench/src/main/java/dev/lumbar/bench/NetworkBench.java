@@ -87,13 +87,11 @@ public final class NetworkBench {
                 double[] seconds = new double[runs];
                 long faultsBefore = minorFaults();
                 ProcessUsage usageBefore = ProcessUsage.now();
-                long timedStart = System.nanoTime();
                 for (int i = 0; i < runs; i++) {
                     long start = System.nanoTime();
                     forward(backbone, backend, onDevice);
                     seconds[i] = (System.nanoTime() - start) / 1e9;
                 }
-                double timedSeconds = (System.nanoTime() - timedStart) / 1e9;
                 ProcessUsage usageAfter = ProcessUsage.now();
                 long faults = minorFaults() - faultsBefore;
 
@@ -112,7 +110,7 @@ public final class NetworkBench {
                 result.put("minor_faults_per_forward", faultsBefore < 0 ? -1 : faults / runs);
                 result.put("peak_rss_after_load_mib", loadPeakKib / 1024.0);
                 if (usageAfter != null) {
-                    result.putAll(usageAfter.since(usageBefore, timedSeconds, runs));
+                    result.putAll(usageAfter.since(usageBefore, runs));
                 }
                 printSummary(result);
                 if (profile) {

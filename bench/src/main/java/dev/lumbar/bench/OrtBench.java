@@ -86,13 +86,11 @@ public final class OrtBench {
                 }
                 double[] seconds = new double[runs];
                 ProcessUsage usageBefore = ProcessUsage.now();
-                long timedStart = System.nanoTime();
                 for (int i = 0; i < runs; i++) {
                     long start = System.nanoTime();
                     session.run(feed).close();
                     seconds[i] = (System.nanoTime() - start) / 1e9;
                 }
-                double timedSeconds = (System.nanoTime() - timedStart) / 1e9;
                 ProcessUsage usageAfter = ProcessUsage.now();
 
                 Map<String, Object> result = new LinkedHashMap<>();
@@ -111,7 +109,7 @@ public final class OrtBench {
                 result.put("peak_rss_mib", NetworkBench.peakRssKib() / 1024.0);
                 result.put("load_average", NetworkBench.loadAverage());
                 if (usageAfter != null) {
-                    result.putAll(usageAfter.since(usageBefore, timedSeconds, runs));
+                    result.putAll(usageAfter.since(usageBefore, runs));
                 }
                 System.out.printf(Locale.ROOT, "%s %s: median %.3f s over %d runs, peak RSS %.0f"
                         + " MiB, load %s%s%n", result.get("peer"), model.getFileName(),

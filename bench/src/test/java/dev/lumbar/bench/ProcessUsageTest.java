@@ -13,10 +13,10 @@ class ProcessUsageTest {
 
     @Test
     void coresBusyAndSwitchesPerForwardFromTwoReadings() {
-        ProcessUsage before = new ProcessUsage(50, 4, 1);
-        ProcessUsage after = new ProcessUsage(100, 10, 2);
-        // 50 ticks of 10 ms over 0.25 s of wall time: two cores' worth; 3 forwards
-        Map<String, Object> usage = after.since(before, 0.25, 3);
+        ProcessUsage before = new ProcessUsage(1_000_000_000L, 500_000, 4, 1);
+        // 0.5 s of CPU time over 0.25 s between the readings: two cores' worth; 3 forwards
+        ProcessUsage after = new ProcessUsage(1_250_000_000L, 1_000_000, 10, 2);
+        Map<String, Object> usage = after.since(before, 3);
         assertEquals(2.0, (Double) usage.get("cores_busy"), 1e-12);
         assertEquals(2.0, (Double) usage.get("voluntary_switches_per_forward"), 1e-12);
         assertEquals(1.0 / 3, (Double) usage.get("involuntary_switches_per_forward"), 1e-12);
@@ -25,35 +25,49 @@ class ProcessUsageTest {
     }
 
     @Test
-    void nothingWithoutAFirstReadingOrForwards() {
-        ProcessUsage after = new ProcessUsage(100, 10, 2);
-        assertTrue(after.since(null, 1.0, 3).isEmpty());
-        assertTrue(after.since(after, 0.0, 3).isEmpty());
-        assertTrue(after.since(after, 1.0, 0).isEmpty());
+    void nothingWithoutAFirstReadingTimeOrForwards() {
+        ProcessUsage after = new ProcessUsage(5, 100, 10, 2);
+        assertTrue(after.since(null, 3).isEmpty());
+        assertTrue(after.since(after, 3).isEmpty());
+        assertTrue(after.since(new ProcessUsage(1, 0, 0, 0), 0).isEmpty());
         assertEquals("", ProcessUsage.describe(Map.of(), 2));
     }
 
     /**
-     * The fields read from /proc are the process's CPU time: the JVM's own count of it, read
-     * just before and just after, brackets it (to within a few 10 ms ticks).
+     * The reading is the process's own CPU time (the JVM's count of it, read just before and
+     * just after, brackets it), and a thread that ends between two readings still counts:
+     * its switches are not taken off.
      */
     @Test
     @EnabledOnOs(OS.LINUX)
-    void cpuTimeIsTheProcesssOwn() {
+    void theWholeProcessThreadsThatEndedIncluded() throws InterruptedException {
         var os = (com.sun.management.OperatingSystemMXBean)
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        double sink = 0;
-        for (int i = 0; i < 20_000_000; i++) {
-            sink += Math.sqrt(sink + i);
-        }
-        assertTrue(sink > 0);
+        ProcessUsage before = ProcessUsage.now();
+        assertNotNull(before, "getrusage on Linux");
+        Thread sleeper = new Thread(() -> {
+            for (int i = 0; i < 20; i++) {
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        sleeper.start();
+        sleeper.join();
         long lowNanos = os.getProcessCpuTime();
-        ProcessUsage usage = ProcessUsage.now();
+        ProcessUsage after = ProcessUsage.now();
         long highNanos = os.getProcessCpuTime();
-        assertNotNull(usage);
-        double seconds = usage.cpuTicks() / 100.0;
-        assertTrue(seconds > lowNanos / 1e9 - 0.05 && seconds < highNanos / 1e9 + 0.05,
-                usage.cpuTicks() + " ticks against " + lowNanos + "-" + highNanos + " ns");
-        assertTrue(usage.voluntary() > 0 && usage.involuntary() >= 0);
+        assertNotNull(after);
+        assertTrue(after.cpuMicros() * 1000 >= lowNanos - 20_000_000
+                && after.cpuMicros() * 1000 <= highNanos + 20_000_000,
+                after.cpuMicros() + " µs against " + lowNanos + "-" + highNanos + " ns");
+        // the sleeper parked 20 times and has ended
+        assertTrue(after.voluntary() - before.voluntary() >= 20,
+                before.voluntary() + " -> " + after.voluntary());
+        Map<String, Object> usage = after.since(before, 1);
+        assertTrue((Double) usage.get("cores_busy") >= 0);
+        assertTrue((Double) usage.get("involuntary_switches_per_forward") >= 0);
     }
 }
