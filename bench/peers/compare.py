@@ -111,8 +111,12 @@ def prepare(args):
     flops_file = os.path.join(args.work, 'flops.json')
     known = {}
     if os.path.exists(flops_file):
-        with open(flops_file) as f:
-            known = json.load(f)
+        try:
+            with open(flops_file) as f:
+                known = json.load(f)
+        except ValueError:
+            print(f'warning: {flops_file} is not JSON; the counts of earlier sittings are '
+                  'dropped', file=sys.stderr)
     known.update(flops)
     with open(flops_file, 'w') as f:
         json.dump(known, f)
@@ -204,10 +208,14 @@ def measure(args):
     variants = TORCH_VARIANTS + (['torch-refblas'] if args.reference_blas else [])
     timing = ['--threads', str(args.threads), '--warmup', str(args.warmup),
               '--runs', str(args.runs)]
+    # how this sitting timed its peers, for the table's header when it is reprinted
+    sitting = dict(runs=args.runs, warmup=args.warmup, threads=args.threads)
     for arch in args.arch:
         for shape in args.shapes:
             tag = f'{arch}.{shape_tag(shape)}'
             base = os.path.join(args.work, tag)
+            with open(base + '.sitting.json', 'w') as f:
+                json.dump(sitting, f)
             print(f'{tag}:', file=sys.stderr, flush=True)
             run(java_command(args, 'dev.lumbar.bench.NetworkBench', [
                 '--arch', arch, '--batch', str(shape[0]), '--size', str(shape[2]),
@@ -243,10 +251,19 @@ def report(args):
         flops = json.load(f)
     peers = ['lumbar', 'ort'] + TORCH_VARIANTS + (['torch-refblas'] if args.reference_blas
                                                   else [])
-    results, sgemm_rates = {}, []
+    results, sgemm_rates, sittings, missing = {}, [], set(), []
     for arch in args.arch:
         for shape in args.shapes:
             tag = f'{arch}.{shape_tag(shape)}'
+            sitting_file = os.path.join(args.work, tag + '.sitting.json')
+            if os.path.exists(sitting_file):
+                with open(sitting_file) as f:
+                    sitting = json.load(f)
+                sittings.add((sitting['runs'], sitting['warmup'], sitting['threads']))
+            if not os.path.exists(os.path.join(args.work, f'{tag}.lumbar.json')) \
+                    or tag not in flops:
+                missing.append(tag)
+                continue
             for peer in peers:
                 json_file = os.path.join(args.work, f'{tag}.{peer}.json')
                 if os.path.exists(json_file):
@@ -254,13 +271,20 @@ def report(args):
                         results[tag, peer] = json.load(f)
                     if 'sgemm_gflops_per_s' in results[tag, peer]:
                         sgemm_rates.append(results[tag, peer]['sgemm_gflops_per_s'])
-    # the machine's ceiling: the least disturbed of the sitting's sgemm measurements
+    for tag in missing:
+        print(f'no results for {tag} in {args.work}: left out', file=sys.stderr)
+    if not sgemm_rates:
+        raise SystemExit(f'no results to report in {args.work}')
+    # the machine's ceiling: the least disturbed of the sgemm measurements of the sittings
+    # whose results are shown
     sgemm = max(sgemm_rates)
 
     rows, worst = [], 0.0
     for arch in args.arch:
         for shape in args.shapes:
             tag = f'{arch}.{shape_tag(shape)}'
+            if tag in missing:
+                continue
             base = os.path.join(args.work, tag)
             engine = results[tag, 'lumbar']
             # LIMITATION: the reference is torch eager in float32, not a float64 forward; the
@@ -287,11 +311,15 @@ def report(args):
                              engine['median_s'] / result['median_s'], error,
                              result['load_average'],
                              '?' if cores is None else f'{cores:.2f}'))
-    print(f'{args.runs} timed runs after {args.warmup} warm-up, {args.threads} threads; '
-          f'% sgemm: of {sgemm:.0f} GFLOP/s, the best of {len(sgemm_rates)} OpenBLAS sgemm '
-          f'2048^3 medians measured in the Java processes of this sitting (lowest '
-          f'{min(sgemm_rates):.0f}); lumbar/peer above 1: the peer is faster; cores busy: '
-          f'CPU time of all the process\'s threads over the wall time of the timed runs')
+    # (results written before sittings recorded how they timed have no record)
+    timing = '; '.join(f'{runs} timed runs after {warmup} warm-up, {threads} threads'
+                       for runs, warmup, threads in sorted(sittings)) \
+        or 'warm-ups not recorded (the runs column shows the timed runs)'
+
+    print(f'{timing}; % sgemm: of {sgemm:.0f} GFLOP/s, the best of {len(sgemm_rates)} '
+          f'OpenBLAS sgemm 2048^3 medians measured in the Java processes of the sittings shown '
+          f'(lowest {min(sgemm_rates):.0f}); lumbar/peer above 1: the peer is faster; cores '
+          f'busy: CPU time of all the process\'s threads over the wall time of the timed runs')
     print('| network | input | peer | median s | min-max s (runs) | GFLOP/s | % sgemm '
           '| peak RSS MiB | lumbar/peer | rel. err vs torch | load | cores busy |')
     print('|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|')

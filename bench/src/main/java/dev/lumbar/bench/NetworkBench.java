@@ -34,11 +34,12 @@ import java.util.SplittableRandom;
  * squeeze-excite); with {@code --profile} a second one breaks its time down by kind of
  * operation, with {@code --profile shapes} by kind and shape of convolution.
  *
- * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 5] [--runs 5]
+ * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 12] [--runs 5]
  * [--weights F.safetensors] [--input X.npy] [--output Y.npy] [--json R.json] [--profile [shapes]]}.
  * Without {@code --weights} the weights are random (fan-in scaled), without {@code --input} the
- * images are random in [-1, 1). Five warm-up forwards by default: the JIT is still compiling
- * kernels during the first few, and a forward after two can be a third slower than a later one.
+ * images are random in [-1, 1). Twelve warm-up forwards by default, as the peer comparison
+ * runs: the JIT compiles kernels until about the 12th forward of tf_efficientnetv2_s at
+ * {@code [5, 3, 224, 224]}, and after 5 its forwards there still ran about 45 % slower.
  */
 public final class NetworkBench {
 
@@ -55,7 +56,7 @@ public final class NetworkBench {
         int batch = Integer.parseInt(require(options, "batch"));
         int size = Integer.parseInt(require(options, "size"));
         int threads = Integer.parseInt(options.getOrDefault("threads", "2"));
-        int warmup = Integer.parseInt(options.getOrDefault("warmup", "5"));
+        int warmup = Integer.parseInt(options.getOrDefault("warmup", "12"));
         int runs = Integer.parseInt(options.getOrDefault("runs", "5"));
         boolean profile = options.containsKey("profile");
 
