@@ -269,13 +269,10 @@ public final class VolumeLoader {
                     colourWarned = true;
                 }
             }
-            double[] slope = image.header().getDoubles(Tag.RescaleSlope);
-            if (slope != null && slope.length > 0 && slope[0] == 0) {
-                if (zeroSlopes++ == 0) {
-                    firstZeroSlope = name;
-                }
+            boolean zeroSlope = rescale(values, image, stack, name);
+            if (zeroSlope && zeroSlopes++ == 0) {
+                firstZeroSlope = name;
             }
-            rescale(values, image, stack, name);
         }
 
         /** One warning for the slices whose RescaleSlope is 0, if any. */
@@ -338,23 +335,24 @@ public final class VolumeLoader {
 
     /**
      * Stored values to modality units. A slope of 0 (a blank image, surely a writer's
-     * mistake) is read as 1, with a warning from {@link Pixels}. A slope or intercept that is
-     * not a finite number, or that takes a value past the float range, refuses the slice: its
-     * NaN or infinity would otherwise reach every normalised bag cut from it and every
-     * probability graded from those.
+     * mistake) is read as 1, and true is returned, for {@link Pixels} to warn. A slope or
+     * intercept that is not a finite number, or that takes a value past the float range,
+     * refuses the slice: its NaN or infinity would otherwise reach every normalised bag cut
+     * from it and every probability graded from those.
      */
-    private static void rescale(float[] values, DicomImage image, Stack stack, String name)
+    private static boolean rescale(float[] values, DicomImage image, Stack stack, String name)
             throws StudyException {
         double[] slope = image.header().getDoubles(Tag.RescaleSlope);
         double[] intercept = image.header().getDoubles(Tag.RescaleIntercept);
-        double m = slope == null || slope.length == 0 || slope[0] == 0 ? 1 : slope[0];
+        boolean zeroSlope = slope != null && slope.length > 0 && slope[0] == 0;
+        double m = slope == null || slope.length == 0 || zeroSlope ? 1 : slope[0];
         double b = intercept == null || intercept.length == 0 ? 0 : intercept[0];
         if (!Double.isFinite(m) || !Double.isFinite(b)) {
             throw new StudyException(stack.name() + ": slice " + name + " has RescaleSlope "
                     + m + " and RescaleIntercept " + b + "; both must be finite numbers");
         }
         if (m == 1 && b == 0) {
-            return;
+            return zeroSlope;
         }
         float fm = (float) m;
         float fb = (float) b;
@@ -368,6 +366,7 @@ public final class VolumeLoader {
                     + m + " and RescaleIntercept " + b + ", which take its pixel values past"
                     + " the float range");
         }
+        return zeroSlope;
     }
 
     private DicomImage decode(Stack stack, Slice slice) throws StudyException {
