@@ -793,9 +793,8 @@ public final class PredictCommand implements Callable<Integer> {
     /** Why a report could not be read, in words, for the line that says it is graded again. */
     private static String unreadable(Path report, Exception e) {
         if (e instanceof LimitExceededException limit) {
-            // the message names the limit and how to raise it, after the path
-            String text = limit.getMessage();
-            return "is over a limit (" + text.substring(text.indexOf(": ") + 2) + ")";
+            // the limit and how to raise it, without the path its message starts with
+            return "is over a limit (" + IoProblems.reason(limit, "is missing") + ")";
         }
         return Files.exists(report) ? "is unreadable or truncated" : "is missing";
     }
