@@ -65,20 +65,23 @@ final class JavaGemm implements Gemm {
             // and write the tiles transposed
             run(batch, n, m, k, b, bOffset, bBatchStride, ldb, !transB,
                     a, aOffset, aBatchStride, lda, !transA,
-                    c, cOffset, cBatchStride, 1, ldc, accumulate, epilogue);
+                    c, cOffset, cBatchStride, 1, ldc, accumulate, epilogue, true);
         } else {
             run(batch, m, n, k, a, aOffset, aBatchStride, lda, transA,
                     b, bOffset, bBatchStride, ldb, transB,
-                    c, cOffset, cBatchStride, ldc, 1, accumulate, epilogue);
+                    c, cOffset, cBatchStride, ldc, 1, accumulate, epilogue, false);
         }
     }
 
-    /** The product with C addressed as {@code c[i · cRow + j · cCol]}. */
+    /**
+     * The product with C addressed as {@code c[i · cRow + j · cCol]}; {@code transposed}: this
+     * is the caller's product turned round, so its columns are the caller's rows.
+     */
     private void run(int batch, int m, int n, int k,
             MemorySegment a, long aOffset, long aBatchStride, int lda, boolean transA,
             MemorySegment b, long bOffset, long bBatchStride, int ldb, boolean transB,
             MemorySegment c, long cOffset, long cBatchStride, int cRow, int cCol,
-            boolean accumulate, Epilogue epilogue) {
+            boolean accumulate, Epilogue epilogue, boolean transposed) {
         int rowBlocks = (m + MC - 1) / MC;
         int wanted = 2 * workers.parallelism();
 
@@ -110,19 +113,20 @@ final class JavaGemm implements Gemm {
                     b, bOffset + bi * bBatchStride + (transB ? (long) j0 * ldb : j0), ldb, transB,
                     c, cBase + (long) i0 * cRow + (long) j0 * cCol, cRow, cCol, accumulate);
             if (epilogue != null) {
-                finish(epilogue, c, cBase, i0, mb, j0, nb, cRow, cCol);
+                finish(epilogue, c, cBase, i0, mb, j0, nb, cRow, cCol, transposed);
             }
         });
     }
 
     /**
      * The epilogue on the task's block of C, just written and still in this core's cache. The
-     * caller's rows are contiguous: rows i of this product when {@code cCol} is 1, else (the
-     * transposed product) its columns j.
+     * caller's rows are contiguous: rows i of this product, or, where it is the caller's
+     * product transposed, its columns j. Which, {@code cCol} cannot tell when C has a single
+     * column (ldc 1: a 1×1 image's 1×1 convolution), so the caller says.
      */
     private static void finish(Epilogue epilogue, MemorySegment c, long cBase, int i0, int mb,
-            int j0, int nb, int cRow, int cCol) {
-        if (cCol == 1) {
+            int j0, int nb, int cRow, int cCol, boolean transposed) {
+        if (!transposed) {
             for (int i = i0; i < i0 + mb; i++) {
                 epilogue.row(c, cBase + (long) i * cRow + j0, nb, i);
             }

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Bias and activation applied by the matrix product's epilogue, block by block, equal the same
  * convolution without them followed by {@code act(y + bias[channel])} on every element. The
  * shapes reach the plain and the transposed Java product (planes narrower than a register
- * tile), per-image 1×1 products, and grouped im2col products whose bias starts mid-vector.
+ * tile, down to a single pixel), per-image 1×1 products, and grouped im2col products whose bias starts mid-vector.
  */
 class GemmEpilogueTest {
 
@@ -27,6 +27,11 @@ class GemmEpilogueTest {
             check(backend, random, new long[] {1, 8, 3, 3}, new long[] {40, 8, 1, 1}, plain,
                     Activation.GELU);
             check(backend, random, new long[] {2, 8, 16, 17}, new long[] {24, 8, 1, 1}, plain,
+                    Activation.SILU);
+            // one pixel: the transposed product's C has a single column, each row one float
+            check(backend, random, new long[] {1, 16, 1, 1}, new long[] {32, 16, 1, 1}, plain,
+                    Activation.IDENTITY);
+            check(backend, random, new long[] {1, 8, 1, 1}, new long[] {40, 8, 1, 1}, plain,
                     Activation.SILU);
             check(backend, random, new long[] {2, 8, 2, 2}, new long[] {40, 4, 3, 3},
                     Conv2dSpec.symmetric(1, 1, 1, 2), Activation.RELU);
