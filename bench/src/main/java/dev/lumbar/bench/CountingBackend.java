@@ -4,6 +4,7 @@ import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
 import dev.lumbar.engine.backend.GatedActivations;
+import dev.lumbar.engine.backend.InvertedResidual;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.Arrays;
@@ -238,6 +239,29 @@ final class CountingBackend implements Backend {
         return timed(convKind(x, weight, spec, act) + (gate == null ? "" : " gated")
                 + " + residual", convFlops(x, weight, spec),
                 () -> inner.conv2dAdd(x, gate, weight, bias, spec, act, residual));
+    }
+
+    /**
+     * A whole inverted-residual block is one entry (the backend may run it fused): its
+     * depthwise kernel, strided or not, and where asked its input shape and expanded channels.
+     */
+    @Override
+    public Tensor invertedResidual(Tensor x, InvertedResidual block, Tensor residual) {
+        Tensor expand = block.expand().weight();
+        Tensor depthwise = block.depthwise().weight();
+        Conv2dSpec spec = block.depthwise().spec();
+        long hidden = expand.dim(0);
+        long kh = depthwise.dim(2), kw = depthwise.dim(3);
+        double outPixels = (double) x.dim(0) * spec.outH(x.size(2), (int) kh)
+                * spec.outW(x.size(3), (int) kw);
+        double macs = (double) x.dim(0) * x.dim(2) * x.dim(3) * hidden * x.dim(1)
+                + outPixels * hidden * (kh * kw + block.project().weight().dim(0))
+                + 2.0 * x.dim(0) * hidden * block.gate().reduceWeight().dim(0);
+        String kind = "inverted residual (1x1, " + convClass(true, kh, kw, spec.strideH() > 1)
+                .substring("conv ".length()) + ", squeeze-excite, 1x1)"
+                + (residual == null ? "" : " + residual")
+                + (byShape ? " " + Arrays.toString(x.shape()) + " -> " + hidden : "");
+        return timed(kind, 2 * macs, () -> inner.invertedResidual(x, block, residual));
     }
 
     @Override

@@ -137,6 +137,38 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * An inverted-residual block with a squeeze-excite gate, EfficientNet's MBConv:
+     * {@code h = depthwise(expand(x))}, then {@code project(h ⊙ gate(h))}, plus
+     * {@code residual} when not null (x itself, where the block keeps its shape). The
+     * projection's activation must be identity. Backends may keep the expanded activations
+     * in their own layout between the block's layers.
+     */
+    default Tensor invertedResidual(Tensor x, InvertedResidual block, Tensor residual) {
+        InvertedResidual.Conv expand = block.expand();
+        InvertedResidual.Conv depthwise = block.depthwise();
+        InvertedResidual.Gate gate = block.gate();
+        InvertedResidual.Conv project = block.project();
+        if (project.act() != Activation.IDENTITY) {
+            throw new IllegalArgumentException("invertedResidual: the projection's activation "
+                    + "must be identity, got " + project.act());
+        }
+        GatedActivations gated;
+        try (Tensor expanded = conv2d(x, expand.weight(), expand.bias(), expand.spec(),
+                expand.act())) {
+            gated = conv2dWithGate(expanded, depthwise.weight(), depthwise.bias(),
+                    depthwise.spec(), depthwise.act(), gate.reduceWeight(), gate.reduceBias(),
+                    gate.expandWeight(), gate.expandBias(), gate.act());
+        }
+        try (gated) {
+            return residual == null
+                    ? gatedConv2d(gated.activations(), gated.gate(), project.weight(),
+                            project.bias(), project.spec(), Activation.IDENTITY)
+                    : conv2dAdd(gated.activations(), gated.gate(), project.weight(),
+                            project.bias(), project.spec(), Activation.IDENTITY, residual);
+        }
+    }
+
+    /**
      * An inverted-bottleneck MLP over channels with layer scale and residual, as in a ConvNeXt
      * block: {@code residual + scale ⊙ conv1×1(act(conv1×1(x, w1, b1)), w2, b2)}, where
      * {@code w1} is {@code [Ch, C, 1, 1]}, {@code w2} {@code [Co, Ch, 1, 1]}, {@code scale}

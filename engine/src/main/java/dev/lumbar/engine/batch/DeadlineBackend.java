@@ -4,6 +4,7 @@ import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
 import dev.lumbar.engine.backend.GatedActivations;
+import dev.lumbar.engine.backend.InvertedResidual;
 import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
 
@@ -133,6 +134,12 @@ public final class DeadlineBackend implements Backend {
             Activation act, Tensor residual) {
         StudyDeadline.checkCurrent();
         return inner.conv2dAdd(x, gate, weight, bias, spec, act, residual);
+    }
+
+    @Override
+    public Tensor invertedResidual(Tensor x, InvertedResidual block, Tensor residual) {
+        StudyDeadline.checkCurrent();
+        return inner.invertedResidual(x, block, residual);
     }
 
     @Override

@@ -67,7 +67,7 @@ final class Convolutions {
     private static final double PADDED_MAX_SHARE = 0.12;
 
     /** Output pixels per row that the channel-blocked depthwise row kernel keeps in registers. */
-    private static final int ROW_PIXELS = 8;
+    static final int ROW_PIXELS = 8;
 
     /** Depthwise planes are shared among workers in chunks of about this many outputs. */
     private static final long DEPTHWISE_CHUNK_OUTPUTS = 4096;
@@ -89,11 +89,18 @@ final class Convolutions {
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     private final PixelProducts pixelProducts;
+    private final InvertedResiduals invertedResiduals;
 
     Convolutions(WorkerPool workers, Gemm gemm) {
         this.workers = workers;
         this.gemm = gemm;
         this.pixelProducts = new PixelProducts(workers);
+        this.invertedResiduals = new InvertedResiduals(workers, pixelProducts);
+    }
+
+    /** Inverted-residual blocks kept channel-blocked between their layers. */
+    InvertedResiduals invertedResiduals() {
+        return invertedResiduals;
     }
 
     /** Shapes of one convolution call, checked by the caller. */
@@ -502,16 +509,8 @@ final class Convolutions {
             inLanes[lane] = lane * inPlane;
             pixelLanes[lane] = lane * L;
         }
-        // the weights with the channel innermost: tap t of block b at (b · taps + t) · L
-        float[] tapWeights = new float[blocks * taps * L];
-        float[] biases = new float[blocks * L];
-        for (int c = 0; c < g.c; c++) {
-            for (int t = 0; t < taps; t++) {
-                tapWeights[((c / L) * taps + t) * L + c % L] =
-                        weight.getAtIndex(F32, (long) c * taps + t);
-            }
-            biases[c] = bias == null ? 0f : bias.getAtIndex(F32, c);
-        }
+        float[] tapWeights = channelBlockedTaps(g, weight);
+        float[] biases = channelBlockedBiases(g, bias);
         int[] tapOffset = new int[taps];
         for (int ky = 0, t = 0; ky < g.kh; ky++) {
             for (int kx = 0; kx < g.kw; kx++, t++) {
@@ -630,6 +629,31 @@ final class Convolutions {
         });
     }
 
+    /**
+     * A depthwise weight with the channel innermost, for the channel-blocked kernels: tap t
+     * of block b at {@code (b · taps + t) · L}, zero past the last channel.
+     */
+    static float[] channelBlockedTaps(Geometry g, MemorySegment weight) {
+        int taps = g.kh * g.kw;
+        float[] tapWeights = new float[(g.c + L - 1) / L * taps * L];
+        for (int c = 0; c < g.c; c++) {
+            for (int t = 0; t < taps; t++) {
+                tapWeights[((c / L) * taps + t) * L + c % L] =
+                        weight.getAtIndex(F32, (long) c * taps + t);
+            }
+        }
+        return tapWeights;
+    }
+
+    /** A depthwise bias (null: none) in whole vectors, zero past the last channel. */
+    static float[] channelBlockedBiases(Geometry g, MemorySegment bias) {
+        float[] biases = new float[(g.c + L - 1) / L * L];
+        for (int c = 0; c < g.c && bias != null; c++) {
+            biases[c] = bias.getAtIndex(F32, c);
+        }
+        return biases;
+    }
+
     /** The sums of one channel block, one output pixel at a time, every tap in turn. */
     private static void channelBlockPixels(Geometry g, float[] block, float[] tapWeights,
             int w0, float[] biases, int c0, int paddedW, int[] tapOffset, float[] sums) {
@@ -657,7 +681,7 @@ final class Convolutions {
      * its end, into slack that the next row, or nothing, overwrites; it reads them from the
      * next padded row or, after the last, from the block's slack.
      */
-    private static void channelBlockRows(Geometry g, float[] block, float[] tapWeights,
+    static void channelBlockRows(Geometry g, float[] block, float[] tapWeights,
             int w0, float[] biases, int c0, int paddedW, float[] sums) {
         if (g.outW <= ROW_PIXELS / 2) {
             // rows of 4×4 planes: a segment of 8 would sum as many pixels again past the row
@@ -841,7 +865,8 @@ final class Convolutions {
         }
     }
 
-    private static float[] buffer(ThreadLocal<float[]> slot, int size) {
+    /** The thread's buffer in {@code slot}, grown to at least {@code size} floats. */
+    static float[] buffer(ThreadLocal<float[]> slot, int size) {
         float[] buffer = slot.get();
         if (buffer.length < size) {
             buffer = new float[size];

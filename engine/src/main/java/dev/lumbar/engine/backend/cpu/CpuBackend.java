@@ -5,6 +5,7 @@ import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
 import dev.lumbar.engine.backend.GatedActivations;
+import dev.lumbar.engine.backend.InvertedResidual;
 import dev.lumbar.engine.tensor.BufferPool;
 import dev.lumbar.engine.tensor.DType;
 import dev.lumbar.engine.tensor.Device;
@@ -27,7 +28,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and run on a fixed pool of worker threads. Matrix products go to OpenBLAS when the library is
  * found (and not switched off), else to the engine's own {@link JavaGemm}; 1×1 convolutions
  * over small images, channel MLPs and dense stride-1 convolutions always run on the engine's
- * own kernel ({@link PixelProducts}).
+ * own kernel ({@link PixelProducts}); inverted-residual blocks keep their expanded
+ * activations channel-blocked between their layers where they fit ({@link InvertedResiduals}).
  *
  * <p>The system property {@value #GEMM_PROPERTY} ({@code auto}, {@code java} or
  * {@code openblas}) chooses the matrix product when the constructor is given
@@ -252,6 +254,64 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /**
+     * Channel-blocked between the block's layers ({@link InvertedResiduals}) where the block
+     * fits that path; otherwise its convolutions one after another, each NCHW.
+     */
+    @Override
+    public Tensor invertedResidual(Tensor x, InvertedResidual block, Tensor residual) {
+        InvertedResidual.Conv expand = block.expand();
+        InvertedResidual.Conv depthwise = block.depthwise();
+        InvertedResidual.Gate gate = block.gate();
+        InvertedResidual.Conv project = block.project();
+        Convolutions.Geometry ge = geometry(x, expand.weight(), expand.bias(), expand.spec());
+        Convolutions.Geometry gd = geometry(new long[] {ge.n(), ge.o(), ge.outH(), ge.outW()},
+                depthwise.weight(), depthwise.bias(), depthwise.spec());
+        Convolutions.Geometry gp = geometry(new long[] {gd.n(), gd.o(), gd.outH(), gd.outW()},
+                project.weight(), project.bias(), project.spec());
+        if (project.act() != Activation.IDENTITY || !InvertedResiduals.fits(ge, gd, gp)) {
+            return Backend.super.invertedResidual(x, block, residual);
+        }
+        requireGateWeights(gd.o(), gate.reduceWeight(), gate.expandWeight());
+        long[] outShape = {gp.n(), gp.o(), gp.outH(), gp.outW()};
+        if (residual != null) {
+            requireF32("invertedResidual residual", residual, 4);
+            if (!Arrays.equals(residual.shape(), outShape)) {
+                throw new IllegalArgumentException("invertedResidual: residual "
+                        + Arrays.toString(residual.shape()) + " is not the output's "
+                        + Arrays.toString(outShape));
+            }
+        }
+        InvertedResiduals blocked = convolutions.invertedResiduals();
+        int pixels = InvertedResiduals.paddedPixels(ge);
+        Tensor y = outputs.allocate(outShape);
+        return filled(y, () -> {
+            try (Tensor hidden = outputs.allocate(ge.o() / L, pixels, L);
+                    Tensor activated = outputs.allocate(ge.o() / L, pixels, L);
+                    Tensor means = outputs.allocate(ge.n(), ge.o());
+                    Tensor sums = outputs.allocate(gp.o() / L, pixels, L)) {
+                blocked.expand(ge, x.segment(), expand.weight().segment(),
+                        constant(expand.weight()), segment(expand.bias()), expand.act(),
+                        hidden.segment());
+                blocked.depthwise(gd, hidden.segment(), depthwise.weight().segment(),
+                        segment(depthwise.bias()), depthwise.act(), activated.segment(),
+                        means.segment());
+                try (Tensor excitation = gateOfMeans(means, gate.reduceWeight(),
+                        gate.reduceBias(), gate.expandWeight(), gate.expandBias(), gate.act())) {
+                    blocked.project(gp, activated.segment(), excitation.segment(),
+                            project.weight().segment(), constant(project.weight()),
+                            segment(project.bias()), segment(residual), sums.segment(),
+                            y.segment());
+                }
+            }
+        });
+    }
+
+    /** A tensor's memory, or null for none. */
+    private static MemorySegment segment(Tensor t) {
+        return t == null ? null : t.segment();
+    }
+
     @Override
     public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
             Tensor b2, Tensor scale, Tensor residual) {
@@ -317,13 +377,20 @@ public final class CpuBackend implements Backend {
     private static Convolutions.Geometry geometry(Tensor x, Tensor weight, Tensor bias,
             Conv2dSpec spec) {
         requireF32("conv2d input", x, 4);
+        return geometry(x.shape(), weight, bias, spec);
+    }
+
+    /** The shapes of a convolution of an input of shape {@code shape} (rank 4), checked. */
+    private static Convolutions.Geometry geometry(long[] shape, Tensor weight, Tensor bias,
+            Conv2dSpec spec) {
         requireF32("conv2d weight", weight, 4);
-        int n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+        int n = Math.toIntExact(shape[0]), c = Math.toIntExact(shape[1]);
+        int h = Math.toIntExact(shape[2]), w = Math.toIntExact(shape[3]);
         int o = weight.size(0), kh = weight.size(2), kw = weight.size(3);
         int groups = spec.groups();
         if (c % groups != 0 || o % groups != 0 || weight.size(1) != c / groups) {
             throw new IllegalArgumentException("conv2d: weight " + Arrays.toString(weight.shape())
-                    + " does not fit input " + Arrays.toString(x.shape()) + " with " + groups
+                    + " does not fit input " + Arrays.toString(shape) + " with " + groups
                     + " groups");
         }
         if (bias != null) {
@@ -334,7 +401,7 @@ public final class CpuBackend implements Backend {
         int outW = spec.outW(w, kw);
         if (outH <= 0 || outW <= 0) {
             throw new IllegalArgumentException("conv2d: a " + kh + "×" + kw + " kernel with "
-                    + spec + " leaves no output for input " + Arrays.toString(x.shape()));
+                    + spec + " leaves no output for input " + Arrays.toString(shape));
         }
         return new Convolutions.Geometry(n, c, h, w, o, kh, kw, outH, outW, spec);
     }

@@ -83,6 +83,9 @@ final class PixelProducts {
     /** {@link #rowProducts}' transposed constant weights, kept the same way. */
     private final Map<Object, MemorySegment> columnConstants =
             Collections.synchronizedMap(new WeakHashMap<>());
+    /** {@link #outputStrips}' transposed constant weights, kept the same way. */
+    private final Map<Object, float[]> outputConstants =
+            Collections.synchronizedMap(new WeakHashMap<>());
     private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
     private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadLocal<float[]> secondWeights =
@@ -801,15 +804,7 @@ final class PixelProducts {
                 return kept;
             }
         }
-        float[] rows = new float[Math.multiplyExact(outs, k)];
-        MemorySegment.copy(w, F32, 0, rows, 0, rows.length);
-        float[] strips = new float[Math.toIntExact(floats)];
-        for (int j = 0; j < outs; j++) {
-            int base = j / NR * NR * k + j % NR;
-            for (int p = 0; p < k; p++) {
-                strips[base + p * NR] = rows[j * k + p];
-            }
-        }
+        float[] strips = transposedStrips(w, outs, k);
         MemorySegment columns = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
         MemorySegment.copy(strips, 0, columns, F32, 0, strips.length);
         if (constant != null && withinShare(floats)) {
@@ -818,9 +813,46 @@ final class PixelProducts {
         return columns;
     }
 
+    /**
+     * W ({@code [outs, k]}) transposed into strips of NR rows, each laid out {@code [k][NR]}
+     * and zero past the last row, on the heap: the weights of {@link InvertedResiduals}'
+     * products, which put outputs across the vector. Kept for a constant weight within the
+     * packed weights' heap share, apart from that weight's other packed forms.
+     */
+    float[] outputStrips(MemorySegment w, Object constant, int outs, int k) {
+        if (constant != null) {
+            float[] kept = outputConstants.get(constant);
+            if (kept != null && !w.scope().isAlive()) {
+                outputConstants.remove(constant);
+                throw new IllegalStateException("weight [" + outs + ", " + k + "] was closed");
+            }
+            if (kept != null && kept.length == (long) (outs + NR - 1) / NR * NR * k) {
+                return kept;
+            }
+        }
+        float[] strips = transposedStrips(w, outs, k);
+        if (constant != null && withinShare(strips.length)) {
+            outputConstants.put(constant, strips);
+        }
+        return strips;
+    }
+
+    private static float[] transposedStrips(MemorySegment w, int outs, int k) {
+        float[] rows = new float[Math.multiplyExact(outs, k)];
+        MemorySegment.copy(w, F32, 0, rows, 0, rows.length);
+        float[] strips = new float[Math.toIntExact((long) (outs + NR - 1) / NR * NR * k)];
+        for (int j = 0; j < outs; j++) {
+            int base = j / NR * NR * k + j % NR;
+            for (int p = 0; p < k; p++) {
+                strips[base + p * NR] = rows[j * k + p];
+            }
+        }
+        return strips;
+    }
+
     /** How many constant weights have their packed strips kept. */
     int keptWeights() {
-        return packedConstants.size();
+        return packedConstants.size() + outputConstants.size();
     }
 
     /** Whether {@code floats} more packed floats stay within the heap share. */
@@ -834,6 +866,11 @@ final class PixelProducts {
         synchronized (columnConstants) {
             for (MemorySegment strips : columnConstants.values()) {
                 kept += strips.byteSize() / Float.BYTES;
+            }
+        }
+        synchronized (outputConstants) {
+            for (float[] strips : outputConstants.values()) {
+                kept += strips.length;
             }
         }
         return kept * Float.BYTES <= Runtime.getRuntime().maxMemory() / PACKED_HEAP_SHARE;

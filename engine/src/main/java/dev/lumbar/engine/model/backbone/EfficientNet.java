@@ -4,6 +4,7 @@ import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.Conv2dSpec;
 import dev.lumbar.engine.backend.GatedActivations;
+import dev.lumbar.engine.backend.InvertedResidual;
 import dev.lumbar.engine.model.backbone.EfficientNetArch.BlockSpec;
 import dev.lumbar.engine.model.backbone.EfficientNetArch.Spec;
 import dev.lumbar.engine.tensor.Tensor;
@@ -282,15 +283,15 @@ final class EfficientNet implements Backbone {
             // comes with the gate of its output, which the backend may pool as it writes it;
             // the gate goes into the projection, which may scale the input on its way into
             // the product rather than in a pass of its own
-            GatedActivations gated;
             if (inverted) {
-                try (Tensor expanded = conv(backend, block.first(), x)) {
-                    gated = convWithGate(backend, block.second(), expanded, se);
-                }
-            } else {
-                gated = convWithGate(backend, block.first(), x, se);
+                // the backend may keep the expanded activations in its own layout
+                return backend.invertedResidual(x, new InvertedResidual(
+                        layer(block.first(), x), layer(block.second(), x),
+                        new InvertedResidual.Gate(se.reduceWeight(), se.reduceBias(),
+                                se.expandWeight(), se.expandBias(), Activation.SILU),
+                        layer(projection, x)), shortcut);
             }
-            try (gated) {
+            try (GatedActivations gated = convWithGate(backend, block.first(), x, se)) {
                 return conv(backend, projection, gated.activations(), gated.gate(), shortcut);
             }
         }
@@ -312,6 +313,15 @@ final class EfficientNet implements Backbone {
         return backend.conv2dWithGate(x, conv.weight(), conv.bias(), geometry(conv, x),
                 conv.act(), se.reduceWeight(), se.reduceBias(), se.expandWeight(),
                 se.expandBias(), Activation.SILU);
+    }
+
+    /**
+     * {@code conv} as one layer of an inverted residual whose input is {@code x}: the block's
+     * 1×1 expansion keeps x's height and width, and only they set the padding.
+     */
+    private InvertedResidual.Conv layer(ConvBn conv, Tensor x) {
+        return new InvertedResidual.Conv(conv.weight(), conv.bias(), geometry(conv, x),
+                conv.act());
     }
 
     /** Closes {@code old} and returns {@code next}: one step of a chain of temporaries. */

@@ -1,0 +1,470 @@
+package dev.lumbar.engine.backend.cpu;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Conv2dSpec;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * An inverted-residual block (MBConv: 1×1 expansion, stride-1 depthwise convolution,
+ * squeeze-excite gate, 1×1 projection) with its expanded activations kept channel-blocked
+ * between its layers, {@code [C / 16][pixels of the whole batch][16]}: sixteen channels of
+ * one pixel in one vector, the batch's pixels one after another.
+ *
+ * <p>Why: in NCHW each 1×1 product packs its input into strips and the depthwise
+ * convolution moves every plane into and out of channel-blocked order by transposes. Here
+ * the products put 32 outputs across two vectors and broadcast 6 pixels of the input from a
+ * heap array (a register tile of 12 sums, every read's bounds check hoisted), so the
+ * expansion writes the blocked layout the depthwise convolution reads and no strip is
+ * packed. Only the block's input and output are NCHW: the input is transposed once onto
+ * the heap, and the projection's sums are transposed back as each image is finished.
+ *
+ * <p>Four loops over the workers: the input's transposes, the expansion, the depthwise
+ * convolution with its means, and the projection; the gate is computed between the last two,
+ * on the calling thread.
+ *
+ * <p>The sums are the engine's usual ones: each product output is one chain of multiply-adds
+ * over the input channels in order, then its bias (and the residual); each depthwise output
+ * its bias, then the taps in order. Only the squeeze-excite means are summed in another order
+ * than {@link Reductions#planeMeans}.
+ */
+final class InvertedResiduals {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Channels per block: one vector of floats, which the layout and transposes need. */
+    private static final int LANES = 16;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /** Pixels of one register tile, each broadcast once per input channel. */
+    static final int TILE_PIXELS = 6;
+    /** Outputs of one register tile: two vectors. */
+    static final int TILE_OUTPUTS = 2 * LANES;
+    /**
+     * At most this many floats in the block's input, expanded activations or output: the
+     * input's copy lives on the heap (kept by the calling thread for the next block) and
+     * offsets are ints. The backbones' blocks stay far below (25 images × 1536 channels ×
+     * 16 pixels is 0.6 M); a larger one takes the NCHW path.
+     */
+    private static final long MAX_FLOATS = 1L << 24;
+    /** Product tasks per worker, so that a few slow ones do not hold up the rest. */
+    private static final int TASKS_PER_WORKER = 4;
+    /**
+     * Tasks of the transposes and the depthwise convolution are whole (image, channel block)
+     * pairs, chunks of at least this many floats.
+     */
+    private static final long CHUNK_FLOATS = 4096;
+
+    private final WorkerPool workers;
+    private final PixelProducts pixelProducts;
+    /** The block's input, blocked, on the calling thread's heap. */
+    private final ThreadLocal<float[]> inputRows = ThreadLocal.withInitial(() -> new float[0]);
+    /** One tile's pixels of every channel of the projection's input, gated. */
+    private final ThreadLocal<float[]> tileRows = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> paddedBlocks = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> blockSums = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> planes = ThreadLocal.withInitial(() -> new float[0]);
+
+    InvertedResiduals(WorkerPool workers, PixelProducts pixelProducts) {
+        this.workers = workers;
+        this.pixelProducts = pixelProducts;
+    }
+
+    /**
+     * Whether a block of these three convolutions runs here: 16-float vectors; 1×1
+     * expansion and projection, each to a multiple of 32 channels, from a multiple of 16; a
+     * depthwise convolution of stride 1 and dilation 1 that keeps the image's size; and
+     * input, expanded activations and output within {@link #MAX_FLOATS}.
+     */
+    static boolean fits(Convolutions.Geometry expand, Convolutions.Geometry depthwise,
+            Convolutions.Geometry project) {
+        // LIMITATION: with vectors of 8 floats (AVX2) or 4 every block runs NCHW; the
+        // blocked layout and its transposes are written for 16 lanes
+        Conv2dSpec s = depthwise.spec();
+        long padded = ((long) expand.n() * expand.h() * expand.w() + TILE_PIXELS - 1)
+                / TILE_PIXELS * TILE_PIXELS;
+        return Transposes.available() && expand.pointwise() && project.pointwise()
+                && !expand.depthwise() && !project.depthwise()
+                && depthwise.depthwise() && s.strideH() == 1 && s.strideW() == 1
+                && s.dilationH() == 1 && s.dilationW() == 1
+                && depthwise.outH() == depthwise.h() && depthwise.outW() == depthwise.w()
+                && expand.c() % LANES == 0 && expand.o() % TILE_OUTPUTS == 0
+                && project.o() % TILE_OUTPUTS == 0
+                && Math.max(expand.c(), Math.max(expand.o(), project.o())) * padded
+                        <= MAX_FLOATS;
+    }
+
+    /** The batch's pixels rounded up to whole tiles: the blocked layout's pixels per block. */
+    static int paddedPixels(Convolutions.Geometry g) {
+        long pixels = (long) g.n() * g.h() * g.w();
+        return Math.toIntExact((pixels + TILE_PIXELS - 1) / TILE_PIXELS * TILE_PIXELS);
+    }
+
+    /**
+     * The expansion: {@code act(x · Wᵀ + bias)} of NCHW x into {@code hidden}, blocked
+     * {@code [O / 16][paddedPixels][16]}. The pixels past the batch's end hold finite values
+     * that nothing reads.
+     */
+    void expand(Convolutions.Geometry g, MemorySegment x, MemorySegment weight,
+            Object constant, MemorySegment bias, Activation act, MemorySegment hidden) {
+        int plane = g.h() * g.w();
+        int pixels = g.n() * plane;
+        int padded = paddedPixels(g);
+        int blocks = g.c() / LANES;
+        int chunks = (plane + LANES - 1) / LANES;
+        // the input blocked as well, so that the tile reads both operands at fixed offsets;
+        // zero past the batch's pixels
+        float[] input = Convolutions.buffer(inputRows, g.c() * padded);
+        long grain = Math.max(1, CHUNK_FLOATS / ((long) plane * LANES));
+        workers.forChunks((long) g.n() * blocks, grain, (from, to) -> {
+            // 16 planes, then slack that the last chunk's transpose reads past them
+            float[] channels = Convolutions.buffer(planes, LANES * plane + LANES * LANES);
+            float[] last = Convolutions.buffer(blockSums, LANES * LANES);
+            int[] rows = new int[LANES];
+            int[] lastRows = new int[LANES];
+            for (int i = 0; i < LANES; i++) {
+                lastRows[i] = i * LANES;
+            }
+            for (long task = from; task < to; task++) {
+                int n = (int) (task / blocks);
+                int b = (int) (task % blocks);
+                MemorySegment.copy(x, F32, ((long) n * g.c() + (long) b * LANES) * plane
+                        * Float.BYTES, channels, 0, LANES * plane);
+                int first = (b * padded + n * plane) * LANES;
+                for (int chunk = 0; chunk < chunks; chunk++) {
+                    int p0 = chunk * LANES;
+                    int count = Math.min(LANES, plane - p0);
+                    if (count == LANES) {
+                        for (int i = 0; i < LANES; i++) {
+                            rows[i] = first + (p0 + i) * LANES;
+                        }
+                        Transposes.transpose(channels, p0, plane, input, rows);
+                    } else {
+                        // a partial chunk's rows past the plane would land on the next
+                        // image's pixels, which another task writes
+                        Transposes.transpose(channels, p0, plane, last, lastRows);
+                        System.arraycopy(last, 0, input, first + p0 * LANES, count * LANES);
+                    }
+                }
+                if (n == g.n() - 1) {
+                    Arrays.fill(input, (b * padded + pixels) * LANES, (b + 1) * padded * LANES,
+                            0f);
+                }
+            }
+        });
+        float[] strips = pixelProducts.outputStrips(weight, constant, g.o(), g.c());
+        products(input, g.c(), padded, strips, g.o(), bias, act, hidden);
+    }
+
+    /**
+     * The depthwise convolution of blocked {@code hidden} into blocked {@code out} with
+     * {@code act}, and the mean of every output channel of every image into {@code means}
+     * ({@code [N, C]}).
+     */
+    void depthwise(Convolutions.Geometry g, MemorySegment hidden, MemorySegment weight,
+            MemorySegment bias, Activation act, MemorySegment out, MemorySegment means) {
+        Conv2dSpec s = g.spec();
+        int paddedH = g.h() + s.padTop() + s.padBottom();
+        int paddedW = g.w() + s.padLeft() + s.padRight();
+        int plane = g.h() * g.w();
+        int padded = paddedPixels(g);
+        int blocks = g.c() / LANES;
+        float[] tapWeights = Convolutions.channelBlockedTaps(g, weight);
+        float[] biases = Convolutions.channelBlockedBiases(g, bias);
+        int taps = g.kh() * g.kw();
+        // the padded image, then slack for the row kernel's unused pixels past the last row
+        int blockFloats = (paddedH * paddedW + Convolutions.ROW_PIXELS) * LANES;
+        int sumPixels = (plane + LANES - 1) / LANES * LANES
+                + Math.max(LANES, Convolutions.ROW_PIXELS);
+        FloatVector inverse = FloatVector.broadcast(S, 1f / plane);
+        long grain = Math.max(1, CHUNK_FLOATS / ((long) plane * LANES));
+        workers.forChunks((long) g.n() * blocks, grain, (from, to) -> {
+            float[] block = Convolutions.buffer(paddedBlocks, blockFloats);
+            float[] sums = Convolutions.buffer(blockSums, sumPixels * LANES);
+            // the padding stays zero: every task writes the same interior
+            Arrays.fill(block, 0, blockFloats, 0f);
+            for (long task = from; task < to; task++) {
+                int n = (int) (task / blocks);
+                int b = (int) (task % blocks);
+                long first = ((long) b * padded + (long) n * plane) * LANES;
+                for (int iy = 0; iy < g.h(); iy++) {
+                    MemorySegment.copy(hidden, F32, (first + (long) iy * g.w() * LANES)
+                            * Float.BYTES, block, ((iy + s.padTop()) * paddedW + s.padLeft())
+                            * LANES, g.w() * LANES);
+                }
+                Convolutions.channelBlockRows(g, block, tapWeights, b * taps * LANES, biases,
+                        b * LANES, paddedW, sums);
+                long at = first * Float.BYTES;
+                MemorySegment.copy(sums, 0, out, F32, at, plane * LANES);
+                if (act != Activation.IDENTITY) {
+                    // the bias is already in the sums
+                    Pointwise.biasActivate(out, at, out, at, (long) plane * LANES, 0f, act);
+                }
+                FloatVector sum = FloatVector.zero(S);
+                for (int p = 0; p < plane; p++) {
+                    sum = sum.add(FloatVector.fromMemorySegment(S, out,
+                            at + (long) p * LANES * Float.BYTES, LE));
+                }
+                sum.mul(inverse).intoMemorySegment(means,
+                        ((long) n * g.c() + (long) b * LANES) * Float.BYTES, LE);
+            }
+        });
+    }
+
+    /**
+     * The projection: {@code (x ⊙ gate) · Wᵀ + bias (+ residual)} of blocked x (the depthwise
+     * output, {@code [N, C]} gate) into NCHW {@code y}; {@code sums} is blocked scratch of
+     * the output's channels. {@code residual} may be null.
+     */
+    void project(Convolutions.Geometry g, MemorySegment x, MemorySegment gate,
+            MemorySegment weight, Object constant, MemorySegment bias, MemorySegment residual,
+            MemorySegment sums, MemorySegment y) {
+        float[] strips = pixelProducts.outputStrips(weight, constant, g.o(), g.c());
+        gatedProducts(g, x, gate, strips, bias, sums, residual, y);
+    }
+
+    /**
+     * Image n's blocked sums ({@code [O / 16][paddedPixels][16]}) moved to NCHW {@code y},
+     * the residual added on the way: the image's 16 channels of a block are 16 consecutive
+     * planes, so 16 × 16 transposes put them in order. A plane that is not whole vectors ends
+     * in a partial transpose; it runs first, and what it writes past a channel's plane the
+     * next channel's own rows then overwrite (the last channel's, into slack).
+     */
+    private void imageToPlanes(Convolutions.Geometry g, MemorySegment sums,
+            MemorySegment residual, MemorySegment y, int n) {
+        int plane = g.h() * g.w();
+        int padded = paddedPixels(g);
+        int chunks = (plane + LANES - 1) / LANES;
+        // the block's pixels, whole vectors of them, then the transposed planes with slack
+        float[] pixelsOf = Convolutions.buffer(blockSums, chunks * LANES * LANES);
+        float[] channels = Convolutions.buffer(planes, LANES * plane + LANES);
+        int[] rows = new int[LANES];
+        for (int b = 0; b < g.o() / LANES; b++) {
+            long first = ((long) b * padded + (long) n * plane) * LANES;
+            // whole vectors of pixels: past the plane, the layout's next pixels (perhaps being
+            // written by another task, or at its end what the buffer held), which land only
+            // where the next channel's rows overwrite
+            long available = sums.byteSize() / Float.BYTES - first;
+            MemorySegment.copy(sums, F32, first * Float.BYTES, pixelsOf, 0,
+                    (int) Math.min((long) chunks * LANES * LANES, available));
+            // the last chunk, partial or whole, first; then the others
+            chunkToPlanes(pixelsOf, channels, rows, plane, chunks - 1);
+            for (int chunk = 0; chunk < chunks - 1; chunk++) {
+                chunkToPlanes(pixelsOf, channels, rows, plane, chunk);
+            }
+            long out = ((long) n * g.o() + (long) b * LANES) * plane * Float.BYTES;
+            int count = LANES * plane;
+            if (residual == null) {
+                MemorySegment.copy(channels, 0, y, F32, out, count);
+                continue;
+            }
+            for (int i = 0; i < count; i += LANES) {
+                long at = out + (long) i * Float.BYTES;
+                FloatVector.fromArray(S, channels, i)
+                        .add(FloatVector.fromMemorySegment(S, residual, at, LE))
+                        .intoMemorySegment(y, at, LE);
+            }
+        }
+    }
+
+    /** Pixels [16 · chunk, 16 · chunk + 16) of 16 channels, transposed into their planes. */
+    private static void chunkToPlanes(float[] pixelsOf, float[] channels, int[] rows, int plane,
+            int chunk) {
+        for (int c = 0; c < LANES; c++) {
+            rows[c] = c * plane + chunk * LANES;
+        }
+        Transposes.transpose(pixelsOf, chunk * LANES * LANES, LANES, channels, rows);
+    }
+
+    /**
+     * {@code out = act(a · Wᵀ + bias)}, both blocked ({@code [C / 16][padded][16]} and
+     * {@code [outs / 16][padded][16]}), with W's transposed strips
+     * {@code [outs / 32][channels][32]}. Tasks are an output strip's tiles over a run of
+     * pixels, that strip's weights staying in cache across them.
+     */
+    private void products(float[] a, int channels, int padded, float[] strips, int outs,
+            MemorySegment bias, Activation act, MemorySegment out) {
+        int outStrips = outs / TILE_OUTPUTS;
+        int tiles = padded / TILE_PIXELS;
+        int runs = Math.max(1, Math.min(tiles,
+                (TASKS_PER_WORKER * workers.threads() + outStrips - 1) / outStrips));
+        int runTiles = (tiles + runs - 1) / runs;
+        workers.forChunks((long) outStrips * runs, 1, (t0, t1) -> {
+            for (long task = t0; task < t1; task++) {
+                int strip = (int) (task / runs);
+                int tile0 = (int) (task % runs) * runTiles;
+                int tile1 = Math.min(tiles, tile0 + runTiles);
+                for (int t = tile0; t < tile1; t++) {
+                    stripTile(a, t * TILE_PIXELS * LANES, channels, padded * LANES, padded,
+                            strips, bias, act, out, strip, t * TILE_PIXELS);
+                }
+            }
+        });
+    }
+
+    /**
+     * {@code y = (x ⊙ gate) · Wᵀ + bias (+ residual)} for the blocked depthwise output x, as
+     * {@link #products} into blocked {@code sums}, but with the pixels outside: each task
+     * copies one tile's 6 pixels of every channel, gated, into a small heap buffer (a few
+     * KiB, in L1) and runs every output strip over it. So x is read once, not once per output
+     * strip, and the gate costs no pass of its own; the weights (the block's projection, up to
+     * 1.5 MiB) are read from the caches once per tile. The task that finishes an image's last
+     * tile moves that image to NCHW, so that needs no loop of its own.
+     */
+    private void gatedProducts(Convolutions.Geometry g, MemorySegment x, MemorySegment gate,
+            float[] strips, MemorySegment bias, MemorySegment sums, MemorySegment residual,
+            MemorySegment y) {
+        int channels = g.c();
+        int plane = g.h() * g.w();
+        int pixels = g.n() * plane;
+        int padded = paddedPixels(g);
+        int outStrips = g.o() / TILE_OUTPUTS;
+        int blocks = channels / LANES;
+        int tiles = padded / TILE_PIXELS;
+        int runs = Math.min(tiles, TASKS_PER_WORKER * workers.threads());
+        int runTiles = (tiles + runs - 1) / runs;
+        // each image's tiles not yet summed, counted down as runs finish
+        AtomicIntegerArray unfinished = new AtomicIntegerArray(g.n());
+        for (int n = 0; n < g.n(); n++) {
+            unfinished.set(n, lastTile(n, plane) - firstTile(n, plane) + 1);
+        }
+        workers.forChunks(runs, 1, (r0, r1) -> {
+            float[] gated = Convolutions.buffer(tileRows, blocks * TILE_PIXELS * LANES);
+            for (long run = r0; run < r1; run++) {
+                int tile0 = (int) run * runTiles;
+                int tile1 = Math.min(tiles, tile0 + runTiles);
+                for (int t = tile0; t < tile1; t++) {
+                    int q0 = t * TILE_PIXELS;
+                    for (int k = 0; k < TILE_PIXELS; k++) {
+                        int q = q0 + k;
+                        if (q >= pixels) {
+                            for (int b = 0; b < blocks; b++) {
+                                Arrays.fill(gated, (b * TILE_PIXELS + k) * LANES,
+                                        (b * TILE_PIXELS + k + 1) * LANES, 0f);
+                            }
+                            continue;
+                        }
+                        long gateRow = (long) (q / plane) * channels;
+                        for (int b = 0; b < blocks; b++) {
+                            FloatVector.fromMemorySegment(S, x,
+                                    ((long) b * padded + q) * LANES * Float.BYTES, LE)
+                                    .mul(FloatVector.fromMemorySegment(S, gate,
+                                            (gateRow + (long) b * LANES) * Float.BYTES, LE))
+                                    .intoArray(gated, (b * TILE_PIXELS + k) * LANES);
+                        }
+                    }
+                    for (int strip = 0; strip < outStrips; strip++) {
+                        stripTile(gated, 0, channels, TILE_PIXELS * LANES, padded, strips, bias,
+                                Activation.IDENTITY, sums, strip, q0);
+                    }
+                }
+                // the images this run summed tiles of; the last run to finish one moves it
+                int lastImage = Math.min(g.n() - 1, (tile1 * TILE_PIXELS - 1) / plane);
+                for (int n = tile0 * TILE_PIXELS / plane; n <= lastImage; n++) {
+                    int done = Math.min(tile1 - 1, lastTile(n, plane))
+                            - Math.max(tile0, firstTile(n, plane)) + 1;
+                    if (done > 0 && unfinished.addAndGet(n, -done) == 0) {
+                        imageToPlanes(g, sums, residual, y, n);
+                    }
+                }
+            }
+        });
+    }
+
+    /** The first and last register tiles that hold pixels of image n. */
+    private static int firstTile(int n, int plane) {
+        return n * plane / TILE_PIXELS;
+    }
+
+    private static int lastTile(int n, int plane) {
+        return ((n + 1) * plane - 1) / TILE_PIXELS;
+    }
+
+    /**
+     * One tile of output strip {@code strip} at pixel q0: operand a's tile from {@code base},
+     * its channel blocks {@code blockStep} apart; the output blocked with {@code padded}
+     * pixels per block.
+     */
+    private static void stripTile(float[] a, int base, int channels, int blockStep,
+            int padded, float[] strips, MemorySegment bias, Activation act, MemorySegment out,
+            int strip, int q0) {
+        long first0 = (long) (2 * strip) * padded * LANES;
+        long first1 = first0 + (long) padded * LANES;
+        long at0 = (first0 + (long) q0 * LANES) * Float.BYTES;
+        long at1 = (first1 + (long) q0 * LANES) * Float.BYTES;
+        tile(a, base, channels / LANES, blockStep, strips, strip * channels * TILE_OUTPUTS,
+                bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
+        if (act != Activation.IDENTITY) {
+            // the tile just written, still in L1, bias included: each block's 6 pixels as 3
+            // rows of two vectors, which the register tiles' unmasked epilogue takes
+            long row = 2L * LANES * Float.BYTES;
+            Pointwise.tileBiasActivate(out, at0, out, at0, row, TILE_PIXELS / 2, null, 0, act);
+            Pointwise.tileBiasActivate(out, at1, out, at1, row, TILE_PIXELS / 2, null, 0, act);
+        }
+    }
+
+    /**
+     * One register tile: 6 pixels of blocked a from {@code base} × 32 outputs, every input
+     * channel in order, each output's sum a chain of multiply-adds from zero, then its bias
+     * (from byte {@code biasAt} of bias; null for none);
+     * written to the two output blocks at byte offsets {@code out0} and {@code out1}. Within
+     * a block, channel c of pixel k is at {@code 16k + c} from the block's tile: fixed
+     * offsets, so the compiler checks each block's reads once.
+     */
+    private static void tile(float[] a, int base, int blocks, int blockStep, float[] strips,
+            int w0, MemorySegment bias, long biasAt, MemorySegment out, long out0, long out1) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero, s20 = zero, s21 = zero;
+        FloatVector s30 = zero, s31 = zero, s40 = zero, s41 = zero, s50 = zero, s51 = zero;
+        int wi = w0;
+        for (int block = 0; block < blocks; block++) {
+            int at = base + block * blockStep;
+            for (int c = 0; c < LANES; c++, wi += TILE_OUTPUTS) {
+                FloatVector w = FloatVector.fromArray(S, strips, wi);
+                FloatVector v = FloatVector.fromArray(S, strips, wi + LANES);
+                FloatVector x = FloatVector.broadcast(S, a[at + c]);
+                s00 = x.fma(w, s00);
+                s01 = x.fma(v, s01);
+                x = FloatVector.broadcast(S, a[at + c + LANES]);
+                s10 = x.fma(w, s10);
+                s11 = x.fma(v, s11);
+                x = FloatVector.broadcast(S, a[at + c + 2 * LANES]);
+                s20 = x.fma(w, s20);
+                s21 = x.fma(v, s21);
+                x = FloatVector.broadcast(S, a[at + c + 3 * LANES]);
+                s30 = x.fma(w, s30);
+                s31 = x.fma(v, s31);
+                x = FloatVector.broadcast(S, a[at + c + 4 * LANES]);
+                s40 = x.fma(w, s40);
+                s41 = x.fma(v, s41);
+                x = FloatVector.broadcast(S, a[at + c + 5 * LANES]);
+                s50 = x.fma(w, s50);
+                s51 = x.fma(v, s51);
+            }
+        }
+        long step = (long) LANES * Float.BYTES;
+        // the biases are loaded here, not passed in: vectors passed to a call that is not
+        // inlined are boxed
+        FloatVector bias0 = bias == null ? zero
+                : FloatVector.fromMemorySegment(S, bias, biasAt, LE);
+        FloatVector bias1 = bias == null ? zero
+                : FloatVector.fromMemorySegment(S, bias, biasAt + step, LE);
+        s00.add(bias0).intoMemorySegment(out, out0, LE);
+        s01.add(bias1).intoMemorySegment(out, out1, LE);
+        s10.add(bias0).intoMemorySegment(out, out0 + step, LE);
+        s11.add(bias1).intoMemorySegment(out, out1 + step, LE);
+        s20.add(bias0).intoMemorySegment(out, out0 + 2 * step, LE);
+        s21.add(bias1).intoMemorySegment(out, out1 + 2 * step, LE);
+        s30.add(bias0).intoMemorySegment(out, out0 + 3 * step, LE);
+        s31.add(bias1).intoMemorySegment(out, out1 + 3 * step, LE);
+        s40.add(bias0).intoMemorySegment(out, out0 + 4 * step, LE);
+        s41.add(bias1).intoMemorySegment(out, out1 + 4 * step, LE);
+        s50.add(bias0).intoMemorySegment(out, out0 + 5 * step, LE);
+        s51.add(bias1).intoMemorySegment(out, out1 + 5 * step, LE);
+    }
+}
