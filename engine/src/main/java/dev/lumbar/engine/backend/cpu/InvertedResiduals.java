@@ -62,6 +62,8 @@ final class InvertedResiduals {
 
     private final WorkerPool workers;
     private final PixelProducts pixelProducts;
+    // LIMITATION: each calling thread keeps the largest block input it has run (input
+    // channels × the batch's pixels), like the other per-thread buffers of the kernels
     /** The block's input, blocked, on the calling thread's heap. */
     private final ThreadLocal<float[]> inputRows = ThreadLocal.withInitial(() -> new float[0]);
     /** One tile's pixels of every channel of the projection's input, gated. */
