@@ -27,7 +27,7 @@ public final class KernelReport {
         String threads = args.length > 0 ? args[0] : "2";
         String include = args.length > 1 ? args[1]
                 : "dev.lumbar.bench.(Ceiling|Gemm|ChannelMlp|SmallPlaneConv|Conv|Pointwise"
-                        + "|SqueezeExcite|Lstm|AttentionPool|RoiSampler)Benchmark";
+                        + "|SqueezeExcite|InvertedResidual|Lstm|AttentionPool|RoiSampler)Benchmark";
         Options options = new OptionsBuilder()
                 .include(include)
                 .param("threads", threads)
@@ -66,6 +66,8 @@ public final class KernelReport {
                 case "openblasSgemm2048" -> CeilingBenchmark.SGEMM_FLOPS;
                 case "pointwiseConvolution" -> GemmBenchmark.flops(r.getParams().getParam("shape"));
                 case "channelMlp" -> ChannelMlpBenchmark.flops(r.getParams().getParam("shape"));
+                case "invertedResidual" -> InvertedResidualBenchmark.flops(r.getParams()
+                        .getParam("shape"));
                 case "pointwiseSmallPlanes" -> SmallPlaneConvBenchmark.flops(r.getParams()
                         .getParam("shape"));
                 case "depthwise7x7" -> ConvBenchmark.DEPTHWISE_FLOPS;
