@@ -30,8 +30,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The sums are the engine's usual ones: each product output is one chain of multiply-adds
  * over the input channels in order, then its bias (and the residual); each depthwise output
- * its bias, then the taps in order. Only the squeeze-excite means are summed in another order
- * than {@link Reductions#planeMeans}.
+ * its bias, then the taps in order. Only the squeeze-excite means differ from
+ * {@link Reductions#planeMeans}: summed in another order, then multiplied by 1 / (H·W).
  */
 final class InvertedResiduals {
 
@@ -166,7 +166,8 @@ final class InvertedResiduals {
     /**
      * The depthwise convolution of blocked {@code hidden} into blocked {@code out} with
      * {@code act}, and the mean of every output channel of every image into {@code means}
-     * ({@code [N, C]}).
+     * ({@code [N, C]}). The positions past the batch's pixels are left as they were; the
+     * projection reads zeros there instead.
      */
     void depthwise(Convolutions.Geometry g, MemorySegment hidden, MemorySegment weight,
             MemorySegment bias, Activation act, MemorySegment out, MemorySegment means) {

@@ -316,8 +316,9 @@ final class EfficientNet implements Backbone {
     }
 
     /**
-     * {@code conv} as one layer of an inverted residual whose input is {@code x}: the block's
-     * 1×1 expansion keeps x's height and width, and only they set the padding.
+     * {@code conv} as one layer of an inverted residual whose input is {@code x}, its padding
+     * set from x's height and width: the block's 1×1 expansion keeps them for the depthwise
+     * layer, and a 1×1 projection has no padding whatever its input.
      */
     private InvertedResidual.Conv layer(ConvBn conv, Tensor x) {
         return new InvertedResidual.Conv(conv.weight(), conv.bias(), geometry(conv, x),
