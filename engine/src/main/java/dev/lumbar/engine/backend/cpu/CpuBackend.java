@@ -285,6 +285,10 @@ public final class CpuBackend implements Backend {
         InvertedResiduals blocked = convolutions.invertedResiduals();
         int pixels = InvertedResiduals.paddedPixels(ge);
         Tensor y = outputs.allocate(outShape);
+        if (y.numel() == 0) {
+            // an empty batch (or no output channels): nothing to compute
+            return y;
+        }
         return filled(y, () -> {
             try (Tensor hidden = outputs.allocate(ge.o() / L, pixels, L);
                     Tensor activated = outputs.allocate(ge.o() / L, pixels, L);

@@ -32,6 +32,7 @@ import jdk.incubator.vector.VectorSpecies;
  * over the input channels in order, then its bias (and the residual); each depthwise output
  * its bias, then the taps in order. Only the squeeze-excite means differ from
  * {@link Reductions#planeMeans}: summed in another order, then multiplied by 1 / (H·W).
+
  */
 final class InvertedResiduals {
 
@@ -52,6 +53,13 @@ final class InvertedResiduals {
      * 16 pixels is 0.6 M); a larger one takes the NCHW path.
      */
     private static final long MAX_FLOATS = 1L << 24;
+    /**
+     * At most this many pixels a plane (64 × 64): every worker keeps buffers of 16 planes
+     * for the transposes and the depthwise convolution. The backbones' blocks that fit are
+     * 4 × 4 to 14 × 14 (28 × 28 at 448 × 448 input); larger planes take the NCHW path, whose
+     * depthwise convolution goes row by row.
+     */
+    private static final int MAX_PLANE = 64 * 64;
     /** Product tasks per worker, so that a few slow ones do not hold up the rest. */
     private static final int TASKS_PER_WORKER = 4;
     /**
@@ -80,8 +88,9 @@ final class InvertedResiduals {
     /**
      * Whether a block of these three convolutions runs here: 16-float vectors; 1×1
      * expansion and projection, each to a multiple of 32 channels, from a multiple of 16; a
-     * depthwise convolution of stride 1 and dilation 1 that keeps the image's size; and
-     * input, expanded activations and output within {@link #MAX_FLOATS}.
+     * depthwise convolution of stride 1 and dilation 1 that keeps the image's size; planes
+     * of at most {@link #MAX_PLANE} pixels; and input, expanded activations and output within
+     * {@link #MAX_FLOATS}.
      */
     static boolean fits(Convolutions.Geometry expand, Convolutions.Geometry depthwise,
             Convolutions.Geometry project) {
@@ -97,6 +106,7 @@ final class InvertedResiduals {
                 && depthwise.outH() == depthwise.h() && depthwise.outW() == depthwise.w()
                 && expand.c() % LANES == 0 && expand.o() % TILE_OUTPUTS == 0
                 && project.o() % TILE_OUTPUTS == 0
+                && (long) expand.h() * expand.w() <= MAX_PLANE
                 && Math.max(expand.c(), Math.max(expand.o(), project.o())) * padded
                         <= MAX_FLOATS;
     }
@@ -200,6 +210,10 @@ final class InvertedResiduals {
                             * Float.BYTES, block, ((iy + s.padTop()) * paddedW + s.padLeft())
                             * LANES, g.w() * LANES);
                 }
+                // LIMITATION: the row kernel skips kernel rows that lie wholly in the padding,
+                // here at any plane width: a NaN or infinite depthwise weight on such a row
+                // does not reach those outputs, where the NCHW path over planes wider than 16
+                // multiplies it by the padding's zero and gives NaN (finite weights: same sums)
                 Convolutions.channelBlockRows(g, block, tapWeights, b * taps * LANES, biases,
                         b * LANES, paddedW, sums);
                 long at = first * Float.BYTES;
@@ -329,7 +343,7 @@ final class InvertedResiduals {
         int outStrips = g.o() / TILE_OUTPUTS;
         int blocks = channels / LANES;
         int tiles = padded / TILE_PIXELS;
-        int runs = Math.min(tiles, TASKS_PER_WORKER * workers.threads());
+        int runs = Math.max(1, Math.min(tiles, TASKS_PER_WORKER * workers.threads()));
         int runTiles = (tiles + runs - 1) / runs;
         // each image's tiles not yet summed, counted down as runs finish
         AtomicIntegerArray unfinished = new AtomicIntegerArray(g.n());

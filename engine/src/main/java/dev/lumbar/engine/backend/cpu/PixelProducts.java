@@ -750,6 +750,10 @@ final class PixelProducts {
      */
     void rowProducts(MemorySegment x, int rows, int k, MemorySegment w, Object constant,
             int outs, MemorySegment y) {
+        if (rows == 0 || outs == 0) {
+            // an empty batch's gate: nothing to write (and no strip to size the chunks by)
+            return;
+        }
         int rowStrips = (rows + MR - 1) / MR;
         int outStrips = (outs + NR - 1) / NR;
         // x's rows packed on the calling thread
