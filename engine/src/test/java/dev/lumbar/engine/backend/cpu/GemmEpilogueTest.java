@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Bias and activation applied by the matrix product's epilogue, block by block, equal the same
  * convolution without them followed by {@code act(y + bias[channel])} on every element. The
  * shapes reach the plain and the transposed Java product (planes narrower than a register
- * tile, down to a single pixel), per-image 1×1 products, and grouped im2col products whose bias starts mid-vector.
+ * tile, down to a single pixel), per-image 1×1 products, and grouped im2col products whose
+ * bias starts mid-vector.
  */
 class GemmEpilogueTest {
 
