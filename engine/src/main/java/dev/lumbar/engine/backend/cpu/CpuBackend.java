@@ -236,13 +236,8 @@ public final class CpuBackend implements Backend {
         if (gate != null) {
             requireGate("conv2dAdd", gate, g, x);
         }
-        requireF32("conv2dAdd residual", residual, 4);
         long[] outShape = {g.n(), g.o(), g.outH(), g.outW()};
-        if (!Arrays.equals(residual.shape(), outShape)) {
-            throw new IllegalArgumentException("conv2dAdd: residual "
-                    + Arrays.toString(residual.shape()) + " is not the output's "
-                    + Arrays.toString(outShape));
-        }
+        requireResidual("conv2dAdd", residual, outShape);
         if (!Convolutions.addsResidual(g) || (gate != null && !Convolutions.acrossImages(g))) {
             return Backend.super.conv2dAdd(x, gate, weight, bias, spec, act, residual);
         }
@@ -275,12 +270,7 @@ public final class CpuBackend implements Backend {
         requireGateWeights(gd.o(), gate.reduceWeight(), gate.expandWeight());
         long[] outShape = {gp.n(), gp.o(), gp.outH(), gp.outW()};
         if (residual != null) {
-            requireF32("invertedResidual residual", residual, 4);
-            if (!Arrays.equals(residual.shape(), outShape)) {
-                throw new IllegalArgumentException("invertedResidual: residual "
-                        + Arrays.toString(residual.shape()) + " is not the output's "
-                        + Arrays.toString(outShape));
-            }
+            requireResidual("invertedResidual", residual, outShape);
         }
         InvertedResiduals blocked = convolutions.invertedResiduals();
         int pixels = InvertedResiduals.paddedPixels(ge);
@@ -338,12 +328,7 @@ public final class CpuBackend implements Backend {
         }
         long[] outShape = {expand.n(), out, expand.h(), expand.w()};
         if (residual != null) {
-            requireF32("channelMlp residual", residual, 4);
-            if (!Arrays.equals(residual.shape(), outShape)) {
-                throw new IllegalArgumentException("channelMlp: residual "
-                        + Arrays.toString(residual.shape()) + " is not "
-                        + Arrays.toString(outShape));
-            }
+            requireResidual("channelMlp", residual, outShape);
         }
         if (!Convolutions.fusedMlp(expand)) {
             return Backend.super.channelMlp(x, w1, b1, act, w2, b2, scale, residual);
@@ -822,6 +807,16 @@ public final class CpuBackend implements Backend {
         if (rank >= 0 && t.rank() != rank) {
             throw new IllegalArgumentException(what + " must have rank " + rank + ", got "
                     + Arrays.toString(t.shape()));
+        }
+    }
+
+    /** A residual to add to an output of shape {@code outShape}: an F32 CPU tensor of it. */
+    private static void requireResidual(String op, Tensor residual, long[] outShape) {
+        requireF32(op + " residual", residual, 4);
+        if (!Arrays.equals(residual.shape(), outShape)) {
+            throw new IllegalArgumentException(op + ": residual "
+                    + Arrays.toString(residual.shape()) + " is not the output's "
+                    + Arrays.toString(outShape));
         }
     }
 

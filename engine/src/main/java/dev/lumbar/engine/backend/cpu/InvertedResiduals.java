@@ -43,9 +43,9 @@ final class InvertedResiduals {
     private static final ValueLayout.OfFloat F32 =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     /** Pixels of one register tile, each broadcast once per input channel. */
-    static final int TILE_PIXELS = 6;
+    private static final int TILE_PIXELS = 6;
     /** Outputs of one register tile: two vectors. */
-    static final int TILE_OUTPUTS = 2 * LANES;
+    private static final int TILE_OUTPUTS = 2 * LANES;
     /**
      * At most this many floats in the block's input, expanded activations or output: the
      * input's copy lives on the heap (kept by the calling thread for the next block) and
@@ -97,8 +97,7 @@ final class InvertedResiduals {
         // LIMITATION: with vectors of 8 floats (AVX2) or 4 every block runs NCHW; the
         // blocked layout and its transposes are written for 16 lanes
         Conv2dSpec s = depthwise.spec();
-        long padded = ((long) expand.n() * expand.h() * expand.w() + TILE_PIXELS - 1)
-                / TILE_PIXELS * TILE_PIXELS;
+        long padded = tiledPixels(expand);
         return Transposes.available() && expand.pointwise() && project.pointwise()
                 && !expand.depthwise() && !project.depthwise()
                 && depthwise.depthwise() && s.strideH() == 1 && s.strideW() == 1
@@ -113,8 +112,13 @@ final class InvertedResiduals {
 
     /** The batch's pixels rounded up to whole tiles: the blocked layout's pixels per block. */
     static int paddedPixels(Convolutions.Geometry g) {
+        return Math.toIntExact(tiledPixels(g));
+    }
+
+    /** {@link #paddedPixels} as a long, for {@link #fits} to check before it is an int. */
+    private static long tiledPixels(Convolutions.Geometry g) {
         long pixels = (long) g.n() * g.h() * g.w();
-        return Math.toIntExact((pixels + TILE_PIXELS - 1) / TILE_PIXELS * TILE_PIXELS);
+        return (pixels + TILE_PIXELS - 1) / TILE_PIXELS * TILE_PIXELS;
     }
 
     /**
