@@ -64,6 +64,7 @@ public final class KernelReport {
                     .map(k -> k + "=" + r.getParams().getParam(k)).toList());
             double flops = switch (name) {
                 case "openblasSgemm2048" -> CeilingBenchmark.SGEMM_FLOPS;
+                case "fmaPeak" -> CeilingBenchmark.fmaFlops(intParam(r, "threads"));
                 case "pointwiseConvolution" -> GemmBenchmark.flops(r.getParams().getParam("shape"));
                 case "channelMlp" -> ChannelMlpBenchmark.flops(r.getParams().getParam("shape"));
                 case "invertedResidual" -> InvertedResidualBenchmark.flops(r.getParams()
