@@ -242,6 +242,26 @@ final class CountingBackend implements Backend {
     }
 
     /**
+     * A fused-MBConv block is one entry (the backend may run its two convolutions as one
+     * pass): the expansion's kind, then the projection's output channels.
+     */
+    @Override
+    public Tensor edgeResidual(Tensor x, InvertedResidual.Conv expand,
+            InvertedResidual.Conv project, Tensor residual) {
+        Tensor w1 = expand.weight();
+        Conv2dSpec spec = expand.spec();
+        long hidden = w1.dim(0);
+        double outPixels = (double) x.dim(0) * spec.outH(x.size(2), (int) w1.dim(2))
+                * spec.outW(x.size(3), (int) w1.dim(3));
+        double flops = convFlops(x, w1, spec)
+                + 2.0 * outPixels * hidden * project.weight().dim(0);
+        String kind = convKind(x, w1, spec, expand.act()) + ", 1x1"
+                + (byShape ? " -> " + project.weight().dim(0) : "")
+                + (residual == null ? "" : " + residual");
+        return timed(kind, flops, () -> inner.edgeResidual(x, expand, project, residual));
+    }
+
+    /**
      * A whole inverted-residual block is one entry (the backend may run it fused): its
      * depthwise kernel, strided or not, and where asked its input shape and expanded channels.
      */

@@ -137,6 +137,24 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * A convolution and a projection of its output, EfficientNet's fused MBConv without a
+     * gate (timm's {@code EdgeResidual}): {@code project(expand(x))}, plus {@code residual}
+     * when not null (x itself, where the block keeps its shape). Backends may keep the
+     * expanded activations per block of pixels instead of writing them out whole.
+     */
+    default Tensor edgeResidual(Tensor x, InvertedResidual.Conv expand,
+            InvertedResidual.Conv project, Tensor residual) {
+        try (Tensor expanded = conv2d(x, expand.weight(), expand.bias(), expand.spec(),
+                expand.act())) {
+            return residual == null
+                    ? conv2d(expanded, project.weight(), project.bias(), project.spec(),
+                            project.act())
+                    : conv2dAdd(expanded, null, project.weight(), project.bias(),
+                            project.spec(), project.act(), residual);
+        }
+    }
+
+    /**
      * An inverted-residual block with a squeeze-excite gate, EfficientNet's MBConv:
      * {@code h = depthwise(expand(x))}, then {@code project(h ⊙ gate(h))}, plus
      * {@code residual} when not null (x itself, where the block keeps its shape). The

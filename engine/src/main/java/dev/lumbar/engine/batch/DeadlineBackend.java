@@ -137,6 +137,13 @@ public final class DeadlineBackend implements Backend {
     }
 
     @Override
+    public Tensor edgeResidual(Tensor x, InvertedResidual.Conv expand,
+            InvertedResidual.Conv project, Tensor residual) {
+        StudyDeadline.checkCurrent();
+        return inner.edgeResidual(x, expand, project, residual);
+    }
+
+    @Override
     public Tensor invertedResidual(Tensor x, InvertedResidual block, Tensor residual) {
         StudyDeadline.checkCurrent();
         return inner.invertedResidual(x, block, residual);

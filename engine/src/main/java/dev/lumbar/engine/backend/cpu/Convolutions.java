@@ -241,6 +241,39 @@ final class Convolutions {
     }
 
     /**
+     * Whether a convolution ({@code first}) and a 1×1 convolution of its output
+     * ({@code second}) can run as one pass of products over blocks of pixels
+     * ({@link PixelProducts#convolveProjected}): a {@link #windowed} dense convolution, then
+     * a pointwise one that is not also depthwise.
+     */
+    static boolean projectsPerBlock(Geometry first, Geometry second) {
+        return windowed(first) && second.pointwise() && !second.depthwise()
+                && second.c == first.o;
+    }
+
+    /**
+     * {@code y = act2(conv(act(conv(x, W1) + b1), W2) + b2) + residual} where
+     * {@link #projectsPerBlock} holds, the first convolution's output kept per block of
+     * pixels; b1, b2 and residual (the shape of y) may be null. The same bits as
+     * {@link #convolve} of each in turn where the second runs {@link #acrossImages}.
+     */
+    void convolveProjected(Geometry first, Geometry second, MemorySegment x, MemorySegment w1,
+            Object constant1, MemorySegment b1, Activation act, MemorySegment w2,
+            Object constant2, MemorySegment b2, Activation act2, MemorySegment residual,
+            MemorySegment y) {
+        if (!projectsPerBlock(first, second)) {
+            throw new IllegalArgumentException("these convolutions cannot run per block");
+        }
+        PixelProducts.Images images =
+                new PixelProducts.Images(first.n, first.c, (long) first.h * first.w);
+        PixelProducts.Window window = new PixelProducts.Window(first.h, first.w, first.kh,
+                first.kw, first.spec.strideH(), first.spec.strideW(), first.spec.padTop(),
+                first.spec.padLeft(), first.outH, first.outW);
+        pixelProducts.convolveProjected(images, window, x, first.o, w1, constant1, b1, act,
+                second.o, w2, constant2, b2, act2, residual, y);
+    }
+
+    /**
      * {@code y = x · Wᵀ} for a few rows (x {@code [rows, k]}, W {@code [outs, k]}, y
      * {@code [rows, outs]}), W kept transposed under {@code constant} (null: none).
      */

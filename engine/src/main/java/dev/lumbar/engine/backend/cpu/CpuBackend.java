@@ -250,6 +250,32 @@ public final class CpuBackend implements Backend {
     }
 
     /**
+     * One pass of products over blocks of pixels where the expansion is a dense convolution
+     * on the engine's own kernel and the projection a 1×1 ({@link Convolutions#projectsPerBlock}):
+     * the expanded activations stay in the core's cache, packed for the projection, and are
+     * never written out. Otherwise the two convolutions one after another.
+     */
+    @Override
+    public Tensor edgeResidual(Tensor x, InvertedResidual.Conv expand,
+            InvertedResidual.Conv project, Tensor residual) {
+        Convolutions.Geometry ge = geometry(x, expand.weight(), expand.bias(), expand.spec());
+        Convolutions.Geometry gp = geometry(new long[] {ge.n(), ge.o(), ge.outH(), ge.outW()},
+                project.weight(), project.bias(), project.spec());
+        if (!Convolutions.projectsPerBlock(ge, gp)) {
+            return Backend.super.edgeResidual(x, expand, project, residual);
+        }
+        long[] outShape = {gp.n(), gp.o(), gp.outH(), gp.outW()};
+        if (residual != null) {
+            requireResidual("edgeResidual", residual, outShape);
+        }
+        Tensor y = outputs.allocate(outShape);
+        return filled(y, () -> convolutions.convolveProjected(ge, gp, x.segment(),
+                expand.weight().segment(), constant(expand.weight()), segment(expand.bias()),
+                expand.act(), project.weight().segment(), constant(project.weight()),
+                segment(project.bias()), project.act(), segment(residual), y.segment()));
+    }
+
+    /**
      * Channel-blocked between the block's layers ({@link InvertedResiduals}) where the block
      * fits that path; otherwise its convolutions one after another, each NCHW.
      */

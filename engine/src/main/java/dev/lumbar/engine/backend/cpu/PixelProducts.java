@@ -654,27 +654,66 @@ final class PixelProducts {
             MemorySegment b1, Activation act, int o, MemorySegment w2, MemorySegment b2,
             MemorySegment scale, MemorySegment residual, MemorySegment y, Object constant1,
             Object constant2) {
-        int width = blockWidth(in.pixels(), Math.max(in.c, hiddenChannels));
-        long blocks = (in.pixels() + width - 1) / width;
         float[] first = packed(w1, constant1, hiddenChannels, in.c, firstWeights);
         float[] second = packed(w2, constant2, o, hiddenChannels, secondWeights);
+        twoProducts(in.c, in.pixels(), in.plane, first, b1, act, hiddenChannels, second, o, b2,
+                Activation.IDENTITY, scale, residual, y,
+                (p0, count, packed) -> pack(in, x, null, p0, count, packed));
+    }
+
+    /**
+     * A dense convolution (as {@link #convolve} takes it) and a 1×1 projection of its output,
+     * {@code y = act2(W2 · act(conv(x, W1) + b1) + b2) + residual}, the convolution's output
+     * kept per block of pixels (EfficientNet's fused MBConv without a gate). W1 is
+     * [Ch, C·kh·kw], W2 [O, Ch]; b1, b2 and residual may be null, residual the shape of y.
+     * The same sums, bias adds, activations and residual add as {@link #convolve} followed by
+     * {@link #pointwise}, so the same bits.
+     */
+    void convolveProjected(Images in, Window win, MemorySegment x, int hiddenChannels,
+            MemorySegment w1, Object constant1, MemorySegment b1, Activation act, int o,
+            MemorySegment w2, Object constant2, MemorySegment b2, Activation act2,
+            MemorySegment residual, MemorySegment y) {
+        int k = in.c * win.kh * win.kw;
+        float[] first = packed(w1, constant1, hiddenChannels, k, firstWeights);
+        float[] second = packed(w2, constant2, o, hiddenChannels, secondWeights);
+        twoProducts(k, (long) in.n * win.outPlane(), win.outPlane(), first, b1, act,
+                hiddenChannels, second, o, b2, act2, null, residual, y,
+                (p0, count, packed) -> packWindows(in, win, x, p0, count, packed,
+                        buffers.get().line(2 * NR + win.kw + 2 * L)));
+    }
+
+    /**
+     * {@code y = residual + scale ⊙ act2(W2 · act(W1 · B + b1) + b2)} for the pixel columns B
+     * ({@code k} rows) that {@code packer} lays out block by block, W1 and W2 packed; act2
+     * must be identity where there is a scale. Each
+     * block's hidden layer goes from the first product's epilogue straight into the packed
+     * strips the second product reads, so it is never written out whole, never read back
+     * from memory and never packed. y and residual are NCHW with {@code outPlane} pixels per
+     * image and channel.
+     */
+    private void twoProducts(int k, long pixels, long outPlane, float[] first, MemorySegment b1,
+            Activation act, int hiddenChannels, float[] second, int o, MemorySegment b2,
+            Activation act2, MemorySegment scale, MemorySegment residual, MemorySegment y,
+            BlockPacker packer) {
+        int width = blockWidth(pixels, Math.max(k, hiddenChannels));
+        long blocks = (pixels + width - 1) / width;
         workers.forEach(Math.toIntExact(blocks), block -> {
             Buffers buf = buffers.get();
             long p0 = (long) block * width;
-            int count = (int) Math.min(width, in.pixels() - p0);
+            int count = (int) Math.min(width, pixels - p0);
             int strips = (count + NR - 1) / NR;
-            MemorySegment packed = buf.input((long) strips * in.c * NR);
+            MemorySegment packed = buf.input((long) strips * k * NR);
             MemorySegment hidden = buf.hidden((long) strips * hiddenChannels * NR);
-            pack(in, x, null, p0, count, packed);
+            packer.pack(p0, count, packed);
             for (int h0 = 0; h0 < hiddenChannels; h0 += MR) {
                 int rows = Math.min(MR, hiddenChannels - h0);
                 for (int s = 0; s < strips; s++) {
                     // the tile becomes rows h0.. of hidden strip s, which lie end to end
                     int at = s * hiddenChannels * NR + h0 * NR;
                     if (rows == MR) {
-                        kernel(in.c, first, h0 * in.c, packed, stripAt(s, in.c), hidden, at);
+                        kernel(k, first, h0 * k, packed, stripAt(s, k), hidden, at);
                     } else {
-                        kernel(in.c, first, h0 * in.c, packed, stripAt(s, in.c), buf.tile, 0);
+                        kernel(k, first, h0 * k, packed, stripAt(s, k), buf.tile, 0);
                         MemorySegment.copy(buf.tile, 0, hidden, (long) at * Float.BYTES,
                                 (long) rows * NR * Float.BYTES);
                     }
@@ -688,8 +727,17 @@ final class PixelProducts {
                     kernel(hiddenChannels, second, o0 * hiddenChannels, hidden,
                             stripAt(s, hiddenChannels), buf.tile, 0);
                     long q0 = p0 + (long) s * NR;
-                    storeScaledResidual(buf.tile, o0, Math.min(MR, o - o0), y, o, in.plane,
-                            q0, (int) Math.min(NR, p0 + count - q0), b2, scale, residual);
+                    int rows = Math.min(MR, o - o0);
+                    int run = (int) Math.min(NR, p0 + count - q0);
+                    if (scale == null) {
+                        // the epilogue of a plain product: the same bias add, activation and
+                        // residual add, whole vectors where the strip lies within one image
+                        storeActivated(buf.tile, o0, rows, y, o, outPlane, q0, run, b2, act2,
+                                residual);
+                    } else {
+                        storeScaledResidual(buf.tile, o0, rows, y, o, outPlane, q0, run, b2,
+                                scale, residual);
+                    }
                 }
             }
         });

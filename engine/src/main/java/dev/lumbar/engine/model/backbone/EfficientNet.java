@@ -295,6 +295,11 @@ final class EfficientNet implements Backbone {
                 return conv(backend, projection, gated.activations(), gated.gate(), shortcut);
             }
         }
+        if (se == null && block.spec().kind() == EfficientNetArch.Kind.EDGE_RESIDUAL) {
+            // the backend may keep the expanded activations per block of pixels
+            return backend.edgeResidual(x, layer(block.first(), x), layer(projection, x),
+                    shortcut);
+        }
         Tensor h = conv(backend, block.first(), x);
         if (inverted) {
             h = replace(h, conv(backend, block.second(), h));

@@ -2,6 +2,7 @@ package dev.lumbar.engine.backend.cpu;
 
 import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
+import static dev.lumbar.engine.backend.cpu.Reference.toDouble;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -122,14 +123,6 @@ class InvertedResidualTest {
                     () -> cpu.invertedResidual(c.x, c.block(), wrong).close());
             assertTrue(e.getMessage().contains("residual"), e.getMessage());
         }
-    }
-
-    private static double[] toDouble(float[] values) {
-        double[] out = new double[values.length];
-        for (int i = 0; i < values.length; i++) {
-            out[i] = values[i];
-        }
-        return out;
     }
 
     /** One block's input and weights (biases on every layer). */

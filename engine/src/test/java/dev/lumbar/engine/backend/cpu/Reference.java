@@ -150,6 +150,15 @@ final class Reference {
         return gate;
     }
 
+    /** The values widened, to compare one float result against another as a reference. */
+    static double[] toDouble(float[] values) {
+        double[] out = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
     /** Largest absolute difference over the largest reference magnitude. */
     static void assertClose(String what, double[] expected, float[] actual, double tolerance) {
         assertTrue(expected.length == actual.length, what + ": " + actual.length
