@@ -261,12 +261,13 @@ public final class CpuBackend implements Backend {
         Convolutions.Geometry ge = geometry(x, expand.weight(), expand.bias(), expand.spec());
         Convolutions.Geometry gp = geometry(new long[] {ge.n(), ge.o(), ge.outH(), ge.outW()},
                 project.weight(), project.bias(), project.spec());
-        if (!Convolutions.projectsPerBlock(ge, gp)) {
-            return Backend.super.edgeResidual(x, expand, project, residual);
-        }
         long[] outShape = {gp.n(), gp.o(), gp.outH(), gp.outW()};
         if (residual != null) {
+            // before either route computes anything
             requireResidual("edgeResidual", residual, outShape);
+        }
+        if (!Convolutions.projectsPerBlock(ge, gp)) {
+            return Backend.super.edgeResidual(x, expand, project, residual);
         }
         Tensor y = outputs.allocate(outShape);
         return filled(y, () -> convolutions.convolveProjected(ge, gp, x.segment(),
