@@ -685,11 +685,10 @@ final class PixelProducts {
     /**
      * {@code y = residual + scale ⊙ act2(W2 · act(W1 · B + b1) + b2)} for the pixel columns B
      * ({@code k} rows) that {@code packer} lays out block by block, W1 and W2 packed; act2
-     * must be identity where there is a scale. Each
-     * block's hidden layer goes from the first product's epilogue straight into the packed
-     * strips the second product reads, so it is never written out whole, never read back
-     * from memory and never packed. y and residual are NCHW with {@code outPlane} pixels per
-     * image and channel.
+     * must be identity where there is a scale. Each block's hidden layer goes from the first
+     * product's epilogue straight into the packed strips the second product reads, so it is
+     * never written out whole, never read back from memory and never packed. y and residual
+     * are NCHW with {@code outPlane} pixels per image and channel.
      */
     private void twoProducts(int k, long pixels, long outPlane, float[] first, MemorySegment b1,
             Activation act, int hiddenChannels, float[] second, int o, MemorySegment b2,
