@@ -731,6 +731,43 @@ final class Convolutions {
     }
 
     /**
+     * {@link #channelBlockRows} for a stride of 2 both ways (dilation 1): four output pixels
+     * at a time, each reading every second pixel of the padded rows. Pixels past a row's end
+     * are summed into {@code sums}' slack or overwritten by the next row's, as there.
+     */
+    static void channelBlockRowsByTwo(Geometry g, float[] block, float[] tapWeights, int w0,
+            float[] biases, int c0, int paddedW, float[] sums) {
+        FloatVector bias = FloatVector.fromArray(S, biases, c0);
+        for (int oy = 0; oy < g.outH; oy++) {
+            for (int ox0 = 0; ox0 < g.outW; ox0 += ROW_PIXELS / 2) {
+                FloatVector a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+                for (int ky = 0; ky < g.kh; ky++) {
+                    int iy = 2 * oy + ky - g.spec.padTop();
+                    if (iy < 0 || iy >= g.h) {
+                        // the same LIMITATION as rowSegment's: rows wholly in the padding
+                        continue;
+                    }
+                    int row = ((2 * oy + ky) * paddedW + 2 * ox0) * L;
+                    for (int kx = 0; kx < g.kw; kx++) {
+                        int at = row + kx * L;
+                        FloatVector w = FloatVector.fromArray(S, tapWeights,
+                                w0 + (ky * g.kw + kx) * L);
+                        a0 = FloatVector.fromArray(S, block, at).fma(w, a0);
+                        a1 = FloatVector.fromArray(S, block, at + 2 * L).fma(w, a1);
+                        a2 = FloatVector.fromArray(S, block, at + 4 * L).fma(w, a2);
+                        a3 = FloatVector.fromArray(S, block, at + 6 * L).fma(w, a3);
+                    }
+                }
+                int out = (oy * g.outW + ox0) * L;
+                a0.intoArray(sums, out);
+                a1.intoArray(sums, out + L);
+                a2.intoArray(sums, out + 2 * L);
+                a3.intoArray(sums, out + 3 * L);
+            }
+        }
+    }
+
+    /**
      * {@link #rowSegment} for a row of at most {@code ROW_PIXELS / 2} output pixels: half the
      * segment, the same operations per output. Pixels past the row's end are summed into
      * slack as there.

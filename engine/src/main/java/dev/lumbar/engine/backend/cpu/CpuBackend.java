@@ -301,6 +301,8 @@ public final class CpuBackend implements Backend {
         }
         InvertedResiduals blocked = convolutions.invertedResiduals();
         int pixels = InvertedResiduals.paddedPixels(ge);
+        // a strided depthwise convolution leaves fewer pixels for the projection
+        int outPixels = InvertedResiduals.outputPixels(gd);
         Tensor y = outputs.allocate(outShape);
         if (y.numel() == 0) {
             // an empty batch (or no output channels): nothing to compute
@@ -308,9 +310,9 @@ public final class CpuBackend implements Backend {
         }
         return filled(y, () -> {
             try (Tensor hidden = outputs.allocate(ge.o() / L, pixels, L);
-                    Tensor activated = outputs.allocate(ge.o() / L, pixels, L);
+                    Tensor activated = outputs.allocate(ge.o() / L, outPixels, L);
                     Tensor means = outputs.allocate(ge.n(), ge.o());
-                    Tensor sums = outputs.allocate(gp.o() / L, pixels, L)) {
+                    Tensor sums = outputs.allocate(gp.o() / L, outPixels, L)) {
                 blocked.expand(ge, x.segment(), expand.weight().segment(),
                         constant(expand.weight()), segment(expand.bias()), expand.act(),
                         hidden.segment());

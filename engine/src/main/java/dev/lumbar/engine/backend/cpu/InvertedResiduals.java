@@ -88,9 +88,9 @@ final class InvertedResiduals {
     /**
      * Whether a block of these three convolutions runs here: 16-float vectors; 1×1
      * expansion and projection, each to a multiple of 32 channels, from a multiple of 16; a
-     * depthwise convolution of stride 1 and dilation 1 that keeps the image's size; planes
-     * of at most {@link #MAX_PLANE} pixels; and input, expanded activations and output within
-     * {@link #MAX_FLOATS}.
+     * depthwise convolution of dilation 1, either of stride 1 keeping the image's size or of
+     * stride 2 both ways; planes of at most {@link #MAX_PLANE} pixels; and input, expanded
+     * activations and output within {@link #MAX_FLOATS}.
      */
     static boolean fits(Convolutions.Geometry expand, Convolutions.Geometry depthwise,
             Convolutions.Geometry project) {
@@ -100,9 +100,10 @@ final class InvertedResiduals {
         long padded = tiledPixels(expand);
         return Transposes.available() && expand.pointwise() && project.pointwise()
                 && !expand.depthwise() && !project.depthwise()
-                && depthwise.depthwise() && s.strideH() == 1 && s.strideW() == 1
-                && s.dilationH() == 1 && s.dilationW() == 1
-                && depthwise.outH() == depthwise.h() && depthwise.outW() == depthwise.w()
+                && depthwise.depthwise() && s.dilationH() == 1 && s.dilationW() == 1
+                && (s.strideH() == 1 && s.strideW() == 1 && depthwise.outH() == depthwise.h()
+                        && depthwise.outW() == depthwise.w()
+                        || s.strideH() == 2 && s.strideW() == 2)
                 && expand.c() % LANES == 0 && expand.o() % TILE_OUTPUTS == 0
                 && project.o() % TILE_OUTPUTS == 0
                 && (long) expand.h() * expand.w() <= MAX_PLANE
@@ -113,6 +114,12 @@ final class InvertedResiduals {
     /** The batch's pixels rounded up to whole tiles: the blocked layout's pixels per block. */
     static int paddedPixels(Convolutions.Geometry g) {
         return Math.toIntExact(tiledPixels(g));
+    }
+
+    /** {@link #paddedPixels} of a depthwise convolution's output, which may be strided. */
+    static int outputPixels(Convolutions.Geometry g) {
+        long pixels = (long) g.n() * g.outH() * g.outW();
+        return Math.toIntExact((pixels + TILE_PIXELS - 1) / TILE_PIXELS * TILE_PIXELS);
     }
 
     /** {@link #paddedPixels} as a long, for {@link #fits} to check before it is an int. */
@@ -188,18 +195,22 @@ final class InvertedResiduals {
         Conv2dSpec s = g.spec();
         int paddedH = g.h() + s.padTop() + s.padBottom();
         int paddedW = g.w() + s.padLeft() + s.padRight();
-        int plane = g.h() * g.w();
-        int padded = paddedPixels(g);
+        int inPlane = g.h() * g.w();
+        int inPadded = paddedPixels(g);
+        // the output's layout, as the projection reads it: the output plane's pixels
+        int plane = g.outH() * g.outW();
+        int padded = outputPixels(g);
+        boolean strided = s.strideH() == 2;
         int blocks = g.c() / LANES;
         float[] tapWeights = Convolutions.channelBlockedTaps(g, weight);
         float[] biases = Convolutions.channelBlockedBiases(g, bias);
         int taps = g.kh() * g.kw();
-        // the padded image, then slack for the row kernel's unused pixels past the last row
+        // the padded image, then slack for the row kernels' unused pixels past the last row
         int blockFloats = (paddedH * paddedW + Convolutions.ROW_PIXELS) * LANES;
         int sumPixels = (plane + LANES - 1) / LANES * LANES
                 + Math.max(LANES, Convolutions.ROW_PIXELS);
         FloatVector inverse = FloatVector.broadcast(S, 1f / plane);
-        long grain = Math.max(1, CHUNK_FLOATS / ((long) plane * LANES));
+        long grain = Math.max(1, CHUNK_FLOATS / ((long) inPlane * LANES));
         workers.forChunks((long) g.n() * blocks, grain, (from, to) -> {
             float[] block = Convolutions.buffer(paddedBlocks, blockFloats);
             float[] sums = Convolutions.buffer(blockSums, sumPixels * LANES);
@@ -208,9 +219,10 @@ final class InvertedResiduals {
             for (long task = from; task < to; task++) {
                 int n = (int) (task / blocks);
                 int b = (int) (task % blocks);
+                long source = ((long) b * inPadded + (long) n * inPlane) * LANES;
                 long first = ((long) b * padded + (long) n * plane) * LANES;
                 for (int iy = 0; iy < g.h(); iy++) {
-                    MemorySegment.copy(hidden, F32, (first + (long) iy * g.w() * LANES)
+                    MemorySegment.copy(hidden, F32, (source + (long) iy * g.w() * LANES)
                             * Float.BYTES, block, ((iy + s.padTop()) * paddedW + s.padLeft())
                             * LANES, g.w() * LANES);
                 }
@@ -218,8 +230,13 @@ final class InvertedResiduals {
                 // here at any plane width: a NaN or infinite depthwise weight on such a row
                 // does not reach those outputs, where the NCHW path over planes wider than 16
                 // multiplies it by the padding's zero and gives NaN (finite weights: same sums)
-                Convolutions.channelBlockRows(g, block, tapWeights, b * taps * LANES, biases,
-                        b * LANES, paddedW, sums);
+                if (strided) {
+                    Convolutions.channelBlockRowsByTwo(g, block, tapWeights, b * taps * LANES,
+                            biases, b * LANES, paddedW, sums);
+                } else {
+                    Convolutions.channelBlockRows(g, block, tapWeights, b * taps * LANES,
+                            biases, b * LANES, paddedW, sums);
+                }
                 long at = first * Float.BYTES;
                 MemorySegment.copy(sums, 0, out, F32, at, plane * LANES);
                 if (act != Activation.IDENTITY) {

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * double-precision reference of its convolutions one after another, and against the CPU
  * backend's own NCHW calls: with and without the residual, batches whose pixels are not
  * whole register tiles, 3×3 and 5×5 kernels, and the same bits on one, two and three
- * threads. Blocks that do not fit the blocked path (strided, outputs not a multiple of 32)
+ * threads. Blocks that do not fit the blocked path (stride 3, outputs not a multiple of 32)
  * give the same results through the NCHW calls.
  */
 class InvertedResidualTest {
@@ -94,12 +94,49 @@ class InvertedResidualTest {
         }
     }
 
+    /**
+     * Stride 2 both ways, with symmetric and TensorFlow 'SAME' padding (the extra row and
+     * column below and to the right): the depthwise output, and so the projection, has fewer
+     * pixels than the expansion.
+     */
+    @Test
+    void stridedBlocksRunBlockedAndMatchTheReference() {
+        // {images, channels in, side, expanded channels, channels out, reduced, kernel}
+        int[][] shapes = {{2, 32, 8, 64, 32, 8, 3}, {25, 64, 16, 256, 128, 16, 3},
+            {3, 16, 7, 32, 32, 4, 3}, {1, 16, 1, 32, 32, 4, 3}, {2, 32, 9, 64, 32, 8, 5},
+            {5, 32, 14, 192, 64, 8, 3}, {4, 16, 2, 32, 64, 4, 3}};
+        SplittableRandom random = new SplittableRandom(35);
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.JAVA);
+                CpuBackend two = new CpuBackend(2, GemmChoice.AUTO);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            ReferenceBackend reference = new ReferenceBackend();
+            for (int[] s : shapes) {
+                for (boolean same : new boolean[] {false, true}) {
+                    try (Case c = new Case(random, s, 2)) {
+                        c.tensorFlowSame = same;
+                        String what = Arrays.toString(s) + " stride 2"
+                                + (same ? " 'SAME'" : "");
+                        if (Transposes.available()) {
+                            assertTrue(c.fits(), what + " should run channel-blocked");
+                        }
+                        float[] blocked = c.run(two, false);
+                        assertClose(what, toDouble(c.run(reference, false)), blocked, 2e-5);
+                        assertClose(what + " against NCHW calls", toDouble(c.nchw(two, false)),
+                                blocked, 2e-5);
+                        assertArrayEquals(blocked, c.run(one, false), what + " 1 thread");
+                        assertArrayEquals(blocked, c.run(three, false), what + " 3 threads");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void blocksThatDoNotFitRunAsNchwCalls() {
         SplittableRandom random = new SplittableRandom(33);
         int[][] shapes = {{3, 32, 8, 64, 24, 8, 3}, {2, 24, 6, 48, 24, 6, 3},
-            {2, 32, 8, 64, 32, 8, 3}};
-        int[] strides = {1, 1, 2};
+            {2, 32, 9, 64, 32, 8, 3}};
+        int[] strides = {1, 1, 3};
         try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA)) {
             ReferenceBackend reference = new ReferenceBackend();
             for (int i = 0; i < shapes.length; i++) {
@@ -176,8 +213,18 @@ class InvertedResidualTest {
             return t;
         }
 
+        /** TensorFlow's 'SAME' padding for the depthwise convolution instead of symmetric. */
+        boolean tensorFlowSame;
+
         Conv2dSpec depthwiseSpec() {
             int k = s[6];
+            if (tensorFlowSame) {
+                int side = s[2];
+                int out = (side + stride - 1) / stride;
+                int pad = Math.max((out - 1) * stride + k - side, 0);
+                return new Conv2dSpec(stride, stride, pad / 2, pad - pad / 2, pad / 2,
+                        pad - pad / 2, 1, 1, s[3]);
+            }
             return Conv2dSpec.symmetric(stride, (k - 1) / 2, 1, s[3]);
         }
 
