@@ -11,7 +11,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * An inverted-residual block (MBConv: 1×1 expansion, stride-1 depthwise convolution,
+ * An inverted-residual block (MBConv: 1×1 expansion, depthwise convolution of stride 1 or 2,
  * squeeze-excite gate, 1×1 projection) with its expanded activations kept channel-blocked
  * between its layers, {@code [C / 16][pixels of the whole batch][16]}: sixteen channels of
  * one pixel in one vector, the batch's pixels one after another.
