@@ -89,8 +89,9 @@ final class InvertedResiduals {
      * Whether a block of these three convolutions runs here: 16-float vectors; 1×1
      * expansion and projection, each to a multiple of 32 channels, from a multiple of 16; a
      * depthwise convolution of dilation 1, either of stride 1 keeping the image's size or of
-     * stride 2 both ways; planes of at most {@link #MAX_PLANE} pixels; and input, expanded
-     * activations and output within {@link #MAX_FLOATS}.
+     * stride 2 both ways with padding narrower than the kernel; input and output planes of at
+     * most {@link #MAX_PLANE} pixels; and input, expanded activations and output within
+     * {@link #MAX_FLOATS}.
      */
     static boolean fits(Convolutions.Geometry expand, Convolutions.Geometry depthwise,
             Convolutions.Geometry project) {
@@ -103,7 +104,8 @@ final class InvertedResiduals {
                 && depthwise.depthwise() && s.dilationH() == 1 && s.dilationW() == 1
                 && (s.strideH() == 1 && s.strideW() == 1 && depthwise.outH() == depthwise.h()
                         && depthwise.outW() == depthwise.w()
-                        || s.strideH() == 2 && s.strideW() == 2)
+                        || s.strideH() == 2 && s.strideW() == 2 && paddingWithinKernel(depthwise)
+                        && (long) depthwise.outH() * depthwise.outW() <= MAX_PLANE)
                 && expand.c() % LANES == 0 && expand.o() % TILE_OUTPUTS == 0
                 && project.o() % TILE_OUTPUTS == 0
                 && (long) expand.h() * expand.w() <= MAX_PLANE
@@ -114,6 +116,18 @@ final class InvertedResiduals {
     /** The batch's pixels rounded up to whole tiles: the blocked layout's pixels per block. */
     static int paddedPixels(Convolutions.Geometry g) {
         return Math.toIntExact(tiledPixels(g));
+    }
+
+    /**
+     * Padding on every side narrower than the kernel, as a strided block's has: wider, the
+     * output could hold more pixels than the input (planes of thousands of pixels of little
+     * but bias from a 1×1 input), past what the per-worker buffers and the means' running sums
+     * are sized for.
+     */
+    private static boolean paddingWithinKernel(Convolutions.Geometry g) {
+        Conv2dSpec s = g.spec();
+        return s.padTop() < g.kh() && s.padBottom() < g.kh() && s.padLeft() < g.kw()
+                && s.padRight() < g.kw();
     }
 
     /** {@link #paddedPixels} of a depthwise convolution's output, which may be strided. */
