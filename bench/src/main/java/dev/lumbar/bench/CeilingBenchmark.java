@@ -127,7 +127,10 @@ public class CeilingBenchmark {
         return 2.0 * threads * FMA_STEPS * FMA_CHAINS * S.length();
     }
 
-    /** {@code a ← a·m + 10⁻⁷} on each chain: it settles near 10⁻³, no overflow, no subnormals. */
+    /**
+     * {@code a ← a·m + 10⁻⁷} on each chain: it settles near 10⁻³, no overflow, no
+     * subnormals.
+     */
     private static float fmaChains(float factor) {
         FloatVector m = FloatVector.broadcast(S, factor);
         FloatVector b = FloatVector.broadcast(S, 1e-7f);
