@@ -110,7 +110,9 @@ final class InvertedResiduals {
                 && project.o() % TILE_OUTPUTS == 0
                 && (long) expand.h() * expand.w() <= MAX_PLANE
                 && Math.max(expand.c(), Math.max(expand.o(), project.o())) * padded
-                        <= MAX_FLOATS;
+                        <= MAX_FLOATS
+                // a strided block's output plane may hold more pixels than its input's
+                && Math.max(expand.o(), project.o()) * tiledPixels(project) <= MAX_FLOATS;
     }
 
     /** The batch's pixels rounded up to whole tiles: the blocked layout's pixels per block. */
@@ -132,13 +134,15 @@ final class InvertedResiduals {
 
     /** {@link #paddedPixels} of a depthwise convolution's output, which may be strided. */
     static int outputPixels(Convolutions.Geometry g) {
-        long pixels = (long) g.n() * g.outH() * g.outW();
-        return Math.toIntExact((pixels + TILE_PIXELS - 1) / TILE_PIXELS * TILE_PIXELS);
+        return Math.toIntExact(wholeTiles((long) g.n() * g.outH() * g.outW()));
     }
 
     /** {@link #paddedPixels} as a long, for {@link #fits} to check before it is an int. */
     private static long tiledPixels(Convolutions.Geometry g) {
-        long pixels = (long) g.n() * g.h() * g.w();
+        return wholeTiles((long) g.n() * g.h() * g.w());
+    }
+
+    private static long wholeTiles(long pixels) {
         return (pixels + TILE_PIXELS - 1) / TILE_PIXELS * TILE_PIXELS;
     }
 
