@@ -961,6 +961,13 @@ final class Convolutions {
         for (; oy + 4 <= g.outH && g.outW <= L; oy += 4) {
             fourRowsOfOneVector(g, source, rowW, tapOffset, w, bias, oy, sums);
         }
+        if (sevenBySevenRows(g)) {
+            for (; oy + 4 <= g.outH; oy += 4) {
+                for (int ox = 0; ox < g.outW; ox += L) {
+                    fourRowsOfSevenBySeven(g, source, rowW, w, bias, oy, ox, sums);
+                }
+            }
+        }
         for (; oy + 2 <= g.outH && g.outW > L; oy += 2) {
             for (int ox = 0; ox < g.outW; ox += 2 * L) {
                 twoRowsOfTwoVectors(g, source, rowW, tapOffset, w, bias, oy, ox, sums);
@@ -997,6 +1004,108 @@ final class Convolutions {
                 next.intoMemorySegment(sums, o + (long) L * Float.BYTES, LE);
             }
         }
+    }
+
+    /**
+     * Whether {@link #fourRowsOfSevenBySeven} takes this plane's rows: a 7×7 kernel of stride
+     * and dilation 1 (ConvNeXt's) over rows wider than a vector.
+     */
+    private static boolean sevenBySevenRows(Geometry g) {
+        Conv2dSpec s = g.spec;
+        return g.kh == 7 && g.kw == 7 && s.strideH() == 1 && s.strideW() == 1
+                && s.dilationH() == 1 && s.dilationW() == 1 && g.outW > L;
+    }
+
+    /**
+     * Rows oy .. oy + 3, pixels ox .. ox + L, of a 7×7 kernel of stride 1 over rows wider than
+     * a vector. Output row oy + r reads input rows oy + r .. oy + r + 6, so the four output
+     * rows share seven of their ten input rows: for each kernel column the ten rows are loaded
+     * once and each feeds every output row it is a tap of, a third of the loads of the
+     * tap-by-tap kernel, whose loads (most of them across a cache line) were its limit. Each
+     * output's sum is its bias, then the taps column by column (kx outer, ky inner): the same
+     * terms as the other depthwise kernels, added in another order. The store is masked at the
+     * row's end, as in {@link #twoRowsOfTwoVectors}; loads past a row's end stay within the
+     * plane's 2·L spare floats.
+     */
+    // One vector of pixels, not two as the tap-by-tap kernel: with two, the compiler stops
+    // inlining the vector operations partway through the method (too much inlined code) and
+    // the rest run as calls, thirty times slower
+    // LIMITATION: a plane's last outH mod 4 rows take the tap-by-tap kernel, so their sums
+    // are added in the other order (each output's bits are still the same on any thread
+    // count)
+    private static void fourRowsOfSevenBySeven(Geometry g, float[] source, int rowW,
+            float[] w, float bias, int oy, int ox, MemorySegment sums) {
+        FloatVector a0 = FloatVector.broadcast(S, bias);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int top = oy * rowW + ox;
+        for (int kx = 0; kx < 7; kx++) {
+            // the kernel column's weights, ky = 0 .. 6
+            FloatVector w0 = FloatVector.broadcast(S, w[kx]);
+            FloatVector w1 = FloatVector.broadcast(S, w[7 + kx]);
+            FloatVector w2 = FloatVector.broadcast(S, w[14 + kx]);
+            FloatVector w3 = FloatVector.broadcast(S, w[21 + kx]);
+            FloatVector w4 = FloatVector.broadcast(S, w[28 + kx]);
+            FloatVector w5 = FloatVector.broadcast(S, w[35 + kx]);
+            FloatVector w6 = FloatVector.broadcast(S, w[42 + kx]);
+            // input row oy + j, j = 0 .. 9: tap ky = j − r of output row oy + r
+            int at = top + kx;
+            FloatVector x = FloatVector.fromArray(S, source, at);
+            a0 = x.fma(w0, a0);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a0 = x.fma(w1, a0);
+            a1 = x.fma(w0, a1);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a0 = x.fma(w2, a0);
+            a1 = x.fma(w1, a1);
+            a2 = x.fma(w0, a2);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a0 = x.fma(w3, a0);
+            a1 = x.fma(w2, a1);
+            a2 = x.fma(w1, a2);
+            a3 = x.fma(w0, a3);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a0 = x.fma(w4, a0);
+            a1 = x.fma(w3, a1);
+            a2 = x.fma(w2, a2);
+            a3 = x.fma(w1, a3);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a0 = x.fma(w5, a0);
+            a1 = x.fma(w4, a1);
+            a2 = x.fma(w3, a2);
+            a3 = x.fma(w2, a3);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a0 = x.fma(w6, a0);
+            a1 = x.fma(w5, a1);
+            a2 = x.fma(w4, a2);
+            a3 = x.fma(w3, a3);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a1 = x.fma(w6, a1);
+            a2 = x.fma(w5, a2);
+            a3 = x.fma(w4, a3);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a2 = x.fma(w6, a2);
+            a3 = x.fma(w5, a3);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            a3 = x.fma(w6, a3);
+        }
+        VectorMask<Float> lanes = S.indexInRange(ox, g.outW);
+        long rowBytes = (long) g.outW * Float.BYTES;
+        long o = oy * rowBytes + (long) ox * Float.BYTES;
+        a0.intoMemorySegment(sums, o, LE, lanes);
+        a1.intoMemorySegment(sums, o + rowBytes, LE, lanes);
+        a2.intoMemorySegment(sums, o + 2 * rowBytes, LE, lanes);
+        a3.intoMemorySegment(sums, o + 3 * rowBytes, LE, lanes);
     }
 
     /** Rows oy .. oy + 3 of a plane whose rows fit one vector; the same sums as one by one. */
