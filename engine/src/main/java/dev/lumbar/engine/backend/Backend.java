@@ -210,6 +210,19 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * {@link #channelMlp} of {@code layerNormChannels(x, gamma, beta, eps)}: the rest of a
+     * ConvNeXt block after its depthwise convolution. Backends may normalize x as they read it
+     * rather than write the normalized tensor out and read it back.
+     */
+    default Tensor normalizedChannelMlp(Tensor x, Tensor gamma, Tensor beta, float eps,
+            Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
+            Tensor residual) {
+        try (Tensor normed = layerNormChannels(x, gamma, beta, eps)) {
+            return channelMlp(normed, w1, b1, act, w2, b2, scale, residual);
+        }
+    }
+
     /** Mean over H and W: {@code [N, C, H, W] → [N, C]}. */
     Tensor globalAvgPool(Tensor x);
 

@@ -157,6 +157,15 @@ public final class DeadlineBackend implements Backend {
     }
 
     @Override
+    public Tensor normalizedChannelMlp(Tensor x, Tensor gamma, Tensor beta, float eps,
+            Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
+            Tensor residual) {
+        StudyDeadline.checkCurrent();
+        return inner.normalizedChannelMlp(x, gamma, beta, eps, w1, b1, act, w2, b2, scale,
+                residual);
+    }
+
+    @Override
     public Tensor globalAvgPool(Tensor x) {
         StudyDeadline.checkCurrent();
         return inner.globalAvgPool(x);

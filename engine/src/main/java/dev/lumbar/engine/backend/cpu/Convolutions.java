@@ -293,13 +293,16 @@ final class Convolutions {
      * as the separate calls where those run {@link #acrossImages} (the same sums, then bias
      * add, activation, bias add, scale multiply, residual add), so the two give the same bits
      * there. {@code constant1} and {@code constant2} are the objects the two weights' packed
-     * forms are kept under, or null (see {@link #convolve}).
+     * forms are kept under, or null (see {@link #convolve}). With a {@code norm} (null for
+     * none), x is normalized across channels as it is packed, with the bits of
+     * {@code layerNormChannels} before the MLP.
      */
-    void channelMlp(Geometry g, MemorySegment x, MemorySegment w1, MemorySegment b1,
-            Activation act, int out, MemorySegment w2, MemorySegment b2, MemorySegment scale,
-            MemorySegment residual, MemorySegment y, Object constant1, Object constant2) {
+    void channelMlp(Geometry g, MemorySegment x, PixelProducts.ChannelNorm norm,
+            MemorySegment w1, MemorySegment b1, Activation act, int out, MemorySegment w2,
+            MemorySegment b2, MemorySegment scale, MemorySegment residual, MemorySegment y,
+            Object constant1, Object constant2) {
         pixelProducts.channelMlp(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x,
-                g.o, w1, b1, act, out, w2, b2, scale, residual, y, constant1, constant2);
+                norm, g.o, w1, b1, act, out, w2, b2, scale, residual, y, constant1, constant2);
     }
 
     // ---- im2col + matrix product ------------------------------------------------------------

@@ -338,6 +338,26 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
             Tensor b2, Tensor scale, Tensor residual) {
+        return mlp(x, null, null, 0f, w1, b1, act, w2, b2, scale, residual);
+    }
+
+    /**
+     * As {@link #layerNormChannels} followed by {@link #channelMlp}, with the same bits where
+     * the MLP runs fused: the normalized pixels go from x straight into the packed strips of
+     * the MLP's first product, so they are never written out nor read back.
+     */
+    @Override
+    public Tensor normalizedChannelMlp(Tensor x, Tensor gamma, Tensor beta, float eps,
+            Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
+            Tensor residual) {
+        requireF32("layerNorm2d input", x, 4);
+        requireAffine("layerNorm2d", gamma, beta, x.size(1));
+        return mlp(x, gamma, beta, eps, w1, b1, act, w2, b2, scale, residual);
+    }
+
+    /** {@link #channelMlp} of x, normalized first where gamma is not null. */
+    private Tensor mlp(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor w1, Tensor b1,
+            Activation act, Tensor w2, Tensor b2, Tensor scale, Tensor residual) {
         Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
         Convolutions.Geometry expand = geometry(x, w1, b1, pointwise);
         int hidden = expand.o();
@@ -360,11 +380,15 @@ public final class CpuBackend implements Backend {
             requireResidual("channelMlp", residual, outShape);
         }
         if (!Convolutions.fusedMlp(expand)) {
-            return Backend.super.channelMlp(x, w1, b1, act, w2, b2, scale, residual);
+            return gamma == null ? Backend.super.channelMlp(x, w1, b1, act, w2, b2, scale,
+                    residual) : Backend.super.normalizedChannelMlp(x, gamma, beta, eps, w1, b1,
+                    act, w2, b2, scale, residual);
         }
+        PixelProducts.ChannelNorm norm = gamma == null ? null
+                : new PixelProducts.ChannelNorm(gamma.toFloatArray(), beta.toFloatArray(), eps);
         Tensor y = outputs.allocate(outShape);
         return filled(y, () -> {
-            convolutions.channelMlp(expand, x.segment(), w1.segment(),
+            convolutions.channelMlp(expand, x.segment(), norm, w1.segment(),
                     b1 == null ? null : b1.segment(), act, out, w2.segment(),
                     b2 == null ? null : b2.segment(), scale == null ? null : scale.segment(),
                     residual == null ? null : residual.segment(), y.segment(), constant(w1),

@@ -151,6 +151,13 @@ final class PixelProducts {
         }
     }
 
+    /**
+     * LayerNorm across channels ({@code γ}, {@code β} per channel, and ε), applied to a
+     * product's input pixels as they are packed.
+     */
+    record ChannelNorm(float[] gamma, float[] beta, float eps) {
+    }
+
     /** The images: N planes of {@code plane} pixels, C channels each. */
     record Images(int n, int c, long plane) {
         long pixels() {
@@ -176,7 +183,7 @@ final class PixelProducts {
         // faster in place (96 → 48 channels over 56×56 with SiLU).
         activatedProducts(in.c, in.pixels(), in.plane, o, packed(weight, constant, o, in.c),
                 bias, act, y, residual,
-                (p0, count, packed) -> pack(in, x, gate, p0, count, packed));
+                (p0, count, packed) -> pack(in, x, gate, null, p0, count, packed));
     }
 
     /**
@@ -650,15 +657,15 @@ final class PixelProducts {
      * The ConvNeXt MLP, {@code y = residual + scale ⊙ (W2 · act(W1 · x + b1) + b2)}, for NCHW
      * x ([N, C, H, W]); W1 is [Ch, C], W2 [O, Ch]. b1, b2, scale and residual may be null.
      */
-    void channelMlp(Images in, MemorySegment x, int hiddenChannels, MemorySegment w1,
-            MemorySegment b1, Activation act, int o, MemorySegment w2, MemorySegment b2,
-            MemorySegment scale, MemorySegment residual, MemorySegment y, Object constant1,
-            Object constant2) {
+    void channelMlp(Images in, MemorySegment x, ChannelNorm norm, int hiddenChannels,
+            MemorySegment w1, MemorySegment b1, Activation act, int o, MemorySegment w2,
+            MemorySegment b2, MemorySegment scale, MemorySegment residual, MemorySegment y,
+            Object constant1, Object constant2) {
         float[] first = packed(w1, constant1, hiddenChannels, in.c, firstWeights);
         float[] second = packed(w2, constant2, o, hiddenChannels, secondWeights);
         twoProducts(in.c, in.pixels(), in.plane, first, b1, act, hiddenChannels, second, o, b2,
                 Activation.IDENTITY, scale, residual, y,
-                (p0, count, packed) -> pack(in, x, null, p0, count, packed));
+                (p0, count, packed) -> pack(in, x, null, norm, p0, count, packed));
     }
 
     /**
@@ -988,9 +995,13 @@ final class PixelProducts {
      * plane apart. This matters where the input has left the core's caches and each pixel
      * feeds few outputs: EfficientNetV2-S's projection {@code [5, 192, 56, 56]} → 48 ran
      * 3.0–3.3 ms a call in the network against 2.3–2.4.
+     *
+     * <p>With a {@code norm} (null for none) each run of a strip's pixels within one image is
+     * normalized across channels as it is packed ({@link Reductions#normalizeRun}): the
+     * statistics need all of a pixel's channels before any of its values is written.
      */
-    private static void pack(Images in, MemorySegment x, MemorySegment gate, long p0, int count,
-            MemorySegment packed) {
+    private static void pack(Images in, MemorySegment x, MemorySegment gate, ChannelNorm norm,
+            long p0, int count, MemorySegment packed) {
         int strips = (count + NR - 1) / NR;
         // the block's runs: pixels of one strip within one image
         int most = strips * (NR / (int) Math.min(NR, Math.max(1, in.plane)) + 2);
@@ -1023,6 +1034,14 @@ final class PixelProducts {
             }
         }
         long step = in.plane * Float.BYTES;
+        if (norm != null) {
+            for (int r = 0; r < runs; r++) {
+                Reductions.normalizeRun(x, runFrom[r], step, in.c, runLength[r], norm.gamma(),
+                        norm.beta(), norm.eps(), packed, (long) runTo[r] * Float.BYTES,
+                        STRIP_STEP);
+            }
+            return;
+        }
         for (int k = 0; k < in.c; k++) {
             for (int r = 0; r < runs; r++) {
                 long from = runFrom[r] + k * step;

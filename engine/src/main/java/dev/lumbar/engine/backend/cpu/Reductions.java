@@ -271,6 +271,60 @@ final class Reductions {
     }
 
     /**
+     * LayerNorm across channels of a run of {@code run} pixels of one image, at most two
+     * vectors: x's channel 0 from byte {@code from}, the others a plane ({@code step} bytes)
+     * apart; channel c written {@code c · rowStep} bytes after byte {@code to} of out (a
+     * product's packed strip, which reads the normalized pixels straight from there). Each
+     * pixel gets the operations of {@link #normalizeChannels} in the same order, so the same
+     * bits as a {@code layerNormChannels} call.
+     */
+    static void normalizeRun(MemorySegment x, long from, long step, int channels, int run,
+            float[] gamma, float[] beta, float eps, MemorySegment out, long to, long rowStep) {
+        VectorMask<Float> first = S.indexInRange(0, run);
+        VectorMask<Float> second = S.indexInRange(L, run);
+        long v1 = (long) L * Float.BYTES;
+
+        // mean over channels, of the deviations from channel 0
+        FloatVector s0 = FloatVector.fromMemorySegment(S, x, from, LE, first);
+        FloatVector s1 = FloatVector.fromMemorySegment(S, x, from + v1, LE, second);
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = a0;
+        for (int c = 1; c < channels; c++) {
+            long at = from + c * step;
+            a0 = a0.add(FloatVector.fromMemorySegment(S, x, at, LE, first).sub(s0));
+            a1 = a1.add(FloatVector.fromMemorySegment(S, x, at + v1, LE, second).sub(s1));
+        }
+        FloatVector m0 = a0.div(channels);
+        FloatVector m1 = a1.div(channels);
+
+        // variance as the mean squared deviation
+        FloatVector q0 = FloatVector.zero(S);
+        FloatVector q1 = q0;
+        for (int c = 0; c < channels; c++) {
+            long at = from + c * step;
+            FloatVector d0 = FloatVector.fromMemorySegment(S, x, at, LE, first).sub(s0).sub(m0);
+            FloatVector d1 = FloatVector.fromMemorySegment(S, x, at + v1, LE, second).sub(s1)
+                    .sub(m1);
+            q0 = d0.fma(d0, q0);
+            q1 = d1.fma(d1, q1);
+        }
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector r0 = one.div(q0.div(channels).add(eps).sqrt());
+        FloatVector r1 = one.div(q1.div(channels).add(eps).sqrt());
+
+        for (int c = 0; c < channels; c++) {
+            long at = from + c * step;
+            long row = to + c * rowStep;
+            float g = gamma[c];
+            float b = beta[c];
+            FloatVector.fromMemorySegment(S, x, at, LE, first).sub(s0).sub(m0).mul(r0).mul(g)
+                    .add(b).intoMemorySegment(out, row, LE, first);
+            FloatVector.fromMemorySegment(S, x, at + v1, LE, second).sub(s1).sub(m1).mul(r1)
+                    .mul(g).add(b).intoMemorySegment(out, row + v1, LE, second);
+        }
+    }
+
+    /**
      * LayerNorm across the {@code channels} planes of one image, for the pixels
      * [p0, p0 + L) of each plane (masked at the plane's end).
      */

@@ -273,15 +273,12 @@ final class ConvNeXt implements Backbone {
         Tensor mixed = backend.conv2d(x, block.dwWeight, block.dwBias,
                 Conv2dSpec.symmetric(1, KERNEL / 2, 1, channels), Activation.IDENTITY);
 
-        // LayerNorm over channels (timm's LayerNorm2d, or channels-last LayerNorm)
-        Tensor normed = backend.layerNormChannels(mixed, block.normWeight, block.normBias,
-                LN_EPS);
-        mixed.close();
-
+        // LayerNorm over channels (timm's LayerNorm2d, or channels-last LayerNorm), then the
         // MLP: 1×1 expand ×4 with exact GELU, 1×1 project back; layer scale and residual
-        try (normed) {
-            return backend.channelMlp(normed, block.fc1Weight, block.fc1Bias, Activation.GELU,
-                    block.fc2Weight, block.fc2Bias, block.gamma, x);
+        try (mixed) {
+            return backend.normalizedChannelMlp(mixed, block.normWeight, block.normBias,
+                    LN_EPS, block.fc1Weight, block.fc1Bias, Activation.GELU, block.fc2Weight,
+                    block.fc2Bias, block.gamma, x);
         }
     }
 

@@ -30,6 +30,8 @@ public final class NarrowVectorsCheck {
         gates.gateMatchesTheReferenceWithTheSameBitsOnAnyThreads();
         gates.closedUploadedGateWeightIsRefused();
         new ChannelLayerNormTest().fourVectorRunsGiveTheBitsOfOneVectorAtATime();
+        new NormalizedChannelMlpTest()
+                .normalizingAsThePixelsArePackedGivesTheBitsOfTheSeparateCalls();
         PooledDepthwiseTest pooled = new PooledDepthwiseTest();
         pooled.pooledOnTheWayOutGivesTheBitsOfAPoolAfterwards();
         pooled.unalignedPlanesMatchTheReferenceWithTheSameBitsOnAnyThreads();

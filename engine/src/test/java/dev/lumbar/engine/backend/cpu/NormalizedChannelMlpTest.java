@@ -1,0 +1,83 @@
+package dev.lumbar.engine.backend.cpu;
+
+import static dev.lumbar.engine.backend.cpu.Reference.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
+import dev.lumbar.engine.tensor.Tensor;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link CpuBackend#normalizedChannelMlp}: the LayerNorm across channels applied as the MLP
+ * packs its input gives the bits of {@code layerNormChannels} followed by {@code channelMlp},
+ * whether a packed strip holds pixels of one image or of several, on one thread or three.
+ */
+class NormalizedChannelMlpTest {
+
+    private static final float EPS = 1e-6f;
+
+    @Test
+    void normalizingAsThePixelsArePackedGivesTheBitsOfTheSeparateCalls() {
+        SplittableRandom random = new SplittableRandom(29);
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.AUTO);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            // planes of 16 pixels (two images to a strip), 49 (strips cut at odd places), 64,
+            // 196 and wider than a strip's row; channels not a multiple of a vector
+            long[][] shapes = {{3, 16, 4, 4}, {2, 40, 7, 7}, {2, 96, 8, 8}, {1, 24, 14, 14},
+                {2, 17, 5, 9}, {1, 8, 33, 35}};
+            for (int i = 0; i < shapes.length; i++) {
+                long[] xShape = shapes[i];
+                int n = (int) xShape[0];
+                int c = (int) xShape[1];
+                int hidden = 4 * c;
+                int out = c;
+                boolean full = i % 2 == 0;
+                String what = Arrays.toString(xShape) + (full ? "" : " without biases");
+                // an offset common to all channels, as the normalization must cope with
+                try (Tensor x = random(random, 2, 4, xShape);
+                        Tensor gamma = random(random, -2, 2, c);
+                        Tensor beta = random(random, -1, 1, c);
+                        Tensor w1 = random(random, -0.3, 0.3, hidden, c, 1, 1);
+                        Tensor b1 = full ? random(random, -0.3, 0.3, hidden) : null;
+                        Tensor w2 = random(random, -0.3, 0.3, out, hidden, 1, 1);
+                        Tensor b2 = full ? random(random, -0.3, 0.3, out) : null;
+                        Tensor scale = full ? random(random, -1, 1, out) : null;
+                        Tensor residual = full ? random(random, -1, 1, n, out, xShape[2],
+                                xShape[3]) : null;
+                        Tensor normed = one.layerNormChannels(x, gamma, beta, EPS);
+                        Tensor expected = one.channelMlp(normed, w1, b1, Activation.GELU, w2,
+                                b2, scale, residual);
+                        Tensor fused = one.normalizedChannelMlp(x, gamma, beta, EPS, w1, b1,
+                                Activation.GELU, w2, b2, scale, residual);
+                        Tensor fusedThree = three.normalizedChannelMlp(x, gamma, beta, EPS,
+                                w1, b1, Activation.GELU, w2, b2, scale, residual)) {
+                    assertArrayEquals(expected.shape(), fused.shape(), what);
+                    assertArrayEquals(expected.toFloatArray(), fused.toFloatArray(), what);
+                    assertArrayEquals(expected.toFloatArray(), fusedThree.toFloatArray(),
+                            what + " on three threads");
+                }
+            }
+        }
+    }
+
+    @Test
+    void normWeightsOfTheWrongLengthAreRefused() {
+        SplittableRandom random = new SplittableRandom(31);
+        try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA);
+                Tensor x = random(random, -1, 1, 1, 8, 4, 4);
+                Tensor gamma = random(random, -1, 1, 7);
+                Tensor beta = random(random, -1, 1, 8);
+                Tensor w1 = random(random, -1, 1, 32, 8, 1, 1);
+                Tensor w2 = random(random, -1, 1, 8, 32, 1, 1)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.normalizedChannelMlp(x, gamma, beta, EPS, w1, null,
+                            Activation.GELU, w2, null, null, null));
+            assertTrue(e.getMessage().contains("layerNorm2d"), e.getMessage());
+        }
+    }
+}
