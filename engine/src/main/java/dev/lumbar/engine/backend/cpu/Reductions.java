@@ -275,24 +275,34 @@ final class Reductions {
      * vectors: x's channel 0 from byte {@code from}, the others a plane ({@code step} bytes)
      * apart; channel c written {@code c · rowStep} bytes after byte {@code to} of out (a
      * product's packed strip, which reads the normalized pixels straight from there). Each
-     * pixel gets the operations of {@link #normalizeChannels} in the same order, so the same
+     * pixel gets the operations of {@link #normalizeVector} in the same order, so the same
      * bits as a {@code layerNormChannels} call.
      */
+    // Two whole vectors unmasked, anything shorter a vector at a time, masked: with two masked
+    // vectors the method grew past what the compiler inlines, and the masked loads it left
+    // as calls made a ConvNeXt forward half as slow again
     static void normalizeRun(MemorySegment x, long from, long step, int channels, int run,
             float[] gamma, float[] beta, float eps, MemorySegment out, long to, long rowStep) {
-        VectorMask<Float> first = S.indexInRange(0, run);
-        VectorMask<Float> second = S.indexInRange(L, run);
         long v1 = (long) L * Float.BYTES;
+        if (run < 2 * L) {
+            normalizeVector(x, from, step, channels, Math.min(L, run), gamma, beta, eps, out,
+                    to, rowStep);
+            if (run > L) {
+                normalizeVector(x, from + v1, step, channels, run - L, gamma, beta, eps, out,
+                        to + v1, rowStep);
+            }
+            return;
+        }
 
         // mean over channels, of the deviations from channel 0
-        FloatVector s0 = FloatVector.fromMemorySegment(S, x, from, LE, first);
-        FloatVector s1 = FloatVector.fromMemorySegment(S, x, from + v1, LE, second);
+        FloatVector s0 = FloatVector.fromMemorySegment(S, x, from, LE);
+        FloatVector s1 = FloatVector.fromMemorySegment(S, x, from + v1, LE);
         FloatVector a0 = FloatVector.zero(S);
         FloatVector a1 = a0;
         for (int c = 1; c < channels; c++) {
             long at = from + c * step;
-            a0 = a0.add(FloatVector.fromMemorySegment(S, x, at, LE, first).sub(s0));
-            a1 = a1.add(FloatVector.fromMemorySegment(S, x, at + v1, LE, second).sub(s1));
+            a0 = a0.add(FloatVector.fromMemorySegment(S, x, at, LE).sub(s0));
+            a1 = a1.add(FloatVector.fromMemorySegment(S, x, at + v1, LE).sub(s1));
         }
         FloatVector m0 = a0.div(channels);
         FloatVector m1 = a1.div(channels);
@@ -302,9 +312,8 @@ final class Reductions {
         FloatVector q1 = q0;
         for (int c = 0; c < channels; c++) {
             long at = from + c * step;
-            FloatVector d0 = FloatVector.fromMemorySegment(S, x, at, LE, first).sub(s0).sub(m0);
-            FloatVector d1 = FloatVector.fromMemorySegment(S, x, at + v1, LE, second).sub(s1)
-                    .sub(m1);
+            FloatVector d0 = FloatVector.fromMemorySegment(S, x, at, LE).sub(s0).sub(m0);
+            FloatVector d1 = FloatVector.fromMemorySegment(S, x, at + v1, LE).sub(s1).sub(m1);
             q0 = d0.fma(d0, q0);
             q1 = d1.fma(d1, q1);
         }
@@ -317,10 +326,10 @@ final class Reductions {
             long row = to + c * rowStep;
             float g = gamma[c];
             float b = beta[c];
-            FloatVector.fromMemorySegment(S, x, at, LE, first).sub(s0).sub(m0).mul(r0).mul(g)
-                    .add(b).intoMemorySegment(out, row, LE, first);
-            FloatVector.fromMemorySegment(S, x, at + v1, LE, second).sub(s1).sub(m1).mul(r1)
-                    .mul(g).add(b).intoMemorySegment(out, row + v1, LE, second);
+            FloatVector.fromMemorySegment(S, x, at, LE).sub(s0).sub(m0).mul(r0).mul(g).add(b)
+                    .intoMemorySegment(out, row, LE);
+            FloatVector.fromMemorySegment(S, x, at + v1, LE).sub(s1).sub(m1).mul(r1).mul(g)
+                    .add(b).intoMemorySegment(out, row + v1, LE);
         }
     }
 
@@ -330,16 +339,28 @@ final class Reductions {
      */
     static void normalizeChannels(MemorySegment x, MemorySegment y, long image, int channels,
             long plane, long p0, float[] gamma, float[] beta, float eps) {
-        VectorMask<Float> lanes = S.indexInRange(p0, plane);
         long base = (image * channels * plane + p0) * Float.BYTES;
         long step = plane * Float.BYTES;
+        normalizeVector(x, base, step, channels, (int) Math.min(L, plane - p0), gamma, beta,
+                eps, y, base, step);
+    }
+
+    /**
+     * LayerNorm across channels of {@code count} pixels (at most one vector) from byte
+     * {@code from} of x, channels {@code step} bytes apart, into out from byte {@code to},
+     * channels {@code rowStep} bytes apart.
+     */
+    private static void normalizeVector(MemorySegment x, long from, long step, int channels,
+            int count, float[] gamma, float[] beta, float eps, MemorySegment out, long to,
+            long rowStep) {
+        VectorMask<Float> lanes = S.indexInRange(0, count);
 
         // mean over channels, of the deviations from channel 0 (an offset common to all
         // channels would otherwise cost the float sums their low digits)
-        FloatVector shift = FloatVector.fromMemorySegment(S, x, base, LE, lanes);
+        FloatVector shift = FloatVector.fromMemorySegment(S, x, from, LE, lanes);
         FloatVector sum = FloatVector.zero(S);
         for (int c = 1; c < channels; c++) {
-            sum = sum.add(FloatVector.fromMemorySegment(S, x, base + c * step, LE, lanes)
+            sum = sum.add(FloatVector.fromMemorySegment(S, x, from + c * step, LE, lanes)
                     .sub(shift));
         }
         FloatVector mean = sum.div(channels);
@@ -347,7 +368,7 @@ final class Reductions {
         // variance as the mean squared deviation
         FloatVector squares = FloatVector.zero(S);
         for (int c = 0; c < channels; c++) {
-            FloatVector d = FloatVector.fromMemorySegment(S, x, base + c * step, LE, lanes)
+            FloatVector d = FloatVector.fromMemorySegment(S, x, from + c * step, LE, lanes)
                     .sub(shift).sub(mean);
             squares = d.fma(d, squares);
         }
@@ -355,9 +376,9 @@ final class Reductions {
         rstd = FloatVector.broadcast(S, 1f).div(rstd);
 
         for (int c = 0; c < channels; c++) {
-            FloatVector v = FloatVector.fromMemorySegment(S, x, base + c * step, LE, lanes);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, from + c * step, LE, lanes);
             v.sub(shift).sub(mean).mul(rstd).mul(gamma[c]).add(beta[c])
-                    .intoMemorySegment(y, base + c * step, LE, lanes);
+                    .intoMemorySegment(out, to + c * rowStep, LE, lanes);
         }
     }
 }
