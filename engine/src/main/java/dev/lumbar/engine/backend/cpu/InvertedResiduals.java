@@ -256,6 +256,13 @@ final class InvertedResiduals {
                             biases, b * LANES, paddedW, sums);
                 }
                 long at = first * Float.BYTES;
+                long meansAt = ((long) n * g.c() + (long) b * LANES) * Float.BYTES;
+                if (act == Activation.SILU) {
+                    // activation and means in one pass over the sums, still in L1
+                    Pointwise.siluWithMeans(sums, plane * LANES, out, at, means, meansAt,
+                            1f / plane);
+                    continue;
+                }
                 MemorySegment.copy(sums, 0, out, F32, at, plane * LANES);
                 if (act != Activation.IDENTITY) {
                     // the bias is already in the sums
@@ -266,8 +273,7 @@ final class InvertedResiduals {
                     sum = sum.add(FloatVector.fromMemorySegment(S, out,
                             at + (long) p * LANES * Float.BYTES, LE));
                 }
-                sum.mul(inverse).intoMemorySegment(means,
-                        ((long) n * g.c() + (long) b * LANES) * Float.BYTES, LE);
+                sum.mul(inverse).intoMemorySegment(means, meansAt, LE);
             }
         });
     }

@@ -327,6 +327,37 @@ final class Pointwise {
         }
     }
 
+    /**
+     * {@link #silu} of {@code count} floats (whole vectors) of a heap array into dst (byte
+     * offset), and the mean of each lane over those vectors, {@code sum · inverse}, into
+     * means (byte offset): a channel-blocked plane's activation and its channels'
+     * squeeze-excite means in one pass, the sums never copied to dst first. The same
+     * operations as {@link #silu} with a bias of zero, and the means summed vector after
+     * vector from zero, as a pass over dst would.
+     */
+    static void siluWithMeans(float[] src, int count, MemorySegment dst, long dstOffset,
+            MemorySegment means, long meansOffset, float inverse) {
+        FloatVector sum = FloatVector.zero(S);
+        for (int i = 0; i < count; i += L) {
+            FloatVector x = FloatVector.fromArray(S, src, i).add(0f);
+            FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+            FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
+            FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
+            FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
+                    k.fma(broadcast(S, VectorMath.LN2_HI), xc));
+            FloatVector e = s.fma(-VectorMath.Q5, VectorMath.Q4)
+                    .fma(s, broadcast(S, -VectorMath.Q3)).fma(s, broadcast(S, VectorMath.Q2))
+                    .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
+                    .mul(shifted.viewAsIntegralLanes()
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                            .viewAsFloatingLanes());
+            FloatVector y = x.div(e.add(1f));
+            y.intoMemorySegment(dst, dstOffset + (long) i * Float.BYTES, LE);
+            sum = sum.add(y);
+        }
+        sum.mul(inverse).intoMemorySegment(means, meansOffset, LE);
+    }
+
     private static void tanh(MemorySegment src, long srcOffset, MemorySegment dst,
             long dstOffset, long count, float bias) {
         for (long i = 0; i < count; i += L) {

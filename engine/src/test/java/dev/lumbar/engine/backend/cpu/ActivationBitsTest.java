@@ -76,4 +76,45 @@ class ActivationBitsTest {
             }
         }
     }
+
+    /**
+     * The depthwise epilogue of the channel-blocked inverted residuals: SiLU from a heap
+     * array with the mean of each lane, against the scalar form and a plain sum of the
+     * activated vectors.
+     */
+    @Test
+    void siluWithMeansGivesTheBitsOfSiluThenASumOfItsVectors() {
+        SplittableRandom random = new SplittableRandom(20261205L);
+        int lanes = Pointwise.L;
+        for (int round = 0; round < 100; round++) {
+            int vectors = 1 + random.nextInt(12);
+            int count = vectors * lanes;
+            float[] x = new float[count];
+            for (int i = 0; i < count; i++) {
+                x[i] = switch (random.nextInt(4)) {
+                    case 0 -> (float) (random.nextDouble() * 240 - 120);
+                    case 1 -> (float) (random.nextDouble() * 16 - 8);
+                    case 2 -> SPECIAL[random.nextInt(SPECIAL.length)];
+                    default -> Float.intBitsToFloat(random.nextInt());
+                };
+            }
+            float inverse = 1f / vectors;
+            try (Tensor out = Tensor.zeros(count);
+                    Tensor means = Tensor.zeros(lanes)) {
+                Pointwise.siluWithMeans(x, count, out.segment(), 0, means.segment(), 0,
+                        inverse);
+                float[] sum = new float[lanes];
+                for (int i = 0; i < count; i++) {
+                    float want = silu(x[i] + 0f);
+                    assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(
+                            out.getFloat(i)), "SiLU(" + x[i] + ") in round " + round);
+                    sum[i % lanes] += want;
+                }
+                for (int j = 0; j < lanes; j++) {
+                    assertEquals(Float.floatToIntBits(sum[j] * inverse),
+                            Float.floatToIntBits(means.getFloat(j)), "mean of lane " + j);
+                }
+            }
+        }
+    }
 }
