@@ -280,7 +280,7 @@ final class Reductions {
      */
     // Two whole vectors unmasked, anything shorter a vector at a time, masked: with two masked
     // vectors the method grew past what the compiler inlines, and the masked loads it left
-    // as calls made a ConvNeXt forward half as slow again
+    // as calls made a ConvNeXt forward about 1.5 times as slow
     static void normalizeRun(MemorySegment x, long from, long step, int channels, int run,
             float[] gamma, float[] beta, float eps, MemorySegment out, long to, long rowStep) {
         long v1 = (long) L * Float.BYTES;

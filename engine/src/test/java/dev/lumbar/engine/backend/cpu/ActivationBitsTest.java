@@ -20,6 +20,16 @@ class ActivationBitsTest {
         -103.9f, 104f, -104f, 200f, -200f, Float.MAX_VALUE, -Float.MAX_VALUE,
         Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN};
 
+    /** Wide values, values near zero, special ones and any bit pattern. */
+    private static float value(SplittableRandom random) {
+        return switch (random.nextInt(4)) {
+            case 0 -> (float) (random.nextDouble() * 240 - 120);
+            case 1 -> (float) (random.nextDouble() * 16 - 8);
+            case 2 -> SPECIAL[random.nextInt(SPECIAL.length)];
+            default -> Float.intBitsToFloat(random.nextInt());
+        };
+    }
+
     private static float silu(float x) {
         return x / (VectorMath.logisticExp(x) + 1f);
     }
@@ -36,12 +46,7 @@ class ActivationBitsTest {
             int count = 1 + random.nextInt(5 * Pointwise.L);
             float[] x = new float[count];
             for (int i = 0; i < count; i++) {
-                x[i] = switch (random.nextInt(4)) {
-                    case 0 -> (float) (random.nextDouble() * 240 - 120);
-                    case 1 -> (float) (random.nextDouble() * 16 - 8);
-                    case 2 -> SPECIAL[random.nextInt(SPECIAL.length)];
-                    default -> Float.intBitsToFloat(random.nextInt());
-                };
+                x[i] = value(random);
             }
             float bias = round % 3 == 0 ? 0f : (float) (random.nextDouble() * 4 - 2);
             int width = 1 + random.nextInt(count);
@@ -91,12 +96,7 @@ class ActivationBitsTest {
             int count = vectors * lanes;
             float[] x = new float[count];
             for (int i = 0; i < count; i++) {
-                x[i] = switch (random.nextInt(4)) {
-                    case 0 -> (float) (random.nextDouble() * 240 - 120);
-                    case 1 -> (float) (random.nextDouble() * 16 - 8);
-                    case 2 -> SPECIAL[random.nextInt(SPECIAL.length)];
-                    default -> Float.intBitsToFloat(random.nextInt());
-                };
+                x[i] = value(random);
             }
             float inverse = 1f / vectors;
             try (Tensor out = Tensor.zeros(count);
