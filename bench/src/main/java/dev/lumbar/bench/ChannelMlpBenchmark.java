@@ -20,11 +20,16 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code channelMlp}: {@code residual + γ ⊙ (W2 · GELU(W1 · x + b1) + b2)} with a hidden
  * layer four times the width, for each stage of convnext_small at 128×128 input, batch 25.
  * The shape is {@code batch×C×side}. It is about 85 % of that network's forward.
+ * {@code normalizedChannelMlp} is the call a block makes, with the LayerNorm across channels
+ * before the MLP; {@code layerNormThenChannelMlp} the same as two calls, for the comparison.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 public class ChannelMlpBenchmark {
+
+    /** ConvNeXt's LayerNorm epsilon. */
+    private static final float EPS = 1e-6f;
 
     @Param({"25x96x32", "25x192x16", "25x384x8", "25x768x4"})
     public String shape;
@@ -39,6 +44,8 @@ public class ChannelMlpBenchmark {
     private Tensor w2;
     private Tensor b2;
     private Tensor scale;
+    private Tensor gamma;
+    private Tensor beta;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -50,11 +57,29 @@ public class ChannelMlpBenchmark {
         w2 = Shapes.random(4, s[1], 4L * s[1], 1, 1);
         b2 = Shapes.random(5, s[1]);
         scale = Shapes.random(6, s[1]);
+        gamma = Shapes.random(7, s[1]);
+        beta = Shapes.random(8, s[1]);
     }
 
     @Benchmark
     public float channelMlp() {
         try (Tensor y = cpu.channelMlp(x, w1, b1, Activation.GELU, w2, b2, scale, x)) {
+            return y.getFloat(0);
+        }
+    }
+
+    @Benchmark
+    public float normalizedChannelMlp() {
+        try (Tensor y = cpu.normalizedChannelMlp(x, gamma, beta, EPS, w1, b1, Activation.GELU,
+                w2, b2, scale, x)) {
+            return y.getFloat(0);
+        }
+    }
+
+    @Benchmark
+    public float layerNormThenChannelMlp() {
+        try (Tensor normed = cpu.layerNormChannels(x, gamma, beta, EPS);
+                Tensor y = cpu.channelMlp(normed, w1, b1, Activation.GELU, w2, b2, scale, x)) {
             return y.getFloat(0);
         }
     }
@@ -67,7 +92,7 @@ public class ChannelMlpBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        for (Tensor t : new Tensor[] {x, w1, b1, w2, b2, scale}) {
+        for (Tensor t : new Tensor[] {x, w1, b1, w2, b2, scale, gamma, beta}) {
             t.close();
         }
         cpu.close();

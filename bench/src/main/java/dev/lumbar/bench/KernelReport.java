@@ -66,7 +66,8 @@ public final class KernelReport {
                 case "openblasSgemm2048" -> CeilingBenchmark.SGEMM_FLOPS;
                 case "fmaPeak" -> CeilingBenchmark.fmaFlops(intParam(r, "threads"));
                 case "pointwiseConvolution" -> GemmBenchmark.flops(r.getParams().getParam("shape"));
-                case "channelMlp" -> ChannelMlpBenchmark.flops(r.getParams().getParam("shape"));
+                case "channelMlp", "normalizedChannelMlp", "layerNormThenChannelMlp" ->
+                        ChannelMlpBenchmark.flops(r.getParams().getParam("shape"));
                 case "invertedResidual" -> InvertedResidualBenchmark.flops(r.getParams()
                         .getParam("shape"));
                 case "pointwiseSmallPlanes" -> SmallPlaneConvBenchmark.flops(r.getParams()
