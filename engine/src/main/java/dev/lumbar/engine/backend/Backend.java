@@ -195,6 +195,11 @@ public interface Backend extends AutoCloseable {
      */
     default Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
             Tensor b2, Tensor scale, Tensor residual) {
+        if (w1.rank() != 4 || w1.dim(2) != 1 || w1.dim(3) != 1) {
+            // a wider kernel would otherwise run unpadded and shrink the image
+            throw new IllegalArgumentException("channelMlp: first weight "
+                    + java.util.Arrays.toString(w1.shape()) + " is not [Ch, C, 1, 1]");
+        }
         Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
         try (Tensor hidden = conv2d(x, w1, b1, pointwise, act)) {
             Tensor projected = conv2d(hidden, w2, b2, pointwise, Activation.IDENTITY);

@@ -360,6 +360,11 @@ public final class CpuBackend implements Backend {
             Activation act, Tensor w2, Tensor b2, Tensor scale, Tensor residual) {
         Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
         Convolutions.Geometry expand = geometry(x, w1, b1, pointwise);
+        if (w1.dim(2) != 1 || w1.dim(3) != 1) {
+            // a wider kernel would otherwise run unpadded and shrink the image
+            throw new IllegalArgumentException("channelMlp: first weight "
+                    + Arrays.toString(w1.shape()) + " is not 1×1");
+        }
         int hidden = expand.o();
         requireF32("channelMlp second weight", w2, 4);
         if (w2.dim(1) != hidden || w2.dim(2) != 1 || w2.dim(3) != 1) {
