@@ -1,21 +1,17 @@
 package dev.lumbar.engine.backend.cpu;
 
 import static dev.lumbar.engine.backend.cpu.Reference.assertClose;
+import static dev.lumbar.engine.backend.cpu.Reference.assertSameBits;
 import static dev.lumbar.engine.backend.cpu.Reference.random;
 import static dev.lumbar.engine.backend.cpu.Reference.toDouble;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Conv2dSpec;
-import dev.lumbar.engine.backend.GatedActivations;
-import dev.lumbar.engine.backend.InvertedResidual;
 import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
 import dev.lumbar.engine.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,102 +49,6 @@ class SiluMeansEdgeTest {
         one.close();
         two.close();
         three.close();
-    }
-
-    /** One block's tensors: biases on every layer but the depthwise one where asked. */
-    private static final class Block implements AutoCloseable {
-        final int n, c, side, hidden, out, k, stride;
-        final Activation act;
-        final Tensor x, ew, eb, dw, db, rw, rb, gw, gb, pw, pb;
-        private final List<Tensor> owned = new ArrayList<>();
-
-        Block(SplittableRandom r, int n, int c, int side, int hidden, int out, int k,
-                int stride, Activation act, boolean depthwiseBias) {
-            this.n = n;
-            this.c = c;
-            this.side = side;
-            this.hidden = hidden;
-            this.out = out;
-            this.k = k;
-            this.stride = stride;
-            this.act = act;
-            int reduced = Math.max(1, c / 4);
-            x = own(random(r, -2, 2, n, c, side, side));
-            ew = own(random(r, -0.3, 0.3, hidden, c, 1, 1));
-            eb = own(random(r, -0.5, 0.5, hidden));
-            dw = own(random(r, -0.5, 0.5, hidden, 1, k, k));
-            db = depthwiseBias ? own(random(r, -0.5, 0.5, hidden)) : null;
-            rw = own(random(r, -0.5, 0.5, reduced, hidden, 1, 1));
-            rb = own(random(r, -0.5, 0.5, reduced));
-            gw = own(random(r, -0.5, 0.5, hidden, reduced, 1, 1));
-            gb = own(random(r, -0.5, 0.5, hidden));
-            pw = own(random(r, -0.2, 0.2, out, hidden, 1, 1));
-            pb = own(random(r, -0.5, 0.5, out));
-        }
-
-        private Tensor own(Tensor t) {
-            owned.add(t);
-            return t;
-        }
-
-        Conv2dSpec depthwiseSpec() {
-            return Conv2dSpec.symmetric(stride, (k - 1) / 2, 1, hidden);
-        }
-
-        InvertedResidual block() {
-            Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
-            return new InvertedResidual(
-                    new InvertedResidual.Conv(ew, eb, pointwise, Activation.SILU),
-                    new InvertedResidual.Conv(dw, db, depthwiseSpec(), act),
-                    new InvertedResidual.Gate(rw, rb, gw, gb, Activation.SILU),
-                    new InvertedResidual.Conv(pw, pb, pointwise, Activation.IDENTITY));
-        }
-
-        boolean fits() {
-            Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
-            Conv2dSpec spec = depthwiseSpec();
-            int o = spec.outH(side, k);
-            return InvertedResiduals.fits(
-                    new Convolutions.Geometry(n, c, side, side, hidden, 1, 1, side, side,
-                            pointwise),
-                    new Convolutions.Geometry(n, hidden, side, side, hidden, k, k, o, o, spec),
-                    new Convolutions.Geometry(n, hidden, o, o, out, 1, 1, o, o, pointwise));
-        }
-
-        float[] run(CpuBackend cpu, boolean withResidual) {
-            try (Tensor y = cpu.invertedResidual(x, block(), withResidual ? x : null)) {
-                return y.toFloatArray();
-            }
-        }
-
-        float[] reference(boolean withResidual) {
-            try (Tensor y = new ReferenceBackend().invertedResidual(x, block(),
-                    withResidual ? x : null)) {
-                return y.toFloatArray();
-            }
-        }
-
-        /** The block as the backend's NCHW calls one after another. */
-        float[] nchw(CpuBackend cpu, boolean withResidual) {
-            Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
-            try (Tensor expanded = cpu.conv2d(x, ew, eb, pointwise, Activation.SILU);
-                    GatedActivations gated = cpu.conv2dWithGate(expanded, dw, db,
-                            depthwiseSpec(), act, rw, rb, gw, gb, Activation.SILU);
-                    Tensor y = withResidual
-                            ? cpu.conv2dAdd(gated.activations(), gated.gate(), pw, pb,
-                                    pointwise, Activation.IDENTITY, x)
-                            : cpu.gatedConv2d(gated.activations(), gated.gate(), pw, pb,
-                                    pointwise, Activation.IDENTITY)) {
-                return y.toFloatArray();
-            }
-        }
-
-        @Override
-        public void close() {
-            for (Tensor t : owned) {
-                t.close();
-            }
-        }
     }
 
     /** {side, images...}: n · side² is not a multiple of 6 for any of these batches. */
@@ -200,8 +100,9 @@ class SiluMeansEdgeTest {
                 + " -> " + out + ", " + kernel + "x" + kernel + " stride " + stride + " " + act
                 + (depthwiseBias ? "" : " no depthwise bias")
                 + (withResidual ? " + residual" : "");
-        try (Block b = new Block(random, n, c, side, hidden, out, kernel, stride, act,
-                depthwiseBias)) {
+        int[] shape = {n, c, side, hidden, out, Math.max(1, c / 4), kernel};
+        try (InvertedResidualTest.Case b = new InvertedResidualTest.Case(random, shape, stride,
+                act, depthwiseBias)) {
             if (Transposes.available()) {
                 assertTrue(b.fits(), what + " should run channel-blocked");
             }
@@ -209,11 +110,11 @@ class SiluMeansEdgeTest {
             assertClose(what + " against NCHW calls", toDouble(b.nchw(one, withResidual)),
                     blocked, 2e-5);
             if ((long) n * side * side * hidden <= 40_000) {
-                assertClose(what + " against the reference", toDouble(b.reference(
-                        withResidual)), blocked, 2e-5);
+                assertClose(what + " against the reference", toDouble(b.run(
+                        new ReferenceBackend(), withResidual)), blocked, 2e-5);
             }
-            sameBits(what + " on 2 threads", blocked, b.run(two, withResidual));
-            sameBits(what + " on 3 threads", blocked, b.run(three, withResidual));
+            assertSameBits(what + " on 2 threads", blocked, b.run(two, withResidual));
+            assertSameBits(what + " on 3 threads", blocked, b.run(three, withResidual));
         }
     }
 
@@ -227,7 +128,9 @@ class SiluMeansEdgeTest {
         SplittableRandom random = new SplittableRandom(6_164);
         for (Activation act : new Activation[] {Activation.SILU, Activation.GELU}) {
             for (int side : new int[] {1, 3, 7}) {
-                try (Block b = new Block(random, 3, 16, side, 32, 32, 3, 1, act, true)) {
+                int[] shape = {3, 16, side, 32, 32, 4, 3};
+                try (InvertedResidualTest.Case b = new InvertedResidualTest.Case(random, shape,
+                        1, act, true)) {
                     float[] xs = b.x.toFloatArray();
                     int plane = side * side;
                     xs[(1 * 16 + 5) * plane + plane / 2] = Float.NaN;
@@ -242,20 +145,6 @@ class SiluMeansEdgeTest {
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /** The same bits, any NaN matching any NaN. */
-    private static void sameBits(String what, float[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length, what);
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.isNaN(expected[i]) && Float.isNaN(actual[i])) {
-                continue;
-            }
-            if (Float.floatToIntBits(expected[i]) != Float.floatToIntBits(actual[i])) {
-                fail(what + ": element " + i + " expected " + expected[i] + " got "
-                        + actual[i]);
             }
         }
     }
@@ -330,7 +219,7 @@ class SiluMeansEdgeTest {
                                 from + n * plane * lanes);
                         float[] a = java.util.Arrays.copyOfRange(actual, from,
                                 from + n * plane * lanes);
-                        sameBits(what + " " + act + " block " + b, w, a);
+                        assertSameBits(what + " " + act + " block " + b, w, a);
                     }
                     float[] wantMeans = new float[n * c];
                     for (int image = 0; image < n; image++) {
@@ -345,7 +234,7 @@ class SiluMeansEdgeTest {
                             }
                         }
                     }
-                    sameBits(what + " " + act + " means", wantMeans, means.toFloatArray());
+                    assertSameBits(what + " " + act + " means", wantMeans, means.toFloatArray());
                 }
             }
         }
