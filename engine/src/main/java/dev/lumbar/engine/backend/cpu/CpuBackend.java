@@ -361,9 +361,10 @@ public final class CpuBackend implements Backend {
         Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
         Convolutions.Geometry expand = geometry(x, w1, b1, pointwise);
         if (w1.dim(2) != 1 || w1.dim(3) != 1) {
-            // a wider kernel would otherwise run unpadded and shrink the image
+            // the interface's default refuses it too, but only after the residual's shape
+            // (checked below against a shrunken output) would have been blamed
             throw new IllegalArgumentException("channelMlp: first weight "
-                    + Arrays.toString(w1.shape()) + " is not 1×1");
+                    + Arrays.toString(w1.shape()) + " is not [Ch, C, 1, 1]");
         }
         int hidden = expand.o();
         requireF32("channelMlp second weight", w2, 4);
