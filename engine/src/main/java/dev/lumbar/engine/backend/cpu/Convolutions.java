@@ -110,6 +110,17 @@ final class Convolutions {
             return spec.groups();
         }
 
+        /** The input as the engine's own products take it. */
+        PixelProducts.Images images() {
+            return new PixelProducts.Images(n, c, (long) h * w);
+        }
+
+        /** The window of a {@link #windowed} convolution, as the engine's products take it. */
+        PixelProducts.Window window() {
+            return new PixelProducts.Window(h, w, kh, kw, spec.strideH(), spec.strideW(),
+                    spec.padTop(), spec.padLeft(), outH, outW);
+        }
+
         boolean pointwise() {
             return kh == 1 && kw == 1 && spec.strideH() == 1 && spec.strideW() == 1
                     && spec.padTop() == 0 && spec.padBottom() == 0 && spec.padLeft() == 0
@@ -203,10 +214,8 @@ final class Convolutions {
             return;
         }
         if (windowed(g)) {
-            PixelProducts.Images images = new PixelProducts.Images(g.n, g.c, (long) g.h * g.w);
-            PixelProducts.Window window = new PixelProducts.Window(g.h, g.w, g.kh, g.kw,
-                    g.spec.strideH(), g.spec.strideW(), g.spec.padTop(), g.spec.padLeft(),
-                    g.outH, g.outW);
+            PixelProducts.Images images = g.images();
+            PixelProducts.Window window = g.window();
             if (fromPaddedCopy(g, window)) {
                 pixelProducts.convolvePadded(images, window, x, g.o, weight, constant, bias,
                         act, y, residual);
@@ -236,8 +245,8 @@ final class Convolutions {
     private void pointwiseAcrossImages(Geometry g, MemorySegment x, MemorySegment gate,
             MemorySegment weight, Object constant, MemorySegment bias, MemorySegment y,
             Activation act, MemorySegment residual) {
-        pixelProducts.pointwise(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x, gate,
-                g.o, weight, constant, bias, act, y, residual);
+        pixelProducts.pointwise(g.images(), x, gate, g.o, weight, constant, bias, act, y,
+                residual);
     }
 
     /**
@@ -264,13 +273,8 @@ final class Convolutions {
         if (!projectsPerBlock(first, second)) {
             throw new IllegalArgumentException("these convolutions cannot run per block");
         }
-        PixelProducts.Images images =
-                new PixelProducts.Images(first.n, first.c, (long) first.h * first.w);
-        PixelProducts.Window window = new PixelProducts.Window(first.h, first.w, first.kh,
-                first.kw, first.spec.strideH(), first.spec.strideW(), first.spec.padTop(),
-                first.spec.padLeft(), first.outH, first.outW);
-        pixelProducts.convolveProjected(images, window, x, first.o, w1, constant1, b1, act,
-                second.o, w2, constant2, b2, act2, residual, y);
+        pixelProducts.convolveProjected(first.images(), first.window(), x, first.o, w1,
+                constant1, b1, act, second.o, w2, constant2, b2, act2, residual, y);
     }
 
     /**
@@ -301,8 +305,8 @@ final class Convolutions {
             MemorySegment w1, MemorySegment b1, Activation act, int out, MemorySegment w2,
             MemorySegment b2, MemorySegment scale, MemorySegment residual, MemorySegment y,
             Object constant1, Object constant2) {
-        pixelProducts.channelMlp(new PixelProducts.Images(g.n, g.c, (long) g.h * g.w), x,
-                norm, g.o, w1, b1, act, out, w2, b2, scale, residual, y, constant1, constant2);
+        pixelProducts.channelMlp(g.images(), x, norm, g.o, w1, b1, act, out, w2, b2, scale,
+                residual, y, constant1, constant2);
     }
 
     // ---- im2col + matrix product ------------------------------------------------------------
