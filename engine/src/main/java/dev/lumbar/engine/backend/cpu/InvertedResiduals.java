@@ -60,8 +60,17 @@ final class InvertedResiduals {
      * depthwise convolution goes row by row.
      */
     private static final int MAX_PLANE = 64 * 64;
-    /** Product tasks per worker, so that a few slow ones do not hold up the rest. */
+    /**
+     * Product tasks per worker, so that a few slow ones do not hold up the rest. Each is
+     * handed out on its own: grouped into a few chunks a thread, a loop ended with one thread
+     * idle for up to a chunk, and a parked worker wakes some 25 µs after the loop starts.
+     */
     private static final int TASKS_PER_WORKER = 4;
+    /**
+     * Chunks of (image, channel block) planes a worker for the depthwise convolution: a chunk
+     * costs one fill of the padded block, small beside the planes it convolves.
+     */
+    private static final int DEPTHWISE_TASKS_PER_WORKER = 16;
     /**
      * Tasks of the transposes and the depthwise convolution are whole (image, channel block)
      * pairs, chunks of at least this many floats.
@@ -229,7 +238,7 @@ final class InvertedResiduals {
                 + Math.max(LANES, Convolutions.ROW_PIXELS);
         FloatVector inverse = FloatVector.broadcast(S, 1f / plane);
         long grain = Math.max(1, CHUNK_FLOATS / ((long) inPlane * LANES));
-        workers.forChunks((long) g.n() * blocks, grain, (from, to) -> {
+        workers.forChunks((long) g.n() * blocks, grain, DEPTHWISE_TASKS_PER_WORKER, (from, to) -> {
             float[] block = Convolutions.buffer(paddedBlocks, blockFloats);
             float[] sums = Convolutions.buffer(blockSums, sumPixels * LANES);
             // the padding stays zero: every task writes the same interior
@@ -356,15 +365,13 @@ final class InvertedResiduals {
         int runs = Math.max(1, Math.min(tiles,
                 (TASKS_PER_WORKER * workers.threads() + outStrips - 1) / outStrips));
         int runTiles = (tiles + runs - 1) / runs;
-        workers.forChunks((long) outStrips * runs, 1, (t0, t1) -> {
-            for (long task = t0; task < t1; task++) {
-                int strip = (int) (task / runs);
-                int tile0 = (int) (task % runs) * runTiles;
-                int tile1 = Math.min(tiles, tile0 + runTiles);
-                for (int t = tile0; t < tile1; t++) {
-                    stripTile(a, t * TILE_PIXELS * LANES, channels, padded * LANES, padded,
-                            strips, bias, act, out, strip, t * TILE_PIXELS);
-                }
+        workers.forEach(outStrips * runs, task -> {
+            int strip = task / runs;
+            int tile0 = task % runs * runTiles;
+            int tile1 = Math.min(tiles, tile0 + runTiles);
+            for (int t = tile0; t < tile1; t++) {
+                stripTile(a, t * TILE_PIXELS * LANES, channels, padded * LANES, padded,
+                        strips, bias, act, out, strip, t * TILE_PIXELS);
             }
         });
     }
@@ -388,51 +395,43 @@ final class InvertedResiduals {
         int outStrips = g.o() / TILE_OUTPUTS;
         int blocks = channels / LANES;
         int tiles = padded / TILE_PIXELS;
-        int runs = Math.max(1, Math.min(tiles, TASKS_PER_WORKER * workers.threads()));
-        int runTiles = (tiles + runs - 1) / runs;
-        // each image's tiles not yet summed, counted down as runs finish
+        // each image's tiles not yet summed, counted down as tiles finish
         AtomicIntegerArray unfinished = new AtomicIntegerArray(g.n());
         for (int n = 0; n < g.n(); n++) {
             unfinished.set(n, lastTile(n, plane) - firstTile(n, plane) + 1);
         }
-        workers.forChunks(runs, 1, (r0, r1) -> {
+        // a task a tile: every tile reads all the weights again anyway, so smaller tasks cost
+        // only a counter's increment, and the threads finish within a tile of each other
+        workers.forEach(tiles, t -> {
             float[] gated = Convolutions.buffer(tileRows, blocks * TILE_PIXELS * LANES);
-            for (long run = r0; run < r1; run++) {
-                int tile0 = (int) run * runTiles;
-                int tile1 = Math.min(tiles, tile0 + runTiles);
-                for (int t = tile0; t < tile1; t++) {
-                    int q0 = t * TILE_PIXELS;
-                    for (int k = 0; k < TILE_PIXELS; k++) {
-                        int q = q0 + k;
-                        if (q >= pixels) {
-                            for (int b = 0; b < blocks; b++) {
-                                Arrays.fill(gated, (b * TILE_PIXELS + k) * LANES,
-                                        (b * TILE_PIXELS + k + 1) * LANES, 0f);
-                            }
-                            continue;
-                        }
-                        long gateRow = (long) (q / plane) * channels;
-                        for (int b = 0; b < blocks; b++) {
-                            FloatVector.fromMemorySegment(S, x,
-                                    ((long) b * padded + q) * LANES * Float.BYTES, LE)
-                                    .mul(FloatVector.fromMemorySegment(S, gate,
-                                            (gateRow + (long) b * LANES) * Float.BYTES, LE))
-                                    .intoArray(gated, (b * TILE_PIXELS + k) * LANES);
-                        }
+            int q0 = t * TILE_PIXELS;
+            for (int k = 0; k < TILE_PIXELS; k++) {
+                int q = q0 + k;
+                if (q >= pixels) {
+                    for (int b = 0; b < blocks; b++) {
+                        Arrays.fill(gated, (b * TILE_PIXELS + k) * LANES,
+                                (b * TILE_PIXELS + k + 1) * LANES, 0f);
                     }
-                    for (int strip = 0; strip < outStrips; strip++) {
-                        stripTile(gated, 0, channels, TILE_PIXELS * LANES, padded, strips, bias,
-                                Activation.IDENTITY, sums, strip, q0);
-                    }
+                    continue;
                 }
-                // the images this run summed tiles of; the last run to finish one moves it
-                int lastImage = Math.min(g.n() - 1, (tile1 * TILE_PIXELS - 1) / plane);
-                for (int n = tile0 * TILE_PIXELS / plane; n <= lastImage; n++) {
-                    int done = Math.min(tile1 - 1, lastTile(n, plane))
-                            - Math.max(tile0, firstTile(n, plane)) + 1;
-                    if (done > 0 && unfinished.addAndGet(n, -done) == 0) {
-                        imageToPlanes(g, sums, residual, y, n);
-                    }
+                long gateRow = (long) (q / plane) * channels;
+                for (int b = 0; b < blocks; b++) {
+                    FloatVector.fromMemorySegment(S, x,
+                            ((long) b * padded + q) * LANES * Float.BYTES, LE)
+                            .mul(FloatVector.fromMemorySegment(S, gate,
+                                    (gateRow + (long) b * LANES) * Float.BYTES, LE))
+                            .intoArray(gated, (b * TILE_PIXELS + k) * LANES);
+                }
+            }
+            for (int strip = 0; strip < outStrips; strip++) {
+                stripTile(gated, 0, channels, TILE_PIXELS * LANES, padded, strips, bias,
+                        Activation.IDENTITY, sums, strip, q0);
+            }
+            // the images this tile holds pixels of; the task that finishes one moves it
+            int lastImage = Math.min(g.n() - 1, ((t + 1) * TILE_PIXELS - 1) / plane);
+            for (int n = t * TILE_PIXELS / plane; n <= lastImage; n++) {
+                if (unfinished.decrementAndGet(n) == 0) {
+                    imageToPlanes(g, sums, residual, y, n);
                 }
             }
         });

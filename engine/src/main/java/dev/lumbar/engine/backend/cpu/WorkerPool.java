@@ -114,13 +114,22 @@ final class WorkerPool implements AutoCloseable {
 
     /**
      * Splits [0, count) into contiguous chunks of at least {@code grain} iterations and runs
-     * {@code body.run(from, to)} for each, in parallel.
+     * {@code body.run(from, to)} for each, in parallel: at most four chunks a thread.
      */
     void forChunks(long count, long grain, ChunkBody body) {
+        forChunks(count, grain, 4, body);
+    }
+
+    /**
+     * As {@link #forChunks(long, long, ChunkBody)}, with at most {@code perThread} chunks a
+     * thread: more where a chunk's set-up is cheap, so that the threads finish closer together.
+     */
+    void forChunks(long count, long grain, int perThread, ChunkBody body) {
         if (count <= 0) {
             return;
         }
-        long chunks = Math.max(1, Math.min((long) threads * 4, count / Math.max(1, grain)));
+        long chunks = Math.max(1,
+                Math.min((long) threads * perThread, count / Math.max(1, grain)));
         long size = (count + chunks - 1) / chunks;
         int n = (int) ((count + size - 1) / size);
         forEach(n, i -> body.run(i * size, Math.min(count, (i + 1) * size)));
