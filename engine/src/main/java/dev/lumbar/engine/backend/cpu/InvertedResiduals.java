@@ -405,24 +405,7 @@ final class InvertedResiduals {
         workers.forEach(tiles, t -> {
             float[] gated = Convolutions.buffer(tileRows, blocks * TILE_PIXELS * LANES);
             int q0 = t * TILE_PIXELS;
-            for (int k = 0; k < TILE_PIXELS; k++) {
-                int q = q0 + k;
-                if (q >= pixels) {
-                    for (int b = 0; b < blocks; b++) {
-                        Arrays.fill(gated, (b * TILE_PIXELS + k) * LANES,
-                                (b * TILE_PIXELS + k + 1) * LANES, 0f);
-                    }
-                    continue;
-                }
-                long gateRow = (long) (q / plane) * channels;
-                for (int b = 0; b < blocks; b++) {
-                    FloatVector.fromMemorySegment(S, x,
-                            ((long) b * padded + q) * LANES * Float.BYTES, LE)
-                            .mul(FloatVector.fromMemorySegment(S, gate,
-                                    (gateRow + (long) b * LANES) * Float.BYTES, LE))
-                            .intoArray(gated, (b * TILE_PIXELS + k) * LANES);
-                }
-            }
+            gateTile(x, gate, q0, pixels, plane, channels, padded, gated);
             for (int strip = 0; strip < outStrips; strip++) {
                 stripTile(gated, 0, channels, TILE_PIXELS * LANES, padded, strips, bias,
                         Activation.IDENTITY, sums, strip, q0);
@@ -435,6 +418,50 @@ final class InvertedResiduals {
                 }
             }
         });
+    }
+
+    /**
+     * Copies the tile at pixel q0 of blocked x, each channel scaled by its image's gate, into
+     * {@code gated} ({@code [C / 16][6][16]}); pixels past the batch's are zero.
+     */
+    private static void gateTile(MemorySegment x, MemorySegment gate, int q0, int pixels,
+            int plane, int channels, int padded, float[] gated) {
+        int blocks = channels / LANES;
+        int last = q0 + TILE_PIXELS - 1;
+        if (last < pixels && q0 / plane == last / plane) {
+            // all six pixels of one image: a block's six vectors lie next to one another, a
+            // run the prefetcher follows from tile to tile, and share one gate vector
+            long gateRow = (long) (q0 / plane) * channels;
+            for (int b = 0; b < blocks; b++) {
+                FloatVector scale = FloatVector.fromMemorySegment(S, gate,
+                        (gateRow + (long) b * LANES) * Float.BYTES, LE);
+                long from = ((long) b * padded + q0) * LANES * Float.BYTES;
+                int to = b * TILE_PIXELS * LANES;
+                for (int k = 0; k < TILE_PIXELS; k++) {
+                    FloatVector.fromMemorySegment(S, x, from + (long) k * LANES * Float.BYTES,
+                            LE).mul(scale).intoArray(gated, to + k * LANES);
+                }
+            }
+            return;
+        }
+        for (int k = 0; k < TILE_PIXELS; k++) {
+            int q = q0 + k;
+            if (q >= pixels) {
+                for (int b = 0; b < blocks; b++) {
+                    Arrays.fill(gated, (b * TILE_PIXELS + k) * LANES,
+                            (b * TILE_PIXELS + k + 1) * LANES, 0f);
+                }
+                continue;
+            }
+            long gateRow = (long) (q / plane) * channels;
+            for (int b = 0; b < blocks; b++) {
+                FloatVector.fromMemorySegment(S, x,
+                        ((long) b * padded + q) * LANES * Float.BYTES, LE)
+                        .mul(FloatVector.fromMemorySegment(S, gate,
+                                (gateRow + (long) b * LANES) * Float.BYTES, LE))
+                        .intoArray(gated, (b * TILE_PIXELS + k) * LANES);
+            }
+        }
     }
 
     /** The first and last register tiles that hold pixels of image n. */
