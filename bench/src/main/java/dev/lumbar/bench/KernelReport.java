@@ -95,10 +95,10 @@ public final class KernelReport {
             String share;
             if (!Double.isNaN(flops)) {
                 rate = String.format(Locale.ROOT, "%.1f GFLOP/s", flops / seconds / 1e9);
-                share = String.format(Locale.ROOT, "%.0f%%", 100 * flops / seconds / flopCeiling);
+                share = share(flops / seconds, flopCeiling, "openblasSgemm2048");
             } else {
                 rate = String.format(Locale.ROOT, "%.1f GB/s", bytes / seconds / 1e9);
-                share = String.format(Locale.ROOT, "%.0f%%", 100 * bytes / seconds / byteCeiling);
+                share = share(bytes / seconds, byteCeiling, "streamTriad");
             }
             // the LSTM has no single-step entry point: the whole recurrence divided by its steps
             if (name.equals("recurrence")) {
@@ -110,6 +110,12 @@ public final class KernelReport {
             System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %.3f | %s | %s |%n", name, params,
                     ms, best(r), rate, share);
         }
+    }
+
+    /** A rate's share of its ceiling, or which ceiling the selection left out. */
+    private static String share(double rate, double ceiling, String ceilingBenchmark) {
+        return Double.isNaN(ceiling) ? "not run: " + ceilingBenchmark
+                : String.format(Locale.ROOT, "%.0f%%", 100 * rate / ceiling);
     }
 
     private static int intParam(RunResult r, String key) {
