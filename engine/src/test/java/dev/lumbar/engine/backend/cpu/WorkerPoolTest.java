@@ -46,6 +46,28 @@ class WorkerPoolTest {
     }
 
     @Test
+    void moreChunksAThreadStillCoverTheRangeOnce() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            for (long count : new long[] {1, 31, 32, 33, 1000, 100_003}) {
+                AtomicLong sum = new AtomicLong();
+                AtomicLong chunks = new AtomicLong();
+                pool.forChunks(count, 1, 16, (from, to) -> {
+                    for (long i = from; i < to; i++) {
+                        sum.addAndGet(i);
+                    }
+                    chunks.incrementAndGet();
+                });
+                assertEquals(count * (count - 1) / 2, sum.get(), count + " iterations");
+                // at most 16 a thread; as many where the iterations divide evenly enough
+                assertTrue(chunks.get() <= Math.min(32, count), count + ": " + chunks.get());
+                if (count == 31 || count >= 1000) {
+                    assertEquals(Math.min(32, count), chunks.get(), count + " iterations");
+                }
+            }
+        }
+    }
+
+    @Test
     void nestedLoopsRunInlineAndFailuresReachTheCaller() {
         try (WorkerPool pool = new WorkerPool(2)) {
             AtomicLong inner = new AtomicLong();
