@@ -336,9 +336,10 @@ def main():
     parser.add_argument('--shape', nargs='+', default=[shape_tag(s) for s in SHAPES],
                         help='input shapes N x 3 x S x S, e.g. 25x3x128x128')
     parser.add_argument('--threads', type=int, default=2)
-    # the engine's JIT compiles until about the 12th forward of tf_efficientnetv2_s at
-    # 5 x 224 x 224; fewer warm-ups time its compilation, not its kernels
-    parser.add_argument('--warmup', type=int, default=12)
+    # the engine's JIT compiles until about the 20th-25th forward of tf_efficientnetv2_s at
+    # both shapes (kernels called once a forward compile last, each compile taking one of the
+    # two cores for a while); fewer warm-ups time its compilation, not its kernels
+    parser.add_argument('--warmup', type=int, default=30)
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--slow', type=float, default=30.0,
                         help='a torch variant whose first forward takes longer gets one run')

@@ -34,12 +34,14 @@ import java.util.SplittableRandom;
  * squeeze-excite); with {@code --profile} a second one breaks its time down by kind of
  * operation, with {@code --profile shapes} by kind and shape of convolution.
  *
- * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 12] [--runs 5]
+ * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 30] [--runs 5]
  * [--weights F.safetensors] [--input X.npy] [--output Y.npy] [--json R.json] [--profile [shapes]]}.
  * Without {@code --weights} the weights are random (fan-in scaled), without {@code --input} the
- * images are random in [-1, 1). Twelve warm-up forwards by default, as the peer comparison
- * runs: the JIT compiles kernels until about the 12th forward of tf_efficientnetv2_s at
- * {@code [5, 3, 224, 224]}, and after 5 its forwards there still ran about 45 % slower.
+ * images are random in [-1, 1). Thirty warm-up forwards by default, as the peer comparison
+ * runs: the JIT compiles kernels until about the 20th–25th forward of tf_efficientnetv2_s at
+ * both shapes (a kernel called once a forward is compiled last, at about the 18th, and each
+ * compile takes one of two cores for a while); after 5 its forwards at
+ * {@code [5, 3, 224, 224]} still ran about 45 % slower, between the 13th and the 25th up to 40 %.
  */
 public final class NetworkBench {
 
@@ -56,7 +58,7 @@ public final class NetworkBench {
         int batch = Integer.parseInt(require(options, "batch"));
         int size = Integer.parseInt(require(options, "size"));
         int threads = Integer.parseInt(options.getOrDefault("threads", "2"));
-        int warmup = Integer.parseInt(options.getOrDefault("warmup", "12"));
+        int warmup = Integer.parseInt(options.getOrDefault("warmup", "30"));
         int runs = Integer.parseInt(options.getOrDefault("runs", "5"));
         boolean profile = options.containsKey("profile");
 
