@@ -337,8 +337,8 @@ def main():
                         help='input shapes N x 3 x S x S, e.g. 25x3x128x128')
     parser.add_argument('--threads', type=int, default=2)
     # the engine's JIT compiles until about the 20th-25th forward of tf_efficientnetv2_s at
-    # both shapes (kernels called once a forward compile last, each compile taking one of the
-    # two cores for a while); fewer warm-ups time its compilation, not its kernels
+    # both shapes (kernels called only a few times a forward compile last, each compile taking
+    # one of the two cores for a while); fewer warm-ups time its compilation, not its kernels
     parser.add_argument('--warmup', type=int, default=30)
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--slow', type=float, default=30.0,

@@ -39,8 +39,8 @@ import java.util.SplittableRandom;
  * Without {@code --weights} the weights are random (fan-in scaled), without {@code --input} the
  * images are random in [-1, 1). Thirty warm-up forwards by default, as the peer comparison
  * runs: the JIT compiles kernels until about the 20th–25th forward of tf_efficientnetv2_s at
- * both shapes (a kernel called once a forward is compiled last, at about the 18th, and each
- * compile takes one of two cores for a while); after 5 its forwards at
+ * both shapes (a kernel called only a few times a forward is compiled last, at about the 18th,
+ * and each compile takes one of two cores for a while); after 5 its forwards at
  * {@code [5, 3, 224, 224]} still ran about 45 % slower, between the 13th and the 25th up to 40 %.
  */
 public final class NetworkBench {
