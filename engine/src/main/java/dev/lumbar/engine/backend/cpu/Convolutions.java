@@ -18,9 +18,9 @@ import jdk.incubator.vector.VectorSpecies;
  *     all their pixels with the engine's own kernel ({@link PixelProducts}); otherwise one
  *     matrix product per image, {@code [O, C] × [C, H·W]};</li>
  * <li>dense, one group, dilation 1, horizontal stride 1 or 2: {@link PixelProducts} packs
- *     each strip of output pixels' windows straight from the input (im2col without its
- *     buffer), or, stride 1 with few output channels, reads them from a zero-padded copy
- *     of the input with nothing packed;</li>
+ *     each strip of output pixels' windows (im2col without its buffer, from the input or
+ *     from a small padded copy of the rows a block reads), or, stride 1 with few output
+ *     channels, reads them from a zero-padded copy of the input with nothing packed;</li>
  * <li>depthwise (one input and one output channel per group): each plane is copied once into a
  *     zero-padded buffer (split by column phase when strided), then every output vector sums
  *     all kernel taps in a register; planes of at most half a vector go channel-blocked;</li>
@@ -166,7 +166,7 @@ final class Convolutions {
 
     /**
      * Whether a dense convolution runs on {@link PixelProducts#convolve}, packing its windows
-     * straight from the input: one group, dilation 1, a horizontal stride of 1 or 2, any
+     * block by block: one group, dilation 1, a horizontal stride of 1 or 2, any
      * vertical stride (1×1 with stride 1 is the pointwise case). Grouped, dilated and wider
      * strided ones go through im2col tiles.
      */

@@ -96,7 +96,13 @@ final class PixelProducts {
      * band's input and output passing through.
      */
     private static final long BAND_FLOATS = 64 * 1024;
-    /** Each worker's zero-padded copy of a band of a convolution's input. */
+    /**
+     * Each worker's zero-padded copy of a band of a convolution's input for
+     * {@link #convolvePadded}, or of the input rows a block of {@link #packWindows} reads.
+     */
+    // LIMITATION: each worker keeps the largest copy either has needed (for packWindows up
+    // to the rows of one block of every input channel, a few hundred KiB in the backbones)
+
     private final ThreadLocal<MemorySegment> paddedInput =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
@@ -191,8 +197,9 @@ final class PixelProducts {
     /**
      * {@code y = act(conv(x, W) + bias)} for a dense convolution (one group, dilation 1, a
      * horizontal stride of 1 or 2) of NCHW x: im2col without the im2col buffer. Each strip of
-     * output pixels is packed straight from x, one row per (channel, kernel row, kernel
-     * column), which is the layout of W's rows, so W ([O, C·kh·kw]) is used as it is.
+     * output pixels is packed block by block ({@link #packWindows}), one row per (channel,
+     * kernel row, kernel column), which is the layout of W's rows, so W ([O, C·kh·kw]) is
+     * used as it is.
      */
     void convolve(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
             Object constant, MemorySegment bias, Activation act, MemorySegment y,
@@ -280,8 +287,8 @@ final class PixelProducts {
     }
 
     /**
-     * The calling worker's buffer for a band's padded copy, grown to at least {@code bytes}
-     * and kept for its next bands.
+     * The calling worker's buffer for a padded copy (a band's, or a block's rows), grown to
+     * at least {@code bytes} and kept for its next calls.
      */
     private MemorySegment paddedBand(long bytes) {
         MemorySegment buffer = paddedInput.get();
@@ -544,15 +551,18 @@ final class PixelProducts {
      * more apart, which the hardware does not fetch ahead, and strips that start and end
      * mid-row take masks at both ends of each piece. With the copy, EfficientNetV2-S's fused
      * MBConv {@code [5, 48, 56, 56]} → 192 → 48 ran 2.5 % faster than reading in place, its
-     * strided ones 3–5 %. Where each strip is one whole output row (a width a multiple of
-     * NR) there is little to mend and the copy cost more than it saved
-     * ({@code [25, 48, 32, 32]} → 192 → 48 1–2 % slower), so those read in place.
+     * strided ones 3–5 %. Where the output width is a multiple of NR, every strip lies in
+     * one output row and starts at a vector boundary, so only the row's two ends take masks;
+     * there the copy cost more than it saved ({@code [25, 48, 32, 32]} → 192 → 48 1–2 %
+     * slower), and those read in place; so do vertical strides longer than the kernel,
+     * whose copy would hold rows no window reads.
      */
     private void packWindows(Images in, Window win, MemorySegment x, long p0, int count,
             MemorySegment packed) {
         long outPlane = win.outPlane();
         int image = (int) (p0 / outPlane);
-        if ((p0 + count - 1) / outPlane != image || win.outW % NR == 0) {
+        if ((p0 + count - 1) / outPlane != image || win.outW % NR == 0
+                || win.strideH > win.kh) {
             packRuns(in, win, x, true, 0, 0, 0, p0, count, packed);
             return;
         }
@@ -598,7 +608,8 @@ final class PixelProducts {
     /**
      * {@link #packWindows}' strips, run by run (a strip's pixels within one output row),
      * then kernel tap and vector of the run, with the channels innermost: one vector position
-     * of every channel's row is a loop of loads and stores a plane and a row group apart,
+     * of every channel's row is a loop of loads and stores, a channel of the source (a plane,
+     * or a channel's copied rows) and a strip row group apart,
      * its masks made once for all channels. Channels outermost, with a call per few vectors,
      * had spent 7–10 ns a packed vector on counting and masks against 0.6 for the stores
      * alone; this order takes 2.3–3.3 ns ({@code [5, 48, 56, 56]}, one thread, x in cache).

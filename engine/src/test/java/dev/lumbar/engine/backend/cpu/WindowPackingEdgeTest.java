@@ -33,7 +33,9 @@ import org.junit.jupiter.api.Test;
  * close to a double-precision reference and, bit for bit, equal to routes that pack
  * differently: one thread against three, each image alone against the batch, the input
  * zero-padded beforehand against padding in the packing, the padded copy against the
- * packed windows, a gate folded into the packing against an input scaled beforehand.
+ * packed windows, a gate folded into the packing against an input scaled beforehand. (Each
+ * image alone against the batch also sets windows packed from a copy of a block's rows, where
+ * a block lies within one image, against windows read in place, where it crosses images.)
  * Non-finite inputs at the edges of rows and planes must reach only the outputs that see
  * them, and nothing of them may stay behind for a later call. SiLU and sigmoid, whose e^−x
  * is a cheaper fitted form, saturate to 0, 1 and x in the packed convolutions' epilogue.
@@ -122,7 +124,8 @@ class WindowPackingEdgeTest {
      * never from a padded copy, or with few on planes a copy would mostly waste: output rows
      * of 1, 2, 15, 16, 17, 31, 32, 33, 56 and 57 pixels,
      * kernels 1×1 (padded), 1×3, 3×1, 3×3, 5×5, 7×7 and wider than the image, padding wider
-     * than the kernel, 1×1, 1×N and N×1 images, a vertical stride of 3, one input channel and
+     * than the kernel, 1×1, 1×N and N×1 images, vertical strides of 3 and of 4 (longer than the
+     * kernel), one input channel and
      * 601 (5409 terms, past ten chunks of 512), runs that cross rows and images inside one
      * strip, and padding wider than one or two vectors.
      */
@@ -143,6 +146,7 @@ class WindowPackingEdgeTest {
         {7, 2, 1, 1, 66, 1, 1, 1, 1, 0, 0, 2, 0},
         {3, 2, 5, 5, 65, 3, 3, 1, 1, 1, 1, 1, 1},
         {2, 3, 10, 33, 65, 3, 3, 3, 1, 1, 1, 1, 1},
+        {2, 3, 11, 40, 65, 3, 3, 4, 1, 1, 1, 1, 1},
         {3, 1, 5, 32, 65, 3, 3, 1, 1, 1, 1, 1, 1},
         {2, 1, 1, 57, 65, 1, 3, 1, 1, 0, 0, 1, 1},
         {1, 601, 4, 4, 65, 3, 3, 1, 1, 1, 1, 1, 1},
