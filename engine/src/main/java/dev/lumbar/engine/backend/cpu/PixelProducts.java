@@ -102,7 +102,6 @@ final class PixelProducts {
      */
     // LIMITATION: each worker keeps the largest copy either has needed (for packWindows up
     // to the rows of one block of every input channel, a few hundred KiB in the backbones)
-
     private final ThreadLocal<MemorySegment> paddedInput =
             ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
@@ -548,7 +547,7 @@ final class PixelProducts {
      * loads; a block that crosses into the next image reads x in place, its loads masked at
      * the rows' edges. The copy costs one sequential pass over a few rows of every channel;
      * read in place, each packed vector is a load from another channel's plane, a page or
-     * more apart, which the hardware does not fetch ahead, and strips that start and end
+     * more apart, which the hardware seems not to fetch ahead, and strips that start and end
      * mid-row take masks at both ends of each piece. With the copy, EfficientNetV2-S's fused
      * MBConv {@code [5, 48, 56, 56]} → 192 → 48 ran 2.5 % faster than reading in place, its
      * strided ones 3–5 %. Where the output width is a multiple of NR, every strip lies in
@@ -609,10 +608,10 @@ final class PixelProducts {
      * {@link #packWindows}' strips, run by run (a strip's pixels within one output row),
      * then kernel tap and vector of the run, with the channels innermost: one vector position
      * of every channel's row is a loop of loads and stores, a channel of the source (a plane,
-     * or a channel's copied rows) and a strip row group apart,
-     * its masks made once for all channels. Channels outermost, with a call per few vectors,
-     * had spent 7–10 ns a packed vector on counting and masks against 0.6 for the stores
-     * alone; this order takes 2.3–3.3 ns ({@code [5, 48, 56, 56]}, one thread, x in cache).
+     * or a channel's copied rows) and a strip row group apart, its masks made once for all
+     * channels. Channels outermost, with a call per few vectors, had spent 7–10 ns a packed
+     * vector on counting and masks against 0.6 for the stores alone; this order takes
+     * 2.3–3.3 ns ({@code [5, 48, 56, 56]}, one thread, x in cache).
      *
      * <p>{@code source} is x itself ({@code inPlace}: loads masked at the rows' edges, zero
      * outside the image) or the zero-padded rows of {@link #copyWindowRows}, {@code rows}
@@ -662,15 +661,16 @@ final class PixelProducts {
                             // lane j reads column first + stride·j of input row iy
                             int first = ox0 * win.strideW - win.padLeft + kx + win.strideW * i;
                             long from = origin + ((long) iy * rowPitch + first) * Float.BYTES;
-                            // in place, the lanes outside the row are masked to zero
-                            int edge = inPlace ? win.w : Integer.MAX_VALUE - 2 * L;
-                            int low = inPlace ? first : 0;
+                            // in place, the lanes outside the row are masked to zero;
+                            // from the copy, whose rows carry their padding, no lane is
+                            int column = inPlace ? first : 0;
+                            int rowWidth = inPlace ? win.w : Integer.MAX_VALUE - 2 * L;
                             if (win.strideW == 1) {
-                                packChannels(source, from, fromStep, low, edge, packed,
+                                packChannels(source, from, fromStep, column, rowWidth, packed,
                                         vectorTo, toStep, in.c, stored);
                             } else {
-                                packEvenChannels(source, from, fromStep, low, edge, packed,
-                                        vectorTo, toStep, in.c, stored);
+                                packEvenChannels(source, from, fromStep, column, rowWidth,
+                                        packed, vectorTo, toStep, in.c, stored);
                             }
                         }
                     }
