@@ -313,10 +313,9 @@ public final class CpuBackend implements Backend {
                     Tensor activated = outputs.allocate(ge.o() / L, outPixels, L);
                     Tensor means = outputs.allocate(ge.n(), ge.o());
                     Tensor sums = outputs.allocate(gp.o() / L, outPixels, L)) {
-                blocked.expand(ge, x.segment(), expand.weight().segment(),
+                blocked.expandThenDepthwise(ge, x.segment(), expand.weight().segment(),
                         constant(expand.weight()), segment(expand.bias()), expand.act(),
-                        hidden.segment());
-                blocked.depthwise(gd, hidden.segment(), depthwise.weight().segment(),
+                        hidden.segment(), gd, depthwise.weight().segment(),
                         segment(depthwise.bias()), depthwise.act(), activated.segment(),
                         means.segment());
                 try (Tensor excitation = gateOfMeans(means, gate.reduceWeight(),

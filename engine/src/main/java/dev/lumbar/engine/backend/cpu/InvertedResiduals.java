@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -24,9 +25,10 @@ import jdk.incubator.vector.VectorSpecies;
  * packed. Only the block's input and output are NCHW: the input is transposed once onto
  * the heap, and the projection's sums are transposed back as each image is finished.
  *
- * <p>Four loops over the workers: the input's transposes, the expansion, the depthwise
- * convolution with its means, and the projection; the gate is computed between the last two,
- * on the calling thread.
+ * <p>Three loops over the workers: the input's transposes, the expansion with the depthwise
+ * convolution and its means (a fourth loop where the expansion's tasks do not cover whole
+ * output strips, with many threads), and the projection; the gate is computed between the
+ * last two, on the calling thread.
  *
  * <p>The sums are the engine's usual ones: each product output is one chain of multiply-adds
  * over the input channels in order, then its bias (and the residual); each depthwise output
@@ -156,12 +158,40 @@ final class InvertedResiduals {
     }
 
     /**
-     * The expansion: {@code act(x · Wᵀ + bias)} of NCHW x into {@code hidden}, blocked
-     * {@code [O / 16][paddedPixels][16]}. The pixels past the batch's end hold finite values
-     * that nothing reads.
+     * The expansion, {@code act(x · Wᵀ + bias)} of NCHW x into {@code hidden}, blocked
+     * {@code [O / 16][paddedPixels][16]} (the pixels past the batch's end hold finite values
+     * that nothing reads); then {@link #depthwise} of hidden (geometry gd) into {@code out}
+     * and {@code means}. Where each of the expansion's tasks covers every pixel of its output
+     * strip, that task goes on to convolve the strip's two channel blocks of every image while
+     * they are still in its core's cache: the two share one loop over the workers (one
+     * wake-up and one loop end fewer), and the depthwise convolution reads from the cache what
+     * it would otherwise fetch from memory. Otherwise the depthwise convolution is a loop of
+     * its own. The same sums either way.
      */
-    void expand(Convolutions.Geometry g, MemorySegment x, MemorySegment weight,
-            Object constant, MemorySegment bias, Activation act, MemorySegment hidden) {
+    void expandThenDepthwise(Convolutions.Geometry g, MemorySegment x, MemorySegment weight,
+            Object constant, MemorySegment bias, Activation act, MemorySegment hidden,
+            Convolutions.Geometry gd, MemorySegment depthwiseWeight,
+            MemorySegment depthwiseBias, Activation depthwiseAct, MemorySegment out,
+            MemorySegment means) {
+        float[] input = blockedInput(g, x);
+        float[] strips = pixelProducts.outputStrips(weight, constant, g.o(), g.c());
+        DepthwisePlanes planes = new DepthwisePlanes(gd, hidden, depthwiseWeight,
+                depthwiseBias, depthwiseAct, out, means);
+        int padded = paddedPixels(g);
+        if (runs(g.o() / TILE_OUTPUTS, padded / TILE_PIXELS) == 1) {
+            products(input, g.c(), padded, strips, g.o(), bias, act, hidden,
+                    strip -> planes.strip(strip));
+            return;
+        }
+        products(input, g.c(), padded, strips, g.o(), bias, act, hidden, null);
+        planes.run();
+    }
+
+    /**
+     * NCHW x blocked as the expansion reads it, {@code [C / 16][paddedPixels][16]}, on the
+     * calling thread's heap; zero past the batch's pixels.
+     */
+    private float[] blockedInput(Convolutions.Geometry g, MemorySegment x) {
         int plane = g.h() * g.w();
         int pixels = g.n() * plane;
         int padded = paddedPixels(g);
@@ -207,8 +237,7 @@ final class InvertedResiduals {
                 }
             }
         });
-        float[] strips = pixelProducts.outputStrips(weight, constant, g.o(), g.c());
-        products(input, g.c(), padded, strips, g.o(), bias, act, hidden);
+        return input;
     }
 
     /**
@@ -219,72 +248,133 @@ final class InvertedResiduals {
      */
     void depthwise(Convolutions.Geometry g, MemorySegment hidden, MemorySegment weight,
             MemorySegment bias, Activation act, MemorySegment out, MemorySegment means) {
-        Conv2dSpec s = g.spec();
-        int paddedH = g.h() + s.padTop() + s.padBottom();
-        int paddedW = g.w() + s.padLeft() + s.padRight();
-        int inPlane = g.h() * g.w();
-        int inPadded = paddedPixels(g);
-        // the output's layout, as the projection reads it: the output plane's pixels
-        int plane = g.outH() * g.outW();
-        int padded = outputPixels(g);
-        boolean strided = s.strideH() == 2;
-        int blocks = g.c() / LANES;
-        float[] tapWeights = Convolutions.channelBlockedTaps(g, weight);
-        float[] biases = Convolutions.channelBlockedBiases(g, bias);
-        int taps = g.kh() * g.kw();
-        // the padded image, then slack for the row kernels' unused pixels past the last row
-        int blockFloats = (paddedH * paddedW + Convolutions.ROW_PIXELS) * LANES;
-        int sumPixels = (plane + LANES - 1) / LANES * LANES
-                + Math.max(LANES, Convolutions.ROW_PIXELS);
-        FloatVector inverse = FloatVector.broadcast(S, 1f / plane);
-        long grain = Math.max(1, CHUNK_FLOATS / ((long) inPlane * LANES));
-        workers.forChunks((long) g.n() * blocks, grain, DEPTHWISE_TASKS_PER_WORKER, (from, to) -> {
-            float[] block = Convolutions.buffer(paddedBlocks, blockFloats);
-            float[] sums = Convolutions.buffer(blockSums, sumPixels * LANES);
-            // the padding stays zero: every task writes the same interior
-            Arrays.fill(block, 0, blockFloats, 0f);
-            for (long task = from; task < to; task++) {
-                int n = (int) (task / blocks);
-                int b = (int) (task % blocks);
-                long source = ((long) b * inPadded + (long) n * inPlane) * LANES;
-                long first = ((long) b * padded + (long) n * plane) * LANES;
-                for (int iy = 0; iy < g.h(); iy++) {
-                    MemorySegment.copy(hidden, F32, (source + (long) iy * g.w() * LANES)
-                            * Float.BYTES, block, ((iy + s.padTop()) * paddedW + s.padLeft())
-                            * LANES, g.w() * LANES);
+        new DepthwisePlanes(g, hidden, weight, bias, act, out, means).run();
+    }
+
+    /**
+     * One call of {@link #depthwise}: its geometry and weights laid out once, and the
+     * convolution of one (image, channel block) plane at a time.
+     */
+    private final class DepthwisePlanes {
+        private final Convolutions.Geometry g;
+        private final MemorySegment hidden;
+        private final Activation act;
+        private final MemorySegment out;
+        private final MemorySegment means;
+        private final int paddedW;
+        private final int inPlane;
+        private final int inPadded;
+        private final int plane;
+        private final int padded;
+        private final int blocks;
+        private final int taps;
+        private final float[] tapWeights;
+        private final float[] biases;
+        private final int blockFloats;
+        private final int sumPixels;
+        private final FloatVector inverse;
+
+        DepthwisePlanes(Convolutions.Geometry g, MemorySegment hidden, MemorySegment weight,
+                MemorySegment bias, Activation act, MemorySegment out, MemorySegment means) {
+            Conv2dSpec s = g.spec();
+            this.g = g;
+            this.hidden = hidden;
+            this.act = act;
+            this.out = out;
+            this.means = means;
+            int paddedH = g.h() + s.padTop() + s.padBottom();
+            paddedW = g.w() + s.padLeft() + s.padRight();
+            inPlane = g.h() * g.w();
+            inPadded = paddedPixels(g);
+            // the output's layout, as the projection reads it: the output plane's pixels
+            plane = g.outH() * g.outW();
+            padded = outputPixels(g);
+            blocks = g.c() / LANES;
+            tapWeights = Convolutions.channelBlockedTaps(g, weight);
+            biases = Convolutions.channelBlockedBiases(g, bias);
+            taps = g.kh() * g.kw();
+            // the padded image, then slack for the row kernels' unused pixels past the last
+            // row
+            blockFloats = (paddedH * paddedW + Convolutions.ROW_PIXELS) * LANES;
+            sumPixels = (plane + LANES - 1) / LANES * LANES
+                    + Math.max(LANES, Convolutions.ROW_PIXELS);
+            inverse = FloatVector.broadcast(S, 1f / plane);
+        }
+
+        /** Every plane, in chunks over the workers. */
+        void run() {
+            long grain = Math.max(1, CHUNK_FLOATS / ((long) inPlane * LANES));
+            workers.forChunks((long) g.n() * blocks, grain, DEPTHWISE_TASKS_PER_WORKER,
+                    (from, to) -> {
+                        float[] block = paddedBlock();
+                        for (long task = from; task < to; task++) {
+                            plane((int) (task / blocks), (int) (task % blocks), block);
+                        }
+                    });
+        }
+
+        /** The planes of output strip {@code strip}'s two channel blocks, every image. */
+        void strip(int strip) {
+            float[] block = paddedBlock();
+            for (int b = 2 * strip; b < 2 * strip + 2; b++) {
+                for (int n = 0; n < g.n(); n++) {
+                    plane(n, b, block);
                 }
-                // LIMITATION: the row kernel skips kernel rows that lie wholly in the padding,
-                // here at any plane width: a NaN or infinite depthwise weight on such a row
-                // does not reach those outputs, where the NCHW path over planes wider than 16
-                // multiplies it by the padding's zero and gives NaN (finite weights: same sums)
-                if (strided) {
-                    Convolutions.channelBlockRowsByTwo(g, block, tapWeights, b * taps * LANES,
-                            biases, b * LANES, paddedW, sums);
-                } else {
-                    Convolutions.channelBlockRows(g, block, tapWeights, b * taps * LANES,
-                            biases, b * LANES, paddedW, sums);
-                }
-                long at = first * Float.BYTES;
-                long meansAt = ((long) n * g.c() + (long) b * LANES) * Float.BYTES;
-                if (act == Activation.SILU) {
-                    // activation and means in one pass over the sums, still in L1
-                    Pointwise.siluWithMeans(sums, plane * LANES, out, at, means, meansAt,
-                            1f / plane);
-                    continue;
-                }
-                MemorySegment.copy(sums, 0, out, F32, at, plane * LANES);
-                if (act != Activation.IDENTITY) {
-                    // the bias is already in the sums
-                    Pointwise.biasActivate(out, at, out, at, (long) plane * LANES, 0f, act);
-                }
-                FloatVector sum = FloatVector.zero(S);
-                for (int p = 0; p < plane; p++) {
-                    sum = sum.add(FloatVector.fromMemorySegment(S, out,
-                            at + (long) p * LANES * Float.BYTES, LE));
-                }
-                sum.mul(inverse).intoMemorySegment(means, meansAt, LE);
             }
-        });
+        }
+
+        /**
+         * The calling worker's padded block, zero: the padding stays zero, as every plane
+         * writes the same interior.
+         */
+        private float[] paddedBlock() {
+            float[] block = Convolutions.buffer(paddedBlocks, blockFloats);
+            Arrays.fill(block, 0, blockFloats, 0f);
+            return block;
+        }
+
+        /** Image n's plane of channel block b, through the worker's zero-padded block. */
+        private void plane(int n, int b, float[] block) {
+            Conv2dSpec s = g.spec();
+            float[] sums = Convolutions.buffer(blockSums, sumPixels * LANES);
+            long source = ((long) b * inPadded + (long) n * inPlane) * LANES;
+            long first = ((long) b * padded + (long) n * plane) * LANES;
+            for (int iy = 0; iy < g.h(); iy++) {
+                MemorySegment.copy(hidden, F32, (source + (long) iy * g.w() * LANES)
+                        * Float.BYTES, block, ((iy + s.padTop()) * paddedW + s.padLeft())
+                        * LANES, g.w() * LANES);
+            }
+            // LIMITATION: the row kernel skips kernel rows that lie wholly in the padding,
+            // here at any plane width: a NaN or infinite depthwise weight on such a row
+            // does not reach those outputs, where the NCHW path over planes wider than 16
+            // multiplies it by the padding's zero and gives NaN (finite weights: same sums)
+            if (s.strideH() == 2) {
+                Convolutions.channelBlockRowsByTwo(g, block, tapWeights, b * taps * LANES,
+                        biases, b * LANES, paddedW, sums);
+            } else {
+                Convolutions.channelBlockRows(g, block, tapWeights, b * taps * LANES,
+                        biases, b * LANES, paddedW, sums);
+            }
+            long at = first * Float.BYTES;
+            long meansAt = ((long) n * g.c() + (long) b * LANES) * Float.BYTES;
+            if (act == Activation.SILU) {
+                // activation and means in one pass over the sums, still in L1
+                Pointwise.siluWithMeans(sums, plane * LANES, out, at, means, meansAt,
+                        1f / plane);
+                return;
+            }
+            MemorySegment.copy(sums, 0, out, F32, at, plane * LANES);
+            if (act != Activation.IDENTITY) {
+                // the bias is already in the sums
+                Pointwise.biasActivate(out, at, out, at, (long) plane * LANES, 0f, act);
+            }
+            FloatVector sum = FloatVector.zero(S);
+            for (int p = 0; p < plane; p++) {
+                sum = sum.add(FloatVector.fromMemorySegment(S, out,
+                        at + (long) p * LANES * Float.BYTES, LE));
+            }
+            sum.mul(inverse).intoMemorySegment(means, meansAt, LE);
+        }
     }
 
     /**
@@ -356,14 +446,14 @@ final class InvertedResiduals {
      * {@code out = act(a · Wᵀ + bias)}, both blocked ({@code [C / 16][padded][16]} and
      * {@code [outs / 16][padded][16]}), with W's transposed strips
      * {@code [outs / 32][channels][32]}. Tasks are an output strip's tiles over a run of
-     * pixels, that strip's weights staying in cache across them.
+     * pixels, that strip's weights staying in cache across them; a task then hands its strip
+     * to {@code stripDone} (null for none).
      */
     private void products(float[] a, int channels, int padded, float[] strips, int outs,
-            MemorySegment bias, Activation act, MemorySegment out) {
+            MemorySegment bias, Activation act, MemorySegment out, IntConsumer stripDone) {
         int outStrips = outs / TILE_OUTPUTS;
         int tiles = padded / TILE_PIXELS;
-        int runs = Math.max(1, Math.min(tiles,
-                (TASKS_PER_WORKER * workers.threads() + outStrips - 1) / outStrips));
+        int runs = runs(outStrips, tiles);
         int runTiles = (tiles + runs - 1) / runs;
         workers.forEach(outStrips * runs, task -> {
             int strip = task / runs;
@@ -373,7 +463,19 @@ final class InvertedResiduals {
                 stripTile(a, t * TILE_PIXELS * LANES, channels, padded * LANES, padded,
                         strips, bias, act, out, strip, t * TILE_PIXELS);
             }
+            if (stripDone != null) {
+                stripDone.accept(strip);
+            }
         });
+    }
+
+    /**
+     * Runs of tiles per output strip in {@link #products}: enough tasks for
+     * {@link #TASKS_PER_WORKER} a worker, at least one run and at most one tile a run.
+     */
+    private int runs(int outStrips, int tiles) {
+        return Math.max(1, Math.min(tiles,
+                (TASKS_PER_WORKER * workers.threads() + outStrips - 1) / outStrips));
     }
 
     /**
