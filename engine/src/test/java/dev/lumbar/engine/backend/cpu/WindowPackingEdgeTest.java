@@ -105,14 +105,9 @@ class WindowPackingEdgeTest {
         }
     }
 
-    private static PixelProducts.Window window(Convolutions.Geometry g) {
-        return new PixelProducts.Window(g.h(), g.w(), g.kh(), g.kw(), g.spec().strideH(),
-                g.spec().strideW(), g.spec().padTop(), g.spec().padLeft(), g.outH(), g.outW());
-    }
-
     /** Whether a convolution of this geometry packs its windows (no padded copy). */
     private static boolean packsWindows(Convolutions.Geometry g) {
-        return Convolutions.windowed(g) && !Convolutions.fromPaddedCopy(g, window(g));
+        return Convolutions.windowed(g) && !Convolutions.fromPaddedCopy(g, g.window());
     }
 
     private static void assertPacksWindows(Case c) {
@@ -291,7 +286,7 @@ class WindowPackingEdgeTest {
             Case some = new Case(fewer);
             assertPacksWindows(all);
             Convolutions.Geometry g = some.geometry();
-            assertTrue(Convolutions.windowed(g) && Convolutions.fromPaddedCopy(g, window(g)),
+            assertTrue(Convolutions.windowed(g) && Convolutions.fromPaddedCopy(g, g.window()),
                     some + " does not read a padded copy");
             try (Tensor x = random(random, -1, 1, all.n(), all.c(), all.h(), all.w());
                     Tensor w = random(random, -0.5, 0.5, all.o(), all.c(), t[5], t[6]);
