@@ -177,14 +177,10 @@ final class InvertedResiduals {
         float[] strips = pixelProducts.outputStrips(weight, constant, g.o(), g.c());
         DepthwisePlanes planes = new DepthwisePlanes(gd, hidden, depthwiseWeight,
                 depthwiseBias, depthwiseAct, out, means);
-        int padded = paddedPixels(g);
-        if (runs(g.o() / TILE_OUTPUTS, padded / TILE_PIXELS) == 1) {
-            products(input, g.c(), padded, strips, g.o(), bias, act, hidden,
-                    strip -> planes.strip(strip));
-            return;
+        if (!products(input, g.c(), paddedPixels(g), strips, g.o(), bias, act, hidden,
+                planes::strip)) {
+            planes.run();
         }
-        products(input, g.c(), padded, strips, g.o(), bias, act, hidden, null);
-        planes.run();
     }
 
     /**
@@ -446,14 +442,16 @@ final class InvertedResiduals {
      * {@code out = act(a · Wᵀ + bias)}, both blocked ({@code [C / 16][padded][16]} and
      * {@code [outs / 16][padded][16]}), with W's transposed strips
      * {@code [outs / 32][channels][32]}. Tasks are an output strip's tiles over a run of
-     * pixels, that strip's weights staying in cache across them; a task then hands its strip
-     * to {@code stripDone} (null for none).
+     * pixels, that strip's weights staying in cache across them, {@link #TASKS_PER_WORKER}
+     * tasks a worker where the strips allow. Where each task is a whole strip (one run of
+     * every tile), it then hands the strip to {@code wholeStrip}; returns whether it did.
      */
-    private void products(float[] a, int channels, int padded, float[] strips, int outs,
-            MemorySegment bias, Activation act, MemorySegment out, IntConsumer stripDone) {
+    private boolean products(float[] a, int channels, int padded, float[] strips, int outs,
+            MemorySegment bias, Activation act, MemorySegment out, IntConsumer wholeStrip) {
         int outStrips = outs / TILE_OUTPUTS;
         int tiles = padded / TILE_PIXELS;
-        int runs = runs(outStrips, tiles);
+        int runs = Math.max(1, Math.min(tiles,
+                (TASKS_PER_WORKER * workers.threads() + outStrips - 1) / outStrips));
         int runTiles = (tiles + runs - 1) / runs;
         workers.forEach(outStrips * runs, task -> {
             int strip = task / runs;
@@ -463,19 +461,11 @@ final class InvertedResiduals {
                 stripTile(a, t * TILE_PIXELS * LANES, channels, padded * LANES, padded,
                         strips, bias, act, out, strip, t * TILE_PIXELS);
             }
-            if (stripDone != null) {
-                stripDone.accept(strip);
+            if (runs == 1) {
+                wholeStrip.accept(strip);
             }
         });
-    }
-
-    /**
-     * Runs of tiles per output strip in {@link #products}: enough tasks for
-     * {@link #TASKS_PER_WORKER} a worker, at least one run and at most one tile a run.
-     */
-    private int runs(int outStrips, int tiles) {
-        return Math.max(1, Math.min(tiles,
-                (TASKS_PER_WORKER * workers.threads() + outStrips - 1) / outStrips));
+        return runs == 1;
     }
 
     /**
