@@ -111,7 +111,10 @@ public class InvertedResidualBenchmark {
     }
 
     private Tensor uploaded(long seed, long... dims) {
-        try (Tensor host = Shapes.random(seed, dims)) {
+        // weights fan-in scaled: unscaled ones drive the block into subnormal floats
+        // (Shapes.weight); biases in [-1, 1)
+        try (Tensor host = dims.length > 1 ? Shapes.weight(seed, dims)
+                : Shapes.random(seed, dims)) {
             return own(cpu.upload(host));
         }
     }

@@ -36,4 +36,26 @@ final class Shapes {
         }
         return Tensor.of(values, shape);
     }
+
+    /**
+     * A random weight {@code [outs, fan-in...]}, uniform with variance 1 / fan-in, as a
+     * network's weights are scaled. Where activations feed further products, weights of
+     * {@link #random}'s range let the activations grow until SiLU returns values near the
+     * smallest normal float, and products of those are subnormal, which the FPU handles some
+     * hundred times slower: an MBConv block with such weights timed 25 % slower than with
+     * these, on 0.4 % subnormal inputs to its projection.
+     */
+    static Tensor weight(long seed, long... shape) {
+        long fanIn = 1;
+        for (int i = 1; i < shape.length; i++) {
+            fanIn *= shape[i];
+        }
+        double scale = Math.sqrt(3.0 / Math.max(1, fanIn));
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] values = new float[Math.toIntExact(Tensor.numel(shape))];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) ((random.nextDouble() * 2 - 1) * scale);
+        }
+        return Tensor.of(values, shape);
+    }
 }
