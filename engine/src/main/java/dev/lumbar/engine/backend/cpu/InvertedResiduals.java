@@ -174,12 +174,18 @@ final class InvertedResiduals {
             MemorySegment depthwiseBias, Activation depthwiseAct, MemorySegment out,
             MemorySegment means) {
         float[] input = blockedInput(g, x);
-        float[] strips = pixelProducts.outputStrips(weight, constant, g.o(), g.c());
+        PixelProducts.HeapStrips strips =
+                pixelProducts.outputStrips(weight, constant, g.o(), g.c());
         DepthwisePlanes planes = new DepthwisePlanes(gd, hidden, depthwiseWeight,
                 depthwiseBias, depthwiseAct, out, means);
-        if (!products(input, g.c(), paddedPixels(g), strips, g.o(), bias, act, hidden,
-                planes::strip)) {
-            planes.run();
+        int stripsAt = strips.acquire();
+        try {
+            if (!products(input, g.c(), paddedPixels(g), strips.floats, stripsAt, g.o(), bias,
+                    act, hidden, planes::strip)) {
+                planes.run();
+            }
+        } finally {
+            strips.release();
         }
     }
 
@@ -381,8 +387,14 @@ final class InvertedResiduals {
     void project(Convolutions.Geometry g, MemorySegment x, MemorySegment gate,
             MemorySegment weight, Object constant, MemorySegment bias, MemorySegment residual,
             MemorySegment sums, MemorySegment y) {
-        float[] strips = pixelProducts.outputStrips(weight, constant, g.o(), g.c());
-        gatedProducts(g, x, gate, strips, bias, sums, residual, y);
+        PixelProducts.HeapStrips strips =
+                pixelProducts.outputStrips(weight, constant, g.o(), g.c());
+        int stripsAt = strips.acquire();
+        try {
+            gatedProducts(g, x, gate, strips.floats, stripsAt, bias, sums, residual, y);
+        } finally {
+            strips.release();
+        }
     }
 
     /**
@@ -441,13 +453,15 @@ final class InvertedResiduals {
     /**
      * {@code out = act(a · Wᵀ + bias)}, both blocked ({@code [C / 16][padded][16]} and
      * {@code [outs / 16][padded][16]}), with W's transposed strips
-     * {@code [outs / 32][channels][32]}. Tasks are an output strip's tiles over a run of
-     * pixels, that strip's weights staying in cache across them, {@link #TASKS_PER_WORKER}
-     * tasks a worker where the strips allow. Where each task is a whole strip (one run of
-     * every tile), it then hands the strip to {@code wholeStrip}; returns whether it did.
+     * {@code [outs / 32][channels][32]} from index {@code stripsAt} of {@code strips}. Tasks
+     * are an output strip's tiles over a run of pixels, that strip's weights staying in cache
+     * across them, {@link #TASKS_PER_WORKER} tasks a worker where the strips allow. Where
+     * each task is a whole strip (one run of every tile), it then hands the strip to
+     * {@code wholeStrip}; returns whether it did.
      */
-    private boolean products(float[] a, int channels, int padded, float[] strips, int outs,
-            MemorySegment bias, Activation act, MemorySegment out, IntConsumer wholeStrip) {
+    private boolean products(float[] a, int channels, int padded, float[] strips, int stripsAt,
+            int outs, MemorySegment bias, Activation act, MemorySegment out,
+            IntConsumer wholeStrip) {
         int outStrips = outs / TILE_OUTPUTS;
         int tiles = padded / TILE_PIXELS;
         int runs = Math.max(1, Math.min(tiles,
@@ -459,7 +473,7 @@ final class InvertedResiduals {
             int tile1 = Math.min(tiles, tile0 + runTiles);
             for (int t = tile0; t < tile1; t++) {
                 stripTile(a, t * TILE_PIXELS * LANES, channels, padded * LANES, padded,
-                        strips, bias, act, out, strip, t * TILE_PIXELS);
+                        strips, stripsAt, bias, act, out, strip, t * TILE_PIXELS);
             }
             if (runs == 1) {
                 wholeStrip.accept(strip);
@@ -478,8 +492,8 @@ final class InvertedResiduals {
      * tile moves that image to NCHW, so that needs no loop of its own.
      */
     private void gatedProducts(Convolutions.Geometry g, MemorySegment x, MemorySegment gate,
-            float[] strips, MemorySegment bias, MemorySegment sums, MemorySegment residual,
-            MemorySegment y) {
+            float[] strips, int stripsAt, MemorySegment bias, MemorySegment sums,
+            MemorySegment residual, MemorySegment y) {
         int channels = g.c();
         int plane = g.h() * g.w();
         int pixels = g.n() * plane;
@@ -499,8 +513,8 @@ final class InvertedResiduals {
             int q0 = t * TILE_PIXELS;
             gateTile(x, gate, q0, pixels, plane, channels, padded, gated);
             for (int strip = 0; strip < outStrips; strip++) {
-                stripTile(gated, 0, channels, TILE_PIXELS * LANES, padded, strips, bias,
-                        Activation.IDENTITY, sums, strip, q0);
+                stripTile(gated, 0, channels, TILE_PIXELS * LANES, padded, strips, stripsAt,
+                        bias, Activation.IDENTITY, sums, strip, q0);
             }
             // the images this tile holds pixels of; the task that finishes one moves it
             int lastImage = Math.min(g.n() - 1, ((t + 1) * TILE_PIXELS - 1) / plane);
@@ -567,17 +581,18 @@ final class InvertedResiduals {
 
     /**
      * One tile of output strip {@code strip} at pixel q0: operand a's tile from {@code base},
-     * its channel blocks {@code blockStep} apart; the output blocked with {@code padded}
-     * pixels per block.
+     * its channel blocks {@code blockStep} apart, W's strips from index {@code stripsAt}; the
+     * output blocked with {@code padded} pixels per block.
      */
     private static void stripTile(float[] a, int base, int channels, int blockStep,
-            int padded, float[] strips, MemorySegment bias, Activation act, MemorySegment out,
-            int strip, int q0) {
+            int padded, float[] strips, int stripsAt, MemorySegment bias, Activation act,
+            MemorySegment out, int strip, int q0) {
         long first0 = (long) (2 * strip) * padded * LANES;
         long first1 = first0 + (long) padded * LANES;
         long at0 = (first0 + (long) q0 * LANES) * Float.BYTES;
         long at1 = (first1 + (long) q0 * LANES) * Float.BYTES;
-        tile(a, base, channels / LANES, blockStep, strips, strip * channels * TILE_OUTPUTS,
+        tile(a, base, channels / LANES, blockStep, strips,
+                stripsAt + strip * channels * TILE_OUTPUTS,
                 bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
         if (act != Activation.IDENTITY) {
             // the tile just written, still in L1, bias included: each block's 6 pixels as 3

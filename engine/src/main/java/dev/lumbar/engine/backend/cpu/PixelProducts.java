@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
@@ -84,7 +85,7 @@ final class PixelProducts {
     private final Map<Object, MemorySegment> columnConstants =
             Collections.synchronizedMap(new WeakHashMap<>());
     /** {@link #outputStrips}' transposed constant weights, kept the same way. */
-    private final Map<Object, float[]> outputConstants =
+    private final Map<Object, HeapStrips> outputConstants =
             Collections.synchronizedMap(new WeakHashMap<>());
     private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
     private final ThreadLocal<float[]> firstWeights = ThreadLocal.withInitial(() -> new float[0]);
@@ -988,9 +989,9 @@ final class PixelProducts {
      * products, which put outputs across the vector. Kept for a constant weight within the
      * packed weights' heap share, apart from that weight's other packed forms.
      */
-    float[] outputStrips(MemorySegment w, Object constant, int outs, int k) {
+    HeapStrips outputStrips(MemorySegment w, Object constant, int outs, int k) {
         if (constant != null) {
-            float[] kept = outputConstants.get(constant);
+            HeapStrips kept = outputConstants.get(constant);
             if (kept != null && !w.scope().isAlive()) {
                 outputConstants.remove(constant);
                 throw new IllegalStateException("weight [" + outs + ", " + k + "] was closed");
@@ -999,11 +1000,76 @@ final class PixelProducts {
                 return kept;
             }
         }
-        float[] strips = transposedStrips(w, outs, k);
-        if (constant != null && withinShare(strips.length)) {
+        HeapStrips strips = new HeapStrips(transposedStrips(w, outs, k));
+        if (constant != null && withinShare(strips.floats.length)) {
             outputConstants.put(constant, strips);
         }
         return strips;
+    }
+
+    /**
+     * Packed weights on the heap, kept where the vectors read from them start on a cache line
+     * ({@link CacheLines}): {@code length} floats of {@link #floats} from the index that
+     * {@link #acquire} returns. The collector moves an array when it promotes it to the old
+     * generation (and in a full collection); {@code acquire} then moves the floats within the
+     * array onto a line again, where no other call is reading them, so each array settles
+     * after a move or two without a new copy.
+     */
+    static final class HeapStrips {
+
+        final float[] floats;
+        final int length;
+        private volatile int first;
+        /** Read by each call that uses the floats; written by a move onto a line. */
+        private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
+        HeapStrips(float[] packed) {
+            length = packed.length;
+            floats = new float[length + CacheLines.LINE_FLOATS - 1];
+            first = CacheLines.firstOnLine(floats);
+            System.arraycopy(packed, 0, floats, first, length);
+        }
+
+        /**
+         * Takes the floats for reading, first moving them onto a line where the collector has
+         * moved the array and no other call is reading them; returns the index of the first.
+         * Every call must be followed by {@link #release}.
+         */
+        int acquire() {
+            int line = CacheLines.firstOnLine(floats);
+            if (line != first) {
+                moveTo(line);
+            }
+            lock.readLock().lock();
+            return first;
+        }
+
+        /**
+         * Moves the floats to start at index {@code to} (0 to 15) unless a call is reading
+         * them; returns whether it did.
+         */
+        boolean moveTo(int to) {
+            if (!lock.writeLock().tryLock()) {
+                return false;
+            }
+            try {
+                System.arraycopy(floats, first, floats, to, length);
+                first = to;
+                return true;
+            } finally {
+                lock.writeLock().unlock();
+            }
+        }
+
+        /** The index of the first float now (for tests; readers use {@link #acquire}). */
+        int first() {
+            return first;
+        }
+
+        /** Ends the reading that {@link #acquire} began. */
+        void release() {
+            lock.readLock().unlock();
+        }
     }
 
     private static float[] transposedStrips(MemorySegment w, int outs, int k) {
@@ -1038,8 +1104,8 @@ final class PixelProducts {
             }
         }
         synchronized (outputConstants) {
-            for (float[] strips : outputConstants.values()) {
-                kept += strips.length;
+            for (HeapStrips strips : outputConstants.values()) {
+                kept += strips.floats.length;
             }
         }
         return kept * Float.BYTES <= Runtime.getRuntime().maxMemory() / PACKED_HEAP_SHARE;
