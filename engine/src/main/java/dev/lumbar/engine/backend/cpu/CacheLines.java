@@ -35,6 +35,8 @@ final class CacheLines {
     private CacheLines() {
     }
 
+    // LIMITATION: without native access, or without a memmove in the default lookup, no
+    // address is known and arrays are read wherever they lie
     private static MethodHandle memmove() {
         try {
             Linker linker = Linker.nativeLinker();
