@@ -38,6 +38,10 @@ final class CacheLines {
     // LIMITATION: without native access, or without a memmove in the default lookup, no
     // address is known and arrays are read wherever they lie
     private static MethodHandle memmove() {
+        if (!CacheLines.class.getModule().isNativeAccessEnabled()) {
+            // asking the linker would only print the JVM's warning about native access
+            return null;
+        }
         try {
             Linker linker = Linker.nativeLinker();
             return linker.defaultLookup().find("memmove")
@@ -68,8 +72,13 @@ final class CacheLines {
         MemorySegment array = MemorySegment.ofArray(a);
         try {
             return ((MemorySegment) MEMMOVE.invokeExact(array, array, 0L)).address();
-        } catch (Throwable e) {
+        } catch (RuntimeException e) {
+            // a call refused (a thread or access check): the array is read where it lies
             return -1;
+        } catch (Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new AssertionError("memmove through " + MEMMOVE.type(), e);
         }
     }
 

@@ -179,13 +179,15 @@ final class InvertedResiduals {
         DepthwisePlanes planes = new DepthwisePlanes(gd, hidden, depthwiseWeight,
                 depthwiseBias, depthwiseAct, out, means);
         int stripsAt = strips.acquire();
+        boolean stripsDone;
         try {
-            if (!products(input, g.c(), paddedPixels(g), strips.floats, stripsAt, g.o(), bias,
-                    act, hidden, planes::strip)) {
-                planes.run();
-            }
+            stripsDone = products(input, g.c(), paddedPixels(g), strips.floats, stripsAt,
+                    g.o(), bias, act, hidden, planes::strip);
         } finally {
             strips.release();
+        }
+        if (!stripsDone) {
+            planes.run();
         }
     }
 

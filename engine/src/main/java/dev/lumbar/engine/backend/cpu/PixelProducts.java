@@ -1000,7 +1000,8 @@ final class PixelProducts {
                 return kept;
             }
         }
-        HeapStrips strips = new HeapStrips(transposedStrips(w, outs, k));
+        HeapStrips strips = new HeapStrips(Math.toIntExact((long) (outs + NR - 1) / NR * NR * k));
+        transposeInto(w, outs, k, strips.floats, strips.first());
         if (constant != null && withinShare(strips.floats.length)) {
             outputConstants.put(constant, strips);
         }
@@ -1010,10 +1011,11 @@ final class PixelProducts {
     /**
      * Packed weights on the heap, kept where the vectors read from them start on a cache line
      * ({@link CacheLines}): {@code length} floats of {@link #floats} from the index that
-     * {@link #acquire} returns. The collector moves an array when it promotes it to the old
-     * generation (and in a full collection); {@code acquire} then moves the floats within the
-     * array onto a line again, where no other call is reading them, so each array settles
-     * after a move or two without a new copy.
+     * {@link #acquire} returns. The collector moves a young array at each collection it
+     * survives, and an old one in a compacting collection; {@code acquire} then moves the
+     * floats within the array onto a line again, where no other call is reading them. Within
+     * the array, not into a new one: a new array is young and moves again (in EfficientNetV2-S
+     * forwards that never settled, and grew the heap by 250 MiB).
      */
     static final class HeapStrips {
 
@@ -1023,11 +1025,11 @@ final class PixelProducts {
         /** Read by each call that uses the floats; written by a move onto a line. */
         private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
-        HeapStrips(float[] packed) {
-            length = packed.length;
+        /** Room for {@code length} floats from index {@link #first()}, on a line. */
+        HeapStrips(int length) {
+            this.length = length;
             floats = new float[length + CacheLines.LINE_FLOATS - 1];
             first = CacheLines.firstOnLine(floats);
-            System.arraycopy(packed, 0, floats, first, length);
         }
 
         /**
@@ -1049,6 +1051,9 @@ final class PixelProducts {
          * them; returns whether it did.
          */
         boolean moveTo(int to) {
+            if (to < 0 || to >= CacheLines.LINE_FLOATS) {
+                throw new IllegalArgumentException("first float at " + to + ", not 0 to 15");
+            }
             if (!lock.writeLock().tryLock()) {
                 return false;
             }
@@ -1073,16 +1078,21 @@ final class PixelProducts {
     }
 
     private static float[] transposedStrips(MemorySegment w, int outs, int k) {
+        float[] strips = new float[Math.toIntExact((long) (outs + NR - 1) / NR * NR * k)];
+        transposeInto(w, outs, k, strips, 0);
+        return strips;
+    }
+
+    /** {@link #transposedStrips} written into {@code into} from index {@code at}. */
+    private static void transposeInto(MemorySegment w, int outs, int k, float[] into, int at) {
         float[] rows = new float[Math.multiplyExact(outs, k)];
         MemorySegment.copy(w, F32, 0, rows, 0, rows.length);
-        float[] strips = new float[Math.toIntExact((long) (outs + NR - 1) / NR * NR * k)];
         for (int j = 0; j < outs; j++) {
-            int base = j / NR * NR * k + j % NR;
+            int base = at + j / NR * NR * k + j % NR;
             for (int p = 0; p < k; p++) {
-                strips[base + p * NR] = rows[j * k + p];
+                into[base + p * NR] = rows[j * k + p];
             }
         }
-        return strips;
     }
 
     /** How many constant weights have their packed strips kept. */
