@@ -990,17 +990,18 @@ final class PixelProducts {
      * packed weights' heap share, apart from that weight's other packed forms.
      */
     HeapStrips outputStrips(MemorySegment w, Object constant, int outs, int k) {
+        int floats = Math.toIntExact((long) (outs + NR - 1) / NR * NR * k);
         if (constant != null) {
             HeapStrips kept = outputConstants.get(constant);
             if (kept != null && !w.scope().isAlive()) {
                 outputConstants.remove(constant);
                 throw new IllegalStateException("weight [" + outs + ", " + k + "] was closed");
             }
-            if (kept != null && kept.length == (long) (outs + NR - 1) / NR * NR * k) {
+            if (kept != null && kept.length == floats) {
                 return kept;
             }
         }
-        HeapStrips strips = new HeapStrips(Math.toIntExact((long) (outs + NR - 1) / NR * NR * k));
+        HeapStrips strips = new HeapStrips(floats);
         transposeInto(w, outs, k, strips.floats, strips.first());
         if (constant != null && withinShare(strips.floats.length)) {
             outputConstants.put(constant, strips);
@@ -1066,7 +1067,10 @@ final class PixelProducts {
             }
         }
 
-        /** The index of the first float now (for tests; readers use {@link #acquire}). */
+        /**
+         * The index of the first float now: where to write them once made; calls that read
+         * them take the index from {@link #acquire}, which a move cannot change under them.
+         */
         int first() {
             return first;
         }
