@@ -216,7 +216,10 @@ final class Convolutions {
         if (windowed(g)) {
             PixelProducts.Images images = g.images();
             PixelProducts.Window window = g.window();
-            if (fromPaddedCopy(g, window)) {
+            if (Winograd.fits(window, g.c)) {
+                pixelProducts.convolveWinograd(images, window, x, g.o, weight, constant, bias,
+                        act, y, residual);
+            } else if (fromPaddedCopy(g, window)) {
                 pixelProducts.convolvePadded(images, window, x, g.o, weight, constant, bias,
                         act, y, residual);
             } else {

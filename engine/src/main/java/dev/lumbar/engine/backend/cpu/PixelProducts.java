@@ -84,6 +84,9 @@ final class PixelProducts {
     /** {@link #rowProducts}' transposed constant weights, kept the same way. */
     private final Map<Object, MemorySegment> columnConstants =
             Collections.synchronizedMap(new WeakHashMap<>());
+    /** {@link #winogradWeights}' transformed constant weights, kept the same way. */
+    private final Map<Object, float[]> winogradConstants =
+            Collections.synchronizedMap(new WeakHashMap<>());
     /** {@link #outputStrips}' transposed constant weights, kept the same way. */
     private final Map<Object, HeapStrips> outputConstants =
             Collections.synchronizedMap(new WeakHashMap<>());
@@ -120,6 +123,16 @@ final class PixelProducts {
         MemorySegment input = MemorySegment.NULL;
         MemorySegment hidden = MemorySegment.NULL;
         final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * Float.BYTES, 64);
+        /** A Winograd strip's sums, a register tile for each of the 16 positions. */
+        final MemorySegment sums =
+                Arena.ofAuto().allocate((long) Winograd.POSITIONS * MR * NR * Float.BYTES, 64);
+        /** The 4 outputs of each tile of a Winograd strip, a register tile each. */
+        final MemorySegment outputs =
+                Arena.ofAuto().allocate(4L * MR * NR * Float.BYTES, 64);
+        /** A band's input rows split into even and odd columns, for the Winograd products. */
+        MemorySegment phases = MemorySegment.NULL;
+        /** A band's transformed input, for the Winograd products. */
+        MemorySegment transformed = MemorySegment.NULL;
 
         float[] rows = new float[0];
 
@@ -139,6 +152,16 @@ final class PixelProducts {
         MemorySegment hidden(long floats) {
             hidden = grown(hidden, floats);
             return hidden;
+        }
+
+        MemorySegment transformed(long floats) {
+            transformed = grown(transformed, floats);
+            return transformed;
+        }
+
+        MemorySegment phases(long floats) {
+            phases = grown(phases, floats);
+            return phases;
         }
 
         private static MemorySegment grown(MemorySegment buffer, long floats) {
@@ -794,6 +817,13 @@ final class PixelProducts {
             MemorySegment w2, Object constant2, MemorySegment b2, Activation act2,
             MemorySegment residual, MemorySegment y) {
         int k = in.c * win.kh * win.kw;
+        if (Winograd.fits(win, in.c)) {
+            float[] first = winogradWeights(w1, constant1, hiddenChannels, in.c);
+            float[] second = packed(w2, constant2, o, hiddenChannels, secondWeights);
+            winogradProducts(in, win, x, first, b1, act, hiddenChannels, second, o, b2, act2,
+                    residual, y);
+            return;
+        }
         float[] first = packed(w1, constant1, hiddenChannels, k, firstWeights);
         float[] second = packed(w2, constant2, o, hiddenChannels, secondWeights);
         twoProducts(k, (long) in.n * win.outPlane(), win.outPlane(), first, b1, act,
@@ -859,6 +889,151 @@ final class PixelProducts {
                 }
             }
         });
+    }
+
+    /**
+     * {@code y = act(conv(x, W) + bias) + residual} for a dense convolution that
+     * {@link Winograd#fits}, by Winograd's F(2×2, 3×3) ({@link #winogradProducts}); W is
+     * {@code [o, C, 3, 3]}, bias and residual (the shape of y) may be null.
+     */
+    void convolveWinograd(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
+            Object constant, MemorySegment bias, Activation act, MemorySegment y,
+            MemorySegment residual) {
+        winogradProducts(in, win, x, winogradWeights(weight, constant, o, in.c), bias, act, o,
+                null, 0, null, Activation.IDENTITY, residual, y);
+    }
+
+    /**
+     * A dense convolution that {@link Winograd#fits}, by Winograd's F(2×2, 3×3), and, where
+     * {@code second} is not null, a 1×1 projection of its output as {@link #twoProducts}
+     * runs it: {@code y = act2(W2 · act(conv(x, W1) + b1) + b2) + residual}, else
+     * {@code y = act(conv(x, W1) + b1) + residual}. Each task takes a band of 2 × 2 output
+     * tiles of one image: it copies the input rows their windows read, splits them into even
+     * and odd columns, transforms them ({@link Winograd#transformInput}), runs the 16
+     * products of transformed weights and inputs strip by strip of tiles, transforms each
+     * strip's sums back into outputs ({@link Winograd#transformOutput}) and adds b1 and
+     * activates them; then stores them to y, or packs them as the hidden layer's pixel strips
+     * ({@link Winograd#storeHidden}) and projects those. The convolution's outputs are the
+     * same bits either way, and so are the projection's sums, so the two calls give the
+     * fused block's bits.
+     */
+    private void winogradProducts(Images in, Window win, MemorySegment x, float[] first,
+            MemorySegment b1, Activation act, int hiddenChannels, float[] second, int o,
+            MemorySegment b2, Activation act2, MemorySegment residual, MemorySegment y) {
+        int c = in.c;
+        int tileRows = win.outH / 2;
+        int slots = Winograd.slots(win);
+        int groups = slots / L;
+        int band = Winograd.bandRows(win);
+        int bands = (tileRows + band - 1) / band;
+        int weightRows = Winograd.paddedRows(hiddenChannels);
+        long outPlane = win.outPlane();
+        int pitch = win.outW + 2;
+        // half a padded row, and room for the vector loads of a row's last slots
+        int phasePitch = slots + L;
+        long tile = (long) MR * NR * Float.BYTES;
+        long row = (long) NR * Float.BYTES;
+        workers.forEach(in.n * bands, task -> {
+            int n = task / bands;
+            int ty0 = task % bands * band;
+            int rows = Math.min(band, tileRows - ty0);
+            int tileStrips = (rows * slots + NR - 1) / NR;
+            Buffers buf = buffers.get();
+            int copyRows = 2 * rows + 2;
+            // the split reads up to 2·phasePitch floats of each row, past its last column
+            MemorySegment copy = paddedBand(
+                    ((long) c * copyRows * pitch + 2L * phasePitch + 2L * L) * Float.BYTES);
+            copyWindowRows(in, win, x, n, 2 * ty0 - win.padTop, copyRows, pitch, copy);
+            MemorySegment phases = buf.phases((long) c * copyRows * 2 * phasePitch);
+            Winograd.splitPhases(copy, c, copyRows, pitch, phases, phasePitch);
+            MemorySegment v = buf.transformed((long) Winograd.POSITIONS * tileStrips * c * NR);
+            Winograd.transformInput(phases, c, copyRows, phasePitch, rows, slots, tileStrips,
+                    v);
+            int pixelStrips = 2 * rows * groups;
+            MemorySegment hidden = second == null ? null
+                    : buf.hidden((long) pixelStrips * hiddenChannels * NR);
+            for (int h0 = 0; h0 < hiddenChannels; h0 += MR) {
+                int hiddenRows = Math.min(MR, hiddenChannels - h0);
+                for (int s = 0; s < tileStrips; s++) {
+                    for (int t = 0; t < Winograd.POSITIONS; t++) {
+                        kernel(c, first, (t * weightRows + h0) * c, v,
+                                stripAt(t * tileStrips + s, c), buf.sums, t * MR * NR);
+                    }
+                    Winograd.transformOutput(buf.sums, hiddenRows, buf.outputs);
+                    for (int q = 0; q < 4; q++) {
+                        Pointwise.tileBiasActivate(buf.outputs, q * tile, buf.outputs, q * tile,
+                                row, hiddenRows, b1, h0, act);
+                    }
+                    if (second != null) {
+                        Winograd.storeHidden(buf.outputs, hiddenRows, s * NR, slots, rows,
+                                hidden, hiddenChannels, h0);
+                        continue;
+                    }
+                    for (int part = 0; part < NR; part += L) {
+                        int slot = s * NR + part;
+                        int ty = slot / slots;
+                        if (ty >= rows) {
+                            break;
+                        }
+                        int column = 2 * (slot % slots);
+                        for (int py = 0; py < 2; py++) {
+                            int oy = 2 * (ty0 + ty) + py;
+                            long to = (((long) n * hiddenChannels + h0) * outPlane
+                                    + (long) oy * win.outW + column) * Float.BYTES;
+                            Winograd.storeInterleaved(buf.outputs,
+                                    2 * py * tile + (long) part * Float.BYTES, tile, row,
+                                    hiddenRows, y, to, outPlane * Float.BYTES,
+                                    Math.min(NR, win.outW - column), residual);
+                        }
+                    }
+                }
+            }
+            if (second == null) {
+                return;
+            }
+            for (int o0 = 0; o0 < o; o0 += MR) {
+                int outRows = Math.min(MR, o - o0);
+                for (int j = 0; j < pixelStrips; j++) {
+                    kernel(hiddenChannels, second, o0 * hiddenChannels, hidden,
+                            stripAt(j, hiddenChannels), buf.tile, 0);
+                    Pointwise.tileBiasActivate(buf.tile, 0, buf.tile, 0, row, outRows, b2, o0,
+                            act2);
+                    int oy = 2 * ty0 + j / groups;
+                    int column = 2 * L * (j % groups);
+                    long to = (((long) n * o + o0) * outPlane + (long) oy * win.outW + column)
+                            * Float.BYTES;
+                    Winograd.storeInterleaved(buf.tile, 0, (long) L * Float.BYTES, row,
+                            outRows, y, to, outPlane * Float.BYTES,
+                            Math.min(NR, win.outW - column), residual);
+                }
+            }
+        });
+    }
+
+    /**
+     * W ({@code [o, c, 3, 3]}) as {@link Winograd#weights}: for a constant weight kept under
+     * {@code constant} within the packed weights' heap share, as {@link #packed} keeps its
+     * strips; for any other, made for the call.
+     */
+    private float[] winogradWeights(MemorySegment w, Object constant, int o, int c) {
+        int length = Winograd.POSITIONS * Winograd.paddedRows(o) * c;
+        if (constant == null) {
+            return Winograd.weights(w, o, c);
+        }
+        float[] kept = winogradConstants.get(constant);
+        if (kept != null && !w.scope().isAlive()) {
+            winogradConstants.remove(constant);
+            throw new IllegalStateException("convolution weight [" + o + ", " + c
+                    + ", 3, 3] was closed");
+        }
+        if (kept != null && kept.length == length) {
+            return kept;
+        }
+        float[] made = Winograd.weights(w, o, c);
+        if (withinShare(length)) {
+            winogradConstants.put(constant, made);
+        }
+        return made;
     }
 
     private float[] packed(MemorySegment w, Object constant, int rows, int k) {
@@ -1101,7 +1276,7 @@ final class PixelProducts {
 
     /** How many constant weights have their packed strips kept. */
     int keptWeights() {
-        return packedConstants.size() + outputConstants.size();
+        return packedConstants.size() + outputConstants.size() + winogradConstants.size();
     }
 
     /** Whether {@code floats} more packed floats stay within the heap share. */
@@ -1115,6 +1290,11 @@ final class PixelProducts {
         synchronized (columnConstants) {
             for (MemorySegment strips : columnConstants.values()) {
                 kept += strips.byteSize() / Float.BYTES;
+            }
+        }
+        synchronized (winogradConstants) {
+            for (float[] strips : winogradConstants.values()) {
+                kept += strips.length;
             }
         }
         synchronized (outputConstants) {

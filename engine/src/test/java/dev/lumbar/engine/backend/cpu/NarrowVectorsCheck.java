@@ -85,6 +85,17 @@ public final class NarrowVectorsCheck {
         } finally {
             WindowPackingEdgeTest.close();
         }
+        WinogradTest.backends();
+        try {
+            WinogradTest winograd = new WinogradTest();
+            winograd.onlyStrideOneThreeByThreeWithWholeTilesFullVectorsAndEnoughChannels();
+            winograd.convolutionsMatchTheReferenceAndGiveTheSameBitsOnAnyThreadCount();
+            winograd.eachImageGetsTheBitsItGetsAlone();
+            winograd.theFusedBlockGivesItsTwoCallsBits();
+            winograd.aNanReachesTheTilesWhoseWindowsHoldIt();
+        } finally {
+            WinogradTest.close();
+        }
         System.out.println("ok");
     }
 }
