@@ -123,9 +123,12 @@ final class PixelProducts {
         MemorySegment input = MemorySegment.NULL;
         MemorySegment hidden = MemorySegment.NULL;
         final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * Float.BYTES, 64);
-        /** A Winograd strip's sums, a register tile for each of the 16 positions. */
-        final MemorySegment sums =
-                Arena.ofAuto().allocate((long) Winograd.POSITIONS * MR * NR * Float.BYTES, 64);
+        /**
+         * A Winograd strip's sums, a register tile for each of the 16 positions and each of
+         * {@link Winograd#ROW_STRIPS} strips of weight rows.
+         */
+        final MemorySegment sums = Arena.ofAuto().allocate(
+                (long) Winograd.POSITIONS * Winograd.ROW_STRIPS * MR * NR * Float.BYTES, 64);
         /** The 4 outputs of each tile of a Winograd strip, a register tile each. */
         final MemorySegment outputs =
                 Arena.ofAuto().allocate(4L * MR * NR * Float.BYTES, 64);
@@ -908,8 +911,8 @@ final class PixelProducts {
      * {@code second} is not null, a 1×1 projection of its output as {@link #twoProducts}
      * runs it: {@code y = act2(W2 · act(conv(x, W1) + b1) + b2) + residual}, else
      * {@code y = act(conv(x, W1) + b1) + residual}. Each task takes a band of 2 × 2 output
-     * tiles of one image: it copies the input rows their windows read, splits them into even
-     * and odd columns, transforms them ({@link Winograd#transformInput}), runs the 16
+     * tiles of one image: it copies the input rows their windows read, split into even and
+     * odd columns, transforms them ({@link Winograd#transformInput}), runs the 16
      * products of transformed weights and inputs strip by strip of tiles, transforms each
      * strip's sums back into outputs ({@link Winograd#transformOutput}) and adds b1 and
      * activates them; then stores them to y, or packs them as the hidden layer's pixel strips
@@ -928,7 +931,6 @@ final class PixelProducts {
         int bands = (tileRows + band - 1) / band;
         int weightRows = Winograd.paddedRows(hiddenChannels);
         long outPlane = win.outPlane();
-        int pitch = win.outW + 2;
         // half a padded row, and room for the vector loads of a row's last slots
         int phasePitch = slots + L;
         long tile = (long) MR * NR * Float.BYTES;
@@ -940,50 +942,56 @@ final class PixelProducts {
             int tileStrips = (rows * slots + NR - 1) / NR;
             Buffers buf = buffers.get();
             int copyRows = 2 * rows + 2;
-            // the split reads up to 2·phasePitch floats of each row, past its last column
-            MemorySegment copy = paddedBand(
-                    ((long) c * copyRows * pitch + 2L * phasePitch + 2L * L) * Float.BYTES);
-            copyWindowRows(in, win, x, n, 2 * ty0 - win.padTop, copyRows, pitch, copy);
             MemorySegment phases = buf.phases((long) c * copyRows * 2 * phasePitch);
-            Winograd.splitPhases(copy, c, copyRows, pitch, phases, phasePitch);
+            Winograd.splitPhases(in, win, x, n, 2 * ty0 - win.padTop, copyRows, phases,
+                    phasePitch);
             MemorySegment v = buf.transformed((long) Winograd.POSITIONS * tileStrips * c * NR);
             Winograd.transformInput(phases, c, copyRows, phasePitch, rows, slots, tileStrips,
                     v);
             int pixelStrips = 2 * rows * groups;
             MemorySegment hidden = second == null ? null
                     : buf.hidden((long) pixelStrips * hiddenChannels * NR);
-            for (int h0 = 0; h0 < hiddenChannels; h0 += MR) {
-                int hiddenRows = Math.min(MR, hiddenChannels - h0);
-                for (int s = 0; s < tileStrips; s++) {
+            long positionStep = (long) Winograd.ROW_STRIPS * tile;
+            for (int s = 0; s < tileStrips; s++) {
+                for (int g0 = 0; g0 < hiddenChannels; g0 += Winograd.ROW_STRIPS * MR) {
+                    int g1 = Math.min(hiddenChannels, g0 + Winograd.ROW_STRIPS * MR);
+                    // each position's strip of transformed input, then every row strip on it
                     for (int t = 0; t < Winograd.POSITIONS; t++) {
-                        kernel(c, first, (t * weightRows + h0) * c, v,
-                                stripAt(t * tileStrips + s, c), buf.sums, t * MR * NR);
-                    }
-                    Winograd.transformOutput(buf.sums, hiddenRows, buf.outputs);
-                    for (int q = 0; q < 4; q++) {
-                        Pointwise.tileBiasActivate(buf.outputs, q * tile, buf.outputs, q * tile,
-                                row, hiddenRows, b1, h0, act);
-                    }
-                    if (second != null) {
-                        Winograd.storeHidden(buf.outputs, hiddenRows, s * NR, slots, rows,
-                                hidden, hiddenChannels, h0);
-                        continue;
-                    }
-                    for (int part = 0; part < NR; part += L) {
-                        int slot = s * NR + part;
-                        int ty = slot / slots;
-                        if (ty >= rows) {
-                            break;
+                        long strip = stripAt(t * tileStrips + s, c);
+                        for (int h0 = g0, g = 0; h0 < g1; h0 += MR, g++) {
+                            kernel(c, first, (t * weightRows + h0) * c, v, strip, buf.sums,
+                                    (t * Winograd.ROW_STRIPS + g) * MR * NR);
                         }
-                        int column = 2 * (slot % slots);
-                        for (int py = 0; py < 2; py++) {
-                            int oy = 2 * (ty0 + ty) + py;
-                            long to = (((long) n * hiddenChannels + h0) * outPlane
-                                    + (long) oy * win.outW + column) * Float.BYTES;
-                            Winograd.storeInterleaved(buf.outputs,
-                                    2 * py * tile + (long) part * Float.BYTES, tile, row,
-                                    hiddenRows, y, to, outPlane * Float.BYTES,
-                                    Math.min(NR, win.outW - column), residual);
+                    }
+                    for (int h0 = g0, g = 0; h0 < g1; h0 += MR, g++) {
+                        int hiddenRows = Math.min(MR, hiddenChannels - h0);
+                        Winograd.transformOutput(buf.sums, g * tile, positionStep, hiddenRows,
+                                buf.outputs);
+                        for (int q = 0; q < 4; q++) {
+                            Pointwise.tileBiasActivate(buf.outputs, q * tile, buf.outputs,
+                                    q * tile, row, hiddenRows, b1, h0, act);
+                        }
+                        if (second != null) {
+                            Winograd.storeHidden(buf.outputs, hiddenRows, s * NR, slots, rows,
+                                    hidden, hiddenChannels, h0);
+                            continue;
+                        }
+                        for (int part = 0; part < NR; part += L) {
+                            int slot = s * NR + part;
+                            int ty = slot / slots;
+                            if (ty >= rows) {
+                                break;
+                            }
+                            int column = 2 * (slot % slots);
+                            for (int py = 0; py < 2; py++) {
+                                int oy = 2 * (ty0 + ty) + py;
+                                long to = (((long) n * hiddenChannels + h0) * outPlane
+                                        + (long) oy * win.outW + column) * Float.BYTES;
+                                Winograd.storeInterleaved(buf.outputs,
+                                        2 * py * tile + (long) part * Float.BYTES, tile, row,
+                                        hiddenRows, y, to, outPlane * Float.BYTES,
+                                        Math.min(NR, win.outW - column), residual);
+                            }
                         }
                     }
                 }
