@@ -33,6 +33,10 @@ import org.openjdk.jmh.annotations.TearDown;
  * <li>awkward: 17 input and 70 output channels (not a multiple of the register tile's 6)
  *     over 29×31, at strides 1 and 2, and a 3-image depthwise over 13×13.</li>
  * </ul>
+ * A dense convolution's FLOPs are those of the direct convolution. The stride-1 3×3 ones of
+ * 32 or more input channels run by Winograd's F(2×2, 3×3), with 4 multiply-adds per output
+ * and input channel instead of 9: their rate is the direct convolution's FLOPs over the time,
+ * and can pass the sgemm ceiling.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
