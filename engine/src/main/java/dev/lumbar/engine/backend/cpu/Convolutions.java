@@ -216,7 +216,7 @@ final class Convolutions {
         if (windowed(g)) {
             PixelProducts.Images images = g.images();
             PixelProducts.Window window = g.window();
-            if (Winograd.fits(window, g.c)) {
+            if (Winograd.fits(window, g.c, g.o)) {
                 pixelProducts.convolveWinograd(images, window, x, g.o, weight, constant, bias,
                         act, y, residual);
             } else if (fromPaddedCopy(g, window)) {

@@ -820,7 +820,7 @@ final class PixelProducts {
             MemorySegment w2, Object constant2, MemorySegment b2, Activation act2,
             MemorySegment residual, MemorySegment y) {
         int k = in.c * win.kh * win.kw;
-        if (Winograd.fits(win, in.c)) {
+        if (Winograd.fits(win, in.c, hiddenChannels)) {
             float[] first = winogradWeights(w1, constant1, hiddenChannels, in.c);
             float[] second = packed(w2, constant2, o, hiddenChannels, secondWeights);
             winogradProducts(in, win, x, first, b1, act, hiddenChannels, second, o, b2, act2,
@@ -1021,27 +1021,35 @@ final class PixelProducts {
     /**
      * W ({@code [o, c, 3, 3]}) as {@link Winograd#weights}: for a constant weight kept under
      * {@code constant} within the packed weights' heap share, as {@link #packed} keeps its
-     * strips; for any other, made for the call.
+     * strips; for any other, or beyond that share, made for the call in the calling thread's
+     * buffer (which may be longer than the weights).
      */
     private float[] winogradWeights(MemorySegment w, Object constant, int o, int c) {
-        int length = Winograd.POSITIONS * Winograd.paddedRows(o) * c;
-        if (constant == null) {
-            return Winograd.weights(w, o, c);
+        int length = Math.toIntExact((long) Winograd.POSITIONS * Winograd.paddedRows(o) * c);
+        if (constant != null) {
+            float[] kept = winogradConstants.get(constant);
+            if (kept != null && !w.scope().isAlive()) {
+                winogradConstants.remove(constant);
+                throw new IllegalStateException("convolution weight [" + o + ", " + c
+                        + ", 3, 3] was closed");
+            }
+            if (kept != null && kept.length == length) {
+                return kept;
+            }
+            if (withinShare(length)) {
+                float[] made = new float[length];
+                Winograd.weights(w, o, c, made);
+                winogradConstants.put(constant, made);
+                return made;
+            }
         }
-        float[] kept = winogradConstants.get(constant);
-        if (kept != null && !w.scope().isAlive()) {
-            winogradConstants.remove(constant);
-            throw new IllegalStateException("convolution weight [" + o + ", " + c
-                    + ", 3, 3] was closed");
+        float[] buffer = firstWeights.get();
+        if (buffer.length < length) {
+            buffer = new float[length];
+            firstWeights.set(buffer);
         }
-        if (kept != null && kept.length == length) {
-            return kept;
-        }
-        float[] made = Winograd.weights(w, o, c);
-        if (withinShare(length)) {
-            winogradConstants.put(constant, made);
-        }
-        return made;
+        Winograd.weights(w, o, c, buffer);
+        return buffer;
     }
 
     private float[] packed(MemorySegment w, Object constant, int rows, int k) {

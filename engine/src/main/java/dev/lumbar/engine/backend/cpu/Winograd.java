@@ -31,9 +31,14 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code [16][O'][C]} in strips of MR rows as that kernel reads its weights (O' is O rounded
  * up to MR, the extra rows zero).
  */
-// LIMITATION: a NaN or an infinity in the input reaches all four outputs of each 2 × 2 tile
-// whose 4 × 4 window holds it (a direct convolution: only those whose 3 × 3 windows hold it),
-// and an infinity comes out as NaN where the transforms subtract it from itself.
+// LIMITATION: an infinity in the input comes out as NaN where the output transform subtracts
+// two infinities (a direct convolution gives an infinity there), and inputs of magnitude
+// beyond about 3e37 can overflow in the input transform, which adds up to four of them,
+// where the direct sums stay finite. A NaN reaches the outputs a direct convolution's NaN
+// reaches.
+// LIMITATION: a band never splits a row of tiles, so each worker's transformed input grows
+// to 16 · slots · C floats for the widest rows it has seen (46 MB for 700 channels over a
+// 2048-wide plane) and is kept for its next calls.
 final class Winograd {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
@@ -70,10 +75,19 @@ final class Winograd {
     /**
      * Fewer input channels than this take the direct convolution: each product's sums are
      * then too short for the register tile's start and end, and the transforms cost more
-     * than the multiply-adds they save. EfficientNetV2-S's 24 → 24 over 112 × 112 ran 8.1–9.0
-     * ms a forward direct against 11.7 this way; 48 → 192 and 64 → 256 ran faster this way.
+     * than the multiply-adds they save. EfficientNetV2-S's 24 → 24 over 112 × 112 (its first
+     * stage, two a forward at {@code [5, 3, 224, 224]}) ran 8.0–9.0 ms a forward direct
+     * against 11.7–15.4 this way; its 48 → 192 and 64 → 256 run 19–28 % faster this way.
      */
     static final int MIN_CHANNELS = 32;
+
+    /**
+     * Fewer output channels than this take the direct convolution: each strip's transformed
+     * input then serves too few weight rows to pay for its transform. {@code [1, 64, 56, 56]}
+     * took 1.9×, 1.6–1.8× and 1.3× the direct path's time for 1, 6 and 12 outputs, and was
+     * level at 24.
+     */
+    static final int MIN_OUTPUTS = ROW_STRIPS * MR;
 
     /**
      * Slots of tiles a band of {@link #bandRows} aims at: two strips where L is 16 (twice as
@@ -85,17 +99,17 @@ final class Winograd {
     }
 
     /**
-     * Whether a convolution of {@code channels} input channels with this window runs here:
-     * 3×3, stride 1, an even number of output rows and columns (whole 2 × 2 tiles), rows of
-     * tiles that fill their vectors to at least seven eighths (the padding slots cost as much
-     * as real tiles), and at least {@link #MIN_CHANNELS} input channels. Chosen by the shape
-     * alone, so that a convolution and the same convolution fused with its projection take
-     * the same sums.
+     * Whether a convolution of {@code channels} input and {@code outputs} output channels with
+     * this window runs here: 3×3, stride 1, an even number of output rows and columns (whole
+     * 2 × 2 tiles), rows of tiles that fill their vectors to at least seven eighths (the
+     * padding slots cost as much as real tiles), at least {@link #MIN_CHANNELS} input and
+     * {@link #MIN_OUTPUTS} output channels. Chosen by the shape alone, so that a convolution
+     * and the same convolution fused with its projection take the same sums.
      */
-    static boolean fits(PixelProducts.Window win, int channels) {
-        if (channels < MIN_CHANNELS || win.kh() != 3 || win.kw() != 3 || win.strideH() != 1
-                || win.strideW() != 1 || win.outH() < 2 || win.outW() < 2
-                || win.outH() % 2 != 0 || win.outW() % 2 != 0) {
+    static boolean fits(PixelProducts.Window win, int channels, int outputs) {
+        if (channels < MIN_CHANNELS || outputs < MIN_OUTPUTS || win.kh() != 3 || win.kw() != 3
+                || win.strideH() != 1 || win.strideW() != 1 || win.outH() < 2
+                || win.outW() < 2 || win.outH() % 2 != 0 || win.outW() % 2 != 0) {
             return false;
         }
         int tiles = win.outW() / 2;
@@ -120,12 +134,13 @@ final class Winograd {
 
     /**
      * The transformed weights {@code G g Gᵀ} of W ({@code [o, c, 3, 3]}), laid out
-     * {@code [16][O'][c]} in strips of MR rows ({@code [c][MR]} each), for the kernel. Computed
-     * in double and rounded once.
+     * {@code [16][O'][c]} in strips of MR rows ({@code [c][MR]} each), for the kernel, into
+     * the first {@code 16·O'·c} floats of {@code into}; the rows past o are zero. Computed in
+     * double and rounded once.
      */
-    static float[] weights(MemorySegment w, int o, int c) {
+    static void weights(MemorySegment w, int o, int c, float[] into) {
         int rows = paddedRows(o);
-        float[] into = new float[Math.toIntExact((long) POSITIONS * rows * c)];
+        java.util.Arrays.fill(into, 0, Math.toIntExact((long) POSITIONS * rows * c), 0f);
         float[] g = new float[9];
         double[] gg = new double[12];
         for (int out = 0; out < o; out++) {
@@ -156,7 +171,6 @@ final class Winograd {
                 }
             }
         }
-        return into;
     }
 
     /**

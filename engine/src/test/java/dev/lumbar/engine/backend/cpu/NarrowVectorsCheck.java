@@ -92,7 +92,8 @@ public final class NarrowVectorsCheck {
             winograd.convolutionsMatchTheReferenceAndGiveTheSameBitsOnAnyThreadCount();
             winograd.eachImageGetsTheBitsItGetsAlone();
             winograd.theFusedBlockGivesItsTwoCallsBits();
-            winograd.aNanReachesTheTilesWhoseWindowsHoldIt();
+            winograd.fewOutputsTakeTheDirectPath();
+            winograd.aNanReachesTheOutputsWhoseWindowsHoldIt();
         } finally {
             WinogradTest.close();
         }

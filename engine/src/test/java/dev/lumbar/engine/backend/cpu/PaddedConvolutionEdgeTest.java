@@ -116,7 +116,7 @@ class PaddedConvolutionEdgeTest {
 
         /** Whether the backend takes Winograd's F(2×2, 3×3) for this shape. */
         boolean winograd() {
-            return Convolutions.windowed(geometry()) && Winograd.fits(window(), c);
+            return Convolutions.windowed(geometry()) && Winograd.fits(window(), c, o);
         }
     }
 

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * image, rows of tiles that do not fill their vectors, several images, asymmetric padding,
  * output channels that are not whole register tiles and sums longer than one chunk; the
  * same bits on any number of threads, for uploaded weights, and for the fused MBConv block
- * against its two calls; and where a NaN in the input reaches.
+ * against its two calls; few output channels left to the direct path; and where a NaN in
+ * the input reaches.
  */
 class WinogradTest {
 
@@ -64,25 +65,46 @@ class WinogradTest {
     @Test
     void onlyStrideOneThreeByThreeWithWholeTilesFullVectorsAndEnoughChannels() {
         int c = Winograd.MIN_CHANNELS;
+        int o = Winograd.MIN_OUTPUTS;
         // a row of 2L tiles, or of slightly fewer, fills its vectors
-        assertTrue(Winograd.fits(window(8, 4 * L, 3, 1, 1, 1, 1, 1), c));
-        assertTrue(Winograd.fits(window(8, 4 * L - 2, 3, 1, 1, 1, 1, 1), c));
-        assertTrue(Winograd.fits(window(2, 2 * L, 3, 1, 1, 1, 1, 1), c));
+        assertTrue(Winograd.fits(window(8, 4 * L, 3, 1, 1, 1, 1, 1), c, o));
+        assertTrue(Winograd.fits(window(8, 4 * L - 2, 3, 1, 1, 1, 1, 1), c, o));
+        assertTrue(Winograd.fits(window(2, 2 * L, 3, 1, 1, 1, 1, 1), c, o));
         // EfficientNetV2-S's fused blocks at 224 (28 and 14 tiles a row); its first stage's
         // 24 → 24 has too few channels
-        assertTrue(Winograd.fits(window(56, 56, 3, 1, 1, 1, 1, 1), 48));
-        assertTrue(Winograd.fits(window(28, 28, 3, 1, 1, 1, 1, 1), 64));
-        assertFalse(Winograd.fits(window(112, 112, 3, 1, 1, 1, 1, 1), 24));
-        assertFalse(Winograd.fits(window(8, 4 * L, 3, 1, 1, 1, 1, 1), c - 1), "few channels");
-        assertFalse(Winograd.fits(window(9, 4 * L, 3, 1, 1, 1, 1, 1), c), "odd rows");
-        assertFalse(Winograd.fits(window(8, 4 * L + 1, 3, 1, 1, 1, 1, 1), c), "odd columns");
-        assertFalse(Winograd.fits(window(8, 2 * L + 2, 3, 1, 1, 1, 1, 1), c),
+        assertTrue(Winograd.fits(window(56, 56, 3, 1, 1, 1, 1, 1), 48, 192));
+        assertTrue(Winograd.fits(window(28, 28, 3, 1, 1, 1, 1, 1), 64, 256));
+        assertFalse(Winograd.fits(window(112, 112, 3, 1, 1, 1, 1, 1), 24, 24));
+        assertFalse(Winograd.fits(window(8, 4 * L, 3, 1, 1, 1, 1, 1), c - 1, o), "few inputs");
+        assertFalse(Winograd.fits(window(8, 4 * L, 3, 1, 1, 1, 1, 1), c, o - 1),
+                "few outputs");
+        assertFalse(Winograd.fits(window(9, 4 * L, 3, 1, 1, 1, 1, 1), c, o), "odd rows");
+        assertFalse(Winograd.fits(window(8, 4 * L + 1, 3, 1, 1, 1, 1, 1), c, o),
+                "odd columns");
+        assertFalse(Winograd.fits(window(8, 2 * L + 2, 3, 1, 1, 1, 1, 1), c, o),
                 "a row of tiles one past a whole vector");
-        assertFalse(Winograd.fits(window(8, 4 * L, 3, 2, 1, 1, 1, 1), c), "stride 2");
-        assertFalse(Winograd.fits(window(8, 4 * L, 5, 1, 2, 2, 2, 2), c), "5×5");
-        assertFalse(Winograd.fits(window(1, 4 * L, 3, 1, 1, 0, 1, 1), c), "no whole tile");
+        assertFalse(Winograd.fits(window(8, 4 * L, 3, 2, 1, 1, 1, 1), c, o), "stride 2");
+        assertFalse(Winograd.fits(window(8, 4 * L, 5, 1, 2, 2, 2, 2), c, o), "5×5");
+        assertFalse(Winograd.fits(window(1, 4 * L, 3, 1, 1, 0, 1, 1), c, o), "no whole tile");
         // a padding that leaves an even output is fine
-        assertTrue(Winograd.fits(window(8, 4 * L, 3, 1, 0, 2, 2, 0), c));
+        assertTrue(Winograd.fits(window(8, 4 * L, 3, 1, 0, 2, 2, 0), c, o));
+    }
+
+    @Test
+    void fewOutputsTakeTheDirectPath() {
+        SplittableRandom random = new SplittableRandom(5);
+        int o = Winograd.MIN_OUTPUTS - 1;
+        try (Tensor x = Reference.random(random, -1, 1, 2, 32, 4, 2 * L);
+                Tensor w = Reference.random(random, -0.1, 0.1, o, 32, 3, 3);
+                Tensor y = two.conv2d(x, w, null, SAME, Activation.IDENTITY)) {
+            PixelProducts.Window win = window(4, 2 * L, 3, 1, 1, 1, 1, 1);
+            try (Tensor direct = Tensor.zeros(y.shape()); WorkerPool pool = new WorkerPool(1)) {
+                new PixelProducts(pool).convolve(
+                        new PixelProducts.Images(2, 32, 4L * 2 * L), win, x.segment(), o,
+                        w.segment(), null, null, Activation.IDENTITY, direct.segment(), null);
+                assertSameBits(o + " outputs", direct.toFloatArray(), y.toFloatArray());
+            }
+        }
     }
 
     @Test
@@ -92,10 +114,15 @@ class WinogradTest {
         int c = 5;
         try (Tensor w = Reference.random(random, -1, 1, o, c, 3, 3)) {
             float[] g = w.toFloatArray();
-            float[] u = Winograd.weights(w.segment(), o, c);
             int rows = Winograd.paddedRows(o);
             assertEquals(3 * PixelProducts.MR, rows);
-            assertEquals(Winograd.POSITIONS * rows * c, u.length);
+            // a buffer longer than the weights, holding another call's values
+            float[] u = new float[Winograd.POSITIONS * rows * c + 7];
+            java.util.Arrays.fill(u, Float.NaN);
+            Winograd.weights(w.segment(), o, c, u);
+            for (int i = Winograd.POSITIONS * rows * c; i < u.length; i++) {
+                assertTrue(Float.isNaN(u[i]), "past the weights, untouched");
+            }
             double[][] gm = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
             for (int out = 0; out < rows; out++) {
                 for (int in = 0; in < c; in++) {
@@ -126,17 +153,17 @@ class WinogradTest {
     private static List<int[]> shapes() {
         List<int[]> shapes = new ArrayList<>();
         // tile rows that fill their vectors, one and several bands, several images
-        shapes.add(new int[] {1, 32, 4, 4 * L, 8, 1, 1, 1, 1});
-        shapes.add(new int[] {3, 33, 10, 4 * L - 2, 13, 1, 1, 1, 1});
+        shapes.add(new int[] {1, 32, 4, 4 * L, 24, 1, 1, 1, 1});
+        shapes.add(new int[] {3, 33, 10, 4 * L - 2, 31, 1, 1, 1, 1});
         // more rows of tiles than a band holds, the last band short
-        shapes.add(new int[] {2, 40, 2 * L + 6, 2 * L, 7, 1, 1, 1, 1});
+        shapes.add(new int[] {2, 40, 2 * L + 6, 2 * L, 25, 1, 1, 1, 1});
         // asymmetric padding, rectangular planes
-        shapes.add(new int[] {2, 32, 12, 2 * L, 6, 0, 2, 2, 0});
-        shapes.add(new int[] {1, 36, 8, 2 * L + 1, 9, 2, 0, 0, 1});
+        shapes.add(new int[] {2, 32, 12, 2 * L, 30, 0, 2, 2, 0});
+        shapes.add(new int[] {1, 36, 8, 2 * L + 1, 27, 2, 0, 0, 1});
         // sums over more than one chunk of the kernel
-        shapes.add(new int[] {1, 600, 4, 2 * L, 7, 1, 1, 1, 1});
+        shapes.add(new int[] {1, 600, 4, 2 * L, 26, 1, 1, 1, 1});
         // EfficientNetV2-S's fused block at 224, one image
-        shapes.add(new int[] {1, 48, 56, 56, 20, 1, 1, 1, 1});
+        shapes.add(new int[] {1, 48, 56, 56, 40, 1, 1, 1, 1});
         return shapes;
     }
 
@@ -153,7 +180,7 @@ class WinogradTest {
             int outW = spec.outW(s[3], 3);
             PixelProducts.Window win = new PixelProducts.Window(s[2], s[3], 3, 3, 1, 1, s[5],
                     s[7], outH, outW);
-            assertTrue(Winograd.fits(win, s[1]), java.util.Arrays.toString(s) + " fits");
+            assertTrue(Winograd.fits(win, s[1], s[4]), java.util.Arrays.toString(s) + " fits");
             double e = 1.5 / Math.sqrt(9.0 * s[1]);
             for (Activation act : new Activation[] {Activation.SILU, Activation.IDENTITY,
                     Activation.GELU}) {
@@ -196,12 +223,12 @@ class WinogradTest {
         int h = 6;
         int w = 2 * L;
         try (Tensor x = Reference.random(random, -2, 2, 3, c, h, w);
-                Tensor wt = Reference.random(random, -0.1, 0.1, 9, c, 3, 3);
+                Tensor wt = Reference.random(random, -0.1, 0.1, 27, c, 3, 3);
                 Tensor y = two.conv2d(x, wt, null, SAME, Activation.SILU)) {
             float[] all = y.toFloatArray();
             float[] xs = x.toFloatArray();
             int image = c * h * w;
-            int out = 9 * h * w;
+            int out = 27 * h * w;
             for (int n = 0; n < 3; n++) {
                 float[] alone = java.util.Arrays.copyOfRange(xs, n * image, (n + 1) * image);
                 try (Tensor xn = Tensor.of(alone, 1, c, h, w);
@@ -218,7 +245,7 @@ class WinogradTest {
         SplittableRandom random = new SplittableRandom(13);
         try (CpuBackend backend = new CpuBackend(2, GemmChoice.JAVA);
                 Tensor x = Reference.random(random, -1, 1, 2, 32, 8, 2 * L);
-                Tensor w = Reference.random(random, -0.1, 0.1, 10, 32, 3, 3);
+                Tensor w = Reference.random(random, -0.1, 0.1, 26, 32, 3, 3);
                 Tensor plain = backend.conv2d(x, w, null, SAME, Activation.SILU)) {
             Tensor kept = backend.upload(w);
             for (int call = 0; call < 2; call++) {
@@ -237,7 +264,7 @@ class WinogradTest {
     @Test
     void theFusedBlockGivesItsTwoCallsBits() {
         SplittableRandom random = new SplittableRandom(17);
-        int[][] shapes = {{2, 48, 12, 2 * L, 40, 12}, {1, 32, 8, 4 * L - 2, 19, 7},
+        int[][] shapes = {{2, 48, 12, 2 * L, 40, 12}, {1, 32, 8, 4 * L - 2, 29, 7},
             {3, 64, 2 * L + 2, 2 * L, 256, 64}};
         for (int[] s : shapes) {
             int n = s[0], c = s[1], h = s[2], w = s[3], hidden = s[4], out = s[5];
@@ -294,40 +321,36 @@ class WinogradTest {
     }
 
     /**
-     * A NaN in the input reaches every output of the 2 × 2 tiles whose 4 × 4 windows hold it
-     * (a direct convolution: those whose 3 × 3 windows do); outputs of other tiles stay
-     * finite.
+     * A NaN in the input reaches exactly the outputs whose 3 × 3 windows hold it, as in a
+     * direct convolution: the transforms' rows and columns that take the window's first and
+     * last input rows and columns reach only the tile outputs whose windows hold them.
      */
     @Test
-    void aNanReachesTheTilesWhoseWindowsHoldIt() {
+    void aNanReachesTheOutputsWhoseWindowsHoldIt() {
         SplittableRandom random = new SplittableRandom(19);
         int c = 32;
+        int o = Winograd.MIN_OUTPUTS;
         int h = 8;
         int w = 2 * L;
-        try (Tensor x = Reference.random(random, -1, 1, 1, c, h, w);
-                Tensor wt = Reference.random(random, -0.1, 0.1, 3, c, 3, 3)) {
-            int iy = 4;
-            int ix = 7;
-            MemorySegment xs = x.segment();
-            xs.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT,
-                    ((long) 5 * h + iy) * w + ix, Float.NaN);
-            try (Tensor y = two.conv2d(x, wt, null, SAME, Activation.IDENTITY)) {
-                float[] out = y.toFloatArray();
-                for (int o = 0; o < 3; o++) {
-                    for (int oy = 0; oy < h; oy++) {
-                        for (int ox = 0; ox < w; ox++) {
-                            float v = out[(o * h + oy) * w + ox];
-                            // the input a 2 × 2 tile's window covers, with padding 1
-                            int top = oy / 2 * 2 - 1;
-                            int left = ox / 2 * 2 - 1;
-                            boolean inTile = iy >= top && iy < top + 4 && ix >= left
-                                    && ix < left + 4;
-                            boolean inWindow = Math.abs(iy - oy) <= 1 && Math.abs(ix - ox) <= 1;
-                            String at = "output " + o + " (" + oy + ", " + ox + ")";
-                            if (inWindow) {
-                                assertTrue(Float.isNaN(v), at + " reads the NaN");
-                            } else if (!inTile) {
-                                assertTrue(Float.isFinite(v), at + " is finite: " + v);
+        int[][] pixels = {{4, 7}, {0, 0}, {h - 1, w - 1}, {3, 4}, {5, 2}};
+        for (int[] at : pixels) {
+            int iy = at[0];
+            int ix = at[1];
+            try (Tensor x = Reference.random(random, -1, 1, 1, c, h, w);
+                    Tensor wt = Reference.random(random, -0.1, 0.1, o, c, 3, 3)) {
+                x.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT,
+                        ((long) 5 * h + iy) * w + ix, Float.NaN);
+                try (Tensor y = two.conv2d(x, wt, null, SAME, Activation.IDENTITY)) {
+                    float[] out = y.toFloatArray();
+                    for (int k = 0; k < o; k++) {
+                        for (int oy = 0; oy < h; oy++) {
+                            for (int ox = 0; ox < w; ox++) {
+                                float v = out[(k * h + oy) * w + ox];
+                                boolean inWindow =
+                                        Math.abs(iy - oy) <= 1 && Math.abs(ix - ox) <= 1;
+                                String where = "NaN at (" + iy + ", " + ix + "), output " + k
+                                        + " (" + oy + ", " + ox + "): " + v;
+                                assertEquals(inWindow, Float.isNaN(v), where);
                             }
                         }
                     }
