@@ -40,8 +40,8 @@ final class Convolutions {
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
     /** Lane i takes lane 2i (even) or 2i + 1 (odd) of two vectors laid end to end. */
-    private static final VectorShuffle<Float> EVEN_LANES = VectorShuffle.fromOp(S, i -> 2 * i);
-    private static final VectorShuffle<Float> ODD_LANES =
+    static final VectorShuffle<Float> EVEN_LANES = VectorShuffle.fromOp(S, i -> 2 * i);
+    static final VectorShuffle<Float> ODD_LANES =
             VectorShuffle.fromOp(S, i -> 2 * i + 1);
 
     /** A single image with fewer pixels than this has its 1×1 convolutions on the GEMM. */

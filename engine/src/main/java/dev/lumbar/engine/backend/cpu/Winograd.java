@@ -10,13 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The transforms of Winograd's minimal filtering F(2×2, 3×3) for a dense 3×3 convolution of
- * stride 1: each 2 × 2 tile of outputs is {@code Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A}, where
- * d_c is the tile's 4 × 4 window of input channel c and g_c the kernel of that channel. The
- * sum over channels is, for each of the 16 positions of the 4 × 4 transformed tile, a matrix
- * product {@code U_ξ [O, C] × V_ξ [C, tiles]}; the engine's register tile runs those. Where
- * the direct convolution takes 9 multiply-adds per output and input channel, this takes 4,
- * plus transforms of the input (per input channel and tile) and of the sums (per output
- * channel and tile), which cost additions only.
+ * stride 1: each 2 × 2 tile of outputs is
+ * {@code Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A},
+ * where d_c is the tile's 4 × 4 window of input channel c and g_c the kernel of that
+ * channel. The sum over channels is, for each of the 16 positions of the 4 × 4 transformed
+ * tile, a matrix product {@code U_ξ [O, C] × V_ξ [C, tiles]}; the engine's register tile
+ * runs those. Where the direct convolution takes 9 multiply-adds per output and input
+ * channel, this takes 4, plus transforms of the input (per input channel and tile) and of
+ * the sums (per output channel and tile), which cost additions only.
  *
  * <p>The sums are not those of the direct convolution: the transforms add and subtract
  * inputs before they are multiplied, so a result differs from it by a few units in the last
@@ -60,11 +61,6 @@ final class Winograd {
      */
     static final int ROW_STRIPS = 4;
 
-    /** Lane i takes lane 2i of two vectors laid end to end. */
-    private static final VectorShuffle<Float> EVEN_LANES = VectorShuffle.fromOp(S, i -> 2 * i);
-    /** Lane i takes lane 2i + 1 of two vectors laid end to end. */
-    private static final VectorShuffle<Float> ODD_LANES =
-            VectorShuffle.fromOp(S, i -> 2 * i + 1);
     /** Lanes 0, 1, … of two vectors interleaved: a0 b0 a1 b1 …, the first half of them. */
     private static final VectorShuffle<Float> INTERLEAVE_LOW =
             VectorShuffle.fromOp(S, i -> i % 2 == 0 ? i / 2 : L + i / 2);
@@ -211,9 +207,9 @@ final class Winograd {
                         b = FloatVector.fromMemorySegment(S, x, at + half, LE,
                                 S.indexInRange(first + L, win.w()));
                     }
-                    a.rearrange(EVEN_LANES, b).intoMemorySegment(phases,
+                    a.rearrange(Convolutions.EVEN_LANES, b).intoMemorySegment(phases,
                             even + (long) k * Float.BYTES, LE);
-                    a.rearrange(ODD_LANES, b).intoMemorySegment(phases,
+                    a.rearrange(Convolutions.ODD_LANES, b).intoMemorySegment(phases,
                             odd + (long) k * Float.BYTES, LE);
                 }
             }
