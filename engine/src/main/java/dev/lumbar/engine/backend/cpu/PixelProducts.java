@@ -8,10 +8,11 @@ import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -50,8 +51,6 @@ final class PixelProducts {
     static final int MR = 6;
     /** Pixels per register tile: two vectors. */
     static final int NR = 2 * L;
-    /** Lane i takes lane 2i of two vectors laid end to end. */
-    private static final VectorShuffle<Float> EVEN_LANES = VectorShuffle.fromOp(S, i -> 2 * i);
     /** Terms per partial sum in the kernel. */
     static final int K_CHUNK = 512;
 
@@ -747,8 +746,8 @@ final class PixelProducts {
         if (first >= 0 && first + 2 * L <= w) {
             for (int c = 0; c < channels; c++, from += fromStep, to += toStep) {
                 FloatVector.fromMemorySegment(S, x, from, LE)
-                        .rearrange(EVEN_LANES, FloatVector.fromMemorySegment(S, x, from + half,
-                                LE))
+                        .rearrange(Convolutions.EVEN_LANES,
+                                FloatVector.fromMemorySegment(S, x, from + half, LE))
                         .intoMemorySegment(packed, to, LE, stored);
             }
             return;
@@ -757,8 +756,8 @@ final class PixelProducts {
         VectorMask<Float> high = inside(first + L, w);
         for (int c = 0; c < channels; c++, from += fromStep, to += toStep) {
             FloatVector.fromMemorySegment(S, x, from, LE, low)
-                    .rearrange(EVEN_LANES, FloatVector.fromMemorySegment(S, x, from + half, LE,
-                            high))
+                    .rearrange(Convolutions.EVEN_LANES,
+                            FloatVector.fromMemorySegment(S, x, from + half, LE, high))
                     .intoMemorySegment(packed, to, LE, stored);
         }
     }
@@ -1019,37 +1018,14 @@ final class PixelProducts {
     }
 
     /**
-     * W ({@code [o, c, 3, 3]}) as {@link Winograd#weights}: for a constant weight kept under
-     * {@code constant} within the packed weights' heap share, as {@link #packed} keeps its
-     * strips; for any other, or beyond that share, made for the call in the calling thread's
-     * buffer (which may be longer than the weights).
+     * W ({@code [o, c, 3, 3]}) as {@link Winograd#weights}, kept for a constant weight as
+     * {@link #packed} keeps its strips ({@link #keptOrMade}).
      */
     private float[] winogradWeights(MemorySegment w, Object constant, int o, int c) {
-        int length = Math.toIntExact((long) Winograd.POSITIONS * Winograd.paddedRows(o) * c);
-        if (constant != null) {
-            float[] kept = winogradConstants.get(constant);
-            if (kept != null && !w.scope().isAlive()) {
-                winogradConstants.remove(constant);
-                throw new IllegalStateException("convolution weight [" + o + ", " + c
-                        + ", 3, 3] was closed");
-            }
-            if (kept != null && kept.length == length) {
-                return kept;
-            }
-            if (withinShare(length)) {
-                float[] made = new float[length];
-                Winograd.weights(w, o, c, made);
-                winogradConstants.put(constant, made);
-                return made;
-            }
-        }
-        float[] buffer = firstWeights.get();
-        if (buffer.length < length) {
-            buffer = new float[length];
-            firstWeights.set(buffer);
-        }
-        Winograd.weights(w, o, c, buffer);
-        return buffer;
+        return keptOrMade(winogradConstants, w, constant,
+                Math.toIntExact((long) Winograd.POSITIONS * Winograd.paddedRows(o) * c),
+                () -> "[" + o + ", " + c + ", 3, 3]", firstWeights,
+                into -> Winograd.weights(w, o, c, into));
     }
 
     private float[] packed(MemorySegment w, Object constant, int rows, int k) {
@@ -1065,24 +1041,37 @@ final class PixelProducts {
      */
     private float[] packed(MemorySegment w, Object constant, int rows, int k,
             ThreadLocal<float[]> slot) {
-        int length = (rows + MR - 1) / MR * MR * k;
+        return keptOrMade(packedConstants, w, constant, (rows + MR - 1) / MR * MR * k,
+                () -> "[" + rows + ", " + k + "]", slot, into -> packWeights(w, rows, k, into));
+    }
+
+    /**
+     * A weight's packed form of {@code length} floats, made by {@code make}: for a constant
+     * weight, the one kept in {@code kept} under {@code constant}, made on first use; for any
+     * other weight (constant null), or once the kept forms have reached their share of the
+     * heap, made anew into the calling thread's buffer {@code slot} (which may be longer).
+     * {@code shape} names the weight when it was closed.
+     */
+    private float[] keptOrMade(Map<Object, float[]> kept, MemorySegment w, Object constant,
+            int length, Supplier<String> shape, ThreadLocal<float[]> slot,
+            Consumer<float[]> make) {
         if (constant != null) {
-            float[] kept = packedConstants.get(constant);
-            if (kept != null && !w.scope().isAlive()) {
+            float[] strips = kept.get(constant);
+            if (strips != null && !w.scope().isAlive()) {
                 // the strips would outlive the weight: a closed weight is refused as it is
                 // when packed from its memory, and its strips give their heap share back
-                packedConstants.remove(constant);
-                throw new IllegalStateException("convolution weight [" + rows + ", " + k
-                        + "] was closed");
+                kept.remove(constant);
+                throw new IllegalStateException("convolution weight " + shape.get()
+                        + " was closed");
             }
-            if (kept != null && kept.length == length) {
-                return kept;
+            if (strips != null && strips.length == length) {
+                return strips;
             }
             if (withinShare(length)) {
                 // two callers may both pack a new weight: the same strips, one of them kept
-                float[] strips = new float[length];
-                packWeights(w, rows, k, strips);
-                packedConstants.put(constant, strips);
+                strips = new float[length];
+                make.accept(strips);
+                kept.put(constant, strips);
                 return strips;
             }
         }
@@ -1091,7 +1080,7 @@ final class PixelProducts {
             buffer = new float[length];
             slot.set(buffer);
         }
-        packWeights(w, rows, k, buffer);
+        make.accept(buffer);
         return buffer;
     }
 

@@ -10,6 +10,7 @@ import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Conv2dSpec;
 import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
 import dev.lumbar.engine.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -195,19 +196,28 @@ class PaddedConvolutionEdgeTest {
     /** One call of either path on fresh tensors; bias and residual null for none. */
     private static float[] run(PixelProducts products, boolean padded, Shape s, float[] x,
             float[] w, float[] b, Activation act, float[] residual) {
+        return run(products, padded ? Path.PADDED : Path.PACKED, s, x, w, b, act, residual);
+    }
+
+    /** The products' paths for a windowed convolution. */
+    private enum Path { PACKED, PADDED, WINOGRAD }
+
+    private static float[] run(PixelProducts products, Path path, Shape s, float[] x,
+            float[] w, float[] b, Activation act, float[] residual) {
         try (Tensor xt = Tensor.of(x, s.xShape());
                 Tensor wt = Tensor.of(w, s.wShape());
                 Tensor bt = b == null ? null : Tensor.of(b, s.o);
                 Tensor rt = residual == null ? null : Tensor.of(residual, s.yShape());
                 Tensor y = Tensor.zeros(s.yShape())) {
-            if (padded) {
-                products.convolvePadded(s.images(), s.window(), xt.segment(), s.o,
-                        wt.segment(), null, bt == null ? null : bt.segment(), act,
-                        y.segment(), rt == null ? null : rt.segment());
-            } else {
-                products.convolve(s.images(), s.window(), xt.segment(), s.o, wt.segment(),
-                        null, bt == null ? null : bt.segment(), act, y.segment(),
-                        rt == null ? null : rt.segment());
+            MemorySegment bias = bt == null ? null : bt.segment();
+            MemorySegment added = rt == null ? null : rt.segment();
+            switch (path) {
+                case PADDED -> products.convolvePadded(s.images(), s.window(), xt.segment(),
+                        s.o, wt.segment(), null, bias, act, y.segment(), added);
+                case PACKED -> products.convolve(s.images(), s.window(), xt.segment(), s.o,
+                        wt.segment(), null, bias, act, y.segment(), added);
+                case WINOGRAD -> products.convolveWinograd(s.images(), s.window(),
+                        xt.segment(), s.o, wt.segment(), null, bias, act, y.segment(), added);
             }
             return y.toFloatArray();
         }
@@ -216,19 +226,8 @@ class PaddedConvolutionEdgeTest {
     /** The path the backend takes for this shape, called directly. */
     private static float[] backendPath(PixelProducts products, Shape s, float[] x, float[] w,
             float[] b, Activation act, float[] residual) {
-        if (!s.winograd()) {
-            return run(products, s.padded(), s, x, w, b, act, residual);
-        }
-        try (Tensor xt = Tensor.of(x, s.xShape());
-                Tensor wt = Tensor.of(w, s.wShape());
-                Tensor bt = b == null ? null : Tensor.of(b, s.o);
-                Tensor rt = residual == null ? null : Tensor.of(residual, s.yShape());
-                Tensor y = Tensor.zeros(s.yShape())) {
-            products.convolveWinograd(s.images(), s.window(), xt.segment(), s.o, wt.segment(),
-                    null, bt == null ? null : bt.segment(), act, y.segment(),
-                    rt == null ? null : rt.segment());
-            return y.toFloatArray();
-        }
+        Path path = s.winograd() ? Path.WINOGRAD : s.padded() ? Path.PADDED : Path.PACKED;
+        return run(products, path, s, x, w, b, act, residual);
     }
 
     /** Both paths on one and on three threads: the padded one's result, checked equal. */
