@@ -100,10 +100,12 @@ class PaddedConvolutionTest {
         PixelProducts.Window tallBand = PixelProducts.band(8, window(tall));
         assertEquals(13, tallBand.outH());
         assertEquals(5, 512 - 39 * 13);
-        // 600 channels 14 wide: bands of 4 rows (the last of 2), strips across their rows,
-        // the last strip of a band past its last row
-        int[] across = {2, 600, 14, 14, 7, 3, 3, 1, 1, 1, 1};
-        PixelProducts.Window acrossBand = PixelProducts.band(600, window(across));
+        // rows half a strip wide (14 floats with 16-float vectors), channels for 9,600-float
+        // padded rows: bands of 4 rows (the last of 2), strips across their rows, the last
+        // strip of a band past its last row
+        int narrow = PixelProducts.NR / 2 - 2;
+        int[] across = {2, 9600 / (narrow + 2), 14, narrow, 7, 3, 3, 1, 1, 1, 1};
+        PixelProducts.Window acrossBand = PixelProducts.band(across[1], window(across));
         assertEquals(4, acrossBand.outH());
         assertEquals(0, PixelProducts.PaddedStrips.of(acrossBand).perRow());
         // one output row's copy alone past the limit: bands of one row
@@ -135,13 +137,17 @@ class PaddedConvolutionTest {
         assertTrue(rows.perRow() > 0);
         assertEquals(0.0, rows.share());
         assertEquals(34, rows.pitch());
-        // 14 wide: strips across rows (16 pitch), the last image strip partly past the end
-        PixelProducts.PaddedStrips across = PixelProducts.PaddedStrips.of(window(14, 14));
+        // rows half a strip wide (14 with 16-float vectors): strips across rows, the last
+        // image strip partly past the end
+        int narrow = PixelProducts.NR / 2 - 2;
+        PixelProducts.PaddedStrips across =
+                PixelProducts.PaddedStrips.of(window(14, narrow));
         assertEquals(0, across.perRow());
-        assertEquals(16, across.pitch());
-        long last = 13L * 16 + 14;
+        assertEquals(narrow + 2, across.pitch());
+        long last = 13L * (narrow + 2) + narrow;
         assertEquals((last + PixelProducts.NR - 1) / PixelProducts.NR, across.perImage());
-        assertEquals(1 - 196.0 / (across.perImage() * PixelProducts.NR), across.share(), 1e-12);
+        assertEquals(1 - 14.0 * narrow / (across.perImage() * PixelProducts.NR), across.share(),
+                1e-12);
         // strip starts: by row, the next row's strips start a pitch further on
         assertEquals(rows.pitch(), rows.start(rows.perRow()));
         assertEquals(PixelProducts.NR * 3L, across.start(3));
