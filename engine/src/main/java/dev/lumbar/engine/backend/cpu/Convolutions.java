@@ -480,10 +480,10 @@ final class Convolutions {
         Conv2dSpec s = g.spec;
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
-        // rows of at most half a vector and, where 16 × 16 transposes move the planes, stride-1
-        // rows of at most one vector: 3×3 over 14×14 and 7×7 over 14×14 and 16×16 ran 9–28 %
-        // faster channel-blocked than row by row; 7×7 over 32×32 ran 17 % slower, and over
-        // 56×56 level
+        // rows of at most half a vector and, where L × L transposes move the planes, stride-1
+        // rows of at most one vector: with 16 lanes, 3×3 over 14×14 and 7×7 over 14×14 and
+        // 16×16 ran 9–28 % faster channel-blocked than row by row; 7×7 over 32×32 ran 17 %
+        // slower, and over 56×56 level
         if (g.outW <= L / 2 || Transposes.available() && s.strideH() == 1 && s.strideW() == 1
                 && g.outW <= L) {
             depthwiseAcrossChannels(g, x, weight, bias, y, act, means);
@@ -526,17 +526,17 @@ final class Convolutions {
 
     /**
      * Depthwise convolution of planes at most half a vector wide (8×8, 7×7 and 4×4 at the end
-     * of a backbone) or, with 16-float vectors, of stride-1 planes up to 16 wide, with the
-     * vector across channels instead of along a row: L channels of one image are moved into
-     * a padded {@code [H, W, L]} block (by 16 × 16 transposes where vectors hold 16 floats,
-     * else by gathers), every output pixel sums its taps as whole vectors, and the sums are
+     * of a backbone) or, with vectors of 16 or 8 floats, of stride-1 planes up to a vector
+     * wide, with the vector across channels instead of along a row: L channels of one image
+     * are moved into a padded {@code [H, W, L]} block (by L × L transposes where vectors
+     * hold 16 or 8 floats, else by gathers), every output pixel sums its taps as whole vectors, and the sums are
      * moved back to the channels' planes. Each output is the same chain of multiply-adds as
      * in the row-wise kernel (bias, then the taps in order), so the two give the same bits for
      * finite weights.
      */
     private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act, MemorySegment means) {
-        // LIMITATION: the transposes (or, without 16-lane vectors, gathers) into and out of
+        // LIMITATION: the transposes (or, with 4-lane vectors, gathers) into and out of
         // the channel-blocked layout cost more than the sums of a 3×3 kernel; activations kept
         // channel-blocked between layers would need none.
         Conv2dSpec s = g.spec;
@@ -560,7 +560,7 @@ final class Convolutions {
                 tapOffset[t] = (ky * s.dilationH() * paddedW + kx * s.dilationW()) * L;
             }
         }
-        // with 16 lanes, planes go in and out of the blocked layout by 16 × 16 transposes
+        // with 16 or 8 lanes, planes go in and out of the blocked layout by L × L transposes
         // rather than one gather per pixel or per channel. A plane that is not whole vectors
         // ends in a partial transpose: on the way in, its rows past the plane's end land in a
         // scratch area after the block; on the way out, it runs first, and what it writes past

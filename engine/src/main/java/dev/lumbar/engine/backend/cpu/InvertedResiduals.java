@@ -14,13 +14,15 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * An inverted-residual block (MBConv: 1×1 expansion, depthwise convolution of stride 1 or 2,
  * squeeze-excite gate, 1×1 projection) with its expanded activations kept channel-blocked
- * between its layers, {@code [C / 16][pixels of the whole batch][16]}: sixteen channels of
- * one pixel in one vector, the batch's pixels one after another.
+ * between its layers, {@code [C / L][pixels of the whole batch][L]}: L channels of one
+ * pixel in one vector (L = 16 with AVX-512, 8 with AVX2), the batch's pixels one after
+ * another.
  *
  * <p>Why: in NCHW each 1×1 product packs its input into strips and the depthwise
  * convolution moves every plane into and out of channel-blocked order by transposes. Here
- * the products put 32 outputs across two vectors and broadcast 6 pixels of the input from a
- * heap array (a register tile of 12 sums, every read's bounds check hoisted), so the
+ * the products put 2L outputs across two vectors and broadcast 6 pixels of the input (4 with
+ * AVX2) from a heap array (a register tile of 12 sums, or 8, every read's bounds check
+ * hoisted), so the
  * expansion writes the blocked layout the depthwise convolution reads and no strip is
  * packed. Only the block's input and output are NCHW: the input is transposed once onto
  * the heap, and the projection's sums are transposed back as each image is finished.
@@ -40,12 +42,19 @@ final class InvertedResiduals {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Channels per block: one vector of floats, which the layout and transposes need. */
-    private static final int LANES = 16;
+    private static final int LANES = Transposes.LANES;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
-    /** Pixels of one register tile, each broadcast once per input channel. */
-    private static final int TILE_PIXELS = 6;
+    /**
+     * Pixels of one register tile, each broadcast once per input channel: 6 (12 sums) with
+     * AVX-512's 32 vector registers, 4 (8 sums) with AVX2's 16. With 6 on AVX2, C2 kept
+     * three broadcasts live beside the 12 sums and 2 weight vectors and spilled a sum to the
+     * stack, its chain then a load, a multiply-add and a store per channel: the tile ran at
+     * 35–44 GFLOP/s on one Zen 3 core against 58–76 with 4 (82 for the core's multiply-add
+     * peak).
+     */
+    private static final int TILE_PIXELS = LANES == 16 ? 6 : 4;
     /** Outputs of one register tile: two vectors. */
     private static final int TILE_OUTPUTS = 2 * LANES;
     /**
@@ -56,7 +65,7 @@ final class InvertedResiduals {
      */
     private static final long MAX_FLOATS = 1L << 24;
     /**
-     * At most this many pixels a plane (64 × 64): every worker keeps buffers of 16 planes
+     * At most this many pixels a plane (64 × 64): every worker keeps buffers of L planes
      * for the transposes and the depthwise convolution. The backbones' blocks that fit are
      * 4 × 4 to 14 × 14 (28 × 28 at 448 × 448 input); larger planes take the NCHW path, whose
      * depthwise convolution goes row by row.
@@ -97,8 +106,9 @@ final class InvertedResiduals {
     }
 
     /**
-     * Whether a block of these three convolutions runs here: 16-float vectors; 1×1
-     * expansion and projection, each to a multiple of 32 channels, from a multiple of 16; a
+     * Whether a block of these three convolutions runs here: vectors of 16 or 8 floats
+     * (L); 1×1 expansion and projection, each to a multiple of 2L channels, from a multiple
+     * of L; a
      * depthwise convolution of dilation 1, either of stride 1 keeping the image's size or of
      * stride 2 both ways with padding narrower than the kernel; input and output planes of at
      * most {@link #MAX_PLANE} pixels; and input, expanded activations and output within
@@ -106,8 +116,8 @@ final class InvertedResiduals {
      */
     static boolean fits(Convolutions.Geometry expand, Convolutions.Geometry depthwise,
             Convolutions.Geometry project) {
-        // LIMITATION: with vectors of 8 floats (AVX2) or 4 every block runs NCHW; the
-        // blocked layout and its transposes are written for 16 lanes
+        // LIMITATION: with vectors of 4 floats (SSE, or NEON) every block runs NCHW; the
+        // blocked layout and its transposes are written for 16 or 8 lanes
         Conv2dSpec s = depthwise.spec();
         long padded = tiledPixels(expand);
         return Transposes.available() && expand.pointwise() && project.pointwise()
@@ -159,7 +169,7 @@ final class InvertedResiduals {
 
     /**
      * The expansion, {@code act(x · Wᵀ + bias)} of NCHW x into {@code hidden}, blocked
-     * {@code [O / 16][paddedPixels][16]} (the pixels past the batch's end hold finite values
+     * {@code [O / L][paddedPixels][L]} (the pixels past the batch's end hold finite values
      * that nothing reads); then {@link #depthwise} of hidden (geometry gd) into {@code out}
      * and {@code means}. Where each of the expansion's tasks covers every pixel of its output
      * strip, that task goes on to convolve the strip's two channel blocks of every image while
@@ -192,7 +202,7 @@ final class InvertedResiduals {
     }
 
     /**
-     * NCHW x blocked as the expansion reads it, {@code [C / 16][paddedPixels][16]}, on the
+     * NCHW x blocked as the expansion reads it, {@code [C / L][paddedPixels][L]}, on the
      * calling thread's heap; zero past the batch's pixels.
      */
     private float[] blockedInput(Convolutions.Geometry g, MemorySegment x) {
@@ -206,7 +216,7 @@ final class InvertedResiduals {
         float[] input = Convolutions.buffer(inputRows, g.c() * padded);
         long grain = Math.max(1, CHUNK_FLOATS / ((long) plane * LANES));
         workers.forChunks((long) g.n() * blocks, grain, (from, to) -> {
-            // 16 planes, then slack that the last chunk's transpose reads past them
+            // L planes, then slack that the last chunk's transpose reads past them
             float[] channels = Convolutions.buffer(planes, LANES * plane + LANES * LANES);
             float[] last = Convolutions.buffer(blockSums, LANES * LANES);
             int[] rows = new int[LANES];
@@ -350,7 +360,7 @@ final class InvertedResiduals {
             }
             // LIMITATION: the row kernel skips kernel rows that lie wholly in the padding,
             // here at any plane width: a NaN or infinite depthwise weight on such a row
-            // does not reach those outputs, where the NCHW path over planes wider than 16
+            // does not reach those outputs, where the NCHW path over planes wider than a vector
             // multiplies it by the padding's zero and gives NaN (finite weights: same sums)
             if (s.strideH() == 2) {
                 Convolutions.channelBlockRowsByTwo(g, block, tapWeights, b * taps * LANES,
@@ -400,9 +410,9 @@ final class InvertedResiduals {
     }
 
     /**
-     * Image n's blocked sums ({@code [O / 16][paddedPixels][16]}) moved to NCHW {@code y},
-     * the residual added on the way: the image's 16 channels of a block are 16 consecutive
-     * planes, so 16 × 16 transposes put them in order. A plane that is not whole vectors ends
+     * Image n's blocked sums ({@code [O / L][paddedPixels][L]}) moved to NCHW {@code y},
+     * the residual added on the way: the image's L channels of a block are L consecutive
+     * planes, so L × L transposes put them in order. A plane that is not whole vectors ends
      * in a partial transpose; it runs first, and what it writes past a channel's plane the
      * next channel's own rows then overwrite (the last channel's, into slack).
      */
@@ -443,7 +453,7 @@ final class InvertedResiduals {
         }
     }
 
-    /** Pixels [16 · chunk, 16 · chunk + 16) of 16 channels, transposed into their planes. */
+    /** Pixels [L · chunk, L · chunk + L) of L channels, transposed into their planes. */
     private static void chunkToPlanes(float[] pixelsOf, float[] channels, int[] rows, int plane,
             int chunk) {
         for (int c = 0; c < LANES; c++) {
@@ -453,9 +463,9 @@ final class InvertedResiduals {
     }
 
     /**
-     * {@code out = act(a · Wᵀ + bias)}, both blocked ({@code [C / 16][padded][16]} and
-     * {@code [outs / 16][padded][16]}), with W's transposed strips
-     * {@code [outs / 32][channels][32]} from index {@code stripsAt} of {@code strips}. Tasks
+     * {@code out = act(a · Wᵀ + bias)}, both blocked ({@code [C / L][padded][L]} and
+     * {@code [outs / L][padded][L]}), with W's transposed strips
+     * {@code [outs / 2L][channels][2L]} from index {@code stripsAt} of {@code strips}. Tasks
      * are an output strip's tiles over a run of pixels, that strip's weights staying in cache
      * across them, {@link #TASKS_PER_WORKER} tasks a worker where the strips allow. Where
      * each task is a whole strip (one run of every tile), it then hands the strip to
@@ -487,7 +497,7 @@ final class InvertedResiduals {
     /**
      * {@code y = (x ⊙ gate) · Wᵀ + bias (+ residual)} for the blocked depthwise output x, as
      * {@link #products} into blocked {@code sums}, but with the pixels outside: each task
-     * copies one tile's 6 pixels of every channel, gated, into a small heap buffer (a few
+     * copies one tile's pixels of every channel, gated, into a small heap buffer (a few
      * KiB, in L1) and runs every output strip over it. So x is read once, not once per output
      * strip, and the gate costs no pass of its own; the weights (the block's projection, up to
      * 1.5 MiB) are read from the caches once per tile. The task that finishes an image's last
@@ -530,14 +540,14 @@ final class InvertedResiduals {
 
     /**
      * Copies the tile at pixel q0 of blocked x, each channel scaled by its image's gate, into
-     * {@code gated} ({@code [C / 16][6][16]}); pixels past the batch's are zero.
+     * {@code gated} ({@code [C / L][TILE_PIXELS][L]}); pixels past the batch's are zero.
      */
     private static void gateTile(MemorySegment x, MemorySegment gate, int q0, int pixels,
             int plane, int channels, int padded, float[] gated) {
         int blocks = channels / LANES;
         int last = q0 + TILE_PIXELS - 1;
         if (last < pixels && q0 / plane == last / plane) {
-            // all six pixels of one image: a block's six vectors lie next to one another, a
+            // all the tile's pixels of one image: a block's vectors lie next to one another, a
             // run the prefetcher follows from tile to tile, and share one gate vector
             long gateRow = (long) (q0 / plane) * channels;
             for (int b = 0; b < blocks; b++) {
@@ -593,11 +603,17 @@ final class InvertedResiduals {
         long first1 = first0 + (long) padded * LANES;
         long at0 = (first0 + (long) q0 * LANES) * Float.BYTES;
         long at1 = (first1 + (long) q0 * LANES) * Float.BYTES;
-        tile(a, base, channels / LANES, blockStep, strips,
-                stripsAt + strip * channels * TILE_OUTPUTS,
-                bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
+        if (TILE_PIXELS == 6) {
+            tile(a, base, channels / LANES, blockStep, strips,
+                    stripsAt + strip * channels * TILE_OUTPUTS,
+                    bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
+        } else {
+            fourPixelTile(a, base, channels / LANES, blockStep, strips,
+                    stripsAt + strip * channels * TILE_OUTPUTS,
+                    bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
+        }
         if (act != Activation.IDENTITY) {
-            // the tile just written, still in L1, bias included: each block's 6 pixels as 3
+            // the tile just written, still in L1, bias included: each block's pixels as
             // rows of two vectors, which the register tiles' unmasked epilogue takes
             long row = 2L * LANES * Float.BYTES;
             Pointwise.tileBiasActivate(out, at0, out, at0, row, TILE_PIXELS / 2, null, 0, act);
@@ -606,11 +622,11 @@ final class InvertedResiduals {
     }
 
     /**
-     * One register tile: 6 pixels of blocked a from {@code base} × 32 outputs, every input
+     * One register tile: 6 pixels of blocked a from {@code base} × 2L outputs, every input
      * channel in order, each output's sum a chain of multiply-adds from zero, then its bias
      * (from byte {@code biasAt} of bias; null for none);
      * written to the two output blocks at byte offsets {@code out0} and {@code out1}. Within
-     * a block, channel c of pixel k is at {@code 16k + c} from the block's tile: fixed
+     * a block, channel c of pixel k is at {@code Lk + c} from the block's tile: fixed
      * offsets, so the compiler checks each block's reads once.
      */
     private static void tile(float[] a, int base, int blocks, int blockStep, float[] strips,
@@ -663,5 +679,47 @@ final class InvertedResiduals {
         s41.add(bias1).intoMemorySegment(out, out1 + 4 * step, LE);
         s50.add(bias0).intoMemorySegment(out, out0 + 5 * step, LE);
         s51.add(bias1).intoMemorySegment(out, out1 + 5 * step, LE);
+    }
+
+    /** {@link #tile} over 4 pixels ({@link #TILE_PIXELS} with AVX2): the same sums. */
+    private static void fourPixelTile(float[] a, int base, int blocks, int blockStep,
+            float[] strips, int w0, MemorySegment bias, long biasAt, MemorySegment out,
+            long out0, long out1) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero;
+        FloatVector s20 = zero, s21 = zero, s30 = zero, s31 = zero;
+        int wi = w0;
+        for (int block = 0; block < blocks; block++) {
+            int at = base + block * blockStep;
+            for (int c = 0; c < LANES; c++, wi += TILE_OUTPUTS) {
+                FloatVector w = FloatVector.fromArray(S, strips, wi);
+                FloatVector v = FloatVector.fromArray(S, strips, wi + LANES);
+                FloatVector x = FloatVector.broadcast(S, a[at + c]);
+                s00 = x.fma(w, s00);
+                s01 = x.fma(v, s01);
+                x = FloatVector.broadcast(S, a[at + c + LANES]);
+                s10 = x.fma(w, s10);
+                s11 = x.fma(v, s11);
+                x = FloatVector.broadcast(S, a[at + c + 2 * LANES]);
+                s20 = x.fma(w, s20);
+                s21 = x.fma(v, s21);
+                x = FloatVector.broadcast(S, a[at + c + 3 * LANES]);
+                s30 = x.fma(w, s30);
+                s31 = x.fma(v, s31);
+            }
+        }
+        long step = (long) LANES * Float.BYTES;
+        FloatVector bias0 = bias == null ? zero
+                : FloatVector.fromMemorySegment(S, bias, biasAt, LE);
+        FloatVector bias1 = bias == null ? zero
+                : FloatVector.fromMemorySegment(S, bias, biasAt + step, LE);
+        s00.add(bias0).intoMemorySegment(out, out0, LE);
+        s01.add(bias1).intoMemorySegment(out, out1, LE);
+        s10.add(bias0).intoMemorySegment(out, out0 + step, LE);
+        s11.add(bias1).intoMemorySegment(out, out1 + step, LE);
+        s20.add(bias0).intoMemorySegment(out, out0 + 2 * step, LE);
+        s21.add(bias1).intoMemorySegment(out, out1 + 2 * step, LE);
+        s30.add(bias0).intoMemorySegment(out, out0 + 3 * step, LE);
+        s31.add(bias1).intoMemorySegment(out, out1 + 3 * step, LE);
     }
 }

@@ -65,7 +65,7 @@ final class Reductions {
      * (7×7 and 14×14 as well as 4×4 and 8×8).
      */
     static boolean takesSixteenMeans(long plane) {
-        return Transposes.available() && plane > 0 && plane <= SIXTEEN_MEANS_MAX_VECTORS * 16;
+        return Transposes.LANES == 16 && plane > 0 && plane <= SIXTEEN_MEANS_MAX_VECTORS * 16;
     }
 
     /**
@@ -114,27 +114,27 @@ final class Reductions {
         // has an infinite mean, and a mean can differ in its last bits from the one the same
         // plane gets past the last whole group of 16 (N·C not a multiple of 16).
         int whole = plane - plane % 16;
-        VectorMask<Float> tail = Transposes.S.indexInRange(whole, plane);
+        VectorMask<Float> tail = Transposes.S16.indexInRange(whole, plane);
         for (int i = 0; i < 16; i++) {
             long at = (first + (long) i * plane) * Float.BYTES;
-            FloatVector acc = whole == 0 ? FloatVector.zero(Transposes.S)
-                    : FloatVector.fromMemorySegment(Transposes.S, x, at, LE);
+            FloatVector acc = whole == 0 ? FloatVector.zero(Transposes.S16)
+                    : FloatVector.fromMemorySegment(Transposes.S16, x, at, LE);
             for (int v = 16; v < whole; v += 16) {
-                acc = acc.add(FloatVector.fromMemorySegment(Transposes.S, x,
+                acc = acc.add(FloatVector.fromMemorySegment(Transposes.S16, x,
                         at + (long) v * Float.BYTES, LE));
             }
             if (whole < plane) {
                 // a masked read stops at the plane's end, even at the tensor's last plane
-                acc = acc.add(FloatVector.fromMemorySegment(Transposes.S, x,
+                acc = acc.add(FloatVector.fromMemorySegment(Transposes.S16, x,
                         at + (long) whole * Float.BYTES, LE, tail));
             }
             acc.intoArray(scratch, i * 16);
         }
         // row j of the transpose: lane j of every plane's sum
-        Transposes.transpose(scratch, 0, 16, scratch, rows);
-        FloatVector total = FloatVector.fromArray(Transposes.S, scratch, rows[0]);
+        Transposes.transpose16(scratch, 0, 16, scratch, rows);
+        FloatVector total = FloatVector.fromArray(Transposes.S16, scratch, rows[0]);
         for (int j = 1; j < 16; j++) {
-            total = total.add(FloatVector.fromArray(Transposes.S, scratch, rows[j]));
+            total = total.add(FloatVector.fromArray(Transposes.S16, scratch, rows[j]));
         }
         total.div((float) plane).intoMemorySegment(y, to * Float.BYTES, LE);
     }

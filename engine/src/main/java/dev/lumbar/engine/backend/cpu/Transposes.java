@@ -4,140 +4,169 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A 16 × 16 transpose of floats in registers, for moving planes into and out of the
- * channel-blocked layout (a vector of 16 channels per pixel) without gathers: about 2.4 times
- * faster than one gather per row on AVX-512. Usable only where vectors hold 16 floats.
+ * Square transposes of floats in registers, for moving planes into and out of the
+ * channel-blocked layout (a vector of channels per pixel) without gathers: 16 × 16 about 2.4
+ * times faster than one gather per row on AVX-512. {@link #transpose} is {@link #LANES}
+ * square, usable where the preferred vectors hold 16 floats (AVX-512) or 8 (AVX2);
+ * {@link #transpose16} and {@link #transpose8} are the two squares themselves (on narrower
+ * vectors than their own, the Vector API runs them in Java: slow, but the same result).
  *
- * <p>Four stages; stage b swaps bit b of the row index with bit b of the column index, each
- * new row a two-vector select from a pair of old rows that differ in that bit.
+ * <p>One stage per bit of a lane's index; stage b swaps bit b of the row index with bit b of
+ * the column index, each new row a two-vector select from a pair of old rows that differ in
+ * that bit.
  */
 final class Transposes {
 
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+    /** Floats in a preferred vector: the side of {@link #transpose}'s square. */
+    static final int LANES = FloatVector.SPECIES_PREFERRED.length();
+    static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
 
-    /** Stage 0: lane sources of the new row whose bit 0 is 0, and of its partner. */
-    private static final FloatVector LOW_0 = indexes(0, 16, 2, 18, 4, 20, 6, 22,
-            8, 24, 10, 26, 12, 28, 14, 30);
-    private static final FloatVector HIGH_0 = indexes(1, 17, 3, 19, 5, 21, 7, 23,
-            9, 25, 11, 27, 13, 29, 15, 31);
-    /** Stage 1: lane sources of the new row whose bit 1 is 0, and of its partner. */
-    private static final FloatVector LOW_1 = indexes(0, 1, 16, 17, 4, 5, 20, 21,
-            8, 9, 24, 25, 12, 13, 28, 29);
-    private static final FloatVector HIGH_1 = indexes(2, 3, 18, 19, 6, 7, 22, 23,
-            10, 11, 26, 27, 14, 15, 30, 31);
-    /** Stage 2: lane sources of the new row whose bit 2 is 0, and of its partner. */
-    private static final FloatVector LOW_2 = indexes(0, 1, 2, 3, 16, 17, 18, 19,
-            8, 9, 10, 11, 24, 25, 26, 27);
-    private static final FloatVector HIGH_2 = indexes(4, 5, 6, 7, 20, 21, 22, 23,
-            12, 13, 14, 15, 28, 29, 30, 31);
-    /** Stage 3: lane sources of the new row whose bit 3 is 0, and of its partner. */
-    private static final FloatVector LOW_3 = indexes(0, 1, 2, 3, 4, 5, 6, 7,
-            16, 17, 18, 19, 20, 21, 22, 23);
-    private static final FloatVector HIGH_3 = indexes(8, 9, 10, 11, 12, 13, 14, 15,
-            24, 25, 26, 27, 28, 29, 30, 31);
+    /** Stage b: lane sources of the new row whose bit b is 0, and of its partner. */
+    private static final FloatVector LOW16_0 = low(S16, 1);
+    private static final FloatVector HIGH16_0 = high(S16, 1);
+    private static final FloatVector LOW16_1 = low(S16, 2);
+    private static final FloatVector HIGH16_1 = high(S16, 2);
+    private static final FloatVector LOW16_2 = low(S16, 4);
+    private static final FloatVector HIGH16_2 = high(S16, 4);
+    private static final FloatVector LOW16_3 = low(S16, 8);
+    private static final FloatVector HIGH16_3 = high(S16, 8);
+    private static final FloatVector LOW8_0 = low(S8, 1);
+    private static final FloatVector HIGH8_0 = high(S8, 1);
+    private static final FloatVector LOW8_1 = low(S8, 2);
+    private static final FloatVector HIGH8_1 = high(S8, 2);
+    private static final FloatVector LOW8_2 = low(S8, 4);
+    private static final FloatVector HIGH8_2 = high(S8, 4);
 
     private Transposes() {
     }
 
-    private static FloatVector indexes(int... lanes) {
-        float[] values = new float[lanes.length];
-        for (int i = 0; i < lanes.length; i++) {
-            values[i] = lanes[i];
+    /**
+     * The new row whose index has {@code bit} clear: lane j is the old row's lane j where j
+     * has the bit clear, else the partner's (index {@code lanes + …}) lane j − bit.
+     */
+    private static FloatVector low(VectorSpecies<Float> species, int bit) {
+        float[] sources = new float[species.length()];
+        for (int j = 0; j < sources.length; j++) {
+            sources[j] = (j & bit) == 0 ? j : sources.length + j - bit;
         }
-        return FloatVector.fromArray(S, values, 0);
+        return FloatVector.fromArray(species, sources, 0);
     }
 
-    /** Whether vectors of the preferred species hold 16 floats, as this transpose needs. */
+    /** Its partner, with the bit set: the old row's lane j + bit, or the partner's lane j. */
+    private static FloatVector high(VectorSpecies<Float> species, int bit) {
+        float[] sources = new float[species.length()];
+        for (int j = 0; j < sources.length; j++) {
+            sources[j] = (j & bit) == 0 ? j + bit : sources.length + j;
+        }
+        return FloatVector.fromArray(species, sources, 0);
+    }
+
+    /** Whether the preferred vectors hold 16 or 8 floats, as {@link #transpose} needs. */
     static boolean available() {
-        return FloatVector.SPECIES_PREFERRED.length() == 16;
+        return LANES == 16 || LANES == 8;
+    }
+
+    /**
+     * Row i of the {@link #LANES}-square result, {@code src[srcOffset + j · srcStride + i]}
+     * for j in [0, LANES), is written at {@code dst[dstOffsets[i]]}. Only where
+     * {@link #available}.
+     */
+    static void transpose(float[] src, int srcOffset, int srcStride, float[] dst,
+            int[] dstOffsets) {
+        if (LANES == 16) {
+            transpose16(src, srcOffset, srcStride, dst, dstOffsets);
+        } else {
+            transpose8(src, srcOffset, srcStride, dst, dstOffsets);
+        }
     }
 
     /**
      * Row i of the result, {@code src[srcOffset + j · srcStride + i]} for j in [0, 16), is
      * written at {@code dst[dstOffsets[i]]}.
      */
-    static void transpose(float[] src, int srcOffset, int srcStride, float[] dst,
+    static void transpose16(float[] src, int srcOffset, int srcStride, float[] dst,
             int[] dstOffsets) {
-        FloatVector r0 = FloatVector.fromArray(S, src, srcOffset);
-        FloatVector r1 = FloatVector.fromArray(S, src, srcOffset + 1 * srcStride);
-        FloatVector r2 = FloatVector.fromArray(S, src, srcOffset + 2 * srcStride);
-        FloatVector r3 = FloatVector.fromArray(S, src, srcOffset + 3 * srcStride);
-        FloatVector r4 = FloatVector.fromArray(S, src, srcOffset + 4 * srcStride);
-        FloatVector r5 = FloatVector.fromArray(S, src, srcOffset + 5 * srcStride);
-        FloatVector r6 = FloatVector.fromArray(S, src, srcOffset + 6 * srcStride);
-        FloatVector r7 = FloatVector.fromArray(S, src, srcOffset + 7 * srcStride);
-        FloatVector r8 = FloatVector.fromArray(S, src, srcOffset + 8 * srcStride);
-        FloatVector r9 = FloatVector.fromArray(S, src, srcOffset + 9 * srcStride);
-        FloatVector r10 = FloatVector.fromArray(S, src, srcOffset + 10 * srcStride);
-        FloatVector r11 = FloatVector.fromArray(S, src, srcOffset + 11 * srcStride);
-        FloatVector r12 = FloatVector.fromArray(S, src, srcOffset + 12 * srcStride);
-        FloatVector r13 = FloatVector.fromArray(S, src, srcOffset + 13 * srcStride);
-        FloatVector r14 = FloatVector.fromArray(S, src, srcOffset + 14 * srcStride);
-        FloatVector r15 = FloatVector.fromArray(S, src, srcOffset + 15 * srcStride);
-        FloatVector a0 = LOW_0.selectFrom(r0, r1);
-        FloatVector a1 = HIGH_0.selectFrom(r0, r1);
-        FloatVector a2 = LOW_0.selectFrom(r2, r3);
-        FloatVector a3 = HIGH_0.selectFrom(r2, r3);
-        FloatVector a4 = LOW_0.selectFrom(r4, r5);
-        FloatVector a5 = HIGH_0.selectFrom(r4, r5);
-        FloatVector a6 = LOW_0.selectFrom(r6, r7);
-        FloatVector a7 = HIGH_0.selectFrom(r6, r7);
-        FloatVector a8 = LOW_0.selectFrom(r8, r9);
-        FloatVector a9 = HIGH_0.selectFrom(r8, r9);
-        FloatVector a10 = LOW_0.selectFrom(r10, r11);
-        FloatVector a11 = HIGH_0.selectFrom(r10, r11);
-        FloatVector a12 = LOW_0.selectFrom(r12, r13);
-        FloatVector a13 = HIGH_0.selectFrom(r12, r13);
-        FloatVector a14 = LOW_0.selectFrom(r14, r15);
-        FloatVector a15 = HIGH_0.selectFrom(r14, r15);
-        FloatVector b0 = LOW_1.selectFrom(a0, a2);
-        FloatVector b2 = HIGH_1.selectFrom(a0, a2);
-        FloatVector b1 = LOW_1.selectFrom(a1, a3);
-        FloatVector b3 = HIGH_1.selectFrom(a1, a3);
-        FloatVector b4 = LOW_1.selectFrom(a4, a6);
-        FloatVector b6 = HIGH_1.selectFrom(a4, a6);
-        FloatVector b5 = LOW_1.selectFrom(a5, a7);
-        FloatVector b7 = HIGH_1.selectFrom(a5, a7);
-        FloatVector b8 = LOW_1.selectFrom(a8, a10);
-        FloatVector b10 = HIGH_1.selectFrom(a8, a10);
-        FloatVector b9 = LOW_1.selectFrom(a9, a11);
-        FloatVector b11 = HIGH_1.selectFrom(a9, a11);
-        FloatVector b12 = LOW_1.selectFrom(a12, a14);
-        FloatVector b14 = HIGH_1.selectFrom(a12, a14);
-        FloatVector b13 = LOW_1.selectFrom(a13, a15);
-        FloatVector b15 = HIGH_1.selectFrom(a13, a15);
-        FloatVector c0 = LOW_2.selectFrom(b0, b4);
-        FloatVector c4 = HIGH_2.selectFrom(b0, b4);
-        FloatVector c1 = LOW_2.selectFrom(b1, b5);
-        FloatVector c5 = HIGH_2.selectFrom(b1, b5);
-        FloatVector c2 = LOW_2.selectFrom(b2, b6);
-        FloatVector c6 = HIGH_2.selectFrom(b2, b6);
-        FloatVector c3 = LOW_2.selectFrom(b3, b7);
-        FloatVector c7 = HIGH_2.selectFrom(b3, b7);
-        FloatVector c8 = LOW_2.selectFrom(b8, b12);
-        FloatVector c12 = HIGH_2.selectFrom(b8, b12);
-        FloatVector c9 = LOW_2.selectFrom(b9, b13);
-        FloatVector c13 = HIGH_2.selectFrom(b9, b13);
-        FloatVector c10 = LOW_2.selectFrom(b10, b14);
-        FloatVector c14 = HIGH_2.selectFrom(b10, b14);
-        FloatVector c11 = LOW_2.selectFrom(b11, b15);
-        FloatVector c15 = HIGH_2.selectFrom(b11, b15);
-        FloatVector d0 = LOW_3.selectFrom(c0, c8);
-        FloatVector d8 = HIGH_3.selectFrom(c0, c8);
-        FloatVector d1 = LOW_3.selectFrom(c1, c9);
-        FloatVector d9 = HIGH_3.selectFrom(c1, c9);
-        FloatVector d2 = LOW_3.selectFrom(c2, c10);
-        FloatVector d10 = HIGH_3.selectFrom(c2, c10);
-        FloatVector d3 = LOW_3.selectFrom(c3, c11);
-        FloatVector d11 = HIGH_3.selectFrom(c3, c11);
-        FloatVector d4 = LOW_3.selectFrom(c4, c12);
-        FloatVector d12 = HIGH_3.selectFrom(c4, c12);
-        FloatVector d5 = LOW_3.selectFrom(c5, c13);
-        FloatVector d13 = HIGH_3.selectFrom(c5, c13);
-        FloatVector d6 = LOW_3.selectFrom(c6, c14);
-        FloatVector d14 = HIGH_3.selectFrom(c6, c14);
-        FloatVector d7 = LOW_3.selectFrom(c7, c15);
-        FloatVector d15 = HIGH_3.selectFrom(c7, c15);
+        FloatVector r0 = FloatVector.fromArray(S16, src, srcOffset);
+        FloatVector r1 = FloatVector.fromArray(S16, src, srcOffset + 1 * srcStride);
+        FloatVector r2 = FloatVector.fromArray(S16, src, srcOffset + 2 * srcStride);
+        FloatVector r3 = FloatVector.fromArray(S16, src, srcOffset + 3 * srcStride);
+        FloatVector r4 = FloatVector.fromArray(S16, src, srcOffset + 4 * srcStride);
+        FloatVector r5 = FloatVector.fromArray(S16, src, srcOffset + 5 * srcStride);
+        FloatVector r6 = FloatVector.fromArray(S16, src, srcOffset + 6 * srcStride);
+        FloatVector r7 = FloatVector.fromArray(S16, src, srcOffset + 7 * srcStride);
+        FloatVector r8 = FloatVector.fromArray(S16, src, srcOffset + 8 * srcStride);
+        FloatVector r9 = FloatVector.fromArray(S16, src, srcOffset + 9 * srcStride);
+        FloatVector r10 = FloatVector.fromArray(S16, src, srcOffset + 10 * srcStride);
+        FloatVector r11 = FloatVector.fromArray(S16, src, srcOffset + 11 * srcStride);
+        FloatVector r12 = FloatVector.fromArray(S16, src, srcOffset + 12 * srcStride);
+        FloatVector r13 = FloatVector.fromArray(S16, src, srcOffset + 13 * srcStride);
+        FloatVector r14 = FloatVector.fromArray(S16, src, srcOffset + 14 * srcStride);
+        FloatVector r15 = FloatVector.fromArray(S16, src, srcOffset + 15 * srcStride);
+        FloatVector a0 = LOW16_0.selectFrom(r0, r1);
+        FloatVector a1 = HIGH16_0.selectFrom(r0, r1);
+        FloatVector a2 = LOW16_0.selectFrom(r2, r3);
+        FloatVector a3 = HIGH16_0.selectFrom(r2, r3);
+        FloatVector a4 = LOW16_0.selectFrom(r4, r5);
+        FloatVector a5 = HIGH16_0.selectFrom(r4, r5);
+        FloatVector a6 = LOW16_0.selectFrom(r6, r7);
+        FloatVector a7 = HIGH16_0.selectFrom(r6, r7);
+        FloatVector a8 = LOW16_0.selectFrom(r8, r9);
+        FloatVector a9 = HIGH16_0.selectFrom(r8, r9);
+        FloatVector a10 = LOW16_0.selectFrom(r10, r11);
+        FloatVector a11 = HIGH16_0.selectFrom(r10, r11);
+        FloatVector a12 = LOW16_0.selectFrom(r12, r13);
+        FloatVector a13 = HIGH16_0.selectFrom(r12, r13);
+        FloatVector a14 = LOW16_0.selectFrom(r14, r15);
+        FloatVector a15 = HIGH16_0.selectFrom(r14, r15);
+        FloatVector b0 = LOW16_1.selectFrom(a0, a2);
+        FloatVector b2 = HIGH16_1.selectFrom(a0, a2);
+        FloatVector b1 = LOW16_1.selectFrom(a1, a3);
+        FloatVector b3 = HIGH16_1.selectFrom(a1, a3);
+        FloatVector b4 = LOW16_1.selectFrom(a4, a6);
+        FloatVector b6 = HIGH16_1.selectFrom(a4, a6);
+        FloatVector b5 = LOW16_1.selectFrom(a5, a7);
+        FloatVector b7 = HIGH16_1.selectFrom(a5, a7);
+        FloatVector b8 = LOW16_1.selectFrom(a8, a10);
+        FloatVector b10 = HIGH16_1.selectFrom(a8, a10);
+        FloatVector b9 = LOW16_1.selectFrom(a9, a11);
+        FloatVector b11 = HIGH16_1.selectFrom(a9, a11);
+        FloatVector b12 = LOW16_1.selectFrom(a12, a14);
+        FloatVector b14 = HIGH16_1.selectFrom(a12, a14);
+        FloatVector b13 = LOW16_1.selectFrom(a13, a15);
+        FloatVector b15 = HIGH16_1.selectFrom(a13, a15);
+        FloatVector c0 = LOW16_2.selectFrom(b0, b4);
+        FloatVector c4 = HIGH16_2.selectFrom(b0, b4);
+        FloatVector c1 = LOW16_2.selectFrom(b1, b5);
+        FloatVector c5 = HIGH16_2.selectFrom(b1, b5);
+        FloatVector c2 = LOW16_2.selectFrom(b2, b6);
+        FloatVector c6 = HIGH16_2.selectFrom(b2, b6);
+        FloatVector c3 = LOW16_2.selectFrom(b3, b7);
+        FloatVector c7 = HIGH16_2.selectFrom(b3, b7);
+        FloatVector c8 = LOW16_2.selectFrom(b8, b12);
+        FloatVector c12 = HIGH16_2.selectFrom(b8, b12);
+        FloatVector c9 = LOW16_2.selectFrom(b9, b13);
+        FloatVector c13 = HIGH16_2.selectFrom(b9, b13);
+        FloatVector c10 = LOW16_2.selectFrom(b10, b14);
+        FloatVector c14 = HIGH16_2.selectFrom(b10, b14);
+        FloatVector c11 = LOW16_2.selectFrom(b11, b15);
+        FloatVector c15 = HIGH16_2.selectFrom(b11, b15);
+        FloatVector d0 = LOW16_3.selectFrom(c0, c8);
+        FloatVector d8 = HIGH16_3.selectFrom(c0, c8);
+        FloatVector d1 = LOW16_3.selectFrom(c1, c9);
+        FloatVector d9 = HIGH16_3.selectFrom(c1, c9);
+        FloatVector d2 = LOW16_3.selectFrom(c2, c10);
+        FloatVector d10 = HIGH16_3.selectFrom(c2, c10);
+        FloatVector d3 = LOW16_3.selectFrom(c3, c11);
+        FloatVector d11 = HIGH16_3.selectFrom(c3, c11);
+        FloatVector d4 = LOW16_3.selectFrom(c4, c12);
+        FloatVector d12 = HIGH16_3.selectFrom(c4, c12);
+        FloatVector d5 = LOW16_3.selectFrom(c5, c13);
+        FloatVector d13 = HIGH16_3.selectFrom(c5, c13);
+        FloatVector d6 = LOW16_3.selectFrom(c6, c14);
+        FloatVector d14 = HIGH16_3.selectFrom(c6, c14);
+        FloatVector d7 = LOW16_3.selectFrom(c7, c15);
+        FloatVector d15 = HIGH16_3.selectFrom(c7, c15);
         d0.intoArray(dst, dstOffsets[0]);
         d1.intoArray(dst, dstOffsets[1]);
         d2.intoArray(dst, dstOffsets[2]);
@@ -154,5 +183,53 @@ final class Transposes {
         d13.intoArray(dst, dstOffsets[13]);
         d14.intoArray(dst, dstOffsets[14]);
         d15.intoArray(dst, dstOffsets[15]);
+    }
+
+    /**
+     * Row i of the result, {@code src[srcOffset + j · srcStride + i]} for j in [0, 8), is
+     * written at {@code dst[dstOffsets[i]]}.
+     */
+    static void transpose8(float[] src, int srcOffset, int srcStride, float[] dst,
+            int[] dstOffsets) {
+        FloatVector r0 = FloatVector.fromArray(S8, src, srcOffset);
+        FloatVector r1 = FloatVector.fromArray(S8, src, srcOffset + 1 * srcStride);
+        FloatVector r2 = FloatVector.fromArray(S8, src, srcOffset + 2 * srcStride);
+        FloatVector r3 = FloatVector.fromArray(S8, src, srcOffset + 3 * srcStride);
+        FloatVector r4 = FloatVector.fromArray(S8, src, srcOffset + 4 * srcStride);
+        FloatVector r5 = FloatVector.fromArray(S8, src, srcOffset + 5 * srcStride);
+        FloatVector r6 = FloatVector.fromArray(S8, src, srcOffset + 6 * srcStride);
+        FloatVector r7 = FloatVector.fromArray(S8, src, srcOffset + 7 * srcStride);
+        FloatVector a0 = LOW8_0.selectFrom(r0, r1);
+        FloatVector a1 = HIGH8_0.selectFrom(r0, r1);
+        FloatVector a2 = LOW8_0.selectFrom(r2, r3);
+        FloatVector a3 = HIGH8_0.selectFrom(r2, r3);
+        FloatVector a4 = LOW8_0.selectFrom(r4, r5);
+        FloatVector a5 = HIGH8_0.selectFrom(r4, r5);
+        FloatVector a6 = LOW8_0.selectFrom(r6, r7);
+        FloatVector a7 = HIGH8_0.selectFrom(r6, r7);
+        FloatVector b0 = LOW8_1.selectFrom(a0, a2);
+        FloatVector b2 = HIGH8_1.selectFrom(a0, a2);
+        FloatVector b1 = LOW8_1.selectFrom(a1, a3);
+        FloatVector b3 = HIGH8_1.selectFrom(a1, a3);
+        FloatVector b4 = LOW8_1.selectFrom(a4, a6);
+        FloatVector b6 = HIGH8_1.selectFrom(a4, a6);
+        FloatVector b5 = LOW8_1.selectFrom(a5, a7);
+        FloatVector b7 = HIGH8_1.selectFrom(a5, a7);
+        FloatVector c0 = LOW8_2.selectFrom(b0, b4);
+        FloatVector c4 = HIGH8_2.selectFrom(b0, b4);
+        FloatVector c1 = LOW8_2.selectFrom(b1, b5);
+        FloatVector c5 = HIGH8_2.selectFrom(b1, b5);
+        FloatVector c2 = LOW8_2.selectFrom(b2, b6);
+        FloatVector c6 = HIGH8_2.selectFrom(b2, b6);
+        FloatVector c3 = LOW8_2.selectFrom(b3, b7);
+        FloatVector c7 = HIGH8_2.selectFrom(b3, b7);
+        c0.intoArray(dst, dstOffsets[0]);
+        c1.intoArray(dst, dstOffsets[1]);
+        c2.intoArray(dst, dstOffsets[2]);
+        c3.intoArray(dst, dstOffsets[3]);
+        c4.intoArray(dst, dstOffsets[4]);
+        c5.intoArray(dst, dstOffsets[5]);
+        c6.intoArray(dst, dstOffsets[6]);
+        c7.intoArray(dst, dstOffsets[7]);
     }
 }

@@ -380,7 +380,7 @@ class InvertedResidualEdgeTest {
 
     /**
      * An infinite depthwise weight on a kernel row that lies in the padding for the first
-     * output row, over planes up to 16 wide: both paths skip the row (the NCHW path's
+     * output row, over planes up to a vector wide: both paths skip the row (the NCHW path's
      * channel-blocked kernel too), so the NaN and infinity patterns agree. Over wider planes
      * the NCHW path multiplies it by the padding's zero (NaN) and the blocked path does not, a
      * documented limitation. Arranged so that a difference would reach the output: channel 0
@@ -391,7 +391,7 @@ class InvertedResidualEdgeTest {
         assumeTrue(Transposes.available());
         List<String> problems = new ArrayList<>();
         try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA)) {
-            for (int side : new int[] {7, 16}) {
+            for (int side : new int[] {7, Transposes.LANES}) {
                 SplittableRandom r = new SplittableRandom(12);
                 try (Blk b = new Blk(r, 2, 32, side, side, 32, 32, 4, 3, 1,
                         new Conv2dSpec(1, 1, 1, 1, 0, 0, 1, 1, 32), Activation.RELU,

@@ -80,7 +80,7 @@ class InvertedResidualTest {
     /** Weights uploaded once: their transposed strips are kept and reused, same bits. */
     @Test
     void uploadedWeightsAreKeptAndGiveTheSameBits() {
-        assumeTrue(Transposes.available(), "the blocked path needs 16-float vectors");
+        assumeTrue(Transposes.available(), "the blocked path needs vectors of 16 or 8 floats");
         SplittableRandom random = new SplittableRandom(32);
         try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA);
                 Case c = new Case(random, new int[] {5, 32, 7, 64, 32, 8, 3}, 1)) {

@@ -97,6 +97,28 @@ public final class NarrowVectorsCheck {
         } finally {
             WinogradTest.close();
         }
+        new TransposesTest().transposesWithAnyStrideIntoAnyRows();
+        // with 8 lanes the inverted residuals run channel-blocked, 8 channels a block (with 4,
+        // as NCHW calls, which the checks above cover)
+        if (Transposes.available()) {
+            InvertedResidualTest residuals = new InvertedResidualTest();
+            residuals.blockedBlocksMatchTheReferenceWithTheSameBitsOnAnyThreads();
+            residuals.stridedBlocksRunBlockedAndMatchTheReference();
+            residuals.uploadedWeightsAreKeptAndGiveTheSameBits();
+            InvertedResidualEdgeTest residualEdges = new InvertedResidualEdgeTest();
+            residualEdges.edgeShapesMatchReferenceAndNchw();
+            residualEdges.nonFiniteValuesGiveTheNchwCallsNanAndInfPattern();
+            StridedInvertedResidualEdgeTest strided = new StridedInvertedResidualEdgeTest();
+            strided.batchesWhoseTilesStraddleImages();
+            strided.channelCountsAtTheLimits();
+            SiluMeansEdgeTest.open();
+            try {
+                new SiluMeansEdgeTest()
+                        .smallPlanesAndOddBatchesMatchTheNchwCallsWithTheSameBitsOnAnyThreads();
+            } finally {
+                SiluMeansEdgeTest.close();
+            }
+        }
         System.out.println("ok");
     }
 }

@@ -157,7 +157,7 @@ class SiluMeansEdgeTest {
      */
     @Test
     void theOnePassGivesTheBitsOfTheSumsActivatedThenAveraged() {
-        assumeTrue(Transposes.available(), "the blocked path needs 16-float vectors");
+        assumeTrue(Transposes.available(), "the blocked path needs vectors of 16 or 8 floats");
         SplittableRandom random = new SplittableRandom(6_163);
         // {images, channels, side, kernel, stride}
         int[][] cases = {{1, 16, 1, 3, 1}, {5, 32, 1, 3, 1}, {7, 16, 2, 3, 1}, {3, 32, 3, 5, 1},
@@ -184,7 +184,7 @@ class SiluMeansEdgeTest {
         int inPixels = InvertedResiduals.paddedPixels(g);
         int outPixels = InvertedResiduals.outputPixels(g);
         int plane = o * o;
-        int lanes = 16;
+        int lanes = Transposes.LANES;
         float[] hidden = new float[c * inPixels];
         float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 90f,
             -90f, 1e30f, -1e30f, 0f, -0f};

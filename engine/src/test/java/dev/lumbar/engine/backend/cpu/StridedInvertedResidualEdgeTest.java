@@ -106,7 +106,7 @@ class StridedInvertedResidualEdgeTest {
      */
     @Test
     void everySideKernelAndPaddingMatchesTheReferenceAndTheNchwCalls() {
-        assumeTrue(Transposes.available(), "the blocked path needs 16-float vectors");
+        assumeTrue(Transposes.available(), "the blocked path needs vectors of 16 or 8 floats");
         SplittableRandom r = new SplittableRandom(101);
         Activation[] acts = Activation.values();
         int i = 0;
@@ -234,7 +234,7 @@ class StridedInvertedResidualEdgeTest {
     /**
      * Channel counts at the limits of the blocked path: 16 input channels, 32 expanded and
      * output channels, multiples of them, and the backbones' large blocks; counts that are
-     * not multiples take the NCHW path.
+     * not multiples of a vector's floats in or of two vectors' out take the NCHW path.
      */
     @Test
     void channelCountsAtTheLimits() {
@@ -254,8 +254,11 @@ class StridedInvertedResidualEdgeTest {
                     }
                 }
             }
-            // not multiples of 16 in or 32 out: the NCHW calls' own bits
-            int[][] misfits = {{24, 32, 32, 4}, {16, 48, 32, 4}, {16, 32, 48, 4}, {8, 32, 32, 4}};
+            // not multiples of L in or 2L out: the NCHW calls' own bits
+            int lanes = Transposes.LANES;
+            int[][] misfits = {{lanes + lanes / 2, 2 * lanes, 2 * lanes, 4},
+                {lanes, 3 * lanes, 2 * lanes, 4}, {lanes, 2 * lanes, 3 * lanes, 4},
+                {lanes / 2, 2 * lanes, 2 * lanes, 4}};
             for (int[] ch : misfits) {
                 try (Blk b = new Blk(r, 2, ch[0], 7, 7, ch[1], ch[2], ch[3], 3, 3,
                         strided(new int[] {1, 1, 1, 1}, 2, 2, ch[1]), Activation.SILU,
