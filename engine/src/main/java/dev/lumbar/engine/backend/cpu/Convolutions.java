@@ -529,10 +529,10 @@ final class Convolutions {
      * of a backbone) or, with vectors of 16 or 8 floats, of stride-1 planes up to a vector
      * wide, with the vector across channels instead of along a row: L channels of one image
      * are moved into a padded {@code [H, W, L]} block (by L × L transposes where vectors
-     * hold 16 or 8 floats, else by gathers), every output pixel sums its taps as whole vectors, and the sums are
-     * moved back to the channels' planes. Each output is the same chain of multiply-adds as
-     * in the row-wise kernel (bias, then the taps in order), so the two give the same bits for
-     * finite weights.
+     * hold 16 or 8 floats, else by gathers), every output pixel sums its taps as whole
+     * vectors, and the sums are moved back to the channels' planes. Each output is the same
+     * chain of multiply-adds as in the row-wise kernel (bias, then the taps in order), so the
+     * two give the same bits for finite weights.
      */
     private void depthwiseAcrossChannels(Geometry g, MemorySegment x, MemorySegment weight,
             MemorySegment bias, MemorySegment y, Activation act, MemorySegment means) {
