@@ -128,7 +128,9 @@ final class Pointwise {
                 long from = srcOffset + (long) (2 * r + half) * L * Float.BYTES;
                 long to = dstOffset + r * dstStride + (long) half * L * Float.BYTES;
                 FloatVector x = FloatVector.fromMemorySegment(S, src, from, LE).add(b);
-                FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+                FloatVector xc = x.blend(VectorMath.LOGISTIC_MIN, x.lt(VectorMath.LOGISTIC_MIN));
+                xc = xc.blend(VectorMath.LOGISTIC_MAX,
+                        xc.compare(VectorOperators.GT, VectorMath.LOGISTIC_MAX));
                 FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
                 FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
                 FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
@@ -153,7 +155,8 @@ final class Pointwise {
                 long from = srcOffset + (long) (2 * r + half) * L * Float.BYTES;
                 long to = dstOffset + r * dstStride + (long) half * L * Float.BYTES;
                 FloatVector x = FloatVector.fromMemorySegment(S, src, from, LE).add(b);
-                FloatVector xc = x.abs().min(X_LIMIT);
+                FloatVector xa = x.abs();
+                FloatVector xc = xa.blend(X_LIMIT, xa.compare(VectorOperators.GT, X_LIMIT));
                 FloatVector u = broadcast(S, 1f).div(xc.mul(INV_SQRT2).fma(ERFC_SCALE, 1f));
                 FloatVector rs = u.fma(R10, R9).fma(u, broadcast(S, R8))
                         .fma(u, broadcast(S, R7)).fma(u, broadcast(S, R6))
@@ -288,7 +291,9 @@ final class Pointwise {
                     .add(bias);
             // e = e^−x as VectorMath.logisticExp computes it, the same operations in order
             // (a call the compiler declines to inline boxes the vectors: several times slower)
-            FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+            FloatVector xc = x.blend(VectorMath.LOGISTIC_MIN, x.lt(VectorMath.LOGISTIC_MIN));
+            xc = xc.blend(VectorMath.LOGISTIC_MAX,
+                    xc.compare(VectorOperators.GT, VectorMath.LOGISTIC_MAX));
             FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
             FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
             FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
@@ -312,7 +317,9 @@ final class Pointwise {
                     .add(bias);
             // e = e^−x as VectorMath.logisticExp computes it, the same operations in order
             // (a call the compiler declines to inline boxes the vectors: several times slower)
-            FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+            FloatVector xc = x.blend(VectorMath.LOGISTIC_MIN, x.lt(VectorMath.LOGISTIC_MIN));
+            xc = xc.blend(VectorMath.LOGISTIC_MAX,
+                    xc.compare(VectorOperators.GT, VectorMath.LOGISTIC_MAX));
             FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
             FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
             FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
@@ -340,7 +347,9 @@ final class Pointwise {
         FloatVector sum = FloatVector.zero(S);
         for (int i = 0; i < count; i += L) {
             FloatVector x = FloatVector.fromArray(S, src, i).add(0f);
-            FloatVector xc = x.max(VectorMath.LOGISTIC_MIN).min(VectorMath.LOGISTIC_MAX);
+            FloatVector xc = x.blend(VectorMath.LOGISTIC_MIN, x.lt(VectorMath.LOGISTIC_MIN));
+            xc = xc.blend(VectorMath.LOGISTIC_MAX,
+                    xc.compare(VectorOperators.GT, VectorMath.LOGISTIC_MAX));
             FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
             FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
             FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
@@ -379,7 +388,8 @@ final class Pointwise {
 
             // erfc(t) = exp(-t²) · R(u) for t = |x|/√2; t² = x²/2 is formed from x exactly
             // (a rounded t would cost 1e-5 relative at x = -11)
-            FloatVector xc = x.abs().min(X_LIMIT);
+            FloatVector xa = x.abs();
+            FloatVector xc = xa.blend(X_LIMIT, xa.compare(VectorOperators.GT, X_LIMIT));
             FloatVector u = broadcast(S, 1f).div(xc.mul(INV_SQRT2).fma(ERFC_SCALE, 1f));
             FloatVector r = u.fma(R10, R9).fma(u, broadcast(S, R8)).fma(u, broadcast(S, R7))
                     .fma(u, broadcast(S, R6)).fma(u, broadcast(S, R5)).fma(u, broadcast(S, R4))
