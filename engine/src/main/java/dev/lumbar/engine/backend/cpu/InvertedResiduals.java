@@ -359,9 +359,10 @@ final class InvertedResiduals {
                         * LANES, g.w() * LANES);
             }
             // LIMITATION: the row kernel skips kernel rows that lie wholly in the padding,
-            // here at any plane width: a NaN or infinite depthwise weight on such a row
-            // does not reach those outputs, where the NCHW path over planes wider than a vector
-            // multiplies it by the padding's zero and gives NaN (finite weights: same sums)
+            // here at any plane width and stride: a NaN or infinite depthwise weight on such
+            // a row does not reach those outputs, where the NCHW path (over stride-1 planes
+            // wider than a vector, and over strided planes of any width) multiplies it by the
+            // padding's zero and gives NaN (finite weights: same sums)
             if (s.strideH() == 2) {
                 Convolutions.channelBlockRowsByTwo(g, block, tapWeights, b * taps * LANES,
                         biases, b * LANES, paddedW, sums);

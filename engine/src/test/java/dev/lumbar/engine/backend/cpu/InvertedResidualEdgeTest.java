@@ -380,11 +380,12 @@ class InvertedResidualEdgeTest {
 
     /**
      * An infinite depthwise weight on a kernel row that lies in the padding for the first
-     * output row, over planes up to a vector wide: both paths skip the row (the NCHW path's
-     * channel-blocked kernel too), so the NaN and infinity patterns agree. Over wider planes
-     * the NCHW path multiplies it by the padding's zero (NaN) and the blocked path does not, a
-     * documented limitation. Arranged so that a difference would reach the output: channel 0
-     * positive everywhere, the gate's weights positive.
+     * output row, at stride 1 over planes up to a vector wide: both paths skip the row (the
+     * NCHW path's channel-blocked kernel too), so the NaN and infinity patterns agree. Over
+     * wider planes, and at stride 2 over any, the NCHW path multiplies it by the padding's
+     * zero (NaN) and the blocked path does not, a documented limitation. Arranged so that a
+     * difference would reach the output: channel 0 positive everywhere, the gate's weights
+     * positive.
      */
     @Test
     void anInfiniteWeightOnAPaddedKernelRowGivesWhatTheNchwCallsGive() {
