@@ -22,10 +22,10 @@ import jdk.incubator.vector.VectorSpecies;
  * convolution moves every plane into and out of channel-blocked order by transposes. Here
  * the products put 2L outputs across two vectors and broadcast 6 pixels of the input (4 with
  * AVX2) from a heap array (a register tile of 12 sums, or 8, every read's bounds check
- * hoisted), so the
- * expansion writes the blocked layout the depthwise convolution reads and no strip is
- * packed. Only the block's input and output are NCHW: the input is transposed once onto
- * the heap, and the projection's sums are transposed back as each image is finished.
+ * hoisted), so the expansion writes the blocked layout the depthwise convolution reads and
+ * no strip is packed. Only the block's input and output are NCHW: the input is transposed
+ * once onto the heap, and the projection's sums are transposed back as each image is
+ * finished.
  *
  * <p>Three loops over the workers: the input's transposes, the expansion with the depthwise
  * convolution and its means (a fourth loop where the expansion's tasks do not cover whole
@@ -51,7 +51,7 @@ final class InvertedResiduals {
      * AVX-512's 32 vector registers, 4 (8 sums) with AVX2's 16. With 6 on AVX2, C2 kept
      * three broadcasts live beside the 12 sums and 2 weight vectors and spilled a sum to the
      * stack, its chain then a load, a multiply-add and a store per channel: the tile ran at
-     * 35–44 GFLOP/s on one Zen 3 core against 58–76 with 4 (82 for the core's multiply-add
+     * 34–44 GFLOP/s on one Zen 3 core against 58–77 with 4 (82 for the core's multiply-add
      * peak).
      */
     private static final int TILE_PIXELS = LANES == 16 ? 6 : 4;
@@ -108,11 +108,10 @@ final class InvertedResiduals {
     /**
      * Whether a block of these three convolutions runs here: vectors of 16 or 8 floats
      * (L); 1×1 expansion and projection, each to a multiple of 2L channels, from a multiple
-     * of L; a
-     * depthwise convolution of dilation 1, either of stride 1 keeping the image's size or of
-     * stride 2 both ways with padding narrower than the kernel; input and output planes of at
-     * most {@link #MAX_PLANE} pixels; and input, expanded activations and output within
-     * {@link #MAX_FLOATS}.
+     * of L; a depthwise convolution of dilation 1, either of stride 1 keeping the image's
+     * size or of stride 2 both ways with padding narrower than the kernel; input and output
+     * planes of at most {@link #MAX_PLANE} pixels; and input, expanded activations and output
+     * within {@link #MAX_FLOATS}.
      */
     static boolean fits(Convolutions.Geometry expand, Convolutions.Geometry depthwise,
             Convolutions.Geometry project) {
