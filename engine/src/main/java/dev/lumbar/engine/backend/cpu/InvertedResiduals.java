@@ -20,14 +20,18 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Why: in NCHW each 1×1 product packs its input into strips and the depthwise
  * convolution moves every plane into and out of channel-blocked order by transposes. Here
- * the products put 2L outputs across two vectors and broadcast 6 pixels of the input (4 with
- * AVX2) from a heap array (a register tile of 12 sums, or 8, every read's bounds check
- * hoisted), so the expansion writes the blocked layout the depthwise convolution reads and
- * no strip is packed. Only the block's input and output are NCHW: the input is transposed
- * once onto the heap, and the projection's sums are transposed back as each image is
- * finished.
+ * the products put 2L outputs across two vectors and broadcast 6 pixels of the input from a
+ * heap array (a register tile of 12 sums), so the expansion writes the blocked layout the
+ * depthwise convolution reads and no strip is packed. Only the block's input and output are
+ * NCHW: the input is copied once onto the heap, and the projection's sums are transposed
+ * back as each image is finished.
  *
- * <p>Three loops over the workers: the input's transposes, the expansion with the depthwise
+ * <p>The products' input: with 16 lanes, blocked as above, each read's bounds check hoisted
+ * per block of channels. With 8 lanes (AVX2) in runs, {@code [tiles][C][6]}: each channel's
+ * 6 pixels of a tile next to one another, read in one pass over the channels (see
+ * {@link #runTile}).
+ *
+ * <p>Three loops over the workers: the input's copy, the expansion with the depthwise
  * convolution and its means (a fourth loop where the expansion's tasks do not cover whole
  * output strips, with many threads), and the projection; the gate is computed between the
  * last two, on the calling thread.
@@ -46,15 +50,13 @@ final class InvertedResiduals {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /** Pixels of one register tile, each broadcast once per input channel. */
+    private static final int TILE_PIXELS = 6;
     /**
-     * Pixels of one register tile, each broadcast once per input channel: 6 (12 sums) with
-     * AVX-512's 32 vector registers, 4 (8 sums) with AVX2's 16. With 6 on AVX2, C2 kept
-     * three broadcasts live beside the 12 sums and 2 weight vectors and spilled a sum to the
-     * stack, its chain then a load, a multiply-add and a store per channel: the tile ran at
-     * 34–44 GFLOP/s on one Zen 3 core against 58–77 with 4 (82 for the core's multiply-add
-     * peak).
+     * Whether the products read their input in runs ({@link #runTile}): with 8 lanes. With
+     * 16 the blocked tile keeps its layout.
      */
-    private static final int TILE_PIXELS = LANES == 16 ? 6 : 4;
+    private static final boolean RUNS = LANES == 8;
     /** Outputs of one register tile: two vectors. */
     private static final int TILE_OUTPUTS = 2 * LANES;
     /**
@@ -182,7 +184,7 @@ final class InvertedResiduals {
             Convolutions.Geometry gd, MemorySegment depthwiseWeight,
             MemorySegment depthwiseBias, Activation depthwiseAct, MemorySegment out,
             MemorySegment means) {
-        float[] input = blockedInput(g, x);
+        float[] input = RUNS ? inputRuns(g, x) : blockedInput(g, x);
         PixelProducts.HeapStrips strips =
                 pixelProducts.outputStrips(weight, constant, g.o(), g.c());
         DepthwisePlanes planes = new DepthwisePlanes(gd, hidden, depthwiseWeight,
@@ -247,6 +249,49 @@ final class InvertedResiduals {
                 if (n == g.n() - 1) {
                     Arrays.fill(input, (b * padded + pixels) * LANES, (b + 1) * padded * LANES,
                             0f);
+                }
+            }
+        });
+        return input;
+    }
+
+    /**
+     * NCHW x in runs, as {@link #runTile} reads it, {@code [paddedPixels / 6][C][6]}, on the
+     * calling thread's heap; zero past the batch's pixels. A channel's plane is a row of
+     * pixels in order, so each tile's run of it is a plain copy: no transpose.
+     */
+    private float[] inputRuns(Convolutions.Geometry g, MemorySegment x) {
+        int plane = g.h() * g.w();
+        int channels = g.c();
+        int tileFloats = channels * TILE_PIXELS;
+        float[] input = Convolutions.buffer(inputRows, channels * paddedPixels(g));
+        long grain = Math.max(1, CHUNK_FLOATS / plane);
+        // tasks are (image, channel) planes: a tile that spans two images takes its runs'
+        // first pixels from one task and the rest from another, different floats
+        workers.forChunks((long) g.n() * channels, grain, (from, to) -> {
+            float[] row = Convolutions.buffer(planes, plane);
+            for (long task = from; task < to; task++) {
+                int n = (int) (task / channels);
+                int c = (int) (task % channels);
+                MemorySegment.copy(x, F32, ((long) n * channels + c) * plane * Float.BYTES, row,
+                        0, plane);
+                int q = n * plane;
+                int k = q % TILE_PIXELS;
+                int at = q / TILE_PIXELS * tileFloats + c * TILE_PIXELS + k;
+                for (int p = 0; p < plane; p++) {
+                    input[at] = row[p];
+                    if (++k < TILE_PIXELS) {
+                        at++;
+                    } else {
+                        k = 0;
+                        at += tileFloats - (TILE_PIXELS - 1);
+                    }
+                }
+                if (n == g.n() - 1) {
+                    // the last tile's pixels past the batch
+                    for (; k != 0 && k < TILE_PIXELS; k++) {
+                        input[at++] = 0f;
+                    }
                 }
             }
         });
@@ -463,8 +508,9 @@ final class InvertedResiduals {
     }
 
     /**
-     * {@code out = act(a · Wᵀ + bias)}, both blocked ({@code [C / L][padded][L]} and
-     * {@code [outs / L][padded][L]}), with W's transposed strips
+     * {@code out = act(a · Wᵀ + bias)}, a blocked ({@code [C / L][padded][L]}) or in runs
+     * ({@code [padded / 6][C][6]}, where {@link #RUNS}) and out blocked
+     * ({@code [outs / L][padded][L]}), with W's transposed strips
      * {@code [outs / 2L][channels][2L]} from index {@code stripsAt} of {@code strips}. Tasks
      * are an output strip's tiles over a run of pixels, that strip's weights staying in cache
      * across them, {@link #TASKS_PER_WORKER} tasks a worker where the strips allow. Where
@@ -479,13 +525,15 @@ final class InvertedResiduals {
         int runs = Math.max(1, Math.min(tiles,
                 (TASKS_PER_WORKER * workers.threads() + outStrips - 1) / outStrips));
         int runTiles = (tiles + runs - 1) / runs;
+        int[] offsets = RUNS ? weightOffsets(channels) : null;
+        int tileStep = RUNS ? channels * TILE_PIXELS : TILE_PIXELS * LANES;
         workers.forEach(outStrips * runs, task -> {
             int strip = task / runs;
             int tile0 = task % runs * runTiles;
             int tile1 = Math.min(tiles, tile0 + runTiles);
             for (int t = tile0; t < tile1; t++) {
-                stripTile(a, t * TILE_PIXELS * LANES, channels, padded * LANES, padded,
-                        strips, stripsAt, bias, act, out, strip, t * TILE_PIXELS);
+                stripTile(a, t * tileStep, channels, padded * LANES, padded, strips, stripsAt,
+                        offsets, bias, act, out, strip, t * TILE_PIXELS);
             }
             if (runs == 1) {
                 wholeStrip.accept(strip);
@@ -513,6 +561,7 @@ final class InvertedResiduals {
         int outStrips = g.o() / TILE_OUTPUTS;
         int blocks = channels / LANES;
         int tiles = padded / TILE_PIXELS;
+        int[] offsets = RUNS ? weightOffsets(channels) : null;
         // each image's tiles not yet summed, counted down as tiles finish
         AtomicIntegerArray unfinished = new AtomicIntegerArray(g.n());
         for (int n = 0; n < g.n(); n++) {
@@ -521,12 +570,20 @@ final class InvertedResiduals {
         // a task a tile: every tile reads all the weights again anyway, so smaller tasks cost
         // only a counter's increment, and the threads finish within a tile of each other
         workers.forEach(tiles, t -> {
-            float[] gated = Convolutions.buffer(tileRows, blocks * TILE_PIXELS * LANES);
             int q0 = t * TILE_PIXELS;
-            gateTile(x, gate, q0, pixels, plane, channels, padded, gated);
+            float[] gated;
+            if (RUNS) {
+                // the runs, slack for the last transposed row, then the square it transposes
+                gated = Convolutions.buffer(tileRows,
+                        blocks * TILE_PIXELS * LANES + LANES + LANES * LANES);
+                gateRuns(x, gate, q0, pixels, plane, channels, padded, gated);
+            } else {
+                gated = Convolutions.buffer(tileRows, blocks * TILE_PIXELS * LANES);
+                gateTile(x, gate, q0, pixels, plane, channels, padded, gated);
+            }
             for (int strip = 0; strip < outStrips; strip++) {
                 stripTile(gated, 0, channels, TILE_PIXELS * LANES, padded, strips, stripsAt,
-                        bias, Activation.IDENTITY, sums, strip, q0);
+                        offsets, bias, Activation.IDENTITY, sums, strip, q0);
             }
             // the images this tile holds pixels of; the task that finishes one moves it
             int lastImage = Math.min(g.n() - 1, ((t + 1) * TILE_PIXELS - 1) / plane);
@@ -582,6 +639,58 @@ final class InvertedResiduals {
         }
     }
 
+    /**
+     * {@link #gateTile} into runs, {@code [C][6]} from the start of {@code gated}, as
+     * {@link #runTile} reads them: each block's 6 gated pixels go to a square after the runs
+     * (rows 6 and 7 left as they were), and an 8 × 8 transpose writes each channel's row of
+     * 8 at its run. Each row's last two floats land on the next channel's run, which its own
+     * row then overwrites (the last channel's, on 8 floats of slack).
+     */
+    private static void gateRuns(MemorySegment x, MemorySegment gate, int q0, int pixels,
+            int plane, int channels, int padded, float[] gated) {
+        int blocks = channels / LANES;
+        int square = channels * TILE_PIXELS + LANES;
+        int last = q0 + TILE_PIXELS - 1;
+        boolean oneImage = last < pixels && q0 / plane == last / plane;
+        int[] rows = new int[LANES];
+        long step = (long) LANES * Float.BYTES;
+        for (int b = 0; b < blocks; b++) {
+            long from = ((long) b * padded + q0) * step;
+            if (oneImage) {
+                FloatVector scale = FloatVector.fromMemorySegment(S, gate,
+                        ((long) (q0 / plane) * channels + (long) b * LANES) * Float.BYTES, LE);
+                for (int k = 0; k < TILE_PIXELS; k++) {
+                    FloatVector.fromMemorySegment(S, x, from + k * step, LE).mul(scale)
+                            .intoArray(gated, square + k * LANES);
+                }
+            } else {
+                for (int k = 0; k < TILE_PIXELS; k++) {
+                    int q = q0 + k;
+                    FloatVector pixel = FloatVector.zero(S);
+                    if (q < pixels) {
+                        pixel = FloatVector.fromMemorySegment(S, x, from + k * step, LE)
+                                .mul(FloatVector.fromMemorySegment(S, gate, ((long) (q / plane)
+                                        * channels + (long) b * LANES) * Float.BYTES, LE));
+                    }
+                    pixel.intoArray(gated, square + k * LANES);
+                }
+            }
+            for (int i = 0; i < LANES; i++) {
+                rows[i] = (b * LANES + i) * TILE_PIXELS;
+            }
+            Transposes.transpose8(gated, square, LANES, gated, rows);
+        }
+    }
+
+    /** Offsets of each input channel's weights in a strip: {@link #runTile}'s table. */
+    private static int[] weightOffsets(int channels) {
+        int[] offsets = new int[channels];
+        for (int c = 0; c < channels; c++) {
+            offsets[c] = c * TILE_OUTPUTS;
+        }
+        return offsets;
+    }
+
     /** The first and last register tiles that hold pixels of image n. */
     private static int firstTile(int n, int plane) {
         return n * plane / TILE_PIXELS;
@@ -593,22 +702,22 @@ final class InvertedResiduals {
 
     /**
      * One tile of output strip {@code strip} at pixel q0: operand a's tile from {@code base},
-     * its channel blocks {@code blockStep} apart, W's strips from index {@code stripsAt}; the
-     * output blocked with {@code padded} pixels per block.
+     * its channel blocks {@code blockStep} apart (or in runs, where {@link #RUNS}), W's strips
+     * from index {@code stripsAt} ({@link #weightOffsets} for runs); the output blocked with
+     * {@code padded} pixels per block.
      */
     private static void stripTile(float[] a, int base, int channels, int blockStep,
-            int padded, float[] strips, int stripsAt, MemorySegment bias, Activation act,
-            MemorySegment out, int strip, int q0) {
+            int padded, float[] strips, int stripsAt, int[] offsets, MemorySegment bias,
+            Activation act, MemorySegment out, int strip, int q0) {
         long first0 = (long) (2 * strip) * padded * LANES;
         long first1 = first0 + (long) padded * LANES;
         long at0 = (first0 + (long) q0 * LANES) * Float.BYTES;
         long at1 = (first1 + (long) q0 * LANES) * Float.BYTES;
-        if (TILE_PIXELS == 6) {
-            tile(a, base, channels / LANES, blockStep, strips,
-                    stripsAt + strip * channels * TILE_OUTPUTS,
-                    bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
+        if (RUNS) {
+            runTile(a, base, channels, strips, stripsAt + strip * channels * TILE_OUTPUTS,
+                    offsets, bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
         } else {
-            fourPixelTile(a, base, channels / LANES, blockStep, strips,
+            tile(a, base, channels / LANES, blockStep, strips,
                     stripsAt + strip * channels * TILE_OUTPUTS,
                     bias, (long) strip * TILE_OUTPUTS * Float.BYTES, out, at0, at1);
         }
@@ -681,32 +790,109 @@ final class InvertedResiduals {
         s51.add(bias1).intoMemorySegment(out, out1 + 5 * step, LE);
     }
 
-    /** {@link #tile} over 4 pixels ({@link #TILE_PIXELS} with AVX2): the same sums. */
-    private static void fourPixelTile(float[] a, int base, int blocks, int blockStep,
-            float[] strips, int w0, MemorySegment bias, long biasAt, MemorySegment out,
-            long out0, long out1) {
+    /**
+     * {@link #tile} over a in runs ({@code [C][6]} from {@code base}): the same sums. For
+     * AVX2's 16 vector registers: 12 sums, 2 weight vectors and one broadcast fill 15, and
+     * C2 placed the loads of a pass before its multiply-adds wherever it could. Reading the
+     * weights at offsets from a table ({@link #weightOffsets}) keeps each term's loads after
+     * that term's bounds check, which C2 cannot hoist; with offsets it could compute, it
+     * loaded three or four broadcasts at once and spilled two sums to the stack (40 GFLOP/s
+     * on one Zen 3 core, against 75 for a 4-pixel tile and 94–100 this way). Over the blocked
+     * layout, a pass's pixels a vector apart, the same table ran at 51–79: runs keep the
+     * tile's reads at one running index. Four channels a pass (C is a multiple of 8).
+     */
+    private static void runTile(float[] a, int base, int channels, float[] strips, int w0,
+            int[] offsets, MemorySegment bias, long biasAt, MemorySegment out, long out0,
+            long out1) {
         FloatVector zero = FloatVector.zero(S);
-        FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero;
-        FloatVector s20 = zero, s21 = zero, s30 = zero, s31 = zero;
-        int wi = w0;
-        for (int block = 0; block < blocks; block++) {
-            int at = base + block * blockStep;
-            for (int c = 0; c < LANES; c++, wi += TILE_OUTPUTS) {
-                FloatVector w = FloatVector.fromArray(S, strips, wi);
-                FloatVector v = FloatVector.fromArray(S, strips, wi + LANES);
-                FloatVector x = FloatVector.broadcast(S, a[at + c]);
-                s00 = x.fma(w, s00);
-                s01 = x.fma(v, s01);
-                x = FloatVector.broadcast(S, a[at + c + LANES]);
-                s10 = x.fma(w, s10);
-                s11 = x.fma(v, s11);
-                x = FloatVector.broadcast(S, a[at + c + 2 * LANES]);
-                s20 = x.fma(w, s20);
-                s21 = x.fma(v, s21);
-                x = FloatVector.broadcast(S, a[at + c + 3 * LANES]);
-                s30 = x.fma(w, s30);
-                s31 = x.fma(v, s31);
-            }
+        FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero, s20 = zero, s21 = zero;
+        FloatVector s30 = zero, s31 = zero, s40 = zero, s41 = zero, s50 = zero, s51 = zero;
+        int ai = base;
+        for (int c = 0; c < channels; c += 4, ai += 4 * TILE_PIXELS) {
+            int wi = w0 + offsets[c];
+            FloatVector w = FloatVector.fromArray(S, strips, wi);
+            FloatVector v = FloatVector.fromArray(S, strips, wi + LANES);
+            FloatVector x = FloatVector.broadcast(S, a[ai]);
+            s00 = x.fma(w, s00);
+            s01 = x.fma(v, s01);
+            x = FloatVector.broadcast(S, a[ai + 1]);
+            s10 = x.fma(w, s10);
+            s11 = x.fma(v, s11);
+            x = FloatVector.broadcast(S, a[ai + 2]);
+            s20 = x.fma(w, s20);
+            s21 = x.fma(v, s21);
+            x = FloatVector.broadcast(S, a[ai + 3]);
+            s30 = x.fma(w, s30);
+            s31 = x.fma(v, s31);
+            x = FloatVector.broadcast(S, a[ai + 4]);
+            s40 = x.fma(w, s40);
+            s41 = x.fma(v, s41);
+            x = FloatVector.broadcast(S, a[ai + 5]);
+            s50 = x.fma(w, s50);
+            s51 = x.fma(v, s51);
+            wi = w0 + offsets[c + 1];
+            w = FloatVector.fromArray(S, strips, wi);
+            v = FloatVector.fromArray(S, strips, wi + LANES);
+            x = FloatVector.broadcast(S, a[ai + 6]);
+            s00 = x.fma(w, s00);
+            s01 = x.fma(v, s01);
+            x = FloatVector.broadcast(S, a[ai + 7]);
+            s10 = x.fma(w, s10);
+            s11 = x.fma(v, s11);
+            x = FloatVector.broadcast(S, a[ai + 8]);
+            s20 = x.fma(w, s20);
+            s21 = x.fma(v, s21);
+            x = FloatVector.broadcast(S, a[ai + 9]);
+            s30 = x.fma(w, s30);
+            s31 = x.fma(v, s31);
+            x = FloatVector.broadcast(S, a[ai + 10]);
+            s40 = x.fma(w, s40);
+            s41 = x.fma(v, s41);
+            x = FloatVector.broadcast(S, a[ai + 11]);
+            s50 = x.fma(w, s50);
+            s51 = x.fma(v, s51);
+            wi = w0 + offsets[c + 2];
+            w = FloatVector.fromArray(S, strips, wi);
+            v = FloatVector.fromArray(S, strips, wi + LANES);
+            x = FloatVector.broadcast(S, a[ai + 12]);
+            s00 = x.fma(w, s00);
+            s01 = x.fma(v, s01);
+            x = FloatVector.broadcast(S, a[ai + 13]);
+            s10 = x.fma(w, s10);
+            s11 = x.fma(v, s11);
+            x = FloatVector.broadcast(S, a[ai + 14]);
+            s20 = x.fma(w, s20);
+            s21 = x.fma(v, s21);
+            x = FloatVector.broadcast(S, a[ai + 15]);
+            s30 = x.fma(w, s30);
+            s31 = x.fma(v, s31);
+            x = FloatVector.broadcast(S, a[ai + 16]);
+            s40 = x.fma(w, s40);
+            s41 = x.fma(v, s41);
+            x = FloatVector.broadcast(S, a[ai + 17]);
+            s50 = x.fma(w, s50);
+            s51 = x.fma(v, s51);
+            wi = w0 + offsets[c + 3];
+            w = FloatVector.fromArray(S, strips, wi);
+            v = FloatVector.fromArray(S, strips, wi + LANES);
+            x = FloatVector.broadcast(S, a[ai + 18]);
+            s00 = x.fma(w, s00);
+            s01 = x.fma(v, s01);
+            x = FloatVector.broadcast(S, a[ai + 19]);
+            s10 = x.fma(w, s10);
+            s11 = x.fma(v, s11);
+            x = FloatVector.broadcast(S, a[ai + 20]);
+            s20 = x.fma(w, s20);
+            s21 = x.fma(v, s21);
+            x = FloatVector.broadcast(S, a[ai + 21]);
+            s30 = x.fma(w, s30);
+            s31 = x.fma(v, s31);
+            x = FloatVector.broadcast(S, a[ai + 22]);
+            s40 = x.fma(w, s40);
+            s41 = x.fma(v, s41);
+            x = FloatVector.broadcast(S, a[ai + 23]);
+            s50 = x.fma(w, s50);
+            s51 = x.fma(v, s51);
         }
         long step = (long) LANES * Float.BYTES;
         FloatVector bias0 = bias == null ? zero
@@ -721,5 +907,9 @@ final class InvertedResiduals {
         s21.add(bias1).intoMemorySegment(out, out1 + 2 * step, LE);
         s30.add(bias0).intoMemorySegment(out, out0 + 3 * step, LE);
         s31.add(bias1).intoMemorySegment(out, out1 + 3 * step, LE);
+        s40.add(bias0).intoMemorySegment(out, out0 + 4 * step, LE);
+        s41.add(bias1).intoMemorySegment(out, out1 + 4 * step, LE);
+        s50.add(bias0).intoMemorySegment(out, out0 + 5 * step, LE);
+        s51.add(bias1).intoMemorySegment(out, out1 + 5 * step, LE);
     }
 }
