@@ -618,6 +618,47 @@ class InvertedResidualEdgeTest {
         }
     }
 
+    /**
+     * Channel counts that only 8-lane blocks admit (inputs a multiple of 8, expanded
+     * channels and outputs of 16, not of 32): with AVX2 the products read their input in runs
+     * of 6 pixels, and the gated projection input is transposed 8 channels at a time into
+     * runs whose last rows overlap; planes of any size, so that tiles straddle images.
+     * Reference, NCHW calls, and 1 / 2 / 3 workers' bits.
+     */
+    @Test
+    void channelCountsOfEightLaneBlocks() {
+        assumeTrue(Transposes.LANES == 8);
+        SplittableRandom r = new SplittableRandom(22);
+        Activation[] acts = Activation.values();
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.JAVA);
+                CpuBackend two = new CpuBackend(2, GemmChoice.JAVA);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            for (int i = 0; i < 60; i++) {
+                int n = 1 + r.nextInt(i % 4 == 0 ? 30 : 5);
+                int c = 8 * (1 + r.nextInt(6));
+                int h = 1 + r.nextInt(i % 5 == 0 ? 20 : 8);
+                int w = 1 + r.nextInt(i % 3 == 0 ? 20 : 8);
+                int hidden = 16 * (1 + r.nextInt(7));
+                int out = 16 * (1 + r.nextInt(3));
+                int k = 1 + 2 * r.nextInt(3);
+                Conv2dSpec spec = Conv2dSpec.symmetric(1, (k - 1) / 2, 1, hidden);
+                try (Blk b = new Blk(r, n, c, h, w, hidden, out, 1 + r.nextInt(12), k, k, spec,
+                        acts[r.nextInt(acts.length)], acts[r.nextInt(acts.length)],
+                        acts[r.nextInt(acts.length)], r.nextBoolean())) {
+                    boolean residual = b.residualFits() && r.nextBoolean();
+                    assertTrue(b.fits(), b.what());
+                    float[] blocked = b.run(one, residual);
+                    Reference.assertClose(b.what(), toDouble(b.run(new ReferenceBackend(),
+                            residual)), blocked, 5e-5);
+                    Reference.assertClose(b.what() + " NCHW", toDouble(b.nchw(one, residual)),
+                            blocked, 5e-5);
+                    assertArrayEquals(blocked, b.run(two, residual), b.what() + " 2");
+                    assertArrayEquals(blocked, b.run(three, residual), b.what() + " 3");
+                }
+            }
+        }
+    }
+
     /** Random fitting blocks: reference, NCHW calls, and 1 / 2 / 3 workers' bits. */
     @Test
     void randomBlocks() {

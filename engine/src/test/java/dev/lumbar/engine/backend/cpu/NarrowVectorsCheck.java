@@ -108,6 +108,9 @@ public final class NarrowVectorsCheck {
             InvertedResidualEdgeTest residualEdges = new InvertedResidualEdgeTest();
             residualEdges.edgeShapesMatchReferenceAndNchw();
             residualEdges.nonFiniteValuesGiveTheNchwCallsNanAndInfPattern();
+            if (Transposes.LANES == 8) {
+                residualEdges.channelCountsOfEightLaneBlocks();
+            }
             StridedInvertedResidualEdgeTest strided = new StridedInvertedResidualEdgeTest();
             strided.batchesWhoseTilesStraddleImages();
             strided.channelCountsAtTheLimits();
