@@ -23,8 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * the products put 2L outputs across two vectors and broadcast 6 pixels of the input from a
  * heap array (a register tile of 12 sums), so the expansion writes the blocked layout the
  * depthwise convolution reads and no strip is packed. Only the block's input and output are
- * NCHW: the input is copied once onto the heap, and the projection's sums are transposed
- * back as each image is finished.
+ * NCHW: the input is copied once onto the heap (by transposes, with 16 lanes), and the
+ * projection's sums are transposed back as each image is finished.
  *
  * <p>The products' input: with 16 lanes, blocked as above, each read's bounds check hoisted
  * per block of channels. With 8 lanes (AVX2) in runs, {@code [tiles][C][6]}: each channel's
