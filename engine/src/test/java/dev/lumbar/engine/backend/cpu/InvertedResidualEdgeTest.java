@@ -645,18 +645,29 @@ class InvertedResidualEdgeTest {
                 try (Blk b = new Blk(r, n, c, h, w, hidden, out, 1 + r.nextInt(12), k, k, spec,
                         acts[r.nextInt(acts.length)], acts[r.nextInt(acts.length)],
                         acts[r.nextInt(acts.length)], r.nextBoolean())) {
-                    boolean residual = b.residualFits() && r.nextBoolean();
-                    assertTrue(b.fits(), b.what());
-                    float[] blocked = b.run(one, residual);
-                    Reference.assertClose(b.what(), toDouble(b.run(new ReferenceBackend(),
-                            residual)), blocked, 5e-5);
-                    Reference.assertClose(b.what() + " NCHW", toDouble(b.nchw(one, residual)),
-                            blocked, 5e-5);
-                    assertArrayEquals(blocked, b.run(two, residual), b.what() + " 2");
-                    assertArrayEquals(blocked, b.run(three, residual), b.what() + " 3");
+                    checkOnOneTwoThree(b, b.residualFits() && r.nextBoolean(), true, one, two,
+                            three);
                 }
             }
         }
+    }
+
+    /**
+     * A fitting block on one worker against the NCHW calls (and the reference, where
+     * {@code reference}), and its bits on two and three workers against one's.
+     */
+    private static void checkOnOneTwoThree(Blk b, boolean residual, boolean reference,
+            CpuBackend one, CpuBackend two, CpuBackend three) {
+        assertTrue(b.fits(), b.what());
+        float[] blocked = b.run(one, residual);
+        if (reference) {
+            Reference.assertClose(b.what(), toDouble(b.run(new ReferenceBackend(), residual)),
+                    blocked, 5e-5);
+        }
+        Reference.assertClose(b.what() + " NCHW", toDouble(b.nchw(one, residual)), blocked,
+                5e-5);
+        assertArrayEquals(blocked, b.run(two, residual), b.what() + " 2");
+        assertArrayEquals(blocked, b.run(three, residual), b.what() + " 3");
     }
 
     /** Random fitting blocks: reference, NCHW calls, and 1 / 2 / 3 workers' bits. */
@@ -684,17 +695,9 @@ class InvertedResidualEdgeTest {
                 try (Blk b = new Blk(r, n, c, h, w, hidden, out, 1 + r.nextInt(12), kh, kw, spec,
                         acts[r.nextInt(acts.length)], acts[r.nextInt(acts.length)],
                         acts[r.nextInt(acts.length)], r.nextBoolean())) {
-                    boolean residual = b.residualFits() && r.nextBoolean();
-                    assertTrue(b.fits(), b.what());
-                    float[] blocked = b.run(one, residual);
-                    if ((long) n * h * w * hidden * (c + out + kh * kw) < 30_000_000L) {
-                        Reference.assertClose(b.what(), toDouble(b.run(new ReferenceBackend(),
-                                residual)), blocked, 5e-5);
-                    }
-                    Reference.assertClose(b.what() + " NCHW", toDouble(b.nchw(one, residual)),
-                            blocked, 5e-5);
-                    assertArrayEquals(blocked, b.run(two, residual), b.what() + " 2");
-                    assertArrayEquals(blocked, b.run(three, residual), b.what() + " 3");
+                    checkOnOneTwoThree(b, b.residualFits() && r.nextBoolean(),
+                            (long) n * h * w * hidden * (c + out + kh * kw) < 30_000_000L, one,
+                            two, three);
                 }
             }
         }
