@@ -601,41 +601,10 @@ final class InvertedResiduals {
      */
     private static void gateTile(MemorySegment x, MemorySegment gate, int q0, int pixels,
             int plane, int channels, int padded, float[] gated) {
-        int blocks = channels / LANES;
-        int last = q0 + TILE_PIXELS - 1;
-        if (last < pixels && q0 / plane == last / plane) {
-            // all the tile's pixels of one image: a block's vectors lie next to one another, a
-            // run the prefetcher follows from tile to tile, and share one gate vector
-            long gateRow = (long) (q0 / plane) * channels;
-            for (int b = 0; b < blocks; b++) {
-                FloatVector scale = FloatVector.fromMemorySegment(S, gate,
-                        (gateRow + (long) b * LANES) * Float.BYTES, LE);
-                long from = ((long) b * padded + q0) * LANES * Float.BYTES;
-                int to = b * TILE_PIXELS * LANES;
-                for (int k = 0; k < TILE_PIXELS; k++) {
-                    FloatVector.fromMemorySegment(S, x, from + (long) k * LANES * Float.BYTES,
-                            LE).mul(scale).intoArray(gated, to + k * LANES);
-                }
-            }
-            return;
-        }
-        for (int k = 0; k < TILE_PIXELS; k++) {
-            int q = q0 + k;
-            if (q >= pixels) {
-                for (int b = 0; b < blocks; b++) {
-                    Arrays.fill(gated, (b * TILE_PIXELS + k) * LANES,
-                            (b * TILE_PIXELS + k + 1) * LANES, 0f);
-                }
-                continue;
-            }
-            long gateRow = (long) (q / plane) * channels;
-            for (int b = 0; b < blocks; b++) {
-                FloatVector.fromMemorySegment(S, x,
-                        ((long) b * padded + q) * LANES * Float.BYTES, LE)
-                        .mul(FloatVector.fromMemorySegment(S, gate,
-                                (gateRow + (long) b * LANES) * Float.BYTES, LE))
-                        .intoArray(gated, (b * TILE_PIXELS + k) * LANES);
-            }
+        boolean oneImage = oneImage(q0, pixels, plane);
+        for (int b = 0; b < channels / LANES; b++) {
+            gateBlock(x, gate, q0, pixels, plane, channels, padded, oneImage, b, gated,
+                    b * TILE_PIXELS * LANES);
         }
     }
 
@@ -648,37 +617,53 @@ final class InvertedResiduals {
      */
     private static void gateRuns(MemorySegment x, MemorySegment gate, int q0, int pixels,
             int plane, int channels, int padded, float[] gated) {
-        int blocks = channels / LANES;
         int square = channels * TILE_PIXELS + LANES;
-        int last = q0 + TILE_PIXELS - 1;
-        boolean oneImage = last < pixels && q0 / plane == last / plane;
+        boolean oneImage = oneImage(q0, pixels, plane);
         int[] rows = new int[LANES];
-        long step = (long) LANES * Float.BYTES;
-        for (int b = 0; b < blocks; b++) {
-            long from = ((long) b * padded + q0) * step;
-            if (oneImage) {
-                FloatVector scale = FloatVector.fromMemorySegment(S, gate,
-                        ((long) (q0 / plane) * channels + (long) b * LANES) * Float.BYTES, LE);
-                for (int k = 0; k < TILE_PIXELS; k++) {
-                    FloatVector.fromMemorySegment(S, x, from + k * step, LE).mul(scale)
-                            .intoArray(gated, square + k * LANES);
-                }
-            } else {
-                for (int k = 0; k < TILE_PIXELS; k++) {
-                    int q = q0 + k;
-                    FloatVector pixel = FloatVector.zero(S);
-                    if (q < pixels) {
-                        pixel = FloatVector.fromMemorySegment(S, x, from + k * step, LE)
-                                .mul(FloatVector.fromMemorySegment(S, gate, ((long) (q / plane)
-                                        * channels + (long) b * LANES) * Float.BYTES, LE));
-                    }
-                    pixel.intoArray(gated, square + k * LANES);
-                }
-            }
+        for (int b = 0; b < channels / LANES; b++) {
+            gateBlock(x, gate, q0, pixels, plane, channels, padded, oneImage, b, gated, square);
             for (int i = 0; i < LANES; i++) {
                 rows[i] = (b * LANES + i) * TILE_PIXELS;
             }
             Transposes.transpose8(gated, square, LANES, gated, rows);
+        }
+    }
+
+    /** Whether every pixel of the tile at q0 lies in the batch and in one image. */
+    private static boolean oneImage(int q0, int pixels, int plane) {
+        int last = q0 + TILE_PIXELS - 1;
+        return last < pixels && q0 / plane == last / plane;
+    }
+
+    /**
+     * Channel block b of the tile at pixel q0 of blocked x, gated, to {@code gated} from
+     * index {@code to}: its 6 pixels' vectors one after another, zero past the batch. Where
+     * the tile is {@link #oneImage}, its vectors lie next to one another in x (a run the
+     * prefetcher follows from tile to tile) and share one gate vector.
+     */
+    private static void gateBlock(MemorySegment x, MemorySegment gate, int q0, int pixels,
+            int plane, int channels, int padded, boolean oneImage, int b, float[] gated,
+            int to) {
+        long step = (long) LANES * Float.BYTES;
+        long from = ((long) b * padded + q0) * step;
+        if (oneImage) {
+            FloatVector scale = FloatVector.fromMemorySegment(S, gate,
+                    ((long) (q0 / plane) * channels + (long) b * LANES) * Float.BYTES, LE);
+            for (int k = 0; k < TILE_PIXELS; k++) {
+                FloatVector.fromMemorySegment(S, x, from + k * step, LE).mul(scale)
+                        .intoArray(gated, to + k * LANES);
+            }
+            return;
+        }
+        for (int k = 0; k < TILE_PIXELS; k++) {
+            int q = q0 + k;
+            FloatVector pixel = FloatVector.zero(S);
+            if (q < pixels) {
+                pixel = FloatVector.fromMemorySegment(S, x, from + k * step, LE)
+                        .mul(FloatVector.fromMemorySegment(S, gate, ((long) (q / plane)
+                                * channels + (long) b * LANES) * Float.BYTES, LE));
+            }
+            pixel.intoArray(gated, to + k * LANES);
         }
     }
 
