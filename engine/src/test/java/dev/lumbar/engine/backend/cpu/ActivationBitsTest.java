@@ -117,4 +117,54 @@ class ActivationBitsTest {
             }
         }
     }
+
+    /**
+     * The register tiles' epilogue ({@code tileBiasActivate}, whose SiLU and GELU run a row's
+     * two vectors side by side) gives each row the bits of the run loop with that row's bias:
+     * in place and into rows a stride apart, with a bias per row and none, over special
+     * values.
+     */
+    @Test
+    void tileEpilogueGivesTheBitsOfTheRunLoopRowByRow() {
+        SplittableRandom random = new SplittableRandom(20261206L);
+        int row = 2 * Pointwise.L;
+        for (Activation act : Activation.values()) {
+            for (int round = 0; round < 60; round++) {
+                int rows = 1 + random.nextInt(8);
+                int stride = row + (round % 2 == 0 ? 0 : Pointwise.L * (1 + random.nextInt(3)));
+                boolean inPlace = stride == row && round % 4 == 0;
+                float[] x = new float[rows * row];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = value(random);
+                }
+                float[] rowBias = new float[rows];
+                for (int r = 0; r < rows; r++) {
+                    rowBias[r] = (float) (random.nextDouble() * 4 - 2);
+                }
+                boolean withBias = round % 3 != 0;
+                try (Tensor in = Tensor.of(x, x.length);
+                        Tensor source = Tensor.of(x, x.length);
+                        Tensor out = Tensor.zeros(rows * stride);
+                        Tensor biases = Tensor.of(rowBias, rows);
+                        Tensor want = Tensor.zeros(row)) {
+                    Tensor dst = inPlace ? in : out;
+                    Pointwise.tileBiasActivate(in.segment(), 0, dst.segment(), 0,
+                            (long) stride * Float.BYTES, rows,
+                            withBias ? biases.segment() : null, 0, act);
+                    for (int r = 0; r < rows; r++) {
+                        Pointwise.biasActivate(source.segment(),
+                                (long) r * row * Float.BYTES, want.segment(), 0, row,
+                                withBias ? rowBias[r] : 0f, act);
+                        for (int i = 0; i < row; i++) {
+                            assertEquals(Float.floatToIntBits(want.getFloat(i)),
+                                    Float.floatToIntBits(dst.getFloat(r * stride + i)),
+                                    act + "(" + x[r * row + i] + " + " + rowBias[r]
+                                            + "), row " + r + " of " + rows + ", round "
+                                            + round);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
