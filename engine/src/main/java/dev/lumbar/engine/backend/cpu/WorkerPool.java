@@ -18,6 +18,16 @@ import java.util.function.IntConsumer;
  */
 final class WorkerPool implements AutoCloseable {
 
+    /** A helper's state in one loop: queued, running its share, or done (or claimed). */
+    private static final int QUEUED = 0;
+    private static final int RUNNING = 1;
+    private static final int DONE = 2;
+    /**
+     * How long a caller whose share is done watches for a helper's last iteration before it
+     * parks: longer than most iterations, short enough that a slow one costs little CPU.
+     */
+    private static final long WATCH_NANOS = 200_000;
+
     private final int threads;
     private final ForkJoinPool pool;
     /** Set while the current thread runs iterations of a loop, so that loops it issues nest. */
@@ -80,13 +90,17 @@ final class WorkerPool implements AutoCloseable {
         // A helper still queued when the caller has finished its share (the workers busy with
         // another caller's loop) is claimed by the caller and does nothing when it runs, so a
         // loop waits only for its own iterations in flight, never for other callers' work.
-        AtomicIntegerArray started = new AtomicIntegerArray(helpers);
+        AtomicIntegerArray states = new AtomicIntegerArray(helpers);
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
         for (int w = 0; w < helpers; w++) {
             int helper = w;
             tasks[w] = pool.submit(() -> {
-                if (started.compareAndSet(helper, 0, 1)) {
-                    share.run();
+                if (states.compareAndSet(helper, QUEUED, RUNNING)) {
+                    try {
+                        share.run();
+                    } finally {
+                        states.set(helper, DONE);
+                    }
                 }
             });
         }
@@ -97,8 +111,8 @@ final class WorkerPool implements AutoCloseable {
             inLoop.set(false);
         }
         for (int w = 0; w < helpers; w++) {
-            if (!started.compareAndSet(w, 0, 1)) {
-                tasks[w].join();
+            if (!states.compareAndSet(w, QUEUED, DONE)) {
+                awaitHelper(states, w, tasks[w]);
             }
         }
 
@@ -109,6 +123,25 @@ final class WorkerPool implements AutoCloseable {
         }
         if (first instanceof Error e) {
             throw e;
+        }
+    }
+
+    /**
+     * Waits for a helper that has begun its share: it is finishing its last iteration, so the
+     * caller watches for that rather than parking at once. A parked caller is woken through
+     * the scheduler, and on a virtual machine whose idle virtual CPU has halted that is slow:
+     * on a two-CPU Zen 3 guest a loop of 8 iterations of 80 µs took 90 µs more than half
+     * their time with the caller parked, 15 µs more with it watching. The watch is bounded,
+     * then the caller parks.
+     */
+    private static void awaitHelper(AtomicIntegerArray states, int helper, ForkJoinTask<?> task) {
+        long start = System.nanoTime();
+        while (states.get(helper) != DONE) {
+            if (System.nanoTime() - start >= WATCH_NANOS) {
+                task.join();
+                return;
+            }
+            Thread.onSpinWait();
         }
     }
 

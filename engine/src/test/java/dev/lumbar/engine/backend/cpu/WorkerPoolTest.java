@@ -116,4 +116,59 @@ class WorkerPoolTest {
             }
         }
     }
+
+    /**
+     * The caller returns only once the worker's last iteration has finished, its writes seen,
+     * and gets the worker's failure: whether that iteration ends while the caller watches for
+     * it or long after, when the caller has gone to wait on the task.
+     */
+    @Test
+    void theCallerWaitsForTheWorkersLastIterationShortOrLong() throws Exception {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            for (long millis : new long[] {0, 2, 50}) {
+                for (boolean fail : new boolean[] {false, true}) {
+                    String what = millis + " ms, failing " + fail;
+                    int[] finished = new int[2];
+                    CountDownLatch bothStarted = new CountDownLatch(2);
+                    Runnable loop = () -> pool.forEach(2, i -> {
+                        // one iteration each: neither takes the other's before both started
+                        bothStarted.countDown();
+                        awaitQuietly(bothStarted);
+                        if (Thread.currentThread().getName().startsWith("lumbar-cpu")) {
+                            sleepQuietly(millis);
+                            if (fail) {
+                                throw new IllegalStateException("worker failed");
+                            }
+                        }
+                        finished[i] = 1;
+                    });
+                    if (fail) {
+                        IllegalStateException e = assertThrows(IllegalStateException.class,
+                                loop::run, what);
+                        assertEquals("worker failed", e.getMessage(), what);
+                        assertEquals(1, finished[0] + finished[1], what);
+                    } else {
+                        loop.run();
+                        assertArrayEquals(new int[] {1, 1}, finished, what);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(10, TimeUnit.SECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }
