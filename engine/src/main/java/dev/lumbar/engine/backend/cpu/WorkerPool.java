@@ -15,6 +15,9 @@ import java.util.function.IntConsumer;
  *
  * <p>Why the caller takes part: a caller that only waited would be a third thread wanting a
  * core on a two-core machine each time it wakes, and every loop would need one more wake-up.
+ * For the same reason a caller that has run out of iterations watches for its helpers' last
+ * ones a while before it parks ({@link #awaitHelper}). The workers themselves park between
+ * loops: ones that watched for the next loop slowed the pipeline's serial stages.
  */
 final class WorkerPool implements AutoCloseable {
 
