@@ -263,11 +263,7 @@ final class Pointwise {
     /** A tile's rows of two vectors, laid end to end from {@code offset}, copied onto the heap. */
     private static float[] tileRows(MemorySegment src, long offset, int rows) {
         int count = rows * 2 * L;
-        float[] tile = TILE_ROWS.get();
-        if (tile.length < count) {
-            tile = new float[count];
-            TILE_ROWS.set(tile);
-        }
+        float[] tile = Convolutions.buffer(TILE_ROWS, count);
         MemorySegment.copy(src, F32, offset, tile, 0, count);
         return tile;
     }
