@@ -69,6 +69,17 @@ final class Convolutions {
     /** Output pixels per row that the channel-blocked depthwise row kernel keeps in registers. */
     static final int ROW_PIXELS = 8;
 
+    /**
+     * The widest stride-1 output rows a depthwise convolution takes channel-blocked rather
+     * than row by row. The same width with 16 lanes and with 8: with 16, 3×3 over 14×14 and
+     * 7×7 over 14×14 and 16×16 ran 9–28 % faster channel-blocked, 7×7 over 32×32 17 % slower
+     * and over 56×56 level; with 8 (where the row kernels' vectors hold half as many pixels),
+     * 7×7 over {@code [5, 384, 14, 14]} 1.69–1.83 ms against 2.47–2.65 row by row and over
+     * {@code [25, 192, 16, 16]} 15–20 % faster, over 28×28 level, over 32×32 and 56×56 5–20 %
+     * slower (one thread, the two alternating in one process).
+     */
+    static final int BLOCKED_ROWS_MAX = 16;
+
     /** Depthwise planes are shared among workers in chunks of about this many outputs. */
     private static final long DEPTHWISE_CHUNK_OUTPUTS = 4096;
 
@@ -481,11 +492,9 @@ final class Convolutions {
         int paddedH = g.h + s.padTop() + s.padBottom();
         int paddedW = g.w + s.padLeft() + s.padRight();
         // rows of at most half a vector and, where L × L transposes move the planes, stride-1
-        // rows of at most one vector: with 16 lanes, 3×3 over 14×14 and 7×7 over 14×14 and
-        // 16×16 ran 9–28 % faster channel-blocked than row by row; 7×7 over 32×32 ran 17 %
-        // slower, and over 56×56 level
+        // rows up to BLOCKED_ROWS_MAX wide
         if (g.outW <= L / 2 || Transposes.available() && s.strideH() == 1 && s.strideW() == 1
-                && g.outW <= L) {
+                && g.outW <= BLOCKED_ROWS_MAX) {
             depthwiseAcrossChannels(g, x, weight, bias, y, act, means);
             return;
         }

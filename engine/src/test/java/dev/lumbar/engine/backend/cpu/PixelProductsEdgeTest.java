@@ -310,8 +310,8 @@ class PixelProductsEdgeTest {
             {2, 17, 4, 4, 3, 1}, {1, 33, 8, 8, 3, 1}, {2, 5, 4, 4, 5, 2}, {3, 16, 1, 1, 3, 1},
             {2, 20, 4, 4, 1, 0}, {1, 19, 2, 8, 3, 1}, {2, 18, 4, 4, 3, 4}, {1, 16, 7, 7, 7, 3},
             {2, 20, 7, 7, 3, 1}, {1, 17, 6, 5, 3, 1}, {2, 16, 3, 3, 3, 1}, {1, 40, 7, 7, 3, 0},
-            // wider stride-1 planes, also channel-blocked where vectors hold 16 floats: rows
-            // of several segments, the last one partial
+            // wider stride-1 planes, channel-blocked up to 16 wide: rows of several segments,
+            // the last one partial
             {1, 20, 14, 14, 3, 1}, {1, 17, 13, 19, 7, 3}, {2, 16, 16, 16, 7, 3},
             {1, 3, 9, 30, 5, 2},
         };
