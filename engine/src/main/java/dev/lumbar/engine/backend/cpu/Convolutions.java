@@ -980,6 +980,15 @@ final class Convolutions {
         for (; oy + 4 <= g.outH && g.outW <= L; oy += 4) {
             fourRowsOfOneVector(g, source, rowW, tapOffset, w, bias, oy, sums);
         }
+        if (sevenBySevenRows(g) && L == 8) {
+            for (; oy + 3 <= g.outH; oy += 3) {
+                // right to left: a row's last pass stores past the row's end, on the next
+                // row's first pixels, which the pass from pixel 0 then overwrites
+                for (int ox = (g.outW - 1) / (2 * L) * (2 * L); ox >= 0; ox -= 2 * L) {
+                    threeRowsOfSevenBySeven(g, source, rowW, w, bias, oy, ox, sums);
+                }
+            }
+        }
         if (sevenBySevenRows(g)) {
             for (; oy + 4 <= g.outH; oy += 4) {
                 for (int ox = 0; ox < g.outW; ox += L) {
@@ -1049,9 +1058,9 @@ final class Convolutions {
     // One vector of pixels, not two as the tap-by-tap kernel: with two, the compiler stops
     // inlining the vector operations partway through the method (too much inlined code) and
     // the rest run as calls, thirty times slower
-    // LIMITATION: a plane's last outH mod 4 rows take the tap-by-tap kernel, so their sums
-    // are added in the other order (each output's bits are still the same on any thread
-    // count)
+    // LIMITATION: a plane's last outH mod 4 rows (outH mod 3 with 8 lanes, where
+    // threeRowsOfSevenBySeven takes the rest) take the tap-by-tap kernel, so their sums are
+    // added in the other order (each output's bits are still the same on any thread count)
     private static void fourRowsOfSevenBySeven(Geometry g, float[] source, int rowW,
             float[] w, float bias, int oy, int ox, MemorySegment sums) {
         FloatVector a0 = FloatVector.broadcast(S, bias);
@@ -1125,6 +1134,126 @@ final class Convolutions {
         a1.intoMemorySegment(sums, o + rowBytes, LE, lanes);
         a2.intoMemorySegment(sums, o + 2 * rowBytes, LE, lanes);
         a3.intoMemorySegment(sums, o + 3 * rowBytes, LE, lanes);
+    }
+
+    /**
+     * Rows oy .. oy + 2, pixels ox .. ox + 2·L, of a 7×7 kernel of stride 1: the sums of
+     * {@link #fourRowsOfSevenBySeven}, in the same order, for three rows of two vectors. With
+     * 8 lanes the four rows of one vector were four chains of dependent multiply-adds, which
+     * left the multiply-add units waiting on their latency half the time; six chains keep them
+     * busier, and each weight's broadcast and each row's loads serve twice the pixels. Alone,
+     * one Zen 3 core, a 48 × 48 plane: 37–40 GFLOP/s four rows at a time, 48–52 this way.
+     * Six sums, seven weights and two pixel vectors are 15 of AVX2's 16 registers: C2 keeps
+     * them all there (with eight sums, four rows split by kernel column, it spilled and ran at
+     * half the speed). Loads and stores past a row's end reach at most 2·L − 1 floats past
+     * the plane, within its spare floats (and within the source's); what a pass stores past
+     * a row's end, on the next row's first pixels, the caller has that row's first pass
+     * overwrite.
+     */
+    // Only with 8 lanes, where it was measured. The wider vectors of AVX-512 have 32
+    // registers and a kernel of their own tuning (fourRowsOfSevenBySeven).
+    private static void threeRowsOfSevenBySeven(Geometry g, float[] source, int rowW,
+            float[] w, float bias, int oy, int ox, MemorySegment sums) {
+        FloatVector a0 = FloatVector.broadcast(S, bias);
+        FloatVector b0 = a0;
+        FloatVector a1 = a0;
+        FloatVector b1 = a0;
+        FloatVector a2 = a0;
+        FloatVector b2 = a0;
+        int top = oy * rowW + ox;
+        for (int kx = 0; kx < 7; kx++) {
+            // the kernel column's weights, ky = 0 .. 6
+            FloatVector w0 = FloatVector.broadcast(S, w[kx]);
+            FloatVector w1 = FloatVector.broadcast(S, w[7 + kx]);
+            FloatVector w2 = FloatVector.broadcast(S, w[14 + kx]);
+            FloatVector w3 = FloatVector.broadcast(S, w[21 + kx]);
+            FloatVector w4 = FloatVector.broadcast(S, w[28 + kx]);
+            FloatVector w5 = FloatVector.broadcast(S, w[35 + kx]);
+            FloatVector w6 = FloatVector.broadcast(S, w[42 + kx]);
+            // input row oy + j, j = 0 .. 8, vectors x and y: tap ky = j − r of output row
+            // oy + r
+            int at = top + kx;
+            FloatVector x = FloatVector.fromArray(S, source, at);
+            FloatVector y = FloatVector.fromArray(S, source, at + L);
+            a0 = x.fma(w0, a0);
+            b0 = y.fma(w0, b0);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a0 = x.fma(w1, a0);
+            b0 = y.fma(w1, b0);
+            a1 = x.fma(w0, a1);
+            b1 = y.fma(w0, b1);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a0 = x.fma(w2, a0);
+            b0 = y.fma(w2, b0);
+            a1 = x.fma(w1, a1);
+            b1 = y.fma(w1, b1);
+            a2 = x.fma(w0, a2);
+            b2 = y.fma(w0, b2);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a0 = x.fma(w3, a0);
+            b0 = y.fma(w3, b0);
+            a1 = x.fma(w2, a1);
+            b1 = y.fma(w2, b1);
+            a2 = x.fma(w1, a2);
+            b2 = y.fma(w1, b2);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a0 = x.fma(w4, a0);
+            b0 = y.fma(w4, b0);
+            a1 = x.fma(w3, a1);
+            b1 = y.fma(w3, b1);
+            a2 = x.fma(w2, a2);
+            b2 = y.fma(w2, b2);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a0 = x.fma(w5, a0);
+            b0 = y.fma(w5, b0);
+            a1 = x.fma(w4, a1);
+            b1 = y.fma(w4, b1);
+            a2 = x.fma(w3, a2);
+            b2 = y.fma(w3, b2);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a0 = x.fma(w6, a0);
+            b0 = y.fma(w6, b0);
+            a1 = x.fma(w5, a1);
+            b1 = y.fma(w5, b1);
+            a2 = x.fma(w4, a2);
+            b2 = y.fma(w4, b2);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a1 = x.fma(w6, a1);
+            b1 = y.fma(w6, b1);
+            a2 = x.fma(w5, a2);
+            b2 = y.fma(w5, b2);
+            at += rowW;
+            x = FloatVector.fromArray(S, source, at);
+            y = FloatVector.fromArray(S, source, at + L);
+            a2 = x.fma(w6, a2);
+            b2 = y.fma(w6, b2);
+        }
+        // whole vectors, unmasked (a masked store is microcoded on AMD's cores, and with
+        // masks at the row's end in this method C1 ran out of registers compiling it and left
+        // it without vector intrinsics, sixty times slower, where C2 never replaced it)
+        long rowBytes = (long) g.outW * Float.BYTES;
+        long o = oy * rowBytes + (long) ox * Float.BYTES;
+        long half = (long) L * Float.BYTES;
+        a0.intoMemorySegment(sums, o, LE);
+        b0.intoMemorySegment(sums, o + half, LE);
+        a1.intoMemorySegment(sums, o + rowBytes, LE);
+        b1.intoMemorySegment(sums, o + rowBytes + half, LE);
+        a2.intoMemorySegment(sums, o + 2 * rowBytes, LE);
+        b2.intoMemorySegment(sums, o + 2 * rowBytes + half, LE);
     }
 
     /** Rows oy .. oy + 3 of a plane whose rows fit one vector; the same sums as one by one. */

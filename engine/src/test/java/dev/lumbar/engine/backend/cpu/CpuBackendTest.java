@@ -114,11 +114,16 @@ class CpuBackendTest {
         try (CpuBackend cpu = open(gemm, threads)) {
             checkConv(cpu, random, new long[] {2, 5, 13, 19}, new long[] {5, 1, 7, 7}, true,
                     Conv2dSpec.symmetric(1, 3, 1, 5), Activation.IDENTITY, "depthwise 7x7");
-            // ConvNeXt's kernel over rows wider than a vector: four rows at a time, then the
-            // rows left over one by one, the last vector of a row partly past its end
+            // ConvNeXt's kernel over rows wider than a vector: four rows at a time (three rows
+            // of two vectors with 8 lanes), then the rows left over one by one, the last
+            // vector of a row partly past its end, or wholly
             checkConv(cpu, random, new long[] {2, 4, 8, 33}, new long[] {4, 1, 7, 7}, true,
                     Conv2dSpec.symmetric(1, 3, 1, 4), Activation.GELU,
                     "depthwise 7x7, four-row blocks, rows of three vectors");
+            // a row's last pass of two vectors with the second partly past the row's end
+            checkConv(cpu, random, new long[] {1, 3, 10, 28}, new long[] {3, 1, 7, 7}, true,
+                    Conv2dSpec.symmetric(1, 3, 1, 3), Activation.IDENTITY,
+                    "depthwise 7x7, rows of three and a half vectors");
             checkConv(cpu, random, new long[] {1, 3, 11, 56}, new long[] {3, 1, 7, 7}, true,
                     new Conv2dSpec(1, 1, 2, 4, 1, 5, 1, 1, 3), Activation.SILU,
                     "depthwise 7x7, uneven padding, three rows left over");

@@ -17,7 +17,7 @@ public final class NarrowVectorsCheck {
     public static void main(String[] args) {
         System.out.println("lanes " + FloatVector.SPECIES_PREFERRED.length());
         new EdgeShapesTest().channelBlockedDepthwise(GemmChoice.JAVA);
-        // with 8 lanes, 7×7 over rows of 9 to 16 pixels takes the four-row kernel as well
+        // with 8 lanes, 7×7 over rows wider than 16 pixels takes the three-row kernel
         new CpuBackendTest().depthwiseConvolutionsMatchReference(GemmChoice.JAVA, 2);
         PixelProductsTest products = new PixelProductsTest();
         products.pointwiseAndGatedConvolutionsMatchReference();
