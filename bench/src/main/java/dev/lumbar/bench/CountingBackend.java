@@ -67,12 +67,26 @@ final class CountingBackend implements Backend {
      * times are of (the engine's backend calls, ONNX Runtime's nodes).
      */
     static void print(String where, Map<String, Tally> tallies) {
-        double total = tallies.values().stream().mapToLong(t -> t.nanos).sum();
-        System.out.printf(Locale.ROOT, "profiled forward: %.3f s in %s%n", total / 1e9, where);
+        print(where, tallies, 1);
+    }
+
+    /** The tallies of {@code forwards} forwards, as one forward's mean. */
+    static void print(String where, Map<String, Tally> tallies, int forwards) {
+        Map<String, Tally> perForward = new LinkedHashMap<>();
+        tallies.forEach((kind, t) -> {
+            Tally mean = new Tally();
+            mean.calls = t.calls / forwards;
+            mean.nanos = t.nanos / forwards;
+            mean.flops = t.flops / forwards;
+            perForward.put(kind, mean);
+        });
+        double total = perForward.values().stream().mapToLong(t -> t.nanos).sum();
+        System.out.printf(Locale.ROOT, "profiled forward%s: %.3f s in %s%n",
+                forwards == 1 ? "" : " (mean of " + forwards + ")", total / 1e9, where);
         System.out.println("| operation | calls | ms | share | GFLOP | GFLOP/s |");
         System.out.println("|---|---:|---:|---:|---:|---:|");
-        tallies.entrySet().stream()
-                .sorted((a, b) -> Long.compare(b.getValue().nanos, a.getValue().nanos))
+        perForward.entrySet().stream()
+                .sorted((x, y) -> Long.compare(y.getValue().nanos, x.getValue().nanos))
                 .forEach(e -> {
                     Tally t = e.getValue();
                     System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f%% | %.2f | %s |%n",

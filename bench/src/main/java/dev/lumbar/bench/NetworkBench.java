@@ -31,8 +31,9 @@ import java.util.SplittableRandom;
  * <p>One network per process, so that the peak resident set ({@code VmHWM}) belongs to that
  * network alone. The first warm-up forward writes the output; after the timed forwards one more,
  * through {@link CountingBackend}, counts the FLOPs (2 × MACs of convolutions, linears and
- * squeeze-excite); with {@code --profile} a second one breaks its time down by kind of
- * operation, with {@code --profile shapes} by kind and shape of convolution.
+ * squeeze-excite); with {@code --profile} more of them break its time down by kind of
+ * operation (the mean of five, after ten that let the wrapper's calls compile), with
+ * {@code --profile shapes} by kind and shape of convolution.
  *
  * <p>Arguments: {@code --arch A --batch N --size S [--threads 2] [--warmup 30] [--runs 5]
  * [--weights F.safetensors] [--input X.npy] [--output Y.npy] [--json R.json] [--profile [shapes]]}.
@@ -48,6 +49,9 @@ public final class NetworkBench {
     private static final int SGEMM_SIZE = 2048;
     private static final int SGEMM_RUNS = 5;
     static final double SGEMM_FLOPS = 2.0 * SGEMM_SIZE * SGEMM_SIZE * SGEMM_SIZE;
+    /** Forwards through the counting wrapper before the profiled ones, and the profiled ones. */
+    private static final int PROFILE_WARMUP = 10;
+    private static final int PROFILE_RUNS = 5;
 
     private NetworkBench() {
     }
@@ -98,15 +102,23 @@ public final class NetworkBench {
                 ProcessUsage usageAfter = ProcessUsage.now();
                 long faults = minorFaults() - faultsBefore;
 
-                // counted forwards after the timed ones: FLOPs, and the per-operation times of
-                // the last one (the first through the wrapper recompiles the callers)
+                // a counted forward after the timed ones: FLOPs
                 CountingBackend counting = new CountingBackend(backend,
                         "shapes".equals(options.get("profile")));
-                for (int i = 0; i < (profile ? 2 : 1); i++) {
-                    counting.reset();
-                    backbone.forward(counting, onDevice).close();
-                }
+                backbone.forward(counting, onDevice).close();
                 double flops = counting.totalFlops();
+                if (profile) {
+                    // the per-operation times, a mean over PROFILE_RUNS forwards after
+                    // PROFILE_WARMUP: the wrapper's call sites compile over its first forwards
+                    // (a pool of 0.1 ms was timed at 1–5 ms in the first eight)
+                    for (int i = 0; i < PROFILE_WARMUP; i++) {
+                        backbone.forward(counting, onDevice).close();
+                    }
+                    counting.reset();
+                    for (int i = 0; i < PROFILE_RUNS; i++) {
+                        backbone.forward(counting, onDevice).close();
+                    }
+                }
 
                 Map<String, Object> result = result(arch, batch, size, threads, backend.name(),
                         flops, seconds, sgemmSeconds, sgemmRate);
@@ -117,7 +129,7 @@ public final class NetworkBench {
                 }
                 printSummary(result);
                 if (profile) {
-                    CountingBackend.print("backend calls", counting.tallies());
+                    CountingBackend.print("backend calls", counting.tallies(), PROFILE_RUNS);
                 }
                 if (options.containsKey("json")) {
                     Files.writeString(Path.of(options.get("json")), Json.write(result) + "\n");
