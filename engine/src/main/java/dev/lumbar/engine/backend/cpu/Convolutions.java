@@ -75,8 +75,8 @@ final class Convolutions {
      * 7×7 over 14×14 and 16×16 ran 9–28 % faster channel-blocked, 7×7 over 32×32 17 % slower
      * and over 56×56 level; with 8 (where the row kernels' vectors hold half as many pixels),
      * 7×7 over {@code [5, 384, 14, 14]} 1.69–1.83 ms against 2.47–2.65 row by row and over
-     * {@code [25, 192, 16, 16]} 15–20 % faster, over 28×28 level, over 32×32 and 56×56 5–20 %
-     * slower (one thread, the two alternating in one process).
+     * {@code [25, 192, 16, 16]} 10–20 % faster, over 28×28 level, over 32×32 level to 13 %
+     * slower and over 56×56 17–26 % slower (one thread, the two alternating in one process).
      */
     static final int BLOCKED_ROWS_MAX = 16;
 
