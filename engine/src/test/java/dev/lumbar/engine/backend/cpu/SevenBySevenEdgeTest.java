@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Depthwise 7×7, stride 1, dilation 1 over output rows wider than a vector, where four
- * output rows at a time go through {@code Convolutions.fourRowsOfSevenBySeven} and the
- * outH mod 4 rows left over through the tap-by-tap kernel: output widths around multiples
+ * output rows at a time go through {@code Convolutions.fourRowsOfSevenBySeven} (with 8-float
+ * vectors three rows at a time through {@code threeRowsOfSevenBySeven}) and the outH mod 4
+ * (or mod 3) rows left over through the tap-by-tap kernel: output widths around multiples
  * of 16, heights 1 to 9, symmetric, one-sided and over-wide padding, channels and batches
  * that are not multiples of 16, every activation, with and without bias, against the
  * double-precision reference, bit for bit across 1 and 3 threads, and bit for bit against
@@ -204,15 +205,16 @@ class SevenBySevenEdgeTest {
     /**
      * Each output as the depthwise row kernels document it: the bias, then fused
      * multiply-adds over the zero-padded plane, kernel column by column (kx outer, ky inner)
-     * for the rows of whole groups of four, tap by tap (ky outer) for the outH mod 4 rows
-     * left over; then identity's {@code + 0f}.
+     * for the rows of whole groups of four (three with 8-float vectors), tap by tap (ky outer)
+     * for the rows left over; then identity's {@code + 0f}.
      */
     private static float[] documentedOrder(float[] x, int n, int c, int h, int w, float[] wt,
             float[] bias, Conv2dSpec s) {
         int outH = s.outH(h, 7);
         int outW = s.outW(w, 7);
         float[] y = new float[n * c * outH * outW];
-        int fourRows = outW > Pointwise.L ? outH / 4 * 4 : 0;
+        int group = Pointwise.L == 8 ? 3 : 4;
+        int grouped = outW > Pointwise.L ? outH / group * group : 0;
         for (int p = 0; p < n * c; p++) {
             int ch = p % c;
             for (int oy = 0; oy < outH; oy++) {
@@ -220,8 +222,8 @@ class SevenBySevenEdgeTest {
                     float acc = bias == null ? 0f : bias[ch];
                     for (int outer = 0; outer < 7; outer++) {
                         for (int inner = 0; inner < 7; inner++) {
-                            int ky = oy < fourRows ? inner : outer;
-                            int kx = oy < fourRows ? outer : inner;
+                            int ky = oy < grouped ? inner : outer;
+                            int kx = oy < grouped ? outer : inner;
                             int iy = oy + ky - s.padTop();
                             int ix = ox + kx - s.padLeft();
                             float v = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0f
