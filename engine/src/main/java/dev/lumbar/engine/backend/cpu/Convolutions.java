@@ -988,8 +988,7 @@ final class Convolutions {
                     threeRowsOfSevenBySeven(g, source, rowW, w, bias, oy, ox, sums);
                 }
             }
-        }
-        if (sevenBySevenRows(g)) {
+        } else if (sevenBySevenRows(g)) {
             for (; oy + 4 <= g.outH; oy += 4) {
                 for (int ox = 0; ox < g.outW; ox += L) {
                     fourRowsOfSevenBySeven(g, source, rowW, w, bias, oy, ox, sums);
