@@ -178,6 +178,11 @@ final class InvertedResiduals {
      * wake-up and one loop end fewer), and the depthwise convolution reads from the cache what
      * it would otherwise fetch from memory. Otherwise the depthwise convolution is a loop of
      * its own. The same sums either way.
+     *
+     * <p>A SiLU expansion leaves hidden unactivated (bias included) and the depthwise
+     * convolution applies the SiLU as it copies each row in: one pass over the expanded
+     * activations fewer than the tile epilogue's, and the same bits (tf_efficientnetv2_s at
+     * {@code [5, 3, 224, 224]} about 2 % faster on the AVX2 machine).
      */
     void expandThenDepthwise(Convolutions.Geometry g, MemorySegment x, MemorySegment weight,
             Object constant, MemorySegment bias, Activation act, MemorySegment hidden,
@@ -187,13 +192,14 @@ final class InvertedResiduals {
         float[] input = RUNS ? inputRuns(g, x) : blockedInput(g, x);
         PixelProducts.HeapStrips strips =
                 pixelProducts.outputStrips(weight, constant, g.o(), g.c());
-        DepthwisePlanes planes = new DepthwisePlanes(gd, hidden, depthwiseWeight,
+        boolean siluOnCopy = act == Activation.SILU;
+        DepthwisePlanes planes = new DepthwisePlanes(gd, hidden, siluOnCopy, depthwiseWeight,
                 depthwiseBias, depthwiseAct, out, means);
         int stripsAt = strips.acquire();
         boolean stripsDone;
         try {
             stripsDone = products(input, g.c(), paddedPixels(g), strips.floats, stripsAt,
-                    g.o(), bias, act, hidden, planes::strip);
+                    g.o(), bias, siluOnCopy ? Activation.IDENTITY : act, hidden, planes::strip);
         } finally {
             strips.release();
         }
@@ -306,16 +312,18 @@ final class InvertedResiduals {
      */
     void depthwise(Convolutions.Geometry g, MemorySegment hidden, MemorySegment weight,
             MemorySegment bias, Activation act, MemorySegment out, MemorySegment means) {
-        new DepthwisePlanes(g, hidden, weight, bias, act, out, means).run();
+        new DepthwisePlanes(g, hidden, false, weight, bias, act, out, means).run();
     }
 
     /**
      * One call of {@link #depthwise}: its geometry and weights laid out once, and the
-     * convolution of one (image, channel block) plane at a time.
+     * convolution of one (image, channel block) plane at a time; where {@code siluOnCopy},
+     * of SiLU(hidden), taken as each row is copied in.
      */
     private final class DepthwisePlanes {
         private final Convolutions.Geometry g;
         private final MemorySegment hidden;
+        private final boolean siluOnCopy;
         private final Activation act;
         private final MemorySegment out;
         private final MemorySegment means;
@@ -332,11 +340,13 @@ final class InvertedResiduals {
         private final int sumPixels;
         private final FloatVector inverse;
 
-        DepthwisePlanes(Convolutions.Geometry g, MemorySegment hidden, MemorySegment weight,
-                MemorySegment bias, Activation act, MemorySegment out, MemorySegment means) {
+        DepthwisePlanes(Convolutions.Geometry g, MemorySegment hidden, boolean siluOnCopy,
+                MemorySegment weight, MemorySegment bias, Activation act, MemorySegment out,
+                MemorySegment means) {
             Conv2dSpec s = g.spec();
             this.g = g;
             this.hidden = hidden;
+            this.siluOnCopy = siluOnCopy;
             this.act = act;
             this.out = out;
             this.means = means;
@@ -398,9 +408,13 @@ final class InvertedResiduals {
             long source = ((long) b * inPadded + (long) n * inPlane) * LANES;
             long first = ((long) b * padded + (long) n * plane) * LANES;
             for (int iy = 0; iy < g.h(); iy++) {
-                MemorySegment.copy(hidden, F32, (source + (long) iy * g.w() * LANES)
-                        * Float.BYTES, block, ((iy + s.padTop()) * paddedW + s.padLeft())
-                        * LANES, g.w() * LANES);
+                long from = (source + (long) iy * g.w() * LANES) * Float.BYTES;
+                int to = ((iy + s.padTop()) * paddedW + s.padLeft()) * LANES;
+                if (siluOnCopy) {
+                    Pointwise.siluIntoArray(hidden, from, block, to, g.w() * LANES);
+                } else {
+                    MemorySegment.copy(hidden, F32, from, block, to, g.w() * LANES);
+                }
             }
             // LIMITATION: the row kernel skips kernel rows that lie wholly in the padding,
             // here at any plane width and stride: a NaN or infinite depthwise weight on such

@@ -432,6 +432,34 @@ final class Pointwise {
     }
 
     /**
+     * {@link #silu} with a bias of zero, of {@code count} floats (whole vectors) of src from
+     * byte offset {@code srcOffset} into the heap array dst from index {@code dstIndex}: the
+     * same operations, so the same bits. An inverted residual's depthwise convolution takes
+     * the expansion's SiLU this way as it copies each row of its input in.
+     */
+    static void siluIntoArray(MemorySegment src, long srcOffset, float[] dst, int dstIndex,
+            int count) {
+        for (int i = 0; i < count; i += L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, src,
+                    srcOffset + (long) i * Float.BYTES, LE).add(0f);
+            FloatVector xc = x.blend(VectorMath.LOGISTIC_MIN, x.lt(VectorMath.LOGISTIC_MIN));
+            xc = xc.blend(VectorMath.LOGISTIC_MAX,
+                    xc.compare(VectorOperators.GT, VectorMath.LOGISTIC_MAX));
+            FloatVector shifted = xc.fma(-VectorMath.LOG2E, VectorMath.BIASED_ROUNDER);
+            FloatVector k = shifted.sub(VectorMath.BIASED_ROUNDER);
+            FloatVector s = k.fma(broadcast(S, VectorMath.LN2_LO),
+                    k.fma(broadcast(S, VectorMath.LN2_HI), xc));
+            FloatVector e = s.fma(-VectorMath.Q5, VectorMath.Q4)
+                    .fma(s, broadcast(S, -VectorMath.Q3)).fma(s, broadcast(S, VectorMath.Q2))
+                    .fma(s, broadcast(S, -1f)).fma(s, broadcast(S, 1f))
+                    .mul(shifted.viewAsIntegralLanes()
+                            .lanewise(VectorOperators.LSHL, VectorMath.MANTISSA_BITS)
+                            .viewAsFloatingLanes());
+            x.div(e.add(1f)).intoArray(dst, dstIndex + i);
+        }
+    }
+
+    /**
      * {@link #silu} of {@code count} floats (whole vectors) of a heap array into dst (byte
      * offset), and the mean of each lane over those vectors, {@code sum · inverse}, into
      * means (byte offset): a channel-blocked plane's activation and its channels'

@@ -119,6 +119,47 @@ class ActivationBitsTest {
     }
 
     /**
+     * The inverted residuals' depthwise convolution takes the expansion's SiLU as it copies
+     * rows in ({@code siluIntoArray}), where the tile epilogue took it before: both give the
+     * bits of the scalar form with no bias, at any offset into the array, leaving the rest
+     * of the array as it was.
+     */
+    @Test
+    void siluOnTheDepthwiseCopyGivesTheBitsOfTheTileEpilogue() {
+        SplittableRandom random = new SplittableRandom(20261207L);
+        int row = 2 * Pointwise.L;
+        for (int round = 0; round < 100; round++) {
+            int rows = 1 + random.nextInt(6);
+            int count = rows * row;
+            float[] x = new float[count];
+            for (int i = 0; i < count; i++) {
+                x[i] = value(random);
+            }
+            int at = random.nextInt(3 * Pointwise.L);
+            float[] copied = new float[at + count + Pointwise.L];
+            java.util.Arrays.fill(copied, 7f);
+            try (Tensor in = Tensor.of(x, count); Tensor tile = Tensor.of(x, count)) {
+                Pointwise.siluIntoArray(in.segment(), 0, copied, at, count);
+                Pointwise.tileBiasActivate(tile.segment(), 0, tile.segment(), 0,
+                        (long) row * Float.BYTES, rows, null, 0, Activation.SILU);
+                for (int i = 0; i < count; i++) {
+                    int bits = Float.floatToIntBits(silu(x[i] + 0f));
+                    assertEquals(bits, Float.floatToIntBits(copied[at + i]),
+                            "SiLU(" + x[i] + ") copied, round " + round);
+                    assertEquals(bits, Float.floatToIntBits(tile.getFloat(i)),
+                            "SiLU(" + x[i] + ") in the tile, round " + round);
+                }
+                for (int i = 0; i < at; i++) {
+                    assertEquals(7f, copied[i], "before the copy");
+                }
+                for (int i = at + count; i < copied.length; i++) {
+                    assertEquals(7f, copied[i], "after the copy");
+                }
+            }
+        }
+    }
+
+    /**
      * The register tiles' epilogue ({@code tileBiasActivate}, whose SiLU and GELU run a row's
      * two vectors side by side) gives each row the bits of the run loop with that row's bias:
      * in place and into rows a stride apart, with a bias per row and none, over special
