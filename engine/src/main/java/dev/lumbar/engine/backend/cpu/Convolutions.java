@@ -190,12 +190,14 @@ final class Convolutions {
 
     /**
      * Whether a {@link #windowed} convolution reads its windows from a zero-padded copy
-     * ({@link PixelProducts#convolvePadded}) instead of packing them: stride 1, at most
-     * {@link #PADDED_MAX_OUTPUTS} output channels and {@link #PADDED_MAX_SHARE} of the
-     * products dropped.
+     * ({@link PixelProducts#convolvePadded}) instead of packing them: stride 1, or 2 both
+     * ways (an image stem's), at most {@link #PADDED_MAX_OUTPUTS} output channels and
+     * {@link #PADDED_MAX_SHARE} of the products dropped.
      */
     static boolean fromPaddedCopy(Geometry g, PixelProducts.Window window) {
-        return g.spec.strideH() == 1 && g.spec.strideW() == 1 && g.o <= PADDED_MAX_OUTPUTS
+        boolean stride = g.spec.strideH() == g.spec.strideW()
+                && (g.spec.strideW() == 1 || g.spec.strideW() == 2);
+        return stride && g.o <= PADDED_MAX_OUTPUTS
                 && PixelProducts.paddedShare(g.c, window) <= PADDED_MAX_SHARE;
     }
 

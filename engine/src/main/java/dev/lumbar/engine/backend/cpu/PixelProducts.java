@@ -5,6 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -236,16 +237,18 @@ final class PixelProducts {
     }
 
     /**
-     * {@code y = act(conv(x, W) + bias) + residual} for a dense stride-1 convolution
-     * (one group, dilation 1) read straight from a zero-padded copy of x, with no windows
-     * gathered. In the copy every image row is {@code outW + kw − 1} wide, so the window of
-     * output (oy, ox) at tap (c, ky, kx) starts at the same offset from (oy, ox) for every
-     * output pixel: a strip of NR outputs at consecutive positions of the padded rows reads
-     * each tap as two plain vectors of the copy. Strips either start at each output row or
-     * run on across the padded rows' last {@code kw − 1} positions, which are computed and
-     * dropped (see {@link PaddedStrips}); the copy is made a band of output rows at a time
-     * ({@link #band}). The sums are those of {@link #convolve}, term for term in the same
-     * order, so the two give the same bits.
+     * {@code y = act(conv(x, W) + bias) + residual} for a dense convolution of stride 1, or 2
+     * both ways (one group, dilation 1), read straight from a zero-padded copy of x, with no
+     * windows gathered. In the copy every image row is {@code outW + kw − 1} wide, so the
+     * window of output (oy, ox) at tap (c, ky, kx) starts at the same offset from (oy, ox)
+     * for every output pixel: a strip of NR outputs at consecutive positions of the padded
+     * rows reads each tap as two plain vectors of the copy. Strips either start at each output
+     * row or run on across the padded rows' last {@code kw − 1} positions, which are computed
+     * and dropped (see {@link PaddedStrips}); the copy is made a band of output rows at a time
+     * ({@link #band}). With stride 2 each padded row is split into its even and its odd
+     * columns ({@link #copyBandPhases}), so that consecutive outputs again read consecutive
+     * floats, and strips start at each output row. The sums are those of {@link #convolve},
+     * term for term in the same order, so the two give the same bits.
      */
     void convolvePadded(Images in, Window win, MemorySegment x, int o, MemorySegment weight,
             Object constant, MemorySegment bias, Activation act, MemorySegment y,
@@ -257,17 +260,25 @@ final class PixelProducts {
         // inputs at 128 × 128) had left the caches by the time the products read it.
         int k = in.c * win.kh * win.kw;
         float[] weights = packed(weight, constant, o, k);
-        int pitch = win.outW + win.kw - 1;
+        boolean strided = win.strideW == 2;
         Window band = band(in.c, win);
         int bandRows = band.outH;
         int bands = (win.outH + bandRows - 1) / bandRows;
         PaddedStrips layout = PaddedStrips.of(band);
-        long padded = (long) (bandRows + win.kh - 1) * pitch;
+        // the positions between output rows in the copy
+        int pitch = layout.pitch;
+        int phaseWidth = PaddedStrips.phaseWidth(win);
+        int copyRows = strided ? 2 * bandRows + win.kh - 2 : bandRows + win.kh - 1;
+        long padded = strided ? 2L * copyRows * phaseWidth : (long) copyRows * pitch;
         long[] offsets = new long[k];
         for (int c = 0, t = 0; c < in.c; c++) {
             for (int ky = 0; ky < win.kh; ky++) {
                 for (int kx = 0; kx < win.kw; kx++, t++) {
-                    offsets[t] = (c * padded + (long) ky * pitch + kx) * Float.BYTES;
+                    long tap = strided
+                            ? (long) kx % 2 * copyRows * phaseWidth + (long) ky * phaseWidth
+                                    + kx / 2
+                            : (long) ky * pitch + kx;
+                    offsets[t] = (c * padded + tap) * Float.BYTES;
                 }
             }
         }
@@ -279,7 +290,11 @@ final class PixelProducts {
             int rows = Math.min(bandRows, win.outH - r0);
             MemorySegment copy = paddedBand(bytes);
             MemorySegment tile = buffers.get().tile;
-            copyBand(in, win, x, n, r0, rows, pitch, padded, copy);
+            if (strided) {
+                copyBandPhases(in, win, x, n, r0, copyRows, phaseWidth, padded, copy);
+            } else {
+                copyBand(in, win, x, n, r0, rows, pitch, padded, copy);
+            }
             for (int o0 = 0; o0 < o; o0 += MR) {
                 for (int s = 0; s < layout.perImage; s++) {
                     long q0 = layout.start(s);
@@ -302,8 +317,11 @@ final class PixelProducts {
      * so that no band is a sliver (the last may be shorter).
      */
     static Window band(int channels, Window win) {
-        // (no input channels, or no output rows: one band, which copies or computes nothing)
-        long perRow = Math.max(1, (long) channels * (win.outW + win.kw - 1));
+        // (no input channels, or no output rows: one band, which copies or computes nothing);
+        // with stride 2, two padded rows of two phases an output row
+        long rowFloats = win.strideW == 2 ? 4L * PaddedStrips.phaseWidth(win)
+                : win.outW + win.kw - 1;
+        long perRow = Math.max(1, channels * rowFloats);
         long most = Math.max(1, Math.min(win.outH, BAND_FLOATS / perRow - (win.kh - 1)));
         long bands = Math.max(1, (win.outH + most - 1) / most);
         int rows = (int) Math.max(1, (win.outH + bands - 1) / bands);
@@ -352,15 +370,62 @@ final class PixelProducts {
     }
 
     /**
+     * {@link #copyBand} for stride 2: padded rows {@code 2·r0 ..} of image n, each split into
+     * its even columns, in the first phase plane of the channel, and its odd ones, in the
+     * second ({@code copyRows} rows of {@code phaseWidth} floats each), zero where the
+     * padding is; one plane of {@code padded} floats per channel. Output (oy, ox) of the band
+     * then reads tap (ky, kx) at row 2·oy + ky, float ox + kx / 2, of phase kx mod 2.
+     */
+    private static void copyBandPhases(Images in, Window win, MemorySegment x, int n, int r0,
+            int copyRows, int phaseWidth, long padded, MemorySegment to) {
+        long phaseBytes = (long) phaseWidth * Float.BYTES;
+        long oddPhase = (long) copyRows * phaseBytes;
+        long inRow = (long) win.w * Float.BYTES;
+        // a padded row (every column the windows read), then its two phases
+        int paddedW = 2 * phaseWidth;
+        float[] row = new float[2 * paddedW];
+        int copied = Math.max(0, Math.min(win.w, paddedW - win.padLeft));
+        for (int c = 0; c < in.c; c++) {
+            long from = ((long) n * in.c + c) * in.plane * Float.BYTES;
+            long base = c * padded * Float.BYTES;
+            for (int j = 0; j < copyRows; j++) {
+                long at = base + j * phaseBytes;
+                int iy = 2 * r0 + j - win.padTop;
+                if (iy < 0 || iy >= win.h || copied == 0) {
+                    to.asSlice(at, phaseBytes).fill((byte) 0);
+                    to.asSlice(at + oddPhase, phaseBytes).fill((byte) 0);
+                    continue;
+                }
+                Arrays.fill(row, 0, paddedW, 0f);
+                MemorySegment.copy(x, F32, from + iy * inRow, row, win.padLeft, copied);
+                for (int m = 0; m < phaseWidth; m++) {
+                    row[paddedW + m] = row[2 * m];
+                    row[paddedW + phaseWidth + m] = row[2 * m + 1];
+                }
+                MemorySegment.copy(row, paddedW, to, F32, at, phaseWidth);
+                MemorySegment.copy(row, paddedW + phaseWidth, to, F32, at + oddPhase,
+                        phaseWidth);
+            }
+        }
+    }
+
+    /**
      * Where the strips of {@link #convolvePadded} start in an image's padded rows
-     * ({@code pitch} wide): at every output row, {@code perRow} strips each, or (perRow 0)
-     * one after another across the rows, up to the image's last output. Whichever drops the
-     * fewer products: by row where NR divides the output width.
+     * ({@code pitch} positions from one output row to the next): at every output row,
+     * {@code perRow} strips each, or (perRow 0) one after another across the rows, up to the
+     * image's last output. Whichever drops the fewer products: by row where NR divides the
+     * output width, and always with stride 2 (an output row's phases are two padded rows of
+     * {@link #phaseWidth} after the last's).
      */
     record PaddedStrips(int pitch, int perRow, int perImage, double share) {
         static PaddedStrips of(Window win) {
-            int pitch = win.outW + win.kw - 1;
             int perRow = (win.outW + NR - 1) / NR;
+            if (win.strideW == 2) {
+                long byRow = (long) win.outH * perRow;
+                return new PaddedStrips(2 * phaseWidth(win), perRow, Math.toIntExact(byRow),
+                        1 - (double) win.outPlane() / (byRow * NR));
+            }
+            int pitch = win.outW + win.kw - 1;
             long byRow = (long) win.outH * perRow;
             long last = (long) (win.outH - 1) * pitch + win.outW;
             long across = (last + NR - 1) / NR;
@@ -370,6 +435,14 @@ final class PixelProducts {
                             1 - plane / (byRow * NR))
                     : new PaddedStrips(pitch, 0, Math.toIntExact(across),
                             1 - plane / (across * NR));
+        }
+
+        /**
+         * With stride 2, the floats of each phase of a padded row in the copy: every column
+         * an output row's windows read, {@code outW + (kw − 1) / 2}.
+         */
+        static int phaseWidth(Window win) {
+            return win.outW + (win.kw - 1) / 2;
         }
 
         /** The padded position where strip i of an image starts. */

@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Dense stride-1 convolutions read from a zero-padded copy ({@link
+ * Dense convolutions of stride 1 and 2 read from a zero-padded copy ({@link
  * PixelProducts#convolvePadded}) give the very bits of the packed windows ({@link
  * PixelProducts#convolve}) and match a double-precision reference: strips by output row and
  * strips running across rows, uneven padding, no padding, kernels of other sizes, sums longer
@@ -35,16 +35,30 @@ class PaddedConvolutionTest {
         {1, 1, 64, 64, 1, 3, 3, 1, 1, 1, 1},   // one channel in and out
     };
 
+    /** As {@link #CASES}, then the stride (both ways). */
+    private static final int[][] STRIDED = {
+        {2, 3, 64, 64, 24, 3, 3, 0, 1, 0, 1, 2},  // an image stem's "same" padding: 32×32
+        {2, 3, 65, 63, 24, 3, 3, 1, 1, 1, 1, 2},  // odd sizes: 33×32
+        {1, 5, 20, 37, 7, 5, 5, 2, 2, 2, 2, 2},   // 5×5 kernel: 10×19
+        {2, 4, 17, 30, 6, 2, 2, 0, 0, 0, 0, 2},   // even kernel, no padding: 8×15
+        {1, 70, 10, 10, 8, 3, 3, 1, 1, 1, 1, 2},  // 630 terms: two chunks
+        {3, 3, 9, 9, 5, 3, 3, 1, 1, 1, 1, 2},     // rows of 5, narrower than a strip
+        {1, 2, 12, 12, 4, 3, 3, 2, 2, 2, 2, 2},   // padding as wide as the kernel's reach
+        {1, 4, 300, 300, 4, 3, 3, 1, 1, 1, 1, 2}, // 150 × 150 in bands of 25 rows
+    };
+
     @Test
     void sameBitsAsPackedWindowsAndCloseToReference() {
         SplittableRandom random = new SplittableRandom(17);
         for (int threads : new int[] {1, 3}) {
             try (WorkerPool workers = new WorkerPool(threads)) {
                 PixelProducts products = new PixelProducts(workers);
-                for (int[] t : CASES) {
-                    check(products, t, random, Activation.SILU, true, true, true);
-                    check(products, t, random, Activation.IDENTITY, false, false, true);
-                    check(products, t, random, Activation.GELU, true, false, true);
+                for (int[][] cases : new int[][][] {CASES, STRIDED}) {
+                    for (int[] t : cases) {
+                        check(products, t, random, Activation.SILU, true, true, true);
+                        check(products, t, random, Activation.IDENTITY, false, false, true);
+                        check(products, t, random, Activation.GELU, true, false, true);
+                    }
                 }
             }
         }
@@ -53,17 +67,18 @@ class PaddedConvolutionTest {
     private static void check(PixelProducts products, int[] t, SplittableRandom random,
             Activation act, boolean withBias, boolean withResidual, boolean withReference) {
         int n = t[0], c = t[1], h = t[2], w = t[3], o = t[4], kh = t[5], kw = t[6];
-        Conv2dSpec spec = new Conv2dSpec(1, 1, t[7], t[8], t[9], t[10], 1, 1, 1);
-        int outH = h + t[7] + t[8] - kh + 1;
-        int outW = w + t[9] + t[10] - kw + 1;
+        int stride = t.length > 11 ? t[11] : 1;
+        Conv2dSpec spec = new Conv2dSpec(stride, stride, t[7], t[8], t[9], t[10], 1, 1, 1);
+        int outH = (h + t[7] + t[8] - kh) / stride + 1;
+        int outW = (w + t[9] + t[10] - kw) / stride + 1;
         long[] xShape = {n, c, h, w};
         long[] wShape = {o, c, kh, kw};
         long[] yShape = {n, o, outH, outW};
         String what = Arrays.toString(xShape) + " * " + Arrays.toString(wShape) + " " + spec
                 + " " + act + (withBias ? " bias" : "") + (withResidual ? " residual" : "");
         PixelProducts.Images images = new PixelProducts.Images(n, c, (long) h * w);
-        PixelProducts.Window window = new PixelProducts.Window(h, w, kh, kw, 1, 1, t[7], t[9],
-                outH, outW);
+        PixelProducts.Window window = new PixelProducts.Window(h, w, kh, kw, stride, stride,
+                t[7], t[9], outH, outW);
         try (Tensor x = random(random, -1, 1, xShape);
                 Tensor weight = random(random, -0.5, 0.5, wShape);
                 Tensor bias = random(random, -0.5, 0.5, o);
@@ -151,6 +166,14 @@ class PaddedConvolutionTest {
         // strip starts: by row, the next row's strips start a pitch further on
         assertEquals(rows.pitch(), rows.start(rows.perRow()));
         assertEquals(PixelProducts.NR * 3L, across.start(3));
+        // stride 2: always by row, an output row two padded rows of two phases on
+        PixelProducts.Window stem = new PixelProducts.Window(14, 2 * narrow, 3, 3, 2, 2, 0,
+                0, 6, narrow - 1);
+        PixelProducts.PaddedStrips strided = PixelProducts.PaddedStrips.of(stem);
+        assertEquals(1, strided.perRow());
+        assertEquals(2 * narrow, strided.pitch());
+        assertEquals(6, strided.perImage());
+        assertEquals(1 - (narrow - 1.0) / PixelProducts.NR, strided.share(), 1e-12);
     }
 
     @Test
@@ -160,7 +183,8 @@ class PaddedConvolutionTest {
         assertTrue(padded(25, 64, 16, 16, 64, 1));
         assertFalse(padded(25, 48, 32, 32, 192, 1), "many output channels");
         assertFalse(padded(25, 64, 8, 8, 64, 1), "8×8: a third of the products dropped");
-        assertFalse(padded(5, 24, 112, 112, 24, 2), "strided");
+        assertTrue(padded(5, 3, 224, 224, 24, 2), "an image stem, stride 2");
+        assertFalse(padded(5, 24, 112, 112, 96, 2), "strided, many output channels");
     }
 
     private static boolean padded(int n, int c, int h, int w, int o, int stride) {
