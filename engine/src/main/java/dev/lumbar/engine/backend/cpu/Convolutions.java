@@ -19,8 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  *     matrix product per image, {@code [O, C] × [C, H·W]};</li>
  * <li>dense, one group, dilation 1, horizontal stride 1 or 2: {@link PixelProducts} packs
  *     each strip of output pixels' windows (im2col without its buffer, from the input or
- *     from a small padded copy of the rows a block reads), or, stride 1 with few output
- *     channels, reads them from a zero-padded copy of the input with nothing packed;</li>
+ *     from a small padded copy of the rows a block reads), or, stride 1 (or 2 both ways,
+ *     the copy split by column phase) with few output channels, reads them from a
+ *     zero-padded copy of the input with nothing packed;</li>
  * <li>depthwise (one input and one output channel per group): each plane is copied once into a
  *     zero-padded buffer (split by column phase when strided), then every output vector sums
  *     all kernel taps in a register; planes of at most half a vector go channel-blocked;</li>
