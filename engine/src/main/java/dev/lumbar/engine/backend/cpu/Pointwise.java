@@ -435,7 +435,9 @@ final class Pointwise {
      * {@link #silu} with a bias of zero, of {@code count} floats (whole vectors) of src from
      * byte offset {@code srcOffset} into the heap array dst from index {@code dstIndex}: the
      * same operations, so the same bits. An inverted residual's depthwise convolution takes
-     * the expansion's SiLU this way as it copies each row of its input in.
+     * the expansion's SiLU this way as it copies each row of its input in. Its own copy of
+     * the operations, as in the other SiLU loops: a helper taking and returning vectors that
+     * the compiler does not inline boxes them.
      */
     static void siluIntoArray(MemorySegment src, long srcOffset, float[] dst, int dstIndex,
             int count) {
