@@ -181,8 +181,9 @@ final class InvertedResiduals {
      *
      * <p>A SiLU expansion leaves hidden unactivated (bias included) and the depthwise
      * convolution applies the SiLU as it copies each row in: one pass over the expanded
-     * activations fewer than the tile epilogue's, and the same bits (tf_efficientnetv2_s at
-     * {@code [5, 3, 224, 224]} about 2 % faster on the AVX2 machine).
+     * activations fewer than the tile epilogue's, and the same values (a NaN may come out with
+     * the other sign bit; tf_efficientnetv2_s at {@code [5, 3, 224, 224]} about 2 % faster on
+     * the AVX2 machine).
      */
     void expandThenDepthwise(Convolutions.Geometry g, MemorySegment x, MemorySegment weight,
             Object constant, MemorySegment bias, Activation act, MemorySegment hidden,

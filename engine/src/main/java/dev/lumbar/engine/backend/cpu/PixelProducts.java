@@ -258,6 +258,11 @@ final class PixelProducts {
         // while the copy, and the band of input that a residual block adds back, are in the
         // core's cache. A copy of the whole batch first (10 MiB for 25 EfficientNetV2-S
         // inputs at 128 × 128) had left the caches by the time the products read it.
+        if (win.strideH != win.strideW || win.strideW != 1 && win.strideW != 2) {
+            // the copy and its strips are laid out for these two alone
+            throw new IllegalArgumentException("a padded copy takes stride 1 or 2 both ways, not "
+                    + win.strideH + " × " + win.strideW);
+        }
         int k = in.c * win.kh * win.kw;
         float[] weights = packed(weight, constant, o, k);
         boolean strided = win.strideW == 2;
