@@ -323,6 +323,18 @@ final class CountingBackend implements Backend {
     }
 
     @Override
+    public Tensor normalizedChannelMlpOver(Tensor x, Tensor gamma, Tensor beta, float eps,
+            Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
+            Tensor residual) {
+        double pixels = (double) x.dim(0) * x.dim(2) * x.dim(3);
+        double macs = pixels * (w1.dim(0) * w1.dim(1) + w2.dim(0) * w2.dim(1));
+        String kind = "layer norm and channel MLP (1x1, 1x1)"
+                + (byShape ? " " + Arrays.toString(x.shape()) + " -> " + w1.dim(0) : "");
+        return timed(kind, 2 * macs, () -> inner.normalizedChannelMlpOver(x, gamma, beta, eps,
+                w1, b1, act, w2, b2, scale, residual));
+    }
+
+    @Override
     public Tensor globalAvgPool(Tensor x) {
         return timed("pool", 0, () -> inner.globalAvgPool(x));
     }

@@ -228,6 +228,23 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * {@link #normalizedChannelMlp} that takes the residual over: the caller hands it in, and
+     * neither uses nor closes it afterwards, whether the call succeeds or fails. The result may
+     * be the residual itself with the block's output added onto it in place. A ConvNeXt
+     * block's input is needed only for that sum, so its memory can take the output: each sum
+     * is then written where its residual was just read, rather than into a new tensor whose
+     * memory must first be fetched. This default returns a new tensor and closes the residual.
+     */
+    default Tensor normalizedChannelMlpOver(Tensor x, Tensor gamma, Tensor beta, float eps,
+            Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
+            Tensor residual) {
+        try (residual) {
+            return normalizedChannelMlp(x, gamma, beta, eps, w1, b1, act, w2, b2, scale,
+                    residual);
+        }
+    }
+
     /** Mean over H and W: {@code [N, C, H, W] → [N, C]}. */
     Tensor globalAvgPool(Tensor x);
 

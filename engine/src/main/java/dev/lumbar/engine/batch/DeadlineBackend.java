@@ -166,6 +166,23 @@ public final class DeadlineBackend implements Backend {
     }
 
     @Override
+    public Tensor normalizedChannelMlpOver(Tensor x, Tensor gamma, Tensor beta, float eps,
+            Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
+            Tensor residual) {
+        try {
+            StudyDeadline.checkCurrent();
+        } catch (RuntimeException e) {
+            // the residual was handed over, whether the call runs or not
+            if (residual != null) {
+                residual.close();
+            }
+            throw e;
+        }
+        return inner.normalizedChannelMlpOver(x, gamma, beta, eps, w1, b1, act, w2, b2, scale,
+                residual);
+    }
+
+    @Override
     public Tensor globalAvgPool(Tensor x) {
         StudyDeadline.checkCurrent();
         return inner.globalAvgPool(x);

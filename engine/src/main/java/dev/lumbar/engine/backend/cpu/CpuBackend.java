@@ -337,7 +337,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
             Tensor b2, Tensor scale, Tensor residual) {
-        return mlp(x, null, null, 0f, w1, b1, act, w2, b2, scale, residual);
+        return mlp(x, null, null, 0f, w1, b1, act, w2, b2, scale, residual, false);
     }
 
     /**
@@ -351,12 +351,37 @@ public final class CpuBackend implements Backend {
             Tensor residual) {
         requireF32("layerNorm2d input", x, 4);
         requireAffine("layerNorm2d", gamma, beta, x.size(1));
-        return mlp(x, gamma, beta, eps, w1, b1, act, w2, b2, scale, residual);
+        return mlp(x, gamma, beta, eps, w1, b1, act, w2, b2, scale, residual, false);
     }
 
-    /** {@link #channelMlp} of x, normalized first where gamma is not null. */
+    /**
+     * As {@link #normalizedChannelMlp}, written over the residual where the MLP runs fused
+     * and the residual shares no memory with x: the same bits, in the residual's memory.
+     */
+    @Override
+    public Tensor normalizedChannelMlpOver(Tensor x, Tensor gamma, Tensor beta, float eps,
+            Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
+            Tensor residual) {
+        Tensor y = null;
+        try {
+            requireF32("layerNorm2d input", x, 4);
+            requireAffine("layerNorm2d", gamma, beta, x.size(1));
+            y = mlp(x, gamma, beta, eps, w1, b1, act, w2, b2, scale, residual, true);
+            return y;
+        } finally {
+            if (residual != null && y != residual) {
+                residual.close();
+            }
+        }
+    }
+
+    /**
+     * {@link #channelMlp} of x, normalized first where gamma is not null; {@code over}: the
+     * output may be written over the residual, which the caller has given up.
+     */
     private Tensor mlp(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor w1, Tensor b1,
-            Activation act, Tensor w2, Tensor b2, Tensor scale, Tensor residual) {
+            Activation act, Tensor w2, Tensor b2, Tensor scale, Tensor residual,
+            boolean over) {
         Conv2dSpec pointwise = Conv2dSpec.symmetric(1, 0, 1, 1);
         Convolutions.Geometry expand = geometry(x, w1, b1, pointwise);
         if (w1.dim(2) != 1 || w1.dim(3) != 1) {
@@ -391,7 +416,11 @@ public final class CpuBackend implements Backend {
         }
         PixelProducts.ChannelNorm norm = gamma == null ? null
                 : new PixelProducts.ChannelNorm(gamma.toFloatArray(), beta.toFloatArray(), eps);
-        Tensor y = outputs.allocate(outShape);
+        // over the residual, each output is written by the thread that has just read its
+        // residual, and only then; x is read throughout, so it must lie elsewhere
+        Tensor y = over && residual != null
+                && x.segment().asOverlappingSlice(residual.segment()).isEmpty()
+                ? residual : outputs.allocate(outShape);
         return filled(y, () -> {
             convolutions.channelMlp(expand, x.segment(), norm, w1.segment(),
                     b1 == null ? null : b1.segment(), act, out, w2.segment(),

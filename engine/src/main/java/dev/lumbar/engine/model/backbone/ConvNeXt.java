@@ -257,17 +257,18 @@ final class ConvNeXt implements Backbone {
                 normed.close();
             }
 
-            // residual blocks
+            // residual blocks, each taking its input over: the output may be added onto it
             for (Block block : blocks[s]) {
-                Tensor next = block(backend, block, h, dims[s]);
-                h.close();
-                h = next;
+                h = block(backend, block, h, dims[s]);
             }
         }
         return h;
     }
 
-    /** {@code x + γ · fc2(gelu(fc1(norm(dwconv7×7(x)))))}. */
+    /**
+     * {@code x + γ · fc2(gelu(fc1(norm(dwconv7×7(x)))))}; takes x over (the result may lie in
+     * its memory), once its depthwise convolution has run.
+     */
     private static Tensor block(Backend backend, Block block, Tensor x, int channels) {
         // depthwise 7×7, padding 3
         Tensor mixed = backend.conv2d(x, block.dwWeight, block.dwBias,
@@ -276,7 +277,7 @@ final class ConvNeXt implements Backbone {
         // LayerNorm over channels (timm's LayerNorm2d, or channels-last LayerNorm), then the
         // MLP: 1×1 expand ×4 with exact GELU, 1×1 project back; layer scale and residual
         try (mixed) {
-            return backend.normalizedChannelMlp(mixed, block.normWeight, block.normBias,
+            return backend.normalizedChannelMlpOver(mixed, block.normWeight, block.normBias,
                     LN_EPS, block.fc1Weight, block.fc1Bias, Activation.GELU, block.fc2Weight,
                     block.fc2Bias, block.gamma, x);
         }

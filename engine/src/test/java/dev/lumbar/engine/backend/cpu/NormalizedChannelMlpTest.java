@@ -2,10 +2,14 @@ package dev.lumbar.engine.backend.cpu;
 
 import static dev.lumbar.engine.backend.cpu.Reference.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lumbar.engine.backend.Activation;
+import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
 import dev.lumbar.engine.tensor.Tensor;
 import java.util.Arrays;
@@ -15,7 +19,9 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link CpuBackend#normalizedChannelMlp}: the LayerNorm across channels applied as the MLP
  * packs its input gives the bits of {@code layerNormChannels} followed by {@code channelMlp},
- * whether a packed strip holds pixels of one image or of several, on one thread or three.
+ * whether a packed strip holds pixels of one image or of several, on one thread or three;
+ * and {@link CpuBackend#normalizedChannelMlpOver}, which writes the same bits over the residual
+ * it takes over.
  */
 class NormalizedChannelMlpTest {
 
@@ -78,6 +84,87 @@ class NormalizedChannelMlpTest {
                     () -> cpu.normalizedChannelMlp(x, gamma, beta, EPS, w1, null,
                             Activation.GELU, w2, null, null, null));
             assertTrue(e.getMessage().contains("layerNorm2d"), e.getMessage());
+        }
+    }
+
+    @Test
+    void overTheResidualGivesTheSameBitsInTheResidualsMemory() {
+        SplittableRandom random = new SplittableRandom(37);
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.JAVA);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA)) {
+            long[][] shapes = {{3, 16, 4, 4}, {2, 40, 7, 7}, {2, 17, 5, 9}, {1, 8, 33, 35}};
+            for (long[] xShape : shapes) {
+                int c = (int) xShape[1];
+                try (Tensor x = random(random, 2, 4, xShape);
+                        Tensor gamma = random(random, -2, 2, c);
+                        Tensor beta = random(random, -1, 1, c);
+                        Tensor w1 = random(random, -0.3, 0.3, 4 * c, c, 1, 1);
+                        Tensor b1 = random(random, -0.3, 0.3, 4 * c);
+                        Tensor w2 = random(random, -0.3, 0.3, c, 4 * c, 1, 1);
+                        Tensor b2 = random(random, -0.3, 0.3, c);
+                        Tensor scale = random(random, -1, 1, c);
+                        Tensor residual = random(random, -1, 1, xShape);
+                        Tensor expected = one.normalizedChannelMlp(x, gamma, beta, EPS, w1, b1,
+                                Activation.GELU, w2, b2, scale, residual)) {
+                    for (CpuBackend cpu : new CpuBackend[] {one, three}) {
+                        String what = Arrays.toString(xShape) + " on " + cpu.name();
+                        Tensor given = residual.copy();
+                        try (Tensor y = cpu.normalizedChannelMlpOver(x, gamma, beta, EPS, w1,
+                                b1, Activation.GELU, w2, b2, scale, given)) {
+                            assertSame(given, y, what + ": written over the residual");
+                            assertArrayEquals(expected.toFloatArray(), y.toFloatArray(), what);
+                        }
+                    }
+                    // x as its own residual: read throughout, so the output goes elsewhere
+                    Tensor both = x.copy();
+                    try (Tensor alone = one.normalizedChannelMlp(both, gamma, beta, EPS, w1,
+                            b1, Activation.GELU, w2, b2, scale, both);
+                            Tensor y = one.normalizedChannelMlpOver(both, gamma, beta, EPS, w1,
+                                    b1, Activation.GELU, w2, b2, scale, both)) {
+                        assertNotSame(both, y);
+                        assertFalse(both.ownsMemory(), "the residual handed over is closed");
+                        assertArrayEquals(alone.toFloatArray(), y.toFloatArray());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theResidualHandedOverIsClosedWhereTheOutputGoesElsewhereOrTheCallFails() {
+        SplittableRandom random = new SplittableRandom(41);
+        try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA);
+                Tensor x = random(random, -1, 1, 2, 1, 4, 4);
+                Tensor gamma = random(random, -1, 1, 1);
+                Tensor beta = random(random, -1, 1, 1);
+                Tensor w1 = random(random, -1, 1, 1, 1, 1, 1);
+                Tensor w2 = random(random, -1, 1, 1, 1, 1, 1);
+                Tensor residual = random(random, -1, 1, 2, 1, 4, 4);
+                Tensor expected = cpu.normalizedChannelMlp(x, gamma, beta, EPS, w1, null,
+                        Activation.GELU, w2, null, null, residual)) {
+            // one channel to one: not the fused MLP, so a new output
+            Tensor given = residual.copy();
+            try (Tensor y = cpu.normalizedChannelMlpOver(x, gamma, beta, EPS, w1, null,
+                    Activation.GELU, w2, null, null, given)) {
+                assertNotSame(given, y);
+                assertFalse(given.ownsMemory());
+                assertArrayEquals(expected.toFloatArray(), y.toFloatArray());
+            }
+            // the interface's default, as backends without a fused MLP run it
+            Backend reference = new ReferenceBackend();
+            Tensor toReference = residual.copy();
+            try (Tensor y = reference.normalizedChannelMlpOver(x, gamma, beta, EPS, w1, null,
+                    Activation.GELU, w2, null, null, toReference)) {
+                assertNotSame(toReference, y);
+                assertFalse(toReference.ownsMemory());
+            }
+            Tensor refused = residual.copy();
+            try (Tensor shortGamma = random(random, -1, 1, 2)) {
+                assertThrows(IllegalArgumentException.class, () -> cpu.normalizedChannelMlpOver(
+                        x, shortGamma, beta, EPS, w1, null, Activation.GELU, w2, null, null,
+                        refused));
+            }
+            assertFalse(refused.ownsMemory(), "closed when the call fails too");
         }
     }
 }
