@@ -34,6 +34,8 @@ final class CountingBackend implements Backend {
 
     private final Backend inner;
     private final boolean byShape;
+    /** The kind under which both normalized channel MLP calls are tallied. */
+    private static final String NORMALIZED_MLP = "layer norm and channel MLP (1x1, 1x1)";
     private final Map<String, Tally> tallies = new LinkedHashMap<>();
 
     CountingBackend(Backend inner) {
@@ -301,12 +303,7 @@ final class CountingBackend implements Backend {
     @Override
     public Tensor channelMlp(Tensor x, Tensor w1, Tensor b1, Activation act, Tensor w2,
             Tensor b2, Tensor scale, Tensor residual) {
-        // two 1×1 convolutions: C·Ch then Ch·Co MACs per pixel
-        double pixels = (double) x.dim(0) * x.dim(2) * x.dim(3);
-        double macs = pixels * (w1.dim(0) * w1.dim(1) + w2.dim(0) * w2.dim(1));
-        String kind = "channel MLP (1x1, 1x1)"
-                + (byShape ? " " + Arrays.toString(x.shape()) + " -> " + w1.dim(0) : "");
-        return timed(kind, 2 * macs,
+        return timed(mlpKind("channel MLP (1x1, 1x1)", x, w1), mlpFlops(x, w1, w2),
                 () -> inner.channelMlp(x, w1, b1, act, w2, b2, scale, residual));
     }
 
@@ -314,24 +311,30 @@ final class CountingBackend implements Backend {
     public Tensor normalizedChannelMlp(Tensor x, Tensor gamma, Tensor beta, float eps,
             Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
             Tensor residual) {
-        double pixels = (double) x.dim(0) * x.dim(2) * x.dim(3);
-        double macs = pixels * (w1.dim(0) * w1.dim(1) + w2.dim(0) * w2.dim(1));
-        String kind = "layer norm and channel MLP (1x1, 1x1)"
-                + (byShape ? " " + Arrays.toString(x.shape()) + " -> " + w1.dim(0) : "");
-        return timed(kind, 2 * macs, () -> inner.normalizedChannelMlp(x, gamma, beta, eps, w1,
-                b1, act, w2, b2, scale, residual));
+        return timed(mlpKind(NORMALIZED_MLP, x, w1), mlpFlops(x, w1, w2),
+                () -> inner.normalizedChannelMlp(x, gamma, beta, eps, w1, b1, act, w2, b2,
+                        scale, residual));
     }
 
     @Override
     public Tensor normalizedChannelMlpOver(Tensor x, Tensor gamma, Tensor beta, float eps,
             Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
             Tensor residual) {
+        // tallied with normalizedChannelMlp: the same operation, its output elsewhere
+        return timed(mlpKind(NORMALIZED_MLP, x, w1), mlpFlops(x, w1, w2),
+                () -> inner.normalizedChannelMlpOver(x, gamma, beta, eps, w1, b1, act, w2, b2,
+                        scale, residual));
+    }
+
+    /** A channel MLP's kind, with x's shape and the hidden width when tallied by shape. */
+    private String mlpKind(String kind, Tensor x, Tensor w1) {
+        return kind + (byShape ? " " + Arrays.toString(x.shape()) + " -> " + w1.dim(0) : "");
+    }
+
+    /** A channel MLP's two 1×1 convolutions: C·Ch then Ch·Co MACs per pixel, 2 FLOPs each. */
+    private static double mlpFlops(Tensor x, Tensor w1, Tensor w2) {
         double pixels = (double) x.dim(0) * x.dim(2) * x.dim(3);
-        double macs = pixels * (w1.dim(0) * w1.dim(1) + w2.dim(0) * w2.dim(1));
-        String kind = "layer norm and channel MLP (1x1, 1x1)"
-                + (byShape ? " " + Arrays.toString(x.shape()) + " -> " + w1.dim(0) : "");
-        return timed(kind, 2 * macs, () -> inner.normalizedChannelMlpOver(x, gamma, beta, eps,
-                w1, b1, act, w2, b2, scale, residual));
+        return 2 * pixels * (w1.dim(0) * w1.dim(1) + w2.dim(0) * w2.dim(1));
     }
 
     @Override
