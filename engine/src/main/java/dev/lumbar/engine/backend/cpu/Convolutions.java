@@ -882,8 +882,8 @@ final class Convolutions {
      * loads. Tap by tap, each of a kernel row's kw taps loads the segment's eight input pixels
      * again; here the row's first seven are loaded once and, as the taps move right, slide
      * down the eight input registers while one new pixel is loaded. The tap-by-tap kernel's
-     * loads, most of them across a cache line (a heap array's data start 16 bytes past one),
-     * were its limit.
+     * loads, most of them across a cache line (the block is a heap array, whose data start
+     * wherever the collector put it), were its limit.
      */
     static void slidingSegment(Geometry g, float[] block, float[] tapWeights, int w0,
             float[] biases, int c0, int paddedW, float[] sums, int oy, int ox0) {
