@@ -168,6 +168,49 @@ class PixelProductsTest {
         }
     }
 
+    /**
+     * Weights of more than 8 MiB (ConvNeXt's last stage, 768 → 3072 → 768) take blocks four
+     * times as wide: here two, of 128 and 32 pixels, strips across two images.
+     */
+    @Test
+    void channelMlpWithStreamedWeightsMatchesReference() {
+        SplittableRandom random = new SplittableRandom(13);
+        long[] xShape = {2, 768, 8, 10};
+        int c = 768;
+        int hidden = 3072;
+        long[] yShape = {2, c, 8, 10};
+        assertEquals(128, PixelProducts.blockWidth(160, hidden, 4 * 96 * 1024, 2));
+        try (CpuBackend one = new CpuBackend(1, GemmChoice.JAVA);
+                CpuBackend three = new CpuBackend(3, GemmChoice.JAVA);
+                Tensor x = random(random, -1, 1, xShape);
+                Tensor w1 = random(random, -0.05, 0.05, hidden, c, 1, 1);
+                Tensor b1 = random(random, -0.3, 0.3, hidden);
+                Tensor w2 = random(random, -0.05, 0.05, c, hidden, 1, 1);
+                Tensor b2 = random(random, -0.3, 0.3, c);
+                Tensor scale = random(random, -1, 1, c);
+                Tensor residual = random(random, -1, 1, yShape);
+                Tensor y = one.channelMlp(x, w1, b1, Activation.GELU, w2, b2, scale, residual);
+                Tensor yThree = three.channelMlp(x, w1, b1, Activation.GELU, w2, b2, scale,
+                        residual)) {
+            double[] h = Reference.conv2d(x.toFloatArray(), xShape, w1.toFloatArray(),
+                    w1.shape(), b1.toFloatArray(), POINTWISE, Activation.GELU);
+            float[] hidden32 = new float[h.length];
+            for (int i = 0; i < h.length; i++) {
+                hidden32[i] = (float) h[i];
+            }
+            double[] p = Reference.conv2d(hidden32, new long[] {2, hidden, 8, 10},
+                    w2.toFloatArray(), w2.shape(), b2.toFloatArray(), POINTWISE,
+                    Activation.IDENTITY);
+            float[] s = scale.toFloatArray();
+            float[] r = residual.toFloatArray();
+            for (int i = 0; i < p.length; i++) {
+                p[i] = r[i] + s[i / 80 % c] * p[i];
+            }
+            assertClose("768 → 3072 → 768", p, y.toFloatArray(), 5e-6);
+            assertArrayEquals(y.toFloatArray(), yThree.toFloatArray());
+        }
+    }
+
     @Test
     void blocksAreWholeStripsAndEnoughOfThem() {
         for (long pixels : new long[] {1, 31, 32, 400, 1600, 25_600}) {
@@ -178,6 +221,11 @@ class PixelProductsTest {
                 long blocks = (pixels + width - 1) / width;
                 if (width > PixelProducts.NR) {
                     assertEquals(true, blocks >= 8, what + ": " + blocks + " blocks");
+                }
+                int wide = PixelProducts.blockWidth(pixels, rows, 4 * 96 * 1024, 2);
+                assertEquals(0, wide % PixelProducts.NR, what);
+                if (wide > PixelProducts.NR) {
+                    assertEquals(true, (pixels + wide - 1) / wide >= 2, what + ", wide");
                 }
             }
         }
