@@ -71,8 +71,9 @@ final class PixelProducts {
      * last stage (768 → 3072 → 768, 19 MB of weights) over 245 pixels ran in 2 blocks rather
      * than 8, its forwards at {@code [5, 3, 224, 224]} 0.1462 → 0.1350 s median (faster in 12
      * of 12 rounds alternating in one process) and at {@code [25, 3, 128, 128]} 0.2231 →
-     * 0.2179 (9 of 10), on a 2-core Zen 5. The third stage (1536 hidden, 4.7 MB) did not gain
-     * so: 4 % faster at 224 but 2 % slower at 128, where its 1,600 pixels made 7 blocks.
+     * 0.2179 (9 of 10), on a 2-core Zen 5. The third stage (1536 hidden, 4.7 MB) taken so as
+     * well gained nothing more at 224 and lost 2 % at 128, where its 1,600 pixels made 7
+     * blocks for two threads.
      */
     private static final long STREAMED_WEIGHT_FLOATS = 2L << 20;
     private static final int MIN_STREAMED_BLOCKS = 2;
