@@ -98,21 +98,7 @@ class PixelProductsTest {
                                 residual);
                         Tensor yThree = three.channelMlp(x, w1, b1, Activation.GELU, w2, b2,
                                 scale, residual)) {
-                    double[] h = Reference.conv2d(x.toFloatArray(), xShape, w1.toFloatArray(),
-                            w1.shape(), b1.toFloatArray(), POINTWISE, Activation.GELU);
-                    float[] hidden32 = new float[h.length];
-                    for (int i = 0; i < h.length; i++) {
-                        hidden32[i] = (float) h[i];
-                    }
-                    long[] hShape = {n, hidden, xShape[2], xShape[3]};
-                    double[] p = Reference.conv2d(hidden32, hShape, w2.toFloatArray(),
-                            w2.shape(), b2.toFloatArray(), POINTWISE, Activation.IDENTITY);
-                    float[] s = scale.toFloatArray();
-                    float[] r = residual.toFloatArray();
-                    long plane = xShape[2] * xShape[3];
-                    for (int i = 0; i < p.length; i++) {
-                        p[i] = r[i] + s[(int) (i / plane % out)] * p[i];
-                    }
+                    double[] p = referenceMlp(x, w1, b1, w2, b2, scale, residual);
                     assertEquals(Arrays.toString(yShape), Arrays.toString(y.shape()), what);
                     assertClose(what, p, y.toFloatArray(), 5e-6);
                     assertArrayEquals(y.toFloatArray(), yThree.toFloatArray(), what);
@@ -192,23 +178,36 @@ class PixelProductsTest {
                 Tensor y = one.channelMlp(x, w1, b1, Activation.GELU, w2, b2, scale, residual);
                 Tensor yThree = three.channelMlp(x, w1, b1, Activation.GELU, w2, b2, scale,
                         residual)) {
-            double[] h = Reference.conv2d(x.toFloatArray(), xShape, w1.toFloatArray(),
-                    w1.shape(), b1.toFloatArray(), POINTWISE, Activation.GELU);
-            float[] hidden32 = new float[h.length];
-            for (int i = 0; i < h.length; i++) {
-                hidden32[i] = (float) h[i];
-            }
-            double[] p = Reference.conv2d(hidden32, new long[] {2, hidden, 8, 10},
-                    w2.toFloatArray(), w2.shape(), b2.toFloatArray(), POINTWISE,
-                    Activation.IDENTITY);
-            float[] s = scale.toFloatArray();
-            float[] r = residual.toFloatArray();
-            for (int i = 0; i < p.length; i++) {
-                p[i] = r[i] + s[i / 80 % c] * p[i];
-            }
+            double[] p = referenceMlp(x, w1, b1, w2, b2, scale, residual);
             assertClose("768 → 3072 → 768", p, y.toFloatArray(), 5e-6);
             assertArrayEquals(y.toFloatArray(), yThree.toFloatArray());
         }
+    }
+
+    /**
+     * {@code residual + scale ⊙ (W2 · gelu(W1 · x + b1) + b2)} in double precision, the
+     * hidden layer rounded to float as the engine keeps it.
+     */
+    private static double[] referenceMlp(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2,
+            Tensor scale, Tensor residual) {
+        long[] xShape = x.shape();
+        double[] h = Reference.conv2d(x.toFloatArray(), xShape, w1.toFloatArray(), w1.shape(),
+                b1.toFloatArray(), POINTWISE, Activation.GELU);
+        float[] hidden32 = new float[h.length];
+        for (int i = 0; i < h.length; i++) {
+            hidden32[i] = (float) h[i];
+        }
+        long[] hShape = {xShape[0], w1.dim(0), xShape[2], xShape[3]};
+        double[] p = Reference.conv2d(hidden32, hShape, w2.toFloatArray(), w2.shape(),
+                b2.toFloatArray(), POINTWISE, Activation.IDENTITY);
+        float[] s = scale.toFloatArray();
+        float[] r = residual.toFloatArray();
+        long plane = xShape[2] * xShape[3];
+        int out = (int) w2.dim(0);
+        for (int i = 0; i < p.length; i++) {
+            p[i] = r[i] + s[(int) (i / plane % out)] * p[i];
+        }
+        return p;
     }
 
     @Test
