@@ -321,9 +321,20 @@ final class CountingBackend implements Backend {
             Tensor w1, Tensor b1, Activation act, Tensor w2, Tensor b2, Tensor scale,
             Tensor residual) {
         // tallied with normalizedChannelMlp: the same operation, its output elsewhere
-        return timed(mlpKind(NORMALIZED_MLP, x, w1), mlpFlops(x, w1, w2),
-                () -> inner.normalizedChannelMlpOver(x, gamma, beta, eps, w1, b1, act, w2, b2,
-                        scale, residual));
+        String kind;
+        double flops;
+        try {
+            kind = mlpKind(NORMALIZED_MLP, x, w1);
+            flops = mlpFlops(x, w1, w2);
+        } catch (RuntimeException e) {
+            // the residual was handed over, whether the call runs or not
+            if (residual != null) {
+                residual.close();
+            }
+            throw e;
+        }
+        return timed(kind, flops, () -> inner.normalizedChannelMlpOver(x, gamma, beta, eps,
+                w1, b1, act, w2, b2, scale, residual));
     }
 
     /** A channel MLP's kind, with x's shape and the hidden width when tallied by shape. */

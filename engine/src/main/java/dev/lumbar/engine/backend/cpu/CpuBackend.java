@@ -356,7 +356,8 @@ public final class CpuBackend implements Backend {
 
     /**
      * As {@link #normalizedChannelMlp}, written over the residual where the MLP runs fused
-     * and the residual shares no memory with x: the same bits, in the residual's memory.
+     * with a layer scale and the residual owns writable memory apart from x: the same bits,
+     * in the residual's memory.
      */
     @Override
     public Tensor normalizedChannelMlpOver(Tensor x, Tensor gamma, Tensor beta, float eps,
@@ -416,9 +417,13 @@ public final class CpuBackend implements Backend {
         }
         PixelProducts.ChannelNorm norm = gamma == null ? null
                 : new PixelProducts.ChannelNorm(gamma.toFloatArray(), beta.toFloatArray(), eps);
-        // over the residual, each output is written by the thread that has just read its
-        // residual, and only then; x is read throughout, so it must lie elsewhere
-        Tensor y = over && residual != null
+        // over the residual only where the layer scale's store runs, which reads each
+        // residual value just before it writes the output there (the plain store writes its
+        // sums first and adds the residual after); only a residual that owns its writable
+        // memory (not a view of a tensor the caller keeps, not a read-only mapping), and one
+        // apart from x, which is read throughout
+        Tensor y = over && residual != null && scale != null && residual.ownsMemory()
+                && !residual.segment().isReadOnly()
                 && x.segment().asOverlappingSlice(residual.segment()).isEmpty()
                 ? residual : outputs.allocate(outShape);
         return filled(y, () -> {

@@ -267,12 +267,18 @@ final class ConvNeXt implements Backbone {
 
     /**
      * {@code x + γ · fc2(gelu(fc1(norm(dwconv7×7(x)))))}; takes x over (the result may lie in
-     * its memory), once its depthwise convolution has run.
+     * its memory), and closes it if the block fails.
      */
     private static Tensor block(Backend backend, Block block, Tensor x, int channels) {
         // depthwise 7×7, padding 3
-        Tensor mixed = backend.conv2d(x, block.dwWeight, block.dwBias,
-                Conv2dSpec.symmetric(1, KERNEL / 2, 1, channels), Activation.IDENTITY);
+        Tensor mixed;
+        try {
+            mixed = backend.conv2d(x, block.dwWeight, block.dwBias,
+                    Conv2dSpec.symmetric(1, KERNEL / 2, 1, channels), Activation.IDENTITY);
+        } catch (RuntimeException | Error e) {
+            x.close();
+            throw e;
+        }
 
         // LayerNorm over channels (timm's LayerNorm2d, or channels-last LayerNorm), then the
         // MLP: 1×1 expand ×4 with exact GELU, 1×1 project back; layer scale and residual

@@ -11,7 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lumbar.engine.backend.Activation;
 import dev.lumbar.engine.backend.Backend;
 import dev.lumbar.engine.backend.cpu.CpuBackend.GemmChoice;
+import dev.lumbar.engine.tensor.DType;
+import dev.lumbar.engine.tensor.Device;
 import dev.lumbar.engine.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -114,6 +118,18 @@ class NormalizedChannelMlpTest {
                             assertSame(given, y, what + ": written over the residual");
                             assertArrayEquals(expected.toFloatArray(), y.toFloatArray(), what);
                         }
+                        // without a layer scale the store writes its sums before it adds
+                        // the residual, so the output goes elsewhere
+                        Tensor unscaled = residual.copy();
+                        try (Tensor alone = cpu.normalizedChannelMlp(x, gamma, beta, EPS, w1,
+                                b1, Activation.GELU, w2, b2, null, residual);
+                                Tensor y = cpu.normalizedChannelMlpOver(x, gamma, beta, EPS,
+                                        w1, b1, Activation.GELU, w2, b2, null, unscaled)) {
+                            assertNotSame(unscaled, y, what);
+                            assertFalse(unscaled.ownsMemory(), what);
+                            assertArrayEquals(alone.toFloatArray(), y.toFloatArray(),
+                                    what + " without a scale");
+                        }
                     }
                     // x as its own residual: read throughout, so the output goes elsewhere
                     Tensor both = x.copy();
@@ -165,6 +181,41 @@ class NormalizedChannelMlpTest {
                         refused));
             }
             assertFalse(refused.ownsMemory(), "closed when the call fails too");
+        }
+    }
+
+    /**
+     * A residual that does not own its memory (a view of a tensor the caller keeps) or whose
+     * memory is read-only (a mapped file) is read, never written over.
+     */
+    @Test
+    void borrowedAndReadOnlyResidualsAreLeftAsTheyWere() {
+        SplittableRandom random = new SplittableRandom(43);
+        long[] shape = {2, 16, 8, 8};
+        try (CpuBackend cpu = new CpuBackend(2, GemmChoice.JAVA);
+                Arena arena = Arena.ofShared();
+                Tensor x = random(random, -2, 3, shape);
+                Tensor gamma = random(random, -2, 2, 16);
+                Tensor beta = random(random, -1, 1, 16);
+                Tensor w1 = random(random, -0.3, 0.3, 64, 16, 1, 1);
+                Tensor w2 = random(random, -0.3, 0.3, 16, 64, 1, 1);
+                Tensor scale = random(random, -1, 1, 16);
+                Tensor parent = random(random, -1, 1, 2 * 16 * 8 * 8);
+                Tensor expected = cpu.normalizedChannelMlp(x, gamma, beta, EPS, w1, null,
+                        Activation.GELU, w2, null, scale, parent.reshape(shape))) {
+            float[] before = parent.toFloatArray();
+            try (Tensor y = cpu.normalizedChannelMlpOver(x, gamma, beta, EPS, w1, null,
+                    Activation.GELU, w2, null, scale, parent.reshape(shape))) {
+                assertArrayEquals(expected.toFloatArray(), y.toFloatArray(), "a view");
+            }
+            assertArrayEquals(before, parent.toFloatArray(), "the view's parent");
+            MemorySegment memory = arena.allocate(parent.segment().byteSize(), 64);
+            memory.copyFrom(parent.segment());
+            Tensor readOnly = Tensor.wrap(memory.asReadOnly(), DType.F32, Device.CPU, shape);
+            try (Tensor y = cpu.normalizedChannelMlpOver(x, gamma, beta, EPS, w1, null,
+                    Activation.GELU, w2, null, scale, readOnly)) {
+                assertArrayEquals(expected.toFloatArray(), y.toFloatArray(), "read-only");
+            }
         }
     }
 }
