@@ -1009,7 +1009,7 @@ final class Convolutions {
      * its even columns and one of its odd ones. Phase columns past the row's end take the next
      * row's values rather than zero; only outputs past the row's end read them.
      */
-    private static void halves(float[] padded, int paddedH, int paddedW, int phaseW,
+    static void halves(float[] padded, int paddedH, int paddedW, int phaseW,
             float[] phased) {
         int oddPhase = paddedH * phaseW;
         for (int iy = 0; iy < paddedH; iy++) {

@@ -399,9 +399,11 @@ final class PixelProducts {
         long phaseBytes = (long) phaseWidth * Float.BYTES;
         long oddPhase = (long) copyRows * phaseBytes;
         long inRow = (long) win.w * Float.BYTES;
-        // a padded row (every column the windows read), then its two phases
+        // a padded row (every column the windows read, and the 2·L spare floats that
+        // Convolutions.halves reads past it), then its two phases
         int paddedW = 2 * phaseWidth;
-        float[] row = new float[2 * paddedW];
+        float[] row = new float[paddedW + 2 * L];
+        float[] phases = new float[2 * phaseWidth];
         int copied = Math.max(0, Math.min(win.w, paddedW - win.padLeft));
         for (int c = 0; c < in.c; c++) {
             long from = ((long) n * in.c + c) * in.plane * Float.BYTES;
@@ -416,13 +418,9 @@ final class PixelProducts {
                 }
                 Arrays.fill(row, 0, paddedW, 0f);
                 MemorySegment.copy(x, F32, from + iy * inRow, row, win.padLeft, copied);
-                for (int m = 0; m < phaseWidth; m++) {
-                    row[paddedW + m] = row[2 * m];
-                    row[paddedW + phaseWidth + m] = row[2 * m + 1];
-                }
-                MemorySegment.copy(row, paddedW, to, F32, at, phaseWidth);
-                MemorySegment.copy(row, paddedW + phaseWidth, to, F32, at + oddPhase,
-                        phaseWidth);
+                Convolutions.halves(row, 1, paddedW, phaseWidth, phases);
+                MemorySegment.copy(phases, 0, to, F32, at, phaseWidth);
+                MemorySegment.copy(phases, phaseWidth, to, F32, at + oddPhase, phaseWidth);
             }
         }
     }
